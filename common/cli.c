@@ -1,0 +1,47 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "dw_config.h"
+
+void dw_usage_error(const char *prog, const char *fmt, ...)
+{
+    va_list ap;
+    const char *slash = strrchr(prog, '/');
+    prog = slash ? slash + 1 : prog;
+    fprintf(stderr, "%s: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry '%s --help'.\n", prog);
+    exit(DW_EXIT_USAGE);
+}
+
+void dw_print_version(const char *prog)
+{
+    const char *slash = strrchr(prog, '/');
+    printf("%s %s\n", slash ? slash + 1 : prog, DW_VERSION);
+}
+
+static volatile sig_atomic_t *stop_flag;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    if (stop_flag)
+        *stop_flag = 1;
+}
+
+void dw_install_stop_signals(volatile sig_atomic_t *flag)
+{
+    struct sigaction sa;
+    stop_flag = flag;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}

@@ -1,0 +1,16 @@
+/* Conventions every ductwatch program shares: exit 0 on success, 2 on bad
+ * usage with a one-line reason, 1 on a runtime failure. */
+#pragma once
+#include <signal.h>
+
+#define DW_EXIT_OK 0
+#define DW_EXIT_FAILURE 1
+#define DW_EXIT_USAGE 2
+
+/* Prints "prog: reason" and "Try 'prog --help'." to stderr, exits 2. */
+void dw_usage_error(const char *prog, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+void dw_print_version(const char *prog);
+
+/* SIGINT/SIGTERM set *flag (sig_atomic_t); SIGPIPE is ignored. */
+void dw_install_stop_signals(volatile sig_atomic_t *flag);

@@ -1,0 +1,76 @@
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "duration.h"
+
+int dw_duration_parse_us(const char *s, uint64_t *out_us)
+{
+    char *end;
+    double v, mult;
+
+    if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+        return -EINVAL;
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno || end == s || !isfinite(v) || v < 0)
+        return -EINVAL;
+    if (!strcmp(end, "") || !strcmp(end, "s"))
+        mult = 1e6;
+    else if (!strcmp(end, "ms"))
+        mult = 1e3;
+    else if (!strcmp(end, "m"))
+        mult = 60e6;
+    else if (!strcmp(end, "h"))
+        mult = 3600e6;
+    else if (!strcmp(end, "d"))
+        mult = 86400e6;
+    else
+        return -EINVAL;
+    v *= mult;
+    if (v >= 1.8e19)
+        return -EINVAL;
+    *out_us = (uint64_t)llround(v);
+    return 0;
+}
+
+void dw_duration_format(uint64_t us, char *buf, unsigned len)
+{
+    uint64_t s = us / 1000000;
+    unsigned d = (unsigned)(s / 86400);
+    if (d)
+        snprintf(buf, len, "%ud %02u:%02u:%02u", d, (unsigned)(s / 3600 % 24),
+                 (unsigned)(s / 60 % 60), (unsigned)(s % 60));
+    else
+        snprintf(buf, len, "%02u:%02u:%02u", (unsigned)(s / 3600), (unsigned)(s / 60 % 60),
+                 (unsigned)(s % 60));
+}
+
+int dw_parse_double(const char *s, double min, double max, double *out)
+{
+    char *end;
+    double v;
+    if (!s || !*s)
+        return -EINVAL;
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno || *end || end == s || !isfinite(v) || v < min || v > max)
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+int dw_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+    if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+        return -EINVAL;
+    errno = 0;
+    v = strtoull(s, &end, 0);
+    if (errno || *end || v < min || v > max)
+        return -EINVAL;
+    *out = v;
+    return 0;
+}

@@ -1,0 +1,262 @@
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "msg.h"
+
+ssize_t dw_msg_frame_pack(const struct dw_msg_frame *m, uint8_t *out, size_t cap)
+{
+    size_t n = DW_MSG_FRAME_HDR + m->len;
+    if (cap < n)
+        return -ENOBUFS;
+    out[0] = DW_MSG_VERSION;
+    out[1] = m->type;
+    dw_put_le16(out + 2, m->len);
+    dw_put_le32(out + 4, m->device_seq);
+    dw_put_le64(out + 8, m->seq);
+    dw_put_le64(out + 16, m->stream);
+    dw_put_le64(out + 24, m->t_device_us);
+    dw_put_le64(out + 32, m->t_host_ns);
+    if (m->len)
+        memcpy(out + DW_MSG_FRAME_HDR, m->payload, m->len);
+    return (ssize_t)n;
+}
+
+int dw_msg_frame_parse(const uint8_t *b, size_t len, struct dw_msg_frame *m)
+{
+    if (len < DW_MSG_FRAME_HDR || b[0] != DW_MSG_VERSION)
+        return -EBADMSG;
+    m->version = b[0];
+    m->type = b[1];
+    m->len = dw_get_le16(b + 2);
+    if (len != DW_MSG_FRAME_HDR + (size_t)m->len)
+        return -EBADMSG;
+    m->device_seq = dw_get_le32(b + 4);
+    m->seq = dw_get_le64(b + 8);
+    m->stream = dw_get_le64(b + 16);
+    m->t_device_us = dw_get_le64(b + 24);
+    m->t_host_ns = dw_get_le64(b + 32);
+    m->payload = b + DW_MSG_FRAME_HDR;
+    return 0;
+}
+
+/* 64-bit counters as JSON numbers: exact up to 2^53, which a sequence or a
+ * microsecond clock does not reach in this product's lifetime. */
+static void add_u64(cJSON *o, const char *k, uint64_t v) { cJSON_AddNumberToObject(o, k, (double)v); }
+
+static int get_u64(const cJSON *o, const char *k, uint64_t *v, bool required)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (!it)
+        return required ? -EBADMSG : 0;
+    if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > 9007199254740992.0 ||
+        floor(it->valuedouble) != it->valuedouble)
+        return -EBADMSG;
+    *v = (uint64_t)it->valuedouble;
+    return 0;
+}
+
+static int get_str(const cJSON *o, const char *k, char *buf, size_t cap, bool required)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (!it)
+        return required ? -EBADMSG : 0;
+    if (!cJSON_IsString(it) || strlen(it->valuestring) >= cap)
+        return -EBADMSG;
+    strcpy(buf, it->valuestring);
+    return 0;
+}
+
+static char *print_and_free(cJSON *o)
+{
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (!s)
+        errno = ENOMEM;
+    return s;
+}
+
+char *dw_msg_event_to_json(const struct dw_msg_event *e)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    add_u64(o, "seq", e->seq);
+    add_u64(o, "stream", e->stream);
+    cJSON_AddStringToObject(o, "device", e->device);
+    add_u64(o, "t_device_us", e->t_device_us);
+    add_u64(o, "t_host_ns", e->t_host_ns);
+    cJSON_AddStringToObject(o, "kind", dw_event_kind_name((unsigned)e->kind) ? dw_event_kind_name((unsigned)e->kind) : "unknown");
+    cJSON_AddStringToObject(o, "side", dw_side_name((unsigned)e->side) ? dw_side_name((unsigned)e->side) : "none");
+    if (e->has_value)
+        cJSON_AddNumberToObject(o, "value", e->value);
+    else
+        cJSON_AddNullToObject(o, "value");
+    if (e->kind == DW_EV_GAP)
+        add_u64(o, "missing", e->missing);
+    cJSON_AddStringToObject(o, "source", e->source[0] ? e->source : "acquire");
+    cJSON_AddStringToObject(o, "text", e->text);
+    return print_and_free(o);
+}
+
+int dw_msg_event_parse(const char *json, size_t len, struct dw_msg_event *e, const char **why)
+{
+    const char *reason = "not a JSON object";
+    char kind[32] = "", side[16] = "none";
+    cJSON *o = cJSON_ParseWithLength(json, len);
+    int r = -EBADMSG;
+
+    memset(e, 0, sizeof(*e));
+    if (!o || !cJSON_IsObject(o))
+        goto out;
+    reason = "bad or missing \"kind\"";
+    if (get_str(o, "kind", kind, sizeof(kind), true) || (e->kind = dw_event_kind_from_name(kind)) < 0)
+        goto out;
+    reason = "bad \"side\" (left, right or none)";
+    if (get_str(o, "side", side, sizeof(side), false) || (e->side = dw_side_from_name(side)) < 0)
+        goto out;
+    reason = "bad \"device\", \"source\" or \"text\"";
+    if (get_str(o, "device", e->device, sizeof(e->device), false) ||
+        get_str(o, "source", e->source, sizeof(e->source), false) ||
+        get_str(o, "text", e->text, sizeof(e->text), false))
+        goto out;
+    reason = "bad \"seq\", \"stream\", \"missing\" or time field";
+    if (get_u64(o, "seq", &e->seq, false) || get_u64(o, "stream", &e->stream, false) ||
+        get_u64(o, "t_device_us", &e->t_device_us, false) ||
+        get_u64(o, "t_host_ns", &e->t_host_ns, false) || get_u64(o, "missing", &e->missing, false))
+        goto out;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "value");
+    reason = "bad \"value\" (a number or null)";
+    if (v && !cJSON_IsNull(v)) {
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+            goto out;
+        e->has_value = true;
+        e->value = v->valuedouble;
+    }
+    reason = NULL;
+    r = 0;
+out:
+    cJSON_Delete(o);
+    if (why)
+        *why = reason;
+    return r;
+}
+
+#define STATS_FIELDS(X) \
+    X(bytes) X(frames) X(crc_errors) X(length_errors) X(cobs_errors) X(version_errors) \
+    X(resyncs) X(device_seq_gaps) X(frames_missing) X(reconnects) X(events_in) X(zmq_dropped)
+
+char *dw_msg_stats_to_json(const struct dw_msg_stats *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    add_u64(o, "seq", s->seq);
+    add_u64(o, "stream", s->stream);
+    cJSON_AddStringToObject(o, "device", s->device);
+    add_u64(o, "t_device_us", s->t_device_us);
+    add_u64(o, "t_host_ns", s->t_host_ns);
+#define X(f) add_u64(o, #f, s->f);
+    STATS_FIELDS(X)
+#undef X
+    cJSON_AddNumberToObject(o, "drift_ppm", isfinite(s->drift_ppm) ? s->drift_ppm : 0.0);
+    cJSON_AddBoolToObject(o, "link_up", s->link_up);
+    return print_and_free(o);
+}
+
+int dw_msg_stats_parse(const char *json, size_t len, struct dw_msg_stats *s)
+{
+    cJSON *o = cJSON_ParseWithLength(json, len);
+    int r = -EBADMSG;
+    memset(s, 0, sizeof(*s));
+    if (!o || !cJSON_IsObject(o))
+        goto out;
+    if (get_u64(o, "seq", &s->seq, true) || get_u64(o, "stream", &s->stream, false) ||
+        get_str(o, "device", s->device, sizeof(s->device), false) ||
+        get_u64(o, "t_device_us", &s->t_device_us, false) ||
+        get_u64(o, "t_host_ns", &s->t_host_ns, false))
+        goto out;
+#define X(f) if (get_u64(o, #f, &s->f, false)) goto out;
+    STATS_FIELDS(X)
+#undef X
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "drift_ppm");
+    if (cJSON_IsNumber(d))
+        s->drift_ppm = d->valuedouble;
+    s->link_up = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "link_up"));
+    r = 0;
+out:
+    cJSON_Delete(o);
+    return r;
+}
+
+int dw_msg_json_seq(const char *json, size_t len, uint64_t *seq, uint64_t *stream)
+{
+    cJSON *o = cJSON_ParseWithLength(json, len);
+    int r = -EBADMSG;
+    if (o && cJSON_IsObject(o) && !get_u64(o, "seq", seq, true) &&
+        !get_u64(o, "stream", stream, false))
+        r = 0;
+    cJSON_Delete(o);
+    return r;
+}
+
+int dw_topic(char *buf, size_t cap, const char *kind, const char *device)
+{
+    int n = snprintf(buf, cap, "%s.%s", kind, device);
+    return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : n;
+}
+
+const char *dw_topic_split(const char *topic, size_t len, char *kind_buf, size_t kcap,
+                           char *dev_buf, size_t dcap)
+{
+    const char *dot = memchr(topic, '.', len);
+    if (!dot)
+        return NULL;
+    size_t kl = (size_t)(dot - topic), dl = len - kl - 1;
+    if (kl >= kcap || dl >= dcap || dl == 0)
+        return NULL;
+    memcpy(kind_buf, topic, kl);
+    kind_buf[kl] = 0;
+    memcpy(dev_buf, dot + 1, dl);
+    dev_buf[dl] = 0;
+    return dev_buf;
+}
+
+int64_t dw_seq_check(struct dw_seq_tracker *t, uint64_t stream, uint64_t seq)
+{
+    int64_t missing;
+
+    if (!t->started || stream != t->stream) {
+        int restart = t->started;
+        t->started = true;
+        t->stream = stream;
+        t->last = seq;
+        t->received++;
+        if (restart) {
+            t->restarts++;
+            return DW_SEQ_RESTART;
+        }
+        /* The first message seen: anything before it (seq starts at 1) was
+         * missed by this subscriber. */
+        missing = seq > 1 ? (int64_t)(seq - 1) : 0;
+        if (missing) {
+            t->gaps++;
+            t->missing += (uint64_t)missing;
+        }
+        return missing;
+    }
+    if (seq <= t->last) {
+        t->duplicates++;
+        return DW_SEQ_DUP;
+    }
+    missing = (int64_t)(seq - t->last - 1);
+    if (missing) {
+        t->gaps++;
+        t->missing += (uint64_t)missing;
+    }
+    t->last = seq;
+    t->received++;
+    return missing;
+}
