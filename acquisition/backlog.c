@@ -1,0 +1,79 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "backlog.h"
+#include "endpoint.h"
+
+int dw_backlog_init(struct dw_backlog *b, size_t cap, uint64_t max_age_ns)
+{
+    memset(b, 0, sizeof(*b));
+    if (cap == 0)
+        return -EINVAL;
+    b->ring = calloc(cap, sizeof(*b->ring));
+    if (!b->ring)
+        return -ENOMEM;
+    b->cap = cap;
+    b->max_age_ns = max_age_ns;
+    return 0;
+}
+
+void dw_backlog_free(struct dw_backlog *b)
+{
+    if (b->ring)
+        for (size_t i = 0; i < b->cap; i++)
+            free(b->ring[i].body);
+    free(b->ring);
+    memset(b, 0, sizeof(*b));
+}
+
+void dw_backlog_clear(struct dw_backlog *b)
+{
+    b->head = 0;
+    b->count = 0;
+}
+
+int dw_backlog_push(struct dw_backlog *b, const char *topic, const void *body,
+                    size_t len, uint64_t now_ns)
+{
+    struct dw_backlog_msg *m = &b->ring[b->head];
+    size_t tl = strlen(topic);
+
+    if (tl >= sizeof(m->topic))
+        return -ENAMETOOLONG;
+    if (m->cap < len) {
+        /* Slots keep their buffers: steady state allocates nothing. */
+        uint8_t *nb = realloc(m->body, len);
+        if (!nb)
+            return -ENOMEM;
+        m->body = nb;
+        m->cap = len;
+    }
+    memcpy(m->topic, topic, tl + 1);
+    if (len)
+        memcpy(m->body, body, len);
+    m->len = len;
+    m->t_ns = now_ns;
+    b->head = (b->head + 1) % b->cap;
+    if (b->count < b->cap)
+        b->count++;
+    return 0;
+}
+
+size_t dw_backlog_replay(struct dw_backlog *b, void *sock, uint64_t now_ns, uint64_t *dropped)
+{
+    size_t sent = 0, start = (b->head + b->cap - b->count) % b->cap;
+    uint64_t drop = 0;
+
+    for (size_t i = 0; i < b->count; i++) {
+        const struct dw_backlog_msg *m = &b->ring[(start + i) % b->cap];
+        if (b->max_age_ns && now_ns - m->t_ns > b->max_age_ns)
+            continue;
+        if (dw_zmq_send2(sock, m->topic, m->body, m->len) == 0)
+            sent++;
+        else
+            drop++;
+    }
+    if (dropped)
+        *dropped = drop;
+    return sent;
+}
