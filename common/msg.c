@@ -43,7 +43,9 @@ int dw_msg_frame_parse(const uint8_t *b, size_t len, struct dw_msg_frame *m)
 }
 
 /* 64-bit counters as JSON numbers: exact up to 2^53, which a sequence or a
- * microsecond clock does not reach in this product's lifetime. */
+ * microsecond clock does not reach in this product's lifetime. Nanosecond
+ * wall-clock values (t_host_ns, stream ids) are above 2^53: they come back
+ * as the nearest double (stream ids are chosen to be exact doubles). */
 static void add_u64(cJSON *o, const char *k, uint64_t v) { cJSON_AddNumberToObject(o, k, (double)v); }
 
 static int get_u64(const cJSON *o, const char *k, uint64_t *v, bool required)
@@ -51,7 +53,7 @@ static int get_u64(const cJSON *o, const char *k, uint64_t *v, bool required)
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
     if (!it)
         return required ? -EBADMSG : 0;
-    if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > 9007199254740992.0 ||
+    if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble >= 18446744073709551616.0 ||
         floor(it->valuedouble) != it->valuedouble)
         return -EBADMSG;
     *v = (uint64_t)it->valuedouble;
