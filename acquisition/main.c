@@ -19,7 +19,7 @@
 #define DEFAULT_BAUD 115200
 #define DEFAULT_USB_VID 0x1209
 #define DEFAULT_USB_PID 0xd0c7
-#define DEFAULT_BACKLOG 4096
+#define DEFAULT_BACKLOG 16384
 #define DEFAULT_BACKLOG_AGE_S 10
 #define STATS_INTERVAL_NS 2000000000ull
 #define BACKOFF_MIN_MS 100
@@ -39,6 +39,7 @@ struct config {
     const char *pub_ep, *events_ep;
     uint64_t backlog;
     uint64_t backlog_age_us;
+    uint64_t wait_subscribers;
     bool list_ports;
 };
 
@@ -59,6 +60,8 @@ static void usage(void)
 "      --events EP        REP endpoint for user events (default ipc://RUN/events)\n"
 "      --backlog N        messages replayed to each new subscriber (default %d)\n"
 "      --backlog-age D    ...and only those younger than D (default %ds)\n"
+"      --wait-subscribers N  read the port only once N subscriptions arrived\n"
+"                         (for --fast simulators; default 0)\n"
 "  -v, --verbose          more log output (repeat for debug)\n"
 "  -q, --quiet            errors only\n"
 "  -h, --help             this text\n"
@@ -85,7 +88,7 @@ static int parse_usb_id(const char *s, int *vid, int *pid)
 
 static void parse_args(int argc, char **argv, struct config *c)
 {
-    enum { O_FLOW = 256, O_USB_ID, O_LIST, O_PUB, O_EVENTS, O_BACKLOG, O_BACKLOG_AGE };
+    enum { O_FLOW = 256, O_USB_ID, O_LIST, O_PUB, O_EVENTS, O_BACKLOG, O_BACKLOG_AGE, O_WAIT_SUBS };
     static const struct option opts[] = {
         { "port", required_argument, NULL, 'p' },
         { "baud", required_argument, NULL, 'b' },
@@ -96,6 +99,7 @@ static void parse_args(int argc, char **argv, struct config *c)
         { "events", required_argument, NULL, O_EVENTS },
         { "backlog", required_argument, NULL, O_BACKLOG },
         { "backlog-age", required_argument, NULL, O_BACKLOG_AGE },
+        { "wait-subscribers", required_argument, NULL, O_WAIT_SUBS },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -141,6 +145,10 @@ static void parse_args(int argc, char **argv, struct config *c)
         case O_BACKLOG_AGE:
             if (dw_duration_parse_us(optarg, &c->backlog_age_us) < 0 || !c->backlog_age_us)
                 dw_usage_error(prog, "bad --backlog-age '%s' (e.g. 10s, 2m)", optarg);
+            break;
+        case O_WAIT_SUBS:
+            if (dw_parse_u64(optarg, 0, 1000, &c->wait_subscribers) < 0)
+                dw_usage_error(prog, "bad --wait-subscribers '%s' (0..1000)", optarg);
             break;
         case 'v': level = level < DW_LOG_INFO ? DW_LOG_INFO : DW_LOG_DEBUG; break;
         case 'q': level = DW_LOG_ERROR; break;
@@ -342,6 +350,19 @@ int main(int argc, char **argv)
     printf("pub: %s\nevents: %s\n", pub_actual, events_actual);
     fflush(stdout);
 
+    /* A garment (or simulator) faster than the backlog is long would run
+     * past subscribers that are still connecting: hold the port until they
+     * are there. Unread bytes wait in the OS buffer; a pty holds the writer. */
+    for (uint64_t subs = 0; subs < c.wait_subscribers && !stop;) {
+        uint8_t msg[256];
+        zmq_pollitem_t it = { .socket = pub, .events = ZMQ_POLLIN };
+        if (zmq_poll(&it, 1, 1000) <= 0)
+            continue;
+        int n;
+        while ((n = zmq_recv(pub, msg, sizeof(msg), ZMQ_DONTWAIT)) >= 0)
+            if (n >= 1 && msg[0] == 1)
+                subs++;
+    }
     dw_acquire_link_up(&a, dw_now_realtime_ns(), dw_now_monotonic_ns());
     next_stats = dw_now_monotonic_ns() + STATS_INTERVAL_NS;
 
@@ -437,6 +458,11 @@ int main(int argc, char **argv)
             (unsigned long long)a.zmq_dropped);
     status = DW_EXIT_OK;
 out:
+    if (pub && status == DW_EXIT_OK) {
+        /* Give the final stats a moment to leave; bounded, never a hang. */
+        int linger = 300;
+        zmq_setsockopt(pub, ZMQ_LINGER, &linger, sizeof(linger));
+    }
     if (acquire_ready)
         dw_acquire_free(&a);
     dw_serial_close(s);
