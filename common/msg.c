@@ -46,7 +46,14 @@ int dw_msg_frame_parse(const uint8_t *b, size_t len, struct dw_msg_frame *m)
  * microsecond clock does not reach in this product's lifetime. Nanosecond
  * wall-clock values (t_host_ns, stream ids) are above 2^53: they come back
  * as the nearest double (stream ids are chosen to be exact doubles). */
-static void add_u64(cJSON *o, const char *k, uint64_t v) { cJSON_AddNumberToObject(o, k, (double)v); }
+static void add_u64(cJSON *o, const char *k, uint64_t v)
+{
+    /* Printed as exact decimal integers (cJSON would print large doubles in
+     * exponent form); readers with 64-bit integers get them exactly. */
+    char num[24];
+    snprintf(num, sizeof(num), "%llu", (unsigned long long)v);
+    cJSON_AddRawToObject(o, k, num);
+}
 
 static int get_u64(const cJSON *o, const char *k, uint64_t *v, bool required)
 {
