@@ -1,0 +1,134 @@
+/* ductwatch alerts: follows detection's alerts live. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+#include "cli.h"
+#include "endpoint.h"
+#include "livestate.h"
+#include "log.h"
+#include "tool.h"
+
+static const char *prog = "ductwatch alerts";
+static volatile sig_atomic_t stop;
+
+static void usage(void)
+{
+    printf(
+"Usage: ductwatch alerts [--json] [--sub EP]...\n"
+"Follows the alerts ductwatch-detect publishes, one line per alert as it is\n"
+"raised, updated or cleared, until interrupted (SIGINT/SIGTERM: exit 0).\n"
+"\n"
+"  -j, --json      print each alert's JSON body as received, one per line\n"
+"  -s, --sub EP    detection's publisher (repeatable; default ipc://RUN/detect)\n"
+"  -v, --verbose   more log output\n"
+"  -q, --quiet     errors only\n"
+"  -h, --help      this text\n"
+"\n"
+"Text lines: UTC time, [t+device time], level, state, rule, where, message.\n");
+}
+
+struct alerts_ctx { bool json; };
+
+static void on_msg(struct dw_live *l, enum dw_live_kind k, const uint8_t *body, size_t len,
+                   void *user)
+{
+    struct alerts_ctx *c = user;
+    char line[1024];
+    if (k != DW_LIVE_ALERT)
+        return;
+    if (c->json) {
+        fwrite(body, 1, len, stdout);
+        fputc('\n', stdout);
+    } else {
+        dw_alert_format(&l->last_alert, line, sizeof(line));
+        puts(line);
+    }
+    fflush(stdout);
+}
+
+int dw_cmd_alerts(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "json", no_argument, NULL, 'j' },
+        { "sub", required_argument, NULL, 's' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { 0 },
+    };
+    struct alerts_ctx c = { 0 };
+    const char *eps[16];
+    char ep_default[PATH_MAX + 16];
+    int n_eps = 0, level = DW_LOG_INFO, ch, r, status = DW_EXIT_FAILURE;
+    void *ctx = NULL, *sub = NULL;
+    struct dw_live *live;
+
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":js:vqh", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'j': c.json = true; break;
+        case 's':
+            if (n_eps >= 16)
+                dw_usage_error(prog, "too many --sub (at most 16)");
+            eps[n_eps++] = optarg;
+            break;
+        case 'v': case 'q': dw_tool_verbosity(&level, ch); break;
+        case 'h': usage(); return DW_EXIT_OK;
+        case ':': dw_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
+        default: dw_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        dw_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+    dw_log_set_level(level);
+    dw_install_stop_signals(&stop);
+    if (!n_eps) {
+        if ((r = dw_tool_default_endpoint("detect", ep_default, sizeof(ep_default))) < 0) {
+            dw_err("runtime directory: %s", strerror(-r));
+            return DW_EXIT_FAILURE;
+        }
+        eps[n_eps++] = ep_default;
+    }
+    live = calloc(1, sizeof(*live));
+    ctx = zmq_ctx_new();
+    if (!live || !ctx || !(sub = dw_zmq_socket(ctx, ZMQ_SUB))) {
+        dw_err("zmq: %s", zmq_strerror(errno));
+        goto out;
+    }
+    dw_live_init(live);
+    live->any_device = true;
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "alert.", 6);
+    for (int i = 0; i < n_eps; i++) {
+        if (zmq_connect(sub, eps[i]) < 0) {
+            fprintf(stderr, "%s: cannot connect to %s: %s\n", prog, eps[i], zmq_strerror(errno));
+            goto out;
+        }
+        if (!dw_tool_endpoint_present(eps[i]))
+            dw_warn("nothing publishes on %s yet; waiting for ductwatch-detect", eps[i]);
+        else
+            dw_info("following alerts on %s", eps[i]);
+    }
+    while (!stop) {
+        zmq_pollitem_t it = { .socket = sub, .events = ZMQ_POLLIN };
+        if (zmq_poll(&it, 1, 500) < 0) {
+            if (errno == EINTR)
+                continue;
+            dw_err("zmq_poll: %s", zmq_strerror(errno));
+            goto out;
+        }
+        if (it.revents & ZMQ_POLLIN)
+            dw_live_drain(live, sub, on_msg, &c);
+    }
+    status = DW_EXIT_OK;
+out:
+    if (sub)
+        zmq_close(sub);
+    if (ctx)
+        zmq_ctx_term(ctx);
+    free(live);
+    return status;
+}

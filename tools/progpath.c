@@ -1,0 +1,149 @@
+/* Finding the other ductwatch programs and the default endpoints of a
+ * running pipeline. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "endpoint.h"
+#include "log.h"
+#include "tool.h"
+
+/* Per-program override: ductwatch-acquire -> DUCTWATCH_ACQUIRE. */
+static void env_name(const char *name, char *buf, size_t cap)
+{
+    const char *p = strncmp(name, "ductwatch-", 10) == 0 ? name + 10 : name;
+    size_t i = 0;
+    i = (size_t)snprintf(buf, cap, "DUCTWATCH_");
+    for (; *p && i + 1 < cap; p++)
+        buf[i++] = *p == '-' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+    buf[i] = 0;
+}
+
+static bool executable(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+/* Build-tree folder of each program (meson builds tools/ductwatch beside
+ * acquisition/, sims/, storage/, processing/). */
+static const char *build_folder(const char *name)
+{
+    static const struct { const char *prog, *dir; } map[] = {
+        { "ductwatch-acquire", "acquisition" },
+        { "ductwatch-sim", "sims" },
+        { "ductwatch-record", "storage" },
+        { "ductwatch-detect", "processing" },
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(*map); i++)
+        if (strcmp(map[i].prog, name) == 0)
+            return map[i].dir;
+    return NULL;
+}
+
+/* Order: $DUCTWATCH_<NAME> (a full path), $DUCTWATCH_LIBEXEC/<name>, the
+ * directory of this executable, the build tree's ../<folder>/<name>, and
+ * finally the bare name for execvp() to look up on PATH. */
+int dw_tool_find_program(const char *name, char *buf, size_t cap)
+{
+    char var[64], self[PATH_MAX], cand[PATH_MAX + 64];
+    const char *v, *folder;
+    ssize_t n;
+
+    env_name(name, var, sizeof(var));
+    if ((v = getenv(var)) && *v) {
+        if (snprintf(buf, cap, "%s", v) >= (int)cap)
+            return -ENAMETOOLONG;
+        return 0;
+    }
+    if ((v = getenv("DUCTWATCH_LIBEXEC")) && *v) {
+        snprintf(cand, sizeof(cand), "%s/%s", v, name);
+        if (executable(cand))
+            goto found;
+    }
+    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n > 0) {
+        char *slash;
+        self[n] = 0;
+        if ((slash = strrchr(self, '/')))
+            *slash = 0;
+        snprintf(cand, sizeof(cand), "%s/%s", self, name);
+        if (executable(cand))
+            goto found;
+        if ((folder = build_folder(name))) {
+            snprintf(cand, sizeof(cand), "%s/../%s/%s", self, folder, name);
+            if (executable(cand))
+                goto found;
+        }
+    }
+    snprintf(cand, sizeof(cand), "%s", name);
+found:
+    if (snprintf(buf, cap, "%s", cand) >= (int)cap)
+        return -ENAMETOOLONG;
+    dw_debug("using %s for %s", buf, name);
+    return 0;
+}
+
+int dw_tool_exec_program(const char *name, int argc, char **argv)
+{
+    char path[PATH_MAX];
+    char **args = calloc((size_t)argc + 1, sizeof(*args));
+    if (!args || dw_tool_find_program(name, path, sizeof(path)) < 0) {
+        fprintf(stderr, DW_TOOL ": cannot find %s\n", name);
+        free(args);
+        return 1;
+    }
+    args[0] = (char *)name;
+    for (int i = 1; i < argc; i++)
+        args[i] = argv[i];
+    if (strchr(path, '/'))
+        execv(path, args);
+    else
+        execvp(path, args);
+    fprintf(stderr, DW_TOOL ": cannot run %s: %s\n", path, strerror(errno));
+    free(args);
+    return 1;
+}
+
+static const char *ipc_path(const char *ep)
+{
+    return strncmp(ep, "ipc://", 6) == 0 ? ep + 6 : NULL;
+}
+
+bool dw_tool_endpoint_present(const char *ep)
+{
+    struct stat st;
+    const char *p = ipc_path(ep);
+    if (!p)
+        return true;
+    return stat(p, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+int dw_tool_default_endpoint(const char *name, char *buf, size_t cap)
+{
+    char dir[PATH_MAX], alt[PATH_MAX + 64];
+    const char *env = getenv("DUCTWATCH_RUNTIME_DIR");
+    int r = dw_default_endpoint(name, buf, cap);
+    if (r < 0 || (env && *env) || dw_tool_endpoint_present(buf))
+        return r;
+    if (dw_runtime_dir(dir, sizeof(dir)) < 0)
+        return r;
+    snprintf(alt, sizeof(alt), "ipc://%s/current/%s", dir, name);
+    if (dw_tool_endpoint_present(alt)) {
+        if (snprintf(buf, cap, "%s", alt) >= (int)cap)
+            return -ENAMETOOLONG;
+        dw_debug("using the running pipeline's %s", buf);
+    }
+    return r;
+}
+
+void dw_tool_verbosity(int *level, int ch)
+{
+    if (ch == 'v')
+        *level = *level < DW_LOG_INFO ? DW_LOG_INFO : DW_LOG_DEBUG;
+    else if (ch == 'q')
+        *level = DW_LOG_ERROR;
+}
