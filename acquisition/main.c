@@ -253,7 +253,7 @@ static void send_hello_request(struct dw_serial *s)
 static bool read_link(struct dw_acquire *a, struct dw_serial *s, bool hup, uint64_t *since_open,
                       const char **why)
 {
-    static uint8_t buf[65536];
+    uint8_t buf[65536];
     size_t total = 0;
     int fd = dw_serial_fd(s);
 

@@ -437,17 +437,22 @@ def case_fifo(run):
     for s in range(1, 51):
         data += wire_frame(T_SAMPLE, s, 1000000 + s * 10000, sample_payload(s))
     data += wire_frame(T_EVENT, 51, 1600000, struct.pack('<BBHi', 9, 1, 0, 2500) + b'hi')
+    status = struct.pack('<HBBhH', 3900, 87, 1, 3125, 0)
+    data += wire_frame(T_STATUS, 52, 1700000, status)
     with open(fifo, 'wb') as f:
         f.write(data)
-    st.until(lambda: len(st.events('button')) >= 1, 10)
+    st.until(lambda: len(st.frames(T_STATUS)) >= 1, 10)
     fr = st.frames()
-    check(len(fr) == 51 and fr[0]['device'] == 'py-0001', 'got %d frames' % len(fr))
+    check(len(fr) == 52 and fr[0]['device'] == 'py-0001', 'got %d frames' % len(fr))
+    stf = st.frames(T_STATUS)[0]
+    check(stf['payload'] == status and stf['device_seq'] == 52 and stf['t_device_us'] == 1700000,
+          'status frame %r' % stf)
     check_samples(st)
     b = st.events('button')[0]
     check(b['source'] == 'garment' and b['side'] == 'right' and b['value'] == 2.5 and
           b['text'] == 'hi' and b['t_device_us'] == 1600000, 'garment event %r' % b)
     stats = final_stats(run, a, st)
-    check(stats['frames'] == 52 and stats['frames_missing'] == 0, 'stats %r' % stats)
+    check(stats['frames'] == 53 and stats['frames_missing'] == 0, 'stats %r' % stats)
 
 
 def case_usage(run):

@@ -313,6 +313,10 @@ int main(int argc, char **argv)
     for (unsigned long i = 0; i < g->frames; i++) {
         if (g->unplug_at && i == g->unplug_at) {
             drain(g, 50);
+            /* Unplugged: the link leads nowhere (and never to another
+             * test's pty that reuses the number). */
+            if (g->link)
+                unlink(g->link);
             close_pty(g);
             /* Frames generated while unplugged never reach the host. */
             g->dseq += (uint32_t)g->unplug_frames;
