@@ -71,6 +71,9 @@ struct run {
     /* what we see */
     void *ctx, *sub_acq, *sub_det;
     struct dw_live live;
+    struct dw_msg_stats prev_total; /* counters of earlier acquire instances */
+    uint64_t last_stream;
+    struct dw_msg_stats last_stats;
     char files[16][PATH_MAX];
     unsigned n_files;
     bool tty, status_shown;
@@ -175,7 +178,18 @@ static void on_msg(struct dw_live *l, enum dw_live_kind k, const uint8_t *body, 
 {
     struct run *r = user;
     char line[1024], t[32];
-    if (k == DW_LIVE_ALERT) {
+    if (k == DW_LIVE_STATS) {
+        /* A restarted acquire counts from zero: keep the earlier totals. */
+        if (r->last_stream && l->stats.stream != r->last_stream) {
+#define ADD(f) r->prev_total.f += r->last_stats.f;
+            ADD(bytes) ADD(frames) ADD(crc_errors) ADD(length_errors) ADD(cobs_errors)
+            ADD(version_errors) ADD(resyncs) ADD(device_seq_gaps) ADD(frames_missing)
+            ADD(reconnects) ADD(events_in) ADD(zmq_dropped)
+#undef ADD
+        }
+        r->last_stream = l->stats.stream;
+        r->last_stats = l->stats;
+    } else if (k == DW_LIVE_ALERT) {
         dw_alert_format(&l->last_alert, line, sizeof(line));
         say(r, "alert: %s", line);
     } else if (k == DW_LIVE_EVENT && r->level >= DW_LOG_INFO) {
@@ -304,7 +318,8 @@ static void pump(struct run *r, long timeout_ms, bool supervise)
         return;
     for (int i = 0; i < N_STAGES; i++) {
         struct dw_stage *s = &r->st[i];
-        if (s->argv[0] && !s->pid && s->starts && !r->fatal && now >= s->next_start_ns) {
+        if (s->argv[0] && !s->pid && s->starts && !r->fatal && !r->sim_finished &&
+            now >= s->next_start_ns) {
             start_stage(r, i);
             if (s->pid) {
                 s->restarts++;
@@ -531,7 +546,7 @@ static void parse_args(struct run *r, int argc, char **argv)
 
 static void summary(struct run *r, uint64_t wall_ns)
 {
-    const struct dw_msg_stats *s = &r->live.stats;
+    struct dw_msg_stats tot = r->live.stats, *s = &tot;
     char t[32];
     struct stat sb;
 
@@ -559,6 +574,11 @@ static void summary(struct run *r, uint64_t wall_ns)
         printf("  %-6s %-3s raised %u, updated %u, cleared %u\n", c->rule, c->level,
                c->raised, c->updated, c->cleared);
     }
+#define ADD(f) tot.f += r->prev_total.f;
+    ADD(bytes) ADD(frames) ADD(crc_errors) ADD(length_errors) ADD(cobs_errors)
+    ADD(version_errors) ADD(resyncs) ADD(device_seq_gaps) ADD(frames_missing)
+    ADD(reconnects) ADD(events_in) ADD(zmq_dropped)
+#undef ADD
     if (r->live.have_stats)
         printf("loss: serial bytes %llu, frames %llu, crc errors %llu, length errors %llu, "
                "cobs errors %llu, resyncs %llu, device seq gaps %llu (frames missing %llu), "

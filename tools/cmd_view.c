@@ -1,2 +1,405 @@
+/* ductwatch view: both breasts laid out like the garment, refreshed in place
+ * (ANSI home + clear, no curses: works over ssh and in tmux), or plain text
+ * lines when stdout is not a terminal. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+#include "cli.h"
+#include "duration.h"
+#include "dwtime.h"
+#include "endpoint.h"
+#include "layout.h"
+#include "livestate.h"
+#include "log.h"
 #include "tool.h"
-int dw_cmd_view(int argc, char **argv) { (void)argc; (void)argv; return 1; }
+
+static const char *prog = "ductwatch view";
+static volatile sig_atomic_t stop;
+
+#define WARM_C 0.5        /* above the breast's median: yellow */
+#define HOT_C 1.0         /* red */
+#define COOL_C (-1.0)     /* blue */
+#define PRESSING_KPA 4.0  /* detection.md P1: magenta */
+
+struct view {
+    bool tty, color, once;
+    double interval_s, timeout_s;
+    struct dw_live live;
+    char *buf;
+    size_t len, cap;
+};
+
+static void usage(void)
+{
+    printf(
+"Usage: ductwatch view [--sub EP]... [--once] [--interval S] [--no-color]\n"
+"Shows both breasts laid out like the garment -- per quadrant and ring each\n"
+"zone's skin temperature and contact pressure -- with ambient temperature,\n"
+"link state, loss counters and the alerts raised since the view started.\n"
+"On a terminal it redraws in place; otherwise it prints plain text lines.\n"
+"\n"
+"  -s, --sub EP        publisher to follow (repeatable; default\n"
+"                      ipc://RUN/acquire and ipc://RUN/detect)\n"
+"  -1, --once          print one snapshot (after the first sample) and exit\n"
+"  -i, --interval S    seconds between redraws (default 1)\n"
+"  -t, --timeout S     with --once: give up after S seconds (default 10)\n"
+"      --no-color      no colours on a terminal\n"
+"  -v, --verbose       more log output\n"
+"  -q, --quiet         errors only\n"
+"  -h, --help          this text\n"
+"\n"
+"Colours: yellow/red = %.1f/%.1f C above that breast's median, blue = %.1f C\n"
+"below, magenta = pressure >= %.1f kPa, '!' = a zone with an active alert.\n"
+"Exit: 0, or 1 when --once saw no sample in time.\n",
+        WARM_C, HOT_C, -COOL_C, PRESSING_KPA);
+}
+
+static void out(struct view *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void out(struct view *v, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        size_t room = v->cap - v->len;
+        int n;
+        va_start(ap, fmt);
+        n = vsnprintf(v->buf + v->len, room, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            return;
+        if ((size_t)n < room) {
+            v->len += (size_t)n;
+            return;
+        }
+        size_t ncap = v->cap * 2 + (size_t)n;
+        char *nb = realloc(v->buf, ncap);
+        if (!nb)
+            return;
+        v->buf = nb;
+        v->cap = ncap;
+    }
+}
+
+static const char *sgr(struct view *v, const char *code)
+{
+    return v->color ? code : "";
+}
+
+static int zone_at(const struct dw_hello *h, unsigned side, unsigned q, unsigned ring)
+{
+    for (unsigned z = 0; z < h->n_zones; z++)
+        if (h->zone[z].side == side && h->zone[z].quadrant == q && h->zone[z].ring == ring)
+            return (int)z;
+    return -1;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double side_median(const struct dw_live *l, unsigned side)
+{
+    double t[DW_MAX_ZONES];
+    unsigned n = 0;
+    for (unsigned z = 0; z < l->hello.n_zones; z++)
+        if (l->hello.zone[z].side == side && !(l->sample.status[z] & DW_ZS_TEMP_FAULT))
+            t[n++] = dw_sample_temp_c(&l->hello, &l->sample, z);
+    if (!n)
+        return NAN;
+    qsort(t, n, sizeof(*t), cmp_double);
+    return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+}
+
+static bool zone_alerted(const struct dw_live *l, int z)
+{
+    for (unsigned i = 0; i < l->n_active; i++)
+        if (l->active[i].zone == z)
+            return true;
+    return false;
+}
+
+/* One grid cell: "o 34.12C 1.20kPa" (17 visible columns). */
+static void cell(struct view *v, int z, const char *ring, double median)
+{
+    const struct dw_live *l = &v->live;
+    if (z < 0 || !l->have_sample) {
+        out(v, "%-18s", z < 0 ? "" : "  --.--C  -.--kPa ");
+        return;
+    }
+    double t = dw_sample_temp_c(&l->hello, &l->sample, (unsigned)z);
+    double p = dw_sample_pressure_kpa(&l->hello, &l->sample, (unsigned)z);
+    double d = t - median;
+    const char *tc = d >= HOT_C ? "\033[1;31m" : d >= WARM_C ? "\033[33m"
+                   : d <= COOL_C ? "\033[34m" : "";
+    bool alert = zone_alerted(l, z);
+    out(v, "%s%s%s", alert ? sgr(v, "\033[7m") : "", alert ? "!" : " ", ring);
+    if (l->sample.status[z] & (DW_ZS_TEMP_FAULT | DW_ZS_TEMP_RAIL))
+        out(v, " %6s ", "fault");
+    else
+        out(v, " %s%5.2fC%s", sgr(v, tc), t, *tc ? sgr(v, "\033[0m") : "");
+    if (alert)
+        out(v, "%s", sgr(v, "\033[7m"));
+    if (l->sample.status[z] & DW_ZS_PRES_FAULT)
+        out(v, " %7s", "fault");
+    else
+        out(v, " %s%4.2fkPa%s", p >= PRESSING_KPA ? sgr(v, "\033[35m") : "", p,
+            p >= PRESSING_KPA ? sgr(v, "\033[0m") : "");
+    out(v, "%s ", alert ? sgr(v, "\033[0m") : "");
+}
+
+static void header(struct view *v, bool plain)
+{
+    const struct dw_live *l = &v->live;
+    const struct dw_msg_stats *s = &l->stats;
+    char t[32], now[32];
+    dw_format_utc(dw_now_realtime_ns(), now, sizeof(now), 0);
+    dw_duration_format(l->have_sample ? l->sample_t_device_us : s->t_device_us, t, sizeof(t));
+    if (plain) {
+        out(v, "device %s link %s t+%s at %s\n", l->device[0] ? l->device : "-",
+            !l->have_stats ? "unknown" : s->link_up ? "up" : "down", t, now);
+        out(v, "loss crc %llu length %llu cobs %llu resyncs %llu seq_gaps %llu missing %llu "
+            "reconnects %llu zmq_drops %llu\n",
+            (unsigned long long)s->crc_errors, (unsigned long long)s->length_errors,
+            (unsigned long long)s->cobs_errors, (unsigned long long)s->resyncs,
+            (unsigned long long)s->device_seq_gaps, (unsigned long long)s->frames_missing,
+            (unsigned long long)s->reconnects, (unsigned long long)s->zmq_dropped);
+        return;
+    }
+    out(v, "%sductwatch view%s  device %s  link %s%s%s  t+%s  %s\n", sgr(v, "\033[1m"),
+        sgr(v, "\033[0m"), l->device[0] ? l->device : "-",
+        l->have_stats && !s->link_up ? sgr(v, "\033[1;31m") : "",
+        !l->have_stats ? "?" : s->link_up ? "up" : "DOWN",
+        l->have_stats && !s->link_up ? sgr(v, "\033[0m") : "", t, now);
+    out(v, "loss: crc %llu  length %llu  cobs %llu  seq gaps %llu (missing %llu)  "
+        "reconnects %llu  zmq drops %llu\n",
+        (unsigned long long)s->crc_errors, (unsigned long long)s->length_errors,
+        (unsigned long long)s->cobs_errors, (unsigned long long)s->device_seq_gaps,
+        (unsigned long long)s->frames_missing, (unsigned long long)s->reconnects,
+        (unsigned long long)s->zmq_dropped);
+}
+
+static void alerts_block(struct view *v, bool plain)
+{
+    const struct dw_live *l = &v->live;
+    char line[1024];
+    if (!plain)
+        out(v, "\nactive alerts: %u%s\n", l->n_active, l->n_active ? "" : " (since the view started)");
+    for (unsigned i = 0; i < l->n_active; i++) {
+        dw_alert_format(&l->active[i], line, sizeof(line));
+        if (plain)
+            out(v, "alert %s\n", line);
+        else
+            out(v, "  %s%s%s\n", strcmp(l->active[i].level, "L2") >= 0 ? sgr(v, "\033[1;31m") : "",
+                line, strcmp(l->active[i].level, "L2") >= 0 ? sgr(v, "\033[0m") : "");
+    }
+}
+
+static void render_plain(struct view *v)
+{
+    const struct dw_live *l = &v->live;
+    char name[64];
+    header(v, true);
+    for (unsigned z = 0; l->have_sample && z < l->hello.n_zones; z++) {
+        dw_zone_name(&l->hello, z, name, sizeof(name));
+        out(v, "zone %u %s temperature %.2f C pressure %.3f kPa%s\n", z, name,
+            dw_sample_temp_c(&l->hello, &l->sample, z),
+            dw_sample_pressure_kpa(&l->hello, &l->sample, z),
+            l->sample.status[z] ? " fault" : "");
+    }
+    if (l->have_sample)
+        out(v, "ambient left %.2f C right %.2f C\n", dw_sample_ambient_c(&l->hello, &l->sample, 0),
+            dw_sample_ambient_c(&l->hello, &l->sample, 1));
+    else
+        out(v, "no sample yet\n");
+    alerts_block(v, true);
+}
+
+static void render_grid(struct view *v)
+{
+    const struct dw_live *l = &v->live;
+    /* Seen by the wearer looking down: left breast on the left, outer
+     * quadrants at the outside, inner rings (near the nipple) in the middle
+     * rows. */
+    static const struct { unsigned upper, lower; } cols[2][2] = {
+        { { DW_Q_UPPER_OUTER, DW_Q_LOWER_OUTER }, { DW_Q_UPPER_INNER, DW_Q_LOWER_INNER } },
+        { { DW_Q_UPPER_INNER, DW_Q_LOWER_INNER }, { DW_Q_UPPER_OUTER, DW_Q_LOWER_OUTER } },
+    };
+    static const struct { bool upper; unsigned ring; const char *label, *tag; } rows[4] = {
+        { true, DW_RING_OUTER, "upper", "o" }, { true, DW_RING_INNER, "", "i" },
+        { false, DW_RING_INNER, "lower", "i" }, { false, DW_RING_OUTER, "", "o" },
+    };
+    double med[2] = { NAN, NAN };
+
+    header(v, false);
+    if (l->have_sample) {
+        med[0] = side_median(l, DW_SIDE_LEFT);
+        med[1] = side_median(l, DW_SIDE_RIGHT);
+    }
+    out(v, "\n       %s%-37s%s%sRIGHT breast%s\n", sgr(v, "\033[1m"), "LEFT breast",
+        sgr(v, "\033[0m"), sgr(v, "\033[1m"), sgr(v, "\033[0m"));
+    out(v, "       %-18s%-18s %-18s%-18s\n", "outer side", "inner side", "inner side", "outer side");
+    for (unsigned r = 0; r < 4; r++) {
+        out(v, "%-6s ", rows[r].label);
+        for (unsigned side = 0; side < 2; side++) {
+            for (unsigned c = 0; c < 2; c++) {
+                unsigned q = rows[r].upper ? cols[side][c].upper : cols[side][c].lower;
+                cell(v, zone_at(&l->hello, side, q, rows[r].ring), rows[r].tag, med[side]);
+            }
+            out(v, side == 0 ? " " : "\n");
+        }
+    }
+    if (l->have_sample)
+        out(v, "ambient  %5.2fC %30s%5.2fC   (median skin %.2fC | %.2fC)\n",
+            dw_sample_ambient_c(&l->hello, &l->sample, 0), "",
+            dw_sample_ambient_c(&l->hello, &l->sample, 1), med[0], med[1]);
+    else
+        out(v, "waiting for the garment's first sample...\n");
+    out(v, "(o = outer ring, i = inner ring near the nipple)\n");
+    alerts_block(v, false);
+}
+
+static void render(struct view *v)
+{
+    v->len = 0;
+    if (v->tty && !v->once)
+        out(v, "\033[H\033[2J");
+    if (v->tty)
+        render_grid(v);
+    else
+        render_plain(v);
+    if (!v->tty && !v->once)
+        out(v, "\n");
+    fwrite(v->buf, 1, v->len, stdout);
+    fflush(stdout);
+}
+
+int dw_cmd_view(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "sub", required_argument, NULL, 's' },
+        { "once", no_argument, NULL, '1' },
+        { "interval", required_argument, NULL, 'i' },
+        { "timeout", required_argument, NULL, 't' },
+        { "no-color", no_argument, NULL, 'C' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { 0 },
+    };
+    struct view *v = calloc(1, sizeof(*v));
+    const char *eps[16];
+    char ep_acq[PATH_MAX + 16], ep_det[PATH_MAX + 16];
+    int n_eps = 0, level = DW_LOG_INFO, ch, r, status = DW_EXIT_FAILURE;
+    bool no_color = false;
+    void *ctx = NULL, *sub = NULL;
+    uint64_t start, next_draw = 0, first_sample = 0;
+
+    if (!v) {
+        dw_err("out of memory");
+        return DW_EXIT_FAILURE;
+    }
+    v->interval_s = 1.0;
+    v->timeout_s = 10.0;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":s:1i:t:vqh", opts, NULL)) != -1) {
+        switch (ch) {
+        case 's':
+            if (n_eps >= 16)
+                dw_usage_error(prog, "too many --sub (at most 16)");
+            eps[n_eps++] = optarg;
+            break;
+        case '1': v->once = true; break;
+        case 'i':
+            if (dw_parse_double(optarg, 0.05, 3600, &v->interval_s) < 0)
+                dw_usage_error(prog, "bad --interval '%s' (seconds, 0.05..3600)", optarg);
+            break;
+        case 't':
+            if (dw_parse_double(optarg, 0.1, 3600, &v->timeout_s) < 0)
+                dw_usage_error(prog, "bad --timeout '%s' (seconds)", optarg);
+            break;
+        case 'C': no_color = true; break;
+        case 'v': case 'q': dw_tool_verbosity(&level, ch); break;
+        case 'h': usage(); free(v); return DW_EXIT_OK;
+        case ':': dw_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
+        default: dw_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        dw_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+    dw_log_set_level(level);
+    dw_install_stop_signals(&stop);
+    v->tty = isatty(STDOUT_FILENO);
+    v->color = v->tty && !no_color && !getenv("NO_COLOR");
+    if (!n_eps) {
+        if ((r = dw_tool_default_endpoint("acquire", ep_acq, sizeof(ep_acq))) < 0 ||
+            (r = dw_tool_default_endpoint("detect", ep_det, sizeof(ep_det))) < 0) {
+            dw_err("runtime directory: %s", strerror(-r));
+            goto out;
+        }
+        eps[n_eps++] = ep_acq;
+        eps[n_eps++] = ep_det;
+    }
+    dw_live_init(&v->live);
+    ctx = zmq_ctx_new();
+    if (!ctx || !(sub = dw_zmq_socket(ctx, ZMQ_SUB))) {
+        dw_err("zmq: %s", zmq_strerror(errno));
+        goto out;
+    }
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "frame.", 6);
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "stats.", 6);
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "alert.", 6);
+    for (int i = 0; i < n_eps; i++) {
+        if (zmq_connect(sub, eps[i]) < 0) {
+            fprintf(stderr, "%s: cannot connect to %s: %s\n", prog, eps[i], zmq_strerror(errno));
+            goto out;
+        }
+        if (!dw_tool_endpoint_present(eps[i]))
+            dw_warn("nothing publishes on %s yet; waiting", eps[i]);
+    }
+
+    start = dw_now_monotonic_ns();
+    while (!stop) {
+        uint64_t now = dw_now_monotonic_ns();
+        zmq_pollitem_t it = { .socket = sub, .events = ZMQ_POLLIN };
+        if (v->once) {
+            /* The sample, and the stats that follow within their period. */
+            if (v->live.have_sample && !first_sample)
+                first_sample = now;
+            if (first_sample && (v->live.have_stats || now - first_sample > 2500000000ull)) {
+                render(v);
+                status = DW_EXIT_OK;
+                goto out;
+            }
+            if (now - start > (uint64_t)(v->timeout_s * 1e9)) {
+                render(v);
+                fprintf(stderr, "%s: no sample within %.0f s\n", prog, v->timeout_s);
+                goto out;
+            }
+        } else if (now >= next_draw) {
+            render(v);
+            next_draw = now + (uint64_t)(v->interval_s * 1e9);
+        }
+        if (zmq_poll(&it, 1, 100) < 0 && errno != EINTR) {
+            dw_err("zmq_poll: %s", zmq_strerror(errno));
+            goto out;
+        }
+        dw_live_drain(&v->live, sub, NULL, NULL);
+    }
+    status = DW_EXIT_OK;
+out:
+    if (sub)
+        zmq_close(sub);
+    if (ctx)
+        zmq_ctx_term(ctx);
+    free(v->buf);
+    free(v);
+    return status;
+}

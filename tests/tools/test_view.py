@@ -1,0 +1,87 @@
+"""ductwatch view against a real ductwatch-acquire fed by a pty garment with
+known values: plain text (no escape codes) when stdout is not a terminal,
+the garment grid with ANSI when it is."""
+import os
+import select
+import shutil
+import subprocess
+import time
+
+from toolslib import DUCTWATCH, Fail, Garment, check, main, private_env, run
+
+
+def expected_lines():
+    names = []
+    for side in ("left", "right"):
+        for q in ("upper-outer", "upper-inner", "lower-inner", "lower-outer"):
+            for ring in ("inner", "outer"):
+                names.append("%s %s %s" % (side, q, ring))
+    return ["zone %d %s temperature %.2f C pressure %.3f kPa" % (z, n, 33.0 + 0.25 * z, 1.0 + 0.1 * z)
+            for z, n in enumerate(names)]
+
+
+def test_plain_once():
+    env, d = private_env()
+    g = Garment(env)
+    try:
+        r = run(["view", "--once"], env)
+        check(r.returncode == 0, "exit %d: %s" % (r.returncode, r.stderr))
+        check("\x1b" not in r.stdout, "escape codes in plain output")
+        lines = r.stdout.splitlines()
+        for want in expected_lines():
+            check(want in lines, "missing %r in:\n%s" % (want, r.stdout))
+        check("ambient left 24.50 C right 24.75 C" in lines, r.stdout)
+        check(lines[0].startswith("device testbra-01 link up"), lines[0])
+        check(lines[1].startswith("loss crc 0 length 0"), lines[1])
+    finally:
+        g.close()
+        shutil.rmtree(d)
+
+
+def test_no_data_once():
+    env, d = private_env()
+    try:
+        r = run(["view", "--once", "--timeout", "1"], env)
+        check(r.returncode == 1, "exit %d" % r.returncode)
+        check("\x1b" not in r.stdout and "no sample yet" in r.stdout, r.stdout)
+    finally:
+        shutil.rmtree(d)
+
+
+def test_terminal_grid():
+    env, d = private_env()
+    g = Garment(env)
+    master, slave = os.openpty()
+    try:
+        p = subprocess.Popen([DUCTWATCH, "view", "--once"], stdout=slave, stderr=subprocess.DEVNULL,
+                             env=env)
+        os.close(slave)
+        buf = b""
+        end = time.monotonic() + 15
+        while time.monotonic() < end:
+            r, _, _ = select.select([master], [], [], 0.2)
+            if r:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                buf += chunk
+            elif p.poll() is not None:
+                break
+        check(p.wait(5) == 0, "exit status")
+        text = buf.decode()
+        check("\x1b[" in text, "no ANSI on a terminal")
+        check("LEFT breast" in text and "RIGHT breast" in text, text)
+        # zone 1 (left upper-outer outer) and zone 15 (right lower-outer outer)
+        check("33.25C" in text and "1.10kPa" in text, text)
+        check("36.75C" in text and "2.50kPa" in text, text)
+    finally:
+        os.close(master)
+        g.close()
+        shutil.rmtree(d)
+
+
+if __name__ == "__main__":
+    main([test_plain_once, test_no_data_once, test_terminal_grid])
