@@ -31,7 +31,9 @@ int dw_duration_parse_us(const char *s, uint64_t *out_us)
     v *= mult;
     if (v >= 1.8e19)
         return -EINVAL;
-    *out_us = (uint64_t)llround(v);
+    /* Not llround(): its long long overflows above 2^63 (about 292000 years
+     * in us), which this range allows. */
+    *out_us = (uint64_t)(v + 0.5);
     return 0;
 }
 
