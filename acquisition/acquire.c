@@ -442,17 +442,40 @@ void dw_acquire_publish_stats(struct dw_acquire *a, uint64_t real_ns, uint64_t m
     free(json);
 }
 
-void dw_acquire_handle_subscriptions(struct dw_acquire *a)
+int dw_acquire_setup_pub(void *sock, int sndhwm)
+{
+    int one = 1;
+    if (zmq_setsockopt(sock, ZMQ_SNDHWM, &sndhwm, sizeof(sndhwm)) < 0 ||
+        zmq_setsockopt(sock, ZMQ_XPUB_MANUAL, &one, sizeof(one)) < 0)
+        return -errno;
+    return 0;
+}
+
+int dw_acquire_handle_subscriptions(struct dw_acquire *a, uint64_t mono_ns)
 {
     uint8_t buf[256];
+    int subs = 0;
     for (;;) {
         int n = zmq_recv(a->pub, buf, sizeof(buf), ZMQ_DONTWAIT);
         if (n < 0)
             break;
-        /* 1 = subscribe, 0 = unsubscribe; one replay per batch. */
-        if (n >= 1 && buf[0] == 1)
+        if (n < 1)
+            continue;
+        /* Manual mode: libzmq applies nothing by itself, we apply the
+         * subscription (to the pipe it came from) and replay right after,
+         * with no live send in between. A topic longer than the buffer is
+         * applied by its prefix: the subscriber filters the rest. */
+        size_t len = (size_t)n > sizeof(buf) ? sizeof(buf) - 1 : (size_t)n - 1;
+        if (buf[0] == 1) {
+            zmq_setsockopt(a->pub, ZMQ_SUBSCRIBE, buf + 1, len);
             a->replay_pending = true;
+            subs++;
+        } else if (buf[0] == 0) {
+            zmq_setsockopt(a->pub, ZMQ_UNSUBSCRIBE, buf + 1, len);
+        }
     }
+    dw_acquire_replay(a, mono_ns);
+    return subs;
 }
 
 void dw_acquire_replay(struct dw_acquire *a, uint64_t mono_ns)

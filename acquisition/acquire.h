@@ -84,9 +84,16 @@ void dw_acquire_user_event(struct dw_acquire *a, const char *json, size_t len,
 void dw_acquire_publish_stats(struct dw_acquire *a, uint64_t real_ns, uint64_t mono_ns);
 void dw_acquire_fill_stats(const struct dw_acquire *a, struct dw_msg_stats *s);
 
-/* Reads subscription notices from the XPUB socket; a new subscription makes
- * the backlog go out again (see dw_acquire_replay). */
-void dw_acquire_handle_subscriptions(struct dw_acquire *a);
+/* Sets up an XPUB socket for dw_acquire: manual subscriptions (so that no
+ * live message reaches a new subscriber before its replay) and the send
+ * high-water mark. 0 or -errno. */
+int dw_acquire_setup_pub(void *sock, int sndhwm);
+/* Reads subscription notices from the XPUB socket, applies them, and, if a
+ * new subscription came in, sends the backlog again at once, before any
+ * other message can reach the new subscriber. Returns the number of new
+ * subscriptions. */
+int dw_acquire_handle_subscriptions(struct dw_acquire *a, uint64_t mono_ns);
+/* Sends the backlog if a replay is pending (replay_pending). */
 void dw_acquire_replay(struct dw_acquire *a, uint64_t mono_ns);
 
 /* Device time for "now": the latest frame's device time plus the host

@@ -299,7 +299,7 @@ int main(int argc, char **argv)
     struct dw_acquire a;
     struct dw_serial *s = NULL;
     void *ctx = NULL, *pub = NULL, *rep = NULL;
-    int status = DW_EXIT_FAILURE, hwm = SNDHWM, one = 1, r;
+    int status = DW_EXIT_FAILURE, r;
     unsigned backoff_ms = BACKOFF_MIN_MS;
     uint64_t next_stats, next_try = 0, since_open = 0;
     bool acquire_ready = false, down_logged = false;
@@ -333,10 +333,10 @@ int main(int argc, char **argv)
         dw_err("zmq: %s", zmq_strerror(errno));
         goto out;
     }
-    zmq_setsockopt(pub, ZMQ_SNDHWM, &hwm, sizeof(hwm));
-    /* Every subscription, even a repeated one, must reach us: each new
-     * subscriber gets the backlog. */
-    zmq_setsockopt(pub, ZMQ_XPUB_VERBOSE, &one, sizeof(one));
+    if ((r = dw_acquire_setup_pub(pub, SNDHWM)) < 0) {
+        dw_err("zmq: %s", zmq_strerror(-r));
+        goto out;
+    }
     if (bind_socket(pub, c.pub_ep, pub_actual, sizeof(pub_actual)) < 0 ||
         bind_socket(rep, c.events_ep, events_actual, sizeof(events_actual)) < 0)
         goto out;
@@ -354,14 +354,9 @@ int main(int argc, char **argv)
      * past subscribers that are still connecting: hold the port until they
      * are there. Unread bytes wait in the OS buffer; a pty holds the writer. */
     for (uint64_t subs = 0; subs < c.wait_subscribers && !stop;) {
-        uint8_t msg[256];
         zmq_pollitem_t it = { .socket = pub, .events = ZMQ_POLLIN };
-        if (zmq_poll(&it, 1, 1000) <= 0)
-            continue;
-        int n;
-        while ((n = zmq_recv(pub, msg, sizeof(msg), ZMQ_DONTWAIT)) >= 0)
-            if (n >= 1 && msg[0] == 1)
-                subs++;
+        if (zmq_poll(&it, 1, 1000) > 0)
+            subs += (uint64_t)dw_acquire_handle_subscriptions(&a, dw_now_monotonic_ns());
     }
     dw_acquire_link_up(&a, dw_now_realtime_ns(), dw_now_monotonic_ns());
     next_stats = dw_now_monotonic_ns() + STATS_INTERVAL_NS;
@@ -402,7 +397,7 @@ int main(int argc, char **argv)
             }
         }
         if (items[0].revents & ZMQ_POLLIN)
-            dw_acquire_handle_subscriptions(&a);
+            dw_acquire_handle_subscriptions(&a, dw_now_monotonic_ns());
         if (items[1].revents & ZMQ_POLLIN) {
             char req[4096], reply[512];
             int n = zmq_recv(rep, req, sizeof(req) - 1, ZMQ_DONTWAIT);
@@ -423,7 +418,6 @@ int main(int argc, char **argv)
             }
         }
         now = dw_now_monotonic_ns();
-        dw_acquire_replay(&a, now);
         if (s && dw_acquire_want_hello_request(&a, now))
             send_hello_request(s);
         if (!s && now >= next_try) {
