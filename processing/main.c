@@ -1,0 +1,461 @@
+/* ductwatch-detect: streams of garment frames and events -> alerts.
+ *
+ * Live: SUB to acquisition streams, PUB alert.<device> JSON.
+ * --input FILE: a raw garment byte stream (what ductwatch-sim --out FILE
+ * writes) straight into the detector at full speed; alerts as JSON lines
+ * on stdout. Either way the detector sees device time only. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+#include "cli.h"
+#include "config.h"
+#include "detector.h"
+#include "dwtime.h"
+#include "endpoint.h"
+#include "frame.h"
+#include "log.h"
+#include "msg.h"
+
+#define MAX_SUB 16
+#define MAX_STREAMS 64
+
+static const char *prog = "ductwatch-detect";
+static volatile sig_atomic_t stop;
+
+struct out_stream {
+    char device[DW_ID_LEN + 1];
+    uint64_t seq;
+};
+
+struct in_stream {
+    char device[DW_ID_LEN + 1];
+    struct dw_seq_tracker tr;
+};
+
+struct app {
+    struct dw_detect_config cfg;
+    void *pub;            /* NULL: print JSON lines on stdout */
+    uint64_t stream_id;   /* 0 in --input mode, so output is reproducible */
+    bool host_time;
+    struct out_stream out[MAX_STREAMS];
+    unsigned n_out;
+    struct in_stream in[MAX_STREAMS];
+    unsigned n_in;
+    uint64_t pub_dropped;
+    /* --input */
+    struct dw_detector *det;
+    char device[DW_ID_LEN + 1];
+    bool have_device;
+    uint64_t frames_before_hello;
+};
+
+static void usage(void)
+{
+    printf(
+"Usage: %s [options]\n"
+"Watches garment streams for localized warmth and firmness and publishes\n"
+"alerts (see docs/detection.md).\n"
+"\n"
+"      --sub EP         subscribe to an acquisition stream (repeatable;\n"
+"                       default ipc://RUN/acquire)\n"
+"      --pub EP         where alerts are published (default ipc://RUN/detect)\n"
+"      --config FILE    detection parameters (INI; default: built-in values)\n"
+"      --print-config   print the effective parameters as an INI file and exit\n"
+"      --input FILE     read a raw garment byte stream ('-' = stdin) at full\n"
+"                       speed and print alerts as JSON lines on stdout\n"
+"  -v, --verbose        more log output (repeat for debug)\n"
+"  -q, --quiet          errors only\n"
+"  -h, --help           this help\n"
+"  -V, --version        version\n"
+"\n"
+"Exit status: 0 ok, 1 runtime failure, 2 bad usage or bad configuration.\n",
+        prog);
+}
+
+static struct out_stream *out_stream(struct app *a, const char *dev)
+{
+    for (unsigned i = 0; i < a->n_out; i++)
+        if (!strcmp(a->out[i].device, dev))
+            return &a->out[i];
+    if (a->n_out == MAX_STREAMS)
+        return &a->out[MAX_STREAMS - 1];
+    struct out_stream *o = &a->out[a->n_out++];
+    snprintf(o->device, sizeof(o->device), "%s", dev);
+    return o;
+}
+
+struct params_ctx { cJSON *obj; };
+
+static void add_param(const char *key, const char *value, void *u)
+{
+    struct params_ctx *p = u;
+    char *end;
+    double v = strtod(value, &end);
+    if (end != value && !*end)
+        cJSON_AddNumberToObject(p->obj, key, v);
+    else
+        cJSON_AddStringToObject(p->obj, key, value);
+}
+
+static const char *param_section(const char *rule)
+{
+    if (!strcmp(rule, "G3")) return "G2";
+    return rule;
+}
+
+static void on_alert(const struct dw_alert *al, void *user)
+{
+    struct app *a = user;
+    struct out_stream *o = out_stream(a, al->device);
+    cJSON *j = cJSON_CreateObject();
+    if (!j)
+        return;
+    cJSON_AddNumberToObject(j, "seq", (double)o->seq++);
+    cJSON_AddNumberToObject(j, "stream", (double)a->stream_id);
+    cJSON_AddStringToObject(j, "device", al->device);
+    cJSON_AddNumberToObject(j, "id", (double)al->id);
+    cJSON_AddStringToObject(j, "rule", al->rule);
+    cJSON_AddStringToObject(j, "level", dw_alert_level_name(al->level));
+    cJSON_AddStringToObject(j, "state", dw_alert_state_name(al->state));
+    cJSON_AddStringToObject(j, "side", dw_side_name((unsigned)al->side));
+    if (al->zone >= 0) {
+        cJSON_AddNumberToObject(j, "zone", al->zone);
+        cJSON_AddStringToObject(j, "zone_name", al->zone_name);
+    } else {
+        cJSON_AddNullToObject(j, "zone");
+        cJSON_AddNullToObject(j, "zone_name");
+    }
+    cJSON_AddNumberToObject(j, "value", al->value == al->value ? al->value : 0);
+    cJSON_AddNumberToObject(j, "threshold", al->threshold);
+    cJSON_AddNumberToObject(j, "t_device_us", (double)al->t_device_us);
+    cJSON_AddNumberToObject(j, "t_host_ns", a->host_time ? (double)dw_now_realtime_ns() : 0);
+    cJSON_AddStringToObject(j, "ruleset_version", DW_RULESET_VERSION);
+    cJSON_AddBoolToObject(j, "clinical", al->clinical);
+    struct params_ctx pc = { cJSON_AddObjectToObject(j, "params") };
+    if (pc.obj)
+        dw_detect_config_section(&a->cfg, param_section(al->rule), add_param, &pc);
+    cJSON_AddStringToObject(j, "message", al->message);
+    char *s = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!s)
+        return;
+    /* cJSON prints integers above 2^53 inexactly: write u64 fields by hand. */
+    if (a->pub) {
+        char topic[DW_TOPIC_MAX];
+        if (dw_topic(topic, sizeof(topic), "alert", al->device) > 0 &&
+            dw_zmq_send2(a->pub, topic, s, strlen(s)) < 0)
+            a->pub_dropped++;
+    } else {
+        fputs(s, stdout);
+        fputc('\n', stdout);
+    }
+    dw_info("%s %s %s %s zone %d: %s", al->device, al->rule, dw_alert_level_name(al->level),
+            dw_alert_state_name(al->state), al->zone, al->message);
+    free(s);
+}
+
+/* ---- --input: raw garment bytes -------------------------------------- */
+
+static void on_frame(const struct dw_frame *f, void *user)
+{
+    struct app *a = user;
+    switch (f->type) {
+    case DW_FRAME_HELLO: {
+        struct dw_hello h;
+        if (dw_hello_parse(f->payload, f->len, &h) < 0)
+            return;
+        snprintf(a->device, sizeof(a->device), "%s", h.device_id);
+        a->have_device = true;
+        dw_detector_hello(a->det, a->device, &h);
+        break;
+    }
+    case DW_FRAME_SAMPLE: {
+        struct dw_sample s;
+        if (!a->have_device) {
+            a->frames_before_hello++;
+            return;
+        }
+        if (dw_sample_parse(f->payload, f->len, &s) == 0)
+            dw_detector_sample(a->det, a->device, f->t_device_us, &s);
+        break;
+    }
+    case DW_FRAME_EVENT: {
+        struct dw_event e;
+        if (!a->have_device || dw_event_parse(f->payload, f->len, &e) < 0)
+            return;
+        /* wire values are milli-units: a thermometer reading in m°C */
+        dw_detector_event(a->det, a->device, f->t_device_us, e.kind, e.side, true,
+                          e.value / 1000.0);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static int run_input(struct app *a, const char *path)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f) {
+        dw_err("%s: %s", path, strerror(errno));
+        return DW_EXIT_FAILURE;
+    }
+    static struct dw_decoder dec;
+    static uint8_t buf[1 << 16];
+    dw_decoder_init(&dec, on_frame, a);
+    size_t n;
+    while (!stop && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+        dw_decoder_feed(&dec, buf, n);
+    int err = ferror(f);
+    if (f != stdin)
+        fclose(f);
+    if (err) {
+        dw_err("%s: read error", path);
+        return DW_EXIT_FAILURE;
+    }
+    dw_info("%s: %" PRIu64 " frames, %" PRIu64 " CRC errors, %" PRIu64 " length errors",
+            path, dec.st.frames, dec.st.crc_errors, dec.st.length_errors);
+    fflush(stdout);
+    return DW_EXIT_OK;
+}
+
+/* ---- live: ZeroMQ ---------------------------------------------------- */
+
+static struct in_stream *in_stream(struct app *a, const char *dev)
+{
+    for (unsigned i = 0; i < a->n_in; i++)
+        if (!strcmp(a->in[i].device, dev))
+            return &a->in[i];
+    if (a->n_in == MAX_STREAMS)
+        return NULL;
+    struct in_stream *s = &a->in[a->n_in++];
+    memset(s, 0, sizeof(*s));
+    snprintf(s->device, sizeof(s->device), "%s", dev);
+    return s;
+}
+
+static void handle_message(struct app *a, const char *topic, size_t tlen,
+                           const uint8_t *body, size_t blen)
+{
+    char kind[16], dev[DW_ID_LEN + 1];
+    if (!dw_topic_split(topic, tlen, kind, sizeof(kind), dev, sizeof(dev)))
+        return;
+    struct in_stream *is = in_stream(a, dev);
+    if (!is)
+        return;
+    if (!strcmp(kind, "frame")) {
+        struct dw_msg_frame m;
+        if (dw_msg_frame_parse(body, blen, &m) < 0)
+            return;
+        int64_t r = dw_seq_check(&is->tr, m.stream, m.seq);
+        if (r == DW_SEQ_DUP)
+            return;
+        if (r > 0)
+            dw_warn("%s: %" PRId64 " messages missing", dev, r);
+        if (m.type == DW_FRAME_HELLO) {
+            struct dw_hello h;
+            if (dw_hello_parse(m.payload, m.len, &h) == 0)
+                dw_detector_hello(a->det, dev, &h);
+        } else if (m.type == DW_FRAME_SAMPLE) {
+            struct dw_sample s;
+            if (dw_sample_parse(m.payload, m.len, &s) == 0)
+                dw_detector_sample(a->det, dev, m.t_device_us, &s);
+        }
+    } else if (!strcmp(kind, "event")) {
+        struct dw_msg_event e;
+        const char *why = NULL;
+        if (dw_msg_event_parse((const char *)body, blen, &e, &why) < 0) {
+            dw_warn("%s: bad event: %s", dev, why ? why : "?");
+            return;
+        }
+        int64_t r = dw_seq_check(&is->tr, e.stream, e.seq);
+        if (r == DW_SEQ_DUP)
+            return;
+        dw_detector_event(a->det, dev, e.t_device_us, e.kind, e.side, e.has_value, e.value);
+    } else if (!strcmp(kind, "stats")) {
+        uint64_t seq, stream;
+        if (dw_msg_json_seq((const char *)body, blen, &seq, &stream) == 0)
+            dw_seq_check(&is->tr, stream, seq);
+    }
+}
+
+static int run_live(struct app *a, const char **subs, unsigned n_sub, const char *pub_ep)
+{
+    int rc = DW_EXIT_FAILURE;
+    void *ctx = zmq_ctx_new();
+    void *sub = NULL;
+    char def_sub[512], def_pub[512];
+    if (!ctx)
+        return DW_EXIT_FAILURE;
+    if (n_sub == 0) {
+        if (dw_default_endpoint("acquire", def_sub, sizeof(def_sub)) < 0) {
+            dw_err("no runtime directory");
+            goto out;
+        }
+        subs[n_sub++] = def_sub;
+    }
+    if (!pub_ep) {
+        if (dw_default_endpoint("detect", def_pub, sizeof(def_pub)) < 0) {
+            dw_err("no runtime directory");
+            goto out;
+        }
+        pub_ep = def_pub;
+    }
+    a->pub = dw_zmq_socket(ctx, ZMQ_PUB);
+    sub = dw_zmq_socket(ctx, ZMQ_SUB);
+    if (!a->pub || !sub)
+        goto out;
+    int hwm = 100000;
+    zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(a->pub, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    if (zmq_bind(a->pub, pub_ep) < 0) {
+        dw_err("bind %s: %s", pub_ep, zmq_strerror(zmq_errno()));
+        goto out;
+    }
+    char last[512];
+    size_t ll = sizeof(last);
+    if (zmq_getsockopt(a->pub, ZMQ_LAST_ENDPOINT, last, &ll) < 0)
+        snprintf(last, sizeof(last), "%s", pub_ep);
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
+    for (unsigned i = 0; i < n_sub; i++)
+        if (zmq_connect(sub, subs[i]) < 0) {
+            dw_err("connect %s: %s", subs[i], zmq_strerror(zmq_errno()));
+            goto out;
+        }
+    printf("pub: %s\n", last);
+    fflush(stdout);
+
+    zmq_pollitem_t pi = { sub, 0, ZMQ_POLLIN, 0 };
+    while (!stop) {
+        int n = zmq_poll(&pi, 1, 200);
+        if (n < 0) {
+            if (zmq_errno() == EINTR)
+                continue;
+            dw_err("poll: %s", zmq_strerror(zmq_errno()));
+            goto out;
+        }
+        for (int budget = 0; budget < 10000 && !stop; budget++) {
+            zmq_msg_t t, b;
+            zmq_msg_init(&t);
+            if (zmq_msg_recv(&t, sub, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&t);
+                break;
+            }
+            int more = zmq_msg_more(&t);
+            zmq_msg_init(&b);
+            if (more && zmq_msg_recv(&b, sub, 0) >= 0) {
+                while (zmq_msg_more(&b)) { /* ignore extra parts */
+                    zmq_msg_t x;
+                    zmq_msg_init(&x);
+                    zmq_msg_recv(&x, sub, 0);
+                    int mm = zmq_msg_more(&x);
+                    zmq_msg_close(&x);
+                    if (!mm)
+                        break;
+                }
+                handle_message(a, zmq_msg_data(&t), zmq_msg_size(&t),
+                               zmq_msg_data(&b), zmq_msg_size(&b));
+            }
+            zmq_msg_close(&b);
+            zmq_msg_close(&t);
+        }
+    }
+    rc = DW_EXIT_OK;
+out:
+    for (unsigned i = 0; i < a->n_in; i++)
+        dw_info("%s: %" PRIu64 " received, %" PRIu64 " gaps (%" PRIu64 " missing), %" PRIu64
+                " duplicates dropped", a->in[i].device, a->in[i].tr.received, a->in[i].tr.gaps,
+                a->in[i].tr.missing, a->in[i].tr.duplicates);
+    if (sub)
+        zmq_close(sub);
+    if (a->pub)
+        zmq_close(a->pub);
+    zmq_ctx_term(ctx);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    enum { O_SUB = 256, O_PUB, O_CONFIG, O_PRINT, O_INPUT };
+    static const struct option opts[] = {
+        { "sub", required_argument, NULL, O_SUB },
+        { "pub", required_argument, NULL, O_PUB },
+        { "config", required_argument, NULL, O_CONFIG },
+        { "print-config", no_argument, NULL, O_PRINT },
+        { "input", required_argument, NULL, O_INPUT },
+        { "verbose", no_argument, NULL, 'v' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { 0 },
+    };
+    static struct app app;
+    const char *subs[MAX_SUB + 1], *pub_ep = NULL, *config = NULL, *input = NULL;
+    unsigned n_sub = 0;
+    bool print = false;
+    int verbosity = DW_LOG_WARN, ch;
+
+    dw_log_init(prog);
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":vqhV", opts, NULL)) != -1) {
+        switch (ch) {
+        case O_SUB:
+            if (n_sub == MAX_SUB)
+                dw_usage_error(prog, "at most %d --sub endpoints", MAX_SUB);
+            subs[n_sub++] = optarg;
+            break;
+        case O_PUB: pub_ep = optarg; break;
+        case O_CONFIG: config = optarg; break;
+        case O_PRINT: print = true; break;
+        case O_INPUT: input = optarg; break;
+        case 'v': verbosity++; break;
+        case 'q': verbosity = DW_LOG_ERROR; break;
+        case 'h': usage(); return DW_EXIT_OK;
+        case 'V': dw_print_version(prog); return DW_EXIT_OK;
+        case ':': dw_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
+        default: dw_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        dw_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+    if (input && (n_sub || pub_ep))
+        dw_usage_error(prog, "--input reads a file: it does not go with --sub or --pub");
+    dw_log_set_level(verbosity);
+
+    dw_detect_config_default(&app.cfg);
+    if (config) {
+        char err[512];
+        if (dw_detect_config_load(&app.cfg, config, err, sizeof(err)) < 0) {
+            fprintf(stderr, "%s: %s\n", prog, err);
+            return DW_EXIT_USAGE;
+        }
+    }
+    if (print) {
+        dw_detect_config_print(&app.cfg, stdout);
+        return DW_EXIT_OK;
+    }
+    dw_install_stop_signals(&stop);
+    app.det = dw_detector_new(&app.cfg, on_alert, &app);
+    if (!app.det) {
+        dw_err("detector: %s", strerror(errno));
+        return DW_EXIT_FAILURE;
+    }
+    int rc;
+    if (input) {
+        app.stream_id = 0;
+        app.host_time = false;
+        rc = run_input(&app, input);
+    } else {
+        app.stream_id = dw_now_realtime_ns();
+        app.host_time = true;
+        rc = run_live(&app, subs, n_sub, pub_ep);
+    }
+    dw_detector_free(app.det);
+    return rc;
+}

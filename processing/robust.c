@@ -1,0 +1,109 @@
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "robust.h"
+
+int dw_ring_init(struct dw_window *r, uint32_t cap)
+{
+    memset(r, 0, sizeof(*r));
+    if (cap == 0)
+        return -EINVAL;
+    r->v = malloc(sizeof(float) * cap);
+    if (!r->v)
+        return -ENOMEM;
+    r->cap = cap;
+    dw_ring_clear(r);
+    return 0;
+}
+
+void dw_ring_free(struct dw_window *r)
+{
+    free(r->v);
+    r->v = NULL;
+}
+
+void dw_ring_clear(struct dw_window *r)
+{
+    for (uint32_t i = 0; i < r->cap; i++)
+        r->v[i] = NAN;
+    r->head = r->count = r->n_valid = 0;
+    r->have = false;
+    r->median = r->mad = NAN;
+}
+
+void dw_ring_push(struct dw_window *r, float v)
+{
+    if (r->count == r->cap) {
+        if (!isnan(r->v[r->head]))
+            r->n_valid--;
+    } else {
+        r->count++;
+    }
+    r->v[r->head] = v;
+    if (!isnan(v))
+        r->n_valid++;
+    r->head = (r->head + 1) % r->cap;
+}
+
+/* Quickselect (Hoare), k-th smallest; reorders a. */
+static float select_k(float *a, uint32_t n, uint32_t k)
+{
+    uint32_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        float pivot = a[lo + (hi - lo) / 2];
+        uint32_t i = lo, j = hi;
+        while (i <= j) {
+            while (a[i] < pivot)
+                i++;
+            while (a[j] > pivot)
+                j--;
+            if (i <= j) {
+                float t = a[i];
+                a[i] = a[j];
+                a[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            break;
+    }
+    return a[k];
+}
+
+double dw_median(float *a, uint32_t n)
+{
+    if (n == 0)
+        return NAN;
+    float hi = select_k(a, n, n / 2);
+    if (n % 2)
+        return hi;
+    float lo = select_k(a, n, n / 2 - 1);
+    return 0.5 * ((double)lo + hi);
+}
+
+void dw_ring_update(struct dw_window *r, uint32_t min_n, float *scratch)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < r->count; i++)
+        if (!isnan(r->v[i]))
+            scratch[n++] = r->v[i];
+    if (n == 0 || n < min_n) {
+        r->have = false;
+        r->median = r->mad = NAN;
+        return;
+    }
+    double med = dw_median(scratch, n);
+    for (uint32_t i = 0; i < n; i++)
+        scratch[i] = fabsf(scratch[i] - (float)med);
+    r->median = med;
+    r->mad = dw_median(scratch, n);
+    r->have = true;
+}

@@ -1,0 +1,539 @@
+/* Detector core on synthetic series fed at device times: baselines, gating,
+ * each rule, escalation, determinism. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "config.h"
+#include "detector.h"
+#include "robust.h"
+#include "synth.h"
+
+#define H_US 3600000000ULL
+#define M_US 60000000ULL
+#define RATE 1 /* Hz: the detector works on minute epochs; 1 Hz keeps tests fast */
+
+struct rec {
+    char rule[8];
+    int level, state, side, zone;
+    uint64_t t;
+    double value;
+    bool clinical;
+    char msg[800];
+};
+
+struct log {
+    struct rec r[4096];
+    unsigned n;
+};
+
+static void on_alert(const struct dw_alert *a, void *u)
+{
+    struct log *l = u;
+    if (l->n == 4096)
+        return;
+    struct rec *r = &l->r[l->n++];
+    snprintf(r->rule, sizeof(r->rule), "%s", a->rule);
+    r->level = a->level;
+    r->state = a->state;
+    r->side = a->side;
+    r->zone = a->zone;
+    r->t = a->t_device_us;
+    r->value = a->value;
+    r->clinical = a->clinical;
+    snprintf(r->msg, sizeof(r->msg), "%s", a->message);
+}
+
+static const struct rec *find(const struct log *l, const char *rule, int state, uint64_t after)
+{
+    for (unsigned i = 0; i < l->n; i++)
+        if (!strcmp(l->r[i].rule, rule) && (state < 0 || l->r[i].state == state) && l->r[i].t >= after)
+            return &l->r[i];
+    return NULL;
+}
+
+static unsigned count_level(const struct log *l, int min_level, uint64_t after)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < l->n; i++)
+        n += l->r[i].state != DW_ALERT_CLEARED && l->r[i].level >= min_level && l->r[i].clinical &&
+             l->r[i].t >= after;
+    return n;
+}
+
+static void dump(const struct log *l)
+{
+    for (unsigned i = 0; i < l->n && i < 60; i++)
+        fprintf(stderr, "  %8.2fh %-5s L%d %-7s side %d zone %2d v=%.2f\n", l->r[i].t / 3.6e9,
+                l->r[i].rule, l->r[i].level, dw_alert_state_name(l->r[i].state), l->r[i].side,
+                l->r[i].zone, l->r[i].value);
+}
+
+struct fx {
+    struct dw_detect_config c;
+    struct dw_detector *d;
+    struct synth s;
+    struct log log;
+};
+
+static struct fx *fx_new(uint64_t seed)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    dw_detect_config_default(&f->c);
+    f->d = dw_detector_new(&f->c, on_alert, &f->log);
+    assert_non_null(f->d);
+    synth_init(&f->s, seed, RATE);
+    synth_hello(&f->s, f->d);
+    return f;
+}
+
+static void fx_free(struct fx *f)
+{
+    dw_detector_free(f->d);
+    free(f);
+}
+
+/* ---- robust statistics ---- */
+
+static void test_robust_median_mad(void **st)
+{
+    (void)st;
+    struct dw_window w;
+    float scratch[8];
+    assert_int_equal(dw_ring_init(&w, 8), 0);
+    float v[] = { 1, 2, 3, 4, 100, NAN, 5 };
+    for (unsigned i = 0; i < 7; i++)
+        dw_ring_push(&w, v[i]);
+    dw_ring_update(&w, 3, scratch);
+    assert_true(w.have);
+    assert_float_equal(w.median, 3.5, 1e-9); /* 1 2 3 4 5 100 */
+    assert_float_equal(w.mad, 1.5, 1e-9);    /* |.-3.5| = 2.5 1.5 .5 .5 1.5 96.5 */
+    /* the window forgets: push 8 more, the outlier is gone */
+    for (unsigned i = 0; i < 8; i++)
+        dw_ring_push(&w, 10);
+    dw_ring_update(&w, 3, scratch);
+    assert_float_equal(w.median, 10, 1e-9);
+    assert_float_equal(w.mad, 0, 1e-9);
+    dw_ring_update(&w, 9, scratch); /* too few values */
+    assert_false(w.have);
+    dw_ring_free(&w);
+}
+
+/* ---- healthy wear ---- */
+
+static void test_healthy_no_clinical(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(1);
+    synth_run(&f->s, f->d, 72 * H_US);
+    if (count_level(&f->log, DW_L0, 0))
+        dump(&f->log);
+    assert_int_equal(count_level(&f->log, DW_L0, 0), 0);
+    fx_free(f);
+}
+
+/* ---- T1: localized warmth ---- */
+
+static void test_t1_localized_warmth(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(2);
+    synth_run(&f->s, f->d, 30 * H_US);
+    assert_int_equal(count_level(&f->log, DW_L0, 0), 0);
+    uint64_t onset = f->s.t_us;
+    f->s.warm[5] = 0.8;
+    synth_run(&f->s, f->d, 4 * H_US);
+    const struct rec *r = find(&f->log, "T1", DW_ALERT_RAISED, 0);
+    if (!r)
+        dump(&f->log);
+    assert_non_null(r);
+    assert_int_equal(r->zone, 5);
+    assert_int_equal(r->side, DW_SIDE_LEFT);
+    assert_int_equal(r->level, DW_L0);
+    if (r->t < onset + 29 * M_US) { fprintf(stderr, "onset %.3fh\n", onset / 3.6e9); dump(&f->log); }
+    assert_true(r->t >= onset + 29 * M_US);
+    assert_true(r->t <= onset + 3 * H_US); /* feeds pause it for a while */
+    assert_null(find(&f->log, "T2", -1, 0));
+    assert_non_null(strstr(r->msg, "Possible"));
+    /* goes away: cleared, once */
+    f->s.warm[5] = 0;
+    synth_run(&f->s, f->d, 4 * H_US);
+    unsigned cleared = 0, raised = 0;
+    for (unsigned i = 0; i < f->log.n; i++) {
+        cleared += !strcmp(f->log.r[i].rule, "T1") && f->log.r[i].state == DW_ALERT_CLEARED;
+        raised += !strcmp(f->log.r[i].rule, "T1") && f->log.r[i].state == DW_ALERT_RAISED;
+    }
+    assert_int_equal(raised, 1);
+    assert_int_equal(cleared, 1);
+    fx_free(f);
+}
+
+/* Warmth over most of one breast is not localized: no T1. */
+static void test_t1_not_whole_breast(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(3);
+    synth_run(&f->s, f->d, 30 * H_US);
+    for (int z = 0; z < 8; z++)
+        f->s.warm[z] = 0.8;
+    synth_run(&f->s, f->d, 4 * H_US);
+    assert_null(find(&f->log, "T1", -1, 0));
+    fx_free(f);
+}
+
+/* Learning: nothing clinical in the first 24 h even with a warm zone. */
+static void test_learning_period(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(4);
+    synth_run(&f->s, f->d, 12 * H_US);
+    f->s.warm[3] = 1.5;
+    synth_run(&f->s, f->d, 6 * H_US);
+    assert_int_equal(count_level(&f->log, DW_L0, 0), 0);
+    fx_free(f);
+}
+
+/* ---- T2 -> I1 (2 h) ---- */
+
+static void test_t2_i1(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(5);
+    synth_run(&f->s, f->d, 30 * H_US);
+    uint64_t onset = f->s.t_us;
+    f->s.warm[10] = 1.6;
+    synth_run(&f->s, f->d, 6 * H_US);
+    const struct rec *t2 = find(&f->log, "T2", DW_ALERT_RAISED, 0);
+    const struct rec *i1 = find(&f->log, "I1", DW_ALERT_RAISED, 0);
+    if (!t2 || !i1)
+        dump(&f->log);
+    assert_non_null(t2);
+    assert_non_null(i1);
+    assert_int_equal(t2->zone, 10);
+    assert_int_equal(i1->zone, 10);
+    assert_int_equal(i1->side, DW_SIDE_RIGHT);
+    assert_int_equal(i1->level, DW_L1);
+    assert_true(i1->t >= t2->t + 2 * H_US - M_US);
+    assert_true(i1->t <= onset + 5 * H_US);
+    assert_non_null(strstr(i1->msg, "feeding on demand"));
+    assert_null(strstr(i1->msg, "add"));
+    /* a fever reading makes it L3 */
+    dw_detector_event(f->d, "synth01", f->s.t_us, DW_EV_THERMOMETER, DW_SIDE_NONE, true, 38.2);
+    synth_run(&f->s, f->d, 5 * M_US);
+    const struct rec *up = NULL;
+    for (unsigned i = 0; i < f->log.n; i++)
+        if (!strcmp(f->log.r[i].rule, "I1") && f->log.r[i].state == DW_ALERT_UPDATED)
+            up = &f->log.r[i];
+    assert_non_null(up);
+    assert_int_equal(up->level, DW_L3);
+    assert_non_null(strstr(up->msg, "today"));
+    /* I1 lasting 24 h -> L2 at least (fever keeps it L3) */
+    fx_free(f);
+}
+
+/* ---- F1, F1-FR, D1, escalation to L2 after 48 h ---- */
+
+static void test_f1_fr_d1(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(6);
+    synth_run(&f->s, f->d, 30 * H_US);
+    uint64_t onset = f->s.t_us;
+    f->s.firm[6] = 1.7;
+    synth_run(&f->s, f->d, 14 * H_US);
+    const struct rec *f1 = find(&f->log, "F1", DW_ALERT_RAISED, 0);
+    const struct rec *fr = find(&f->log, "F1-FR", DW_ALERT_RAISED, 0);
+    const struct rec *d1 = find(&f->log, "D1", DW_ALERT_RAISED, 0);
+    if (!f1 || !fr || !d1)
+        dump(&f->log);
+    assert_non_null(f1);
+    assert_non_null(fr);
+    assert_non_null(d1);
+    assert_int_equal(f1->zone, 6);
+    assert_int_equal(fr->zone, 6);
+    assert_int_equal(d1->zone, 6);
+    assert_int_equal(d1->side, DW_SIDE_LEFT);
+    assert_int_equal(d1->level, DW_L1);
+    assert_true(f1->t >= onset + 59 * M_US);
+    assert_true(d1->t >= f1->t + 2 * H_US - M_US);
+    assert_null(find(&f->log, "I1", -1, 0));
+    assert_null(find(&f->log, "T1", -1, 0));
+    /* persisting 48 h -> L2 */
+    synth_run(&f->s, f->d, 48 * H_US);
+    const struct rec *l2 = NULL;
+    for (unsigned i = 0; i < f->log.n; i++)
+        if (!strcmp(f->log.r[i].rule, "D1") && f->log.r[i].level == DW_L2 && !l2)
+            l2 = &f->log.r[i];
+    if (!l2)
+        dump(&f->log);
+    assert_non_null(l2);
+    assert_true(l2->t >= d1->t + 48 * H_US - M_US);
+    assert_non_null(strstr(l2->msg, "contact your breastfeeding clinic"));
+    fx_free(f);
+}
+
+/* ---- G1 (global warmth), G2/G3 (thermometer) ---- */
+
+static void test_g1_global(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(7);
+    synth_run(&f->s, f->d, 50 * H_US);
+    uint64_t onset = f->s.t_us;
+    f->s.global_warm = 1.4;
+    synth_run(&f->s, f->d, 4 * H_US);
+    const struct rec *g1 = find(&f->log, "G1", DW_ALERT_RAISED, 0);
+    if (!g1)
+        dump(&f->log);
+    assert_non_null(g1);
+    assert_int_equal(g1->level, DW_L1);
+    assert_true(g1->t >= onset + 59 * M_US);
+    assert_non_null(strstr(g1->msg, "thermometer"));
+    assert_null(find(&f->log, "T1", -1, 0));
+    fx_free(f);
+}
+
+static void test_g2_g3(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(8);
+    synth_run(&f->s, f->d, 2 * H_US);
+    dw_detector_event(f->d, "synth01", f->s.t_us, DW_EV_THERMOMETER, DW_SIDE_NONE, true, 37.2);
+    assert_int_equal(f->log.n, 0);
+    dw_detector_event(f->d, "synth01", f->s.t_us, DW_EV_THERMOMETER, DW_SIDE_NONE, true, 38.1);
+    assert_int_equal(f->log.n, 1);
+    assert_string_equal(f->log.r[0].rule, "G2");
+    assert_int_equal(f->log.r[0].level, DW_L2);
+    synth_run(&f->s, f->d, H_US);
+    dw_detector_event(f->d, "synth01", f->s.t_us, DW_EV_THERMOMETER, DW_SIDE_NONE, true, 38.7);
+    assert_string_equal(f->log.r[f->log.n - 1].rule, "G3");
+    assert_int_equal(f->log.r[f->log.n - 1].level, DW_L3);
+    assert_int_equal(f->log.r[f->log.n - 1].state, DW_ALERT_UPDATED);
+    dw_detector_event(f->d, "synth01", f->s.t_us + M_US, DW_EV_THERMOMETER, DW_SIDE_NONE, true, 37.0);
+    assert_int_equal(f->log.r[f->log.n - 1].state, DW_ALERT_CLEARED);
+    fx_free(f);
+}
+
+/* ---- E1 / E2 ---- */
+
+static void test_e1_engorgement(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(9);
+    synth_run(&f->s, f->d, 30 * H_US);
+    f->s.all_firm = 0.8;
+    synth_run(&f->s, f->d, 4 * H_US);
+    const struct rec *e1 = find(&f->log, "E1", DW_ALERT_RAISED, 0);
+    if (!e1)
+        dump(&f->log);
+    assert_non_null(e1);
+    assert_int_equal(e1->level, DW_L1);
+    assert_null(find(&f->log, "D1", -1, 0));
+    /* not relieved for 24 h -> E2 (L2) */
+    synth_run(&f->s, f->d, 26 * H_US);
+    const struct rec *e2 = find(&f->log, "E2", DW_ALERT_RAISED, 0);
+    if (!e2)
+        dump(&f->log);
+    assert_non_null(e2);
+    assert_int_equal(e2->level, DW_L2);
+    fx_free(f);
+}
+
+/* ---- P1 ---- */
+
+static void test_p1_pressing(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(10);
+    synth_run(&f->s, f->d, 2 * H_US);
+    f->s.extra_pressure[5] = 4.5;
+    synth_run(&f->s, f->d, 3 * H_US);
+    const struct rec *p1 = find(&f->log, "P1", DW_ALERT_RAISED, 0);
+    assert_non_null(p1);
+    assert_int_equal(p1->zone, 5);
+    assert_int_equal(p1->level, DW_L0);
+    assert_non_null(strstr(p1->msg, "pressing"));
+    fx_free(f);
+}
+
+/* ---- sensor rules ---- */
+
+static void test_s1_detached(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(11);
+    synth_run(&f->s, f->d, 30 * H_US);
+    f->s.detached[4] = true;
+    synth_run(&f->s, f->d, 3 * H_US);
+    const struct rec *s1 = find(&f->log, "S1", DW_ALERT_RAISED, 0);
+    assert_non_null(s1);
+    assert_int_equal(s1->zone, 4);
+    assert_false(s1->clinical);
+    assert_int_equal(count_level(&f->log, DW_L0, 0), 0);
+    fx_free(f);
+}
+
+static void test_s2_garment_off(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(12);
+    synth_run(&f->s, f->d, 3 * H_US);
+    f->s.garment_off = true;
+    synth_run(&f->s, f->d, 30 * M_US);
+    const struct rec *s2 = find(&f->log, "S2", DW_ALERT_RAISED, 0);
+    assert_non_null(s2);
+    assert_null(find(&f->log, "S1", -1, 0));
+    f->s.garment_off = false;
+    synth_run(&f->s, f->d, 30 * M_US);
+    assert_non_null(find(&f->log, "S2", DW_ALERT_CLEARED, 0));
+    fx_free(f);
+}
+
+static void test_s3_stuck(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(13);
+    synth_run(&f->s, f->d, 30 * H_US);
+    f->s.stuck[12] = true;
+    synth_run(&f->s, f->d, 2 * H_US);
+    const struct rec *s3 = find(&f->log, "S3", DW_ALERT_RAISED, 0);
+    if (!s3)
+        dump(&f->log);
+    assert_non_null(s3);
+    assert_int_equal(s3->zone, 12);
+    assert_int_equal(count_level(&f->log, DW_L0, 0), 0);
+    fx_free(f);
+}
+
+static void test_s5_cold_source(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(14);
+    synth_run(&f->s, f->d, 30 * H_US);
+    f->s.cold[2] = 5;
+    f->s.cold[3] = 3;
+    synth_run(&f->s, f->d, 40 * M_US);
+    f->s.cold[2] = f->s.cold[3] = 0;
+    synth_run(&f->s, f->d, 3 * H_US);
+    const struct rec *s5 = find(&f->log, "S5", DW_ALERT_RAISED, 0);
+    if (!s5)
+        dump(&f->log);
+    assert_non_null(s5);
+    assert_true(s5->zone == 2 || s5->zone == 3);
+    assert_int_equal(count_level(&f->log, DW_L0, 0), 0);
+    fx_free(f);
+}
+
+/* ---- determinism: the same input in two chunkings gives the same alerts ---- */
+
+struct bytes {
+    uint8_t *b;
+    size_t n, cap;
+};
+
+static void to_bytes(const uint8_t *b, size_t n, void *u)
+{
+    struct bytes *x = u;
+    if (x->n + n > x->cap) {
+        x->cap = (x->n + n) * 2;
+        x->b = realloc(x->b, x->cap);
+        assert_non_null(x->b);
+    }
+    memcpy(x->b + x->n, b, n);
+    x->n += n;
+}
+
+struct wire_ctx {
+    struct dw_detector *d;
+};
+
+static void on_frame(const struct dw_frame *fr, void *u)
+{
+    struct wire_ctx *w = u;
+    if (fr->type == DW_FRAME_HELLO) {
+        struct dw_hello h;
+        assert_int_equal(dw_hello_parse(fr->payload, fr->len, &h), 0);
+        dw_detector_hello(w->d, h.device_id, &h);
+    } else if (fr->type == DW_FRAME_SAMPLE) {
+        struct dw_sample s;
+        assert_int_equal(dw_sample_parse(fr->payload, fr->len, &s), 0);
+        dw_detector_sample(w->d, "synth01", fr->t_device_us, &s);
+    } else if (fr->type == DW_FRAME_EVENT) {
+        struct dw_event e;
+        assert_int_equal(dw_event_parse(fr->payload, fr->len, &e), 0);
+        dw_detector_event(w->d, "synth01", fr->t_device_us, e.kind, e.side, true, e.value / 1000.0);
+    }
+}
+
+static void run_chunked(const struct bytes *in, size_t chunk, struct log *out)
+{
+    struct dw_detect_config c;
+    dw_detect_config_default(&c);
+    struct wire_ctx w = { dw_detector_new(&c, on_alert, out) };
+    static struct dw_decoder dec;
+    dw_decoder_init(&dec, on_frame, &w);
+    size_t step = chunk;
+    for (size_t off = 0; off < in->n; off += step) {
+        step = chunk ? chunk : 1 + (off * 7919) % 5000; /* 0: irregular chunks */
+        size_t n = in->n - off < step ? in->n - off : step;
+        dw_decoder_feed(&dec, in->b + off, n);
+    }
+    dw_detector_free(w.d);
+}
+
+static void test_determinism(void **st)
+{
+    (void)st;
+    struct synth s;
+    struct bytes in = { 0 };
+    synth_init(&s, 42, RATE);
+    synth_run_wire(&s, 30 * H_US, to_bytes, &in);
+    s.warm[5] = 1.6;
+    s.firm[13] = 1.7;
+    synth_run_wire(&s, 10 * H_US, to_bytes, &in);
+    struct log *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+    run_chunked(&in, 65536, a);
+    run_chunked(&in, 0, b);
+    assert_true(a->n > 0);
+    assert_int_equal(a->n, b->n);
+    for (unsigned i = 0; i < a->n; i++) {
+        assert_string_equal(a->r[i].rule, b->r[i].rule);
+        assert_int_equal(a->r[i].t, b->r[i].t);
+        assert_int_equal(a->r[i].zone, b->r[i].zone);
+        assert_int_equal(a->r[i].level, b->r[i].level);
+        assert_int_equal(a->r[i].state, b->r[i].state);
+        assert_float_equal(a->r[i].value, b->r[i].value, 0);
+    }
+    free(a);
+    free(b);
+    free(in.b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_robust_median_mad),
+        cmocka_unit_test(test_healthy_no_clinical),
+        cmocka_unit_test(test_t1_localized_warmth),
+        cmocka_unit_test(test_t1_not_whole_breast),
+        cmocka_unit_test(test_learning_period),
+        cmocka_unit_test(test_t2_i1),
+        cmocka_unit_test(test_f1_fr_d1),
+        cmocka_unit_test(test_g1_global),
+        cmocka_unit_test(test_g2_g3),
+        cmocka_unit_test(test_e1_engorgement),
+        cmocka_unit_test(test_p1_pressing),
+        cmocka_unit_test(test_s1_detached),
+        cmocka_unit_test(test_s2_garment_off),
+        cmocka_unit_test(test_s3_stuck),
+        cmocka_unit_test(test_s5_cold_source),
+        cmocka_unit_test(test_determinism),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
