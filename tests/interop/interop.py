@@ -1,0 +1,421 @@
+#!/usr/bin/python3
+"""Interoperability of an independent garment (pygarment.py, written from
+docs/protocol.md) with the C side.
+
+Usage:
+  interop.py doc PROTOCOL_MD
+      the Python encoder reproduces every worked example and COBS vector
+      of the specification, byte for byte
+  interop.py decode DWFRAMES
+      a Python garment's stream (valid frames of every type plus every kind
+      of damage) decoded by common/'s decoder: the same values, the same
+      bytes from the C encoder, each damaged frame in the right counter
+  interop.py acquire DUCTWATCH_ACQUIRE
+      end to end: the Python garment on a pseudo-terminal, ductwatch-acquire
+      reading it, a pyzmq subscriber checking that exactly those values are
+      published
+"""
+import json
+import os
+import random
+import re
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import tty
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pygarment as pg  # noqa: E402
+
+
+def fail(msg):
+    print('FAIL:', msg, flush=True)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+# ---- doc -------------------------------------------------------------------
+
+def doc_examples(text):
+    """{name: bytes | int} from the '<!-- example NAME -->' blocks."""
+    out = {}
+    for m in re.finditer(r'<!-- example (\S+) -->\n```\n(.*?)```', text, re.S):
+        body = m.group(2).strip()
+        if body.startswith('0x'):
+            out[m.group(1)] = int(body, 16)
+        else:
+            out[m.group(1)] = bytes(int(x, 16) for line in body.splitlines()
+                                    for x in line.split(':', 1)[1].split())
+    return out
+
+
+def doc_cobs_table(text):
+    """The short rows of the COBS vector table (those without an ellipsis)."""
+    rows = []
+    sec = text.split('### 2.1', 1)[1].split('### 2.2', 1)[0]
+    for m in re.finditer(r'^\| (`[^|]*`|\(empty\)) \| `([^|]*)` \|$', sec, re.M):
+        if '…' in m.group(1):
+            continue
+        src = b'' if m.group(1) == '(empty)' else bytes.fromhex(m.group(1).strip('`'))
+        rows.append((src, bytes.fromhex(m.group(2))))
+    return rows
+
+
+def example_frames():
+    """The inputs of protocol.md section 9, as the prose there gives them."""
+    hello = pg.hello_payload('DW-0001', 'fw-1.2.0', 10, pg.default_layout())
+    temp = [3400 + 10 * z for z in range(16)]
+    pres = [1500 + 100 * z for z in range(16)]
+    status = [0] * 16
+    temp[5] = 3712
+    pres[9], status[9] = 65535, pg.PRES_SAT
+    temp[14], status[14] = 0, pg.TEMP_FAULT
+    sample = pg.sample_payload(temp, pres, [2450, 2475], [12, -30, 1002], status)
+    event = pg.event_payload(pg.EVENT_KINDS['thermometer'], pg.NONE, 38200, 'oral')
+    status_p = pg.status_payload(3912, 76, 0, 3125)
+    return {
+        'hello': (pg.HELLO, 0, 1500000, hello),
+        'sample': (pg.SAMPLE, 1, 1600000, sample),
+        'event': (pg.EVENT, 2, 1650000, event),
+        'status': (pg.STATUS, 3, 1700000, status_p),
+        'hello-request': (pg.HELLO_REQUEST, 0, 0, b''),
+    }
+
+
+def case_doc(path):
+    text = open(path, encoding='utf-8').read()
+    ex = doc_examples(text)
+    check(len(ex) >= 20, 'only %d example blocks in %s' % (len(ex), path))
+    check(ex['crc-check'] == pg.crc32c(b'123456789') == 0xE3069283, 'CRC check value')
+    n = 1
+    for name, (ftype, seq, t, payload) in example_frames().items():
+        raw = pg.raw_frame(ftype, seq, t, payload)
+        if name + '-payload' in ex:
+            check(ex[name + '-payload'] == payload, name + ': payload differs from the doc')
+            n += 1
+        check(ex[name + '-raw'] == raw, name + ': raw frame differs from the doc')
+        check(ex[name + '-crc'] == struct.unpack('<I', raw[-4:])[0], name + ': CRC differs')
+        check(ex[name + '-wire'] == pg.wire_frame(ftype, seq, t, payload),
+              name + ': wire bytes differ from the doc')
+        # and the Python decoder reads the doc's wire bytes back
+        v, ft, s, tt, p = pg.parse_raw(pg.cobs_decode(ex[name + '-wire'][:-1]))
+        check((v, ft, s, tt, p) == (1, ftype, seq, t, payload), name + ': decode of the doc bytes')
+        n += 4
+    rows = doc_cobs_table(text)
+    check(len(rows) >= 6, 'COBS table: %d short rows' % len(rows))
+    for src, enc in rows:
+        check(pg.cobs_encode(src) == enc, 'COBS %s -> %s, doc says %s' % (src.hex(), pg.cobs_encode(src).hex(), enc.hex()))
+        check(pg.cobs_decode(enc) == src, 'COBS decode of %s' % enc.hex())
+    # the long rows, spelled out
+    r254 = bytes(range(1, 255))
+    longs = [
+        (r254, b'\xff' + r254),
+        (b'\x00' + r254, b'\x01\xff' + r254),
+        (r254 + b'\xff', b'\xff' + r254 + b'\x02\xff'),
+        (bytes(range(2, 256)) + b'\x00', b'\xff' + bytes(range(2, 256)) + b'\x01\x01'),
+        (bytes(range(3, 256)) + b'\x00\x01', b'\xfe' + bytes(range(3, 256)) + b'\x02\x01'),
+    ]
+    for src, enc in longs:
+        check(pg.cobs_encode(src) == enc and pg.cobs_decode(enc) == src, 'COBS long vector')
+    print('doc: %d example blocks and %d COBS vectors reproduced' % (n, len(rows) + len(longs)))
+
+
+# ---- decode ------------------------------------------------------------------
+
+def random_stream(rng, g):
+    """Valid frames of every type with values over their whole ranges, and
+    a list of what was injected in between."""
+    out = bytearray(g.connect(1000))
+    expect = []     # (seq, kind, values) of every valid frame, in order
+    expect.append((0, 'hello', None))
+    t = 1000
+    damage = {'crc_errors': 0, 'length_errors': 0, 'cobs_errors': 0, 'version_errors': 0}
+    for i in range(300):
+        t += 100000 + rng.randrange(-500, 500)
+        r = rng.random()
+        if r < 0.75:
+            n = len(g.zones)
+            temp = [rng.choice([-32768, 32767, 0, rng.randrange(-32768, 32768), 3000 + rng.randrange(800)]) for _ in range(n)]
+            pres = [rng.choice([0, 65535, rng.randrange(65536)]) for _ in range(n)]
+            amb = [rng.randrange(-32768, 32768) for _ in range(2)]
+            acc = [rng.randrange(-32768, 32768) for _ in range(3)]
+            st = [rng.choice([0, 0, 0, 1, 2, 4, 8, 15]) for _ in range(n)]
+            seq = g.seq
+            out += g.frame(pg.SAMPLE, t, pg.sample_payload(temp, pres, amb, acc, st))
+            expect.append((seq, 'sample', dict(temp=temp, pressure=pres, ambient=amb, accel=acc, status=st)))
+        elif r < 0.85:
+            kind = rng.randrange(1, 13)
+            side = rng.randrange(3)
+            value = rng.choice([0, 38200, -2147483648, 2147483647, rng.randrange(-10**6, 10**6)])
+            text = rng.choice(['', 'oral', 'x' * 64, 'äöü ünïcödé', 'left side sore, 7/10'])
+            seq = g.seq
+            out += g.frame(pg.EVENT, t, pg.event_payload(kind, side, value, text))
+            expect.append((seq, 'event', dict(kind=kind, side=side, value=value, text=text)))
+        elif r < 0.90:
+            v = dict(battery_mv=rng.randrange(65536), battery_pct=rng.randrange(101),
+                     flags=rng.randrange(4), mcu_temp_cc=rng.randrange(-32768, 32768))
+            seq = g.seq
+            out += g.frame(pg.STATUS, t, pg.status_payload(**v))
+            expect.append((seq, 'status', v))
+        elif r < 0.93:
+            # a bit flip in a frame (not in its delimiter, never making a 0x00)
+            w = bytearray(g.frame(pg.STATUS, t, pg.status_payload(3900, 70, 0, 3000)))
+            k = rng.randrange(len(w) - 1)
+            w[k] ^= 1 << rng.randrange(8)
+            if w[k] == 0:
+                w[k] = 0x01 if w[k] != 1 else 0x02
+            out += w
+            damage['_flips'] = damage.get('_flips', 0) + 1
+        elif r < 0.95:
+            # a garbage burst longer than any frame, then a delimiter
+            out += bytes(rng.randrange(1, 256) for _ in range(rng.randrange(1100, 3000))) + b'\x00'
+            damage['length_errors'] += 1
+            damage['_bursts'] = damage.get('_bursts', 0) + 1
+        elif r < 0.97:
+            # a frame of an unknown type, and one of another version
+            if rng.random() < 0.5:
+                out += g.frame(rng.randrange(6, 256), t, b'future')
+            else:
+                raw = bytearray(pg.raw_frame(pg.STATUS, g.seq, t, pg.status_payload(1, 2, 3, 4)))
+                raw[0] = 2
+                raw[-4:] = struct.pack('<I', pg.crc32c(bytes(raw[:-4])))
+                g.seq += 1
+                out += pg.cobs_encode(bytes(raw)) + b'\x00'
+            damage['version_errors'] += 1
+        elif r < 0.99:
+            # a length field that disagrees with the frame (CRC made right)
+            raw = bytearray(pg.raw_frame(pg.STATUS, g.seq, t, pg.status_payload(1, 2, 3, 4)))
+            raw[2] = 9
+            raw[-4:] = struct.pack('<I', pg.crc32c(bytes(raw[:-4])))
+            g.seq += 1
+            out += pg.cobs_encode(bytes(raw)) + b'\x00'
+            damage['length_errors'] += 1
+        else:
+            out += b'\x00\x00\x00'   # empty blocks: ignored, not counted
+    return bytes(out), expect, damage
+
+
+def case_decode(dwframes):
+    rng = random.Random(20261124)
+    # 40 zones and other scales: the protocol is not tied to 16 zones
+    zones = [(z % 2, (z // 2) % 4, (z // 8) % 2, (z + 1) % 40, z & 1) for z in range(40)]
+    for g in (pg.Garment('PY-0001', 'py-1', 10), pg.Garment('0123456789ABCDEF', '', 1000, zones)):
+        stream, expect, damage = random_stream(rng, g)
+        p = subprocess.run([dwframes], input=stream, stdout=subprocess.PIPE, check=True, timeout=60)
+        lines = [json.loads(x) for x in p.stdout.decode().splitlines()]
+        stats = lines[-1]['stats']
+        frames = lines[:-1]
+        by_seq = {s[0]: s for s in g.sent}
+        check(len(frames) == len(expect), '%d frames decoded, %d sent valid' % (len(frames), len(expect)))
+        for f, (seq, kind, values) in zip(frames, expect):
+            sseq, stype, st, spayload, swire = by_seq[seq]
+            check(f['seq'] == seq and f['type'] == stype and f['t_device_us'] == st,
+                  'frame %d header: %r' % (seq, {k: f[k] for k in ('seq', 'type', 't_device_us')}))
+            check(bytes.fromhex(f['payload']) == spayload, 'frame %d payload' % seq)
+            check(bytes.fromhex(f['wire']) == swire,
+                  'frame %d: the C encoder gives other bytes than the Python one:\n C  %s\n py %s'
+                  % (seq, f['wire'], swire.hex()))
+            check(not f['parse_error'], 'frame %d: C parser rejected the payload' % seq)
+            check(bytes.fromhex(f['repack']) == spayload, 'frame %d: C payload pack differs' % seq)
+            if kind == 'hello':
+                h = f['hello']
+                check(h['device_id'] == g.device_id and h['firmware'] == g.firmware and
+                      h['sample_rate_hz'] == g.rate_hz and h['n_zones'] == len(g.zones) and
+                      h['n_ambient'] == 2 and h['temp_scale'] == 10000 and
+                      [tuple(z) for z in h['zones']] == g.zones, 'hello values %r' % h)
+            elif kind == 'event':
+                e = f['event']
+                check(e['kind'] == values['kind'] and e['side'] == values['side'] and
+                      e['value'] == values['value'] and e['text'] == values['text'], 'event %r vs %r' % (e, values))
+            else:
+                check(f[kind] == values, '%s %d: %r vs %r' % (kind, seq, f[kind], values))
+        flips = damage.pop('_flips', 0)
+        check(stats['version_errors'] == damage['version_errors'],
+              'version_errors: %d counted, %d injected' % (stats['version_errors'], damage['version_errors']))
+        # a bit flip costs its frame exactly once: a CRC error, or a COBS or
+        # length error when it hits a code byte or the length field
+        check(stats['length_errors'] >= damage['length_errors'], 'length_errors %r' % stats)
+        flip_errors = stats['crc_errors'] + stats['cobs_errors'] + stats['length_errors'] - damage['length_errors']
+        check(flip_errors == flips, 'bit flips: %d counted, %d injected (%r)' % (flip_errors, flips, stats))
+        bursts = damage.pop('_bursts', 0)
+        check(stats['resyncs'] == bursts, 'resyncs: %d counted, %d garbage bursts' % (stats['resyncs'], bursts))
+        check(stats['frames'] == len(expect) and stats['bytes'] == len(stream) and stats['pending'] == 0,
+              'stats %r' % stats)
+        print('decode: %d zones, %d bytes, %d frames identical in C and Python, injected %r, counted %r'
+              % (len(g.zones), len(stream), len(frames), dict(damage, flips=flips, bursts=bursts), stats))
+
+
+# ---- acquire: pty -> ductwatch-acquire -> ZeroMQ ----------------------------------
+
+def case_acquire(acquire):
+    import zmq
+    tmp = tempfile.mkdtemp(prefix='interop-')
+    os.chmod(tmp, 0o700)
+    env = dict(os.environ, DUCTWATCH_RUNTIME_DIR=os.path.join(tmp, 'run'))
+    pub, events = 'ipc://%s/pub' % tmp, 'ipc://%s/events' % tmp
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    port = os.ttyname(slave)
+    ctx = zmq.Context()
+    proc = None
+    try:
+        proc = subprocess.Popen([acquire, '--port', port, '--pub', pub, '--events', events],
+                                stdout=subprocess.PIPE, env=env, text=True)
+        l1, l2 = proc.stdout.readline(), proc.stdout.readline()
+        check(l1 == 'pub: %s\n' % pub and l2 == 'events: %s\n' % events, 'acquire said %r %r' % (l1, l2))
+        sub = ctx.socket(zmq.SUB)
+        sub.setsockopt(zmq.LINGER, 0)
+        sub.setsockopt(zmq.RCVHWM, 0)
+        sub.connect(pub)
+        sub.setsockopt(zmq.SUBSCRIBE, b'')
+
+        g = pg.Garment('PY-INTEROP-7', 'py-0.9', 50)
+        requests = 0
+
+        def pump_host(timeout):
+            nonlocal requests
+            r, _, _ = select.select([master], [], [], timeout)
+            if r:
+                n = g.host_bytes(os.read(master, 4096))
+                requests += n
+                return n
+            return 0
+
+        # The host asks for HELLO once it has the port open (and raw).
+        deadline = time.monotonic() + 15
+        while not requests:
+            check(time.monotonic() < deadline, 'no HELLO_REQUEST from acquire within 15 s')
+            pump_host(0.5)
+        plan = []       # (seq, kind, values)
+        t = 5000000
+        os.write(master, g.connect(t))
+        plan.append((0, 'hello', None))
+        rng = random.Random(7)
+        lost_seq = None
+        for i in range(60):
+            t += 20000
+            if i == 30:
+                # one damaged frame: the host counts a CRC error and a gap
+                lost_seq = g.seq
+                w = bytearray(g.frame(pg.SAMPLE, t, pg.sample_payload([1] * 16, [1] * 16, [1, 1], [1, 1, 1], [0] * 16)))
+                w[25] = w[25] ^ 0x40 or 0x40
+                os.write(master, bytes(w))
+                continue
+            temp = [3300 + rng.randrange(600) for _ in range(16)]
+            pres = [rng.randrange(65536) for _ in range(16)]
+            st = [rng.choice([0, 0, 0, pg.PRES_SAT, pg.TEMP_FAULT]) for _ in range(16)]
+            amb = [rng.randrange(-1000, 4000), rng.randrange(-1000, 4000)]
+            acc = [rng.randrange(-2000, 2000) for _ in range(3)]
+            plan.append((g.seq, 'sample', pg.sample_payload(temp, pres, amb, acc, st)))
+            os.write(master, g.frame(pg.SAMPLE, t, plan[-1][2]))
+            if i == 10:
+                plan.append((g.seq, 'event', (3, 2, 38200, 'oral')))
+                os.write(master, g.frame(pg.EVENT, t, pg.event_payload(3, 2, 38200, 'oral')))
+            if i == 20:
+                plan.append((g.seq, 'event', (1, 0, 0, 'left')))
+                os.write(master, g.frame(pg.EVENT, t, pg.event_payload(1, 0, 0, 'left')))
+            if i == 40:
+                plan.append((g.seq, 'status', pg.status_payload(3912, 76, 1, 3125)))
+                os.write(master, g.frame(pg.STATUS, t, plan[-1][2]))
+            while pump_host(0):
+                plan.append((g.seq, 'hello', None))
+                os.write(master, g.hello(t))
+        want = {s: (k, v) for s, k, v in plan}
+
+        # Collect: one stream, duplicates (backlog replays) dropped by seq.
+        got_frames, got_events, gaps, stats = {}, {}, [], None
+        last_seq, stream, dups = 0, None, 0
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            pump_host(0)
+            if not sub.poll(200):
+                continue
+            topic, body = sub.recv_multipart()
+            kind, dev = topic.decode().split('.', 1)
+            check(dev == g.device_id, 'topic %r' % topic)
+            if kind == 'frame':
+                version, ftype, n, dseq, seq, strm, tdev, thost = struct.unpack_from('<BBHIQQQQ', body)
+                check(version == 1 and n == len(body) - 40, 'frame body header')
+                payload = body[40:]
+            else:
+                j = json.loads(body)
+                seq, strm = j['seq'], j['stream']
+            if stream is None:
+                stream = strm
+            check(strm == stream, 'stream id changed')
+            if seq <= last_seq:
+                dups += 1
+                continue
+            check(seq == last_seq + 1, 'stream seq gap: %d after %d' % (seq, last_seq))
+            last_seq = seq
+            if kind == 'frame':
+                got_frames[dseq] = (ftype, tdev, payload, thost)
+            elif kind == 'event':
+                if j['kind'] == 'gap':
+                    gaps.append(j)
+                elif j['kind'] not in ('link-up', 'link-down'):
+                    got_events[j['t_device_us'], j['kind']] = j
+            elif kind == 'stats':
+                stats = j
+            if (len(got_frames) + len(got_events) >= len(want) and stats is not None
+                    and stats['frames'] >= len(want)):
+                break
+        check(stats is not None, 'no stats message within 20 s')
+
+        sent = {s[0]: s for s in g.sent}
+        n_checked = 0
+        for dseq, (k, v) in want.items():
+            _, ftype, tdev, payload, _ = sent[dseq]
+            if k == 'event':
+                kind_name = [n for n, c in pg.EVENT_KINDS.items() if c == v[0]][0]
+                e = got_events.get((tdev, kind_name))
+                check(e is not None, 'event %s at %d not published' % (kind_name, tdev))
+                check(e['side'] == ['left', 'right', 'none'][v[1]] and e['value'] == v[2] / 1000
+                      and e['text'] == v[3] and e['source'] == 'garment' and e['device'] == g.device_id,
+                      'event published as %r' % e)
+            else:
+                f = got_frames.get(dseq)
+                check(f is not None, '%s frame with device seq %d not published' % (k, dseq))
+                check(f[0] == ftype and f[1] == tdev and f[2] == payload,
+                      '%s frame %d published with other values' % (k, dseq))
+                check(f[3] > 1.5e18, 'host time %d is not ns since the epoch' % f[3])
+            n_checked += 1
+        check(lost_seq not in got_frames, 'the damaged frame was published')
+        extra = set(got_frames) - set(want)
+        check(not extra, 'frames published that the garment never sent valid: %r' % sorted(extra))
+        check(len(gaps) == 1 and gaps[0]['missing'] == 1, 'gap events: %r' % gaps)
+        check(stats['crc_errors'] + stats['cobs_errors'] + stats['length_errors'] == 1,
+              'stats: %r' % stats)
+        check(stats['device_seq_gaps'] == 1 and stats['frames_missing'] == 1, 'stats: %r' % stats)
+
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=10)
+        check(rc == 0, 'acquire exited %d on SIGTERM' % rc)
+        print('acquire: %d frames and events published exactly as sent (%d HELLO_REQUESTs answered, '
+              '%d replayed duplicates dropped), 1 damaged frame counted and reported as a gap; stats %s'
+              % (n_checked, requests, dups, json.dumps(stats)))
+    finally:
+        if proc and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+        os.close(slave)
+        ctx.destroy(linger=0)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    if len(sys.argv) != 3 or sys.argv[1] not in ('doc', 'decode', 'acquire'):
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    {'doc': case_doc, 'decode': case_decode, 'acquire': case_acquire}[sys.argv[1]](sys.argv[2])
+    print('PASS')
