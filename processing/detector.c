@@ -47,6 +47,7 @@ struct zone {
     bool band;
     /* this minute */
     double t, p, l, a, r, q, dl, da, dg;
+    double last_dl, last_r; /* last valid, for alert values */
     bool has, contact, detached, tvalid, pvalid, oor, stuck;
     bool has_l, has_a, has_r, has_q;
     /* gating */
@@ -740,6 +741,7 @@ static void close_minute(struct dw_detector *d, struct device *dv, uint64_t m)
         if (z->pvalid && z->soft_median > 0) {
             z->r = z->p / z->soft_median;
             z->has_r = true;
+            z->last_r = z->r;
         }
     }
     for (int s = 0; s < 2; s++) {
@@ -843,6 +845,7 @@ static void close_minute(struct dw_detector *d, struct device *dv, uint64_t m)
             continue;
         z->dl = z->l - z->base_l.median;
         z->da = z->a - z->base_a.median;
+        z->last_dl = z->dl;
         double thl = fmax(c->t1_delta_c, c->t1_mad_factor * z->base_l.mad);
         double tha = fmax(c->t1_delta_c, c->t1_mad_factor * z->base_a.mad);
         t1c[i] = z->dl >= thl && z->da >= tha;
@@ -983,9 +986,9 @@ static void close_minute(struct dw_detector *d, struct device *dv, uint64_t m)
                 continue;
             any_t2 |= z->h[R_T2].active;
             warm_zones += z->h[R_T1].active;
-            if (z->h[R_T2].active && (!isnan(z->dl) ? z->dl : 0) >= t2_val) {
+            if (z->h[R_T2].active && z->last_dl >= t2_val) {
                 t2_zone = (int)i;
-                t2_val = isnan(z->dl) ? c->t2_delta_c : z->dl;
+                t2_val = z->last_dl;
             }
             /* F1 here or next door, and an F1-FR here or next door recently */
             bool f1 = z->h[R_F1].active, fr = z->fr_last_us && t - z->fr_last_us <= c->d1_fr_lookback_us;
@@ -995,7 +998,7 @@ static void close_minute(struct dw_detector *d, struct device *dv, uint64_t m)
                 fr |= o->fr_last_us && t - o->fr_last_us <= c->d1_fr_lookback_us;
             }
             if (f1 && fr) {
-                double v = z->has_r ? z->r : c->f1_r;
+                double v = z->last_r;
                 if (d1_zone < 0 || v > d1_val) {
                     d1_zone = (int)i;
                     d1_val = v;
@@ -1007,7 +1010,7 @@ static void close_minute(struct dw_detector *d, struct device *dv, uint64_t m)
                     f1n |= dv->z[z->nb[k]].h[R_F1].active;
                 if (f1n) {
                     cooc = true;
-                    double v = isnan(z->dl) ? c->t1_delta_c : z->dl;
+                    double v = z->last_dl;
                     if (i1_zone < 0 || v > i1_val) {
                         i1_zone = (int)i;
                         i1_val = v;
@@ -1080,7 +1083,7 @@ static void close_minute(struct dw_detector *d, struct device *dv, uint64_t m)
             if (z->side != (unsigned)s || !z->h[R_F1].active)
                 continue;
             int lvl = sd->f1_first_us && t - sd->f1_first_us >= c->l2_f1_us ? DW_L2 : DW_L0;
-            alert_set(d, dv, &z->h[R_F1], "F1", lvl, s, (int)i, z->has_r ? z->r : 0, c->f1_r, t);
+            alert_set(d, dv, &z->h[R_F1], "F1", lvl, s, (int)i, z->last_r, c->f1_r, t);
         }
         /* episode close after 12 h clear */
         bool any = sd->hd1.active || sd->hi1.active || any_f1 || dv->he1.active;
