@@ -41,6 +41,10 @@
 #define STOP_TIMEOUT_MS 10000u
 #define RECORD_STOP_TIMEOUT_MS 30000u
 #define SETTLE_MS 1000u                 /* between stopping one stage and the next */
+/* Subscriptions acquire waits for before it reads the simulator (which
+ * would otherwise, at --fast, run past consumers still connecting): our own
+ * two (stats., event.), at least one from detect and one from record. */
+#define SIM_WAIT_SUBSCRIBERS "4"
 
 enum { ST_RECORD, ST_DETECT, ST_SIM, ST_ACQUIRE, N_STAGES };
 
@@ -459,6 +463,7 @@ static void build_args(struct run *r)
     a[n++] = "--port"; a[n++] = r->use_sim ? r->garment_link : r->port;
     a[n++] = "--pub"; a[n++] = r->ep_acquire;
     a[n++] = "--events"; a[n++] = r->ep_events;
+    if (r->use_sim) { a[n++] = "--wait-subscribers"; a[n++] = SIM_WAIT_SUBSCRIBERS; }
     if (verb) a[n++] = verb;
     a[n] = NULL;
 }
