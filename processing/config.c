@@ -30,6 +30,7 @@ static const struct key keys[] = {
     D("gating", "temp_max_c", temp_max_c, 40, 0, 45, "plausible skin temperature, high end"),
     T("gating", "settle", settle_us, 15 * MIN, 0, DAY, "settling after the garment goes on or contact comes back"),
     T("gating", "feed_artefact", feed_artefact_us, 30 * MIN, 0, DAY, "after a feed or pumping ends"),
+    T("gating", "feed_max", feed_max_us, 2 * HOUR, 10 * MIN, DAY, "a feed with no logged end ends by itself after this"),
     T("gating", "shower_artefact", shower_artefact_us, 60 * MIN, 0, DAY, "after a shower"),
     T("gating", "pack_artefact", pack_artefact_us, 60 * MIN, 0, DAY, "after a logged ice or heat pack"),
     T("gating", "motion_artefact", motion_artefact_us, 30 * MIN, 0, DAY, "after high motion"),

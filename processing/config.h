@@ -10,7 +10,7 @@
 struct dw_detect_config {
     /* [gating] */
     double contact_kpa, skin_minus_ambient_c, temp_min_c, temp_max_c;
-    uint64_t settle_us, feed_artefact_us, shower_artefact_us, pack_artefact_us;
+    uint64_t settle_us, feed_artefact_us, feed_max_us, shower_artefact_us, pack_artefact_us;
     uint64_t motion_artefact_us;
     double motion_high_g;
     double ambient_change_c;

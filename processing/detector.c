@@ -32,6 +32,7 @@ struct handle {
     int level, zone;
     const char *rule;
     uint64_t since_us;
+    bool noted; /* the 7-day note went out */
 };
 
 struct acc_zone {
@@ -282,6 +283,12 @@ static bool episode_note(struct dw_detector *d, struct device *dv, int side, uin
     return s->ep_open && t - s->ep_start_us >= d->c.note_after_us;
 }
 
+/* One-sided warmth or firmness: the rules that carry the 7-day note. */
+static bool note_rule(const char *rule)
+{
+    return rule[0] == 'T' || rule[0] == 'F' || rule[0] == 'D' || rule[0] == 'I';
+}
+
 static void emit(struct dw_detector *d, struct device *dv, struct handle *h, const char *rule,
                  int state, int level, int side, int zone, double value, double thr, uint64_t t)
 {
@@ -302,8 +309,7 @@ static void emit(struct dw_detector *d, struct device *dv, struct handle *h, con
     a.t_device_us = t;
     a.clinical = rule[0] != 'S' && rule[0] != 'H' && rule[0] != 'P';
     zone_where(dv, side, zone, where, sizeof(where));
-    bool note = rule[0] != 'S' && rule[0] != 'G' && rule[0] != 'P' && rule[0] != 'H' &&
-                episode_note(d, dv, side, t);
+    bool note = note_rule(rule) && episode_note(d, dv, side, t);
     if (state == DW_ALERT_CLEARED) {
         snprintf(msg, sizeof(msg), "No longer seen: %s%s%s.", rule, where[0] ? " at " : "", where);
     } else {
@@ -318,6 +324,7 @@ static void emit(struct dw_detector *d, struct device *dv, struct handle *h, con
 static void alert_set(struct dw_detector *d, struct device *dv, struct handle *h, const char *rule,
                       int level, int side, int zone, double value, double thr, uint64_t t)
 {
+    bool note = note_rule(rule) && episode_note(d, dv, side, t);
     if (!h->active) {
         h->active = true;
         h->id = ++dv->next_alert_id;
@@ -325,10 +332,12 @@ static void alert_set(struct dw_detector *d, struct device *dv, struct handle *h
         h->zone = zone;
         h->rule = rule;
         h->since_us = t;
+        h->noted = note;
         emit(d, dv, h, rule, DW_ALERT_RAISED, level, side, zone, value, thr, t);
         return;
     }
-    if (h->level != level || h->zone != zone || strcmp(h->rule, rule)) {
+    if (h->level != level || h->zone != zone || strcmp(h->rule, rule) || (note && !h->noted)) {
+        h->noted |= note;
         h->level = level;
         h->zone = zone;
         h->rule = rule;
@@ -481,7 +490,10 @@ static void soft_update(struct dw_detector *d, struct zone *z, uint64_t now, flo
     for (unsigned k = 0; k < z->soft_n; k++)
         if (now - z->soft_t[k] <= d->c.baseline_window_us)
             scratch[n++] = z->soft_p[k];
-    z->soft_median = n ? median_of(scratch, n) : NAN;
+    /* With no fresh clean value (a lump that lasts beyond the window), keep
+     * the last baseline: a stale baseline beats none. */
+    if (n)
+        z->soft_median = median_of(scratch, n);
 }
 
 static void soft_push(struct zone *z, double p, uint64_t t)
@@ -614,6 +626,17 @@ static void close_minute(struct dw_detector *d, struct device *dv, uint64_t m)
             z->sp_run = 1;
         } else {
             z->sp_run = 0;
+        }
+    }
+
+    /* a feed whose end was never logged ends by itself */
+    for (int s = 0; s < 2; s++) {
+        struct side *sd = &dv->sd[s];
+        if (sd->in_feed && t - sd->feed_start_us >= c->feed_max_us) {
+            sd->in_feed = false;
+            sd->feed_end_us = t;
+            if (t + c->feed_artefact_us > sd->art_until_us)
+                sd->art_until_us = t + c->feed_artefact_us;
         }
     }
 
@@ -876,6 +899,14 @@ static void close_minute(struct dw_detector *d, struct device *dv, uint64_t m)
             episode_touch(d, dv, z->side, (int)i, t);
         } else if (tr < 0)
             alert_clear(d, dv, &z->h[R_T2], (int)z->side, valid ? z->dl : 0, c->t2_delta_c, t);
+    }
+
+    for (unsigned i = 0; i < nz; i++) {
+        struct zone *z = &dv->z[i];
+        if (z->h[R_T1].active)
+            alert_set(d, dv, &z->h[R_T1], "T1", DW_L0, (int)z->side, (int)i, z->last_dl, c->t1_delta_c, t);
+        if (z->h[R_T2].active)
+            alert_set(d, dv, &z->h[R_T2], "T2", DW_L0, (int)z->side, (int)i, z->last_dl, c->t2_delta_c, t);
     }
 
     /* -- F1 per zone; P1 -- */
@@ -1177,9 +1208,12 @@ static void close_minute(struct dw_detector *d, struct device *dv, uint64_t m)
     }
     if (m + 1 >= dv->next_baseline_min) {
         uint32_t min_n = minutes(c->baseline_min_us);
+        /* as above: too little clean data keeps the last baseline */
         for (unsigned i = 0; i < nz; i++) {
-            dw_ring_update(&dv->z[i].base_l, min_n, buf);
-            dw_ring_update(&dv->z[i].base_a, min_n, buf);
+            if (dv->z[i].base_l.n_valid >= min_n)
+                dw_ring_update(&dv->z[i].base_l, min_n, buf);
+            if (dv->z[i].base_a.n_valid >= min_n)
+                dw_ring_update(&dv->z[i].base_a, min_n, buf);
         }
         dv->next_baseline_min = m + 1 + minutes(c->baseline_update_us);
     }

@@ -68,10 +68,14 @@ static unsigned count_level(const struct log *l, int min_level, uint64_t after)
 
 static void dump(const struct log *l)
 {
-    for (unsigned i = 0; i < l->n && i < 60; i++)
+    for (unsigned i = 0, k = 0; i < l->n && k < 60; i++) {
+        if (!strcmp(l->r[i].rule, "H1"))
+            continue;
+        k++;
         fprintf(stderr, "  %8.2fh %-5s L%d %-7s side %d zone %2d v=%.2f\n", l->r[i].t / 3.6e9,
                 l->r[i].rule, l->r[i].level, dw_alert_state_name(l->r[i].state), l->r[i].side,
                 l->r[i].zone, l->r[i].value);
+    }
 }
 
 struct fx {
@@ -275,6 +279,33 @@ static void test_f1_fr_d1(void **st)
     assert_non_null(l2);
     assert_true(l2->t >= d1->t + 48 * H_US - M_US);
     assert_non_null(strstr(l2->msg, "contact your breastfeeding clinic"));
+    fx_free(f);
+}
+
+/* A lump that stays 8 days: F1 reaches L2 after 7 days and the messages
+ * say that other conditions can look like mastitis. */
+static void test_seven_days(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(15);
+    synth_run(&f->s, f->d, 30 * H_US);
+    uint64_t onset = f->s.t_us;
+    f->s.firm[6] = 1.7;
+    synth_run(&f->s, f->d, 8 * 24 * H_US);
+    const struct rec *note = NULL, *f1l2 = NULL;
+    for (unsigned i = 0; i < f->log.n; i++) {
+        const struct rec *r = &f->log.r[i];
+        if (!note && r->state != DW_ALERT_CLEARED && strstr(r->msg, "other conditions can look like mastitis"))
+            note = r;
+        if (!f1l2 && !strcmp(r->rule, "F1") && r->level == DW_L2)
+            f1l2 = r;
+    }
+    if (!note || !f1l2)
+        dump(&f->log);
+    assert_non_null(note);
+    assert_non_null(f1l2);
+    assert_true(note->t >= onset + 7 * 24 * H_US);
+    assert_true(f1l2->t >= onset + 7 * 24 * H_US);
     fx_free(f);
 }
 
@@ -525,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_learning_period),
         cmocka_unit_test(test_t2_i1),
         cmocka_unit_test(test_f1_fr_d1),
+        cmocka_unit_test(test_seven_days),
         cmocka_unit_test(test_g1_global),
         cmocka_unit_test(test_g2_g3),
         cmocka_unit_test(test_e1_engorgement),
