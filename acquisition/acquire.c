@@ -446,7 +446,7 @@ int dw_acquire_setup_pub(void *sock, int sndhwm)
 {
     int one = 1;
     if (zmq_setsockopt(sock, ZMQ_SNDHWM, &sndhwm, sizeof(sndhwm)) < 0 ||
-        zmq_setsockopt(sock, ZMQ_XPUB_MANUAL, &one, sizeof(one)) < 0)
+        zmq_setsockopt(sock, ZMQ_XPUB_VERBOSE, &one, sizeof(one)) < 0)
         return -errno;
     return 0;
 }
@@ -459,23 +459,22 @@ int dw_acquire_handle_subscriptions(struct dw_acquire *a, uint64_t mono_ns)
         int n = zmq_recv(a->pub, buf, sizeof(buf), ZMQ_DONTWAIT);
         if (n < 0)
             break;
-        if (n < 1)
-            continue;
-        /* Manual mode: libzmq applies nothing by itself, we apply the
-         * subscription (to the pipe it came from) and replay right after,
-         * with no live send in between. A topic longer than the buffer is
-         * applied by its prefix: the subscriber filters the rest. */
-        size_t len = (size_t)n > sizeof(buf) ? sizeof(buf) - 1 : (size_t)n - 1;
-        if (buf[0] == 1) {
-            zmq_setsockopt(a->pub, ZMQ_SUBSCRIBE, buf + 1, len);
+        /* 1 = subscribe, 0 = unsubscribe; one replay per batch. */
+        if (n >= 1 && buf[0] == 1) {
             a->replay_pending = true;
             subs++;
-        } else if (buf[0] == 0) {
-            zmq_setsockopt(a->pub, ZMQ_UNSUBSCRIBE, buf + 1, len);
         }
     }
     dw_acquire_replay(a, mono_ns);
     return subs;
+}
+
+void dw_acquire_check_subscriptions(struct dw_acquire *a, uint64_t mono_ns)
+{
+    int ev = 0;
+    size_t len = sizeof(ev);
+    if (zmq_getsockopt(a->pub, ZMQ_EVENTS, &ev, &len) == 0 && (ev & ZMQ_POLLIN))
+        dw_acquire_handle_subscriptions(a, mono_ns);
 }
 
 void dw_acquire_replay(struct dw_acquire *a, uint64_t mono_ns)

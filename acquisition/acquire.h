@@ -84,15 +84,22 @@ void dw_acquire_user_event(struct dw_acquire *a, const char *json, size_t len,
 void dw_acquire_publish_stats(struct dw_acquire *a, uint64_t real_ns, uint64_t mono_ns);
 void dw_acquire_fill_stats(const struct dw_acquire *a, struct dw_msg_stats *s);
 
-/* Sets up an XPUB socket for dw_acquire: manual subscriptions (so that no
- * live message reaches a new subscriber before its replay) and the send
- * high-water mark. 0 or -errno. */
+/* Sets up an XPUB socket for dw_acquire: every subscription reported
+ * (ZMQ_XPUB_VERBOSE) and the send high-water mark. 0 or -errno.
+ * Not ZMQ_XPUB_MANUAL: in libzmq 4.3.4 a subscription read from a
+ * subscriber that has already gone away is applied to a freed pipe
+ * (fixed upstream by zeromq/libzmq PR #4137, after 4.3.4). */
 int dw_acquire_setup_pub(void *sock, int sndhwm);
-/* Reads subscription notices from the XPUB socket, applies them, and, if a
- * new subscription came in, sends the backlog again at once, before any
- * other message can reach the new subscriber. Returns the number of new
- * subscriptions. */
+/* Reads subscription notices from the XPUB socket and, if a new
+ * subscription came in, sends the backlog again at once. Returns the number
+ * of new subscriptions. */
 int dw_acquire_handle_subscriptions(struct dw_acquire *a, uint64_t mono_ns);
+/* Cheap check (ZMQ_EVENTS) for pending subscription notices, handled as
+ * above. Call it right before publishing a batch: libzmq applies a new
+ * subscription as soon as it processes its commands, and a live message
+ * sent before the replay would make the subscriber drop the replay as
+ * duplicates. */
+void dw_acquire_check_subscriptions(struct dw_acquire *a, uint64_t mono_ns);
 /* Sends the backlog if a replay is pending (replay_pending). */
 void dw_acquire_replay(struct dw_acquire *a, uint64_t mono_ns);
 

@@ -260,7 +260,11 @@ static bool read_link(struct dw_acquire *a, struct dw_serial *s, bool hup, uint6
     while (total < READ_BUDGET) {
         ssize_t n = read(fd, buf, sizeof(buf));
         if (n > 0) {
-            dw_acquire_feed(a, buf, (size_t)n, dw_now_realtime_ns(), dw_now_monotonic_ns());
+            uint64_t mono = dw_now_monotonic_ns();
+            /* A subscriber that arrived meanwhile gets its replay before
+             * these frames go out live. */
+            dw_acquire_check_subscriptions(a, mono);
+            dw_acquire_feed(a, buf, (size_t)n, dw_now_realtime_ns(), mono);
             total += (size_t)n;
             *since_open += (size_t)n;
             continue;
@@ -384,6 +388,9 @@ int main(int argc, char **argv)
             goto out;
         }
 
+        /* Subscriptions first: their replay must precede live messages. */
+        if (items[0].revents & ZMQ_POLLIN)
+            dw_acquire_handle_subscriptions(&a, dw_now_monotonic_ns());
         if (s && items[2].revents) {
             const char *why = NULL;
             if (!read_link(&a, s, items[2].revents & ZMQ_POLLERR, &since_open, &why)) {
@@ -396,9 +403,8 @@ int main(int argc, char **argv)
                 down_logged = false;
             }
         }
-        if (items[0].revents & ZMQ_POLLIN)
-            dw_acquire_handle_subscriptions(&a, dw_now_monotonic_ns());
         if (items[1].revents & ZMQ_POLLIN) {
+            dw_acquire_check_subscriptions(&a, dw_now_monotonic_ns());
             char req[4096], reply[512];
             int n = zmq_recv(rep, req, sizeof(req) - 1, ZMQ_DONTWAIT);
             if (n >= 0) {

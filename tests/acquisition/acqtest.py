@@ -267,12 +267,16 @@ def final_stats(run, a, st):
 # ---- cases ---------------------------------------------------------------------
 
 def case_stream(run):
-    """Subscriber connected before acquire starts, and one joining late: both
-    get everything from the very first frame, in order, values intact."""
+    """A subscriber there before the garment streams, and one joining 0.5 s
+    into the stream: both get everything from the very first frame, in
+    order, values intact."""
     early = Stream(run.sub())
-    g, pty = run.garment('--frames', '300', '--rate', '200', '--wait-request')
-    a = run.acquire(pty)
-    early.until(lambda: len(early.frames()) >= 100, 20)
+    g, pty = run.garment('--frames', '300', '--rate', '200', '--wait-request',
+                         '--pause-at', '100', '--pause-ms', '800')
+    # acquire reads the port (and asks for the HELLO) once early is in.
+    a = run.acquire(pty, '--wait-subscribers', '1')
+    early.until(lambda: len(early.frames()) >= 101, 20)
+    # The garment is quiet now: the late subscriber joins between frames.
     late = Stream(run.sub())
     n = 301
     early.until(lambda: len(early.frames()) >= n, 20)
@@ -354,7 +358,7 @@ def case_replug(run):
     st = Stream(run.sub())
     g, _ = run.garment('--frames', '240', '--rate', '100', '--wait-request', '--link', link,
                        '--unplug-at', '80', '--unplug-frames', '25', '--unplug-ms', '400')
-    a = run.acquire(link)
+    a = run.acquire(link, '--wait-subscribers', '1')
     s = summary(g)
     st.until(lambda: st.max_dseq >= s['last_dseq'], 20)
     kinds = [m['kind'] for m in st.events()]
@@ -381,7 +385,7 @@ def case_user_event(run):
     the device time line; bad requests are refused with a reason."""
     st = Stream(run.sub())
     g, pty = run.garment('--frames', '60', '--rate', '20', '--wait-request')
-    a = run.acquire(pty)
+    a = run.acquire(pty, '--wait-subscribers', '1')
     req = run.ctx.socket(zmq.REQ)
     req.setsockopt(zmq.LINGER, 0)
     req.setsockopt(zmq.RCVTIMEO, 5000)
@@ -425,7 +429,7 @@ def case_fifo(run):
     fifo = os.path.join(run.dir, 'fifo')
     os.mkfifo(fifo)
     st = Stream(run.sub())
-    a = run.acquire(fifo)
+    a = run.acquire(fifo, '--wait-subscribers', '1')
     req = run.ctx.socket(zmq.REQ)
     req.setsockopt(zmq.LINGER, 0)
     req.setsockopt(zmq.RCVTIMEO, 5000)

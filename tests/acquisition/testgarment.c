@@ -30,7 +30,7 @@ struct garment {
     double corrupt;
     uint64_t rng;
     const char *link;
-    unsigned long unplug_at, unplug_frames, unplug_ms, hold_ms;
+    unsigned long unplug_at, unplug_frames, unplug_ms, hold_ms, pause_at, pause_ms;
     const char *device;
     unsigned zones;
     /* state */
@@ -241,13 +241,14 @@ static void usage(void)
 {
     printf("Usage: testgarment [--frames N] [--rate HZ | --fast] [--corrupt FRACTION --seed N]\n"
            "  [--link PATH] [--unplug-at K --unplug-frames M --unplug-ms MS] [--wait-request]\n"
-           "  [--device ID] [--zones N] [--hold-ms MS]\n");
+           "  [--device ID] [--zones N] [--hold-ms MS] [--pause-at K --pause-ms MS]\n");
 }
 
 int main(int argc, char **argv)
 {
     enum { O_FRAMES = 256, O_RATE, O_FAST, O_CORRUPT, O_SEED, O_LINK, O_UNPLUG_AT,
-           O_UNPLUG_FRAMES, O_UNPLUG_MS, O_WAIT, O_DEVICE, O_ZONES, O_HOLD };
+           O_UNPLUG_FRAMES, O_UNPLUG_MS, O_WAIT, O_DEVICE, O_ZONES, O_HOLD, O_PAUSE_AT,
+           O_PAUSE_MS };
     static const struct option opts[] = {
         { "frames", required_argument, NULL, O_FRAMES }, { "rate", required_argument, NULL, O_RATE },
         { "fast", no_argument, NULL, O_FAST }, { "corrupt", required_argument, NULL, O_CORRUPT },
@@ -257,6 +258,8 @@ int main(int argc, char **argv)
         { "unplug-ms", required_argument, NULL, O_UNPLUG_MS },
         { "wait-request", no_argument, NULL, O_WAIT }, { "device", required_argument, NULL, O_DEVICE },
         { "zones", required_argument, NULL, O_ZONES }, { "hold-ms", required_argument, NULL, O_HOLD },
+        { "pause-at", required_argument, NULL, O_PAUSE_AT },
+        { "pause-ms", required_argument, NULL, O_PAUSE_MS },
         { "help", no_argument, NULL, 'h' }, { 0 },
     };
     struct garment *g = calloc(1, sizeof(*g));
@@ -284,6 +287,8 @@ int main(int argc, char **argv)
         case O_DEVICE: g->device = optarg; break;
         case O_ZONES: g->zones = (unsigned)atoi(optarg); break;
         case O_HOLD: g->hold_ms = strtoul(optarg, NULL, 10); break;
+        case O_PAUSE_AT: g->pause_at = strtoul(optarg, NULL, 10); break;
+        case O_PAUSE_MS: g->pause_ms = strtoul(optarg, NULL, 10); break;
         case 'h': usage(); return 0;
         default: usage(); return 2;
         }
@@ -327,6 +332,12 @@ int main(int argc, char **argv)
             fprintf(stderr, "testgarment: replugged as %s\n", g->slave_path);
             g->out[g->out_fill++] = 0;
             send_hello(g);
+            next = dw_now_monotonic_ns();
+        }
+        if (g->pause_at && i == g->pause_at) {
+            /* Quiet for a while (the device clock keeps running). */
+            flush_out(g);
+            poll_host(g, (int)g->pause_ms);
             next = dw_now_monotonic_ns();
         }
         if (g->request_seen) {
