@@ -2,7 +2,7 @@
  * (--out FILE, like ductwatch-sim --out) or as an acquisition-like ZeroMQ
  * stream (--pub EP: frame.<dev> and event.<dev> messages with one stream
  * sequence). Scenario "warm": 30 h healthy, then zone 10 (right) 1.6 C
- * warmer; "healthy": no anomaly. */
+ * warmer; "healthy": no anomaly. --hours N (36), --rate HZ (1). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,10 +74,13 @@ static void on_bytes(const uint8_t *b, size_t n, void *u)
 int main(int argc, char **argv)
 {
     const char *pub = NULL, *out = NULL, *scenario = "warm";
+    unsigned rate = 1, hours = 36;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--pub")) pub = argv[i + 1];
         else if (!strcmp(argv[i], "--out")) out = argv[i + 1];
         else if (!strcmp(argv[i], "--scenario")) scenario = argv[i + 1];
+        else if (!strcmp(argv[i], "--rate")) rate = (unsigned)atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--hours")) hours = (unsigned)atoi(argv[i + 1]);
     }
     if (!pub == !out) {
         fprintf(stderr, "usage: synthgen --pub EP|--out FILE [--scenario warm|healthy]\n");
@@ -112,13 +115,13 @@ int main(int argc, char **argv)
         dw_decoder_init(&p.dec, on_frame, &p);
     }
     struct synth s;
-    synth_init(&s, 7, 1);
+    synth_init(&s, 7, rate ? rate : 1);
     if (!strcmp(scenario, "warm")) {
         synth_run_wire(&s, 30 * H_US, on_bytes, &p);
         s.warm[10] = 1.6;
-        synth_run_wire(&s, 6 * H_US, on_bytes, &p);
+        synth_run_wire(&s, (hours > 30 ? hours - 30 : 1) * H_US, on_bytes, &p);
     } else {
-        synth_run_wire(&s, 36 * H_US, on_bytes, &p);
+        synth_run_wire(&s, hours * H_US, on_bytes, &p);
     }
     if (p.out) {
         fclose(p.out);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -461,6 +462,52 @@ static void test_s5_cold_source(void **st)
     fx_free(f);
 }
 
+/* A logged ice pack is an artefact, not a heat/cold source: no S5, nothing clinical. */
+static void test_logged_ice_pack(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(16);
+    synth_run(&f->s, f->d, 30 * H_US);
+    dw_detector_event(f->d, "synth01", f->s.t_us, DW_EV_ICE_PACK, DW_SIDE_LEFT, false, 0);
+    f->s.cold[2] = 5;
+    f->s.cold[3] = 3;
+    synth_run(&f->s, f->d, 20 * M_US);
+    f->s.cold[2] = f->s.cold[3] = 0;
+    synth_run(&f->s, f->d, 3 * H_US);
+    assert_null(find(&f->log, "S5", -1, 0));
+    assert_int_equal(count_level(&f->log, DW_L0, 0), 0);
+    fx_free(f);
+}
+
+/* Several devices in one detector keep apart: a warm zone on one does not
+ * show on the other, and alert ids are per device. */
+static void test_two_devices(void **st)
+{
+    (void)st;
+    struct log *l = calloc(1, sizeof(*l));
+    struct dw_detect_config c;
+    struct synth a, b;
+    dw_detect_config_default(&c);
+    struct dw_detector *d = dw_detector_new(&c, on_alert, l);
+    synth_init(&a, 21, RATE);
+    synth_init(&b, 22, RATE);
+    snprintf(b.hello.device_id, sizeof(b.hello.device_id), "other");
+    dw_detector_hello(d, "synth01", &a.hello);
+    dw_detector_hello(d, "other", &b.hello);
+    synth_run(&a, d, 30 * H_US); /* the synth names its device synth01 */
+    a.warm[5] = 1.6;
+    synth_run(&a, d, 4 * H_US);
+    struct dw_detector_stats ds;
+    assert_int_equal(dw_detector_stats(d, "synth01", &ds), 0);
+    assert_true(ds.samples > 0);
+    assert_int_equal(dw_detector_stats(d, "other", &ds), 0);
+    assert_int_equal(ds.samples, 0);
+    assert_int_equal(dw_detector_stats(d, "nobody", &ds), -ENOENT);
+    assert_non_null(find(l, "T2", DW_ALERT_RAISED, 0));
+    dw_detector_free(d);
+    free(l);
+}
+
 /* ---- determinism: the same input in two chunkings gives the same alerts ---- */
 
 struct bytes {
@@ -565,6 +612,8 @@ int main(void)
         cmocka_unit_test(test_s2_garment_off),
         cmocka_unit_test(test_s3_stuck),
         cmocka_unit_test(test_s5_cold_source),
+        cmocka_unit_test(test_logged_ice_pack),
+        cmocka_unit_test(test_two_devices),
         cmocka_unit_test(test_determinism),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
