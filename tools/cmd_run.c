@@ -40,7 +40,11 @@
 #define READY_TIMEOUT_MS 15000u
 #define STOP_TIMEOUT_MS 10000u
 #define RECORD_STOP_TIMEOUT_MS 30000u
+#define QUICK_FAIL_NS 3000000000ull    /* an exit this soon after start... */
+#define MAX_QUICK_FAILS 5u              /* ...this many times in a row is fatal */
 #define SETTLE_MS 1000u                 /* between stopping one stage and the next */
+#define QUIET_NS 2000000000ull          /* session files unchanged this long: caught up */
+#define QUIET_MAX_NS 60000000000ull
 /* Subscriptions acquire waits for before it reads the simulator (which
  * would otherwise, at --fast, run past consumers still connecting): our own
  * two (stats., event.), at least one from detect and one from record. */
@@ -68,6 +72,7 @@ struct run {
     struct dw_stage st[N_STAGES];
     const char *args[N_STAGES][DW_STAGE_MAX_ARGS + 1];
     unsigned backoff_ms[N_STAGES];
+    unsigned quick_fails[N_STAGES];
     bool pty_ready, acquire_ready, detect_ready;
     bool sim_finished;          /* the simulator reached its duration */
     bool fatal;                 /* a stage cannot run at all: give up */
@@ -310,6 +315,14 @@ static void pump(struct run *r, long timeout_ms, bool supervise)
         }
         if (now - s->started_ns > STABLE_NS)
             r->backoff_ms[i] = BACKOFF_MIN_MS;
+        /* One that cannot stay up at all is a configuration problem. */
+        r->quick_fails[i] = now - s->started_ns < QUICK_FAIL_NS ? r->quick_fails[i] + 1 : 0;
+        if (r->quick_fails[i] >= MAX_QUICK_FAILS) {
+            say(r, "%s %s; it failed %u times in a row within %.0f s of starting: "
+                "stopping the run", s->name, why, r->quick_fails[i], QUICK_FAIL_NS / 1e9);
+            r->fatal = true;
+            continue;
+        }
         s->next_start_ns = now + (uint64_t)r->backoff_ms[i] * 1000000ull;
         say(r, "%s %s unexpectedly; restarting it in %.1f s", s->name, why,
             r->backoff_ms[i] / 1000.0);
@@ -601,6 +614,38 @@ static void summary(struct run *r, uint64_t wall_ns)
     fflush(stdout);
 }
 
+static long long session_bytes(const struct run *r)
+{
+    long long total = 0;
+    struct stat sb;
+    for (unsigned i = 0; i < r->n_files; i++)
+        if (stat(r->files[i], &sb) == 0)
+            total += sb.st_size;
+    return total;
+}
+
+/* The garment has stopped sending; wait until the recorder has caught up
+ * with what acquire already published (its files stop growing; it flushes
+ * at least every second), so stopping acquire drops nothing in flight. */
+static void wait_recorder_quiet(struct run *r)
+{
+    uint64_t start = dw_now_monotonic_ns(), changed = start;
+    long long last = session_bytes(r);
+    if (!r->st[ST_RECORD].pid)
+        return;
+    while (dw_now_monotonic_ns() - changed < QUIET_NS &&
+           dw_now_monotonic_ns() - start < QUIET_MAX_NS) {
+        long long now_bytes;
+        pump(r, 100, false);
+        now_bytes = session_bytes(r);
+        if (now_bytes != last) {
+            last = now_bytes;
+            changed = dw_now_monotonic_ns();
+        }
+    }
+    dw_debug("recorder quiet after %.1f s", (dw_now_monotonic_ns() - start) / 1e9);
+}
+
 /* Stops the stages in data-flow order, letting each drain. */
 static void shutdown_stages(struct run *r)
 {
@@ -611,7 +656,9 @@ static void shutdown_stages(struct run *r)
         int st;
         if (!s->argv[0])
             continue;
-        if (s->pid && k > 0)
+        if (s->pid && order[k] == ST_ACQUIRE)
+            wait_recorder_quiet(r);
+        else if (s->pid && k > 0)
             settle(r, SETTLE_MS); /* what the previous stage sent arrives */
         st = dw_stage_stop(s, SIGTERM, order[k] == ST_RECORD ? RECORD_STOP_TIMEOUT_MS
                                                              : STOP_TIMEOUT_MS);
