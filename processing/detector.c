@@ -710,7 +710,9 @@ static void close_minute(struct dw_detector *d, struct device *dv, uint64_t m)
             }
         }
         bool hot = z->has && z->t >= c->s5_temp_min_c && z->t <= c->s5_temp_max_c;
-        if (!logged && (hot || fabs(change) >= c->s5_change_c)) {
+        /* skin warming up under a garment just put on is not a heat source */
+        bool settling = t0 < z->settle_until_us;
+        if (!logged && (hot || (fabs(change) >= c->s5_change_c && !settling))) {
             z->suppress_until_us = t + c->s5_suppress_us;
             alert_set(d, dv, &z->h[R_S5], "S5", DW_L0, (int)z->side, (int)i, hot ? z->t : change,
                       hot ? c->s5_temp_min_c : c->s5_change_c, t);
