@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 #include "acquire.h"
@@ -233,6 +234,18 @@ static int bind_socket(void *sock, const char *ep, char *actual, size_t cap)
     return 0;
 }
 
+/* A pseudo-terminal named directly (not through a symlink) cannot come
+ * back once its master closed: a later /dev/pts/N with the same number
+ * belongs to someone else, and reading it would steal their bytes. */
+static bool is_direct_pty(const struct config *c)
+{
+    struct stat st;
+    char real[PATH_MAX];
+    if (c->auto_port || lstat(c->port, &st) < 0 || S_ISLNK(st.st_mode))
+        return false;
+    return realpath(c->port, real) && strncmp(real, "/dev/pts/", 9) == 0;
+}
+
 static void send_hello_request(struct dw_serial *s)
 {
     uint8_t wire[32];
@@ -306,7 +319,7 @@ int main(int argc, char **argv)
     int status = DW_EXIT_FAILURE, r;
     unsigned backoff_ms = BACKOFF_MIN_MS;
     uint64_t next_stats, next_try = 0, since_open = 0;
-    bool acquire_ready = false, down_logged = false;
+    bool acquire_ready = false, down_logged = false, pty_direct;
 
     dw_log_init(argv[0]);
     parse_args(argc, argv, &c);
@@ -329,6 +342,7 @@ int main(int argc, char **argv)
     s = open_port(&c, false);
     if (!s)
         return DW_EXIT_FAILURE;
+    pty_direct = is_direct_pty(&c);
 
     ctx = zmq_ctx_new();
     pub = ctx ? dw_zmq_socket(ctx, ZMQ_XPUB) : NULL;
@@ -401,6 +415,11 @@ int main(int argc, char **argv)
                 backoff_ms = BACKOFF_MIN_MS;
                 next_try = dw_now_monotonic_ns() + backoff_ms * 1000000ull;
                 down_logged = false;
+                if (pty_direct) {
+                    dw_warn("%s is gone for good (a pseudo-terminal never comes back); "
+                            "not reconnecting. Give a symlink to follow a new one.", c.port);
+                    next_try = UINT64_MAX;
+                }
             }
         }
         if (items[1].revents & ZMQ_POLLIN) {
@@ -443,6 +462,7 @@ int main(int argc, char **argv)
             }
         }
         if (now >= next_stats) {
+            dw_acquire_check_subscriptions(&a, now);
             dw_acquire_publish_stats(&a, dw_now_realtime_ns(), now);
             next_stats += STATS_INTERVAL_NS;
             if (next_stats < now)

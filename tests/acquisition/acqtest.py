@@ -135,7 +135,9 @@ class Run:
         return p
 
     def garment(self, *args):
-        g = self.spawn([GARMENT, *args])
+        # It stays plugged in until the test is done with it (close() kills
+        # it after acquire has stopped).
+        g = self.spawn([GARMENT, '--hold-ms', '60000', *args])
         line = g.stdout.readline()
         check(line.startswith('pty: /dev/pts/'), 'garment said %r' % line)
         return g, line.split()[1]
@@ -237,10 +239,12 @@ class Stream:
 
 
 def summary(g):
-    out, _ = g.communicate(timeout=60)
-    lines = [l for l in out.splitlines() if l.startswith('{')]
-    check(lines, 'no garment summary')
-    return json.loads(lines[-1])
+    """The garment's summary line, printed once everything was written and
+    read from the pty."""
+    for line in g.stdout:
+        if line.startswith('{'):
+            return json.loads(line)
+    fail('no garment summary')
 
 
 def check_samples(st):
@@ -459,6 +463,31 @@ def case_fifo(run):
     check(stats['frames'] == 53 and stats['frames_missing'] == 0, 'stats %r' % stats)
 
 
+def case_pty_gone(run):
+    """A pty named directly cannot come back: after its garment leaves,
+    acquire must not open a new pty that got the same number (it would
+    steal another program's bytes)."""
+    st = Stream(run.sub())
+    g, pty = run.garment('--frames', '20', '--rate', '100', '--wait-request', '--hold-ms', '0')
+    a = run.acquire(pty, '--wait-subscribers', '1')
+    summary(g)
+    g.wait(timeout=10)
+    st.until(lambda: st.events('link-down'), 5)
+    check(st.events('link-down'), 'no link-down')
+    # Linux hands out the lowest free pty number: most likely the same one.
+    master, slave = os.openpty()
+    same = os.ttyname(slave) == pty
+    os.write(master, b'\x00' + wire_frame(T_HELLO, 0, 5, hello_payload('py-0001')))
+    st.until(lambda: False, 1.5)
+    check(not st.events('link-up'), 'acquire reconnected to %s' % pty)
+    check(all(m['device'] == 'tg-0001' for m in st.frames()), 'read a stranger\'s pty')
+    stats = final_stats(run, a, st)
+    check(stats['link_up'] is False and stats['reconnects'] == 0, 'stats %r' % stats)
+    print('new pty %s the old number' % ('reused' if same else 'did not reuse'))
+    os.close(master)
+    os.close(slave)
+
+
 def case_usage(run):
     def rc(*args):
         p = subprocess.run([ACQ, *args], capture_output=True, text=True, env=run.env, timeout=10)
@@ -486,6 +515,7 @@ def case_usage(run):
 
 CASES = {'stream': case_stream, 'bulk': case_bulk, 'corrupt': case_corrupt,
          'replug': case_replug, 'user-event': case_user_event, 'fifo': case_fifo,
+         'pty-gone': case_pty_gone,
          'usage': case_usage}
 
 if __name__ == '__main__':

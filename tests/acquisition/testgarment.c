@@ -117,6 +117,14 @@ static void poll_host(struct garment *g, int timeout_ms)
     }
 }
 
+/* Idles for ms, still answering nothing but noting HELLO_REQUESTs. */
+static void idle_ms(struct garment *g, unsigned long ms)
+{
+    uint64_t end = dw_now_monotonic_ns() + (uint64_t)ms * 1000000u;
+    for (uint64_t now; (now = dw_now_monotonic_ns()) < end;)
+        poll_host(g, (int)((end - now) / 1000000u) + 1);
+}
+
 static void flush_out(struct garment *g)
 {
     size_t off = 0;
@@ -337,7 +345,7 @@ int main(int argc, char **argv)
         if (g->pause_at && i == g->pause_at) {
             /* Quiet for a while (the device clock keeps running). */
             flush_out(g);
-            poll_host(g, (int)g->pause_ms);
+            idle_ms(g, g->pause_ms);
             next = dw_now_monotonic_ns();
         }
         if (g->request_seen) {
@@ -356,13 +364,15 @@ int main(int argc, char **argv)
             poll_host(g, 0);
         }
     }
-    drain(g, g->hold_ms);
+    drain(g, 0);
     printf("{\"type\":\"summary\",\"frames_sent\":%lu,\"hellos\":%lu,\"samples\":%lu,"
            "\"lost_while_down\":%lu,\"corrupted_frames\":%lu,\"corrupted_bytes\":%lu,"
            "\"hello_requests\":%lu,\"last_dseq\":%u}\n",
            g->sent, g->hellos, g->samples, g->lost_down, g->corrupted_frames,
            g->corrupted_bytes, g->requests, g->dseq - 1);
     fflush(stdout);
+    /* Stay plugged in a while: the reader decides when the test ends. */
+    idle_ms(g, g->hold_ms);
     close_pty(g);
     free(g);
     return 0;
