@@ -74,6 +74,7 @@ struct run {
     unsigned backoff_ms[N_STAGES];
     unsigned quick_fails[N_STAGES];
     bool pty_ready, acquire_ready, detect_ready;
+    bool running;               /* every stage started: supervising */
     bool sim_finished;          /* the simulator reached its duration */
     bool fatal;                 /* a stage cannot run at all: give up */
 
@@ -311,6 +312,10 @@ static void pump(struct run *r, long timeout_ms, bool supervise)
         if (WIFEXITED(s->last_status) && WEXITSTATUS(s->last_status) == DW_EXIT_USAGE) {
             say(r, "%s %s: it rejected its arguments; stopping the run", s->name, why);
             r->fatal = true;
+            continue;
+        }
+        if (!r->running) {
+            say(r, "%s %s while the pipeline was starting", s->name, why);
             continue;
         }
         if (now - s->started_ns > STABLE_NS)
@@ -769,6 +774,7 @@ int dw_cmd_run(int argc, char **argv)
             dw_err("ductwatch-acquire did not start on %s", r->use_sim ? r->pty : r->port);
         goto stop_all;
     }
+    r->running = true;
     if (!r->use_sim && r->duration_us)
         end_ns = dw_now_monotonic_ns() + r->duration_us * 1000;
 
