@@ -88,6 +88,39 @@ def test_request_json_on_rep_stub():
         shutil.rmtree(d)
 
 
+def test_finds_running_pipeline():
+    """Without DUCTWATCH_RUNTIME_DIR, RUN/current (made by ductwatch run)
+    leads to the running pipeline's events endpoint."""
+    env, xdg = private_env()
+    del env["DUCTWATCH_RUNTIME_DIR"]
+    env["XDG_RUNTIME_DIR"] = xdg
+    base = os.path.join(xdg, "ductwatch")
+    os.mkdir(base, 0o700)
+    os.mkdir(os.path.join(base, "run-abc123"), 0o700)
+    os.symlink("run-abc123", os.path.join(base, "current"))
+    ctx = zmq.Context.instance()
+    rep = ctx.socket(zmq.REP)
+    rep.setsockopt(zmq.LINGER, 0)
+    rep.bind("ipc://%s/run-abc123/events" % base)
+    got = []
+
+    def serve():
+        if rep.poll(5000):
+            got.append(json.loads(rep.recv()))
+            rep.send(b'{"ok":true,"seq":1}')
+
+    th = threading.Thread(target=serve)
+    th.start()
+    try:
+        r = run(["log", "shower"], env)
+        th.join()
+        check(r.returncode == 0, "exit %d: %s" % (r.returncode, r.stderr))
+        check(got and got[0]["kind"] == "shower", "request %r" % got)
+    finally:
+        rep.close()
+        shutil.rmtree(xdg)
+
+
 def test_event_through_real_acquire():
     env, d = private_env()
     g = Garment(env)
@@ -129,4 +162,5 @@ def test_event_through_real_acquire():
 
 if __name__ == "__main__":
     main([test_nothing_listening_ipc, test_nothing_listening_tcp, test_bad_usage,
-          test_request_json_on_rep_stub, test_event_through_real_acquire])
+          test_request_json_on_rep_stub, test_finds_running_pipeline,
+          test_event_through_real_acquire])
