@@ -28,8 +28,12 @@ static volatile sig_atomic_t stop;
 #define COOL_C (-1.0)     /* blue */
 #define PRESSING_KPA 4.0  /* detection.md P1: magenta */
 
+#define VIEW_EVENTS 4
+
 struct view {
     bool tty, color, once;
+    struct dw_msg_event events[VIEW_EVENTS]; /* the latest, newest last */
+    unsigned n_events;
     double interval_s, timeout_s;
     struct dw_live live;
     char *buf;
@@ -42,7 +46,8 @@ static void usage(void)
 "Usage: ductwatch view [--sub EP]... [--once] [--interval S] [--no-color]\n"
 "Shows both breasts laid out like the garment -- per quadrant and ring each\n"
 "zone's skin temperature and contact pressure -- with ambient temperature,\n"
-"link state, loss counters and the alerts raised since the view started.\n"
+"link state, loss counters, the latest events and the alerts raised since\n"
+"the view started.\n"
 "On a terminal it redraws in place; otherwise it prints plain text lines.\n"
 "\n"
 "  -s, --sub EP        publisher to follow (repeatable; default\n"
@@ -202,6 +207,40 @@ static void alerts_block(struct view *v, bool plain)
     }
 }
 
+static void on_msg(struct dw_live *l, enum dw_live_kind k, const uint8_t *body, size_t len,
+                   void *user)
+{
+    struct view *v = user;
+    (void)body; (void)len;
+    if (k != DW_LIVE_EVENT)
+        return;
+    if (v->n_events == VIEW_EVENTS) {
+        memmove(v->events, v->events + 1, sizeof(v->events[0]) * (VIEW_EVENTS - 1));
+        v->n_events--;
+    }
+    v->events[v->n_events++] = l->last_event;
+}
+
+static void events_block(struct view *v, bool plain)
+{
+    char t[32];
+    if (!plain && v->n_events)
+        out(v, "\nlatest events:\n");
+    for (unsigned i = 0; i < v->n_events; i++) {
+        const struct dw_msg_event *e = &v->events[i];
+        const char *kind = dw_event_kind_name((unsigned)e->kind);
+        dw_duration_format(e->t_device_us, t, sizeof(t));
+        out(v, "%st+%s %s", plain ? "event " : "  ", t, kind ? kind : "?");
+        if (e->side != DW_SIDE_NONE)
+            out(v, " %s", dw_side_name((unsigned)e->side));
+        if (e->has_value)
+            out(v, " %.2f", e->value);
+        if (e->text[0])
+            out(v, " \"%s\"", e->text);
+        out(v, " (%s)\n", e->source[0] ? e->source : "acquire");
+    }
+}
+
 static void render_plain(struct view *v)
 {
     const struct dw_live *l = &v->live;
@@ -219,6 +258,7 @@ static void render_plain(struct view *v)
             dw_sample_ambient_c(&l->hello, &l->sample, 1));
     else
         out(v, "no sample yet\n");
+    events_block(v, true);
     alerts_block(v, true);
 }
 
@@ -263,6 +303,7 @@ static void render_grid(struct view *v)
     else
         out(v, "waiting for the garment's first sample...\n");
     out(v, "(o = outer ring, i = inner ring near the nipple)\n");
+    events_block(v, false);
     alerts_block(v, false);
 }
 
@@ -356,6 +397,7 @@ int dw_cmd_view(int argc, char **argv)
     zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "frame.", 6);
     zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "stats.", 6);
     zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "alert.", 6);
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "event.", 6);
     for (int i = 0; i < n_eps; i++) {
         if (zmq_connect(sub, eps[i]) < 0) {
             fprintf(stderr, "%s: cannot connect to %s: %s\n", prog, eps[i], zmq_strerror(errno));
@@ -391,7 +433,7 @@ int dw_cmd_view(int argc, char **argv)
             dw_err("zmq_poll: %s", zmq_strerror(errno));
             goto out;
         }
-        dw_live_drain(&v->live, sub, NULL, NULL);
+        dw_live_drain(&v->live, sub, on_msg, v);
     }
     status = DW_EXIT_OK;
 out:

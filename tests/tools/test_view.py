@@ -24,6 +24,13 @@ def test_plain_once():
     env, d = private_env()
     g = Garment(env)
     try:
+        g.wait_data(env)
+        for _ in range(20):
+            lg = run(["log", "feed-start", "--side", "left"], env)
+            if lg.returncode == 0:
+                break
+            time.sleep(0.2)
+        check(lg.returncode == 0, "log: %s" % lg.stderr)
         r = run(["view", "--once"], env)
         check(r.returncode == 0, "exit %d: %s" % (r.returncode, r.stderr))
         check("\x1b" not in r.stdout, "escape codes in plain output")
@@ -33,6 +40,8 @@ def test_plain_once():
         check("ambient left 24.50 C right 24.75 C" in lines, r.stdout)
         check(lines[0].startswith("device testbra-01 link up"), lines[0])
         check(lines[1].startswith("loss crc 0 length 0"), lines[1])
+        check(any(l.startswith("event t+") and l.endswith("feed-start left (user)") for l in lines),
+              "the logged event:\n" + r.stdout)
     finally:
         g.close()
         shutil.rmtree(d)
