@@ -54,7 +54,8 @@ static void usage(void)
 "  -p, --port PATH|auto   serial device, pseudo-terminal, FIFO or symlink to one;\n"
 "                         'auto' finds the garment by its USB id (required)\n"
 "  -b, --baud N           baud rate for real serial ports (default %d; 8N1)\n"
-"      --flow MODE        none, rtscts or xonxoff (default none)\n"
+"      --flow MODE        none, rtscts or xonxoff (default none; xonxoff eats\n"
+"                         0x11/0x13 bytes inside frames, see docs/protocol.md)\n"
 "      --usb-id VID:PID   USB id for --port auto, hex (default %04x:%04x)\n"
 "      --list-ports       list serial ports with their USB identity and exit\n"
 "      --pub EP           XPUB endpoint (default ipc://RUN/acquire)\n"
@@ -63,7 +64,7 @@ static void usage(void)
 "      --backlog-age D    ...and only those younger than D (default %ds)\n"
 "      --wait-subscribers N  read the port only once N subscriptions arrived\n"
 "                         (for --fast simulators; default 0)\n"
-"  -v, --verbose          more log output (repeat for debug)\n"
+"  -v, --verbose          debug log output\n"
 "  -q, --quiet            errors only\n"
 "  -h, --help             this text\n"
 "  -V, --version          print the version\n"
@@ -71,7 +72,8 @@ static void usage(void)
 "RUN is $DUCTWATCH_RUNTIME_DIR, else $XDG_RUNTIME_DIR/ductwatch, else\n"
 "/tmp/ductwatch-UID. At start it prints 'pub: EP' and 'events: EP'. A port\n"
 "missing at start is an error (exit 1); a link lost later is reconnected\n"
-"forever (100 ms backoff doubling to 2 s).\n",
+"forever (100 ms backoff doubling to 2 s), re-resolving symlinks each time;\n"
+"a /dev/pts/N given directly is not (a pty never comes back).\n",
         prog, DEFAULT_BAUD, DEFAULT_USB_VID, DEFAULT_USB_PID, DEFAULT_BACKLOG,
         DEFAULT_BACKLOG_AGE_S);
 }
@@ -339,6 +341,8 @@ int main(int argc, char **argv)
             c.events_ep = events_default;
     }
 
+    if (c.so.flow == DW_FLOW_XONXOFF)
+        dw_warn("--flow xonxoff: frames that contain 0x11 or 0x13 will be lost");
     s = open_port(&c, false);
     if (!s)
         return DW_EXIT_FAILURE;
