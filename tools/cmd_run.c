@@ -640,6 +640,10 @@ static void wait_recorder_quiet(struct run *r)
         return;
     while (dw_now_monotonic_ns() - changed < QUIET_NS &&
            dw_now_monotonic_ns() - start < QUIET_MAX_NS) {
+        if (stop) {
+            say(r, "interrupted again: not waiting for the recorder to catch up");
+            break;
+        }
         long long now_bytes;
         pump(r, 100, false);
         now_bytes = session_bytes(r);
@@ -789,8 +793,10 @@ int dw_cmd_run(int argc, char **argv)
         pump(r, 200, true);
     }
     status = r->fatal ? DW_EXIT_FAILURE : DW_EXIT_OK;
-    if (stop)
-        say(r, "interrupted: stopping the pipeline");
+    if (stop) {
+        say(r, "interrupted: stopping the pipeline (interrupt again to skip waiting)");
+        stop = 0;
+    }
 
 stop_all:
     shutdown_stages(r);
