@@ -378,12 +378,12 @@ void dw_acquire_user_event(struct dw_acquire *a, const char *json, size_t len,
         reply_json(reply, cap, false, 0, "this kind is published by acquisition only");
         return;
     }
-    if (e.device[0] && strcmp(e.device, a->device) != 0) {
-        reply_json(reply, cap, false, 0, "wrong device for this acquisition");
-        return;
-    }
     if (!dw_acquire_device_now(a, mono_ns, &t)) {
         reply_json(reply, cap, false, 0, "no garment data yet");
+        return;
+    }
+    if (e.device[0] && strcmp(e.device, a->device) != 0) {
+        reply_json(reply, cap, false, 0, "wrong device for this acquisition");
         return;
     }
     a->rx_real_ns = real_ns;

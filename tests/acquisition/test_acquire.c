@@ -235,6 +235,9 @@ static void test_user_event_stamp(void **state)
     /* 1.5 s of host time after the frame that said 5 s. */
     dw_acquire_user_event(&f->a, ev, strlen(ev), 2, f->mono + 1500000000ull, reply, sizeof(reply));
     assert_string_equal(reply, "{\"ok\":true,\"seq\":2}");
+    const char *other = "{\"kind\":\"shower\",\"device\":\"dev-b\"}";
+    dw_acquire_user_event(&f->a, other, strlen(other), 3, f->mono, reply, sizeof(reply));
+    assert_string_equal(reply, "{\"ok\":false,\"error\":\"wrong device for this acquisition\"}");
     const char *bad = "{\"kind\":\"gap\"}";
     dw_acquire_user_event(&f->a, bad, strlen(bad), 3, f->mono, reply, sizeof(reply));
     assert_non_null(strstr(reply, "\"ok\":false"));
