@@ -503,6 +503,8 @@ def case_usage(run):
     code, out, err = rc('--port', missing)
     check(code == 1, 'missing port exited %d' % code)
     check('cannot open %s: No such file or directory' % missing in err, 'stderr %r' % err)
+    code, out, err = rc('--port', 'auto', '--usb-id', 'fffe:0001')
+    check(code == 1 and 'no serial port with USB id fffe:0001 found' in err, 'auto: %d %r' % (code, err))
     code, out, err = rc('--port', run.dir)
     check(code == 1 and 'not a serial device' in err, 'a directory as port: %d %r' % (code, err))
     code, out, err = rc('--help')
