@@ -1,0 +1,113 @@
+/* Frame decoding throughput (COBS + CRC-32C + SAMPLE unpack) as a ratio to
+ * memcpy of the same bytes, both measured in this run on this machine. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dwtime.h"
+#include "frame.h"
+#include "layout.h"
+
+struct sink {
+    uint64_t frames;
+    int64_t checksum;
+};
+
+static void on_frame(const struct dw_frame *f, void *user)
+{
+    struct sink *s = user;
+    struct dw_sample smp;
+    if (f->type == DW_FRAME_SAMPLE && dw_sample_parse(f->payload, f->len, &smp) == 0) {
+        s->frames++;
+        s->checksum += smp.temp[0];
+    }
+}
+
+static double best_of(int reps, double (*fn)(void *), void *arg)
+{
+    double best = 1e30;
+    for (int i = 0; i < reps; i++) {
+        double t = fn(arg);
+        if (t < best)
+            best = t;
+    }
+    return best;
+}
+
+struct job {
+    uint8_t *wire;
+    size_t len;
+    uint8_t *copy;
+    size_t nframes;
+    struct sink sink;
+};
+
+static double run_decode(void *arg)
+{
+    struct job *j = arg;
+    struct dw_decoder *d = malloc(sizeof(*d));
+    uint64_t t0 = dw_now_monotonic_ns();
+    j->sink = (struct sink){ 0 };
+    dw_decoder_init(d, on_frame, &j->sink);
+    /* Feed in serial-read-sized pieces, as acquisition does. */
+    for (size_t off = 0; off < j->len; off += 4096) {
+        size_t n = j->len - off < 4096 ? j->len - off : 4096;
+        dw_decoder_feed(d, j->wire + off, n);
+    }
+    double dt = (dw_now_monotonic_ns() - t0) * 1e-9;
+    free(d);
+    return dt;
+}
+
+static double run_memcpy(void *arg)
+{
+    struct job *j = arg;
+    uint64_t t0 = dw_now_monotonic_ns();
+    for (size_t off = 0; off < j->len; off += 4096) {
+        size_t n = j->len - off < 4096 ? j->len - off : 4096;
+        memcpy(j->copy + off, j->wire + off, n);
+    }
+    __asm__ volatile("" ::"r"(j->copy) : "memory");
+    return (dw_now_monotonic_ns() - t0) * 1e-9;
+}
+
+int main(int argc, char **argv)
+{
+    size_t nframes = argc > 1 ? strtoul(argv[1], NULL, 10) : 200000;
+    struct dw_hello h;
+    struct dw_sample s = { .n_zones = DW_DEFAULT_ZONES };
+    uint8_t payload[DW_MAX_PAYLOAD];
+    struct job j = { 0 };
+
+    dw_layout_default(&h, "bench", "0", 10);
+    j.wire = malloc(nframes * DW_MAX_WIRE / 8 + DW_MAX_WIRE);
+    for (size_t i = 0; i < nframes; i++) {
+        for (unsigned z = 0; z < s.n_zones; z++) {
+            s.temp[z] = (int16_t)(3400 + (i * 7 + z * 13) % 150);
+            s.pressure[z] = (uint16_t)(800 + (i * 3 + z) % 400);
+        }
+        ssize_t pl = dw_sample_pack(&s, payload, sizeof(payload));
+        ssize_t n = dw_frame_encode(DW_FRAME_SAMPLE, (uint32_t)i, i * 100000, payload,
+                                    (size_t)pl, j.wire + j.len, DW_MAX_WIRE);
+        if (n < 0)
+            return 1;
+        j.len += (size_t)n;
+    }
+    j.copy = malloc(j.len);
+    j.nframes = nframes;
+
+    double t_dec = best_of(5, run_decode, &j);
+    if (j.sink.frames != nframes) {
+        fprintf(stderr, "decoded %llu of %zu frames\n", (unsigned long long)j.sink.frames, nframes);
+        return 1;
+    }
+    double t_cpy = best_of(5, run_memcpy, &j);
+    double fps = nframes / t_dec, mbps_dec = j.len / t_dec / 1e6, mbps_cpy = j.len / t_cpy / 1e6;
+    printf("decode: %zu frames, %zu bytes (%.1f B/frame)\n", nframes, j.len, (double)j.len / nframes);
+    printf("decode: %.0f frames/s, %.1f MB/s\n", fps, mbps_dec);
+    printf("memcpy baseline: %.1f MB/s\n", mbps_cpy);
+    printf("ratio decode/memcpy: %.4f\n", mbps_dec / mbps_cpy);
+    printf("frames/s per 10 Hz garment: %.0f garments' worth\n", fps / 10.0);
+    free(j.wire);
+    free(j.copy);
+    return 0;
+}
