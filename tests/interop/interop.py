@@ -256,6 +256,81 @@ def case_decode(dwframes):
 
 # ---- acquire: pty -> ductwatch-acquire -> ZeroMQ ----------------------------------
 
+class Collector:
+    """A subscriber's view of acquire's output: one stream at a time (a new
+    stream id restarts counting), backlog replays dropped by seq, every
+    message kept in order."""
+
+    def __init__(self, sub):
+        self.sub = sub
+        self.stream, self.last = None, 0
+        self.streams = []       # stream ids in order of appearance
+        self.msgs = []          # dicts, in stream order
+        self.dups = 0
+
+    def poll(self, timeout_ms):
+        if not self.sub.poll(timeout_ms):
+            return
+        while True:
+            try:
+                topic, body = self.sub.recv_multipart(flags=1)  # zmq.NOBLOCK
+            except Exception:
+                return
+            kind, dev = topic.decode().split('.', 1)
+            m = {'kind': kind, 'device': dev}
+            if kind == 'frame':
+                (version, m['type'], n, m['dseq'], m['seq'], m['stream'], m['t_device_us'],
+                 m['t_host_ns']) = struct.unpack_from('<BBHIQQQQ', body)
+                check(version == 1 and n == len(body) - 40, 'frame body header')
+                m['payload'] = body[40:]
+            else:
+                m['json'] = json.loads(body)
+                m['seq'], m['stream'] = m['json']['seq'], m['json']['stream']
+            if m['stream'] != self.stream:
+                check(m['stream'] not in self.streams, 'an old stream came back')
+                self.stream, self.last = m['stream'], 0
+                self.streams.append(m['stream'])
+            if m['seq'] <= self.last:
+                self.dups += 1
+                continue
+            check(m['seq'] == self.last + 1, 'stream seq gap: %d after %d' % (m['seq'], self.last))
+            self.last = m['seq']
+            self.msgs.append(m)
+
+
+def check_published(msgs, g, sent_from, want_kinds):
+    """The frames/events the garment sent valid (seqs in want_kinds, taken
+    from g.sent from index sent_from) are in msgs exactly, in order."""
+    data = [m for m in msgs if m['kind'] == 'frame' or
+            (m['kind'] == 'event' and m['json']['source'] == 'garment')]
+    sent = [s for s in g.sent[sent_from:] if s[0] in want_kinds]
+    check(len(data) == len(sent), '%d frames/events published, %d sent valid' % (len(data), len(sent)))
+    for m, (seq, ftype, tdev, payload, _) in zip(data, sent):
+        check(m['device'] == g.device_id, 'topic device %r' % m['device'])
+        if ftype == pg.EVENT:
+            kind, side, value = struct.unpack_from('<BBxxi', payload)
+            e = m['json']
+            name = [n for n, c in pg.EVENT_KINDS.items() if c == kind][0]
+            check(m['kind'] == 'event' and e['kind'] == name and e['side'] == ['left', 'right', 'none'][side]
+                  and e['value'] == value / 1000 and e['text'] == payload[8:].decode()
+                  and e['t_device_us'] == tdev and e['device'] == g.device_id,
+                  'event %d published as %r' % (seq, e))
+        else:
+            check(m['kind'] == 'frame' and m['type'] == ftype and m['dseq'] == seq and
+                  m['t_device_us'] == tdev and m['payload'] == payload,
+                  'frame %d (type %d) published with other values' % (seq, ftype))
+            check(m['t_host_ns'] > 1.5e18, 'host time %d is not ns since the epoch' % m['t_host_ns'])
+    return len(data)
+
+
+def random_sample(rng, n):
+    return pg.sample_payload([3300 + rng.randrange(600) for _ in range(n)],
+                             [rng.randrange(65536) for _ in range(n)],
+                             [rng.randrange(-1000, 4000), rng.randrange(-1000, 4000)],
+                             [rng.randrange(-2000, 2000) for _ in range(3)],
+                             [rng.choice([0, 0, 0, pg.PRES_SAT, pg.TEMP_FAULT]) for _ in range(n)])
+
+
 def case_acquire(acquire):
     import zmq
     tmp = tempfile.mkdtemp(prefix='interop-')
@@ -267,6 +342,7 @@ def case_acquire(acquire):
     port = os.ttyname(slave)
     ctx = zmq.Context()
     proc = None
+    rng = random.Random(7)
     try:
         proc = subprocess.Popen([acquire, '--port', port, '--pub', pub, '--events', events],
                                 stdout=subprocess.PIPE, env=env, text=True)
@@ -277,9 +353,10 @@ def case_acquire(acquire):
         sub.setsockopt(zmq.RCVHWM, 0)
         sub.connect(pub)
         sub.setsockopt(zmq.SUBSCRIBE, b'')
-
+        col = Collector(sub)
         g = pg.Garment('PY-INTEROP-7', 'py-0.9', 50)
         requests = 0
+        valid = set()       # (garment id, seq) of frames sent valid
 
         def pump_host(timeout):
             nonlocal requests
@@ -290,119 +367,105 @@ def case_acquire(acquire):
                 return n
             return 0
 
+        def send(w, ok=True):
+            if ok:
+                valid.add(g.sent[-1][0])
+            os.write(master, w)
+            while pump_host(0):     # HELLO_REQUEST -> HELLO, whenever it comes
+                os.write(master, g.hello(g.sent[-1][2]))
+                valid.add(g.sent[-1][0])
+
+        def wait_for(cond, what, timeout=20):
+            deadline = time.monotonic() + timeout
+            while not cond():
+                check(time.monotonic() < deadline, 'timed out waiting for %s' % what)
+                pump_host(0)
+                col.poll(100)
+
         # The host asks for HELLO once it has the port open (and raw).
         deadline = time.monotonic() + 15
         while not requests:
             check(time.monotonic() < deadline, 'no HELLO_REQUEST from acquire within 15 s')
             pump_host(0.5)
-        plan = []       # (seq, kind, values)
+
+        # Phase 1: connect, samples, events, a status, one damaged frame.
         t = 5000000
-        os.write(master, g.connect(t))
-        plan.append((0, 'hello', None))
-        rng = random.Random(7)
+        os.write(master, b'\x00')
+        send(g.hello(t))
         lost_seq = None
         for i in range(60):
             t += 20000
             if i == 30:
-                # one damaged frame: the host counts a CRC error and a gap
                 lost_seq = g.seq
-                w = bytearray(g.frame(pg.SAMPLE, t, pg.sample_payload([1] * 16, [1] * 16, [1, 1], [1, 1, 1], [0] * 16)))
+                w = bytearray(g.frame(pg.SAMPLE, t, random_sample(rng, 16)))
                 w[25] = w[25] ^ 0x40 or 0x40
-                os.write(master, bytes(w))
+                send(bytes(w), ok=False)
                 continue
-            temp = [3300 + rng.randrange(600) for _ in range(16)]
-            pres = [rng.randrange(65536) for _ in range(16)]
-            st = [rng.choice([0, 0, 0, pg.PRES_SAT, pg.TEMP_FAULT]) for _ in range(16)]
-            amb = [rng.randrange(-1000, 4000), rng.randrange(-1000, 4000)]
-            acc = [rng.randrange(-2000, 2000) for _ in range(3)]
-            plan.append((g.seq, 'sample', pg.sample_payload(temp, pres, amb, acc, st)))
-            os.write(master, g.frame(pg.SAMPLE, t, plan[-1][2]))
+            send(g.frame(pg.SAMPLE, t, random_sample(rng, 16)))
             if i == 10:
-                plan.append((g.seq, 'event', (3, 2, 38200, 'oral')))
-                os.write(master, g.frame(pg.EVENT, t, pg.event_payload(3, 2, 38200, 'oral')))
+                send(g.frame(pg.EVENT, t, pg.event_payload(3, 2, 38200, 'oral')))
             if i == 20:
-                plan.append((g.seq, 'event', (1, 0, 0, 'left')))
-                os.write(master, g.frame(pg.EVENT, t, pg.event_payload(1, 0, 0, 'left')))
+                send(g.frame(pg.EVENT, t, pg.event_payload(1, 0, 0, 'left')))
             if i == 40:
-                plan.append((g.seq, 'status', pg.status_payload(3912, 76, 1, 3125)))
-                os.write(master, g.frame(pg.STATUS, t, plan[-1][2]))
-            while pump_host(0):
-                plan.append((g.seq, 'hello', None))
-                os.write(master, g.hello(t))
-        want = {s: (k, v) for s, k, v in plan}
-
-        # Collect: one stream, duplicates (backlog replays) dropped by seq.
-        got_frames, got_events, gaps, stats = {}, {}, [], None
-        last_seq, stream, dups = 0, None, 0
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            pump_host(0)
-            if not sub.poll(200):
-                continue
-            topic, body = sub.recv_multipart()
-            kind, dev = topic.decode().split('.', 1)
-            check(dev == g.device_id, 'topic %r' % topic)
-            if kind == 'frame':
-                version, ftype, n, dseq, seq, strm, tdev, thost = struct.unpack_from('<BBHIQQQQ', body)
-                check(version == 1 and n == len(body) - 40, 'frame body header')
-                payload = body[40:]
-            else:
-                j = json.loads(body)
-                seq, strm = j['seq'], j['stream']
-            if stream is None:
-                stream = strm
-            check(strm == stream, 'stream id changed')
-            if seq <= last_seq:
-                dups += 1
-                continue
-            check(seq == last_seq + 1, 'stream seq gap: %d after %d' % (seq, last_seq))
-            last_seq = seq
-            if kind == 'frame':
-                got_frames[dseq] = (ftype, tdev, payload, thost)
-            elif kind == 'event':
-                if j['kind'] == 'gap':
-                    gaps.append(j)
-                elif j['kind'] not in ('link-up', 'link-down'):
-                    got_events[j['t_device_us'], j['kind']] = j
-            elif kind == 'stats':
-                stats = j
-            if (len(got_frames) + len(got_events) >= len(want) and stats is not None
-                    and stats['frames'] >= len(want)):
-                break
-        check(stats is not None, 'no stats message within 20 s')
-
-        sent = {s[0]: s for s in g.sent}
-        n_checked = 0
-        for dseq, (k, v) in want.items():
-            _, ftype, tdev, payload, _ = sent[dseq]
-            if k == 'event':
-                kind_name = [n for n, c in pg.EVENT_KINDS.items() if c == v[0]][0]
-                e = got_events.get((tdev, kind_name))
-                check(e is not None, 'event %s at %d not published' % (kind_name, tdev))
-                check(e['side'] == ['left', 'right', 'none'][v[1]] and e['value'] == v[2] / 1000
-                      and e['text'] == v[3] and e['source'] == 'garment' and e['device'] == g.device_id,
-                      'event published as %r' % e)
-            else:
-                f = got_frames.get(dseq)
-                check(f is not None, '%s frame with device seq %d not published' % (k, dseq))
-                check(f[0] == ftype and f[1] == tdev and f[2] == payload,
-                      '%s frame %d published with other values' % (k, dseq))
-                check(f[3] > 1.5e18, 'host time %d is not ns since the epoch' % f[3])
-            n_checked += 1
-        check(lost_seq not in got_frames, 'the damaged frame was published')
-        extra = set(got_frames) - set(want)
-        check(not extra, 'frames published that the garment never sent valid: %r' % sorted(extra))
+                send(g.frame(pg.STATUS, t, pg.status_payload(3912, 76, 1, 3125)))
+        n1 = len(valid)
+        wait_for(lambda: any(m['kind'] == 'stats' and m['json']['frames'] >= n1 for m in col.msgs),
+                 'stats covering phase 1')
+        stats = [m['json'] for m in col.msgs if m['kind'] == 'stats'][-1]
+        checked = check_published(col.msgs, g, 0, valid)
+        gaps = [m['json'] for m in col.msgs if m['kind'] == 'event' and m['json']['kind'] == 'gap']
+        check(lost_seq not in [m.get('dseq') for m in col.msgs], 'the damaged frame was published')
         check(len(gaps) == 1 and gaps[0]['missing'] == 1, 'gap events: %r' % gaps)
-        check(stats['crc_errors'] + stats['cobs_errors'] + stats['length_errors'] == 1,
-              'stats: %r' % stats)
-        check(stats['device_seq_gaps'] == 1 and stats['frames_missing'] == 1, 'stats: %r' % stats)
+        check(stats['crc_errors'] + stats['cobs_errors'] + stats['length_errors'] == 1, 'stats %r' % stats)
+        check(stats['device_seq_gaps'] == 1 and stats['frames_missing'] == 1, 'stats %r' % stats)
+        print('phase 1: %d frames and events published exactly as sent (%d HELLO_REQUEST answered, '
+              '%d replays dropped); the damaged frame counted and reported as a gap of 1; stats %s'
+              % (checked, requests, col.dups, json.dumps(stats)))
+
+        # Phase 2: the garment reboots (seq back to 0, clock back to 0):
+        # same stream, no gap reported.
+        mark, first_stream = len(col.msgs), col.stream
+        g = pg.Garment('PY-INTEROP-7', 'py-0.9', 50)
+        valid = set()
+        t = 2000000
+        os.write(master, b'\x00')
+        send(g.hello(t))
+        for i in range(10):
+            t += 20000
+            send(g.frame(pg.SAMPLE, t, random_sample(rng, 16)))
+        n2 = len(valid)
+        wait_for(lambda: sum(m['kind'] == 'frame' for m in col.msgs[mark:]) >= n2, 'phase 2 frames')
+        checked = check_published(col.msgs[mark:], g, 0, valid)
+        check(col.stream == first_stream, 'a reboot of the same garment started a new stream')
+        check(not [m for m in col.msgs[mark:] if m['kind'] == 'event' and m['json']['kind'] == 'gap'],
+              'a reboot was reported as a gap')
+        print('phase 2: reboot (seq 0 again): %d frames published on the same stream, no gap' % checked)
+
+        # Phase 3: another garment on the same port (40 zones, 1000 Hz, other
+        # scales): a new stream for the new device id.
+        mark = len(col.msgs)
+        zones = [(z // 20, (z // 5) % 4, z % 2, (z + 20) % 40, z % 3 == 0) for z in range(40)]
+        g = pg.Garment('PY-OTHER-40', '', 1000, zones)
+        valid = set()
+        t = 7000000000
+        os.write(master, b'\x00')
+        send(g.frame(pg.HELLO, t, pg.hello_payload(g.device_id, '', 1000, zones, 5000, 250, 61)))
+        for i in range(20):
+            t += 1000
+            send(g.frame(pg.SAMPLE, t, random_sample(rng, 40)))
+        send(g.frame(pg.EVENT, t, pg.event_payload(10, 1, 0, 'tender, warm spot')))
+        n3 = len(valid)
+        wait_for(lambda: len([m for m in col.msgs[mark:] if m['device'] == g.device_id and
+                              m['kind'] in ('frame', 'event')]) >= n3, 'phase 3 frames')
+        new = [m for m in col.msgs[mark:] if m['device'] == g.device_id]
+        check(col.stream != first_stream and new[0]['seq'] == 1 and new[0]['stream'] == col.stream,
+              'another garment did not start a new stream at seq 1')
+        checked = check_published(new, g, 0, valid)
+        print('phase 3: another garment (40 zones, 1000 Hz): new stream, %d frames published exactly' % checked)
 
         proc.send_signal(signal.SIGTERM)
         rc = proc.wait(timeout=10)
         check(rc == 0, 'acquire exited %d on SIGTERM' % rc)
-        print('acquire: %d frames and events published exactly as sent (%d HELLO_REQUESTs answered, '
-              '%d replayed duplicates dropped), 1 damaged frame counted and reported as a gap; stats %s'
-              % (n_checked, requests, dups, json.dumps(stats)))
     finally:
         if proc and proc.poll() is None:
             proc.kill()
