@@ -388,18 +388,31 @@ def case_acquire(acquire):
             check(time.monotonic() < deadline, 'no HELLO_REQUEST from acquire within 15 s')
             pump_host(0.5)
 
-        # Phase 1: connect, samples, events, a status, one damaged frame.
+        # Phase 1: connect, samples, events, a status, and frames the host
+        # must drop (protocol.md 6): damaged, a SAMPLE with another zone
+        # count, an EVENT with a NUL in its text, a type from the future,
+        # a HELLO_REQUEST coming from the garment.
         t = 5000000
         os.write(master, b'\x00')
         send(g.hello(t))
-        lost_seq = None
+        lost = []
         for i in range(60):
             t += 20000
-            if i == 30:
-                lost_seq = g.seq
-                w = bytearray(g.frame(pg.SAMPLE, t, random_sample(rng, 16)))
-                w[25] = w[25] ^ 0x40 or 0x40
-                send(bytes(w), ok=False)
+            if i in (30, 35, 45, 50, 55):
+                lost.append(g.seq)
+                if i == 30:
+                    w = bytearray(g.frame(pg.SAMPLE, t, random_sample(rng, 16)))
+                    w[25] = w[25] ^ 0x40 or 0x40
+                    w = bytes(w)
+                elif i == 35:
+                    w = g.frame(pg.SAMPLE, t, random_sample(rng, 15))
+                elif i == 45:
+                    w = g.frame(pg.EVENT, t, pg.event_payload(6, 0, 0, 'ab') + b'\x00c')
+                elif i == 50:
+                    w = g.frame(9, t, b'a future frame type')
+                else:
+                    w = g.frame(pg.HELLO_REQUEST, t)
+                send(w, ok=False)
                 continue
             send(g.frame(pg.SAMPLE, t, random_sample(rng, 16)))
             if i == 10:
@@ -414,12 +427,16 @@ def case_acquire(acquire):
         stats = [m['json'] for m in col.msgs if m['kind'] == 'stats'][-1]
         checked = check_published(col.msgs, g, 0, valid)
         gaps = [m['json'] for m in col.msgs if m['kind'] == 'event' and m['json']['kind'] == 'gap']
-        check(lost_seq not in [m.get('dseq') for m in col.msgs], 'the damaged frame was published')
-        check(len(gaps) == 1 and gaps[0]['missing'] == 1, 'gap events: %r' % gaps)
-        check(stats['crc_errors'] + stats['cobs_errors'] + stats['length_errors'] == 1, 'stats %r' % stats)
-        check(stats['device_seq_gaps'] == 1 and stats['frames_missing'] == 1, 'stats %r' % stats)
+        check(not set(lost) & set(m.get('dseq') for m in col.msgs), 'a dropped frame was published')
+        check([x['missing'] for x in gaps] == [1] * 5, 'gap events: %r' % gaps)
+        # the damaged frame: a CRC error (a COBS/length error if the flip hit
+        # a code byte); three invalid payloads: length_errors; the new type:
+        # version_errors
+        check(stats['crc_errors'] + stats['cobs_errors'] + stats['length_errors'] == 4, 'stats %r' % stats)
+        check(stats['version_errors'] == 1, 'stats %r' % stats)
+        check(stats['device_seq_gaps'] == 5 and stats['frames_missing'] == 5, 'stats %r' % stats)
         print('phase 1: %d frames and events published exactly as sent (%d HELLO_REQUEST answered, '
-              '%d replays dropped); the damaged frame counted and reported as a gap of 1; stats %s'
+              '%d replays dropped); 5 bad frames dropped, counted and reported as gaps of 1; stats %s'
               % (checked, requests, col.dups, json.dumps(stats)))
 
         # Phase 2: the garment reboots (seq back to 0, clock back to 0):
