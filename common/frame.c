@@ -67,6 +67,9 @@ int dw_hello_parse(const uint8_t *p, size_t len, struct dw_hello *h)
     memset(h, 0, sizeof(*h));
     if (get_str(p, h->device_id) <= 0 || get_str(p + 16, h->firmware) < 0)
         return -EBADMSG;
+    /* The id names session files (<dir>/<device>-<time>.h5): no '/'. */
+    if (strchr(h->device_id, '/'))
+        return -EBADMSG;
     h->sample_rate_hz = dw_get_le16(p + 32);
     h->n_zones = p[34];
     h->n_ambient = p[35];

@@ -524,6 +524,7 @@ static void test_hello_rejects(void **state)
     MUTATE(1, ' ');     /* spaces and control characters */
     MUTATE(1, 0x7f);
     MUTATE(17, 0x1f);
+    MUTATE(2, '/');     /* the id names files: no path separator */
     MUTATE(32, 0);      /* rate 0 */
     MUTATE(34, 0);      /* n_zones 0 */
     MUTATE(34, 65);     /* n_zones > 64 */
