@@ -226,6 +226,10 @@ const char *dw_topic_split(const char *topic, size_t len, char *kind_buf, size_t
     size_t kl = (size_t)(dot - topic), dl = len - kl - 1;
     if (kl >= kcap || dl >= dcap || dl == 0)
         return NULL;
+    /* ZeroMQ topics are bytes: a NUL would cut the copies short (an empty or
+     * truncated device id past the dl == 0 check). */
+    if (memchr(topic, 0, len))
+        return NULL;
     memcpy(kind_buf, topic, kl);
     kind_buf[kl] = 0;
     memcpy(dev_buf, dot + 1, dl);

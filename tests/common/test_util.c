@@ -409,6 +409,10 @@ static void test_topic(void **state)
     assert_null(dw_topic_split("frame.", 6, kind, sizeof(kind), dev, sizeof(dev)));
     assert_null(dw_topic_split("averyveryverylongkind.x", 23, kind, sizeof(kind), dev, sizeof(dev)));
     assert_null(dw_topic_split("frame.0123456789abcdefX", 23, kind, sizeof(kind), dev, sizeof(dev)));
+    /* a NUL inside would make an empty or truncated device id */
+    assert_null(dw_topic_split("frame.\0x", 8, kind, sizeof(kind), dev, sizeof(dev)));
+    assert_null(dw_topic_split("frame.DW\0x", 10, kind, sizeof(kind), dev, sizeof(dev)));
+    assert_null(dw_topic_split("fr\0me.DW", 9, kind, sizeof(kind), dev, sizeof(dev)));
 }
 
 static void test_seq_check(void **state)
