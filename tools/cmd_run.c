@@ -301,6 +301,12 @@ static void pump(struct run *r, long timeout_ms, bool supervise)
         char why[96];
         if (!s->argv[0] || !dw_stage_reap(s))
             continue;
+        if (i == ST_SIM) {
+            /* Its pty number is free for anyone now: acquire must not
+             * follow the link to somebody else's terminal. */
+            unlink(r->garment_link);
+            r->pty_ready = false;
+        }
         if (s->stopping)
             continue;
         if (i == ST_SIM && WIFEXITED(s->last_status) && WEXITSTATUS(s->last_status) == 0) {
@@ -333,8 +339,6 @@ static void pump(struct run *r, long timeout_ms, bool supervise)
             r->backoff_ms[i] / 1000.0);
         r->backoff_ms[i] = r->backoff_ms[i] * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
                                                                  : r->backoff_ms[i] * 2;
-        if (i == ST_SIM)
-            r->pty_ready = false;
     }
     if (!supervise)
         return;
@@ -671,6 +675,8 @@ static void shutdown_stages(struct run *r)
             settle(r, SETTLE_MS); /* what the previous stage sent arrives */
         st = dw_stage_stop(s, SIGTERM, order[k] == ST_RECORD ? RECORD_STOP_TIMEOUT_MS
                                                              : STOP_TIMEOUT_MS);
+        if (order[k] == ST_SIM)
+            unlink(r->garment_link);
         if (st != -1 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0) &&
             !(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM)) {
             dw_stage_describe(st, why, sizeof(why));
