@@ -141,6 +141,8 @@ def default_layout():
 
 def hello_payload(device_id, firmware, rate_hz, zones, temp_scale=10000,
                   pressure_scale=1000, accel_scale=1000):
+    if not device_id or '/' in device_id:
+        raise ValueError('bad device id %r' % device_id)
     p = _id16(device_id) + _id16(firmware)
     p += struct.pack('<HBBIII', rate_hz, len(zones), 2, temp_scale, pressure_scale, accel_scale)
     for z in zones:
