@@ -14,6 +14,10 @@ Usage:
       end to end: the Python garment on a pseudo-terminal, ductwatch-acquire
       reading it, a pyzmq subscriber checking that exactly those values are
       published
+  interop.py sim DUCTWATCH_SIM [SCENARIO]
+      the other way round: ductwatch-sim's byte stream (--out stdout, no
+      link faults) read by the Python decoder written from the spec, every
+      rule of docs/protocol.md checked on every frame
 """
 import json
 import os
@@ -493,9 +497,79 @@ def case_acquire(acquire):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# ---- sim: ductwatch-sim's bytes against the specification --------------------
+
+def check_hello_rules(p):
+    """protocol.md 3.1, from the spec: returns (n_zones, rate) or fails."""
+    check(len(p) >= 48, 'HELLO shorter than 48 bytes')
+    for off, may_be_empty in ((0, False), (16, True)):
+        s = p[off:off + 16]
+        text = s.split(b'\x00', 1)[0]
+        check(all(c == 0 for c in s[len(text):]), 'HELLO string at %d: bad padding' % off)
+        check(all(0x21 <= c <= 0x7E for c in text), 'HELLO string at %d: bad characters' % off)
+        check(may_be_empty or text, 'empty device id')
+        check(off or b'/' not in text, "'/' in the device id")
+    rate, nz, namb, ts, ps, acs = struct.unpack_from('<HBBIII', p, 32)
+    check(1 <= rate <= 1000 and 1 <= nz <= 64 and namb == 2 and ts and ps and acs,
+          'HELLO fields rate %d zones %d ambient %d scales %d %d %d' % (rate, nz, namb, ts, ps, acs))
+    check(len(p) == 48 + 5 * nz, 'HELLO length %d for %d zones' % (len(p), nz))
+    for z in range(nz):
+        side, quad, ring, mirror, flags = p[48 + 5 * z:53 + 5 * z]
+        check(side <= 1 and quad <= 3 and ring <= 1 and mirror < nz and not flags & 0xFE,
+              'zone %d record %r' % (z, p[48 + 5 * z:53 + 5 * z]))
+        check(p[48 + 5 * mirror] != side, 'zone %d: mirror %d on the same side' % (z, mirror))
+    return nz, rate
+
+
+def case_sim(sim, scenario='mastitis'):
+    argv = [sim, '--scenario', scenario, '--seed', '3', '--duration', '60s', '--fast', '--out', 'stdout']
+    p = subprocess.run(argv, stdout=subprocess.PIPE, timeout=120)
+    check(p.returncode == 0, '%s exited %d' % (' '.join(argv), p.returncode))
+    data = p.stdout
+    check(data[:1] == b'\x00', 'the stream does not start with a lone 0x00')
+    blocks = data.split(b'\x00')
+    check(blocks[-1] == b'', 'the stream does not end with a delimiter')
+    frames = []
+    for b in blocks[1:-1]:
+        check(b, 'empty block (0x00 0x00) in a fault-free stream')
+        check(pg.cobs_encode(pg.cobs_decode(b)) == b, 'non-canonical COBS')
+        frames.append(pg.parse_raw(pg.cobs_decode(b)))
+    check(frames and frames[0][1] == pg.HELLO and frames[0][2] == 0, 'the first frame is not HELLO with seq 0')
+    nz, rate = check_hello_rules(frames[0][4])
+    counts = {}
+    last_t = None
+    for i, (version, ftype, seq, t, payload) in enumerate(frames):
+        check(version == 1 and 1 <= ftype <= 4, 'frame %d: version %d type %d' % (i, version, ftype))
+        check(seq == i, 'frame %d has seq %d (no faults: no gaps)' % (i, seq))
+        check(last_t is None or t >= last_t, 'device time went back at frame %d' % i)
+        last_t = t
+        counts[ftype] = counts.get(ftype, 0) + 1
+        if ftype == pg.HELLO:
+            check(check_hello_rules(payload) == (nz, rate), 'HELLO changed')
+        elif ftype == pg.SAMPLE:
+            check(len(payload) == 5 * nz + 10, 'SAMPLE length %d for %d zones' % (len(payload), nz))
+            check(not any(s & 0xF0 for s in payload[4 * nz + 10:]), 'reserved status bits set')
+        elif ftype == pg.EVENT:
+            kind, side = payload[0], payload[1]
+            check(1 <= kind <= 12 and side <= 2 and 8 <= len(payload) <= 72 and 0 not in payload[8:],
+                  'EVENT %r' % payload)
+            payload[8:].decode('utf-8')
+        elif ftype == pg.STATUS:
+            check(len(payload) == 8 and payload[6:] == b'\x00\x00' and payload[2] <= 100
+                  and not payload[3] & 0xFC, 'STATUS %r' % payload)
+    samples = [f for f in frames if f[1] == pg.SAMPLE]
+    span = samples[-1][3] - samples[0][3]
+    check(abs(len(samples) - 60 * rate) <= rate, '%d samples for 60 s at %d Hz' % (len(samples), rate))
+    steps = [b[3] - a[3] for a, b in zip(samples, samples[1:])]
+    check(all(abs(s - 1e6 / rate) <= 0.2e6 / rate for s in steps), 'sample spacing off %d Hz' % rate)
+    print('sim: %d bytes, %d frames by type %r, %d zones at %d Hz over %.1f s: all by the spec'
+          % (len(data), len(frames), counts, nz, rate, span / 1e6))
+
+
 if __name__ == '__main__':
-    if len(sys.argv) != 3 or sys.argv[1] not in ('doc', 'decode', 'acquire'):
+    cases = {'doc': case_doc, 'decode': case_decode, 'acquire': case_acquire, 'sim': case_sim}
+    if len(sys.argv) < 3 or sys.argv[1] not in cases:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
-    {'doc': case_doc, 'decode': case_decode, 'acquire': case_acquire}[sys.argv[1]](sys.argv[2])
+    cases[sys.argv[1]](*sys.argv[2:])
     print('PASS')
