@@ -70,7 +70,7 @@ int dw_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
     if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
         return -EINVAL;
     errno = 0;
-    v = strtoull(s, &end, 0);
+    v = strtoull(s, &end, 10);
     if (errno || *end || v < min || v > max)
         return -EINVAL;
     *out = v;

@@ -97,6 +97,10 @@ static void test_parse_numbers(void **state)
     assert_int_equal(dw_parse_u64("18446744073709551616", 0, UINT64_MAX, &u), -EINVAL);
     assert_int_equal(dw_parse_u64("-1", 0, UINT64_MAX, &u), -EINVAL);
     assert_int_equal(dw_parse_u64("101", 0, 100, &u), -EINVAL);
+    /* Decimal only: "010" is ten, not eight; "0x10" is refused. */
+    assert_int_equal(dw_parse_u64("010", 0, 100, &u), 0);
+    assert_int_equal(u, 10);
+    assert_int_equal(dw_parse_u64("0x10", 0, 100, &u), -EINVAL);
     assert_int_equal(dw_parse_u64("0", 1, 100, &u), -EINVAL);
     assert_int_equal(dw_parse_u64("", 0, 100, &u), -EINVAL);
     assert_int_equal(dw_parse_u64("5x", 0, 100, &u), -EINVAL);
