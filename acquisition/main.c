@@ -15,6 +15,7 @@
 #include "dwtime.h"
 #include "endpoint.h"
 #include "log.h"
+#include "security.h"
 #include "serial.h"
 
 #define DEFAULT_BAUD 115200
@@ -42,6 +43,8 @@ struct config {
     uint64_t backlog_age_us;
     uint64_t wait_subscribers;
     bool list_ports;
+    const char *curve_key, *allow; /* CURVE on tcp:// endpoints */
+    bool insecure;
 };
 
 static void usage(void)
@@ -64,6 +67,11 @@ static void usage(void)
 "      --backlog-age D    ...and only those younger than D (default %ds)\n"
 "      --wait-subscribers N  read the port only once N subscriptions arrived\n"
 "                         (for --fast simulators; default 0)\n"
+"      --curve-key FILE   this process's secret key (ductwatch-keygen): tcp://\n"
+"                         endpoints become CURVE servers (needs --allow)\n"
+"      --allow DIR|FILE   client public keys let in: a directory of *.pub\n"
+"                         files, or a file with one Z85 key per line\n"
+"      --insecure         allow tcp:// without CURVE, on loopback addresses only\n"
 "  -v, --verbose          debug log output\n"
 "  -q, --quiet            errors only\n"
 "  -h, --help             this text\n"
@@ -73,7 +81,9 @@ static void usage(void)
 "/tmp/ductwatch-UID. At start it prints 'pub: EP' and 'events: EP'. A port\n"
 "missing at start is an error (exit 1); a link lost later is reconnected\n"
 "forever (100 ms backoff doubling to 2 s), re-resolving symlinks each time;\n"
-"a /dev/pts/N given directly is not (a pty never comes back).\n",
+"a /dev/pts/N given directly is not (a pty never comes back).\n"
+"tcp:// endpoints need --curve-key and --allow, or --insecure on 127.0.0.1/::1\n"
+"(see docs/security.md).\n",
         prog, DEFAULT_BAUD, DEFAULT_USB_VID, DEFAULT_USB_PID, DEFAULT_BACKLOG,
         DEFAULT_BACKLOG_AGE_S);
 }
@@ -91,7 +101,8 @@ static int parse_usb_id(const char *s, int *vid, int *pid)
 
 static void parse_args(int argc, char **argv, struct config *c)
 {
-    enum { O_FLOW = 256, O_USB_ID, O_LIST, O_PUB, O_EVENTS, O_BACKLOG, O_BACKLOG_AGE, O_WAIT_SUBS };
+    enum { O_FLOW = 256, O_USB_ID, O_LIST, O_PUB, O_EVENTS, O_BACKLOG, O_BACKLOG_AGE, O_WAIT_SUBS,
+           O_CURVE_KEY, O_ALLOW, O_INSECURE };
     static const struct option opts[] = {
         { "port", required_argument, NULL, 'p' },
         { "baud", required_argument, NULL, 'b' },
@@ -103,6 +114,9 @@ static void parse_args(int argc, char **argv, struct config *c)
         { "backlog", required_argument, NULL, O_BACKLOG },
         { "backlog-age", required_argument, NULL, O_BACKLOG_AGE },
         { "wait-subscribers", required_argument, NULL, O_WAIT_SUBS },
+        { "curve-key", required_argument, NULL, O_CURVE_KEY },
+        { "allow", required_argument, NULL, O_ALLOW },
+        { "insecure", no_argument, NULL, O_INSECURE },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -153,6 +167,9 @@ static void parse_args(int argc, char **argv, struct config *c)
             if (dw_parse_u64(optarg, 0, 1000, &c->wait_subscribers) < 0)
                 dw_usage_error(prog, "bad --wait-subscribers '%s' (0..1000)", optarg);
             break;
+        case O_CURVE_KEY: c->curve_key = optarg; break;
+        case O_ALLOW: c->allow = optarg; break;
+        case O_INSECURE: c->insecure = true; break;
         case 'v': level = level < DW_LOG_INFO ? DW_LOG_INFO : DW_LOG_DEBUG; break;
         case 'q': level = DW_LOG_ERROR; break;
         case 'h': usage(); exit(0);
@@ -165,6 +182,8 @@ static void parse_args(int argc, char **argv, struct config *c)
         dw_usage_error(prog, "unexpected argument '%s'", argv[optind]);
     if (!c->port && !c->list_ports)
         dw_usage_error(prog, "missing --port PATH|auto");
+    if (!c->curve_key != !c->allow)
+        dw_usage_error(prog, "--curve-key and --allow go together");
     dw_log_set_level(level);
 }
 
@@ -318,6 +337,9 @@ int main(int argc, char **argv)
     struct dw_acquire a;
     struct dw_serial *s = NULL;
     void *ctx = NULL, *pub = NULL, *rep = NULL;
+    struct dw_zap *zap = NULL;
+    struct dw_curve_keys keys;
+    bool use_curve = false;
     int status = DW_EXIT_FAILURE, r;
     unsigned backoff_ms = BACKOFF_MIN_MS;
     uint64_t next_stats, next_try = 0, since_open = 0;
@@ -340,6 +362,23 @@ int main(int argc, char **argv)
         if (!c.events_ep)
             c.events_ep = events_default;
     }
+    /* Who may connect is decided from the arguments, before anything opens. */
+    {
+        const char *why = NULL;
+        if (dw_security_check_bind(c.pub_ep, c.curve_key, c.insecure, &why) < 0)
+            dw_usage_error(prog, "--pub %s: %s", c.pub_ep, why);
+        if (dw_security_check_bind(c.events_ep, c.curve_key, c.insecure, &why) < 0)
+            dw_usage_error(prog, "--events %s: %s", c.events_ep, why);
+        use_curve = c.curve_key &&
+                    (dw_security_is_tcp(c.pub_ep) || dw_security_is_tcp(c.events_ep));
+        if (c.curve_key && !use_curve)
+            dw_info("--curve-key: no tcp:// endpoint, CURVE not used (ipc:// relies on "
+                    "the runtime directory's permissions)");
+        if (use_curve && dw_security_load_keypair(c.curve_key, &keys, &why) < 0) {
+            dw_err("%s: %s", c.curve_key, why);
+            return DW_EXIT_FAILURE;
+        }
+    }
 
     if (c.so.flow == DW_FLOW_XONXOFF)
         dw_warn("--flow xonxoff: frames that contain 0x11 or 0x13 will be lost");
@@ -358,6 +397,23 @@ int main(int argc, char **argv)
     if ((r = dw_acquire_setup_pub(pub, SNDHWM)) < 0) {
         dw_err("zmq: %s", zmq_strerror(-r));
         goto out;
+    }
+    if (use_curve) {
+        const char *why = NULL;
+        /* The ZAP handler first: a CURVE server bound without one lets
+         * every client in. */
+        zap = dw_zap_start(ctx, c.allow, &why);
+        if (!zap) {
+            dw_err("ZAP handler (--allow %s): %s", c.allow, why);
+            goto out;
+        }
+        dw_info("CURVE on tcp:// endpoints, %zu client keys allowed", dw_zap_allowed(zap));
+        if ((dw_security_is_tcp(c.pub_ep) && (r = dw_security_server(pub, &keys, zap)) < 0) ||
+            (dw_security_is_tcp(c.events_ep) && (r = dw_security_server(rep, &keys, zap)) < 0)) {
+            dw_err("CURVE server setup: %s", zmq_strerror(-r));
+            goto out;
+        }
+        explicit_bzero(&keys, sizeof(keys));
     }
     if (bind_socket(pub, c.pub_ep, pub_actual, sizeof(pub_actual)) < 0 ||
         bind_socket(rep, c.events_ep, events_actual, sizeof(events_actual)) < 0)
@@ -494,6 +550,8 @@ out:
         zmq_close(pub);
     if (rep)
         zmq_close(rep);
+    dw_zap_stop(zap);
+    explicit_bzero(&keys, sizeof(keys));
     if (ctx)
         zmq_ctx_term(ctx);
     return status;
