@@ -128,7 +128,12 @@ static int parse_keypair(char *text, struct dw_curve_keys *k, const char **why)
     int r;
     memset(k, 0, sizeof(*k));
     while ((line = next_line(&cur))) {
-        char *name = line, *val = key_value(line);
+        char *name = line, *val;
+        if (dw_security_valid_z85(line)) {
+            *why = "a bare public key, no secret-key line (is this a .pub file?)";
+            return -EINVAL;
+        }
+        val = key_value(line);
         if (!val) {
             *why = "malformed line (want 'public-key Z85' or 'secret-key Z85')";
             return -EINVAL;
@@ -371,7 +376,9 @@ struct monitor {
     void *sock;           /* PAIR connected to a zmq_socket_monitor endpoint */
     char endpoint[128];
     struct peer peers[MAX_PEERS]; /* accepted connections: fd -> address */
-    unsigned pending_fail; /* a handshake failed; its DISCONNECTED names the fd */
+    /* a handshake failed; the DISCONNECTED event that follows names its fd */
+    uint16_t fail_event;
+    uint32_t fail_value;
 };
 
 struct limiter { char what[160]; uint64_t last_ns; unsigned long suppressed; };
@@ -469,13 +476,13 @@ static uint64_t now_ns(void)
 }
 
 /* A client refused over and over (it reconnects every 100 ms) logs once
- * per 10 s per cause and address, with the count in between. */
-static void log_refusal(struct dw_zap *z, const char *what)
+ * per 10 s per key (cause and host), with the count in between. */
+static void log_refusal(struct dw_zap *z, const char *key, const char *what)
 {
     struct limiter *slot = NULL, *oldest = &z->lim[0];
     uint64_t now = now_ns();
     for (size_t i = 0; i < sizeof(z->lim) / sizeof(z->lim[0]); i++) {
-        if (!strcmp(z->lim[i].what, what)) {
+        if (!strcmp(z->lim[i].what, key)) {
             slot = &z->lim[i];
             break;
         }
@@ -493,7 +500,7 @@ static void log_refusal(struct dw_zap *z, const char *what)
         dw_warn("%s", what);
     if (!slot) {
         slot = oldest;
-        snprintf(slot->what, sizeof(slot->what), "%s", what);
+        snprintf(slot->what, sizeof(slot->what), "%s", key);
     }
     slot->last_ns = now;
     slot->suppressed = 0;
@@ -561,7 +568,7 @@ static void zap_handle(struct dw_zap *z)
         snprintf(line, sizeof(line), "refused %s client %s from %s: %s",
                  mech[0] ? mech : "?", key_z85[0] ? key_z85 : "(no key)",
                  addr[0] ? addr : "an unknown address", text);
-        log_refusal(z, line);
+        log_refusal(z, line, line);
     }
     zap_send(z->rep, "1.0", 3, true);
     zmq_send(z->rep, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), ZMQ_SNDMORE);
@@ -597,7 +604,7 @@ static void peer_name(int fd, char *out, size_t cap)
 static void monitor_handle(struct dw_zap *z, struct monitor *m)
 {
     uint8_t ev[6];
-    char ep[256] = "", line[200];
+    char ep[256] = "", line[400], key[160];
     uint16_t event;
     uint32_t value;
     int n = zmq_recv(m->sock, ev, sizeof(ev), ZMQ_DONTWAIT), more = 0;
@@ -622,20 +629,30 @@ static void monitor_handle(struct dw_zap *z, struct monitor *m)
     }
     case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
     case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-        m->pending_fail = event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ? value : 1;
+        m->fail_event = event;
+        m->fail_value = value;
         break;
     case ZMQ_EVENT_DISCONNECTED: {
         struct peer *p = &m->peers[value % MAX_PEERS];
         const char *addr = p->fd == (int)value && p->addr[0] ? p->addr : "an unknown address";
-        if (m->pending_fail) {
+        if (m->fail_event) {
+            char cause[128];
+            if (m->fail_event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+                snprintf(cause, sizeof(cause), "handshake failed before authentication "
+                         "(no CURVE, or a wrong server key): %s", strerror((int)m->fail_value));
+            else if (m->fail_value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+                snprintf(cause, sizeof(cause), "no CURVE (security mechanism mismatch)");
+            else
+                snprintf(cause, sizeof(cause), "CURVE handshake failed (protocol error %#x; "
+                         "a wrong server key?)", (unsigned)m->fail_value);
             z->refused++;
-            snprintf(line, sizeof(line), "refused a client from %s on %s: %s", addr, ep,
-                     m->pending_fail == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH
-                         ? "no CURVE (security mechanism mismatch)"
-                         : "CURVE handshake failed (wrong server key?)");
-            log_refusal(z, line);
+            snprintf(line, sizeof(line), "refused a client from %s on %s: %s", addr, ep, cause);
+            /* the host without the port: every retry has a new port */
+            snprintf(key, sizeof(key), "%x %.*s", m->fail_event,
+                     (int)(strrchr(addr, ':') ? strrchr(addr, ':') - addr : (int)strlen(addr)), addr);
+            log_refusal(z, key, line);
         }
-        m->pending_fail = 0;
+        m->fail_event = 0;
         p->fd = -1;
         break;
     }
