@@ -388,6 +388,7 @@ struct dw_zap {
     pthread_t thread;
     bool running;
     void *ctl;            /* caller's end of the control pair */
+    void *watched[MAX_MONITORS]; /* caller's: sockets already monitored */
     /* owned by the thread once it runs: */
     void *rep, *ctl_thread;
     uint8_t (*keys)[32];
@@ -809,7 +810,19 @@ void dw_zap_stop(struct dw_zap *z)
 static void zap_watch(struct dw_zap *z, void *sock)
 {
     char cmd[128], reply[8];
-    int n = snprintf(cmd, sizeof(cmd), "monitor inproc://dw-zap-monitor-%p-%u", (void *)z,
+    unsigned slot = z->monitor_serial;
+    int n;
+
+    /* A socket has one monitor: binding it twice must not replace it. */
+    for (unsigned i = 0; i < slot && i < MAX_MONITORS; i++)
+        if (z->watched[i] == sock)
+            return;
+    if (slot >= MAX_MONITORS) {
+        dw_warn("too many CURVE sockets to watch: clients without CURVE will be refused unlogged");
+        return;
+    }
+    z->watched[slot] = sock;
+    n = snprintf(cmd, sizeof(cmd), "monitor inproc://dw-zap-monitor-%p-%u", (void *)z,
                      z->monitor_serial++);
     int events = ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
                  ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
