@@ -382,14 +382,30 @@ int main(int argc, char **argv)
 
     if (c.so.flow == DW_FLOW_XONXOFF)
         dw_warn("--flow xonxoff: frames that contain 0x11 or 0x13 will be lost");
+    ctx = zmq_ctx_new();
+    if (!ctx) {
+        dw_err("zmq: %s", zmq_strerror(errno));
+        goto out;
+    }
+    if (use_curve) {
+        const char *why = NULL;
+        /* The ZAP handler first: a CURVE server bound without one lets
+         * every client in. Before the port too: a bad allow-list is an
+         * error at start, not after the garment was opened. */
+        zap = dw_zap_start(ctx, c.allow, &why);
+        if (!zap) {
+            dw_err("--allow %s: %s", c.allow, why);
+            goto out;
+        }
+        dw_info("CURVE on tcp:// endpoints, %zu client keys allowed", dw_zap_allowed(zap));
+    }
     s = open_port(&c, false);
     if (!s)
-        return DW_EXIT_FAILURE;
+        goto out;
     pty_direct = is_direct_pty(&c);
 
-    ctx = zmq_ctx_new();
-    pub = ctx ? dw_zmq_socket(ctx, ZMQ_XPUB) : NULL;
-    rep = ctx ? dw_zmq_socket(ctx, ZMQ_REP) : NULL;
+    pub = dw_zmq_socket(ctx, ZMQ_XPUB);
+    rep = dw_zmq_socket(ctx, ZMQ_REP);
     if (!pub || !rep) {
         dw_err("zmq: %s", zmq_strerror(errno));
         goto out;
@@ -399,15 +415,6 @@ int main(int argc, char **argv)
         goto out;
     }
     if (use_curve) {
-        const char *why = NULL;
-        /* The ZAP handler first: a CURVE server bound without one lets
-         * every client in. */
-        zap = dw_zap_start(ctx, c.allow, &why);
-        if (!zap) {
-            dw_err("ZAP handler (--allow %s): %s", c.allow, why);
-            goto out;
-        }
-        dw_info("CURVE on tcp:// endpoints, %zu client keys allowed", dw_zap_allowed(zap));
         if ((dw_security_is_tcp(c.pub_ep) && (r = dw_security_server(pub, &keys, zap)) < 0) ||
             (dw_security_is_tcp(c.events_ep) && (r = dw_security_server(rep, &keys, zap)) < 0)) {
             dw_err("CURVE server setup: %s", zmq_strerror(-r));

@@ -250,6 +250,7 @@ def case_policy(run):
         check(rc == code, '%r exited %d, want %d: %s' % (args, rc, code, err))
         check(text in err, '%r: %r not in %r' % (args, text, err))
         check(not out, '%r printed %r' % (args, out))
+        check(text in err.splitlines()[0], '%r: not refused at once: %r' % (args, err))
         print('refused %-60s -> %d %s' % (' '.join(args), rc, err.splitlines()[0]))
 
     refused(['--pub', 'tcp://127.0.0.1:0'], 2, 'tcp:// without CURVE is plain text')
@@ -280,6 +281,8 @@ def case_policy(run):
         f.write('# a comment\nnot-a-key\n')
     refused(['--pub', 'tcp://127.0.0.1:0', '--curve-key', run.path('acquire.key'),
              '--allow', badallow], 1, 'malformed key in allow-list')
+    refused(['--pub', 'tcp://127.0.0.1:0', '--curve-key', run.path('acquire.key'),
+             '--allow', run.path('no-such-dir')], 1, 'allow-list: no such file or directory')
     # --insecure on loopback is allowed, and so is ipc without anything.
     a, pub, _ = run.acquire(pty, '--pub', 'tcp://127.0.0.1:0', '--insecure',
                             '--events', 'ipc://' + run.path('ev'))
