@@ -537,7 +537,7 @@ static void zap_handle(struct dw_zap *z)
         zmq_msg_init(&m);
         if (zmq_msg_recv(&m, z->rep, 0) < 0) {
             zmq_msg_close(&m);
-            goto out;
+            break;
         }
         if (n < MAXF)
             f[n++] = m;
@@ -547,8 +547,10 @@ static void zap_handle(struct dw_zap *z)
             more = 0;
     }
     if (n < 6) {
+        /* Still answered (REP must, and a refusal fails closed). */
         dw_warn("ZAP: malformed request (%d frames)", n);
-        goto out;
+        text = "malformed ZAP request";
+        goto reply;
     }
     snprintf(addr, sizeof(addr), "%.*s", (int)zmq_msg_size(&f[3]), (char *)zmq_msg_data(&f[3]));
     snprintf(mech, sizeof(mech), "%.*s", (int)zmq_msg_size(&f[5]), (char *)zmq_msg_data(&f[5]));
@@ -571,14 +573,15 @@ static void zap_handle(struct dw_zap *z)
                  addr[0] ? addr : "an unknown address", text);
         log_refusal(z, line, line);
     }
+reply:
     zap_send(z->rep, "1.0", 3, true);
-    zmq_send(z->rep, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), ZMQ_SNDMORE);
+    zmq_send(z->rep, n > 1 ? zmq_msg_data(&f[1]) : "", n > 1 ? zmq_msg_size(&f[1]) : 0,
+             ZMQ_SNDMORE);
     zap_send(z->rep, status, 3, true);
     zap_send(z->rep, text, strlen(text), true);
     /* user id: the client's key, so it can be read back as a property */
     zap_send(z->rep, key_z85, strlen(key_z85), true);
     zap_send(z->rep, "", 0, false);
-out:
     for (int i = 0; i < n; i++)
         zmq_msg_close(&f[i]);
 }

@@ -247,10 +247,65 @@ static void test_zap_round_trip(void **state)
     zmq_send(plain, "x", 1, ZMQ_DONTWAIT);
     assert_int_equal(zmq_recv(rep, buf, sizeof(buf), 0), -1);
 
+    /* the CURVE options do not stick to the socket after the connect */
+    int mech = -1;
+    len = sizeof(mech);
+    assert_int_equal(zmq_getsockopt(req, ZMQ_MECHANISM, &mech, &len), 0);
+    assert_int_equal(mech, ZMQ_NULL);
+
     zmq_close(plain);
     zmq_close(bad);
     zmq_close(req);
     zmq_close(rep);
+    dw_zap_stop(zap);
+    assert_int_equal(zmq_ctx_term(ctx), 0);
+}
+
+/* One client socket, two CURVE servers with different keys: libzmq copies
+ * the options at each connect, so each connection trusts its own server. */
+static void test_two_servers(void **state)
+{
+    struct dw_curve_keys s1, s2, cli;
+    const char *w = NULL;
+    char path[512], text[200], ep[2][256], pub[2][512], cli_key[512], buf[8], why[256];
+    void *ctx = zmq_ctx_new(), *srv[2], *req;
+    struct dw_zap *zap;
+    int timeout = 3000;
+
+    assert_int_equal(dw_security_write_keypair(tmpdir, "s1", true, &s1, &w), 0);
+    assert_int_equal(dw_security_write_keypair(tmpdir, "s2", true, &s2, &w), 0);
+    assert_int_equal(dw_security_write_keypair(tmpdir, "c2", true, &cli, &w), 0);
+    snprintf(text, sizeof(text), "%s\n", cli.public_key);
+    write_text("allowed2", text, 0644, path, sizeof(path));
+    zap = dw_zap_start(ctx, path, &w);
+    assert_non_null(zap);
+    for (int i = 0; i < 2; i++) {
+        size_t len = sizeof(ep[i]);
+        srv[i] = dw_zmq_socket(ctx, ZMQ_REP);
+        zmq_setsockopt(srv[i], ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
+        assert_int_equal(dw_security_server(srv[i], i ? &s2 : &s1, zap), 0);
+        assert_int_equal(zmq_bind(srv[i], "tcp://127.0.0.1:0"), 0);
+        assert_int_equal(zmq_getsockopt(srv[i], ZMQ_LAST_ENDPOINT, ep[i], &len), 0);
+        snprintf(pub[i], sizeof(pub[i]), "%s/s%d.pub", tmpdir, i + 1);
+    }
+    snprintf(cli_key, sizeof(cli_key), "%s/c2.key", tmpdir);
+    req = dw_zmq_socket(ctx, ZMQ_DEALER);
+    for (int i = 0; i < 2; i++)
+        if (dw_security_connect(req, ep[i], cli_key, pub[i], false, why, sizeof(why)) < 0)
+            fail_msg("%s", why);
+    /* DEALER round-robins over connected peers: wait until both are up */
+    for (int i = 0; i < 2; i++) {
+        zmq_send(req, "", 0, ZMQ_SNDMORE);
+        zmq_send(req, "x", 1, 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(zmq_recv(srv[i], buf, sizeof(buf), 0), 1);
+        zmq_send(srv[i], "y", 1, 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        zmq_close(srv[i]);
+    }
+    zmq_close(req);
     dw_zap_stop(zap);
     assert_int_equal(zmq_ctx_term(ctx), 0);
 }
@@ -262,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_keygen_files),
         cmocka_unit_test(test_awkward_keys),
         cmocka_unit_test(test_zap_round_trip),
+        cmocka_unit_test(test_two_servers),
     };
     dw_log_set_level(DW_LOG_ERROR);
     return cmocka_run_group_tests(tests, setup, teardown);
