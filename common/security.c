@@ -860,6 +860,36 @@ int dw_security_client(void *sock, const struct dw_curve_keys *client_keys,
     return 0;
 }
 
+int dw_security_bind(void *sock, const char *endpoint, const struct dw_curve_keys *keys,
+                     struct dw_zap *zap, bool insecure, char *actual, size_t actual_cap,
+                     char *why, size_t cap)
+{
+    bool curve = dw_security_is_tcp(endpoint) && keys && zap;
+    const char *w = NULL;
+    size_t len = actual_cap;
+    int r, zero = 0;
+
+    if ((r = dw_security_check_bind(endpoint, curve, insecure, &w)) < 0) {
+        snprintf(why, cap, "%s: %s", endpoint, w);
+        return r;
+    }
+    if (curve && (r = dw_security_server(sock, keys, zap)) < 0) {
+        snprintf(why, cap, "CURVE server setup: %s", zmq_strerror(-r));
+        return r;
+    }
+    if (!curve)
+        zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &zero, sizeof(zero));
+    if (zmq_bind(sock, endpoint) < 0) {
+        r = -errno;
+        snprintf(why, cap, "cannot bind %s: %s", endpoint, zmq_strerror(errno));
+        return r;
+    }
+    if (actual && actual_cap &&
+        (zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, actual, &len) < 0 || !actual[0]))
+        snprintf(actual, actual_cap, "%s", endpoint);
+    return 0;
+}
+
 int dw_security_connect(void *sock, const char *endpoint, const char *key_file,
                         const char *server_key_file, bool insecure, char *why, size_t cap)
 {

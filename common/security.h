@@ -76,6 +76,16 @@ int dw_security_server(void *sock, const struct dw_curve_keys *keys, struct dw_z
 int dw_security_client(void *sock, const struct dw_curve_keys *client_keys,
                        const char *server_public_key);
 
+/* One call for a server program: checks the policy for endpoint, makes
+ * sock a CURVE server for a tcp:// endpoint when keys and zap are given
+ * (zap started first, with dw_zap_start), binds, and writes the endpoint
+ * actually bound (the port chosen for tcp://HOST:0) into actual. An ipc://
+ * endpoint binds without CURVE whatever the keys. 0, or -errno with a
+ * one-line reason in why (-EPERM: the policy refused it). */
+int dw_security_bind(void *sock, const char *endpoint, const struct dw_curve_keys *keys,
+                     struct dw_zap *zap, bool insecure, char *actual, size_t actual_cap,
+                     char *why, size_t cap);
+
 /* One call for a client program: connects sock to endpoint. When
  * key_file and server_key_file are both given and the endpoint is tcp://,
  * the connection uses CURVE (client key pair from key_file, server public

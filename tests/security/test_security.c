@@ -310,6 +310,61 @@ static void test_two_servers(void **state)
     assert_int_equal(zmq_ctx_term(ctx), 0);
 }
 
+/* The server one-call: policy, CURVE for tcp only, the real port back. */
+static void test_bind_helper(void **state)
+{
+    struct dw_curve_keys srv, cli;
+    const char *w = NULL;
+    char path[512], text[200], actual[256], why[256], ipc[300], srv_pub[512], cli_key[512];
+    void *ctx = zmq_ctx_new(), *pub, *pub2, *sub;
+    struct dw_zap *zap;
+    int timeout = 3000, got = 0;
+
+    assert_int_equal(dw_security_write_keypair(tmpdir, "bs", true, &srv, &w), 0);
+    assert_int_equal(dw_security_write_keypair(tmpdir, "bc", true, &cli, &w), 0);
+    snprintf(text, sizeof(text), "%s\n", cli.public_key);
+    write_text("allowed3", text, 0644, path, sizeof(path));
+    zap = dw_zap_start(ctx, path, &w);
+    assert_non_null(zap);
+    pub = dw_zmq_socket(ctx, ZMQ_PUB);
+    pub2 = dw_zmq_socket(ctx, ZMQ_PUB);
+    assert_int_equal(dw_security_bind(pub, "tcp://0.0.0.0:0", NULL, NULL, true, actual,
+                                      sizeof(actual), why, sizeof(why)), -EPERM);
+    assert_non_null(strstr(why, "non-loopback"));
+    assert_int_equal(dw_security_bind(pub, "tcp://127.0.0.1:0", &srv, zap, false, actual,
+                                      sizeof(actual), why, sizeof(why)), 0);
+    assert_non_null(strstr(actual, "tcp://127.0.0.1:"));
+    assert_string_not_equal(actual, "tcp://127.0.0.1:0");
+    /* ipc on a socket that also has keys: no CURVE there */
+    snprintf(ipc, sizeof(ipc), "ipc://%s/b", tmpdir);
+    assert_int_equal(dw_security_bind(pub2, ipc, &srv, zap, false, NULL, 0, why, sizeof(why)), 0);
+    int mech = -1;
+    size_t len = sizeof(mech);
+    zmq_getsockopt(pub2, ZMQ_MECHANISM, &mech, &len);
+    assert_int_equal(mech, ZMQ_NULL);
+
+    snprintf(srv_pub, sizeof(srv_pub), "%s/bs.pub", tmpdir);
+    snprintf(cli_key, sizeof(cli_key), "%s/bc.key", tmpdir);
+    sub = dw_zmq_socket(ctx, ZMQ_SUB);
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
+    zmq_setsockopt(sub, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
+    assert_int_equal(dw_security_connect(sub, actual, cli_key, srv_pub, false, why, sizeof(why)), 0);
+    /* a PUB drops what it sends before the subscription is in: repeat */
+    for (int i = 0; i < 300 && !got; i++) {
+        char buf[8];
+        zmq_send(pub, "m", 1, ZMQ_DONTWAIT);
+        int t = 10;
+        zmq_setsockopt(sub, ZMQ_RCVTIMEO, &t, sizeof(t));
+        got = zmq_recv(sub, buf, sizeof(buf), 0) == 1;
+    }
+    assert_true(got);
+    zmq_close(sub);
+    zmq_close(pub);
+    zmq_close(pub2);
+    dw_zap_stop(zap);
+    assert_int_equal(zmq_ctx_term(ctx), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_awkward_keys),
         cmocka_unit_test(test_zap_round_trip),
         cmocka_unit_test(test_two_servers),
+        cmocka_unit_test(test_bind_helper),
     };
     dw_log_set_level(DW_LOG_ERROR);
     return cmocka_run_group_tests(tests, setup, teardown);
