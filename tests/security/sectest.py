@@ -377,6 +377,106 @@ def case_broker_bulk(run):
     case_broker(run, 50000, ('--fast',))
 
 
+class Netns:
+    """A network namespace held by a sleeping process (unshare), entered
+    with nsenter; it and its veth end vanish with that process. Nothing is
+    created in the test's own namespace."""
+
+    def __init__(self, run):
+        self.p = subprocess.Popen(['unshare', '--net', 'sleep', '120'])
+        run.procs.append(self.p)
+        self.ns = '/proc/%d/ns/net' % self.p.pid
+        end = time.monotonic() + 5
+        while time.monotonic() < end:  # until unshare has exec'ed sleep
+            try:
+                if os.readlink(self.ns) != os.readlink('/proc/self/ns/net'):
+                    break
+            except OSError:
+                pass
+            time.sleep(0.02)
+
+    def argv(self, *argv):
+        return ['nsenter', '--net=' + self.ns, *argv]
+
+    def sh(self, cmd):
+        p = subprocess.run(self.argv('sh', '-c', cmd), capture_output=True, text=True, timeout=10)
+        check(p.returncode == 0, '%s: %s' % (cmd, p.stderr))
+
+
+def netns_usable():
+    if os.geteuid() != 0 or not all(shutil.which(x) for x in ('unshare', 'nsenter', 'ip')):
+        return False
+    return subprocess.run(['unshare', '--net', 'ip', 'link', 'add', 'vt0', 'type', 'veth', 'peer',
+                           'name', 'vt1'], capture_output=True).returncode == 0
+
+
+def case_netns(run):
+    """Two machines for real: acquire in one network namespace on its
+    non-loopback address (so CURVE is required, not optional), the broker
+    and the subscriber in another, joined by a veth pair. Everything
+    arrives, in order; the subscriber runs in the second namespace as a
+    child (this script's 'subscriber' case)."""
+    if not netns_usable():
+        print('no network namespaces here (needs root, unshare, nsenter, ip): skipped')
+        sys.exit(77)
+    a_ns, b_ns = Netns(run), Netns(run)
+    a_ns.sh('ip link add va type veth peer name vb netns %d' % b_ns.p.pid)
+    a_ns.sh('ip addr add 10.231.0.1/24 dev va && ip link set va up && ip link set lo up')
+    b_ns.sh('ip addr add 10.231.0.2/24 dev vb && ip link set vb up && ip link set lo up')
+    run.key('acquire')
+    run.key('broker')
+    run.key('viewer')
+    n = 3000
+    g, pty = run.garment('--frames', str(n - 1), '--fast', '--wait-request')
+    # Without keys, a non-loopback address is refused even with --insecure.
+    p = subprocess.run(a_ns.argv(ACQ, '--port', pty, '--pub', 'tcp://10.231.0.1:5550',
+                                 '--events', 'ipc://' + run.path('ev'), '--insecure'),
+                       capture_output=True, text=True, env=run.env, timeout=10)
+    check(p.returncode == 2 and 'non-loopback' in p.stderr, 'insecure on 10.231.0.1: %d %r'
+          % (p.returncode, p.stderr))
+    log = open(run.path('acquire.log'), 'w')
+    a = run.spawn(a_ns.argv(ACQ, '--port', pty, '--pub', 'tcp://10.231.0.1:0',
+                            '--events', 'ipc://' + run.path('ev'), '--wait-subscribers', '1',
+                            '--curve-key', run.path('acquire.key'),
+                            '--allow', run.allow('broker')), stderr=log)
+    pub = a.stdout.readline().split()[1]
+    a.stdout.readline()
+    check(pub.startswith('tcp://10.231.0.1:'), 'acquire pub %r' % pub)
+    blog = open(run.path('broker.log'), 'w')
+    b = run.spawn(b_ns.argv(BROKER, '--frontend', pub, '--backend', 'tcp://10.231.0.2:0',
+                            '--curve-key', run.path('broker.key'), '--allow', run.allow('viewer'),
+                            '--upstream-key', run.path('broker.key'),
+                            '--upstream-server-key', run.path('acquire.pub')), stderr=blog)
+    b.stdout.readline()
+    back = b.stdout.readline().split()[1]
+    sub = subprocess.run(b_ns.argv(sys.executable, os.path.abspath(__file__), ACQ, KEYGEN, BROKER,
+                                   GARMENT, 'subscriber', back, run.path('viewer.key'),
+                                   run.path('broker.pub'), str(n)),
+                         capture_output=True, text=True, timeout=45)
+    print(sub.stdout.strip())
+    check(sub.returncode == 0, 'subscriber in the other namespace: %s %s' % (sub.stdout, sub.stderr))
+    summary(g)
+    run.stop(b, 'broker')
+    run.stop(a, 'acquire')
+    alog = open(run.path('acquire.log')).read()
+    check(re.search(r'accepted CURVE client \S+ from 10\.231\.0\.2', alog),
+          'acquire did not see the broker at 10.231.0.2:\n' + alog)
+
+
+def case_subscriber(run):
+    """Helper for 'netns': subscribe with CURVE and check n frames."""
+    ep, key_file, server_pub, n = sys.argv[6:10]
+    kv = dict(l.split(None, 1) for l in open(key_file) if l.strip() and not l.startswith('# '))
+    server = [l.strip() for l in open(server_pub) if not l.startswith('# ')][0].encode()
+    keys = (kv['public-key'].strip().encode(), kv['secret-key'].strip().encode())
+    st = Stream(run.sub(ep, keys, server))
+    t0 = time.monotonic()
+    check(st.until(lambda: len(st.frames) >= int(n), 30), 'got %d of %s frames'
+          % (len(st.frames), n))
+    check_all_frames(st, int(n), 'in the other namespace')
+    print('%s frames across namespaces in %.2f s, in order, 0 gaps' % (n, time.monotonic() - t0))
+
+
 def case_broker_usage(run):
     for args, code, text in (
             ([], 2, 'missing --frontend'),
@@ -407,7 +507,8 @@ def case_broker_usage(run):
 
 CASES = {'curve': case_curve, 'policy': case_policy, 'keygen': case_keygen,
          'broker': case_broker, 'broker-bulk': case_broker_bulk,
-         'broker-usage': case_broker_usage}
+         'broker-usage': case_broker_usage, 'netns': case_netns,
+         'subscriber': case_subscriber}
 
 if __name__ == '__main__':
     if not zmq.has('curve'):
