@@ -435,17 +435,36 @@ static int load_allow_file(struct dw_zap *z, const char *path, const char **why)
     return r;
 }
 
+/* Whoever can write the allow-list decides who gets in: only its owner
+ * (the user running the server, or root) may. */
+static int check_allow_perms(const char *path, const char **why)
+{
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        int e = errno;
+        *why = e == ENOENT ? "allow-list: no such file or directory" : "allow-list: cannot stat";
+        return -e;
+    }
+    if (st.st_mode & 022) {
+        *why = "allow-list writable by group or others (chmod go-w it)";
+        return -EPERM;
+    }
+    if (st.st_uid != getuid() && st.st_uid != 0) {
+        *why = "allow-list owned by another user";
+        return -EPERM;
+    }
+    return 0;
+}
+
 static int load_allow(struct dw_zap *z, const char *allow, const char **why)
 {
     struct stat st;
     DIR *d;
     struct dirent *e;
-    int r = 0;
+    int r;
 
-    if (stat(allow, &st) < 0) {
-        *why = "allow-list: no such file or directory";
-        return -errno;
-    }
+    if ((r = check_allow_perms(allow, why)) < 0 || (r = stat(allow, &st) < 0 ? -errno : 0) < 0)
+        return r;
     if (!S_ISDIR(st.st_mode))
         return load_allow_file(z, allow, why);
     if (!(d = opendir(allow))) {
@@ -459,7 +478,9 @@ static int load_allow(struct dw_zap *z, const char *allow, const char **why)
             continue;
         if (snprintf(path, sizeof(path), "%s/%s", allow, e->d_name) >= (int)sizeof(path))
             continue;
-        r = dw_security_load_public(path, z85, why);
+        r = check_allow_perms(path, why);
+        if (r == 0)
+            r = dw_security_load_public(path, z85, why);
         if (r < 0)
             dw_err("allow-list %s: %s", path, *why);
         else

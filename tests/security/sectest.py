@@ -66,9 +66,11 @@ class Run:
 
     def allow(self, *names):
         d = self.path('allow-' + '-'.join(names))
-        os.mkdir(d)
+        os.mkdir(d, 0o755)
+        os.chmod(d, 0o755)  # whatever the umask: group/other-writable is refused
         for n in names:
             shutil.copy(self.path(n + '.pub'), d)
+            os.chmod(os.path.join(d, n + '.pub'), 0o644)
         return d
 
     def garment(self, *args):
@@ -279,10 +281,20 @@ def case_policy(run):
     badallow = run.path('allow.txt')
     with open(badallow, 'w') as f:
         f.write('# a comment\nnot-a-key\n')
+    os.chmod(badallow, 0o644)
     refused(['--pub', 'tcp://127.0.0.1:0', '--curve-key', run.path('acquire.key'),
              '--allow', badallow], 1, 'malformed key in allow-list')
     refused(['--pub', 'tcp://127.0.0.1:0', '--curve-key', run.path('acquire.key'),
              '--allow', run.path('no-such-dir')], 1, 'allow-list: no such file or directory')
+    # whoever may write the allow-list decides who gets in
+    os.chmod(allow, 0o777)
+    refused(['--pub', 'tcp://127.0.0.1:0', '--curve-key', run.path('acquire.key'),
+             '--allow', allow], 1, 'allow-list writable by group or others')
+    os.chmod(allow, 0o755)
+    os.chmod(os.path.join(allow, 'acquire.pub'), 0o664)
+    refused(['--pub', 'tcp://127.0.0.1:0', '--curve-key', run.path('acquire.key'),
+             '--allow', allow], 1, 'allow-list writable by group or others')
+    os.chmod(os.path.join(allow, 'acquire.pub'), 0o644)
     # --insecure on loopback is allowed, and so is ipc without anything.
     a, pub, _ = run.acquire(pty, '--pub', 'tcp://127.0.0.1:0', '--insecure',
                             '--events', 'ipc://' + run.path('ev'))
