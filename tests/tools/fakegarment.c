@@ -76,8 +76,13 @@ int main(int argc, char **argv)
         default: break;
         }
     }
-    signal(SIGINT, on_stop);
-    signal(SIGTERM, on_stop);
+    /* No SA_RESTART: a write blocked on a full pty nobody reads must end. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     master = posix_openpt(O_RDWR | O_NOCTTY);
@@ -125,9 +130,11 @@ int main(int argc, char **argv)
         if (!fast)
             dw_sleep_until_monotonic(t0 + (uint64_t)((double)t_us * 1000.0 / speed), &stop);
     }
-    tcdrain(master);
-    /* Let the reader take the rest before the pty goes away. */
-    usleep(200000);
+    if (!stop) {
+        tcdrain(master);
+        /* Let the reader take the rest before the pty goes away. */
+        usleep(200000);
+    }
     close(slave);
     close(master);
     return 0;

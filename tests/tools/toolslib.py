@@ -65,6 +65,14 @@ class Garment:
 
     def __init__(self, env, rate=10):
         self.env = env
+        self.acq = None
+        try:
+            self._start(env, rate)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, env, rate):
         self.fg = subprocess.Popen([FAKEGARMENT, "--rate", str(rate)], stdout=subprocess.PIPE,
                                    env=env)
         line = read_line(self.fg)
@@ -93,10 +101,11 @@ class Garment:
         raise Fail("no frames from acquire")
 
     def close(self):
-        for p in (self.acq, self.fg):
+        procs = [p for p in (self.acq, getattr(self, "fg", None)) if p]
+        for p in procs:
             if p.poll() is None:
                 p.terminate()
-        for p in (self.acq, self.fg):
+        for p in procs:
             try:
                 p.wait(5)
             except subprocess.TimeoutExpired:
