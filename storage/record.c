@@ -1,0 +1,866 @@
+/* ductwatch-record: ZeroMQ streams -> one HDF5 session file per device
+ * (docs/storage.md). */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "cli.h"
+#include "duration.h"
+#include "dwtime.h"
+#include "endpoint.h"
+#include "frame.h"
+#include "log.h"
+#include "msg.h"
+#include "recover.h"
+#include "security.h"
+#include "session_reader.h"
+#include "session_writer.h"
+
+#define DEFAULT_ROTATE_US (24ull * 3600 * 1000000)
+#define DEFAULT_FSYNC_US (10ull * 1000000)
+#define FLUSH_NS 1000000000ull       /* the contract: at least once a second */
+#define STATS_NS 10000000000ull      /* the recorder's own /stats rows */
+#define DRAIN_BUDGET 4096            /* messages per wake-up before timers run */
+#define STOP_DRAIN_NS 2000000000ull  /* at stop: take what is already queued */
+#define MAX_SUBS 16
+
+static const char *prog = "ductwatch-record";
+static volatile sig_atomic_t stop;
+
+struct config {
+    const char *subs[MAX_SUBS];
+    int n_subs;
+    const char *dir;
+    uint64_t rotate_us;
+    uint64_t fsync_us;
+    unsigned chunk_rows;
+    const char *recover;
+    const char *curve_key, *server_key;
+    bool insecure;
+};
+
+struct device {
+    char id[DW_ID_LEN + 1];
+    struct dw_seq_tracker acq, det;   /* acquire's stream; detect's alerts */
+    struct dw_session_writer *w;
+    bool have_hello;
+    uint8_t hello[DW_MAX_PAYLOAD];
+    size_t hello_len;
+    /* Rotation clock: device time since the file started, never backwards. */
+    uint64_t file_elapsed_us, last_t;
+    bool have_t;
+    /* Device seq the next garment frame will carry, to number garment
+     * EVENTs (their JSON body has no device seq). */
+    bool dseq_known;
+    uint32_t next_dseq;
+    uint64_t stream;                  /* latest acquire stream id */
+    uint64_t unrecordable;            /* messages before any HELLO, or that did not fit */
+    bool warned_unrecordable;
+    uint64_t frames_total;
+    char last_name[PATH_MAX];
+    uint64_t last_t_device_us;
+};
+
+struct recorder {
+    struct config cfg;
+    struct device *dev;
+    size_t n_dev, cap_dev;
+    int failed;
+    char fail_msg[DW_SESSION_ERR_MAX];
+};
+
+static void usage(void)
+{
+    printf(
+"Usage: %s [--sub EP]... [--dir DIR] [options]\n"
+"       %s --recover FILE.h5\n"
+"Records ductwatch streams (frames, events, stats, alerts) into one HDF5\n"
+"session file per device: DIR/<device>-<UTC start>.h5 (see docs/storage.md).\n"
+"\n"
+"      --sub EP           endpoint to subscribe to, repeatable (default\n"
+"                         ipc://RUN/acquire and ipc://RUN/detect)\n"
+"  -d, --dir DIR          where session files go (default: the current directory)\n"
+"      --rotate D         start a new file after D of device time (default 24h)\n"
+"      --fsync D          fsync files this often (default 10s; flushes are every 1 s)\n"
+"      --chunk-rows N     rows per /frames chunk (default 1024)\n"
+"      --recover FILE     make a file whose recorder was killed readable again,\n"
+"                         print what it holds, and exit\n"
+"      --curve-key FILE   this process's key pair, for CURVE on tcp:// endpoints\n"
+"      --server-key FILE  the publisher's public key (with --curve-key)\n"
+"      --insecure         allow tcp:// without CURVE, on loopback addresses only\n"
+"  -v, --verbose          debug log output\n"
+"  -q, --quiet            errors only\n"
+"  -h, --help             this text\n"
+"  -V, --version          print the version\n"
+"\n"
+"Prints 'file: PATH' for every file it opens and a summary line for every\n"
+"file it closes. SIGINT/SIGTERM: flush, close, exit 0. A write error (disk\n"
+"full...) closes the files with what they hold and exits 1.\n",
+        prog, prog);
+}
+
+static void parse_args(int argc, char **argv, struct config *c)
+{
+    enum { O_SUB = 256, O_ROTATE, O_FSYNC, O_CHUNK, O_RECOVER, O_CURVE_KEY, O_SERVER_KEY,
+           O_INSECURE };
+    static const struct option opts[] = {
+        { "sub", required_argument, NULL, O_SUB },
+        { "dir", required_argument, NULL, 'd' },
+        { "rotate", required_argument, NULL, O_ROTATE },
+        { "fsync", required_argument, NULL, O_FSYNC },
+        { "chunk-rows", required_argument, NULL, O_CHUNK },
+        { "recover", required_argument, NULL, O_RECOVER },
+        { "curve-key", required_argument, NULL, O_CURVE_KEY },
+        { "server-key", required_argument, NULL, O_SERVER_KEY },
+        { "insecure", no_argument, NULL, O_INSECURE },
+        { "verbose", no_argument, NULL, 'v' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { 0 },
+    };
+    int level = DW_LOG_INFO, ch;
+    uint64_t u;
+
+    c->dir = ".";
+    c->rotate_us = DEFAULT_ROTATE_US;
+    c->fsync_us = DEFAULT_FSYNC_US;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":d:vqhV", opts, NULL)) != -1) {
+        switch (ch) {
+        case O_SUB:
+            if (c->n_subs == MAX_SUBS)
+                dw_usage_error(prog, "at most %d --sub endpoints", MAX_SUBS);
+            c->subs[c->n_subs++] = optarg;
+            break;
+        case 'd': c->dir = optarg; break;
+        case O_ROTATE:
+            if (dw_duration_parse_us(optarg, &c->rotate_us) < 0 || c->rotate_us < 1000000)
+                dw_usage_error(prog, "bad --rotate '%s' (a duration of at least 1s, e.g. 24h)",
+                               optarg);
+            break;
+        case O_FSYNC:
+            if (dw_duration_parse_us(optarg, &c->fsync_us) < 0 || c->fsync_us < 1000000)
+                dw_usage_error(prog, "bad --fsync '%s' (a duration of at least 1s)", optarg);
+            break;
+        case O_CHUNK:
+            if (dw_parse_u64(optarg, 16, 1u << 20, &u) < 0)
+                dw_usage_error(prog, "bad --chunk-rows '%s' (16..1048576)", optarg);
+            c->chunk_rows = (unsigned)u;
+            break;
+        case O_RECOVER: c->recover = optarg; break;
+        case O_CURVE_KEY: c->curve_key = optarg; break;
+        case O_SERVER_KEY: c->server_key = optarg; break;
+        case O_INSECURE: c->insecure = true; break;
+        case 'v': level = DW_LOG_DEBUG; break;
+        case 'q': level = DW_LOG_ERROR; break;
+        case 'h': usage(); exit(DW_EXIT_OK);
+        case 'V': dw_print_version(prog); exit(DW_EXIT_OK);
+        case ':': dw_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
+        default: dw_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        dw_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+    if (!!c->curve_key != !!c->server_key)
+        dw_usage_error(prog, "--curve-key and --server-key go together");
+    if (c->recover && c->n_subs)
+        dw_usage_error(prog, "--recover does not record: no --sub with it");
+    dw_log_set_level(level);
+}
+
+/* ---- small helpers ---- */
+
+/* Exact u64 of a top-level JSON integer field (cJSON reads numbers as
+ * doubles, which rounds host times in ns). 0 or -1. */
+static int json_u64(const char *json, size_t len, const char *key, uint64_t *out)
+{
+    char pat[40];
+    const char *p, *end = json + len;
+    int n = snprintf(pat, sizeof(pat), "\"%s\":", key);
+    for (p = json; p && p < end; p++) {
+        p = memmem(p, (size_t)(end - p), pat, (size_t)n);
+        if (!p)
+            return -1;
+        {
+            const char *v = p + n;
+            char buf[32];
+            size_t k = 0;
+            char *e;
+            while (v < end && *v == ' ')
+                v++;
+            while (v < end && k < sizeof(buf) - 1 && *v >= '0' && *v <= '9')
+                buf[k++] = *v++;
+            buf[k] = 0;
+            if (!k || (v < end && (*v == '.' || *v == 'e' || *v == 'E')))
+                return -1;
+            errno = 0;
+            *out = strtoull(buf, &e, 10);
+            return errno ? -1 : 0;
+        }
+    }
+    return -1;
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(it) ? it->valuestring : "";
+}
+
+static double jnum(const cJSON *o, const char *k, double dflt)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(it) ? it->valuedouble : dflt;
+}
+
+static struct device *find_device(struct recorder *r, const char *id)
+{
+    for (size_t i = 0; i < r->n_dev; i++)
+        if (!strcmp(r->dev[i].id, id))
+            return &r->dev[i];
+    if (r->n_dev == r->cap_dev) {
+        size_t nc = r->cap_dev ? r->cap_dev * 2 : 4;
+        struct device *nd = realloc(r->dev, nc * sizeof(*nd));
+        if (!nd)
+            return NULL;
+        r->dev = nd;
+        r->cap_dev = nc;
+    }
+    memset(&r->dev[r->n_dev], 0, sizeof(r->dev[0]));
+    snprintf(r->dev[r->n_dev].id, sizeof(r->dev[0].id), "%s", id);
+    return &r->dev[r->n_dev++];
+}
+
+static void fail_writer(struct recorder *r, struct device *d, int e)
+{
+    if (r->failed)
+        return;
+    r->failed = e ? e : -EIO;
+    snprintf(r->fail_msg, sizeof(r->fail_msg), "%s",
+             d->w && dw_session_writer_error(d->w) ? dw_session_writer_error(d->w)
+                                                   : strerror(-r->failed));
+}
+
+/* ---- files ---- */
+
+static void record_stats_row(struct device *d, uint64_t t_host_ns, struct dw_row_stats *row)
+{
+    memset(row, 0, sizeof(*row));
+    row->t_host_ns = t_host_ns;
+    row->t_device_us = d->last_t_device_us;
+    dw_session_strset(row->source, sizeof(row->source), "record");
+    row->stream_gaps = d->acq.gaps + d->det.gaps;
+    row->messages_missing = d->acq.missing + d->det.missing;
+    row->duplicates = d->acq.duplicates + d->det.duplicates;
+    row->restarts = d->acq.restarts + d->det.restarts;
+    row->write_queue = d->w ? dw_session_writer_queued(d->w) : 0;
+    row->unrecordable = d->unrecordable;
+    row->frames_written = d->frames_total;
+}
+
+static int close_file(struct recorder *r, struct device *d)
+{
+    struct dw_session_counts c;
+    struct dw_row_stats row;
+    char err[DW_SESSION_ERR_MAX], path[PATH_MAX];
+    int e;
+    if (!d->w)
+        return 0;
+    if (!dw_session_writer_error(d->w)) {
+        record_stats_row(d, dw_now_realtime_ns(), &row);
+        dw_session_writer_stats(d->w, &row);
+    }
+    snprintf(path, sizeof(path), "%s", dw_session_writer_path(d->w));
+    e = dw_session_writer_close(d->w, &c, err, sizeof(err));
+    d->w = NULL;
+    printf("closed: %s: frames %llu, events %llu, alerts %llu, gaps %llu (%llu missing)%s\n",
+           path, (unsigned long long)c.frames, (unsigned long long)c.events,
+           (unsigned long long)c.alerts, (unsigned long long)c.gaps,
+           (unsigned long long)c.missing, e < 0 ? ", WRITE FAILED" : "");
+    fflush(stdout);
+    if (e < 0 && !r->failed) {
+        r->failed = e;
+        snprintf(r->fail_msg, sizeof(r->fail_msg), "%s", err);
+    }
+    return e;
+}
+
+static int open_file(struct recorder *r, struct device *d, const struct dw_msg_frame *m,
+                     const char *reason)
+{
+    char path[PATH_MAX], stamp[32], err[DW_SESSION_ERR_MAX];
+    const char *prev = d->last_name[0] ? d->last_name : NULL;
+    struct dw_session_start s = {
+        .hello = d->hello, .hello_len = d->hello_len, .t_host_ns = m->t_host_ns,
+        .t_device_us = m->t_device_us, .stream = m->stream, .reason = reason,
+        .previous = prev, .chunk_rows = r->cfg.chunk_rows,
+    };
+    int e = -EEXIST;
+
+    dw_format_utc(m->t_host_ns, stamp, sizeof(stamp), 1);
+    for (int k = 0; k < 100 && e == -EEXIST; k++) {
+        int n = k ? snprintf(path, sizeof(path), "%s/%s-%s-%d.h5", r->cfg.dir, d->id, stamp, k)
+                  : snprintf(path, sizeof(path), "%s/%s-%s.h5", r->cfg.dir, d->id, stamp);
+        if (n < 0 || (size_t)n >= sizeof(path)) {
+            snprintf(err, sizeof(err), "%s: file name too long", r->cfg.dir);
+            e = -ENAMETOOLONG;
+            break;
+        }
+        s.path = path;
+        e = dw_session_writer_create(&d->w, &s, err, sizeof(err));
+    }
+    if (e < 0) {
+        r->failed = e;
+        snprintf(r->fail_msg, sizeof(r->fail_msg), "%s", err);
+        return e;
+    }
+    {
+        const char *base = strrchr(path, '/');
+        snprintf(d->last_name, sizeof(d->last_name), "%s", base ? base + 1 : path);
+    }
+    d->file_elapsed_us = 0;
+    d->have_t = false;
+    printf("file: %s\n", path);
+    fflush(stdout);
+    dw_info("recording %s (%s)", path, reason);
+    return 0;
+}
+
+/* Device time since the file started; a clock going back (garment restart)
+ * adds nothing. */
+static void advance_clock(struct device *d, uint64_t t)
+{
+    if (d->have_t && t > d->last_t)
+        d->file_elapsed_us += t - d->last_t;
+    d->last_t = t;
+    d->have_t = true;
+    d->last_t_device_us = t;
+}
+
+static void unrecordable(struct device *d, const char *what)
+{
+    d->unrecordable++;
+    if (!d->warned_unrecordable) {
+        d->warned_unrecordable = true;
+        dw_warn("%s: %s before the device's first HELLO cannot be recorded (counted in "
+                "/stats unrecordable); start the recorder before acquire or within its "
+                "10 s backlog", d->id, what);
+    }
+}
+
+static int write_event(struct recorder *r, struct device *d, struct dw_row_event *row)
+{
+    int e;
+    if (!d->w) {
+        unrecordable(d, "an event");
+        return 0;
+    }
+    e = dw_session_writer_event(d->w, row);
+    if (e < 0)
+        fail_writer(r, d, e);
+    return e;
+}
+
+/* The recorder's own gap/restart events. */
+static void stream_event(struct recorder *r, struct device *d, const char *kind, uint64_t seq,
+                         uint64_t missing, uint64_t t_dev, uint64_t t_host, const char *which)
+{
+    struct dw_row_event row;
+    memset(&row, 0, sizeof(row));
+    row.seq = seq;
+    row.t_device_us = t_dev;
+    row.t_host_ns = t_host;
+    dw_session_strset(row.kind, sizeof(row.kind), kind);
+    dw_session_strset(row.side, sizeof(row.side), "none");
+    row.value = NAN;
+    row.missing = missing;
+    dw_session_strset(row.source, sizeof(row.source), "record");
+    row.device_seq = -1;
+    dw_session_strset(row.text, sizeof(row.text), which);
+    if (!strcmp(kind, "gap"))
+        dw_warn("%s: %llu message(s) of the %s stream missing before seq %llu", d->id,
+                (unsigned long long)missing, which, (unsigned long long)seq);
+    write_event(r, d, &row);
+}
+
+/* Stream sequence check: false when the message is a duplicate to drop. */
+static bool seq_ok(struct recorder *r, struct device *d, bool alert, uint64_t stream, uint64_t seq,
+                   uint64_t t_dev, uint64_t t_host)
+{
+    struct dw_seq_tracker *t = alert ? &d->det : &d->acq;
+    const char *which = alert ? "detect" : "acquire";
+    int64_t k = dw_seq_check(t, stream, seq);
+    if (k == DW_SEQ_DUP)
+        return false;
+    if (k == DW_SEQ_RESTART) {
+        stream_event(r, d, "stream-restart", seq, 0, t_dev, t_host, which);
+        if (!alert)
+            d->dseq_known = false;
+    } else if (k > 0) {
+        stream_event(r, d, "gap", seq, (uint64_t)k, t_dev, t_host, which);
+        if (!alert)
+            d->dseq_known = false;
+    }
+    return true;
+}
+
+/* ---- messages ---- */
+
+static void on_frame(struct recorder *r, struct device *d, const uint8_t *body, size_t len)
+{
+    struct dw_msg_frame m;
+    int e;
+    if (dw_msg_frame_parse(body, len, &m) < 0) {
+        dw_warn("%s: malformed frame body (%zu bytes) dropped", d->id, len);
+        return;
+    }
+    if (!seq_ok(r, d, false, m.stream, m.seq, m.t_device_us, m.t_host_ns))
+        return;
+    d->stream = m.stream;
+    if (m.type == DW_FRAME_HELLO) {
+        struct dw_hello h;
+        bool same = d->have_hello && d->hello_len == m.len && !memcmp(d->hello, m.payload, m.len);
+        if (dw_hello_parse(m.payload, m.len, &h) < 0) {
+            dw_warn("%s: a HELLO that does not parse, dropped", d->id);
+            return;
+        }
+        if (!same || !d->w) {
+            const char *reason = d->have_hello ? (same ? "continued" : "hello-changed")
+                                               : "first-hello";
+            if (d->w && close_file(r, d) < 0)
+                return;
+            memcpy(d->hello, m.payload, m.len);
+            d->hello_len = m.len;
+            d->have_hello = true;
+            if (open_file(r, d, &m, reason) < 0)
+                return;
+        }
+    } else if (!d->w) {
+        unrecordable(d, "a frame");
+        return;
+    } else if (d->have_t && (d->file_elapsed_us +
+                             (m.t_device_us > d->last_t ? m.t_device_us - d->last_t : 0)) >=
+                                r->cfg.rotate_us) {
+        /* This frame starts the next file: nothing falls between the two. */
+        if (close_file(r, d) < 0 || open_file(r, d, &m, "rotation") < 0)
+            return;
+    }
+    advance_clock(d, m.t_device_us);
+    e = dw_session_writer_frame(d->w, &m);
+    if (e == -EBADMSG) {
+        d->unrecordable++;
+        dw_warn("%s: a %s frame that does not fit the HELLO, dropped", d->id,
+                dw_frame_type_name(m.type));
+        return;
+    }
+    if (e < 0) {
+        fail_writer(r, d, e);
+        return;
+    }
+    if (m.type == DW_FRAME_SAMPLE)
+        d->frames_total++;
+    d->dseq_known = true;
+    d->next_dseq = m.device_seq + 1;
+}
+
+static void on_event(struct recorder *r, struct device *d, const char *body, size_t len)
+{
+    struct dw_msg_event ev;
+    struct dw_row_event row;
+    const char *why = "";
+    const char *kind;
+    if (dw_msg_event_parse(body, len, &ev, &why) < 0) {
+        dw_warn("%s: malformed event dropped: %s", d->id, why);
+        return;
+    }
+    json_u64(body, len, "t_host_ns", &ev.t_host_ns);
+    json_u64(body, len, "t_device_us", &ev.t_device_us);
+    if (!seq_ok(r, d, false, ev.stream, ev.seq, ev.t_device_us, ev.t_host_ns))
+        return;
+    memset(&row, 0, sizeof(row));
+    kind = dw_event_kind_name((unsigned)ev.kind);
+    row.seq = ev.seq;
+    row.t_device_us = ev.t_device_us;
+    row.t_host_ns = ev.t_host_ns;
+    dw_session_strset(row.kind, sizeof(row.kind), kind ? kind : "unknown");
+    dw_session_strset(row.side, sizeof(row.side), dw_side_name((unsigned)ev.side));
+    row.value = ev.has_value ? ev.value : NAN;
+    row.missing = ev.missing;
+    dw_session_strset(row.source, sizeof(row.source), ev.source);
+    dw_session_strset(row.text, sizeof(row.text), ev.text);
+    row.device_seq = -1;
+    if (!strcmp(ev.source, "garment")) {
+        if (d->dseq_known)
+            row.device_seq = d->next_dseq++;
+    } else if (ev.kind == DW_EV_GAP && d->dseq_known) {
+        /* Published just before the frame after the gap. */
+        d->next_dseq += (uint32_t)ev.missing;
+    }
+    write_event(r, d, &row);
+}
+
+static void on_stats(struct recorder *r, struct device *d, const char *body, size_t len)
+{
+    struct dw_msg_stats s;
+    struct dw_row_stats row;
+    int e;
+    if (dw_msg_stats_parse(body, len, &s) < 0) {
+        dw_warn("%s: malformed stats dropped", d->id);
+        return;
+    }
+    json_u64(body, len, "t_host_ns", &s.t_host_ns);
+    json_u64(body, len, "t_device_us", &s.t_device_us);
+    if (!seq_ok(r, d, false, s.stream, s.seq, s.t_device_us, s.t_host_ns))
+        return;
+    if (!d->w) {
+        unrecordable(d, "a stats message");
+        return;
+    }
+    memset(&row, 0, sizeof(row));
+    row.t_host_ns = s.t_host_ns;
+    row.t_device_us = s.t_device_us;
+    dw_session_strset(row.source, sizeof(row.source), "acquire");
+    row.seq = s.seq;
+    row.bytes = s.bytes;
+    row.frames = s.frames;
+    row.crc_errors = s.crc_errors;
+    row.length_errors = s.length_errors;
+    row.cobs_errors = s.cobs_errors;
+    row.version_errors = s.version_errors;
+    row.resyncs = s.resyncs;
+    row.device_seq_gaps = s.device_seq_gaps;
+    row.frames_missing = s.frames_missing;
+    row.reconnects = s.reconnects;
+    row.events_in = s.events_in;
+    row.zmq_dropped = s.zmq_dropped;
+    row.drift_ppm = s.drift_ppm;
+    row.link_up = s.link_up;
+    if ((e = dw_session_writer_stats(d->w, &row)) < 0)
+        fail_writer(r, d, e);
+}
+
+static void on_alert(struct recorder *r, struct device *d, const char *body, size_t len)
+{
+    cJSON *o = cJSON_ParseWithLength(body, len);
+    struct dw_row_alert row;
+    uint64_t seq = 0, stream = 0;
+    const cJSON *z;
+    int e;
+    if (!o || !cJSON_IsObject(o) || dw_msg_json_seq(body, len, &seq, &stream) < 0) {
+        dw_warn("%s: malformed alert dropped", d->id);
+        cJSON_Delete(o);
+        return;
+    }
+    memset(&row, 0, sizeof(row));
+    json_u64(body, len, "seq", &seq);
+    json_u64(body, len, "stream", &stream);
+    row.seq = seq;
+    row.t_device_us = (uint64_t)jnum(o, "t_device_us", 0);
+    row.t_host_ns = (uint64_t)jnum(o, "t_host_ns", 0);
+    json_u64(body, len, "t_device_us", &row.t_device_us);
+    json_u64(body, len, "t_host_ns", &row.t_host_ns);
+    if (!seq_ok(r, d, true, stream, seq, row.t_device_us, row.t_host_ns)) {
+        cJSON_Delete(o);
+        return;
+    }
+    row.id = (uint64_t)jnum(o, "id", 0);
+    json_u64(body, len, "id", &row.id);
+    dw_session_strset(row.rule, sizeof(row.rule), jstr(o, "rule"));
+    dw_session_strset(row.level, sizeof(row.level), jstr(o, "level"));
+    dw_session_strset(row.state, sizeof(row.state), jstr(o, "state"));
+    dw_session_strset(row.side, sizeof(row.side), jstr(o, "side"));
+    z = cJSON_GetObjectItemCaseSensitive(o, "zone");
+    row.zone = cJSON_IsNumber(z) ? (int16_t)z->valuedouble : -1;
+    dw_session_strset(row.zone_name, sizeof(row.zone_name), jstr(o, "zone_name"));
+    row.value = jnum(o, "value", NAN);
+    row.threshold = jnum(o, "threshold", NAN);
+    dw_session_strset(row.ruleset_version, sizeof(row.ruleset_version),
+                      jstr(o, "ruleset_version"));
+    dw_session_strset(row.message, sizeof(row.message), jstr(o, "message"));
+    cJSON_Delete(o);
+    if (!d->w) {
+        unrecordable(d, "an alert");
+        return;
+    }
+    if ((e = dw_session_writer_alert(d->w, &row)) < 0)
+        fail_writer(r, d, e);
+}
+
+static void on_message(struct recorder *r, const char *topic, size_t tlen, const uint8_t *body,
+                       size_t blen)
+{
+    char kind[16], id[DW_ID_LEN + 1];
+    struct device *d;
+    if (!dw_topic_split(topic, tlen, kind, sizeof(kind), id, sizeof(id))) {
+        dw_debug("ignoring a message with topic '%.*s'", (int)(tlen > 64 ? 64 : tlen), topic);
+        return;
+    }
+    if (strcmp(kind, "frame") && strcmp(kind, "event") && strcmp(kind, "stats") &&
+        strcmp(kind, "alert"))
+        return;
+    d = find_device(r, id);
+    if (!d) {
+        r->failed = -ENOMEM;
+        snprintf(r->fail_msg, sizeof(r->fail_msg), "out of memory");
+        return;
+    }
+    if (!strcmp(kind, "frame"))
+        on_frame(r, d, body, blen);
+    else if (!strcmp(kind, "event"))
+        on_event(r, d, (const char *)body, blen);
+    else if (!strcmp(kind, "stats"))
+        on_stats(r, d, (const char *)body, blen);
+    else
+        on_alert(r, d, (const char *)body, blen);
+}
+
+/* Receives one [topic, body] message without waiting: 1, 0 (none), <0. */
+static int recv_one(struct recorder *r, void *sock)
+{
+    zmq_msg_t parts[2];
+    int n = 0, more = 1, ret = 1;
+    while (more) {
+        zmq_msg_t tmp;
+        zmq_msg_t *m = n < 2 ? &parts[n] : &tmp;
+        size_t sz = sizeof(more);
+        zmq_msg_init(m);
+        if (zmq_msg_recv(m, sock, n ? 0 : ZMQ_DONTWAIT) < 0) {
+            int e = errno;
+            zmq_msg_close(m);
+            for (int i = 0; i < n && i < 2; i++)
+                zmq_msg_close(&parts[i]);
+            return e == EAGAIN || e == EINTR ? 0 : -e;
+        }
+        if (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &sz) < 0)
+            more = 0;
+        if (n >= 2)
+            zmq_msg_close(m);
+        n++;
+    }
+    if (n == 2)
+        on_message(r, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), zmq_msg_data(&parts[1]),
+                   zmq_msg_size(&parts[1]));
+    for (int i = 0; i < n && i < 2; i++)
+        zmq_msg_close(&parts[i]);
+    return ret;
+}
+
+static void for_each_writer(struct recorder *r, int (*fn)(struct dw_session_writer *))
+{
+    for (size_t i = 0; i < r->n_dev && !r->failed; i++) {
+        struct device *d = &r->dev[i];
+        if (d->w && fn(d->w) < 0)
+            fail_writer(r, d, -EIO);
+    }
+}
+
+static void stats_rows(struct recorder *r)
+{
+    uint64_t now = dw_now_realtime_ns();
+    for (size_t i = 0; i < r->n_dev && !r->failed; i++) {
+        struct device *d = &r->dev[i];
+        struct dw_row_stats row;
+        if (!d->w)
+            continue;
+        record_stats_row(d, now, &row);
+        if (dw_session_writer_stats(d->w, &row) < 0)
+            fail_writer(r, d, -EIO);
+    }
+}
+
+static int close_all(struct recorder *r)
+{
+    int e = 0;
+    for (size_t i = 0; i < r->n_dev; i++)
+        if (r->dev[i].w && close_file(r, &r->dev[i]) < 0)
+            e = -1;
+    return e;
+}
+
+/* ---- --recover ---- */
+
+static int do_recover(const char *path)
+{
+    struct dw_session_reader *rd;
+    char err[DW_SESSION_ERR_MAX], t0[40], t1[40], span[64];
+    const struct dw_session_info *in;
+    const struct dw_row_event *ev;
+    size_t n_ev, gaps = 0;
+    int e = dw_session_recover(path, err, sizeof(err));
+    if (e < 0) {
+        dw_err("%s", err);
+        return DW_EXIT_FAILURE;
+    }
+    printf("%s: %s\n", path, e > 0 ? "recovered (SWMR flags cleared, end of file restored)"
+                                   : "was closed properly, nothing to recover");
+    if (dw_session_reader_open(&rd, path, err, sizeof(err)) < 0) {
+        dw_err("%s", err);
+        return DW_EXIT_FAILURE;
+    }
+    in = dw_session_reader_info(rd);
+    ev = dw_session_reader_events(rd, &n_ev);
+    for (size_t i = 0; i < n_ev; i++)
+        if (!strncmp(ev[i].kind, "gap", sizeof(ev[i].kind)))
+            gaps++;
+    dw_format_utc(in->t_first_ns, t0, sizeof(t0), 0);
+    dw_format_utc(in->t_last_ns, t1, sizeof(t1), 0);
+    dw_duration_format(in->frames ? in->t_last_us - in->t_first_us : 0, span, sizeof(span));
+    printf("device %s, firmware %s, session start %s\n", in->device_id,
+           in->firmware[0] ? in->firmware : "-", in->session_start);
+    printf("frames %llu, %s of device time (host %s .. %s)\n", (unsigned long long)in->frames,
+           span, in->frames ? t0 : "-", in->frames ? t1 : "-");
+    printf("events %llu (gaps %zu), alerts %llu, status %llu, hellos %llu, stats %llu\n",
+           (unsigned long long)in->events, gaps, (unsigned long long)in->alerts,
+           (unsigned long long)in->status, (unsigned long long)in->hellos,
+           (unsigned long long)in->stats);
+    dw_session_reader_close(rd);
+    return DW_EXIT_OK;
+}
+
+/* ---- main ---- */
+
+static int setup_socket(struct recorder *r, void *ctx, void **out)
+{
+    void *s = dw_zmq_socket(ctx, ZMQ_SUB);
+    int hwm = 0;
+    char eps[2][512];
+    const char *list[MAX_SUBS];
+    int n = r->cfg.n_subs;
+
+    if (!s) {
+        dw_err("cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
+        return -1;
+    }
+    /* Never drop on our side: the stream must arrive whole. */
+    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    if (zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0) < 0) {
+        dw_err("cannot subscribe: %s", zmq_strerror(errno));
+        zmq_close(s);
+        return -1;
+    }
+    memcpy(list, r->cfg.subs, sizeof(list));
+    if (!n) {
+        if (dw_default_endpoint("acquire", eps[0], sizeof(eps[0])) < 0 ||
+            dw_default_endpoint("detect", eps[1], sizeof(eps[1])) < 0) {
+            dw_err("no runtime directory for the default endpoints (set DUCTWATCH_RUNTIME_DIR "
+                   "or use --sub)");
+            zmq_close(s);
+            return -1;
+        }
+        list[0] = eps[0];
+        list[1] = eps[1];
+        n = 2;
+    }
+    for (int i = 0; i < n; i++) {
+        char why[256];
+        if (dw_security_connect(s, list[i], r->cfg.curve_key, r->cfg.server_key,
+                                r->cfg.insecure, why, sizeof(why)) < 0) {
+            dw_err("cannot subscribe to %s: %s", list[i], why);
+            zmq_close(s);
+            return -1;
+        }
+        dw_debug("subscribed to %s", list[i]);
+    }
+    *out = s;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct recorder r;
+    void *ctx = NULL, *sock = NULL;
+    uint64_t next_flush, next_sync, next_stats, stop_deadline = 0;
+    struct stat sb;
+    int status = DW_EXIT_OK;
+
+    memset(&r, 0, sizeof(r));
+    dw_log_init(prog);
+    parse_args(argc, argv, &r.cfg);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if (r.cfg.recover)
+        return do_recover(r.cfg.recover);
+
+    umask(077);
+    if (stat(r.cfg.dir, &sb) < 0 || !S_ISDIR(sb.st_mode) || access(r.cfg.dir, W_OK | X_OK) < 0) {
+        dw_err("cannot record into %s: %s", r.cfg.dir,
+               errno ? strerror(errno) : "not a directory");
+        return DW_EXIT_FAILURE;
+    }
+    dw_install_stop_signals(&stop);
+    ctx = zmq_ctx_new();
+    if (!ctx || setup_socket(&r, ctx, &sock) < 0) {
+        if (ctx)
+            zmq_ctx_term(ctx);
+        return DW_EXIT_FAILURE;
+    }
+    next_flush = dw_now_monotonic_ns() + FLUSH_NS;
+    next_sync = dw_now_monotonic_ns() + r.cfg.fsync_us * 1000;
+    next_stats = dw_now_monotonic_ns() + STATS_NS;
+
+    while (!r.failed) {
+        uint64_t now = dw_now_monotonic_ns();
+        zmq_pollitem_t pi = { sock, 0, ZMQ_POLLIN, 0 };
+        long timeout = now >= next_flush ? 0 : (long)((next_flush - now) / 1000000) + 1;
+        int k = 0, got;
+
+        if (stop && !stop_deadline)
+            stop_deadline = now + STOP_DRAIN_NS;
+        if (stop_deadline)
+            timeout = 0;
+        if (zmq_poll(&pi, 1, timeout) < 0 && errno != EINTR) {
+            dw_err("zmq_poll: %s", zmq_strerror(errno));
+            status = DW_EXIT_FAILURE;
+            break;
+        }
+        while (k < DRAIN_BUDGET && !r.failed && (got = recv_one(&r, sock)) > 0)
+            k++;
+        now = dw_now_monotonic_ns();
+        if (now >= next_flush) {
+            for_each_writer(&r, dw_session_writer_flush);
+            next_flush = now + FLUSH_NS;
+        }
+        if (now >= next_stats) {
+            stats_rows(&r);
+            next_stats = now + STATS_NS;
+        }
+        if (now >= next_sync) {
+            for_each_writer(&r, dw_session_writer_sync);
+            next_sync = now + r.cfg.fsync_us * 1000;
+        }
+        /* Stopping: take what already arrived, then close. */
+        if (stop_deadline && (k < DRAIN_BUDGET || now >= stop_deadline))
+            break;
+    }
+    if (r.failed) {
+        dw_err("%s", r.fail_msg);
+        close_all(&r);
+        dw_err("stopped: files keep everything written before the error");
+        status = DW_EXIT_FAILURE;
+    } else if (close_all(&r) < 0) {
+        dw_err("%s", r.fail_msg);
+        status = DW_EXIT_FAILURE;
+    }
+    for (size_t i = 0; i < r.n_dev; i++) {
+        struct device *d = &r.dev[i];
+        if (d->acq.missing || d->det.missing || d->unrecordable)
+            dw_info("%s: stream messages missing %llu, duplicates dropped %llu, unrecordable %llu",
+                    d->id, (unsigned long long)(d->acq.missing + d->det.missing),
+                    (unsigned long long)(d->acq.duplicates + d->det.duplicates),
+                    (unsigned long long)d->unrecordable);
+    }
+    free(r.dev);
+    zmq_close(sock);
+    zmq_ctx_term(ctx);
+    return status;
+}

@@ -1,0 +1,12 @@
+/* Crash recovery of a session file whose writer died (kill -9, power loss):
+ * what `h5clear -s --increment` does, through the library. */
+#pragma once
+#include <stddef.h>
+
+/* Clears the SWMR-writing status flags in the superblock and moves the
+ * stored end-of-allocation to the real end of the file, so every HDF5 reader
+ * opens the file with all the data that reached it (clearing the flags
+ * alone would truncate the file to the stale end-of-allocation and lose
+ * data). Returns 1 when the file was recovered, 0 when it was closed
+ * properly (nothing done), or a negative errno with a reason in err. */
+int dw_session_recover(const char *path, char *err, size_t errcap);

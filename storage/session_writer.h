@@ -1,0 +1,65 @@
+/* Writes one device session to an HDF5 file in SWMR mode (docs/storage.md).
+ *
+ * Everything the file will ever hold (groups, datasets, attributes) is
+ * created first, then SWMR writing starts; rows are buffered in memory and
+ * appended in blocks by dw_session_writer_flush(), which the caller runs at
+ * least once a second. Any HDF5 or system failure makes the writer failed:
+ * every later call returns the same error, and closing it keeps what was
+ * written before. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+#include "msg.h"
+#include "session_format.h"
+
+struct dw_session_writer;
+
+struct dw_session_start {
+    const char *path;        /* must not exist yet; created 0600 */
+    const uint8_t *hello;    /* the HELLO payload as on the wire */
+    size_t hello_len;
+    uint64_t t_host_ns;      /* session start, host clock (ns since the epoch) */
+    uint64_t t_device_us;    /* session start, device clock */
+    uint64_t stream;         /* stream id when the file started */
+    const char *reason;      /* "first-hello", "rotation", "hello-changed" */
+    const char *previous;    /* file this one continues (rotation), or NULL */
+    unsigned chunk_rows;     /* rows per /frames chunk; 0 = default (1024) */
+};
+
+struct dw_session_counts {
+    uint64_t frames;   /* SAMPLE rows */
+    uint64_t hellos, status, events, alerts, stats;
+    uint64_t gaps;     /* events of kind "gap" (garment or stream) */
+    uint64_t missing;  /* their missing counts, summed */
+};
+
+/* Creates the file. 0 or a negative errno with a one-line reason in err. */
+int dw_session_writer_create(struct dw_session_writer **out, const struct dw_session_start *s,
+                             char *err, size_t errcap);
+
+/* A frame.<dev> body: SAMPLE to /frames, HELLO to /hellos, STATUS to
+ * /device_status. -EBADMSG for a payload that does not fit the file's
+ * HELLO (nothing is written). */
+int dw_session_writer_frame(struct dw_session_writer *w, const struct dw_msg_frame *m);
+/* Table rows; `order` is filled in by the writer. */
+int dw_session_writer_event(struct dw_session_writer *w, struct dw_row_event *r);
+int dw_session_writer_alert(struct dw_session_writer *w, struct dw_row_alert *r);
+int dw_session_writer_stats(struct dw_session_writer *w, struct dw_row_stats *r);
+
+/* Appends every buffered row to the file and flushes it (H5Fflush), so
+ * SWMR readers and a later recovery see it. */
+int dw_session_writer_flush(struct dw_session_writer *w);
+/* fsync() of the file descriptor (H5Fflush does not reach the disk). */
+int dw_session_writer_sync(struct dw_session_writer *w);
+/* Flushes, syncs and closes; frees w. Returns 0 or the first error, with its
+ * reason in err. counts (optional) gets what the file holds. */
+int dw_session_writer_close(struct dw_session_writer *w, struct dw_session_counts *counts,
+                            char *err, size_t errcap);
+
+const char *dw_session_writer_path(const struct dw_session_writer *w);
+const char *dw_session_writer_error(const struct dw_session_writer *w);
+/* Rows buffered in memory, not yet in the file. */
+size_t dw_session_writer_queued(const struct dw_session_writer *w);
+void dw_session_writer_counts(const struct dw_session_writer *w, struct dw_session_counts *c);
+/* The HELLO payload the file was created with. */
+const uint8_t *dw_session_writer_hello(const struct dw_session_writer *w, size_t *len);
