@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "dw_config.h"
@@ -19,6 +21,8 @@
 #define DEFLATE_LEVEL 4
 /* Rows buffered before they are appended even without a flush. */
 #define BLOCK_ROWS 4096
+/* Room kept free for closing the file properly (metadata, dirty chunks). */
+#define CLOSE_RESERVE (256 * 1024)
 
 /* One extendible dataset (rank 1, or rank 2 with a fixed width) and the rows
  * waiting in memory for it. */
@@ -31,6 +35,7 @@ struct appender {
     uint8_t *buf;
     size_t n, cap;
     hsize_t rows;      /* rows in the file */
+    hsize_t chunk_rows;
 };
 
 enum {
@@ -45,6 +50,7 @@ struct dw_session_writer {
     char path[4096];
     char err[DW_SESSION_ERR_MAX];
     int failed;           /* negative errno once something went wrong */
+    int clean_stop;       /* failed before writing: the file can still close cleanly */
     hid_t file, fapl;
     struct appender fr[F_COUNT];
     struct appender tab[A_COUNT];
@@ -146,6 +152,7 @@ static int appender_create(struct appender *a, hid_t loc, const char *name, hid_
     int r = -1;
 
     a->name = name;
+    a->chunk_rows = chunk_rows;
     a->mtype = mtype;
     a->width = width;
     a->row_bytes = H5Tget_size(mtype) * (width ? width : 1);
@@ -599,8 +606,74 @@ int dw_session_writer_stats(struct dw_session_writer *w, struct dw_row_stats *r)
 
 /* ---- flushing ---- */
 
+static void human(uint64_t b, char *buf, size_t cap)
+{
+    if (b >= 10u << 20)
+        snprintf(buf, cap, "%llu MiB", (unsigned long long)(b >> 20));
+    else
+        snprintf(buf, cap, "%llu KiB", (unsigned long long)(b >> 10));
+}
+
+/* Refuses to start a write that could run out of room half-way: HDF5 then
+ * leaves a file no reader opens. Stopping before it keeps the file whole
+ * (the close still has CLOSE_RESERVE bytes). */
+static int check_room(struct dw_session_writer *w, int all)
+{
+    uint64_t need = CLOSE_RESERVE, size, room = UINT64_MAX;
+    size_t rows = 0;
+    int *fd = NULL;
+    struct stat sb;
+    struct statvfs vs;
+    struct rlimit rl;
+    haddr_t eoa = 0;
+    const char *what = NULL;
+    char a[32], b[32];
+
+    for (int i = 0; i < F_COUNT + (all ? A_COUNT : 0); i++) {
+        const struct appender *x = i < F_COUNT ? &w->fr[i] : &w->tab[i - F_COUNT];
+        if (!x->n)
+            continue;
+        /* The rows, plus a whole chunk that a rewrite may move. */
+        need += (uint64_t)(x->n + x->chunk_rows) * x->row_bytes;
+        rows += i < F_COUNT ? 0 : x->n;
+    }
+    rows += w->fr[F_SEQ].n;
+    if (!rows)
+        return 0;
+    if (H5Fget_vfd_handle(w->file, w->fapl, (void **)&fd) < 0 || !fd || fstat(*fd, &sb) < 0)
+        return fail(w, EIO, "checking free space");
+    size = (uint64_t)sb.st_size;
+    if (H5Fget_eoa(w->file, &eoa) >= 0 && eoa > size)
+        size = eoa;
+    if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        room = rl.rlim_cur > size ? rl.rlim_cur - size : 0;
+        what = "the file size limit (RLIMIT_FSIZE) is reached";
+    }
+    if (fstatvfs(*fd, &vs) == 0) {
+        uint64_t avail = (uint64_t)vs.f_bavail * vs.f_frsize;
+        if (avail < room) {
+            room = avail;
+            what = "the disk is full";
+        }
+    }
+    if (room >= need)
+        return 0;
+    human(room, a, sizeof(a));
+    human(need, b, sizeof(b));
+    H5Eclear2(H5E_DEFAULT);
+    snprintf(w->err, sizeof(w->err), "%s: %s (%s left, %s needed to write safely); "
+             "stopped before writing the last %zu frames and %zu other rows; the file keeps "
+             "everything before them", w->path, what, a, b, w->fr[F_SEQ].n, rows - w->fr[F_SEQ].n);
+    w->failed = -(strstr(what, "disk") ? ENOSPC : EFBIG);
+    w->clean_stop = 1;
+    return w->failed;
+}
+
 static int write_blocks(struct dw_session_writer *w, int all)
 {
+    int r;
+    if ((r = check_room(w, all)) < 0)
+        return r;
     for (int i = 0; i < F_COUNT; i++)
         if (appender_write(&w->fr[i]) < 0)
             return fail(w, EIO, w->fr[i].name);
@@ -645,12 +718,36 @@ int dw_session_writer_close(struct dw_session_writer *w, struct dw_session_count
         dw_session_writer_flush(w);
         dw_session_writer_sync(w);
     }
+    /* Rows still in memory never reached the file: count what it holds. */
+    w->counts.frames -= w->fr[F_SEQ].n;
+    w->counts.hellos -= w->tab[A_HELLO].n;
+    w->counts.status -= w->tab[A_STATUS].n;
+    w->counts.alerts -= w->tab[A_ALERT].n;
+    w->counts.stats -= w->tab[A_STATS].n;
+    w->counts.events -= w->tab[A_EVENT].n;
+    for (size_t i = 0; i < w->tab[A_EVENT].n; i++) {
+        const struct dw_row_event *e =
+            (const struct dw_row_event *)w->tab[A_EVENT].buf + i;
+        if (!strncmp(e->kind, "gap", sizeof(e->kind))) {
+            w->counts.gaps--;
+            w->counts.missing -= e->missing;
+        }
+    }
     for (int i = 0; i < F_COUNT; i++)
         appender_close(&w->fr[i]);
     for (int i = 0; i < A_COUNT; i++)
         appender_close(&w->tab[i]);
-    if (w->file >= 0 && H5Fclose(w->file) < 0)
+    if (w->file >= 0 && H5Fclose(w->file) < 0) {
+        int had = w->failed;
         fail(w, EIO, "close");
+        if (had)
+            w->clean_stop = 0;
+    }
+    if (w->failed && !w->clean_stop) {
+        size_t n = strlen(w->err);
+        snprintf(w->err + n, sizeof(w->err) - n, "; if the file does not open, run "
+                 "'ductwatch-record --recover %s'", w->path);
+    }
     if (w->fapl >= 0)
         H5Pclose(w->fapl);
     if (counts)
