@@ -212,8 +212,8 @@ int dw_session_reader_open(struct dw_session_reader **out, const char *path,
     for (int i = 0; i < C_COUNT; i++)
         r->ds[i] = -1;
     if (stat(path, &sb) < 0) {
-        snprintf(r->err, sizeof(r->err), "%s: %s", path, strerror(errno));
         e = -errno;
+        snprintf(r->err, sizeof(r->err), "%s: %s", path, strerror(-e));
         goto bad;
     }
     if (H5Fis_hdf5(path) <= 0) {

@@ -1,0 +1,272 @@
+/* Session writer and reader: values, order and bytes come back exactly. */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "layout.h"
+#include "msg.h"
+#include "recover.h"
+#include "session_reader.h"
+#include "session_writer.h"
+
+static char tmpdir[256];
+
+static int setup(void **state)
+{
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/dwstorage-unit-XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return -1;
+    umask(022);
+    (void)state;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+    (void)state;
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Every 16-bit raw value survives the float32 column for every plausible
+ * scale: round(v / scale) gives the integer back. */
+static void test_phys_exact(void **state)
+{
+    static const uint32_t scales[] = { 1, 7, 10, 100, 1000, 10000, 12345, 100000, 999999,
+                                       1000000, 3906250, 4294967295u };
+    (void)state;
+    for (size_t k = 0; k < sizeof(scales) / sizeof(*scales); k++)
+        for (int32_t raw = -32768; raw <= 65535; raw++) {
+            float v = dw_session_phys(raw, scales[k]);
+            if (dw_session_raw(v, scales[k]) != raw)
+                fail_msg("scale %u raw %d -> %.9g -> %d", scales[k], raw, (double)v,
+                         dw_session_raw(v, scales[k]));
+        }
+}
+
+struct sent {
+    uint8_t type;
+    uint32_t dseq;
+    uint64_t t;
+    uint8_t payload[DW_MAX_PAYLOAD];
+    size_t len;
+};
+
+static void test_roundtrip(void **state)
+{
+    struct dw_hello h;
+    uint8_t hp[DW_MAX_PAYLOAD];
+    ssize_t hl;
+    char path[512], err[DW_SESSION_ERR_MAX];
+    struct dw_session_writer *w;
+    struct dw_session_reader *rd;
+    struct dw_session_counts c;
+    static struct sent sent[3000];
+    size_t ns = 0;
+    uint64_t seq = 0;
+    uint32_t dseq = 0;
+    uint64_t t = 5000000;
+    struct stat sb;
+    (void)state;
+
+    dw_layout_default(&h, "bra-unit", "fw-9", 10);
+    hl = dw_hello_pack(&h, hp, sizeof(hp));
+    assert_true(hl > 0);
+    snprintf(path, sizeof(path), "%s/a.h5", tmpdir);
+    struct dw_session_start s = { .path = path, .hello = hp, .hello_len = (size_t)hl,
+                                  .t_host_ns = 1795545119187823360ull, .t_device_us = t,
+                                  .stream = 42, .chunk_rows = 64 };
+    assert_int_equal(dw_session_writer_create(&w, &s, err, sizeof(err)), 0);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    srand(7);
+    for (int i = 0; i < 2500; i++) {
+        struct dw_msg_frame m = { .version = 1, .seq = ++seq, .stream = 42, .t_device_us = t,
+                                  .t_host_ns = 1795545119187823360ull + (uint64_t)i * 100000000 };
+        struct sent *x = &sent[ns];
+        if (i == 0 || i == 1700) {
+            x->type = DW_FRAME_HELLO;
+            memcpy(x->payload, hp, (size_t)hl);
+            x->len = (size_t)hl;
+        } else if (i % 97 == 3) {
+            struct dw_status st = { (uint16_t)(3600 + i), (uint8_t)(i % 101), 1, (int16_t)-i };
+            x->type = DW_FRAME_STATUS;
+            x->len = (size_t)dw_status_pack(&st, x->payload, sizeof(x->payload));
+        } else if (i % 211 == 5) {
+            /* A garment event goes through as a row, as the recorder makes it. */
+            struct dw_event ev = { DW_EV_THERMOMETER, DW_SIDE_NONE, 38000 + i, "oral" };
+            struct dw_row_event row;
+            memset(&row, 0, sizeof(row));
+            row.seq = m.seq;
+            row.t_device_us = t;
+            dw_session_strset(row.kind, sizeof(row.kind), "thermometer");
+            dw_session_strset(row.side, sizeof(row.side), "none");
+            row.value = ev.value / 1000.0;
+            dw_session_strset(row.source, sizeof(row.source), "garment");
+            row.device_seq = dseq;
+            dw_session_strset(row.text, sizeof(row.text), "oral");
+            assert_int_equal(dw_session_writer_event(w, &row), 0);
+            x->type = DW_FRAME_EVENT;
+            x->len = (size_t)dw_event_pack(&ev, x->payload, sizeof(x->payload));
+            x->dseq = dseq++;
+            x->t = t;
+            ns++;
+            continue;
+        } else {
+            struct dw_sample smp;
+            memset(&smp, 0, sizeof(smp));
+            smp.n_zones = h.n_zones;
+            for (unsigned z = 0; z < h.n_zones; z++) {
+                smp.temp[z] = (int16_t)(rand() % 65536 - 32768);
+                smp.pressure[z] = (uint16_t)(rand() % 65536);
+                smp.status[z] = (uint8_t)(rand() % 16);
+            }
+            smp.ambient[0] = (int16_t)(rand() % 65536 - 32768);
+            smp.ambient[1] = 2400;
+            smp.accel[0] = -1000;
+            smp.accel[1] = (int16_t)(rand() % 65536 - 32768);
+            smp.accel[2] = 32767;
+            x->type = DW_FRAME_SAMPLE;
+            x->len = (size_t)dw_sample_pack(&smp, x->payload, sizeof(x->payload));
+            t += 100000;
+        }
+        x->dseq = dseq++;
+        x->t = t;
+        m.type = x->type;
+        m.len = (uint16_t)x->len;
+        m.device_seq = x->dseq;
+        m.t_device_us = t;
+        m.payload = x->payload;
+        assert_int_equal(dw_session_writer_frame(w, &m), 0);
+        ns++;
+        if (i % 500 == 0)
+            assert_int_equal(dw_session_writer_flush(w), 0);
+    }
+    {
+        /* A host-side event and an alert: kept, not on the wire. */
+        struct dw_row_event row;
+        struct dw_row_alert al;
+        memset(&row, 0, sizeof(row));
+        dw_session_strset(row.kind, sizeof(row.kind), "gap");
+        dw_session_strset(row.source, sizeof(row.source), "acquire");
+        row.missing = 3;
+        row.device_seq = -1;
+        row.value = NAN;
+        assert_int_equal(dw_session_writer_event(w, &row), 0);
+        memset(&al, 0, sizeof(al));
+        dw_session_strset(al.rule, sizeof(al.rule), "D1");
+        al.zone = 5;
+        assert_int_equal(dw_session_writer_alert(w, &al), 0);
+    }
+    assert_int_equal(dw_session_writer_close(w, &c, err, sizeof(err)), 0);
+    assert_int_equal(c.hellos, 2);
+    assert_int_equal(c.gaps, 1);
+    assert_int_equal(c.missing, 3);
+    assert_int_equal(c.alerts, 1);
+
+    assert_int_equal(dw_session_recover(path, err, sizeof(err)), 0); /* closed properly */
+    assert_int_equal(dw_session_reader_open(&rd, path, err, sizeof(err)), 0);
+    {
+        const struct dw_session_info *in = dw_session_reader_info(rd);
+        struct dw_session_record rec;
+        size_t i = 0, host_events = 0;
+        int e;
+        assert_string_equal(in->device_id, "bra-unit");
+        assert_string_equal(in->firmware, "fw-9");
+        assert_int_equal(in->frames, c.frames);
+        assert_false(in->swmr_open);
+        while ((e = dw_session_reader_next(rd, &rec)) > 0) {
+            uint8_t type = 0, p[DW_MAX_PAYLOAD];
+            int n = dw_session_record_payload(rd, &rec, &type, p, sizeof(p));
+            assert_true(n >= 0);
+            if (n == 0) {
+                host_events++;
+                continue;
+            }
+            assert_true(i < ns);
+            assert_int_equal(type, sent[i].type);
+            assert_int_equal(rec.device_seq, sent[i].dseq);
+            assert_int_equal(rec.t_device_us, sent[i].t);
+            assert_int_equal((size_t)n, sent[i].len);
+            assert_memory_equal(p, sent[i].payload, sent[i].len);
+            i++;
+        }
+        assert_int_equal(e, 0);
+        assert_int_equal(i, ns);
+        assert_int_equal(host_events, 1);
+    }
+    dw_session_reader_close(rd);
+}
+
+static void test_refuses_other_files(void **state)
+{
+    char path[512], err[DW_SESSION_ERR_MAX];
+    struct dw_session_reader *rd;
+    hid_t f, sp, ds;
+    hsize_t n = 4;
+    FILE *fp;
+    (void)state;
+
+    snprintf(path, sizeof(path), "%s/plain.h5", tmpdir);
+    f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(f >= 0);
+    sp = H5Screate_simple(1, &n, NULL);
+    ds = H5Dcreate2(f, "x", H5T_NATIVE_INT, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(ds >= 0);
+    H5Dclose(ds);
+    H5Sclose(sp);
+    H5Fclose(f);
+    assert_int_equal(dw_session_reader_open(&rd, path, err, sizeof(err)), -EBADF);
+    assert_non_null(strstr(err, "not a ductwatch session"));
+
+    snprintf(path, sizeof(path), "%s/text.h5", tmpdir);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("hello\n", fp);
+    fclose(fp);
+    assert_int_equal(dw_session_reader_open(&rd, path, err, sizeof(err)), -EBADF);
+    assert_non_null(strstr(err, "not an HDF5 file"));
+
+    snprintf(path, sizeof(path), "%s/missing.h5", tmpdir);
+    assert_int_equal(dw_session_reader_open(&rd, path, err, sizeof(err)), -ENOENT);
+}
+
+static void test_create_refuses_existing(void **state)
+{
+    struct dw_hello h;
+    uint8_t hp[DW_MAX_PAYLOAD];
+    char path[512], err[DW_SESSION_ERR_MAX];
+    struct dw_session_writer *w;
+    FILE *fp;
+    (void)state;
+    dw_layout_default(&h, "bra-unit", "", 10);
+    snprintf(path, sizeof(path), "%s/exists.h5", tmpdir);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    struct dw_session_start s = { .path = path, .hello = hp,
+                                  .hello_len = (size_t)dw_hello_pack(&h, hp, sizeof(hp)) };
+    assert_int_equal(dw_session_writer_create(&w, &s, err, sizeof(err)), -EEXIST);
+    assert_null(w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_phys_exact),
+        cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_refuses_other_files),
+        cmocka_unit_test(test_create_refuses_existing),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/python3
+"""A write failure (the file size limit, as a full disk would) ends
+ductwatch-record with a clear error and exit 1, and the file stays readable
+with every frame written before the error, in order."""
+import os
+import resource
+import signal
+import sys
+import time
+
+import h5py
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dwstream as ds  # noqa: E402
+from dwtest import Recorder, Workdir, check  # noqa: E402
+
+LIMIT = 700_000
+
+
+def limit_file_size():
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # write() fails with EFBIG instead
+    resource.setrlimit(resource.RLIMIT_FSIZE, (LIMIT, LIMIT))
+
+
+def main():
+    with Workdir() as wd:
+        ep = wd.ep("pub")
+        p = ds.Publisher(ep, "bra-full")
+        rec = Recorder(wd, [ep], preexec=limit_file_size)
+        p.wait_subscriber()
+        g = ds.Garment("bra-full", rate=100, seed=2)
+        p.frame(g.hello_frame())
+        path = rec.wait_file()
+        t0 = time.monotonic()
+        while rec.p.poll() is None and time.monotonic() - t0 < 40:
+            for _ in range(5):
+                p.frame(g.sample_frame())
+            time.sleep(0.01)
+        rc = rec.stop()
+        check(rc == 1, "recorder exit %s after a write failure (want 1)" % rc)
+        err = rec.err.strip().splitlines()
+        check(any("file size limit" in l and path in l for l in err),
+              "no clear error line: %r" % err)
+        check(any("WRITE FAILED" in l for l in rec.closed()), "summary does not say it failed")
+        with h5py.File(path, "r") as f:
+            n = f["frames/seq"].shape[0]
+            check(n > 0, "nothing written before the failure")
+            sent = [s for s, kind, *_ in p.sent if kind == ds.SAMPLE][:n]
+            check(list(f["frames/seq"][:]) == sent, "frames in the file differ from the sent ones")
+            check(f["frames/temperature_c"].shape[0] == n, "columns differ in length")
+        check(os.path.getsize(path) <= LIMIT, "file exceeds the limit")
+        print("ok: %d frames kept, exit 1 with: %s" % (n, err[-2] if len(err) > 1 else err))
+
+
+if __name__ == "__main__":
+    main()
