@@ -16,7 +16,13 @@
 #include "frame.h"
 #include "layout.h"
 
-#define DEFAULT_CHUNK_ROWS 1024
+/* Under SWMR, HDF5 never reuses the space of a compressed chunk that is
+ * written again: every flush of a partly filled chunk leaves its previous
+ * copy behind. So /frames chunks hold about a quarter of a second (at most
+ * one chunk per flush is rewritten) and the row-by-row tables are not
+ * compressed (unfiltered chunks are rewritten in place). */
+#define MIN_CHUNK_ROWS 16
+#define MAX_CHUNK_ROWS 4096
 #define TABLE_CHUNK_ROWS 64
 #define DEFLATE_LEVEL 4
 /* Rows buffered before they are appended even without a flush. */
@@ -128,14 +134,14 @@ static int attr_u8_array(hid_t loc, const char *name, const uint8_t *v, size_t n
 
 /* ---- datasets ---- */
 
-static hid_t make_dcpl(hsize_t chunk_rows, hsize_t width)
+static hid_t make_dcpl(hsize_t chunk_rows, hsize_t width, int compress)
 {
     hsize_t chunk[2] = { chunk_rows, width };
     hid_t p = H5Pcreate(H5P_DATASET_CREATE);
     if (p < 0)
         return -1;
-    if (H5Pset_chunk(p, width ? 2 : 1, chunk) < 0 || H5Pset_shuffle(p) < 0 ||
-        H5Pset_deflate(p, DEFLATE_LEVEL) < 0) {
+    if (H5Pset_chunk(p, width ? 2 : 1, chunk) < 0 ||
+        (compress && (H5Pset_shuffle(p) < 0 || H5Pset_deflate(p, DEFLATE_LEVEL) < 0))) {
         H5Pclose(p);
         return -1;
     }
@@ -144,7 +150,7 @@ static hid_t make_dcpl(hsize_t chunk_rows, hsize_t width)
 
 /* Creates an empty extendible dataset; takes ownership of mtype. */
 static int appender_create(struct appender *a, hid_t loc, const char *name, hid_t mtype,
-                           hsize_t width, hsize_t chunk_rows, const char *units)
+                           hsize_t width, hsize_t chunk_rows, int compress, const char *units)
 {
     hsize_t dims[2] = { 0, width }, maxd[2] = { H5S_UNLIMITED, width };
     int rank = width ? 2 : 1;
@@ -160,7 +166,7 @@ static int appender_create(struct appender *a, hid_t loc, const char *name, hid_
     if (mtype < 0 || !a->row_bytes)
         return -1;
     space = H5Screate_simple(rank, dims, maxd);
-    dcpl = make_dcpl(chunk_rows, width);
+    dcpl = make_dcpl(chunk_rows, width, compress);
     if (space < 0 || dcpl < 0)
         goto out;
     a->ds = H5Dcreate2(loc, name, mtype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
@@ -331,23 +337,23 @@ static int create_frames(struct dw_session_writer *w, hsize_t chunk)
     int r = -1;
     if (g < 0)
         return -1;
-    if (appender_create(&w->fr[F_SEQ], g, "seq", copy_type(H5T_NATIVE_UINT64), 0, chunk,
+    if (appender_create(&w->fr[F_SEQ], g, "seq", copy_type(H5T_NATIVE_UINT64), 0, chunk, 1,
                         "stream sequence number") < 0 ||
-        appender_create(&w->fr[F_DSEQ], g, "device_seq", copy_type(H5T_NATIVE_UINT32), 0, chunk,
+        appender_create(&w->fr[F_DSEQ], g, "device_seq", copy_type(H5T_NATIVE_UINT32), 0, chunk, 1,
                         "garment frame sequence number") < 0 ||
-        appender_create(&w->fr[F_TDEV], g, "t_device_us", copy_type(H5T_NATIVE_UINT64), 0, chunk,
+        appender_create(&w->fr[F_TDEV], g, "t_device_us", copy_type(H5T_NATIVE_UINT64), 0, chunk, 1,
                         "us (device monotonic clock)") < 0 ||
-        appender_create(&w->fr[F_THOST], g, "t_host_ns", copy_type(H5T_NATIVE_UINT64), 0, chunk,
+        appender_create(&w->fr[F_THOST], g, "t_host_ns", copy_type(H5T_NATIVE_UINT64), 0, chunk, 1,
                         "ns since the Unix epoch (host receive time)") < 0 ||
         appender_create(&w->fr[F_TEMP], g, "temperature_c", copy_type(H5T_NATIVE_FLOAT), z,
-                        chunk, "degC") < 0 ||
+                        chunk, 1, "degC") < 0 ||
         appender_create(&w->fr[F_PRES], g, "pressure_kpa", copy_type(H5T_NATIVE_FLOAT), z,
-                        chunk, "kPa") < 0 ||
+                        chunk, 1, "kPa") < 0 ||
         appender_create(&w->fr[F_AMB], g, "ambient_c", copy_type(H5T_NATIVE_FLOAT), DW_N_AMBIENT,
-                        chunk, "degC") < 0 ||
-        appender_create(&w->fr[F_ACCEL], g, "accel_g", copy_type(H5T_NATIVE_FLOAT), 3, chunk,
+                        chunk, 1, "degC") < 0 ||
+        appender_create(&w->fr[F_ACCEL], g, "accel_g", copy_type(H5T_NATIVE_FLOAT), 3, chunk, 1,
                         "g") < 0 ||
-        appender_create(&w->fr[F_STATUS], g, "status", copy_type(H5T_NATIVE_UINT8), z, chunk,
+        appender_create(&w->fr[F_STATUS], g, "status", copy_type(H5T_NATIVE_UINT8), z, chunk, 1,
                         "bits: 1 temp fault, 2 pressure fault, 4 temp ADC rail, 8 pressure "
                         "saturated") < 0)
         goto out;
@@ -394,7 +400,7 @@ static int create_tables(struct dw_session_writer *w)
     };
     for (int i = 0; i < A_COUNT; i++)
         if (appender_create(&w->tab[i], w->file, tabs[i].name, dw_session_type(tabs[i].t), 0,
-                            TABLE_CHUNK_ROWS, tabs[i].units) < 0)
+                            TABLE_CHUNK_ROWS, 0, tabs[i].units) < 0)
             return -1;
     return 0;
 }
@@ -403,7 +409,7 @@ int dw_session_writer_create(struct dw_session_writer **out, const struct dw_ses
                              char *err, size_t errcap)
 {
     struct dw_session_writer *w;
-    hsize_t chunk = s->chunk_rows ? s->chunk_rows : DEFAULT_CHUNK_ROWS;
+    hsize_t chunk = s->chunk_rows;
     int e = 0;
 
     *out = NULL;
@@ -429,6 +435,10 @@ int dw_session_writer_create(struct dw_session_writer **out, const struct dw_ses
     }
     memcpy(w->hello_raw, s->hello, s->hello_len);
     w->hello_len = s->hello_len;
+    if (!chunk) {
+        chunk = w->hello.sample_rate_hz / 4;
+        chunk = chunk < MIN_CHUNK_ROWS ? MIN_CHUNK_ROWS : chunk > MAX_CHUNK_ROWS ? MAX_CHUNK_ROWS : chunk;
+    }
 
     if (!H5Zfilter_avail(H5Z_FILTER_DEFLATE) || !H5Zfilter_avail(H5Z_FILTER_SHUFFLE)) {
         snprintf(err, errcap, "%s: this HDF5 library has no deflate/shuffle filter", s->path);
