@@ -20,6 +20,8 @@ static void usage(void)
 "  alerts    follow alerts as they are raised, updated and cleared\n"
 "  view      live view of both breasts, zone by zone\n"
 "  recover FILE.h5   make a session file from a crashed writer readable\n"
+"  keygen NAME       write a CURVE key pair for tcp:// endpoints\n"
+"  broker ...        relay streams between machines (docs/security.md)\n"
 "  acquire|detect|record|sim ...   run ductwatch-<name> with these arguments\n"
 "\n"
 "'ductwatch COMMAND --help' describes each command. Exit status: 0 success,\n"
@@ -28,7 +30,8 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-    static const char *const passthrough[] = { "acquire", "detect", "record", "sim" };
+    static const char *const passthrough[] = { "acquire", "detect", "record", "sim",
+                                                 "keygen", "broker" };
     const char *cmd;
 
     dw_log_init(DW_TOOL);
