@@ -6,11 +6,13 @@
  *
  * mksession OUT.h5 [--hours H] [--rate HZ] [--device-id ID] [--text TEXT]
  *                  [--message MSG] [--spike-zone Z] [--spike-c C]
- *                  [--spike-at-h H] [--crash]
+ *                  [--spike-at-h H] [--crash | --hold]
  * --text goes into every user event's text, --message into every alert's
  * message (both for escaping tests); --spike-* puts one sample of zone Z at
  * C degrees; --crash leaves the file as a killed writer would (flushed, not
- * closed). Prints what it wrote on stdout, one "key value" a line. */
+ * closed); --hold flushes, prints "ready" and keeps the file open in SWMR
+ * mode until stdin closes, as a recorder still writing. Prints what it wrote
+ * on stdout, one "key value" a line. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -146,13 +148,14 @@ int main(int argc, char **argv)
         { "spike-c", required_argument, NULL, 'c' },
         { "spike-at-h", required_argument, NULL, 'a' },
         { "crash", no_argument, NULL, 'x' },
+        { "hold", no_argument, NULL, 'w' },
         { 0 },
     };
     struct gen g = { .text = "", .message = NULL };
     double hours = 2.0, spike_c = 45.0, spike_at_h = -1;
     unsigned rate = 10, spike_zone = 3;
     const char *dev = "bra-test";
-    bool crash = false;
+    bool crash = false, hold = false;
     uint8_t hp[DW_MAX_PAYLOAD], sp[DW_MAX_PAYLOAD];
     char err[DW_SESSION_ERR_MAX];
     ssize_t hl;
@@ -169,6 +172,7 @@ int main(int argc, char **argv)
         case 'c': spike_c = atof(optarg); break;
         case 'a': spike_at_h = atof(optarg); break;
         case 'x': crash = true; break;
+        case 'w': hold = true; break;
         default: return 2;
         }
     }
@@ -265,6 +269,15 @@ int main(int argc, char **argv)
         printf("frames %u\nevents %u\nalerts %u\n", g.frames, g.events, g.alerts);
         fflush(stdout);
         _exit(0); /* as a killed writer: SWMR flags stay set */
+    }
+    if (hold) {
+        char buf[64];
+        if ((e = dw_session_writer_flush(g.w)) < 0)
+            die("flush", e);
+        printf("ready\n");
+        fflush(stdout);
+        while (fread(buf, 1, sizeof(buf), stdin) > 0)
+            ;
     }
     if ((e = dw_session_writer_close(g.w, NULL, err, sizeof(err))) < 0) {
         fprintf(stderr, "mksession: %s\n", err);
