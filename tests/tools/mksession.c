@@ -6,10 +6,11 @@
  *
  * mksession OUT.h5 [--hours H] [--rate HZ] [--device-id ID] [--text TEXT]
  *                  [--message MSG] [--spike-zone Z] [--spike-c C]
- *                  [--spike-at-h H] [--crash | --hold]
+ *                  [--spike-at-h H] [--restart-at-h H] [--crash | --hold]
  * --text goes into every user event's text, --message into every alert's
  * message (both for escaping tests); --spike-* puts one sample of zone Z at
- * C degrees; --crash leaves the file as a killed writer would (flushed, not
+ * C degrees; --restart-at-h restarts the garment there (its clock starts
+ * again near 0, a new HELLO); --crash leaves the file as a killed writer would (flushed, not
  * closed); --hold flushes, prints "ready" and keeps the file open in SWMR
  * mode until stdin closes, as a recorder still writing. Prints what it wrote
  * on stdout, one "key value" a line. */
@@ -36,11 +37,13 @@ struct gen {
     uint32_t dseq;
     const char *text, *message;
     unsigned events, alerts, frames;
+    uint64_t clock_back_us;     /* device clock lost at garment restarts */
 };
 
-static uint64_t host_ns(uint64_t t_us)
+/* The host clock runs on through garment restarts. */
+static uint64_t host_ns(const struct gen *g, uint64_t t_us)
 {
-    return T0_NS + (t_us - T0_US) * 1000ull;
+    return T0_NS + (t_us + g->clock_back_us - T0_US) * 1000ull;
 }
 
 static void die(const char *what, int e)
@@ -57,7 +60,7 @@ static void event(struct gen *g, uint64_t t_us, const char *kind, const char *si
     memset(&row, 0, sizeof(row));
     row.seq = ++g->seq;
     row.t_device_us = t_us;
-    row.t_host_ns = host_ns(t_us);
+    row.t_host_ns = host_ns(g, t_us);
     dw_session_strset(row.kind, sizeof(row.kind), kind);
     dw_session_strset(row.side, sizeof(row.side), side);
     row.value = value;
@@ -80,7 +83,7 @@ static void alert(struct gen *g, uint64_t t_us, uint64_t id, const char *rule,
     memset(&a, 0, sizeof(a));
     a.seq = ++g->seq;
     a.t_device_us = t_us;
-    a.t_host_ns = host_ns(t_us);
+    a.t_host_ns = host_ns(g, t_us);
     a.id = id;
     dw_session_strset(a.rule, sizeof(a.rule), rule);
     dw_session_strset(a.level, sizeof(a.level), level);
@@ -108,7 +111,7 @@ static void stats(struct gen *g, uint64_t t_us, uint64_t frames, bool after_gap)
     int e;
     memset(&s, 0, sizeof(s));
     s.t_device_us = t_us;
-    s.t_host_ns = host_ns(t_us);
+    s.t_host_ns = host_ns(g, t_us);
     dw_session_strset(s.source, sizeof(s.source), "acquire");
     s.seq = ++g->seq;
     s.frames = frames;
@@ -127,7 +130,7 @@ static void frame(struct gen *g, uint8_t type, uint64_t t_us, const uint8_t *p, 
 {
     struct dw_msg_frame m = { .version = 1, .type = type, .len = (uint16_t)len,
                               .device_seq = g->dseq++, .seq = ++g->seq, .stream = 7,
-                              .t_device_us = t_us, .t_host_ns = host_ns(t_us),
+                              .t_device_us = t_us, .t_host_ns = host_ns(g, t_us),
                               .payload = p };
     int e = dw_session_writer_frame(g->w, &m);
     if (e < 0)
@@ -149,10 +152,11 @@ int main(int argc, char **argv)
         { "spike-at-h", required_argument, NULL, 'a' },
         { "crash", no_argument, NULL, 'x' },
         { "hold", no_argument, NULL, 'w' },
+        { "restart-at-h", required_argument, NULL, 'R' },
         { 0 },
     };
     struct gen g = { .text = "", .message = NULL };
-    double hours = 2.0, spike_c = 45.0, spike_at_h = -1;
+    double hours = 2.0, spike_c = 45.0, spike_at_h = -1, restart_at_h = -1;
     unsigned rate = 10, spike_zone = 3;
     const char *dev = "bra-test";
     bool crash = false, hold = false;
@@ -173,6 +177,7 @@ int main(int argc, char **argv)
         case 'a': spike_at_h = atof(optarg); break;
         case 'x': crash = true; break;
         case 'w': hold = true; break;
+        case 'R': restart_at_h = atof(optarg); break;
         default: return 2;
         }
     }
@@ -198,6 +203,7 @@ int main(int argc, char **argv)
     const uint64_t i_alert = n / 2, i_update = n / 2 + n / 20, i_clear = n * 8 / 10;
     const uint64_t i_gap = n * 6 / 10, gap_frames = 12;
     const uint64_t i_thermo = n / 3, i_shower = n / 4;
+    const uint64_t i_restart = restart_at_h >= 0 ? (uint64_t)(restart_at_h * 3600.0 * rate) : UINT64_MAX;
     const uint64_t i_spike = spike_at_h >= 0 ? (uint64_t)(spike_at_h * 3600.0 * rate) : UINT64_MAX;
     const uint64_t feed_every = (uint64_t)rate * 3600 * 3 / 2; /* 1.5 h */
     const uint64_t stats_every = (uint64_t)rate * 600;
@@ -208,9 +214,15 @@ int main(int argc, char **argv)
     frame(&g, DW_FRAME_HELLO, t, hp, (size_t)hl);
     for (uint64_t i = 0; i < n; i++) {
         struct dw_sample smp;
-        double hour = (double)(t - T0_US) / 3.6e9;
+        double hour = (double)(t + g.clock_back_us - T0_US) / 3.6e9;
         size_t sl;
 
+        if (i == i_restart) {
+            /* The garment rebooted: its clock starts again, it says HELLO. */
+            g.clock_back_us += t - 1000000;
+            t = 1000000;
+            frame(&g, DW_FRAME_HELLO, t, hp, (size_t)hl);
+        }
         if (i == i_gap && !gap_done) {
             /* The link drops: frames are lost, acquisition says so. */
             event(&g, t, "link-down", "none", NAN, 0, "acquire");
