@@ -582,7 +582,7 @@ static void chart_markers(FILE *f, const struct dw_report *rep, const struct cha
         fputs("\" data-state=\"", f);
         dw_html_text(f, state);
         fprintf(f, "\" data-id=\"%llu\">", (unsigned long long)a->id);
-        vmarker(f, x, "#d7191c", raised ? "" : "4 2", raised ? 2 : 1);
+        vmarker(f, x, "#d7191c", raised ? "" : "4 2", raised ? 3 : 1);
         fputs("<title>", f);
         dw_html_text(f, rule);
         fputs(" ", f);
@@ -849,8 +849,10 @@ int dw_report_write_html(const struct dw_report *rep, FILE *f)
     disclaimer(f);
     summary(rep, f);
     alerts_table(rep, f);
-    heatmaps(rep, f);
+    /* The whole session first, then the moments: a long session can have
+     * many alerts, each with its maps. */
     charts(rep, f);
+    heatmaps(rep, f);
     loss(rep, f);
     events(rep, f);
     dw_format_utc(dw_now_realtime_ns(), now, sizeof(now), 0);
