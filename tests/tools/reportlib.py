@@ -4,19 +4,29 @@ the page parsed back into elements."""
 import html.parser
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 
-DUCTWATCH = os.environ["DW_DUCTWATCH"]
+from toolslib import DUCTWATCH, Fail, check
+
 MKSESSION = os.environ["DW_MKSESSION"]
 
 
-class Fail(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Fail(what)
+def run_test(body, name):
+    """Runs body(tmpdir); returns the exit status (0 ok, 1 failed, or what
+    body returns, e.g. 77 for skipped), cleaning up either way."""
+    d = tempfile.mkdtemp(prefix="dwreport-%s-" % name)
+    try:
+        st = body(d)
+    except Fail as e:
+        print("FAIL:", e)
+        return 1
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    if not st:
+        print("ok")
+    return st or 0
 
 
 def mksession(path, *args):

@@ -6,12 +6,11 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
 import h5py
 
-from reportlib import (DUCTWATCH, Fail, charts, check, mksession, parse, path_points,
-                       report)
+from reportlib import (DUCTWATCH, charts, check, mksession, parse, path_points, report,
+                       run_test)
 
 HOURS = 2.0
 # Where mksession puts things (fractions of the session, in hours here).
@@ -246,24 +245,16 @@ def test_help():
     check(b"report FILE.h5" in p.stdout, "ductwatch --help does not list report")
 
 
-def main():
-    d = tempfile.mkdtemp(prefix="dwreport-")
-    try:
-        for name, fn in (("normal", test_normal), ("hostile", test_hostile),
-                         ("being-written", test_being_written), ("bad-inputs", test_bad_inputs)):
-            sub = os.path.join(d, name)
-            os.mkdir(sub)
-            fn(sub)
-            print("ok", name)
-        test_help()
-        print("ok help")
-    except Fail as e:
-        print("FAIL:", e)
-        return 1
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
-    return 0
+def main(d):
+    for name, fn in (("normal", test_normal), ("hostile", test_hostile),
+                     ("being-written", test_being_written), ("bad-inputs", test_bad_inputs)):
+        sub = os.path.join(d, name)
+        os.mkdir(sub)
+        fn(sub)
+        print("ok", name)
+    test_help()
+    print("ok help")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_test(main, "contents"))

@@ -10,7 +10,7 @@ import sys
 import tempfile
 import zlib
 
-from reportlib import Fail, check, mksession, parse, report
+from reportlib import check, mksession, parse, report, run_test
 
 SKIP = 77
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -74,72 +74,63 @@ def png_pixels(path):
     return w, h, rows
 
 
-def main():
+def main(d):
     exe = chromium()
     if not exe:
         print("chromium is not installed (scripts/install-deps.sh installs it): skipped")
         return SKIP
-    d = tempfile.mkdtemp(prefix="dwreport-chromium-")
-    try:
-        sess = os.path.join(d, "s.h5")
-        mksession(sess, "--hours", "2")
-        html = os.path.join(d, "s.html")
-        st, _, err = report(sess, "-o", html, "-q")
-        check(st == 0, "report failed: %s" % err)
-        page, _ = parse(html)
-        n_markers = len(list(page.root.find_all("g", cls="alert-marker")))
-        n_rows = len(list(page.root.find_all("tr", cls="alert-row")))
-        check(n_markers == 8 and n_rows == 4, "page: %d markers, %d rows" % (n_markers, n_rows))
+    sess = os.path.join(d, "s.h5")
+    mksession(sess, "--hours", "2")
+    html = os.path.join(d, "s.html")
+    st, _, err = report(sess, "-o", html, "-q")
+    check(st == 0, "report failed: %s" % err)
+    page, _ = parse(html)
+    n_markers = len(list(page.root.find_all("g", cls="alert-marker")))
+    n_rows = len(list(page.root.find_all("tr", cls="alert-row")))
+    check(n_markers == 8 and n_rows == 4, "page: %d markers, %d rows" % (n_markers, n_rows))
 
-        png = os.path.join(d, "s.png")
-        p = run_chromium(exe, d, "--screenshot=" + png, "--window-size=1280,2000",
-                         "file://" + html)
-        check(p.returncode == 0 and os.path.exists(png),
-              "chromium screenshot failed (%d): %s" % (p.returncode, p.stderr[-500:]))
-        w, h, rows = png_pixels(png)
-        check((w, h) == (1280, 2000), "screenshot is %dx%d" % (w, h))
-        colours, non_white = set(), 0
-        run, longest = [0] * w, [0] * w
-        for row in rows:
-            for x, px in enumerate(row):
-                colours.add(px)
-                if px != (255, 255, 255):
-                    non_white += 1
-                if all(abs(px[i] - ALERT_RED[i]) <= 12 for i in range(3)):
-                    run[x] += 1
-                    longest[x] = max(longest[x], run[x])
-                else:
-                    run[x] = 0
-        frac = non_white / (w * h)
-        # A raised alert's marker: a solid red vertical line the height of
-        # the plot (240 px); the red of the legend and labels is not.
-        marker_columns = sum(1 for x in range(w) if longest[x] >= 200)
-        print("screenshot: %d colours, %.1f%% not white, %d columns with a red vertical line"
-              % (len(colours), 100 * frac, marker_columns))
-        check(len(colours) > 200, "only %d colours: blank or unstyled?" % len(colours))
-        check(frac > 0.05, "%.1f%% of the screenshot is not white" % (100 * frac))
-        # On screen: the left chart's T1 and the right chart's D1, lines 3 px
-        # wide, so at least 2 solid columns each.
-        check(marker_columns >= 4, "alert markers not drawn (%d columns)" % marker_columns)
-        if os.environ.get("DW_KEEP_SCREENSHOT"):
-            shutil.copy(png, os.environ["DW_KEEP_SCREENSHOT"])
+    png = os.path.join(d, "s.png")
+    p = run_chromium(exe, d, "--screenshot=" + png, "--window-size=1280,2000",
+                     "file://" + html)
+    check(p.returncode == 0 and os.path.exists(png),
+          "chromium screenshot failed (%d): %s" % (p.returncode, p.stderr[-500:]))
+    w, h, rows = png_pixels(png)
+    check((w, h) == (1280, 2000), "screenshot is %dx%d" % (w, h))
+    colours, non_white = set(), 0
+    run, longest = [0] * w, [0] * w
+    for row in rows:
+        for x, px in enumerate(row):
+            colours.add(px)
+            if px != (255, 255, 255):
+                non_white += 1
+            if all(abs(px[i] - ALERT_RED[i]) <= 12 for i in range(3)):
+                run[x] += 1
+                longest[x] = max(longest[x], run[x])
+            else:
+                run[x] = 0
+    frac = non_white / (w * h)
+    # A raised alert's marker: a solid red vertical line the height of
+    # the plot (240 px); the red of the legend and labels is not.
+    marker_columns = sum(1 for x in range(w) if longest[x] >= 200)
+    print("screenshot: %d colours, %.1f%% not white, %d columns with a red vertical line"
+          % (len(colours), 100 * frac, marker_columns))
+    check(len(colours) > 200, "only %d colours: blank or unstyled?" % len(colours))
+    check(frac > 0.05, "%.1f%% of the screenshot is not white" % (100 * frac))
+    # On screen: the left chart's T1 and the right chart's D1, lines 3 px
+    # wide, so at least 2 solid columns each.
+    check(marker_columns >= 4, "alert markers not drawn (%d columns)" % marker_columns)
+    if os.environ.get("DW_KEEP_SCREENSHOT"):
+        shutil.copy(png, os.environ["DW_KEEP_SCREENSHOT"])
 
-        p = run_chromium(exe, d, "--dump-dom", "file://" + html)
-        check(p.returncode == 0, "chromium --dump-dom failed: %s" % p.stderr[-500:])
-        dom, _ = parse(b"<!DOCTYPE html>\n" + p.stdout)
-        got_markers = list(dom.root.find_all("g", cls="alert-marker"))
-        rules = sorted(g.attrs["data-rule"] for g in got_markers)
-        check(rules == ["D1", "D1"] + ["T1"] * 6, "rendered alert markers: %s" % rules)
-        check(len(list(dom.root.find_all("tr", cls="alert-row"))) == n_rows, "rendered alert rows")
-        check(len(list(dom.root.find_all("svg", cls="heatmap"))) == 8, "rendered heat maps")
-    except Fail as e:
-        print("FAIL:", e)
-        return 1
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
-    print("ok")
-    return 0
+    p = run_chromium(exe, d, "--dump-dom", "file://" + html)
+    check(p.returncode == 0, "chromium --dump-dom failed: %s" % p.stderr[-500:])
+    dom, _ = parse(b"<!DOCTYPE html>\n" + p.stdout)
+    got_markers = list(dom.root.find_all("g", cls="alert-marker"))
+    rules = sorted(g.attrs["data-rule"] for g in got_markers)
+    check(rules == ["D1", "D1"] + ["T1"] * 6, "rendered alert markers: %s" % rules)
+    check(len(list(dom.root.find_all("tr", cls="alert-row"))) == n_rows, "rendered alert rows")
+    check(len(list(dom.root.find_all("svg", cls="heatmap"))) == 8, "rendered heat maps")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_test(main, "chromium"))
