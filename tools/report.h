@@ -30,11 +30,14 @@ struct dw_report_bucket {
 
 enum dw_moment_kind { DW_MOMENT_START, DW_MOMENT_ALERT, DW_MOMENT_END };
 
-/* The zone values at one moment (the first sample at or after it). */
+/* The zone values at one moment: the first sample at or after it (for an
+ * alert, at or after its device time). */
 struct dw_report_moment {
     enum dw_moment_kind kind;
     size_t alert;               /* DW_MOMENT_ALERT: index in the alerts table */
     bool filled;
+    bool placed;                /* the alert row's place in the stream was reached */
+    unsigned epoch;             /* garment clock of the sample (restarts seen) */
     uint64_t elapsed_us;        /* of the sample shown */
     uint64_t t_host_ns;
     double temp[DW_MAX_ZONES], pres[DW_MAX_ZONES]; /* NaN: no valid value */
@@ -63,7 +66,7 @@ struct dw_report {
     double vmin[DW_RQ_COUNT][DW_MAX_ZONES], vmax[DW_RQ_COUNT][DW_MAX_ZONES];
 
     uint64_t samples;            /* SAMPLE records read */
-    uint64_t elapsed_end_us;     /* session time of the last record */
+    uint64_t elapsed_end_us;     /* session time of the last sample */
     uint64_t first_sample_ns, last_sample_ns;
 
     /* The small tables, with each row's session time. */

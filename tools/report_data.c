@@ -12,15 +12,55 @@
 
 #define HIST_BINS 65536u
 
-/* Alerts and stats rows are not records of the stream order; their place
- * in it is their `order`, so they take the session time of the records
- * around them. */
-struct order_map {
-    uint64_t prev_elapsed, prev_t_us;
-    bool have_prev;
+/* Session time: the garment's clock since the first record, continued
+ * across garment restarts. A restart is a garment record more than
+ * RESTART_SLACK_US behind the latest one; smaller steps back are the
+ * garment stamping an event with the moment it happened, and move nothing.
+ * (The reader's elapsed_us counts such a step twice: every feed event of
+ * processing's synthetic garment, stamped ~10 s back, added ~10 s.)
+ *
+ * Alert rows are not records of the stream order. An alert reaches the
+ * recorder near the sample that raised it (after it live; in a fast replay
+ * detection can run thousands of frames ahead of the recorder, or behind),
+ * and its t_device_us names that sample. So its session time is its device
+ * time on the garment clock in effect where the row sits (its `order`): a
+ * garment restart between the sample and the row is the one case this gets
+ * wrong. */
+#define RESTART_SLACK_US 60000000ll
+
+struct session_clock {
+    int64_t offset;             /* session time = device time + offset */
+    uint64_t max_t_us;          /* latest garment time on this clock */
+    uint64_t dt_us;             /* one sample period */
+    bool have;
+    unsigned epoch;             /* garment clock restarts seen */
     size_t next_alert;          /* in by_order */
     const size_t *by_order;     /* alert indices sorted by order */
 };
+
+static uint64_t clock_at(const struct session_clock *c, uint64_t t_us)
+{
+    int64_t e = (int64_t)t_us + c->offset;
+    return e > 0 ? (uint64_t)e : 0;
+}
+
+/* The record's session time, after noting a restart it reveals. */
+static uint64_t clock_step(struct session_clock *c, const struct dw_session_record *rec)
+{
+    uint64_t t = rec->t_device_us;
+    if (!c->have) {
+        c->have = true;
+        c->offset = -(int64_t)t;
+        c->max_t_us = t;
+    } else if (rec->has_device_seq && (int64_t)t + RESTART_SLACK_US < (int64_t)c->max_t_us) {
+        c->offset = (int64_t)clock_at(c, c->max_t_us) + (int64_t)c->dt_us - (int64_t)t;
+        c->max_t_us = t;
+        c->epoch++;
+    }
+    if (rec->has_device_seq && t > c->max_t_us)
+        c->max_t_us = t;
+    return clock_at(c, t);
+}
 
 static bool valid_temp(const struct dw_sample *s, unsigned z)
 {
@@ -73,14 +113,15 @@ static void buckets_halve(struct dw_report *rep)
     rep->n_buckets = (rep->n_buckets + 1) / 2;
 }
 
-static void take_sample(struct dw_report *rep, const struct dw_session_record *rec)
+static void take_sample(struct dw_report *rep, const struct dw_session_record *rec,
+                        uint64_t elapsed_us)
 {
     const struct dw_sample *s = &rec->sample;
     unsigned b;
 
-    while (rec->elapsed_us / rep->bucket_us >= DW_REPORT_MAX_BUCKETS)
+    while (elapsed_us / rep->bucket_us >= DW_REPORT_MAX_BUCKETS)
         buckets_halve(rep);
-    b = (unsigned)(rec->elapsed_us / rep->bucket_us);
+    b = (unsigned)(elapsed_us / rep->bucket_us);
     if (b + 1 > rep->n_buckets)
         rep->n_buckets = b + 1;
     for (unsigned z = 0; z < rep->nz && z < s->n_zones; z++) {
@@ -103,11 +144,11 @@ static void take_sample(struct dw_report *rep, const struct dw_session_record *r
 }
 
 static void fill_moment(struct dw_report *rep, struct dw_report_moment *m,
-                        const struct dw_session_record *rec)
+                        const struct dw_session_record *rec, uint64_t elapsed_us)
 {
     const struct dw_sample *s = &rec->sample;
     m->filled = true;
-    m->elapsed_us = rec->elapsed_us;
+    m->elapsed_us = elapsed_us;
     m->t_host_ns = rec->t_host_ns;
     for (unsigned z = 0; z < DW_MAX_ZONES; z++) {
         bool in = z < rep->nz && z < s->n_zones;
@@ -116,17 +157,38 @@ static void fill_moment(struct dw_report *rep, struct dw_report_moment *m,
     }
 }
 
-/* Session time of the table rows whose order comes before `order`. */
-static void map_alerts_before(struct dw_report *rep, struct order_map *om, uint64_t order)
+/* Session time of the alert rows whose order comes before `order`; their
+ * heat maps keep the sample found on this clock, or wait for one. */
+static void map_alerts_before(struct dw_report *rep, struct session_clock *am, uint64_t order)
 {
-    while (om->next_alert < rep->n_alerts
-           && rep->alerts[om->by_order[om->next_alert]].order < order) {
-        size_t i = om->by_order[om->next_alert++];
-        const struct dw_row_alert *a = &rep->alerts[i];
-        uint64_t e = om->prev_elapsed;
-        if (om->have_prev && a->t_device_us > om->prev_t_us)
-            e += a->t_device_us - om->prev_t_us;
-        rep->alert_elapsed[i] = e;
+    while (am->next_alert < rep->n_alerts
+           && rep->alerts[am->by_order[am->next_alert]].order < order) {
+        size_t i = am->by_order[am->next_alert++];
+        rep->alert_elapsed[i] = clock_at(am, rep->alerts[i].t_device_us);
+        for (size_t k = 0; k < rep->n_moments; k++) {
+            struct dw_report_moment *m = &rep->moments[k];
+            if (m->kind != DW_MOMENT_ALERT || m->alert != i)
+                continue;
+            m->placed = true;
+            if (m->filled && m->epoch != am->epoch)
+                m->filled = false; /* a sample of the clock before a restart */
+        }
+    }
+}
+
+/* The first sample at or after each pending alert's device time, on the
+ * current garment clock. */
+static void alert_samples(struct dw_report *rep, const struct session_clock *am,
+                          const struct dw_session_record *rec, uint64_t elapsed_us)
+{
+    for (size_t k = 1; k + 1 < rep->n_moments; k++) {
+        struct dw_report_moment *m = &rep->moments[k];
+        if (m->filled && (m->placed || m->epoch == am->epoch))
+            continue;
+        if (rec->t_device_us >= rep->alerts[m->alert].t_device_us) {
+            fill_moment(rep, m, rec, elapsed_us);
+            m->epoch = am->epoch;
+        }
     }
 }
 
@@ -224,9 +286,9 @@ int dw_report_collect(struct dw_report *rep, struct dw_session_reader *r,
 {
     struct dw_session_record *rec = NULL;
     size_t *by_order = NULL;
-    struct order_map om = { 0 };
-    size_t next_event = 0, next_moment = 1;
-    uint64_t records = 0, total;
+    struct session_clock am = { 0 };
+    size_t next_event = 0;
+    uint64_t records = 0, total, el;
     uint64_t span;
     int e = 0;
 
@@ -271,7 +333,8 @@ int dw_report_collect(struct dw_report *rep, struct dw_session_reader *r,
     for (size_t i = 0; i < rep->n_alerts; i++)
         by_order[i] = i;
     qsort_r(by_order, rep->n_alerts, sizeof(*by_order), cmp_order, (void *)rep->alerts);
-    om.by_order = by_order;
+    am.by_order = by_order;
+    am.dt_us = 1000000u / (rep->hello.sample_rate_hz ? rep->hello.sample_rate_hz : 1);
     if ((e = plan_moments(rep, by_order)) < 0)
         goto out;
 
@@ -289,41 +352,29 @@ int dw_report_collect(struct dw_report *rep, struct dw_session_reader *r,
             e = -EINTR;
             goto out;
         }
-        map_alerts_before(rep, &om, rec->order);
+        el = clock_step(&am, rec);
+        map_alerts_before(rep, &am, rec->order);
         if (rec->kind == DW_REC_SAMPLE) {
-            take_sample(rep, rec);
-            /* Raised alerts whose moment has come take this sample. */
-            while (next_moment < rep->n_moments) {
-                struct dw_report_moment *m = &rep->moments[next_moment];
-                if (m->kind == DW_MOMENT_START) {
-                    next_moment++;
-                    continue;
-                }
-                if (m->kind != DW_MOMENT_ALERT || rep->alerts[m->alert].order > rec->order)
-                    break;
-                fill_moment(rep, m, rec);
-                next_moment++;
-            }
+            take_sample(rep, rec, el);
+            alert_samples(rep, &am, rec, el);
             if (!rep->moments[0].filled)
-                fill_moment(rep, &rep->moments[0], rec);
-            fill_moment(rep, &rep->moments[rep->n_moments - 1], rec);
+                fill_moment(rep, &rep->moments[0], rec, el);
+            fill_moment(rep, &rep->moments[rep->n_moments - 1], rec, el);
+            if (el > rep->elapsed_end_us)
+                rep->elapsed_end_us = el;
         } else if (rec->kind == DW_REC_EVENT && next_event < rep->n_events) {
-            rep->event_elapsed[next_event++] = rec->elapsed_us;
+            rep->event_elapsed[next_event++] = el;
         }
-        om.prev_elapsed = rec->elapsed_us;
-        om.prev_t_us = rec->t_device_us;
-        om.have_prev = true;
-        rep->elapsed_end_us = rec->elapsed_us;
         if ((++records & 0xffff) == 0)
             progress(rep, records, total);
     }
     progress(rep, total, total);
-    map_alerts_before(rep, &om, UINT64_MAX);
+    map_alerts_before(rep, &am, UINT64_MAX);
     /* Alerts after the last sample show the last sample there is. */
-    for (; next_moment + 1 < rep->n_moments; next_moment++) {
-        struct dw_report_moment *m = &rep->moments[next_moment];
+    for (size_t k = 1; k + 1 < rep->n_moments; k++) {
+        struct dw_report_moment *m = &rep->moments[k];
         const struct dw_report_moment *end = &rep->moments[rep->n_moments - 1];
-        if (end->filled) {
+        if (!m->filled && end->filled) {
             memcpy(m->temp, end->temp, sizeof(m->temp));
             memcpy(m->pres, end->pres, sizeof(m->pres));
             m->elapsed_us = end->elapsed_us;

@@ -60,7 +60,7 @@ static void when(FILE *f, uint64_t t_host_ns, uint64_t elapsed_us)
         snprintf(utc, sizeof(utc), "-");
     }
     dw_duration_format(elapsed_us, rel, sizeof(rel));
-    fprintf(f, "%s <span class=\"rel\">(t+%s)</span>", utc, rel);
+    fprintf(f, "<span class=\"utc\">%s</span> <span class=\"rel\">(t+%s)</span>", utc, rel);
 }
 
 static double hours(uint64_t us)
@@ -121,7 +121,8 @@ static void head(const struct dw_report *rep, FILE *f)
           "td,th{border:1px solid #bbb;padding:.2em .5em;text-align:left;vertical-align:top}\n"
           "th{background:#eee}td.num{text-align:right;font-variant-numeric:tabular-nums}\n"
           ".disclaimer{border:2px solid #b2182b;padding:.6em;background:#fff5f5}\n"
-          ".warn{color:#b2182b;font-weight:bold}.rel{color:#666}\n"
+          ".warn{color:#b2182b;font-weight:bold}.rel{color:#666;white-space:nowrap}\n"
+          ".utc{white-space:nowrap}\n"
           ".moment{display:inline-block;margin:.4em 1em .8em 0;vertical-align:top}\n"
           ".moment h3{font-size:1em;margin:.2em 0}\n"
           ".legend span.sw{display:inline-block;width:1.2em;height:.8em;margin:0 .3em 0 1em}\n"
@@ -168,6 +169,16 @@ static void summary(const struct dw_report *rep, FILE *f)
         fputs("<p class=\"warn\">This file was still being written, or its writer stopped "
               "without closing it: the report shows what had been saved when it was "
               "read.</p>\n", f);
+    /* A replay or simulation at N x: host clock times say when the data
+     * arrived, not when it was measured. */
+    if (rep->elapsed_end_us > 60000000ull &&
+        (double)(rep->last_sample_ns - rep->first_sample_ns) < 0.5e3 * (double)rep->elapsed_end_us)
+        fprintf(f, "<p class=\"warn fast\">This session was received %.0f&times; faster than "
+                "real time (a replay or a simulation): the UTC times below are when the "
+                "host received the data; the t+ times are the garment's.</p>\n",
+                rep->last_sample_ns > rep->first_sample_ns
+                    ? 1e3 * (double)rep->elapsed_end_us / (double)(rep->last_sample_ns - rep->first_sample_ns)
+                    : 0.0);
     fputs("<table class=\"summary\">\n<tr><th>Device</th><td class=\"device\">", f);
     dw_html_text(f, in->device_id);
     fputs("</td></tr>\n<tr><th>Firmware</th><td>", f);
