@@ -13,7 +13,8 @@
  * again near 0, a new HELLO); --crash leaves the file as a killed writer would (flushed, not
  * closed); --hold flushes, prints "ready" and keeps the file open in SWMR
  * mode until stdin closes, as a recorder still writing. Prints what it wrote
- * on stdout, one "key value" a line. */
+ * on stdout, one "key value" a line. --hours 0 writes the HELLO and one
+ * stats row only. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -181,7 +182,7 @@ int main(int argc, char **argv)
         default: return 2;
         }
     }
-    if (optind + 1 != argc || hours <= 0 || rate < 1 || rate > 1000 || spike_zone >= 16) {
+    if (optind + 1 != argc || hours < 0 || rate < 1 || rate > 1000 || spike_zone >= 16) {
         fprintf(stderr, "usage: mksession OUT.h5 [options]\n");
         return 2;
     }

@@ -188,6 +188,20 @@ def test_being_written(d):
     check("%d of about" % made["frames"] in summary, "crashed file's frames: %s" % summary)
 
 
+def test_empty(d):
+    """A session that never got a sample (garment said HELLO, then nothing)."""
+    sess = os.path.join(d, "empty.h5")
+    made = mksession(sess, "--hours", "0")
+    check(made["frames"] == 0, "mksession wrote frames: %s" % made)
+    st, _, err = report(sess, "-q")
+    check(st == 0, "report of an empty session failed: %s" % err)
+    page, text = parse(sess[:-3] + ".html")
+    no_markup_from_file(page, text)
+    check(text.count("No valid readings on this side") == 4, "charts of an empty session")
+    check(text.count("No sample in the file") == 2, "heat maps of an empty session")
+    check("No alerts were recorded" in text, "alerts of an empty session")
+
+
 def expect(args, status, words, what):
     st, out, err = report(*args)
     check(st == status, "%s: status %d, want %d (%s)" % (what, st, status, err))
@@ -247,7 +261,8 @@ def test_help():
 
 def main(d):
     for name, fn in (("normal", test_normal), ("hostile", test_hostile),
-                     ("being-written", test_being_written), ("bad-inputs", test_bad_inputs)):
+                     ("being-written", test_being_written), ("empty", test_empty),
+                     ("bad-inputs", test_bad_inputs)):
         sub = os.path.join(d, name)
         os.mkdir(sub)
         fn(sub)
