@@ -205,6 +205,15 @@ static void summary(const struct dw_report *rep, FILE *f)
             raised, rep->n_alerts);
 }
 
+/* A value of the file, or a dash for none (NaN). */
+static void number(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, "%.2f", v);
+    else
+        fputs("&ndash;", f);
+}
+
 static void alert_where(FILE *f, const struct dw_row_alert *a)
 {
     char zone[DW_S_ZONE_NAME + 1], side[DW_S_SIDE + 1];
@@ -254,8 +263,11 @@ static void alerts_table(const struct dw_report *rep, FILE *f)
         dw_html_text(f, side);
         fputs("</td><td>", f);
         alert_where(f, a);
-        fprintf(f, "</td><td class=\"num\">%.2f</td><td class=\"num\">%.2f</td><td class=\"message\">",
-                a->value, a->threshold);
+        fputs("</td><td class=\"num\">", f);
+        number(f, a->value);
+        fputs("</td><td class=\"num\">", f);
+        number(f, a->threshold);
+        fputs("</td><td class=\"message\">", f);
         {
             char msg[DW_S_MESSAGE + 1];
             FIELD(msg, a->message);
@@ -741,8 +753,7 @@ static void event_row(FILE *f, const struct dw_report *rep, size_t i)
     fputs("</td><td>", f);
     dw_html_text(f, side);
     fputs("</td><td class=\"num\">", f);
-    if (isfinite(ev->value))
-        fprintf(f, "%.2f", ev->value);
+    number(f, ev->value);
     fprintf(f, "</td><td class=\"num\">%llu</td><td>", (unsigned long long)ev->missing);
     dw_html_text(f, src);
     fputs("</td><td class=\"text\">", f);
