@@ -50,6 +50,18 @@ static const char *side_word(unsigned side)
 
 /* A fixed-width field of the file as a C string. */
 #define FIELD(buf, fld) dw_session_strget((buf), (fld), sizeof(fld))
+/* ...and written as HTML text straight from the row. */
+#define FIELD_HTML(f, fld) dw_html_textn((f), (fld), sizeof(fld))
+
+/* Closes the open cell and writes the next one's text (a fixed field). */
+static void td(FILE *f, const char *cls, const char *field, size_t width)
+{
+    fputs("</td><td", f);
+    if (cls[0])
+        fprintf(f, " class=\"%s\"", cls);
+    fputc('>', f);
+    dw_html_textn(f, field, width);
+}
 
 static void when(FILE *f, uint64_t t_host_ns, uint64_t elapsed_us)
 {
@@ -241,38 +253,23 @@ static void alerts_table(const struct dw_report *rep, FILE *f)
           "<th>Message</th></tr>\n", f);
     for (size_t i = 0; i < rep->n_alerts; i++) {
         const struct dw_row_alert *a = &rep->alerts[i];
-        char rule[DW_S_RULE + 1], level[DW_S_LEVEL + 1], state[DW_S_STATE + 1];
-        char side[DW_S_SIDE + 1];
-        FIELD(rule, a->rule);
-        FIELD(level, a->level);
-        FIELD(state, a->state);
-        FIELD(side, a->side);
         fputs("<tr class=\"alert-row\" data-rule=\"", f);
-        dw_html_text(f, rule);
+        FIELD_HTML(f, a->rule);
         fputs("\" data-state=\"", f);
-        dw_html_text(f, state);
+        FIELD_HTML(f, a->state);
         fprintf(f, "\" data-id=\"%llu\"><td>", (unsigned long long)a->id);
         when(f, a->t_host_ns, rep->alert_elapsed[i]);
-        fputs("</td><td>", f);
-        dw_html_text(f, rule);
-        fputs("</td><td>", f);
-        dw_html_text(f, level);
-        fputs("</td><td>", f);
-        dw_html_text(f, state);
-        fputs("</td><td>", f);
-        dw_html_text(f, side);
+        td(f, "", a->rule, sizeof(a->rule));
+        td(f, "", a->level, sizeof(a->level));
+        td(f, "", a->state, sizeof(a->state));
+        td(f, "", a->side, sizeof(a->side));
         fputs("</td><td>", f);
         alert_where(f, a);
         fputs("</td><td class=\"num\">", f);
         number(f, a->value);
         fputs("</td><td class=\"num\">", f);
         number(f, a->threshold);
-        fputs("</td><td class=\"message\">", f);
-        {
-            char msg[DW_S_MESSAGE + 1];
-            FIELD(msg, a->message);
-            dw_html_text(f, msg);
-        }
+        td(f, "message", a->message, sizeof(a->message));
         fputs("</td></tr>\n", f);
     }
     fputs("</table>\n", f);
@@ -739,25 +736,17 @@ static void charts(const struct dw_report *rep, FILE *f)
 static void event_row(FILE *f, const struct dw_report *rep, size_t i)
 {
     const struct dw_row_event *ev = &rep->events[i];
-    char kind[DW_S_KIND + 1], side[DW_S_SIDE + 1], src[DW_S_SOURCE + 1], text[DW_S_TEXT + 1];
-    FIELD(kind, ev->kind);
-    FIELD(side, ev->side);
-    FIELD(src, ev->source);
-    FIELD(text, ev->text);
     fputs("<tr class=\"event-row\" data-kind=\"", f);
-    dw_html_text(f, kind);
+    FIELD_HTML(f, ev->kind);
     fputs("\"><td>", f);
     when(f, ev->t_host_ns, rep->event_elapsed[i]);
-    fputs("</td><td>", f);
-    dw_html_text(f, kind);
-    fputs("</td><td>", f);
-    dw_html_text(f, side);
+    td(f, "", ev->kind, sizeof(ev->kind));
+    td(f, "", ev->side, sizeof(ev->side));
     fputs("</td><td class=\"num\">", f);
     number(f, ev->value);
-    fprintf(f, "</td><td class=\"num\">%llu</td><td>", (unsigned long long)ev->missing);
-    dw_html_text(f, src);
-    fputs("</td><td class=\"text\">", f);
-    dw_html_text(f, text);
+    fprintf(f, "</td><td class=\"num\">%llu", (unsigned long long)ev->missing);
+    td(f, "", ev->source, sizeof(ev->source));
+    td(f, "text", ev->text, sizeof(ev->text));
     fputs("</td></tr>\n", f);
 }
 
