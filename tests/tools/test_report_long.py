@@ -2,11 +2,14 @@
 garment restart on day 2): the page stays small, covers the whole session
 (downsampled, not truncated), keeps a one-sample spike's extreme value, puts
 it and the alerts at the right session time across the restart, and says
-how far it has read on stderr."""
+how far it has read on stderr; SIGINT while reading leaves nothing behind."""
 import os
+import signal
+import subprocess
 import sys
 
-from reportlib import charts, check, mksession, parse, path_points, report, run_test
+from reportlib import (DUCTWATCH, charts, check, mksession, parse, path_points, report,
+                       run_test)
 
 HOURS, RESTART_H, SPIKE_H, SPIKE_ZONE, SPIKE_C = 72, 30, 40.5, 3, 44.5
 T1_RAISED_H = HOURS / 2
@@ -55,6 +58,20 @@ def main(d):
     mean = next(ch.svg.find_all("path", cls="mean", data_zone=str(SPIKE_ZONE)))
     check(max(ch.value(py) for _, py in path_points(mean.attrs["d"])) < 36.0,
           "the mean line should not jump for one sample in %.0f s" % (bucket_h * 3600))
+
+    # SIGINT while reading: status 1, no report, no temporary file.
+    out2 = os.path.join(d, "interrupted.html")
+    p = subprocess.Popen([DUCTWATCH, "report", sess, "-o", out2], stderr=subprocess.PIPE,
+                         text=True)
+    line = p.stderr.readline()
+    check("reading" in line, "no progress line before the interrupt: %r" % line)
+    p.send_signal(signal.SIGINT)
+    rest = p.stderr.read()
+    p.wait(timeout=60)
+    check(p.returncode == 1 and "interrupted; no report written" in rest,
+          "SIGINT: status %s, %r" % (p.returncode, rest))
+    check(not os.path.exists(out2), "a report was written after SIGINT")
+    check(sorted(os.listdir(d)) == ["long.h5", "long.html"], "left behind: %s" % os.listdir(d))
 
     # Alerts after the garment restart are placed on session time.
     g = next(ch.svg.find_all("g", cls="alert-marker", data_state="raised"))
