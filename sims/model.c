@@ -336,8 +336,10 @@ static void make_wearer(struct dw_model *m, const struct dw_model_config *cfg)
                    shared[(d->quadrant * 2 + d->ring) % (DW_MAX_ZONES / 2)] +
                    0.06 * dw_prng_noise(r);
         zm->contact = -dw_prng_uniform(r, 0.05, 0.3);
-        zm->p0 = (d->flags & DW_ZF_BAND) ? dw_prng_uniform(r, 1.6, 2.6)
-                                         : dw_prng_uniform(r, 0.6, 1.4);
+        /* The band and straps hold the garment up: firmer contact there,
+         * well below the 4 kPa called harmful. */
+        zm->p0 = (d->flags & DW_ZF_BAND) ? dw_prng_uniform(r, 1.2, 2.0)
+                                         : dw_prng_uniform(r, 0.7, 1.3);
         zm->fill_gain = (inner ? 0.35 : 0.25) * dw_prng_uniform(r, 0.8, 1.2);
         zm->feed_warm = inner ? 1.0 : 0.6;
         zm->n_nb = dw_layout_neighbours(&m->h, z, zm->nb);
