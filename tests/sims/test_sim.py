@@ -324,6 +324,228 @@ def case_scenario(tmp, name):
     print('%s: %s' % (name, fn(r)))
 
 
+# ---- through a real pty into the real ductwatch-acquire ------------------------
+
+FRAME_HDR = struct.Struct('<BBHIQQQQ')
+
+
+class Acquired:
+    """A pyzmq subscriber on acquire's stream: frames and events in order,
+    the latest stats."""
+
+    def __init__(self, ctx, ep):
+        import zmq
+        self.zmq = zmq
+        self.sock = ctx.socket(zmq.SUB)
+        self.sock.setsockopt(zmq.RCVHWM, 0)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.connect(ep)
+        self.sock.setsockopt(zmq.SUBSCRIBE, b'')
+        self.frames, self.events, self.stats = [], [], None
+        self.last, self.stream_gaps, self.max_dseq = 0, 0, -1
+
+    def poll(self, timeout_ms):
+        if not self.sock.poll(timeout_ms):
+            return
+        while True:
+            try:
+                topic, body = self.sock.recv_multipart(self.zmq.NOBLOCK)
+            except self.zmq.Again:
+                return
+            kind = topic.decode().split('.', 1)[0]
+            if kind == 'frame':
+                v, ftype, n, dseq, seq, stream, tdev, thost = FRAME_HDR.unpack_from(body)
+                m = {'type': ftype, 'dseq': dseq, 'seq': seq, 't': tdev, 'payload': body[FRAME_HDR.size:]}
+                self.max_dseq = max(self.max_dseq, dseq)
+            else:
+                m = json.loads(body)
+                seq = m['seq']
+            if seq <= self.last:
+                continue  # a backlog replay
+            if seq != self.last + 1:
+                self.stream_gaps += 1
+            self.last = seq
+            if kind == 'frame':
+                self.frames.append(m)
+            elif kind == 'event':
+                self.events.append(m)
+            elif kind == 'stats':
+                self.stats = m
+
+
+class Pipeline:
+    """ductwatch-sim on a pty (behind --pty-link) read by ductwatch-acquire."""
+
+    def __init__(self, tmp, sim_args):
+        import zmq
+        self.tmp = tmp
+        self.env = dict(os.environ, DUCTWATCH_RUNTIME_DIR=os.path.join(tmp, 'run'))
+        self.link = os.path.join(tmp, 'garment')
+        self.labels = os.path.join(tmp, 'pipe.labels')
+        self.ctx = zmq.Context()
+        self.pub = 'ipc://%s/pub' % tmp
+        self.sub = Acquired(self.ctx, self.pub)
+        self.sim = subprocess.Popen([SIM, '--out', 'pty', '--pty-link', self.link, '--labels', self.labels,
+                                     '-q', *sim_args], stdout=subprocess.PIPE, text=True, env=self.env)
+        line = self.sim.stdout.readline()
+        check(line.startswith('pty: /dev/pts/'), 'simulator said %r' % line)
+        self.acq = subprocess.Popen([ACQUIRE, '--port', self.link, '--pub', self.pub, '--events',
+                                     'ipc://%s/events' % tmp, '--wait-subscribers', '1', '-q'],
+                                    stdout=subprocess.PIPE, text=True, env=self.env)
+        check(self.acq.stdout.readline().startswith('pub: '), 'acquire did not start')
+
+    def finish(self, timeout):
+        end = time.monotonic() + timeout
+        while self.sim.poll() is None and time.monotonic() < end:
+            self.sub.poll(100)
+        check(self.sim.poll() == 0, 'the simulator exited %r' % self.sim.poll())
+        with open(self.labels) as f:
+            self.lab = [json.loads(l) for l in f if l.strip()]
+        self.summary = [l for l in self.lab if l['type'] == 'summary'][0]
+        quiet = time.monotonic()
+        n = len(self.sub.frames)
+        while time.monotonic() - quiet < 1.5:
+            self.sub.poll(100)
+            if len(self.sub.frames) != n:
+                n, quiet = len(self.sub.frames), time.monotonic()
+        self.acq.send_signal(signal.SIGTERM)
+        check(self.acq.wait(timeout=15) == 0, 'acquire exit status')
+        self.sub.poll(500)
+        check(self.sub.stats is not None, 'no stats from acquire')
+        return self.sub.stats
+
+    def close(self):
+        for p in (self.sim, self.acq):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.ctx.destroy(linger=0)
+
+
+def lost_set(summary):
+    return {s for a, b in summary['lost_seqs'] for s in range(a, b + 1)}
+
+
+def decode_file(path):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'interop'))
+    import pygarment as pg
+    with open(path, 'rb') as f:
+        blocks = f.read().split(b'\x00')
+    out = []
+    for b in blocks:
+        if len(b) > 1050:
+            continue  # the host skips an overlong block (docs/protocol.md 6)
+        try:
+            f = pg.parse_raw(pg.cobs_decode(b)) if b else None
+        except ValueError:
+            continue  # damaged: the host drops it
+        if f and f[0] == 1 and 1 <= f[1] <= 5:
+            out.append(f)
+    return out
+
+
+def case_faults_acquire(tmp):
+    faults = 'flip=2e-5,drop=1e-5,dup=1e-5,garbage=1m,garbage-max=40,unplug=5m,unplug-for=3s'
+    args = ['--scenario', 'mastitis', '--seed', '5', '--duration', '30m', '--fast']
+    pipe = Pipeline(tmp, [*args, '--link-faults', faults])
+    try:
+        st = pipe.finish(120)
+        sm, sub = pipe.summary, pipe.sub
+    finally:
+        pipe.close()
+    lost = lost_set(sm)
+    last = sub.max_dseq
+    fl = [l for l in pipe.lab if l['type'] == 'fault']
+    kinds = {k: sum(1 for l in fl if l['kind'] == k) for k in ('flip', 'drop', 'dup', 'garbage', 'unplug')}
+    check(all(kinds.values()), 'not every kind of fault was injected: %r' % kinds)
+    check(sm['faults'] == kinds, 'summary faults %r, fault lines %r' % (sm['faults'], kinds))
+    unplugged = sum(l['frames_lost'] for l in fl if l['kind'] == 'unplug')
+    check(unplugged == sm['frames_lost_unplugged'] and len(lost) == sm['frames_lost'],
+          'unplug accounting %r' % sm)
+    check(last == sm['last_seq'] or last in lost or last >= sm['last_seq'] - 2,
+          'acquire saw device seqs up to %d of %d' % (last, sm['last_seq']))
+    lost_upto = len([x for x in lost if x <= last])
+    check(st['frames_missing'] == lost_upto,
+          'acquire frames_missing %d, the labels say %d frames were lost' % (st['frames_missing'], lost_upto))
+    check(st['frames'] + st['frames_missing'] == last + 1, 'frames %d + missing %d != %d sent' % (
+        st['frames'], st['frames_missing'], last + 1))
+    dseqs = [f['dseq'] for f in sub.frames]
+    garment_events = [e for e in sub.events if e['source'] == 'garment']
+    check(not (set(dseqs) & lost), 'frames the labels call lost were published: %r' % sorted(set(dseqs) & lost)[:5])
+    check(len(dseqs) + len(garment_events) == st['frames'], 'published %d frames + %d events, stats say %d'
+          % (len(dseqs), len(garment_events), st['frames']))
+    check(st['reconnects'] == kinds['unplug'], 'reconnects %d, unplugs %d' % (st['reconnects'], kinds['unplug']))
+    check(sub.stream_gaps == 0, 'stream seq gaps on ZeroMQ')
+    # every published sample is exactly what the fault-free garment sent
+    clean = os.path.join(tmp, 'clean.bin')
+    p = sim(*args, '--out', clean, '-q')
+    check(p.returncode == 0, 'fault-free run')
+    ref = {t: payload for (v, ftype, seq, t, payload) in decode_file(clean) if ftype == 2}
+    samples = [f for f in sub.frames if f['type'] == 2]
+    bad = [f['t'] for f in samples if ref.get(f['t']) != f['payload']]
+    check(not bad, '%d published samples differ from the fault-free run (first at %r)' % (len(bad), bad[:3]))
+    errs = st['crc_errors'] + st['length_errors'] + st['cobs_errors'] + st['version_errors']
+    print('faults: %r; %d frames sent, %d lost (%d unplugged), acquire: frames %d, missing %d, '
+          'reconnects %d, %d decoder errors; %d samples identical to the fault-free run'
+          % (kinds, sm['frames']['total'], len(lost), unplugged, st['frames'], st['frames_missing'],
+             st['reconnects'], errs, len(samples)))
+
+
+def case_faults_file(tmp):
+    """Faults into a file (unplug = bytes not written), decoded by common/'s
+    decoder: exactly the frames the labels do not call lost get through;
+    drift stretches the device clock by the given ppm."""
+    args = ['--scenario', 'blocked-duct', '--seed', '4', '--duration', '3h', '--fast', '-q']
+    out, lab = os.path.join(tmp, 'f.bin'), os.path.join(tmp, 'f.labels')
+    p = sim(*args, '--out', out, '--labels', lab, '--link-faults',
+            'flip=5e-5,drop=2e-5,dup=2e-5,garbage=5m,unplug=20m,unplug-for=30s,drift=-250')
+    check(p.returncode == 0, 'exit %d %s' % (p.returncode, p.stderr))
+    with open(lab) as f:
+        labels = [json.loads(l) for l in f if l.strip()]
+    sm = labels[-1]
+    check(sm['type'] == 'summary', 'the last label line is not the summary')
+    frames = decode_file(out)
+    seqs = [f[2] for f in frames]
+    want = sorted(set(range(sm['last_seq'] + 1)) - lost_set(sm))
+    check(seqs == want, '%d frames decoded, %d expected; first difference at %r' % (
+        len(seqs), len(want), next(((a, b) for a, b in zip(seqs, want) if a != b), None)))
+    check(sm['frames_damaged'] > 0 and sm['frames_lost_unplugged'] > 0, 'summary %r' % sm)
+    check(any(l['type'] == 'fault' and l['kind'] == 'drift' and l['ppm'] == -250 for l in labels), 'no drift label')
+    # drift: event times are the undrifted ones scaled by (1 + ppm 1e-6)
+    p = sim(*args, '--out', os.path.join(tmp, 'n.bin'), '--labels', os.path.join(tmp, 'n.labels'))
+    with open(os.path.join(tmp, 'n.labels')) as f:
+        ref = [json.loads(l) for l in f if l.strip()]
+    fa = [l['start_us'] for l in labels if l['type'] == 'artefact' and l['kind'] == 'feed']
+    fr = [l['start_us'] for l in ref if l['type'] == 'artefact' and l['kind'] == 'feed']
+    check(fa and len(fa) == len(fr) and all(abs(a - b * (1 - 250e-6)) <= 1 for a, b in zip(fa, fr)),
+          'drifted feed times %r vs %r' % (fa[:3], fr[:3]))
+    print('faults-file: %d frames sent, %d decoded = all but the %d the labels call lost; drift -250 ppm'
+          % (sm['frames']['total'], len(seqs), sm['frames_lost']))
+
+
+def case_soak_acquire(tmp):
+    """The Done-when: 72 simulated hours of blocked-duct at 10 Hz, --fast,
+    through a pty into ductwatch-acquire: every frame arrives, in order."""
+    dur = os.environ.get('DW_TEST_SOAK_DURATION', '72h')
+    t0 = time.monotonic()
+    pipe = Pipeline(tmp, ['--scenario', 'blocked-duct', '--duration', dur, '--fast'])
+    try:
+        st = pipe.finish(600)
+        wall = time.monotonic() - t0
+        sm, sub = pipe.summary, pipe.sub
+    finally:
+        pipe.close()
+    dseqs = [f['dseq'] for f in sub.frames]
+    garment_events = [e for e in sub.events if e['source'] == 'garment']
+    check(dseqs == sorted(dseqs) and len(set(dseqs)) == len(dseqs), 'device seqs out of order')
+    check(len(dseqs) + len(garment_events) == sm['frames']['total'],
+          '%d frames + %d events published, %d sent' % (len(dseqs), len(garment_events), sm['frames']['total']))
+    check(st['frames_missing'] == 0 and st['frames'] == sm['frames']['total'], 'stats %r' % st)
+    check(sub.stream_gaps == 0, 'stream gaps')
+    print('soak: %s of blocked-duct, %d frames (%d samples), %d bytes through the pty in %.1f s wall'
+          % (dur, sm['frames']['total'], sm['frames']['sample'], sm['bytes'], wall))
+
+
 if __name__ == '__main__':
     tmp = tempfile.mkdtemp(prefix='simtest-')
     try:
@@ -331,6 +553,12 @@ if __name__ == '__main__':
             case_usage(tmp)
         elif CASE == 'determinism':
             case_determinism(tmp)
+        elif CASE == 'faults-file':
+            case_faults_file(tmp)
+        elif CASE == 'faults-acquire':
+            case_faults_acquire(tmp)
+        elif CASE == 'soak-acquire':
+            case_soak_acquire(tmp)
         elif CASE.startswith('scenario-'):
             case_scenario(tmp, CASE[len('scenario-'):])
         else:
