@@ -65,12 +65,6 @@ static void usage(void)
 "gap). A progress line goes to stderr every 5 s.\n");
 }
 
-static void on_stop(int sig)
-{
-    (void)sig;
-    stop = 1;
-}
-
 static int parse_args(int argc, char **argv, struct replay *r)
 {
     enum { O_SPEED = 256, O_FAST, O_LOOP, O_FROM, O_TO, O_OUT, O_PTY_LINK };
@@ -279,7 +273,6 @@ static void drain_pty(struct replay *r)
 int sim_replay_main(int argc, char **argv)
 {
     struct replay r;
-    struct sigaction sa;
     char err[DW_SESSION_ERR_MAX];
     const struct dw_session_info *in;
     uint64_t total_us;
@@ -299,13 +292,9 @@ int sim_replay_main(int argc, char **argv)
         dw_session_reader_close(r.rd);
         return DW_EXIT_FAILURE;
     }
-    /* No SA_RESTART: a write blocked on a full pty nobody reads must end. */
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_stop;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    /* dw_install_stop_signals sets no SA_RESTART: a write blocked on a
+     * full pty nobody reads must end. */
+    dw_install_stop_signals(&stop);
     if (dw_garment_link_open(&r.link, r.out, r.pty_link, &stop) < 0) {
         dw_session_reader_close(r.rd);
         return DW_EXIT_FAILURE;

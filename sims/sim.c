@@ -64,12 +64,6 @@ struct sim {
     uint64_t t_dev_end;
 };
 
-static void on_stop(int sig)
-{
-    (void)sig;
-    stop = 1;
-}
-
 static void usage(void)
 {
     printf(
@@ -621,7 +615,6 @@ static int run(struct sim *s)
 static int sim_main(int argc, char **argv)
 {
     struct sim s;
-    struct sigaction sa;
     char err[256];
     int status = DW_EXIT_OK;
     ssize_t n;
@@ -649,13 +642,9 @@ static int sim_main(int argc, char **argv)
         dw_model_free(s.model);
         return DW_EXIT_FAILURE;
     }
-    /* No SA_RESTART: a write blocked on a full pty nobody reads must end. */
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_stop;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    /* dw_install_stop_signals sets no SA_RESTART: a write blocked on a
+     * full pty nobody reads must end. */
+    dw_install_stop_signals(&stop);
     if (dw_garment_link_open(&s.link, s.out, s.pty_link, &stop) < 0) {
         status = DW_EXIT_FAILURE;
         goto out;
