@@ -412,6 +412,19 @@ static void fault_line(struct sim *s, const struct dw_byte_fault *bf, uint32_t s
     fprintf(s->labels, "}\n");
 }
 
+static int emit(struct sim *s, uint8_t type, const uint8_t *payload, size_t len, uint64_t t_dev,
+                bool exempt);
+
+/* A HELLO_REQUEST is answered by a HELLO as the next frame. */
+static int answer_requests(struct sim *s, uint64_t t_dev)
+{
+    if (!s->link.is_pty || s->unplugged || !dw_garment_link_take_request(&s->link))
+        return 0;
+    s->answered++;
+    dw_debug("answering a HELLO_REQUEST");
+    return emit(s, DW_FRAME_HELLO, s->hello_payload, s->hello_len, t_dev, false);
+}
+
 /* One garment frame: numbered, then lost, damaged or written. exempt: the
  * HELLO that opens a connection, which faults never touch (a host drops
  * everything before its first HELLO; see docs/simulator.md). */
@@ -420,11 +433,16 @@ static int emit(struct sim *s, uint8_t type, const uint8_t *payload, size_t len,
 {
     uint8_t wire[DW_MAX_WIRE], bad[2 * DW_MAX_WIRE], garbage[1024];
     struct dw_byte_fault bf[MAX_BYTE_FAULTS];
-    uint32_t seq = s->seq++;
-    ssize_t n = dw_frame_encode(type, seq, t_dev, payload, len, wire, sizeof(wire));
+    uint32_t seq;
+    ssize_t n;
     unsigned nf = 0;
     bool lost = false, glued = false;
     size_t g;
+
+    if (type != DW_FRAME_HELLO && answer_requests(s, t_dev) < 0)
+        return -1;
+    seq = s->seq++;
+    n = dw_frame_encode(type, seq, t_dev, payload, len, wire, sizeof(wire));
 
     if (n < 0) {
         dw_err("cannot encode a %s frame: %s", dw_frame_type_name(type), strerror((int)-n));
@@ -476,24 +494,6 @@ static int connect_sequence(struct sim *s, uint64_t t_dev)
     return emit_hello(s, t_dev, true);
 }
 
-static void wait_for_reader(struct sim *s)
-{
-    if (!s->link.is_pty)
-        return;
-    dw_info("waiting for a reader on %s (a HELLO_REQUEST)", s->link.pty_name);
-    while (!stop && !dw_garment_link_take_request(&s->link))
-        dw_garment_link_wait_host(&s->link, 200);
-}
-
-static int answer_requests(struct sim *s, uint64_t t_dev)
-{
-    if (!s->link.is_pty || s->unplugged || !dw_garment_link_take_request(&s->link))
-        return 0;
-    s->answered++;
-    dw_debug("answering a HELLO_REQUEST");
-    return emit_hello(s, t_dev, false);
-}
-
 static int unplug(struct sim *s, uint64_t t_dev)
 {
     if (flush_out(s) < 0)
@@ -529,6 +529,16 @@ static int replug(struct sim *s, uint64_t t_dev)
 }
 
 /* ---- the run ------------------------------------------------------- */
+
+static void wait_for_reader(struct sim *s)
+{
+    if (!s->link.is_pty)
+        return;
+    dw_info("waiting for a reader on %s (a HELLO_REQUEST)", s->link.pty_name);
+    while (!stop && !dw_garment_link_take_request(&s->link))
+        dw_garment_link_wait_host(&s->link, 200);
+}
+
 
 static int run(struct sim *s)
 {
@@ -584,8 +594,6 @@ static int run(struct sim *s)
         n = dw_sample_pack(&smp, payload, sizeof(payload));
         pace(s, t_dev);
         if (n < 0 || emit(s, DW_FRAME_SAMPLE, payload, (size_t)n, t_dev, false) < 0)
-            return -1;
-        if (answer_requests(s, t_dev) < 0)
             return -1;
         if ((k & 1023) == 0 && dw_now_monotonic_ns() >= next_progress) {
             char at[48];

@@ -491,6 +491,76 @@ def case_faults_acquire(tmp):
              st['reconnects'], errs, len(samples)))
 
 
+def case_pty_reader(tmp):
+    """--out pty as a reader sees it: 'pty: ...' first, nothing before a
+    HELLO_REQUEST, then 0x00 + HELLO; a reader that closes and opens the pty
+    again loses nothing (the simulator keeps it open) and every
+    HELLO_REQUEST is answered by a HELLO as the next frame."""
+    import termios
+    import tty
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'interop'))
+    import pygarment as pg
+    link = os.path.join(tmp, 'garment')
+    p = subprocess.Popen([SIM, '--scenario', 'healthy', '--duration', '60s', '--speed', '20',
+                          '--out', 'pty', '--pty-link', link, '-q'], stdout=subprocess.PIPE, text=True)
+    try:
+        line = p.stdout.readline()
+        check(line.startswith('pty: /dev/pts/'), 'first line %r' % line)
+        pty = line.split()[1]
+        check(os.path.realpath(link) == pty, 'link %r -> %r' % (link, os.path.realpath(link)))
+        request = b'\x00' + pg.wire_frame(pg.HELLO_REQUEST, 0, 0)
+
+        def reader():
+            fd = os.open(link, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+            tty.setraw(fd, termios.TCSANOW)  # TCSAFLUSH would discard what waits
+            return fd
+
+        def read_for(fd, secs, until_exit=False):
+            data, end = b'', time.monotonic() + secs
+            while time.monotonic() < end:
+                try:
+                    data += os.read(fd, 65536)
+                except BlockingIOError:
+                    if until_exit and p.poll() is not None:
+                        break
+                    time.sleep(0.02)
+                except OSError:
+                    break  # EIO: the simulator closed the pty
+            return data
+
+        fd = reader()
+        check(read_for(fd, 0.5) == b'', 'bytes before any HELLO_REQUEST')
+        os.write(fd, request)
+        first = read_for(fd, 0.5)
+        os.close(fd)
+        time.sleep(0.3)  # away: the simulator keeps writing into the pty
+        fd = reader()
+        os.write(fd, request)
+        second = read_for(fd, 0.5)
+        os.close(fd)
+        fd = reader()
+        rest = read_for(fd, 30, until_exit=True)
+        os.close(fd)
+        check(p.wait(timeout=30) == 0, 'simulator exit')
+    finally:
+        if p.poll() is None:
+            p.kill()
+    data = first + second + rest
+    check(first[:1] == b'\x00', 'the stream does not start with 0x00')
+    frames = [pg.parse_raw(pg.cobs_decode(b)) for b in data.split(b'\x00') if b]
+    seqs = [f[2] for f in frames]
+    check(seqs == list(range(len(seqs))), 'seqs not contiguous across the reader reconnect')
+    check(frames[0][1] == pg.HELLO, 'first frame %r' % (frames[0][:3],))
+    # the request sent after the reconnect: the first frame after it is a HELLO
+    nfirst = len([b for b in first.split(b'\x00') if b])
+    later = [f for f in frames[1:] if f[1] == pg.HELLO]
+    check(len(later) == 1 and later[0][2] >= nfirst, 'HELLOs after the first: %r' % [f[2] for f in later])
+    check(all(frames[i][1] != pg.HELLO for i in range(1, nfirst)), 'unrequested HELLO')
+    check(not os.path.lexists(link), 'the link is still there after the end')
+    print('pty-reader: %d frames, contiguous across a reader that went away; HELLO seq %d answered '
+          'the second request' % (len(frames), later[0][2]))
+
+
 def case_faults_file(tmp):
     """Faults into a file (unplug = bytes not written), decoded by common/'s
     decoder: exactly the frames the labels do not call lost get through;
@@ -553,6 +623,8 @@ if __name__ == '__main__':
             case_usage(tmp)
         elif CASE == 'determinism':
             case_determinism(tmp)
+        elif CASE == 'pty-reader':
+            case_pty_reader(tmp)
         elif CASE == 'faults-file':
             case_faults_file(tmp)
         elif CASE == 'faults-acquire':
