@@ -416,18 +416,18 @@ static double core_temp(const struct dw_model *m, uint64_t t)
                                   3 * US_H));
 }
 
-/* Thermometer readings while febrile and awake: the first 1-3 h after the
- * fever starts (the wearer feels ill), then every 4-6 h. */
+/* Thermometer readings: the first 0.5-2 h after the fever starts (chills
+ * wake the wearer), then every 4-6 h while awake and febrile. */
 static void plan_readings(struct dw_model *m)
 {
     uint64_t t;
     if (!m->fever_on)
         return;
-    for (t = m->fever_on + (uint64_t)(dw_prng_uniform(&m->plan, 1, 3) * (double)US_H);
+    for (t = m->fever_on + (uint64_t)(dw_prng_uniform(&m->plan, 0.5, 2) * (double)US_H);
          t < m->fever_off && t < m->duration_us;
          t += (uint64_t)(dw_prng_uniform(&m->plan, 4, 6) * (double)US_H)) {
         double v;
-        if (asleep_at(m, t))
+        if (m->n_readings && asleep_at(m, t))
             continue;
         v = round((core_temp(m, t) + 0.08 * dw_prng_noise(&m->plan)) * 10.0) / 10.0;
         m->readings[m->n_readings++] = (struct window){ t, t, v };
@@ -524,7 +524,7 @@ static int setup_scenario(struct dw_model *m, const struct dw_model_config *cfg,
         m->warmth = param(cfg, "warmth", 1.8);
         m->firmness = 0.6;
         m->fever_peak = param(cfg, "fever", dw_prng_uniform(r, 38.7, 39.6));
-        m->fever_on = m->onset + (uint64_t)(dw_prng_uniform(r, 10, 16) * (double)US_H);
+        m->fever_on = m->onset + (uint64_t)(dw_prng_uniform(r, 6, 12) * (double)US_H);
         m->fever_off = m->end;
         break;
     case SC_ENGORGEMENT:
@@ -745,7 +745,8 @@ static void slow_step(struct dw_model *m, uint64_t t, struct dw_model_slow *o)
         /* Off the skin a thermistor reads the air it hangs in: the room
          * when the garment is off, the air in the cup when detached. */
         tr = m->room_lag + (skin + zm->contact - m->room_lag) * m->contact;
-        air = m->amb_lag[s] + 0.15 * (skin - m->amb_lag[s]);
+        /* A detached thermistor hangs against the cup's fabric. */
+        air = m->amb_lag[s] + 0.08 * (skin - m->amb_lag[s]);
         if (m->sc == SC_DETACHED && (int)z == m->zone)
             tr += (air - tr) * m->detach;
         p = zm->p0 * (1.0 + zm->fill_gain * m->fill[s] * (1.0 + 1.5 * eng) + lump) + extra;

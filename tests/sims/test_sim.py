@@ -154,7 +154,7 @@ def sc_healthy(r):
         check(np.all(r.pres[w] < 0.05) and np.all(np.abs(r.temp[w] - r.amb[w].mean(axis=1)[:, None]) < 2.0),
               'garment off at %.2f h: readings not at ambient/0 kPa' % off)
     # settling after garment-on: the first minutes read low
-    for on in ons[1:]:
+    for on in [x for x in ons[1:] if x + 0.5 < r.t[-1]]:
         first = r.mean(r.temp, on, on + 2 / 60)
         settled = r.mean(r.temp, on + 0.25, on + 0.5)
         check(settled - first > 2.0, 'no settling after garment-on at %.2f h' % on)
@@ -313,7 +313,8 @@ def case_scenario(tmp, name):
         extra = ['--param', 'logged=1']
     if name == 'healthy':
         extra = ['--param', 'start-hour=8']
-    r = simlib.Run(SIM, SIMFRAMES, tmp, 'ice-pack' if name.startswith('ice-pack') else name, 1, dur, extra)
+    seed = int(os.environ.get('DW_TEST_SIM_SEED', '1'))
+    r = simlib.Run(SIM, SIMFRAMES, tmp, 'ice-pack' if name.startswith('ice-pack') else name, seed, dur, extra)
     check(r.stats['crc_errors'] == 0 and r.stats['frames'] == r.summary()['frames']['total'],
           'decoder %r vs summary %r' % (r.stats, r.summary()['frames']))
     fn = {'healthy': sc_healthy, 'blocked-duct': sc_blocked_duct, 'mastitis': sc_mastitis,
