@@ -80,7 +80,20 @@ def case_usage(tmp):
             else sim(*args, '--out', out, text=True)
         lines = p.stderr.strip().splitlines()
         check(p.returncode == 2 and lines and why in lines[0], '%r -> %d %r' % (args, p.returncode, p.stderr))
-    print('usage: %d bad invocations refused with exit 2' % len(bad))
+    # SIGTERM ends it cleanly, labels complete (waiting on a pty, and running)
+    for args in (['--out', 'pty'], ['--out', out, '--speed', '1']):
+        lab = os.path.join(tmp, 'term.labels')
+        p = subprocess.Popen([SIM, '--scenario', 'blocked-duct', '--labels', lab, '-q', *args],
+                             stdout=subprocess.PIPE, text=True)
+        if args[1] == 'pty':
+            check(p.stdout.readline().startswith('pty: '), 'no pty line')
+        time.sleep(0.5)
+        p.send_signal(signal.SIGTERM)
+        check(p.wait(timeout=10) == 0, 'exit %r after SIGTERM (%r)' % (p.returncode, args))
+        with open(lab) as f:
+            last = json.loads(f.read().splitlines()[-1])
+        check(last['type'] == 'summary', 'labels end with %r' % last)
+    print('usage: %d bad invocations refused with exit 2; SIGTERM ends cleanly' % len(bad))
 
 
 # ---- determinism -------------------------------------------------------------
