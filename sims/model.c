@@ -69,11 +69,6 @@ static const struct scenario scenarios[] = {
 };
 #define N_SCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 
-const char *const dw_model_scenarios[] = {
-    "healthy", "blocked-duct", "mastitis", "engorgement", "garment-pressure",
-    "sensor-detached", "sensor-stuck", "ice-pack", "fever-only", NULL,
-};
-
 struct param_def {
     int scenario;            /* -1 = every scenario */
     const char *key;

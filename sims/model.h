@@ -58,8 +58,6 @@ struct dw_model_slow {
 
 struct dw_model;
 
-/* Scenario names and their one-line descriptions, NULL-terminated. */
-extern const char *const dw_model_scenarios[];
 /* Prints --list-scenarios: one scenario per line, parameters on '#' lines. */
 void dw_model_list_scenarios(FILE *f);
 /* Whether key is a parameter of the scenario (or a common one). */

@@ -2,7 +2,6 @@
  * splitmix64 (Blackman & Vigna), so a seed gives the same stream on every
  * platform and libc (never rand()). */
 #pragma once
-#include <math.h>
 #include <stdint.h>
 
 struct dw_prng {

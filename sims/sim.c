@@ -61,6 +61,7 @@ struct sim {
     uint64_t sent[5], written, damaged, lost_unplugged, answered, bytes_garbage;
     struct seq_range *lost;
     size_t n_lost, cap_lost;
+    bool lost_truncated;
     uint64_t t_dev_end;
 };
 
@@ -284,8 +285,10 @@ static void note_lost(struct sim *s, uint32_t seq)
     if (s->n_lost == s->cap_lost) {
         size_t cap = s->cap_lost ? 2 * s->cap_lost : 64;
         struct seq_range *n = realloc(s->lost, cap * sizeof(*n));
-        if (!n)
-            return; /* the summary then under-reports; logged at the end */
+        if (!n) {
+            s->lost_truncated = true; /* said at the end */
+            return;
+        }
         s->lost = n;
         s->cap_lost = cap;
     }
@@ -664,6 +667,8 @@ static int sim_main(int argc, char **argv)
             s.faults_spec ? ", link faults " : "", s.faults_spec ? s.faults_spec : "");
     if (run(&s) < 0)
         status = DW_EXIT_FAILURE;
+    if (s.lost_truncated)
+        dw_warn("out of memory: the labels' lost_seqs list is incomplete");
     dw_info("done: %u frames, %llu bytes, %llu lost to link faults, %llu HELLO_REQUEST answered",
             s.seq, (unsigned long long)s.link.bytes_out,
             (unsigned long long)(s.damaged + s.lost_unplugged), (unsigned long long)s.answered);
