@@ -494,15 +494,22 @@ def case_faults_acquire(tmp):
     clean = os.path.join(tmp, 'clean.bin')
     p = sim(*args, '--out', clean, '-q')
     check(p.returncode == 0, 'fault-free run')
-    ref = {t: payload for (v, ftype, seq, t, payload) in decode_file(clean) if ftype == 2}
+    cleanf = decode_file(clean)
+    ref = {(ftype, t): payload for (v, ftype, seq, t, payload) in cleanf if ftype in (2, 4)}
+    hello = [payload for (v, ftype, seq, t, payload) in cleanf if ftype == 1][0]
     samples = [f for f in sub.frames if f['type'] == 2]
-    bad = [f['t'] for f in samples if ref.get(f['t']) != f['payload']]
-    check(not bad, '%d published samples differ from the fault-free run (first at %r)' % (len(bad), bad[:3]))
+    bad = [(f['type'], f['t']) for f in sub.frames
+           if (f['payload'] != hello if f['type'] == 1 else ref.get((f['type'], f['t'])) != f['payload'])]
+    check(not bad, '%d published frames differ from the fault-free run (first %r)' % (len(bad), bad[:3]))
+    ref_ev = {(payload[0], t) for (v, ftype, seq, t, payload) in cleanf if ftype == 3}
+    kinds_ev = {'feed-start': 1, 'feed-end': 2, 'thermometer': 3, 'shower': 6, 'garment-on': 7, 'garment-off': 8}
+    bad_ev = [e for e in garment_events if (kinds_ev.get(e['kind']), e['t_device_us']) not in ref_ev]
+    check(not bad_ev, 'published events not in the fault-free run: %r' % bad_ev[:3])
     errs = st['crc_errors'] + st['length_errors'] + st['cobs_errors'] + st['version_errors']
     print('faults: %r; %d frames sent, %d lost (%d unplugged), acquire: frames %d, missing %d, '
-          'reconnects %d, %d decoder errors; %d samples identical to the fault-free run'
+          'reconnects %d, %d decoder errors; all %d published frames (%d samples) identical to the fault-free run'
           % (kinds, sm['frames']['total'], len(lost), unplugged, st['frames'], st['frames_missing'],
-             st['reconnects'], errs, len(samples)))
+             st['reconnects'], errs, len(sub.frames), len(samples)))
 
 
 def case_pty_reader(tmp):
