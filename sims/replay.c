@@ -2,25 +2,20 @@
  * garment sent (docs/storage.md, "Replay"). Every HELLO, SAMPLE, STATUS and
  * garment EVENT is re-encoded with its recorded device seq and device time,
  * in the order the stream delivered them. */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "duration.h"
 #include "dwtime.h"
 #include "frame.h"
+#include "garment_link.h"
 #include "log.h"
 #include "replay.h"
 #include "session_reader.h"
@@ -38,15 +33,11 @@ struct replay {
     uint64_t from_us, to_us; /* elapsed device time; to_us 0 = end */
     const char *out;
     const char *pty_link;
-    int fd;                  /* output */
-    int pty_slave;           /* kept open so the pty survives its readers */
-    bool is_pty;
-    struct dw_decoder dec;   /* host -> garment bytes (HELLO_REQUEST) */
-    bool hello_requested;
+    struct dw_garment_link link;
     bool sent_any;
     uint32_t last_seq;
     uint64_t last_t_us;
-    uint64_t frames_out, bytes_out, answers;
+    uint64_t frames_out, answers;
     struct dw_session_reader *rd;
 };
 
@@ -72,12 +63,6 @@ static void usage(void)
 "A HELLO_REQUEST read from the pty is answered with the session's HELLO,\n"
 "numbered like the last frame sent (a reader that had it sees a restart, not a\n"
 "gap). A progress line goes to stderr every 5 s.\n");
-}
-
-static void on_stop(int sig)
-{
-    (void)sig;
-    stop = 1;
 }
 
 static int parse_args(int argc, char **argv, struct replay *r)
@@ -148,49 +133,6 @@ static int parse_args(int argc, char **argv, struct replay *r)
 
 /* ---- output ---- */
 
-static void on_host_frame(const struct dw_frame *f, void *user)
-{
-    struct replay *r = user;
-    if (f->type == DW_FRAME_HELLO_REQUEST)
-        r->hello_requested = true;
-}
-
-/* Reads whatever the host sent (pty only). */
-static void read_host(struct replay *r)
-{
-    uint8_t buf[512];
-    ssize_t n;
-    if (!r->is_pty)
-        return;
-    while ((n = read(r->fd, buf, sizeof(buf))) > 0)
-        dw_decoder_feed(&r->dec, buf, (size_t)n);
-}
-
-static int write_all(struct replay *r, const uint8_t *p, size_t len)
-{
-    while (len && !stop) {
-        ssize_t n = write(r->fd, p, len);
-        if (n > 0) {
-            p += n;
-            len -= (size_t)n;
-            r->bytes_out += (uint64_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN) {
-            /* The reader is behind: wait, and keep answering it. */
-            struct pollfd pf = { r->fd, POLLOUT | POLLIN, 0 };
-            if (poll(&pf, 1, 200) > 0 && (pf.revents & POLLIN))
-                read_host(r);
-            continue;
-        }
-        dw_err("writing to %s: %s", r->out, n < 0 ? strerror(errno) : "short write");
-        return -1;
-    }
-    return 0;
-}
-
 static int send_frame(struct replay *r, uint8_t type, uint32_t seq, uint64_t t_us,
                       const uint8_t *payload, size_t len)
 {
@@ -201,7 +143,7 @@ static int send_frame(struct replay *r, uint8_t type, uint32_t seq, uint64_t t_u
                seq, strerror((int)-n));
         return -1;
     }
-    if (write_all(r, wire, (size_t)n) < 0)
+    if (dw_garment_link_write(&r->link, wire, (size_t)n) < 0)
         return -1;
     r->sent_any = true;
     r->last_seq = seq;
@@ -213,7 +155,7 @@ static int send_frame(struct replay *r, uint8_t type, uint32_t seq, uint64_t t_u
 static int send_delimiter(struct replay *r)
 {
     static const uint8_t zero = 0;
-    return write_all(r, &zero, 1);
+    return dw_garment_link_write(&r->link, &zero, 1);
 }
 
 /* A HELLO_REQUEST is answered like a garment would, as the next frame; its
@@ -222,62 +164,13 @@ static int answer_requests(struct replay *r)
 {
     size_t len;
     const uint8_t *hello = dw_session_reader_hello_payload(r->rd, &len);
-    read_host(r);
-    if (!r->hello_requested)
+    if (!dw_garment_link_take_request(&r->link))
         return 0;
-    r->hello_requested = false;
     if (!r->sent_any)
         return 0; /* the HELLO that starts the replay answers it */
     r->answers++;
     dw_debug("answering a HELLO_REQUEST");
     return send_frame(r, DW_FRAME_HELLO, r->last_seq, r->last_t_us, hello, len);
-}
-
-static int open_output(struct replay *r)
-{
-    if (!strcmp(r->out, "stdout")) {
-        r->fd = STDOUT_FILENO;
-        return 0;
-    }
-    if (!strcmp(r->out, "pty")) {
-        struct termios tio;
-        char *name;
-        int m = posix_openpt(O_RDWR | O_NOCTTY);
-        if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 || !(name = ptsname(m))) {
-            dw_err("cannot create a pseudo-terminal: %s", strerror(errno));
-            return -1;
-        }
-        /* Keep the slave open in raw mode: readers may come and go. */
-        r->pty_slave = open(name, O_RDWR | O_NOCTTY);
-        if (r->pty_slave < 0 || tcgetattr(r->pty_slave, &tio) < 0) {
-            dw_err("cannot open %s: %s", name, strerror(errno));
-            return -1;
-        }
-        cfmakeraw(&tio);
-        tcsetattr(r->pty_slave, TCSANOW, &tio);
-        fcntl(m, F_SETFL, fcntl(m, F_GETFL) | O_NONBLOCK);
-        r->fd = m;
-        r->is_pty = true;
-        if (r->pty_link) {
-            char tmp[4096];
-            snprintf(tmp, sizeof(tmp), "%s.tmp%ld", r->pty_link, (long)getpid());
-            unlink(tmp);
-            if (symlink(name, tmp) < 0 || rename(tmp, r->pty_link) < 0) {
-                dw_err("cannot make the link %s: %s", r->pty_link, strerror(errno));
-                unlink(tmp);
-                return -1;
-            }
-        }
-        printf("pty: %s\n", name);
-        fflush(stdout);
-        return 0;
-    }
-    r->fd = open(r->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (r->fd < 0) {
-        dw_err("cannot write %s: %s", r->out, strerror(errno));
-        return -1;
-    }
-    return 0;
 }
 
 /* ---- the replay ---- */
@@ -289,7 +182,7 @@ static void progress(struct replay *r, const struct dw_session_record *rec, uint
     dw_duration_format(total_us, of, sizeof(of));
     fprintf(stderr, "%s: %s of %s (%.1f%%), %llu frames, %llu bytes\n", prog, at, of,
             total_us ? 100.0 * (double)rec->elapsed_us / (double)total_us : 100.0,
-            (unsigned long long)r->frames_out, (unsigned long long)r->bytes_out);
+            (unsigned long long)r->frames_out, (unsigned long long)r->link.bytes_out);
 }
 
 /* One pass over the file. 0 at the end, 1 when stopped, -1 on error. */
@@ -369,13 +262,10 @@ static int replay_once(struct replay *r, uint64_t total_us)
 static void drain_pty(struct replay *r)
 {
     uint64_t until = dw_now_monotonic_ns() + DRAIN_MAX_NS;
-    int pending = 0;
-    while (!stop && dw_now_monotonic_ns() < until &&
-           ioctl(r->pty_slave, FIONREAD, &pending) == 0 && pending > 0) {
-        struct pollfd pf = { r->fd, POLLIN, 0 };
-        if (poll(&pf, 1, 50) > 0)
-            if (answer_requests(r) < 0)
-                break;
+    while (!stop && dw_now_monotonic_ns() < until && dw_garment_link_pending(&r->link) > 0) {
+        dw_garment_link_wait_host(&r->link, 50);
+        if (answer_requests(r) < 0)
+            break;
     }
     usleep(200000);
 }
@@ -383,14 +273,12 @@ static void drain_pty(struct replay *r)
 int sim_replay_main(int argc, char **argv)
 {
     struct replay r;
-    struct sigaction sa;
     char err[DW_SESSION_ERR_MAX];
     const struct dw_session_info *in;
     uint64_t total_us;
     int status = DW_EXIT_OK, e;
 
     memset(&r, 0, sizeof(r));
-    r.fd = r.pty_slave = -1;
     dw_log_init("ductwatch-sim");
     parse_args(argc, argv, &r);
     if (dw_session_reader_open(&r.rd, r.file, err, sizeof(err)) < 0) {
@@ -404,15 +292,10 @@ int sim_replay_main(int argc, char **argv)
         dw_session_reader_close(r.rd);
         return DW_EXIT_FAILURE;
     }
-    /* No SA_RESTART: a write blocked on a full pty nobody reads must end. */
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_stop;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    dw_decoder_init(&r.dec, on_host_frame, &r);
-    if (open_output(&r) < 0) {
+    /* dw_install_stop_signals sets no SA_RESTART: a write blocked on a
+     * full pty nobody reads must end. */
+    dw_install_stop_signals(&stop);
+    if (dw_garment_link_open(&r.link, r.out, r.pty_link, &stop) < 0) {
         dw_session_reader_close(r.rd);
         return DW_EXIT_FAILURE;
     }
@@ -423,17 +306,12 @@ int sim_replay_main(int argc, char **argv)
     } while (e == 0 && r.loop && !stop);
     if (e < 0)
         status = DW_EXIT_FAILURE;
-    if (r.is_pty && e == 0)
+    if (r.link.is_pty && e == 0)
         drain_pty(&r);
     dw_info("replay done: %llu frames, %llu bytes, %llu HELLO_REQUEST answered",
-            (unsigned long long)r.frames_out, (unsigned long long)r.bytes_out,
+            (unsigned long long)r.frames_out, (unsigned long long)r.link.bytes_out,
             (unsigned long long)r.answers);
-    if (r.pty_link)
-        unlink(r.pty_link);
-    if (r.fd >= 0 && r.fd != STDOUT_FILENO)
-        close(r.fd);
-    if (r.pty_slave >= 0)
-        close(r.pty_slave);
+    dw_garment_link_close(&r.link);
     dw_session_reader_close(r.rd);
     return status;
 }

@@ -1,0 +1,661 @@
+#!/usr/bin/python3
+"""ductwatch-sim as a user would check it (suite 'sims').
+
+usage: test_sim.py SIM SIMFRAMES CASE [ACQUIRE]
+cases: usage, determinism, scenario-NAME, faults-file, faults-acquire, soak-acquire
+"""
+import json
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import simlib  # noqa: E402
+from simlib import H, Z, neighbours  # noqa: E402
+
+SIM, SIMFRAMES, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
+ACQUIRE = sys.argv[4] if len(sys.argv) > 4 else None
+
+
+def fail(msg):
+    print('FAIL:', msg)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+def sim(*args, **kw):
+    return subprocess.run([SIM, *args], capture_output=True, timeout=kw.pop('timeout', 120), **kw)
+
+
+# ---- usage -----------------------------------------------------------------
+
+def case_usage(tmp):
+    p = sim('--help', text=True)
+    check(p.returncode == 0 and '--scenario' in p.stdout and '--link-faults' in p.stdout
+          and '--param' in p.stdout, '--help: %r' % p.stdout[:200])
+    p = sim('--version', text=True)
+    check(p.returncode == 0 and p.stdout.startswith('ductwatch-sim '), '--version: %r' % p.stdout)
+    p = sim('--list-scenarios', text=True)
+    names = [l.split()[0] for l in p.stdout.splitlines() if l.strip() and not l.startswith('#')]
+    check(p.returncode == 0 and names == ['healthy', 'blocked-duct', 'mastitis', 'engorgement',
+                                          'garment-pressure', 'sensor-detached', 'sensor-stuck',
+                                          'ice-pack', 'fever-only'], 'scenarios %r' % names)
+    check('--param persist=' in p.stdout and '--param logged=' in p.stdout, 'parameters not listed')
+    out = os.path.join(tmp, 'x.bin')
+    bad = [
+        (['--scenario', 'nonsense'], 'unknown scenario'),
+        (['--rate', '0'], '--rate'), (['--rate', '1001'], '--rate'),
+        (['--duration', 'soon'], '--duration'), (['--seed', '-1'], '--seed'),
+        (['--scenario', 'blocked-duct', '--zone', '16'], '--zone'),
+        (['--scenario', 'blocked-duct', '--side', 'left', '--zone', '9'], 'not on the left'),
+        (['--scenario', 'blocked-duct', '--side', 'middle'], '--side'),
+        (['--scenario', 'garment-pressure', '--zone', '0'], 'band'),
+        (['--scenario', 'engorgement', '--side', 'left'], 'does not apply'),
+        (['--scenario', 'fever-only', '--zone', '3'], 'does not apply'),
+        (['--scenario', 'healthy', '--onset', '2h'], 'no episode'),
+        (['--scenario', 'blocked-duct', '--onset', '30h', '--duration', '10h'], 'onset'),
+        (['--scenario', 'blocked-duct', '--param', 'colour=3'], 'not a parameter'),
+        (['--scenario', 'blocked-duct', '--param', 'firmness=9'], 'out of range'),
+        (['--scenario', 'ice-pack', '--param', 'logged'], 'KEY=VALUE'),
+        (['--scenario', 'blocked-duct', '--episode-duration', '0'], '--episode-duration'),
+        (['--device', 'a/b'], '--device'), (['--device', 'x' * 17], '--device'),
+        (['--link-faults', 'flip=2'], 'flip'), (['--link-faults', 'melt=1'], 'unknown fault'),
+        (['--link-faults', 'garbage'], 'KEY=VALUE'),
+        (['--speed', '2', '--fast'], 'exclude'), (['--pty-link', out], '--pty-link'),
+        (['--bogus'], 'unknown option'),
+    ]
+    for args, why in bad:
+        p = sim(*args, '--out', out, '--duration', '1m', text=True) if '--duration' not in args \
+            else sim(*args, '--out', out, text=True)
+        lines = p.stderr.strip().splitlines()
+        check(p.returncode == 2 and lines and why in lines[0], '%r -> %d %r' % (args, p.returncode, p.stderr))
+    # SIGTERM ends it cleanly, labels complete (waiting on a pty, and running)
+    for args in (['--out', 'pty'], ['--out', out, '--speed', '1']):
+        lab = os.path.join(tmp, 'term.labels')
+        p = subprocess.Popen([SIM, '--scenario', 'blocked-duct', '--labels', lab, '-q', *args],
+                             stdout=subprocess.PIPE, text=True)
+        if args[1] == 'pty':
+            check(p.stdout.readline().startswith('pty: '), 'no pty line')
+        time.sleep(0.5)
+        p.send_signal(signal.SIGTERM)
+        check(p.wait(timeout=10) == 0, 'exit %r after SIGTERM (%r)' % (p.returncode, args))
+        with open(lab) as f:
+            last = json.loads(f.read().splitlines()[-1])
+        check(last['type'] == 'summary', 'labels end with %r' % last)
+    print('usage: %d bad invocations refused with exit 2; SIGTERM ends cleanly' % len(bad))
+
+
+# ---- determinism -------------------------------------------------------------
+
+def run_bytes(tmp, name, *args):
+    out, lab = os.path.join(tmp, name + '.bin'), os.path.join(tmp, name + '.labels')
+    p = sim('--fast', '--out', out, '--labels', lab, '-q', *args)
+    check(p.returncode == 0, '%r exited %d: %s' % (args, p.returncode, p.stderr))
+    with open(out, 'rb') as f, open(lab) as g:
+        return f.read(), g.read()
+
+
+def case_determinism(tmp):
+    base = ['--scenario', 'mastitis', '--duration', '40h', '--rate', '5']
+    a, la = run_bytes(tmp, 'a', *base, '--seed', '7')
+    b, lb = run_bytes(tmp, 'b', *base, '--seed', '7', '--device', 'dwsim-01')
+    check(a == b and la == lb, 'the same seed gave different bytes or labels')
+    c, lc = run_bytes(tmp, 'c', *base, '--seed', '8')
+    check(a != c and la != lc, 'another seed gave the same bytes')
+    # The model must not depend on the link: the same values with faults on.
+    f1, lf1 = run_bytes(tmp, 'f1', *base, '--seed', '7', '--link-faults', 'flip=1e-5,garbage=1h')
+    f2, lf2 = run_bytes(tmp, 'f2', *base, '--seed', '7', '--link-faults', 'flip=1e-5,garbage=1h')
+    check(f1 == f2 and lf1 == lf2, 'link faults are not deterministic')
+    check(f1 != a, 'link faults changed nothing')
+    eps = lambda l: [x for x in l.splitlines() if '"episode"' in x]
+    check(eps(la) == eps(lf1) and eps(la), 'episodes differ with link faults')
+    print('determinism: %d bytes identical for seed 7, differ for seed 8 and with faults' % len(a))
+
+
+# ---- scenarios, measured from the decoded stream ----------------------------
+
+def episode(r, rule=None):
+    eps = [e for e in r.episodes() if rule is None or e['rule'] == rule]
+    check(eps, 'no %s episode in the labels: %r' % (rule, r.episodes()))
+    e = eps[0]
+    return e, e['start_us'] / 1e6 / H, e['end_us'] / 1e6 / H
+
+
+def local_contrast(r, z):
+    return r.temp[:, z] - np.median(r.temp[:, neighbours(z)], axis=1)
+
+
+def sc_healthy(r):
+    check(not r.episodes(), 'healthy has episodes: %r' % r.episodes())
+    v = r.valid_mask()
+    lo, hi = np.percentile(r.temp[v], [0.1, 99.9])
+    check(32.0 <= lo and hi <= 35.5, 'valid skin temperature %.2f..%.2f outside 32-35.5 C' % (lo, hi))
+    asym = np.median(r.temp[v][:, :8] - r.temp[v][:, 8:], axis=0)
+    check(np.all(np.abs(asym) <= 0.5), 'left-right asymmetry %r above 0.5 C' % asym.round(2))
+    pmax = np.percentile(r.pres[v], 99.9)
+    check(pmax < 4.0, 'pressure %.2f kPa: above the 4 kPa called harmful' % pmax)
+    feeds = r.feeds()
+    gaps = np.diff([f[0] for f in feeds])
+    check(len(feeds) >= 15 and np.all((gaps >= 2.0) & (gaps <= 3.0)), 'feed intervals %r' % gaps.round(2))
+    check(all(a[2] != b[2] for a, b in zip(feeds, feeds[1:])), 'feeds do not alternate sides')
+    # pressure rises between feeds and falls during one, on the fed side
+    drops = []
+    for (s, e, side) in feeds[2:]:
+        zs = range(8) if side == 'left' else range(8, 16)
+        before = np.median([r.mean(r.pres, s - 0.25, s, z) for z in zs])
+        after = np.median([r.mean(r.pres, e + 0.25, e + 0.5, z) for z in zs])
+        if before > 0.1 and after > 0.1:  # not across a garment-off
+            drops.append(after / before)
+    check(len(drops) >= 10 and np.median(drops) < 0.9, 'feeds do not soften the breast: %r' % np.round(drops, 2))
+    # garment off: readings go to ambient and 0 kPa
+    offs, ons = r.ev_times('garment-off'), r.ev_times('garment-on')
+    check(len(offs) >= 1 and len(r.ev_times('shower')) == len(offs), 'showers %r offs %r' % (r.ev_times('shower'), offs))
+    for off in offs:
+        on = min(x for x in ons if x > off)
+        w = r.window(off + 8 / 60, on - 1 / 60)  # rows are minutes
+        check(np.all(r.pres[w] < 0.05) and np.all(np.abs(r.temp[w] - r.amb[w].mean(axis=1)[:, None]) < 2.0),
+              'garment off at %.2f h: readings not at ambient/0 kPa' % off)
+    # settling after garment-on: the first minutes read low
+    for on in [x for x in ons[1:] if x + 0.5 < r.t[-1]]:
+        first = r.mean(r.temp, on, on + 2 / 60)
+        settled = r.mean(r.temp, on + 0.25, on + 0.5)
+        check(settled - first > 2.0, 'no settling after garment-on at %.2f h' % on)
+    # night: less motion than day
+    hod = (8.0 + r.t) % 24  # the test starts the session at 08:00
+    night = (hod >= 23) | (hod < 6)
+    check(np.median(r.motion[night]) < 0.5 * np.median(r.motion[~night]), 'night motion not lower')
+    # circadian swing 0.2-2.5 C: hourly medians of valid data over each day
+    hours = np.floor(r.t).astype(int)
+    hm = [np.median(r.temp[v & (hours == h)]) for h in range(int(r.t[-1])) if np.any(v & (hours == h))]
+    swing = np.percentile(hm, 95) - np.percentile(hm, 5)
+    check(0.2 <= swing <= 2.5, 'circadian swing %.2f C' % swing)
+    return 'skin %.2f..%.2f C, |asym| max %.2f, P max %.2f kPa, swing %.2f C, feed drop %.2f' % (
+        lo, hi, np.max(np.abs(asym)), pmax, swing, np.median(drops))
+
+
+def sc_blocked_duct(r):
+    e, on, end = episode(r, 'D1')
+    z, side = e['zone'], e['side']
+    check(e['side'] in ('left', 'right') and 0 <= z < Z and e['zone_name'], 'episode %r' % e)
+    base = r.soft_baseline(side, on)
+    pre = r.post_feed_ratio(side, base, 2, on)
+    post = r.post_feed_ratio(side, base, on + 2, end)
+    check(len(post) >= 1, 'no feed on the %s side after onset' % side)
+    check(np.all(pre[:, z] < 1.3), 'zone %d already firm before onset: %r' % (z, pre[:, z]))
+    check(np.all(post[:, z] > 1.3), 'zone %d R after feeds %r: not > 1.3 at every feed' % (z, post[:, z].round(2)))
+    nb = post[:, neighbours(z)]
+    check(np.all(nb < 1.3), 'neighbours R %r reach 1.3' % nb.round(2))
+    L = local_contrast(r, z)
+    v = r.valid_mask()
+    dl = np.mean(L[v & r.window(on + 14, min(end, on + 30))]) - np.mean(L[v & r.window(on - 6, on)])
+    check(dl < 0.5, 'blocked duct warmth %.2f C above T1' % dl)
+    return 'zone %d R after onset %s, neighbours max %.2f, warmth %.2f C' % (
+        z, post[:, z].round(2).tolist(), nb.max(), dl)
+
+
+def sc_mastitis(r):
+    e, on, end = episode(r, 'I1')
+    g, gon, gend = episode(r, 'G3')
+    z, side = e['zone'], e['side']
+    temps = [x['value'] for x in r.events if x['event'] == 'thermometer']
+    check(temps and max(temps) >= 38.5, 'thermometer readings %r' % temps)
+    check(g['side'] == 'none' and gon >= on, 'G3 episode %r' % g)
+    v = r.valid_mask()
+    w0, w1 = v & r.window(on - 6, on), v & r.window(on + 10, on + 14)
+    L = local_contrast(r, z)
+    A = r.temp[:, z] - r.temp[:, z ^ 8]
+    dl, da = np.mean(L[w1]) - np.mean(L[w0]), np.mean(A[w1]) - np.mean(A[w0])
+    check(dl >= 0.5 and da >= 1.0, 'local warmth dL %.2f dA %.2f' % (dl, da))
+    base = r.soft_baseline(side, on)
+    post = r.post_feed_ratio(side, base, on + 3, end)
+    check(len(post) and np.all(post[:, z] > 1.3), 'zone %d firmness %r' % (z, post[:, z] if len(post) else None))
+    # spreading: the neighbours warm later
+    nbw = np.mean([np.mean(r.temp[w1, n]) - np.mean(r.temp[w0, n]) for n in neighbours(z)])
+    far = [n for n in range(Z) if n not in neighbours(z) and n != z and (n >= 8) == (z >= 8)]
+    farw = np.mean([np.mean(r.temp[w1, n]) - np.mean(r.temp[w0, n]) for n in far])
+    check(nbw > farw + 0.2, 'no spreading: neighbours %.2f vs others %.2f' % (nbw, farw))
+    return 'zone %d dL %.2f dA %.2f C, R %s, neighbours +%.2f C, thermometer %r' % (
+        z, dl, da, post[:, z].round(2).tolist(), nbw, temps)
+
+
+def sc_engorgement(r):
+    e, on, end = episode(r, 'E1')
+    check(e['side'] == 'both' and e['zone'] is None, 'episode %r' % e)
+    falls, fracs = [], []
+    for side, zs in (('left', range(8)), ('right', range(8, 16))):
+        base = r.soft_baseline(side, on)
+        for (s, fe, sd) in r.feeds(side):
+            if s < on + 3 or fe + 1 > end:
+                continue
+            before = np.array([r.mean(r.pres, s - 0.5, s, z) for z in zs]) / base[list(zs)]
+            after = np.array([r.mean(r.pres, fe + 0.5, fe + 1.0, z) for z in zs]) / base[list(zs)]
+            fracs.append(np.mean(before >= 1.3))
+            falls.append(1 - np.median(after) / np.median(before))
+    check(len(falls) >= 2, 'too few feeds in the episode')
+    check(min(fracs) >= 0.6, 'zones with R >= 1.3 before feeds: %r' % np.round(fracs, 2))
+    check(min(falls) >= 0.1, 'median R falls after feeds by %r' % np.round(falls, 2))
+    v = r.valid_mask()
+    dg = np.median(r.temp[v & r.window(on + 4, min(end, on + 16))]) - np.median(r.temp[v & r.window(on - 12, on)])
+    check(0.3 <= dg <= 1.2, 'diffuse warmth %.2f C' % dg)
+    return 'zones firm before feeds %s, fall after feeds %s, warmth %.2f C' % (
+        np.round(fracs, 2).tolist(), np.round(falls, 2).tolist(), dg)
+
+
+def sc_garment_pressure(r):
+    e, on, end = episode(r, 'P1')
+    z = e['zone']
+    check(z in (1, 5, 7, 9, 13, 15), 'zone %d is not a band zone' % z)
+    w = r.window(on + 0.1, end - 0.1)
+    p = np.mean(r.pres[w, z])
+    nb = np.mean(r.pres[w][:, neighbours(z)])
+    pre = r.mean(r.pres, on - 3, on - 0.1, z)
+    check(p >= 4.0 and p >= 2 * nb and pre < 4.0, 'zone %d %.2f kPa, neighbours %.2f, before %.2f' % (z, p, nb, pre))
+    fe = [f for f in r.feeds() if f[1] <= on]
+    check(fe and on - fe[-1][1] < 0.2, 'onset %.2f h not right after a feed' % on)
+    return 'zone %d %.2f kPa (neighbours %.2f, before %.2f) for %.1f h' % (z, p, nb, pre, end - on)
+
+
+def sc_sensor_detached(r):
+    e, on, end = episode(r, 'S1')
+    z, s = e['zone'], (0 if e['side'] == 'left' else 1)
+    w = r.window(on + 0.1, end - 2 / 60)
+    dt = r.temp[w, z] - r.amb[w, s]
+    check(np.all(dt < 2.0) and np.all(r.pres[w, z] < 0.2), 'zone %d T-amb %.2f P %.3f' % (z, dt.max(), r.pres[w, z].max()))
+    others = [n for n in neighbours(z)]
+    v = r.valid_mask() & w
+    check(np.all(r.temp[v][:, others] - r.amb[v, s][:, None] > 2.0), 'neighbours also detached')
+    return 'zone %d T-ambient max %.2f C, P max %.3f kPa' % (z, dt.max(), r.pres[w, z].max())
+
+
+def sc_sensor_stuck(r):
+    e, on, end = episode(r, 'S3')
+    z = e['zone']
+    w = r.window(on + 1 / 60, end - 1 / 60)
+    check(np.all(r.trange[w, z] == 0) and np.all(r.prange[w, z] == 0), 'zone %d not frozen' % z)
+    check(np.all(r.trange[w][:, neighbours(z)].max(axis=1) > 0), 'neighbours frozen too')
+    check(np.any(r.trange[r.window(0, on), z] > 0), 'zone %d never varied' % z)
+    return 'zone %d frozen for %.1f h while neighbours vary' % (z, end - on)
+
+
+def sc_ice_pack(r, logged):
+    packs = r.artefacts('ice-pack')
+    check(len(packs) == 1 and packs[0]['logged'] == logged, 'ice-pack artefacts %r' % packs)
+    p = packs[0]
+    z, on, off = p['zone'], p['start_us'] / 1e6 / H, p['end_us'] / 1e6 / H
+    pre = r.mean(r.temp, on - 0.25, on, z)
+    five = r.mean(r.temp, on + 4 / 60, on + 6 / 60, z)
+    check(pre - five >= 2.0, 'zone %d cooled %.2f C in 5 min' % (z, pre - five))
+    logged_ev = [x for x in r.events if x['event'] == 'ice-pack']
+    if logged:
+        check(len(logged_ev) == 1 and not r.episodes(), 'logged: events %r episodes %r' % (logged_ev, r.episodes()))
+    else:
+        e, eon, eend = episode(r, 'S5')
+        check(not logged_ev and e['zone'] == z and abs(eon - on) < 1e-6, 'unlogged: %r %r' % (logged_ev, e))
+    return 'zone %d -%.2f C in 5 min, logged %s' % (z, pre - five, logged)
+
+
+def sc_fever_only(r):
+    temps = [x['value'] for x in r.events if x['event'] == 'thermometer']
+    check(temps, 'no thermometer reading')
+    rule = 'G3' if max(temps) >= 38.5 else 'G2'
+    e, on, end = episode(r, rule)
+    check(e['side'] == 'none' and e['zone'] is None and max(temps) >= 38.0, 'episode %r readings %r' % (e, temps))
+    v = r.valid_mask()
+    w0, w1 = v & r.window(on - 6, on), v & r.window(on + 3, min(end, on + 12))
+    dls = [abs(np.mean(local_contrast(r, z)[w1]) - np.mean(local_contrast(r, z)[w0])) for z in range(Z)]
+    check(max(dls) < 0.3, 'local changes %r in fever-only' % np.round(dls, 2))
+    dg = np.median(r.temp[w1]) - np.median(r.temp[w0])
+    return 'readings %r (%s), global skin %+.2f C, local |dL| max %.2f' % (temps, rule, dg, max(dls))
+
+
+def case_scenario(tmp, name):
+    dur = os.environ.get('DW_TEST_SIM_DURATION', '48h')
+    extra = []
+    if name == 'ice-pack-logged':
+        extra = ['--param', 'logged=1']
+    if name == 'healthy':
+        extra = ['--param', 'start-hour=8']
+    seed = int(os.environ.get('DW_TEST_SIM_SEED', '1'))
+    r = simlib.Run(SIM, SIMFRAMES, tmp, 'ice-pack' if name.startswith('ice-pack') else name, seed, dur, extra)
+    check(r.stats['crc_errors'] == 0 and r.stats['frames'] == r.summary()['frames']['total'],
+          'decoder %r vs summary %r' % (r.stats, r.summary()['frames']))
+    fn = {'healthy': sc_healthy, 'blocked-duct': sc_blocked_duct, 'mastitis': sc_mastitis,
+          'engorgement': sc_engorgement, 'garment-pressure': sc_garment_pressure,
+          'sensor-detached': sc_sensor_detached, 'sensor-stuck': sc_sensor_stuck,
+          'ice-pack': lambda r: sc_ice_pack(r, False), 'ice-pack-logged': lambda r: sc_ice_pack(r, True),
+          'fever-only': sc_fever_only}[name]
+    print('%s: %s' % (name, fn(r)))
+
+
+# ---- through a real pty into the real ductwatch-acquire ------------------------
+
+FRAME_HDR = struct.Struct('<BBHIQQQQ')
+
+
+class Acquired:
+    """A pyzmq subscriber on acquire's stream: frames and events in order,
+    the latest stats."""
+
+    def __init__(self, ctx, ep):
+        import zmq
+        self.zmq = zmq
+        self.sock = ctx.socket(zmq.SUB)
+        self.sock.setsockopt(zmq.RCVHWM, 0)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.connect(ep)
+        self.sock.setsockopt(zmq.SUBSCRIBE, b'')
+        self.frames, self.events, self.stats = [], [], None
+        self.last, self.stream_gaps, self.max_dseq = 0, 0, -1
+
+    def poll(self, timeout_ms):
+        if not self.sock.poll(timeout_ms):
+            return
+        while True:
+            try:
+                topic, body = self.sock.recv_multipart(self.zmq.NOBLOCK)
+            except self.zmq.Again:
+                return
+            kind = topic.decode().split('.', 1)[0]
+            if kind == 'frame':
+                v, ftype, n, dseq, seq, stream, tdev, thost = FRAME_HDR.unpack_from(body)
+                m = {'type': ftype, 'dseq': dseq, 'seq': seq, 't': tdev, 'payload': body[FRAME_HDR.size:]}
+                self.max_dseq = max(self.max_dseq, dseq)
+            else:
+                m = json.loads(body)
+                seq = m['seq']
+            if seq <= self.last:
+                continue  # a backlog replay
+            if seq != self.last + 1:
+                self.stream_gaps += 1
+            self.last = seq
+            if kind == 'frame':
+                self.frames.append(m)
+            elif kind == 'event':
+                self.events.append(m)
+            elif kind == 'stats':
+                self.stats = m
+
+
+class Pipeline:
+    """ductwatch-sim on a pty (behind --pty-link) read by ductwatch-acquire."""
+
+    def __init__(self, tmp, sim_args):
+        import zmq
+        self.tmp = tmp
+        self.env = dict(os.environ, DUCTWATCH_RUNTIME_DIR=os.path.join(tmp, 'run'))
+        self.link = os.path.join(tmp, 'garment')
+        self.labels = os.path.join(tmp, 'pipe.labels')
+        self.ctx = zmq.Context()
+        self.pub = 'ipc://%s/pub' % tmp
+        self.sub = Acquired(self.ctx, self.pub)
+        self.sim = subprocess.Popen([SIM, '--out', 'pty', '--pty-link', self.link, '--labels', self.labels,
+                                     '-q', *sim_args], stdout=subprocess.PIPE, text=True, env=self.env)
+        line = self.sim.stdout.readline()
+        check(line.startswith('pty: /dev/pts/'), 'simulator said %r' % line)
+        self.acq = subprocess.Popen([ACQUIRE, '--port', self.link, '--pub', self.pub, '--events',
+                                     'ipc://%s/events' % tmp, '--wait-subscribers', '1', '-q'],
+                                    stdout=subprocess.PIPE, text=True, env=self.env)
+        check(self.acq.stdout.readline().startswith('pub: '), 'acquire did not start')
+
+    def finish(self, timeout):
+        end = time.monotonic() + timeout
+        while self.sim.poll() is None and time.monotonic() < end:
+            self.sub.poll(100)
+        check(self.sim.poll() == 0, 'the simulator exited %r' % self.sim.poll())
+        with open(self.labels) as f:
+            self.lab = [json.loads(l) for l in f if l.strip()]
+        self.summary = [l for l in self.lab if l['type'] == 'summary'][0]
+        quiet = time.monotonic()
+        n = len(self.sub.frames)
+        while time.monotonic() - quiet < 1.5:
+            self.sub.poll(100)
+            if len(self.sub.frames) != n:
+                n, quiet = len(self.sub.frames), time.monotonic()
+        self.acq.send_signal(signal.SIGTERM)
+        check(self.acq.wait(timeout=15) == 0, 'acquire exit status')
+        self.sub.poll(500)
+        check(self.sub.stats is not None, 'no stats from acquire')
+        return self.sub.stats
+
+    def close(self):
+        for p in (self.sim, self.acq):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.ctx.destroy(linger=0)
+
+
+def lost_set(summary):
+    return {s for a, b in summary['lost_seqs'] for s in range(a, b + 1)}
+
+
+def decode_file(path):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'interop'))
+    import pygarment as pg
+    with open(path, 'rb') as f:
+        blocks = f.read().split(b'\x00')
+    out = []
+    for b in blocks:
+        if len(b) > 1050:
+            continue  # the host skips an overlong block (docs/protocol.md 6)
+        try:
+            f = pg.parse_raw(pg.cobs_decode(b)) if b else None
+        except ValueError:
+            continue  # damaged: the host drops it
+        if f and f[0] == 1 and 1 <= f[1] <= 5:
+            out.append(f)
+    return out
+
+
+def case_faults_acquire(tmp):
+    faults = 'flip=2e-5,drop=1e-5,dup=1e-5,garbage=1m,garbage-max=40,unplug=5m,unplug-for=3s'
+    args = ['--scenario', 'mastitis', '--seed', '5', '--duration', '30m', '--fast']
+    pipe = Pipeline(tmp, [*args, '--link-faults', faults])
+    try:
+        st = pipe.finish(120)
+        sm, sub = pipe.summary, pipe.sub
+    finally:
+        pipe.close()
+    lost = lost_set(sm)
+    last = sub.max_dseq
+    fl = [l for l in pipe.lab if l['type'] == 'fault']
+    kinds = {k: sum(1 for l in fl if l['kind'] == k) for k in ('flip', 'drop', 'dup', 'garbage', 'unplug')}
+    check(all(kinds.values()), 'not every kind of fault was injected: %r' % kinds)
+    check(sm['faults'] == kinds, 'summary faults %r, fault lines %r' % (sm['faults'], kinds))
+    unplugged = sum(l['frames_lost'] for l in fl if l['kind'] == 'unplug')
+    check(unplugged == sm['frames_lost_unplugged'] and len(lost) == sm['frames_lost'],
+          'unplug accounting %r' % sm)
+    check(last == sm['last_seq'] or last in lost or last >= sm['last_seq'] - 2,
+          'acquire saw device seqs up to %d of %d' % (last, sm['last_seq']))
+    lost_upto = len([x for x in lost if x <= last])
+    check(st['frames_missing'] == lost_upto,
+          'acquire frames_missing %d, the labels say %d frames were lost' % (st['frames_missing'], lost_upto))
+    check(st['frames'] + st['frames_missing'] == last + 1, 'frames %d + missing %d != %d sent' % (
+        st['frames'], st['frames_missing'], last + 1))
+    dseqs = [f['dseq'] for f in sub.frames]
+    garment_events = [e for e in sub.events if e['source'] == 'garment']
+    check(not (set(dseqs) & lost), 'frames the labels call lost were published: %r' % sorted(set(dseqs) & lost)[:5])
+    check(len(dseqs) + len(garment_events) == st['frames'], 'published %d frames + %d events, stats say %d'
+          % (len(dseqs), len(garment_events), st['frames']))
+    check(st['reconnects'] == kinds['unplug'], 'reconnects %d, unplugs %d' % (st['reconnects'], kinds['unplug']))
+    check(sub.stream_gaps == 0, 'stream seq gaps on ZeroMQ')
+    # every published sample is exactly what the fault-free garment sent
+    clean = os.path.join(tmp, 'clean.bin')
+    p = sim(*args, '--out', clean, '-q')
+    check(p.returncode == 0, 'fault-free run')
+    cleanf = decode_file(clean)
+    ref = {(ftype, t): payload for (v, ftype, seq, t, payload) in cleanf if ftype in (2, 4)}
+    hello = [payload for (v, ftype, seq, t, payload) in cleanf if ftype == 1][0]
+    samples = [f for f in sub.frames if f['type'] == 2]
+    bad = [(f['type'], f['t']) for f in sub.frames
+           if (f['payload'] != hello if f['type'] == 1 else ref.get((f['type'], f['t'])) != f['payload'])]
+    check(not bad, '%d published frames differ from the fault-free run (first %r)' % (len(bad), bad[:3]))
+    ref_ev = {(payload[0], t) for (v, ftype, seq, t, payload) in cleanf if ftype == 3}
+    kinds_ev = {'feed-start': 1, 'feed-end': 2, 'thermometer': 3, 'shower': 6, 'garment-on': 7, 'garment-off': 8}
+    bad_ev = [e for e in garment_events if (kinds_ev.get(e['kind']), e['t_device_us']) not in ref_ev]
+    check(not bad_ev, 'published events not in the fault-free run: %r' % bad_ev[:3])
+    errs = st['crc_errors'] + st['length_errors'] + st['cobs_errors'] + st['version_errors']
+    print('faults: %r; %d frames sent, %d lost (%d unplugged), acquire: frames %d, missing %d, '
+          'reconnects %d, %d decoder errors; all %d published frames (%d samples) identical to the fault-free run'
+          % (kinds, sm['frames']['total'], len(lost), unplugged, st['frames'], st['frames_missing'],
+             st['reconnects'], errs, len(sub.frames), len(samples)))
+
+
+def case_pty_reader(tmp):
+    """--out pty as a reader sees it: 'pty: ...' first, nothing before a
+    HELLO_REQUEST, then 0x00 + HELLO; a reader that closes and opens the pty
+    again loses nothing (the simulator keeps it open) and every
+    HELLO_REQUEST is answered by a HELLO as the next frame."""
+    import termios
+    import tty
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'interop'))
+    import pygarment as pg
+    link = os.path.join(tmp, 'garment')
+    p = subprocess.Popen([SIM, '--scenario', 'healthy', '--duration', '60s', '--speed', '20',
+                          '--out', 'pty', '--pty-link', link, '-q'], stdout=subprocess.PIPE, text=True)
+    try:
+        line = p.stdout.readline()
+        check(line.startswith('pty: /dev/pts/'), 'first line %r' % line)
+        pty = line.split()[1]
+        check(os.path.realpath(link) == pty, 'link %r -> %r' % (link, os.path.realpath(link)))
+        request = b'\x00' + pg.wire_frame(pg.HELLO_REQUEST, 0, 0)
+
+        def reader():
+            fd = os.open(link, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+            tty.setraw(fd, termios.TCSANOW)  # TCSAFLUSH would discard what waits
+            return fd
+
+        def read_for(fd, secs, until_exit=False):
+            data, end = b'', time.monotonic() + secs
+            while time.monotonic() < end:
+                try:
+                    data += os.read(fd, 65536)
+                except BlockingIOError:
+                    if until_exit and p.poll() is not None:
+                        break
+                    time.sleep(0.02)
+                except OSError:
+                    break  # EIO: the simulator closed the pty
+            return data
+
+        fd = reader()
+        check(read_for(fd, 0.5) == b'', 'bytes before any HELLO_REQUEST')
+        os.write(fd, request)
+        first = read_for(fd, 0.5)
+        os.close(fd)
+        time.sleep(0.3)  # away: the simulator keeps writing into the pty
+        fd = reader()
+        os.write(fd, request)
+        second = read_for(fd, 0.5)
+        os.close(fd)
+        fd = reader()
+        rest = read_for(fd, 30, until_exit=True)
+        os.close(fd)
+        check(p.wait(timeout=30) == 0, 'simulator exit')
+    finally:
+        if p.poll() is None:
+            p.kill()
+    data = first + second + rest
+    check(first[:1] == b'\x00', 'the stream does not start with 0x00')
+    frames = [pg.parse_raw(pg.cobs_decode(b)) for b in data.split(b'\x00') if b]
+    seqs = [f[2] for f in frames]
+    check(seqs == list(range(len(seqs))), 'seqs not contiguous across the reader reconnect')
+    check(frames[0][1] == pg.HELLO, 'first frame %r' % (frames[0][:3],))
+    # the request sent after the reconnect: the first frame after it is a HELLO
+    nfirst = len([b for b in first.split(b'\x00') if b])
+    later = [f for f in frames[1:] if f[1] == pg.HELLO]
+    check(len(later) == 1 and later[0][2] >= nfirst, 'HELLOs after the first: %r' % [f[2] for f in later])
+    check(all(frames[i][1] != pg.HELLO for i in range(1, nfirst)), 'unrequested HELLO')
+    check(not os.path.lexists(link), 'the link is still there after the end')
+    print('pty-reader: %d frames, contiguous across a reader that went away; HELLO seq %d answered '
+          'the second request' % (len(frames), later[0][2]))
+
+
+def case_faults_file(tmp):
+    """Faults into a file (unplug = bytes not written), decoded by common/'s
+    decoder: exactly the frames the labels do not call lost get through;
+    drift stretches the device clock by the given ppm."""
+    args = ['--scenario', 'blocked-duct', '--seed', '4', '--duration', '3h', '--fast', '-q']
+    out, lab = os.path.join(tmp, 'f.bin'), os.path.join(tmp, 'f.labels')
+    p = sim(*args, '--out', out, '--labels', lab, '--link-faults',
+            'flip=5e-5,drop=2e-5,dup=2e-5,garbage=5m,unplug=20m,unplug-for=30s,drift=-250')
+    check(p.returncode == 0, 'exit %d %s' % (p.returncode, p.stderr))
+    with open(lab) as f:
+        labels = [json.loads(l) for l in f if l.strip()]
+    sm = labels[-1]
+    check(sm['type'] == 'summary', 'the last label line is not the summary')
+    frames = decode_file(out)
+    seqs = [f[2] for f in frames]
+    want = sorted(set(range(sm['last_seq'] + 1)) - lost_set(sm))
+    check(seqs == want, '%d frames decoded, %d expected; first difference at %r' % (
+        len(seqs), len(want), next(((a, b) for a, b in zip(seqs, want) if a != b), None)))
+    check(sm['frames_damaged'] > 0 and sm['frames_lost_unplugged'] > 0, 'summary %r' % sm)
+    check(any(l['type'] == 'fault' and l['kind'] == 'drift' and l['ppm'] == -250 for l in labels), 'no drift label')
+    # drift: event times are the undrifted ones scaled by (1 + ppm 1e-6)
+    p = sim(*args, '--out', os.path.join(tmp, 'n.bin'), '--labels', os.path.join(tmp, 'n.labels'))
+    with open(os.path.join(tmp, 'n.labels')) as f:
+        ref = [json.loads(l) for l in f if l.strip()]
+    fa = [l['start_us'] for l in labels if l['type'] == 'artefact' and l['kind'] == 'feed']
+    fr = [l['start_us'] for l in ref if l['type'] == 'artefact' and l['kind'] == 'feed']
+    check(fa and len(fa) == len(fr) and all(abs(a - b * (1 - 250e-6)) <= 1 for a, b in zip(fa, fr)),
+          'drifted feed times %r vs %r' % (fa[:3], fr[:3]))
+    print('faults-file: %d frames sent, %d decoded = all but the %d the labels call lost; drift -250 ppm'
+          % (sm['frames']['total'], len(seqs), sm['frames_lost']))
+
+
+def case_soak_acquire(tmp):
+    """The Done-when: 72 simulated hours of blocked-duct at 10 Hz, --fast,
+    through a pty into ductwatch-acquire: every frame arrives, in order."""
+    dur = os.environ.get('DW_TEST_SOAK_DURATION', '72h')
+    t0 = time.monotonic()
+    pipe = Pipeline(tmp, ['--scenario', 'blocked-duct', '--duration', dur, '--fast'])
+    try:
+        st = pipe.finish(600)
+        wall = time.monotonic() - t0
+        sm, sub = pipe.summary, pipe.sub
+    finally:
+        pipe.close()
+    dseqs = [f['dseq'] for f in sub.frames]
+    garment_events = [e for e in sub.events if e['source'] == 'garment']
+    check(dseqs == sorted(dseqs) and len(set(dseqs)) == len(dseqs), 'device seqs out of order')
+    check(len(dseqs) + len(garment_events) == sm['frames']['total'],
+          '%d frames + %d events published, %d sent' % (len(dseqs), len(garment_events), sm['frames']['total']))
+    check(st['frames_missing'] == 0 and st['frames'] == sm['frames']['total'], 'stats %r' % st)
+    check(sub.stream_gaps == 0, 'stream gaps')
+    print('soak: %s of blocked-duct, %d frames (%d samples), %d bytes through the pty in %.1f s wall'
+          % (dur, sm['frames']['total'], sm['frames']['sample'], sm['bytes'], wall))
+
+
+if __name__ == '__main__':
+    tmp = tempfile.mkdtemp(prefix='simtest-')
+    try:
+        if CASE == 'usage':
+            case_usage(tmp)
+        elif CASE == 'determinism':
+            case_determinism(tmp)
+        elif CASE == 'pty-reader':
+            case_pty_reader(tmp)
+        elif CASE == 'faults-file':
+            case_faults_file(tmp)
+        elif CASE == 'faults-acquire':
+            case_faults_acquire(tmp)
+        elif CASE == 'soak-acquire':
+            case_soak_acquire(tmp)
+        elif CASE.startswith('scenario-'):
+            case_scenario(tmp, CASE[len('scenario-'):])
+        else:
+            fail('unknown case %s' % CASE)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print('ok')
