@@ -116,6 +116,8 @@ static const struct key keys[] = {
     D("S5", "change_c", s5_change_c, 2.0, 0, 50, "or a local change at least this ..."),
     T("S5", "window", s5_window_us, 5 * MIN, MIN, DAY, "... within this time, with nothing logged"),
     T("S5", "suppress", s5_suppress_us, 60 * MIN, MIN, DAY, "the zone is suppressed this long"),
+    D("S5", "global_fraction", s5_global_fraction, 0.75, 0, 1,
+      "a change this share of the zones in contact make together is not local"),
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 

@@ -60,7 +60,7 @@ struct dw_detect_config {
     uint64_t s2_sustain_us;
     uint64_t s3_lsb, s3_sustain_us;
     double s4_temp_min_c, s4_temp_max_c;
-    double s5_temp_min_c, s5_temp_max_c, s5_change_c;
+    double s5_temp_min_c, s5_temp_max_c, s5_change_c, s5_global_fraction;
     uint64_t s5_window_us, s5_suppress_us;
 };
 

@@ -85,6 +85,7 @@ struct zone {
 struct side {
     bool in_feed, feed_minute;
     uint64_t feed_start_us, feed_end_us, art_until_us;
+    uint64_t pack_until_us; /* a logged ice or heat pack: S5 knows the source */
     bool fr_pending;
     double fr_med_sum;
     uint32_t fr_med_n;
@@ -663,6 +664,28 @@ static void close_minute(struct dw_detector *d, struct device *dv, uint64_t m)
     unsigned sw5 = minutes(c->s5_window_us);
     if (sw5 >= HIST_MIN)
         sw5 = HIST_MIN - 1;
+    /* S5 looks for a local source: the largest change against the last
+     * minutes, per zone, and how many zones in contact share it (a garment
+     * taken off or a cold room moves most zones at once; a pack moves a few). */
+    double s5_change[DW_MAX_ZONES];
+    unsigned n_contact = 0, n_rise = 0, n_fall = 0;
+    for (unsigned i = 0; i < nz; i++) {
+        struct zone *z = &dv->z[i];
+        s5_change[i] = 0;
+        if (!z->has || !z->contact)
+            continue;
+        n_contact++;
+        for (unsigned k = 1; k <= sw5; k++) {
+            float old = z->t_hist[(m + HIST_MIN - k) % HIST_MIN];
+            if (!isnan(old) && fabs(z->t - old) > fabs(s5_change[i]))
+                s5_change[i] = z->t - old;
+        }
+        if (s5_change[i] >= c->s5_change_c)
+            n_rise++;
+        else if (s5_change[i] <= -c->s5_change_c)
+            n_fall++;
+    }
+    double s5_global = c->s5_global_fraction * n_contact;
     for (unsigned i = 0; i < nz; i++) {
         struct zone *z = &dv->z[i];
         struct side *sd = &dv->sd[z->side];
@@ -700,19 +723,16 @@ static void close_minute(struct dw_detector *d, struct device *dv, uint64_t m)
         else if (tr < 0)
             alert_clear(d, dv, &z->h[R_S4], (int)z->side, z->t, c->s4_temp_max_c, t);
         /* S5: heat/cold source with nothing logged */
-        bool logged = t0 < sd->art_until_us || sd->in_feed || sd->feed_minute || shower;
-        double change = 0;
-        if (z->has && z->contact) {
-            for (unsigned k = 1; k <= sw5; k++) {
-                float old = z->t_hist[(m + HIST_MIN - k) % HIST_MIN];
-                if (!isnan(old) && fabs(z->t - old) > fabs(change))
-                    change = z->t - old;
-            }
-        }
+        double change = s5_change[i];
+        /* A feed warms the breast for a while after it (detection.md), so
+         * its window explains a rise, not a fall of several degrees. */
+        bool logged = t0 < sd->pack_until_us || sd->in_feed || sd->feed_minute || shower ||
+                      dv->garment_off_logged || (t0 < sd->art_until_us && change > 0);
+        bool global = (change > 0 ? n_rise : n_fall) >= s5_global && n_contact > 0;
         bool hot = z->has && z->t >= c->s5_temp_min_c && z->t <= c->s5_temp_max_c;
         /* skin warming up under a garment just put on is not a heat source */
         bool settling = t0 < z->settle_until_us;
-        if (!logged && (hot || (fabs(change) >= c->s5_change_c && !settling))) {
+        if (!logged && (hot || (fabs(change) >= c->s5_change_c && !settling && !global))) {
             z->suppress_until_us = t + c->s5_suppress_us;
             alert_set(d, dv, &z->h[R_S5], "S5", DW_L0, (int)z->side, (int)i, hot ? z->t : change,
                       hot ? c->s5_temp_min_c : c->s5_change_c, t);
@@ -1401,9 +1421,12 @@ int dw_detector_event(struct dw_detector *d, const char *device, uint64_t t_us,
         break;
     case DW_EV_ICE_PACK:
     case DW_EV_HEAT_PACK:
-        for (int s = s0; s <= s1; s++)
+        for (int s = s0; s <= s1; s++) {
             if (t_us + c->pack_artefact_us > dv->sd[s].art_until_us)
                 dv->sd[s].art_until_us = t_us + c->pack_artefact_us;
+            if (t_us + c->pack_artefact_us > dv->sd[s].pack_until_us)
+                dv->sd[s].pack_until_us = t_us + c->pack_artefact_us;
+        }
         break;
     case DW_EV_SHOWER:
         if (t_us + c->shower_artefact_us > dv->shower_until_us)

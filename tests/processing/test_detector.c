@@ -479,6 +479,51 @@ static void test_logged_ice_pack(void **st)
     fx_free(f);
 }
 
+/* An unlogged cold pack right after a feed on that side is still a cold
+ * source: a feed explains warmth afterwards, not a fall of several degrees. */
+static void test_s5_cold_after_feed(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(17);
+    synth_run(&f->s, f->d, 30 * H_US);
+    while (f->s.in_feed || f->s.feed_side != DW_SIDE_LEFT ||
+           f->s.t_us - f->s.feed_end_us > 5 * M_US)
+        synth_run(&f->s, f->d, M_US);
+    f->s.cold[2] = 5;
+    f->s.cold[3] = 3;
+    synth_run(&f->s, f->d, 20 * M_US);
+    f->s.cold[2] = f->s.cold[3] = 0;
+    synth_run(&f->s, f->d, 2 * H_US);
+    const struct rec *s5 = find(&f->log, "S5", DW_ALERT_RAISED, 0);
+    if (!s5)
+        dump(&f->log);
+    assert_non_null(s5);
+    assert_true(s5->zone == 2 || s5->zone == 3);
+    assert_int_equal(count_level(&f->log, DW_L0, 0), 0);
+    fx_free(f);
+}
+
+/* Every zone cooling together (a cold room, the garment lifted) is no local
+ * source: no S5 on any zone. */
+static void test_s5_not_global(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(18);
+    synth_run(&f->s, f->d, 30 * H_US);
+    while (f->s.in_feed || f->s.t_us - f->s.feed_end_us < 45 * M_US)
+        synth_run(&f->s, f->d, M_US);
+    for (unsigned z = 0; z < 16; z++)
+        f->s.cold[z] = 2.8;
+    synth_run(&f->s, f->d, 20 * M_US);
+    for (unsigned z = 0; z < 16; z++)
+        f->s.cold[z] = 0;
+    synth_run(&f->s, f->d, 2 * H_US);
+    if (find(&f->log, "S5", -1, 0))
+        dump(&f->log);
+    assert_null(find(&f->log, "S5", -1, 0));
+    fx_free(f);
+}
+
 /* Several devices in one detector keep apart: a warm zone on one does not
  * show on the other, and alert ids are per device. */
 static void test_two_devices(void **st)
@@ -613,6 +658,8 @@ int main(void)
         cmocka_unit_test(test_s3_stuck),
         cmocka_unit_test(test_s5_cold_source),
         cmocka_unit_test(test_logged_ice_pack),
+        cmocka_unit_test(test_s5_cold_after_feed),
+        cmocka_unit_test(test_s5_not_global),
         cmocka_unit_test(test_two_devices),
         cmocka_unit_test(test_determinism),
     };
