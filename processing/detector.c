@@ -931,20 +931,9 @@ static void close_minute(struct dw_detector *d, struct device *dv, uint64_t m)
             alert_set(d, dv, &z->h[R_T2], "T2", DW_L0, (int)z->side, (int)i, z->last_dl, c->t2_delta_c, t);
     }
 
-    /* -- F1 per zone; P1 -- */
+    /* -- P1, then F1 per zone -- */
     for (unsigned i = 0; i < nz; i++) {
         struct zone *z = &dv->z[i];
-        bool valid = z->has_q;
-        bool raise = valid && dv->learned && z->r >= c->f1_r && z->q >= c->f1_q;
-        bool hold = valid && z->r >= h * c->f1_r + (1 - h) && z->q >= h * c->f1_q + (1 - h);
-        tr = sus_step(&z->s[R_F1], raise, hold, valid, minutes(c->f1_sustain_us), clear, maxinv);
-        if (tr > 0) {
-            int lvl = DW_L0;
-            alert_set(d, dv, &z->h[R_F1], "F1", lvl, (int)z->side, (int)i, z->r, c->f1_r, t);
-            episode_touch(d, dv, z->side, (int)i, t);
-        } else if (tr < 0)
-            alert_clear(d, dv, &z->h[R_F1], (int)z->side, valid ? z->r : 0, c->f1_r, t);
-
         /* P1: >= kpa for minutes of any window; band zones: >= ratio x neighbours */
         uint32_t slot = (uint32_t)(m % d->p1_win_min);
         uint8_t bit = z->has && z->contact && z->p >= c->p1_kpa;
@@ -969,6 +958,19 @@ static void close_minute(struct dw_detector *d, struct device *dv, uint64_t m)
             alert_set(d, dv, &z->h[R_P1], "P1", DW_L0, (int)z->side, (int)i, z->p, c->p1_kpa, t);
         else if (!p1 && z->h[R_P1].active)
             alert_clear(d, dv, &z->h[R_P1], (int)z->side, z->p, c->p1_kpa, t);
+
+        /* Where the garment presses (P1), the taxel measures the garment,
+         * not the breast: its pressure says nothing about firmness. */
+        bool valid = z->has_q && !z->h[R_P1].active;
+        bool raise = valid && dv->learned && z->r >= c->f1_r && z->q >= c->f1_q;
+        bool hold = valid && z->r >= h * c->f1_r + (1 - h) && z->q >= h * c->f1_q + (1 - h);
+        tr = sus_step(&z->s[R_F1], raise, hold, valid, minutes(c->f1_sustain_us), clear, maxinv);
+        if (tr > 0) {
+            int lvl = DW_L0;
+            alert_set(d, dv, &z->h[R_F1], "F1", lvl, (int)z->side, (int)i, z->r, c->f1_r, t);
+            episode_touch(d, dv, z->side, (int)i, t);
+        } else if (tr < 0)
+            alert_clear(d, dv, &z->h[R_F1], (int)z->side, valid ? z->r : 0, c->f1_r, t);
     }
 
     /* -- F1-FR: the window after a feed on that side -- */

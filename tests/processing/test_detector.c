@@ -394,6 +394,33 @@ static void test_p1_pressing(void **st)
     fx_free(f);
 }
 
+/* A strap pressing a band zone from just after a feed, past the learning
+ * period: the garment, not the breast, is firm there: P1 and no F1, D1 or
+ * other clinical alert. */
+static void test_p1_not_firmness(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(19);
+    synth_run(&f->s, f->d, 30 * H_US);
+    while (f->s.in_feed || f->s.feed_side != DW_SIDE_RIGHT ||
+           f->s.t_us - f->s.feed_end_us > 2 * M_US)
+        synth_run(&f->s, f->d, M_US);
+    uint64_t from = f->s.t_us;
+    f->s.extra_pressure[13] = 5.0;
+    synth_run(&f->s, f->d, 6 * H_US);
+    f->s.extra_pressure[13] = 0;
+    synth_run(&f->s, f->d, 2 * H_US);
+    const struct rec *p1 = find(&f->log, "P1", DW_ALERT_RAISED, from);
+    if (!p1 || find(&f->log, "F1", -1, from) || count_level(&f->log, DW_L1, from))
+        dump(&f->log);
+    assert_non_null(p1);
+    assert_int_equal(p1->zone, 13);
+    assert_null(find(&f->log, "F1", -1, from));
+    assert_null(find(&f->log, "D1", -1, from));
+    assert_int_equal(count_level(&f->log, DW_L1, from), 0);
+    fx_free(f);
+}
+
 /* ---- sensor rules ---- */
 
 static void test_s1_detached(void **st)
@@ -653,6 +680,7 @@ int main(void)
         cmocka_unit_test(test_g2_g3),
         cmocka_unit_test(test_e1_engorgement),
         cmocka_unit_test(test_p1_pressing),
+        cmocka_unit_test(test_p1_not_firmness),
         cmocka_unit_test(test_s1_detached),
         cmocka_unit_test(test_s2_garment_off),
         cmocka_unit_test(test_s3_stuck),
