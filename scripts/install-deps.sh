@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what ductwatch needs to build, test and run on Debian 12.
 # Run as root (or with sudo). Safe to run again: apt skips what is there.
+# chromium renders `ductwatch report` pages in the tools-report-chromium test.
 set -euo pipefail
 
 PKGS=(
@@ -9,6 +10,7 @@ PKGS=(
   libinih-dev libcjson-dev scdoc
   python3 python3-h5py python3-zmq python3-numpy
   procps util-linux
+  chromium
 )
 
 SUDO=

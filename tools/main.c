@@ -1,6 +1,6 @@
 /* ductwatch: the front command. `ductwatch run` starts the whole pipeline;
- * log, alerts and view talk to a running one; other words pass through to
- * the stage programs. */
+ * log, alerts and view talk to a running one; report reads a recorded
+ * session; other words pass through to the stage programs. */
 #include <stdio.h>
 #include <string.h>
 #include "cli.h"
@@ -19,7 +19,11 @@ static void usage(void)
 "            pump-start, pump-end\n"
 "  alerts    follow alerts as they are raised, updated and cleared\n"
 "  view      live view of both breasts, zone by zone\n"
+"  report FILE.h5   an HTML report of a recorded session (alerts, heat maps,\n"
+"            time series, data loss); default output FILE.html\n"
 "  recover FILE.h5   make a session file from a crashed writer readable\n"
+"  keygen NAME       write a CURVE key pair for tcp:// endpoints\n"
+"  broker ...        relay streams between machines (docs/security.md)\n"
 "  acquire|detect|record|sim ...   run ductwatch-<name> with these arguments\n"
 "\n"
 "'ductwatch COMMAND --help' describes each command. Exit status: 0 success,\n"
@@ -28,12 +32,13 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-    static const char *const passthrough[] = { "acquire", "detect", "record", "sim" };
+    static const char *const passthrough[] = { "acquire", "detect", "record", "sim",
+                                                 "keygen", "broker" };
     const char *cmd;
 
     dw_log_init(DW_TOOL);
     if (argc < 2)
-        dw_usage_error(DW_TOOL, "missing command (run, log, alerts, view, recover)");
+        dw_usage_error(DW_TOOL, "missing command (run, log, alerts, view, report, recover)");
     cmd = argv[1];
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         usage();
@@ -51,6 +56,8 @@ int main(int argc, char **argv)
         return dw_cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "view"))
         return dw_cmd_view(argc - 1, argv + 1);
+    if (!strcmp(cmd, "report"))
+        return dw_cmd_report(argc - 1, argv + 1);
     if (!strcmp(cmd, "recover")) {
         if (argc == 3 && (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help"))) {
             printf("Usage: ductwatch recover FILE.h5\n"

@@ -29,7 +29,7 @@ static bool executable(const char *path)
 }
 
 /* Build-tree folder of each program (meson builds tools/ductwatch beside
- * acquisition/, sims/, storage/, processing/). */
+ * acquisition/, sims/, storage/, processing/, net/). */
 static const char *build_folder(const char *name)
 {
     static const struct { const char *prog, *dir; } map[] = {
@@ -37,6 +37,8 @@ static const char *build_folder(const char *name)
         { "ductwatch-sim", "sims" },
         { "ductwatch-record", "storage" },
         { "ductwatch-detect", "processing" },
+        { "ductwatch-keygen", "net" },
+        { "ductwatch-broker", "net" },
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(*map); i++)
         if (strcmp(map[i].prog, name) == 0)

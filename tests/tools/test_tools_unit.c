@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "html.h"
 #include "layout.h"
 #include "livestate.h"
 #include "msg.h"
@@ -168,6 +169,33 @@ static void on_line(struct dw_stage *s, bool is_err, const char *line, void *use
     snprintf(l->last, sizeof(l->last), "%s", line);
 }
 
+/* What a session file or a user typed must stay text in the report. */
+static void test_html_escape(void **state)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    (void)state;
+    assert_non_null(f);
+    dw_html_text(f, "<script>a('x') & \"y\"</script>");
+    fputc('|', f);
+    /* Valid UTF-8 stays, broken bytes and control characters become U+FFFD. */
+    dw_html_text(f, "34.5 \xc2\xb0" "C \xe2\x9c\x93 \xff\xc3 \x01\x7f ok");
+    fputc('|', f);
+    /* An overlong '<' (0xc0 0xbc) and a surrogate are not valid UTF-8. */
+    dw_html_text(f, "\xc0\xbc \xed\xa0\x80");
+    fputc('|', f);
+    /* A fixed-width field without its NUL stops at its width. */
+    dw_html_textn(f, "abc<def", 4);
+    fclose(f);
+    assert_string_equal(buf,
+        "&lt;script&gt;a(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;|"
+        "34.5 \xc2\xb0" "C \xe2\x9c\x93 \xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd ok|"
+        "\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|"
+        "abc&lt;");
+    free(buf);
+}
+
 static void test_stage(void **state)
 {
     struct dw_stage st;
@@ -212,6 +240,7 @@ int main(void)
         cmocka_unit_test(test_endpoint_present),
         cmocka_unit_test(test_alert_parse_format),
         cmocka_unit_test(test_live_state),
+        cmocka_unit_test(test_html_escape),
         cmocka_unit_test(test_stage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,275 @@
+"""`ductwatch report` on session files written through storage's real writer
+(mksession): the page holds what the file holds, alerts are marked where
+they happened, file text cannot become markup, and bad inputs fail with the
+documented status and message."""
+import os
+import shutil
+import subprocess
+import sys
+
+import h5py
+
+from reportlib import (DUCTWATCH, charts, check, mksession, parse, path_points, report,
+                       run_test)
+
+HOURS = 2.0
+# Where mksession puts things (fractions of the session, in hours here).
+T1_RAISED_H, T1_UPDATED_H, T1_CLEARED_H, D1_RAISED_H = 1.0, 1.1, 1.6, 1.05
+WARM_ZONE, D1_ZONE = 5, 12
+
+ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p",
+                "strong", "em", "table", "tr", "th", "td", "span", "div", "svg", "text",
+                "line", "rect", "path", "circle", "g", "footer"}
+
+
+def no_markup_from_file(page, text):
+    tags = {e.tag for e in page.root.iter()} - {"#root"}
+    check(tags <= ALLOWED_TAGS, "unexpected elements: %s" % (tags - ALLOWED_TAGS))
+    for e in page.root.iter():
+        for k in e.attrs:
+            check(not k.startswith("on"), "event handler attribute %s on <%s>" % (k, e.tag))
+            check(k not in ("src", "href", "xlink:href"), "a link attribute %s on <%s>" % (k, e.tag))
+    low = text.lower()
+    check("<script" not in low, "a <script> in the page")
+    for s in ("http:", "https:", "//", "url("):
+        check(s not in low, "%r in the page (external reference?)" % s)
+
+
+def test_normal(d):
+    sess = os.path.join(d, "bra-0042-20261124T183159Z.h5")
+    made = mksession(sess, "--hours", str(HOURS))
+    st, out, err = report(sess)
+    check(st == 0, "report failed: %d %s" % (st, err))
+    html_path = sess[:-3] + ".html"
+    check(os.path.exists(html_path), "default output FILE.html missing")
+    check(not [n for n in os.listdir(d) if n.startswith(".")], "temporary file left behind")
+    page, text = parse(html_path)
+    no_markup_from_file(page, text)
+    check("not a medical device" in text, "no disclaimer")
+
+    # Summary numbers are the file's.
+    summary = next(page.root.find_all("table", cls="summary")).all_text()
+    check("%d of about" % made["frames"] in summary, "frame count not in summary: %s" % summary)
+    check("1 (12 frames" in summary, "gap summary wrong: %s" % summary)
+    check("2 raised (4 alert rows)" in summary, "alert summary wrong")
+
+    # Alert rows: every row, as recorded, in order.
+    rows = list(page.root.find_all("tr", cls="alert-row"))
+    got = [(r.attrs["data-rule"], r.attrs["data-state"]) for r in rows]
+    check(got == [("T1", "raised"), ("D1", "raised"), ("T1", "updated"), ("T1", "cleared")],
+          "alert rows: %s" % got)
+    first = [c.all_text() for c in rows[0].children]
+    check(first[1:6] == ["T1", "L0", "raised", "left", "left lower-inner outer"],
+          "T1 row cells: %s" % first)
+    check("t+01:00:00" in first[0], "T1 time: %s" % first[0])
+    check("possible" in first[8], "message not as recorded: %s" % first[8])
+
+    # Alert markers: on the charts of the alert's breast, at the alert's time.
+    want = {"left": [("T1", T1_RAISED_H), ("T1", T1_UPDATED_H), ("T1", T1_CLEARED_H)],
+            "right": [("D1", D1_RAISED_H)]}
+    for qty in ("temperature", "pressure"):
+        for side in ("left", "right"):
+            (ch,) = charts(page, qty, side)
+            marks = []
+            for g in ch.svg.find_all("g", cls="alert-marker"):
+                line = next(g.find_all("line"))
+                marks.append((g.attrs["data-rule"], ch.hours_of_px(float(line.attrs["x1"]))))
+            check(len(marks) == len(want[side]), "%s %s markers: %s" % (qty, side, marks))
+            for (rule, h), (wrule, wh) in zip(marks, want[side]):
+                check(rule == wrule and abs(h - wh) < 0.01,
+                      "%s %s marker %s at %.3f h, want %s at %.3f h" % (qty, side, rule, h,
+                                                                       wrule, wh))
+            kinds = [g.attrs["data-kind"] for g in ch.svg.find_all("g", cls="event-marker")]
+            for k in ("link-down", "link-up", "gap", "thermometer", "shower"):
+                check(k in kinds, "%s %s chart lacks a %s marker: %s" % (qty, side, k, kinds))
+            check(("feed-start" in kinds) == (side == "left"),
+                  "the left feed is marked on the %s chart" % side)
+            check(800 <= ch.buckets <= 1600, "buckets: %d" % ch.buckets)
+
+    # The warm zone shows in the series: zone 5's band rises by ~1 C at 1.0 h.
+    (ch,) = charts(page, "temperature", "left")
+    band = next(ch.svg.find_all("path", cls="band", data_zone=str(WARM_ZONE)))
+    pts = path_points(band.attrs["d"])
+    before = max(ch.value(y) for x, y in pts if ch.hours(x) < T1_RAISED_H - 0.05)
+    during = min(ch.value(y) for x, y in pts if T1_RAISED_H + 0.05 < ch.hours(x) < T1_CLEARED_H - 0.05)
+    check(during - before > 0.7, "warm zone not visible: before %.2f during %.2f" % (before, during))
+
+    # Heat maps: start, each raised alert, end; the T1 map shows zone 5 warm.
+    moments = [m.attrs["data-kind"] for m in page.root.find_all("div", cls="moment")]
+    check(moments == ["start", "alert", "alert", "end"], "moments: %s" % moments)
+    t1 = list(page.root.find_all("div", cls="moment"))[1]
+    temp = next(t1.find_all("svg", cls="heatmap", data_qty="temperature"))
+    vals = {int(p.attrs["data-zone"]): float(p.attrs["data-value"])
+            for p in temp.find_all("path", cls="zone")}
+    check(len(vals) == 16, "heat map zones: %d" % len(vals))
+    check(vals[WARM_ZONE] > 0.8, "warm zone deviation %.2f" % vals[WARM_ZONE])
+    others = [abs(v) for z, v in vals.items() if z != WARM_ZONE]
+    check(max(others) < 0.3, "other zones deviate: %s" % vals)
+    outlined = [p.attrs["data-zone"] for p in temp.find_all("path", cls="alert-zone")]
+    check(outlined == [str(WARM_ZONE)], "alert zone outline: %s" % outlined)
+    pres = next(t1.find_all("svg", cls="heatmap", data_qty="pressure"))
+    pv = {int(p.attrs["data-zone"]): float(p.attrs["data-value"])
+          for p in pres.find_all("path", cls="zone")}
+    check(pv[WARM_ZONE] > 1.3 and max(v for z, v in pv.items() if z != WARM_ZONE) < 1.15,
+          "pressure ratios: %s" % pv)
+    check(list(page.root.find_all("svg", cls="scale")), "no colour legend")
+
+    # Loss record: the last acquire stats row, and the link events.
+    counters = {}
+    for tr in page.root.find_all("tr"):
+        if "data-counter" in tr.attrs:
+            counters[tr.attrs["data-counter"]] = [c.all_text() for c in tr.children][1:]
+    for k, v in (("crc_errors", "3"), ("frames_missing", "12"), ("reconnects", "1")):
+        check(counters.get(k) == [v], "%s: %s" % (k, counters.get(k)))
+    gaps = [r.attrs["data-kind"] for r in next(page.root.find_all("table", cls="gaps"))
+            .find_all("tr", cls="event-row")]
+    check(gaps == ["link-down", "link-up", "gap"], "gap table: %s" % gaps)
+    evs = [r for r in page.root.find_all("table", cls="events")][0]
+    kinds = [r.attrs["data-kind"] for r in evs.find_all("tr", cls="event-row")]
+    check(len(kinds) == made["events"], "events table has %d of %d" % (len(kinds), made["events"]))
+    thermo = next(evs.find_all("tr", data_kind="thermometer"))
+    check("37.40" in thermo.all_text(), "thermometer value: %s" % thermo.all_text())
+
+    # -o to stdout gives the same page (but for the generation time).
+    st, out, err = report(sess, "-o", "-", "-q")
+    check(st == 0 and out.startswith(b"<!DOCTYPE html>"), "-o - failed: %s" % err)
+    check(out.split(b"<footer>")[0] == open(html_path, "rb").read().split(b"<footer>")[0],
+          "stdout page differs")
+
+
+def test_hostile(d):
+    sess = os.path.join(d, "evil.h5")
+    dev = '"><script>x()'
+    text = b'</td><script>alert(1)</script><img src=x onerror=alert(2)>\xff\x01'
+    msg = "<script>alert('m')</script> possible & \"q\" <a href=\"javascript:x\">x</a>"
+    p = subprocess.run([os.environ["DW_MKSESSION"].encode(), sess.encode(), b"--hours", b"0.2",
+                        b"--device-id", dev.encode(), b"--text", text, b"--message", msg.encode()],
+                       capture_output=True, timeout=60)
+    check(p.returncode == 0, "mksession: %r" % p.stderr)
+    out = os.path.join(d, "evil.html")
+    st, _, err = report(sess, "-o", out)
+    check(st == 0, "report failed: %s" % err)
+    page, raw = parse(out)  # also: valid UTF-8 although the file had a \xff byte
+    no_markup_from_file(page, raw)
+    cell = next(page.root.find_all("td", cls="device"))
+    check(cell.all_text() == dev, "device id shown as %r" % cell.all_text())
+    title = next(page.root.find_all("title")).all_text()
+    check(dev in title, "title: %r" % title)
+    shown = [t.all_text() for t in page.root.find_all("td", cls="text")]
+    want_text = text[:-2].decode() + "\ufffd\ufffd"
+    check(shown and all(s == want_text for s in shown), "event text shown as %r" % shown[:1])
+    msgs = [t.all_text() for t in page.root.find_all("td", cls="message")]
+    check(msgs and all(m == msg for m in msgs), "message shown as %r" % msgs[:1])
+
+
+def test_being_written(d):
+    sess = os.path.join(d, "live.h5")
+    w = subprocess.Popen([os.environ["DW_MKSESSION"], sess, "--hours", "0.3", "--hold"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        check(w.stdout.readline() == b"ready\n", "mksession --hold did not get ready")
+        st, _, err = report(sess, "-o", os.path.join(d, "live.html"))
+        check(st == 0, "report of a file being written failed: %s" % err)
+        page, text = parse(os.path.join(d, "live.html"))
+        check("still being written" in text, "no note that the file is open")
+        check(len(list(page.root.find_all("tr", cls="alert-row"))) == 4, "alerts of the live file")
+    finally:
+        w.stdin.close()
+        w.wait(timeout=30)
+    check(w.returncode == 0, "writer failed after the report read its file")
+
+    crashed = os.path.join(d, "crashed.h5")
+    made = mksession(crashed, "--hours", "0.3", "--crash")
+    st, _, err = report(crashed, "-o", os.path.join(d, "crashed.html"))
+    check(st == 0, "report of a crashed file failed: %s" % err)
+    page, text = parse(os.path.join(d, "crashed.html"))
+    check("still being written" in text, "no note that the writer did not close it")
+    summary = next(page.root.find_all("table", cls="summary")).all_text()
+    check("%d of about" % made["frames"] in summary, "crashed file's frames: %s" % summary)
+
+
+def test_empty(d):
+    """A session that never got a sample (garment said HELLO, then nothing)."""
+    sess = os.path.join(d, "empty.h5")
+    made = mksession(sess, "--hours", "0")
+    check(made["frames"] == 0, "mksession wrote frames: %s" % made)
+    st, _, err = report(sess, "-q")
+    check(st == 0, "report of an empty session failed: %s" % err)
+    page, text = parse(sess[:-3] + ".html")
+    no_markup_from_file(page, text)
+    check(text.count("No valid readings on this side") == 4, "charts of an empty session")
+    check(text.count("No sample in the file") == 2, "heat maps of an empty session")
+    check("No alerts were recorded" in text, "alerts of an empty session")
+
+
+def expect(args, status, words, what):
+    st, out, err = report(*args)
+    check(st == status, "%s: status %d, want %d (%s)" % (what, st, status, err))
+    for w in words:
+        check(w in err, "%s: %r not in %r" % (what, w, err))
+    if status:
+        check(err.count("\n") <= 2, "%s: more than a short message: %r" % (what, err))
+
+
+def test_bad_inputs(d):
+    good = os.path.join(d, "good.h5")
+    mksession(good, "--hours", "0.1")
+    expect([os.path.join(d, "nope.h5")], 1, ["ductwatch report:", "nope.h5", "No such file"],
+           "missing file")
+    other = os.path.join(d, "other.h5")
+    with h5py.File(other, "w") as f:
+        f.attrs["format"] = "somebody-else"
+        f["x"] = [1, 2, 3]
+    expect([other], 1, ["other.h5", "not a ductwatch session file"], "foreign HDF5")
+    plain = os.path.join(d, "plain.h5")
+    with h5py.File(plain, "w") as f:
+        f["x"] = [1.0]
+    expect([plain], 1, ["not a ductwatch session file"], "HDF5 without attributes")
+    txt = os.path.join(d, "notes.h5")
+    with open(txt, "w") as f:
+        f.write("hello\n")
+    expect([txt], 1, ["not an HDF5 file"], "text file")
+    expect([d], 1, ["is a directory"], "directory")
+    expect([good, "-o", os.path.join(d, "no", "such", "dir", "r.html")], 1,
+           ["cannot write", "r.html", "No such file"], "output in a missing directory")
+    os.mkdir(os.path.join(d, "isdir.html"))
+    expect([good, "-o", os.path.join(d, "isdir.html")], 1, ["cannot write", "isdir.html"],
+           "output is a directory")
+    check(not [n for n in os.listdir(d) if n.startswith(".")], "temporary file left behind")
+    for f in ("nope.html", "other.html", "plain.html", "notes.html"):
+        check(not os.path.exists(os.path.join(d, f)), "%s written for a bad input" % f)
+    expect([], 2, ["missing FILE.h5"], "no file")
+    expect([good, good], 2, ["unexpected argument"], "two files")
+    expect([good, "--frobnicate"], 2, ["unknown option"], "unknown option")
+    expect([good, "-o"], 2, ["needs a value"], "-o without a value")
+    # A session named without .h5: FILE.html next to it.
+    noext = os.path.join(d, "session")
+    shutil.copy(good, noext)
+    st, _, err = report(noext, "-q")
+    check(st == 0 and os.path.exists(noext + ".html"), "FILE without .h5: %s" % err)
+    check(err == "", "-q still printed %r" % err)
+
+
+def test_help():
+    st, out, err = report("--help")
+    check(st == 0, "--help status %d" % st)
+    h = out.decode()
+    check(".h5 replaced by" in h and ".html" in h and "Exit status" in h, "help: %s" % h)
+    p = subprocess.run([DUCTWATCH, "--help"], capture_output=True, timeout=10)
+    check(b"report FILE.h5" in p.stdout, "ductwatch --help does not list report")
+
+
+def main(d):
+    for name, fn in (("normal", test_normal), ("hostile", test_hostile),
+                     ("being-written", test_being_written), ("empty", test_empty),
+                     ("bad-inputs", test_bad_inputs)):
+        sub = os.path.join(d, name)
+        os.mkdir(sub)
+        fn(sub)
+        print("ok", name)
+    test_help()
+    print("ok help")
+
+
+if __name__ == "__main__":
+    sys.exit(run_test(main, "contents"))
