@@ -342,13 +342,21 @@ static void write_spans(struct sim *s)
 static void write_summary(struct sim *s)
 {
     uint64_t total = s->sent[1] + s->sent[2] + s->sent[3] + s->sent[4];
+    char device[2 * DW_ID_LEN + 1], *d = device;
+    /* A device id may hold '"' or '\\' (printable ASCII): escape them. */
+    for (const char *c = s->device; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            *d++ = '\\';
+        *d++ = *c;
+    }
+    *d = 0;
     fprintf(s->labels, "{\"type\":\"summary\",\"scenario\":\"%s\",\"seed\":%llu,\"device\":\"%s\","
             "\"rate_hz\":%u,\"duration_us\":%llu,\"frames\":{\"hello\":%llu,\"sample\":%llu,"
             "\"event\":%llu,\"status\":%llu,\"total\":%llu},\"last_seq\":%lld,"
             "\"frames_written\":%llu,\"frames_damaged\":%llu,\"frames_lost_unplugged\":%llu,"
             "\"frames_lost\":%llu,\"hello_answers\":%llu,\"bytes\":%llu,\"garbage_bytes\":%llu,"
             "\"drift_ppm\":%g,\"faults\":{",
-            s->mc.scenario, (unsigned long long)s->mc.seed, s->device, s->rate,
+            s->mc.scenario, (unsigned long long)s->mc.seed, device, s->rate,
             (unsigned long long)s->t_dev_end, (unsigned long long)s->sent[1],
             (unsigned long long)s->sent[2], (unsigned long long)s->sent[3],
             (unsigned long long)s->sent[4], (unsigned long long)total,

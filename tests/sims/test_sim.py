@@ -540,7 +540,10 @@ def case_pty_reader(tmp):
             data, end = b'', time.monotonic() + secs
             while time.monotonic() < end:
                 try:
-                    data += os.read(fd, 65536)
+                    chunk = os.read(fd, 65536)
+                    if not chunk:
+                        break  # hang-up: the simulator closed the pty
+                    data += chunk
                 except BlockingIOError:
                     if until_exit and p.poll() is not None:
                         break
