@@ -959,9 +959,10 @@ static void close_minute(struct dw_detector *d, struct device *dv, uint64_t m)
         else if (!p1 && z->h[R_P1].active)
             alert_clear(d, dv, &z->h[R_P1], (int)z->side, z->p, c->p1_kpa, t);
 
-        /* Where the garment presses (P1), the taxel measures the garment,
-         * not the breast: its pressure says nothing about firmness. */
-        bool valid = z->has_q && !z->h[R_P1].active;
+        /* At P1's harmful pressure the taxel measures the garment (a strap,
+         * a tight band), not the breast: no firmness reading. A lump, even
+         * under a band, presses far less (docs/simulator.md). */
+        bool valid = z->has_q && z->p < c->p1_kpa;
         bool raise = valid && dv->learned && z->r >= c->f1_r && z->q >= c->f1_q;
         bool hold = valid && z->r >= h * c->f1_r + (1 - h) && z->q >= h * c->f1_q + (1 - h);
         tr = sus_step(&z->s[R_F1], raise, hold, valid, minutes(c->f1_sustain_us), clear, maxinv);
