@@ -1,0 +1,389 @@
+/* A garment on a pseudo-terminal for the end-to-end and latency
+ * benchmarks. It writes HELLO and then SAMPLE frames at --rate (paced in
+ * 1 ms batches, blocking writes: if acquisition does not keep up, the pty
+ * fills and the achieved rate falls short, which is what "not sustained"
+ * means here). With --frames-sub/--alerts-sub it also subscribes to
+ * acquisition and detection and measures, per device sequence, the time
+ * from write() to the frame.<dev> message arriving, and, for thermometer
+ * EVENT frames (--thermometer-every N: alternately 38.6 and 36.8 C, so the
+ * G3 fever alert is raised and cleared again), from write() to the alert
+ * arriving. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+#include <zmq.h>
+#include "benchutil.h"
+#include "cli.h"
+#include "duration.h"
+#include "dwtime.h"
+#include "endpoint.h"
+#include "frame.h"
+#include "log.h"
+#include "msg.h"
+
+static const char *prog = "pty-garment";
+static volatile sig_atomic_t stop;
+
+struct garment {
+    /* options */
+    double rate;
+    uint64_t frames, thermo_every, linger_ms;
+    const char *frames_sub, *alerts_sub;
+    /* pty */
+    int master, slave;
+    bool request_seen;
+    struct dw_decoder dec;
+    /* sockets */
+    void *ctx, *fsub, *asub;
+    /* per device seq: write time; per frame seq: receive time */
+    uint64_t *t_write, *t_recv;
+    uint64_t *alert_lat;
+    size_t n_alert_lat, n_thermo;
+    uint32_t dseq;
+    uint64_t sent_bytes, blocked_ns;
+    uint8_t out[1 << 18];
+    size_t fill;
+};
+
+static void usage(void)
+{
+    printf(
+"Usage: %s --rate HZ --frames N [options]\n"
+"A garment on a pseudo-terminal for bench/run: prints 'pty: /dev/pts/N',\n"
+"waits for acquisition's HELLO_REQUEST, writes HELLO and N-1 SAMPLE frames\n"
+"at HZ, and reports the rate it achieved.\n"
+"\n"
+"      --rate HZ               frames per second (paced in 1 ms batches)\n"
+"      --frames N              frames in all, HELLO included\n"
+"      --thermometer-every K   every K-th frame is a thermometer EVENT,\n"
+"                              alternately 38.6 and 36.8 C (G3 raised, cleared)\n"
+"      --frames-sub EP         subscribe to acquisition: frame latency p50/p99\n"
+"      --alerts-sub EP         subscribe to detection: alert latency p50/p99\n"
+"      --linger D              after the last write, keep the pty open until\n"
+"                              acquisition read everything, then D more (1s)\n"
+"  -h, --help                  this text\n"
+"  -V, --version               print the version\n", prog);
+}
+
+static void die(const char *what)
+{
+    dw_err("%s: %s", what, strerror(errno));
+    exit(DW_EXIT_FAILURE);
+}
+
+static void on_host_frame(const struct dw_frame *f, void *user)
+{
+    struct garment *g = user;
+    if (f->type == DW_FRAME_HELLO_REQUEST)
+        g->request_seen = true;
+}
+
+static void open_pty(struct garment *g)
+{
+    struct termios t;
+    g->master = posix_openpt(O_RDWR | O_NOCTTY);
+    if (g->master < 0 || grantpt(g->master) < 0 || unlockpt(g->master) < 0)
+        die("posix_openpt");
+    /* Raw mode before the first byte (the line discipline works on
+     * arrival), and a slave descriptor to ask what is still unread. */
+    g->slave = open(ptsname(g->master), O_RDWR | O_NOCTTY);
+    if (g->slave < 0 || tcgetattr(g->slave, &t) < 0)
+        die("open slave");
+    cfmakeraw(&t);
+    if (tcsetattr(g->slave, TCSANOW, &t) < 0)
+        die("tcsetattr");
+    printf("pty: %s\n", ptsname(g->master));
+    fflush(stdout);
+}
+
+static void read_host(struct garment *g)
+{
+    uint8_t buf[256];
+    struct pollfd p = { .fd = g->master, .events = POLLIN };
+    while (poll(&p, 1, 0) > 0 && (p.revents & POLLIN)) {
+        ssize_t n = read(g->master, buf, sizeof(buf));
+        if (n <= 0)
+            return;
+        dw_decoder_feed(&g->dec, buf, (size_t)n);
+    }
+}
+
+static void flush_out(struct garment *g)
+{
+    uint64_t t0 = dw_now_monotonic_ns();
+    for (size_t off = 0; off < g->fill;) {
+        ssize_t n = write(g->master, g->out + off, g->fill - off);
+        if (n < 0) {
+            if (errno == EINTR && !stop)
+                continue;
+            die("write");
+        }
+        off += (size_t)n;
+    }
+    g->sent_bytes += g->fill;
+    g->fill = 0;
+    g->blocked_ns += dw_now_monotonic_ns() - t0;
+}
+
+static uint64_t device_time_us(const struct garment *g, uint32_t seq)
+{
+    return 1000000 + (uint64_t)((double)seq * 1e6 / g->rate);
+}
+
+static void emit(struct garment *g, uint8_t type, const uint8_t *payload, size_t len)
+{
+    if (g->fill + DW_MAX_WIRE > sizeof(g->out))
+        flush_out(g);
+    ssize_t n = dw_frame_encode(type, g->dseq, device_time_us(g, g->dseq), payload, len,
+                                g->out + g->fill, sizeof(g->out) - g->fill);
+    if (n < 0) {
+        errno = (int)-n;
+        die("encode");
+    }
+    g->fill += (size_t)n;
+    g->dseq++;
+}
+
+static void emit_next(struct garment *g)
+{
+    uint8_t p[DW_MAX_PAYLOAD];
+    ssize_t n;
+    uint8_t type = DW_FRAME_SAMPLE;
+    if (g->dseq == 0) {
+        type = DW_FRAME_HELLO;
+        n = dw_bench_hello_payload("bench0001", (unsigned)g->rate, p, sizeof(p));
+    } else if (g->thermo_every && g->dseq % g->thermo_every == 0) {
+        struct dw_event e = { .kind = DW_EV_THERMOMETER, .side = DW_SIDE_NONE,
+                              .value = g->n_thermo++ % 2 ? 36800 : 38600 };
+        type = DW_FRAME_EVENT;
+        n = dw_event_pack(&e, p, sizeof(p));
+    } else {
+        n = dw_bench_sample_payload(g->dseq, 0, p, sizeof(p));
+    }
+    if (n < 0) {
+        errno = (int)-n;
+        die("payload");
+    }
+    emit(g, type, p, (size_t)n);
+}
+
+static void *subscribe(struct garment *g, const char *ep, const char *prefix)
+{
+    void *s = dw_zmq_socket(g->ctx, ZMQ_SUB);
+    int zero = 0;
+    if (!s)
+        die("zmq socket");
+    zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof(zero));
+    zmq_setsockopt(s, ZMQ_SUBSCRIBE, prefix, strlen(prefix));
+    if (zmq_connect(s, ep) < 0) {
+        dw_err("connect %s: %s", ep, zmq_strerror(zmq_errno()));
+        exit(DW_EXIT_FAILURE);
+    }
+    return s;
+}
+
+static void on_alert(struct garment *g, const char *json, size_t len, uint64_t now)
+{
+    cJSON *j = cJSON_ParseWithLength(json, len);
+    const cJSON *rule = cJSON_GetObjectItemCaseSensitive(j, "rule");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "t_device_us");
+    if (cJSON_IsString(rule) && rule->valuestring[0] == 'G' && cJSON_IsNumber(t)) {
+        /* device time -> the device seq of the thermometer frame */
+        double seq = ((double)t->valuedouble - 1e6) * g->rate / 1e6;
+        uint64_t s = (uint64_t)(seq + 0.5);
+        if (s < g->frames && g->t_write[s] && now > g->t_write[s])
+            g->alert_lat[g->n_alert_lat++] = now - g->t_write[s];
+    }
+    cJSON_Delete(j);
+}
+
+/* Drains both subscriptions without blocking longer than timeout_ms. */
+static void poll_subs(struct garment *g, int timeout_ms)
+{
+    zmq_pollitem_t pi[2] = { { g->fsub, 0, ZMQ_POLLIN, 0 }, { g->asub, 0, ZMQ_POLLIN, 0 } };
+    int n_pi = 0;
+    zmq_pollitem_t items[2];
+    for (int i = 0; i < 2; i++)
+        if (pi[i].socket)
+            items[n_pi++] = pi[i];
+    if (!n_pi) {
+        if (timeout_ms > 0)
+            usleep((useconds_t)timeout_ms * 1000);
+        return;
+    }
+    if (zmq_poll(items, n_pi, timeout_ms) <= 0)
+        return;
+    for (int i = 0; i < n_pi; i++) {
+        for (;;) {
+            char topic[DW_TOPIC_MAX];
+            uint8_t body[4096];
+            if (zmq_recv(items[i].socket, topic, sizeof(topic), ZMQ_DONTWAIT) < 0)
+                break;
+            int bl = zmq_recv(items[i].socket, body, sizeof(body) - 1, 0);
+            uint64_t now = dw_now_monotonic_ns();
+            if (bl < 0)
+                break;
+            if (items[i].socket == g->fsub) {
+                struct dw_msg_frame m;
+                if (dw_msg_frame_parse(body, (size_t)bl, &m) == 0 && m.device_seq < g->frames &&
+                    !g->t_recv[m.device_seq])
+                    g->t_recv[m.device_seq] = now;
+            } else {
+                on_alert(g, (const char *)body, (size_t)bl, now);
+            }
+        }
+    }
+}
+
+static void report(struct garment *g, double elapsed)
+{
+    uint64_t *lat = calloc(g->frames, sizeof(*lat));
+    size_t n_lat = 0;
+    if (!lat)
+        die("calloc");
+    for (uint64_t i = 0; i < g->frames; i++)
+        if (g->t_recv[i] && g->t_write[i] && g->t_recv[i] >= g->t_write[i])
+            lat[n_lat++] = g->t_recv[i] - g->t_write[i];
+    double achieved = elapsed > 0 ? (double)(g->dseq - 1) / elapsed : 0;
+    double f50 = dw_bench_quantile(lat, n_lat, 0.5) / 1e3, f99 = dw_bench_quantile(lat, n_lat, 0.99) / 1e3;
+    double a50 = dw_bench_quantile(g->alert_lat, g->n_alert_lat, 0.5) / 1e3;
+    double a99 = dw_bench_quantile(g->alert_lat, g->n_alert_lat, 0.99) / 1e3;
+    printf("garment: %" PRIu32 " frames, %" PRIu64 " bytes in %.3f s: %.0f frames/s of %.0f asked,"
+           " %.1f%% of the time blocked on the pty\n", g->dseq, g->sent_bytes, elapsed, achieved,
+           g->rate, elapsed > 0 ? 100.0 * (double)g->blocked_ns * 1e-9 / elapsed : 0);
+    if (g->fsub)
+        printf("frame latency (write -> frame.<dev>): %zu frames, p50 %.1f us, p99 %.1f us\n",
+               n_lat, f50, f99);
+    if (g->asub)
+        printf("alert latency (write -> alert.<dev>): %zu alerts of %zu thermometer frames,"
+               " p50 %.1f us, p99 %.1f us\n", g->n_alert_lat, g->n_thermo, a50, a99);
+    dw_bench_result("\"bench\":\"pty-garment\",\"frames\":%" PRIu32 ",\"bytes\":%" PRIu64
+                    ",\"elapsed_s\":%.4f,\"rate\":%.1f,\"achieved\":%.1f,\"frame_lat_n\":%zu,"
+                    "\"frame_p50_us\":%.1f,\"frame_p99_us\":%.1f,\"thermometer\":%zu,"
+                    "\"alert_lat_n\":%zu,\"alert_p50_us\":%.1f,\"alert_p99_us\":%.1f",
+                    g->dseq, g->sent_bytes, elapsed, g->rate, achieved, n_lat, f50, f99,
+                    g->n_thermo, g->n_alert_lat, a50, a99);
+    free(lat);
+}
+
+int main(int argc, char **argv)
+{
+    enum { O_RATE = 256, O_FRAMES, O_THERMO, O_FSUB, O_ASUB, O_LINGER };
+    static const struct option lo[] = {
+        { "rate", required_argument, NULL, O_RATE },
+        { "frames", required_argument, NULL, O_FRAMES },
+        { "thermometer-every", required_argument, NULL, O_THERMO },
+        { "frames-sub", required_argument, NULL, O_FSUB },
+        { "alerts-sub", required_argument, NULL, O_ASUB },
+        { "linger", required_argument, NULL, O_LINGER },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { 0 },
+    };
+    static struct garment g = { .linger_ms = 1000 };
+    uint64_t us;
+    int ch;
+    dw_log_init(prog);
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":hV", lo, NULL)) != -1) {
+        switch (ch) {
+        case O_RATE: g.rate = dw_bench_opt_double(prog, "--rate", optarg, 1, 1e7); break;
+        case O_FRAMES: g.frames = dw_bench_opt_u64(prog, "--frames", optarg, 2, UINT32_MAX); break;
+        case O_THERMO: g.thermo_every = dw_bench_opt_u64(prog, "--thermometer-every", optarg, 2, UINT32_MAX); break;
+        case O_FSUB: g.frames_sub = optarg; break;
+        case O_ASUB: g.alerts_sub = optarg; break;
+        case O_LINGER:
+            if (dw_duration_parse_us(optarg, &us) < 0)
+                dw_usage_error(prog, "--linger wants a duration such as 2s, not '%s'", optarg);
+            g.linger_ms = us / 1000;
+            break;
+        case 'h': usage(); return DW_EXIT_OK;
+        case 'V': dw_print_version(prog); return DW_EXIT_OK;
+        case ':': dw_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
+        default: dw_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        dw_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+    if (!g.rate || !g.frames)
+        dw_usage_error(prog, "--rate and --frames are required");
+    dw_install_stop_signals(&stop);
+    g.t_write = calloc(g.frames, sizeof(uint64_t));
+    g.t_recv = calloc(g.frames, sizeof(uint64_t));
+    g.alert_lat = calloc(g.frames, sizeof(uint64_t));
+    if (!g.t_write || !g.t_recv || !g.alert_lat)
+        die("calloc");
+    g.ctx = zmq_ctx_new();
+    if (g.frames_sub)
+        g.fsub = subscribe(&g, g.frames_sub, "frame.");
+    if (g.alerts_sub)
+        g.asub = subscribe(&g, g.alerts_sub, "alert.");
+    dw_decoder_init(&g.dec, on_host_frame, &g);
+    open_pty(&g);
+    /* Acquisition asks for a HELLO once its port is open and raw. */
+    uint64_t deadline = dw_now_monotonic_ns() + 20000000000ULL;
+    while (!g.request_seen && !stop && dw_now_monotonic_ns() < deadline) {
+        poll_subs(&g, 10);
+        read_host(&g);
+    }
+    if (!g.request_seen && !stop) {
+        dw_err("no HELLO_REQUEST from acquisition within 20 s");
+        return DW_EXIT_FAILURE;
+    }
+    poll_subs(&g, 300); /* let the subscriptions settle */
+    uint64_t t0 = dw_now_monotonic_ns(), t_end = t0;
+    while (!stop && g.dseq < g.frames) {
+        uint64_t now = dw_now_monotonic_ns();
+        uint64_t due = (uint64_t)((double)(now - t0) * 1e-9 * g.rate) + 1;
+        if (due > g.frames)
+            due = g.frames;
+        uint64_t stamp = dw_now_monotonic_ns();
+        while (g.dseq < due) {
+            g.t_write[g.dseq] = stamp;
+            emit_next(&g);
+        }
+        flush_out(&g);
+        t_end = dw_now_monotonic_ns();
+        read_host(&g);
+        uint64_t next = t0 + (uint64_t)((double)due * 1e9 / g.rate);
+        now = dw_now_monotonic_ns();
+        int wait_ms = next > now ? (int)((next - now) / 1000000) : 0;
+        poll_subs(&g, wait_ms > 1 ? 1 : wait_ms);
+        if (!g.fsub && !g.asub && next > now)
+            dw_sleep_until_monotonic(next, &stop);
+    }
+    double elapsed = (double)(t_end - t0) * 1e-9;
+    /* Closing the master would throw away what acquisition has not read. */
+    int unread = 0;
+    deadline = dw_now_monotonic_ns() + 30000000000ULL;
+    while (!stop && ioctl(g.slave, TIOCINQ, &unread) == 0 && unread > 0 &&
+           dw_now_monotonic_ns() < deadline)
+        poll_subs(&g, 5);
+    uint64_t linger_end = dw_now_monotonic_ns() + g.linger_ms * 1000000ULL;
+    while (!stop && dw_now_monotonic_ns() < linger_end)
+        poll_subs(&g, 10);
+    report(&g, elapsed);
+    if (g.fsub)
+        zmq_close(g.fsub);
+    if (g.asub)
+        zmq_close(g.asub);
+    zmq_ctx_term(g.ctx);
+    close(g.slave);
+    close(g.master);
+    free(g.t_write);
+    free(g.t_recv);
+    free(g.alert_lat);
+    return DW_EXIT_OK;
+}
