@@ -40,7 +40,7 @@ struct garment {
     /* options */
     double rate;
     uint64_t frames, thermo_every, linger_ms;
-    const char *frames_sub, *alerts_sub;
+    const char *frames_sub, *alerts_sub, *input;
     /* pty */
     int master, slave;
     bool request_seen;
@@ -61,6 +61,7 @@ static void usage(void)
 {
     printf(
 "Usage: %s --rate HZ --frames N [options]\n"
+"       %s --input FILE [options]\n"
 "A garment on a pseudo-terminal for bench/run: prints 'pty: /dev/pts/N',\n"
 "waits for acquisition's HELLO_REQUEST, writes HELLO and N-1 SAMPLE frames\n"
 "at HZ, and reports the rate it achieved.\n"
@@ -71,10 +72,13 @@ static void usage(void)
 "                              alternately 38.6 and 36.8 C (G3 raised, cleared)\n"
 "      --frames-sub EP         subscribe to acquisition: frame latency p50/p99\n"
 "      --alerts-sub EP         subscribe to detection: alert latency p50/p99\n"
+"      --input FILE            write this raw garment byte stream (for example\n"
+"                              a synthgen or ductwatch-sim --out file) instead,\n"
+"                              as fast as acquisition reads it\n"
 "      --linger D              after the last write, keep the pty open until\n"
 "                              acquisition read everything, then D more (1s)\n"
 "  -h, --help                  this text\n"
-"  -V, --version               print the version\n", prog);
+"  -V, --version               print the version\n", prog, prog);
 }
 
 static void die(const char *what)
@@ -247,6 +251,33 @@ static void poll_subs(struct garment *g, int timeout_ms)
     }
 }
 
+static void count_frame(const struct dw_frame *f, void *user)
+{
+}
+
+/* Copies a raw byte stream into the pty at the speed it is read; returns
+ * the number of frames in it in g->dseq. */
+static void write_file(struct garment *g)
+{
+    FILE *f = fopen(g->input, "rb");
+    size_t n;
+    if (!f)
+        die(g->input);
+    struct dw_decoder *count = malloc(sizeof(*count));
+    if (!count)
+        die("malloc");
+    dw_decoder_init(count, count_frame, NULL);
+    while (!stop && (n = fread(g->out, 1, sizeof(g->out), f)) > 0) {
+        dw_decoder_feed(count, g->out, n);
+        g->fill = n;
+        flush_out(g);
+        read_host(g);
+    }
+    g->dseq = (uint32_t)count->st.frames + 1;
+    free(count);
+    fclose(f);
+}
+
 static void report(struct garment *g, double elapsed)
 {
     uint64_t *lat = calloc(g->frames, sizeof(*lat));
@@ -280,7 +311,7 @@ static void report(struct garment *g, double elapsed)
 
 int main(int argc, char **argv)
 {
-    enum { O_RATE = 256, O_FRAMES, O_THERMO, O_FSUB, O_ASUB, O_LINGER };
+    enum { O_RATE = 256, O_FRAMES, O_THERMO, O_FSUB, O_ASUB, O_LINGER, O_INPUT };
     static const struct option lo[] = {
         { "rate", required_argument, NULL, O_RATE },
         { "frames", required_argument, NULL, O_FRAMES },
@@ -288,6 +319,7 @@ int main(int argc, char **argv)
         { "frames-sub", required_argument, NULL, O_FSUB },
         { "alerts-sub", required_argument, NULL, O_ASUB },
         { "linger", required_argument, NULL, O_LINGER },
+        { "input", required_argument, NULL, O_INPUT },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { 0 },
@@ -304,6 +336,7 @@ int main(int argc, char **argv)
         case O_THERMO: g.thermo_every = dw_bench_opt_u64(prog, "--thermometer-every", optarg, 2, UINT32_MAX); break;
         case O_FSUB: g.frames_sub = optarg; break;
         case O_ASUB: g.alerts_sub = optarg; break;
+        case O_INPUT: g.input = optarg; break;
         case O_LINGER:
             if (dw_duration_parse_us(optarg, &us) < 0)
                 dw_usage_error(prog, "--linger wants a duration such as 2s, not '%s'", optarg);
@@ -317,12 +350,16 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         dw_usage_error(prog, "unexpected argument '%s'", argv[optind]);
-    if (!g.rate || !g.frames)
+    if (g.input && (g.rate || g.frames || g.thermo_every))
+        dw_usage_error(prog, "--input goes without --rate, --frames and --thermometer-every");
+    if (!g.input && (!g.rate || !g.frames))
         dw_usage_error(prog, "--rate and --frames are required");
+    if (g.input)
+        g.rate = 1; /* only for the latency tables, unused */
     dw_install_stop_signals(&stop);
-    g.t_write = calloc(g.frames, sizeof(uint64_t));
-    g.t_recv = calloc(g.frames, sizeof(uint64_t));
-    g.alert_lat = calloc(g.frames, sizeof(uint64_t));
+    g.t_write = calloc(g.frames + 1, sizeof(uint64_t));
+    g.t_recv = calloc(g.frames + 1, sizeof(uint64_t));
+    g.alert_lat = calloc(g.frames + 1, sizeof(uint64_t));
     if (!g.t_write || !g.t_recv || !g.alert_lat)
         die("calloc");
     g.ctx = zmq_ctx_new();
@@ -344,7 +381,11 @@ int main(int argc, char **argv)
     }
     poll_subs(&g, 300); /* let the subscriptions settle */
     uint64_t t0 = dw_now_monotonic_ns(), t_end = t0;
-    while (!stop && g.dseq < g.frames) {
+    if (g.input) {
+        write_file(&g);
+        t_end = dw_now_monotonic_ns();
+    }
+    while (!g.input && !stop && g.dseq < g.frames) {
         uint64_t now = dw_now_monotonic_ns();
         uint64_t due = (uint64_t)((double)(now - t0) * 1e-9 * g.rate) + 1;
         if (due > g.frames)
