@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 #include "benchutil.h"
 #include "cli.h"
@@ -28,7 +29,7 @@ static volatile sig_atomic_t stop;
 struct opts {
     uint64_t devices, first, wait_subs, duration_us, linger_us;
     double rate;
-    const char *pub;
+    const char *pub, *start_file;
 };
 
 static void usage(void)
@@ -44,6 +45,8 @@ static void usage(void)
 "      --rate HZ             frames per second per garment (default 10)\n"
 "      --duration D          how long to publish (default 10s)\n"
 "      --wait-subscribers S  start once S subscriptions arrived (default 1)\n"
+"      --start-file PATH     then also wait until PATH exists (to start many\n"
+"                            generators together)\n"
 "      --linger D            keep the socket open this long at the end (2s)\n"
 "  -h, --help                this text\n"
 "  -V, --version             print the version\n"
@@ -89,7 +92,7 @@ static int send_frame(void *s, const struct opts *o, uint64_t dev, uint64_t k, u
 
 int main(int argc, char **argv)
 {
-    enum { O_PUB = 256, O_DEVICES, O_FIRST, O_RATE, O_DURATION, O_WAIT, O_LINGER };
+    enum { O_PUB = 256, O_DEVICES, O_FIRST, O_RATE, O_DURATION, O_WAIT, O_LINGER, O_START };
     static const struct option lo[] = {
         { "pub", required_argument, NULL, O_PUB },
         { "devices", required_argument, NULL, O_DEVICES },
@@ -98,6 +101,7 @@ int main(int argc, char **argv)
         { "duration", required_argument, NULL, O_DURATION },
         { "wait-subscribers", required_argument, NULL, O_WAIT },
         { "linger", required_argument, NULL, O_LINGER },
+        { "start-file", required_argument, NULL, O_START },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { 0 },
@@ -115,6 +119,7 @@ int main(int argc, char **argv)
         case O_DURATION: o.duration_us = opt_duration("--duration", optarg); break;
         case O_WAIT: o.wait_subs = dw_bench_opt_u64(prog, "--wait-subscribers", optarg, 0, 1000); break;
         case O_LINGER: o.linger_us = opt_duration("--linger", optarg); break;
+        case O_START: o.start_file = optarg; break;
         case 'h': usage(); return DW_EXIT_OK;
         case 'V': dw_print_version(prog); return DW_EXIT_OK;
         case ':': dw_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
@@ -151,6 +156,8 @@ int main(int argc, char **argv)
         }
     }
     zmq_poll(NULL, 0, 200); /* the subscribers' other connections settle */
+    while (o.start_file && !stop && access(o.start_file, F_OK) < 0)
+        zmq_poll(NULL, 0, 10);
 
     uint64_t per_dev = (uint64_t)((double)o.duration_us * 1e-6 * o.rate) + 1; /* + HELLO */
     uint64_t total = per_dev * o.devices, sent = 0, dropped = 0;

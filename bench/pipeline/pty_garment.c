@@ -39,7 +39,7 @@ static volatile sig_atomic_t stop;
 struct garment {
     /* options */
     double rate;
-    uint64_t frames, thermo_every, linger_ms;
+    uint64_t frames, thermo_every, linger_ms, pause_after, pause_ms;
     const char *frames_sub, *alerts_sub, *input;
     /* pty */
     int master, slave;
@@ -61,7 +61,7 @@ static void usage(void)
 {
     printf(
 "Usage: %s --rate HZ --frames N [options]\n"
-"       %s --input FILE [options]\n"
+"       %s --input FILE [--rate HZ] [options]\n"
 "A garment on a pseudo-terminal for bench/run: prints 'pty: /dev/pts/N',\n"
 "waits for acquisition's HELLO_REQUEST, writes HELLO and N-1 SAMPLE frames\n"
 "at HZ, and reports the rate it achieved.\n"
@@ -74,7 +74,10 @@ static void usage(void)
 "      --alerts-sub EP         subscribe to detection: alert latency p50/p99\n"
 "      --input FILE            write this raw garment byte stream (for example\n"
 "                              a synthgen or ductwatch-sim --out file) instead,\n"
-"                              as fast as acquisition reads it\n"
+"                              at --rate frames/s or as fast as it is read\n"
+"      --pause-after N         with --input: after N frames, wait until they\n"
+"                              were read, print 'paused: N', pause (--pause D,\n"
+"                              default 3s), go on (a steady-state mark)\n"
 "      --linger D              after the last write, keep the pty open until\n"
 "                              acquisition read everything, then D more (1s)\n"
 "  -h, --help                  this text\n"
@@ -203,7 +206,8 @@ static void on_alert(struct garment *g, const char *json, size_t len, uint64_t n
     cJSON *j = cJSON_ParseWithLength(json, len);
     const cJSON *rule = cJSON_GetObjectItemCaseSensitive(j, "rule");
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "t_device_us");
-    if (cJSON_IsString(rule) && rule->valuestring[0] == 'G' && cJSON_IsNumber(t)) {
+    /* Only this program's own thermometer frames have a known write time. */
+    if (!g->input && cJSON_IsString(rule) && rule->valuestring[0] == 'G' && cJSON_IsNumber(t)) {
         /* device time -> the device seq of the thermometer frame */
         double seq = ((double)t->valuedouble - 1e6) * g->rate / 1e6;
         uint64_t s = (uint64_t)(seq + 0.5);
@@ -251,6 +255,16 @@ static void poll_subs(struct garment *g, int timeout_ms)
     }
 }
 
+/* Until acquisition has read everything written so far (at most 30 s). */
+static void wait_drained(struct garment *g)
+{
+    int unread = 0;
+    uint64_t deadline = dw_now_monotonic_ns() + 30000000000ULL;
+    while (!stop && ioctl(g->slave, TIOCINQ, &unread) == 0 && unread > 0 &&
+           dw_now_monotonic_ns() < deadline)
+        poll_subs(g, 5);
+}
+
 static void count_frame(const struct dw_frame *f, void *user)
 {
 }
@@ -267,11 +281,27 @@ static void write_file(struct garment *g)
     if (!count)
         die("malloc");
     dw_decoder_init(count, count_frame, NULL);
-    while (!stop && (n = fread(g->out, 1, sizeof(g->out), f)) > 0) {
+    bool paused = !g->pause_after;
+    /* Paced (--rate): small pieces, each written once its frames are due. */
+    size_t piece = g->rate > 0 ? 8192 : sizeof(g->out);
+    uint64_t t0 = dw_now_monotonic_ns(), skipped = 0;
+    while (!stop && (n = fread(g->out, 1, piece, f)) > 0) {
         dw_decoder_feed(count, g->out, n);
+        if (g->rate > 0)
+            dw_sleep_until_monotonic(t0 + skipped + (uint64_t)((double)count->st.frames * 1e9 / g->rate),
+                                     &stop);
         g->fill = n;
         flush_out(g);
         read_host(g);
+        if (!paused && count->st.frames >= g->pause_after) {
+            wait_drained(g);
+            printf("paused: %" PRIu64 "\n", count->st.frames);
+            fflush(stdout);
+            uint64_t p0 = dw_now_monotonic_ns();
+            dw_sleep_until_monotonic(p0 + g->pause_ms * 1000000ULL, &stop);
+            skipped += dw_now_monotonic_ns() - p0;
+            paused = true;
+        }
     }
     g->dseq = (uint32_t)count->st.frames + 1;
     free(count);
@@ -311,7 +341,8 @@ static void report(struct garment *g, double elapsed)
 
 int main(int argc, char **argv)
 {
-    enum { O_RATE = 256, O_FRAMES, O_THERMO, O_FSUB, O_ASUB, O_LINGER, O_INPUT };
+    enum { O_RATE = 256, O_FRAMES, O_THERMO, O_FSUB, O_ASUB, O_LINGER, O_INPUT, O_PAUSE_AFTER,
+           O_PAUSE };
     static const struct option lo[] = {
         { "rate", required_argument, NULL, O_RATE },
         { "frames", required_argument, NULL, O_FRAMES },
@@ -320,11 +351,13 @@ int main(int argc, char **argv)
         { "alerts-sub", required_argument, NULL, O_ASUB },
         { "linger", required_argument, NULL, O_LINGER },
         { "input", required_argument, NULL, O_INPUT },
+        { "pause-after", required_argument, NULL, O_PAUSE_AFTER },
+        { "pause", required_argument, NULL, O_PAUSE },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { 0 },
     };
-    static struct garment g = { .linger_ms = 1000 };
+    static struct garment g = { .linger_ms = 1000, .pause_ms = 3000 };
     uint64_t us;
     int ch;
     dw_log_init(prog);
@@ -337,6 +370,12 @@ int main(int argc, char **argv)
         case O_FSUB: g.frames_sub = optarg; break;
         case O_ASUB: g.alerts_sub = optarg; break;
         case O_INPUT: g.input = optarg; break;
+        case O_PAUSE_AFTER: g.pause_after = dw_bench_opt_u64(prog, "--pause-after", optarg, 1, UINT32_MAX); break;
+        case O_PAUSE:
+            if (dw_duration_parse_us(optarg, &us) < 0)
+                dw_usage_error(prog, "--pause wants a duration such as 3s, not '%s'", optarg);
+            g.pause_ms = us / 1000;
+            break;
         case O_LINGER:
             if (dw_duration_parse_us(optarg, &us) < 0)
                 dw_usage_error(prog, "--linger wants a duration such as 2s, not '%s'", optarg);
@@ -350,12 +389,13 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         dw_usage_error(prog, "unexpected argument '%s'", argv[optind]);
-    if (g.input && (g.rate || g.frames || g.thermo_every))
-        dw_usage_error(prog, "--input goes without --rate, --frames and --thermometer-every");
-    if (!g.input && (!g.rate || !g.frames))
+    if (g.input && (g.frames || g.thermo_every))
+        dw_usage_error(prog, "--input goes without --frames and --thermometer-every");
+    if (!g.input && (g.rate <= 0 || !g.frames))
         dw_usage_error(prog, "--rate and --frames are required");
-    if (g.input)
-        g.rate = 1; /* only for the latency tables, unused */
+    if (g.pause_after && !g.input)
+        dw_usage_error(prog, "--pause-after goes with --input");
+
     dw_install_stop_signals(&stop);
     g.t_write = calloc(g.frames + 1, sizeof(uint64_t));
     g.t_recv = calloc(g.frames + 1, sizeof(uint64_t));
@@ -407,11 +447,7 @@ int main(int argc, char **argv)
     }
     double elapsed = (double)(t_end - t0) * 1e-9;
     /* Closing the master would throw away what acquisition has not read. */
-    int unread = 0;
-    deadline = dw_now_monotonic_ns() + 30000000000ULL;
-    while (!stop && ioctl(g.slave, TIOCINQ, &unread) == 0 && unread > 0 &&
-           dw_now_monotonic_ns() < deadline)
-        poll_subs(&g, 5);
+    wait_drained(&g);
     uint64_t linger_end = dw_now_monotonic_ns() + g.linger_ms * 1000000ULL;
     while (!stop && dw_now_monotonic_ns() < linger_end)
         poll_subs(&g, 10);
