@@ -15,6 +15,8 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,10 +49,15 @@ struct garment {
     struct dw_decoder dec;
     /* sockets */
     void *ctx, *fsub, *asub;
-    /* per device seq: write time; per frame seq: receive time */
+    bool loopback;
+    /* per device seq: write time (main thread) and receive time (receiver
+     * thread); alerts as (device seq, receive time) pairs */
     uint64_t *t_write, *t_recv;
-    uint64_t *alert_lat;
-    size_t n_alert_lat, n_thermo;
+    uint64_t *alert_seq, *alert_recv, *alert_lat;
+    size_t n_alerts, n_alert_lat, n_thermo;
+    pthread_t rx;
+    atomic_bool rx_stop;
+    struct dw_decoder rx_dec;
     uint32_t dseq;
     uint64_t sent_bytes, blocked_ns;
     uint8_t out[1 << 18];
@@ -78,6 +85,8 @@ static void usage(void)
 "      --pause-after N         with --input: after N frames, wait until they\n"
 "                              were read, print 'paused: N', pause (--pause D,\n"
 "                              default 3s), go on (a steady-state mark)\n"
+"      --loopback              no acquisition: read the frames back from the\n"
+"                              pty's other side here (the pty's own latency)\n"
 "      --linger D              after the last write, keep the pty open until\n"
 "                              acquisition read everything, then D more (1s)\n"
 "  -h, --help                  this text\n"
@@ -210,49 +219,72 @@ static void on_alert(struct garment *g, const char *json, size_t len, uint64_t n
     if (!g->input && cJSON_IsString(rule) && rule->valuestring[0] == 'G' && cJSON_IsNumber(t)) {
         /* device time -> the device seq of the thermometer frame */
         double seq = ((double)t->valuedouble - 1e6) * g->rate / 1e6;
-        uint64_t s = (uint64_t)(seq + 0.5);
-        if (s < g->frames && g->t_write[s] && now > g->t_write[s])
-            g->alert_lat[g->n_alert_lat++] = now - g->t_write[s];
+        if (seq >= 0 && seq < (double)g->frames && g->n_alerts < g->frames) {
+            g->alert_seq[g->n_alerts] = (uint64_t)(seq + 0.5);
+            g->alert_recv[g->n_alerts++] = now;
+        }
     }
     cJSON_Delete(j);
 }
 
-/* Drains both subscriptions without blocking longer than timeout_ms. */
-static void poll_subs(struct garment *g, int timeout_ms)
+static void on_loopback_frame(const struct dw_frame *f, void *user)
 {
-    zmq_pollitem_t pi[2] = { { g->fsub, 0, ZMQ_POLLIN, 0 }, { g->asub, 0, ZMQ_POLLIN, 0 } };
-    int n_pi = 0;
+    struct garment *g = user;
+    if (f->seq < g->frames && !g->t_recv[f->seq])
+        g->t_recv[f->seq] = dw_now_monotonic_ns();
+}
+
+/* The receiver thread: stamps what arrives on the subscriptions (or, with
+ * --loopback, on the pty's own slave side) the moment it arrives, while the
+ * main thread sleeps between paced writes. */
+static void *receiver(void *arg)
+{
+    struct garment *g = arg;
     zmq_pollitem_t items[2];
-    for (int i = 0; i < 2; i++)
-        if (pi[i].socket)
-            items[n_pi++] = pi[i];
-    if (!n_pi) {
-        if (timeout_ms > 0)
-            usleep((useconds_t)timeout_ms * 1000);
-        return;
-    }
-    if (zmq_poll(items, n_pi, timeout_ms) <= 0)
-        return;
-    for (int i = 0; i < n_pi; i++) {
-        for (;;) {
-            char topic[DW_TOPIC_MAX];
-            uint8_t body[4096];
-            if (zmq_recv(items[i].socket, topic, sizeof(topic), ZMQ_DONTWAIT) < 0)
-                break;
-            int bl = zmq_recv(items[i].socket, body, sizeof(body) - 1, 0);
-            uint64_t now = dw_now_monotonic_ns();
-            if (bl < 0)
-                break;
-            if (items[i].socket == g->fsub) {
-                struct dw_msg_frame m;
-                if (dw_msg_frame_parse(body, (size_t)bl, &m) == 0 && m.device_seq < g->frames &&
-                    !g->t_recv[m.device_seq])
-                    g->t_recv[m.device_seq] = now;
-            } else {
-                on_alert(g, (const char *)body, (size_t)bl, now);
+    int n_pi = 0;
+    if (g->loopback)
+        items[n_pi++] = (zmq_pollitem_t){ NULL, g->slave, ZMQ_POLLIN, 0 };
+    if (g->fsub)
+        items[n_pi++] = (zmq_pollitem_t){ g->fsub, 0, ZMQ_POLLIN, 0 };
+    if (g->asub)
+        items[n_pi++] = (zmq_pollitem_t){ g->asub, 0, ZMQ_POLLIN, 0 };
+    while (!atomic_load(&g->rx_stop)) {
+        if (zmq_poll(items, n_pi, 50) <= 0)
+            continue;
+        for (int i = 0; i < n_pi; i++) {
+            if (!items[i].socket) {
+                uint8_t buf[4096];
+                ssize_t n = read(g->slave, buf, sizeof(buf));
+                if (n > 0)
+                    dw_decoder_feed(&g->rx_dec, buf, (size_t)n);
+                continue;
+            }
+            for (;;) {
+                char topic[DW_TOPIC_MAX];
+                uint8_t body[4096];
+                if (zmq_recv(items[i].socket, topic, sizeof(topic), ZMQ_DONTWAIT) < 0)
+                    break;
+                int bl = zmq_recv(items[i].socket, body, sizeof(body) - 1, 0);
+                uint64_t now = dw_now_monotonic_ns();
+                if (bl < 0)
+                    break;
+                if (items[i].socket == g->fsub) {
+                    struct dw_msg_frame m;
+                    if (dw_msg_frame_parse(body, (size_t)bl, &m) == 0 &&
+                        m.device_seq < g->frames && !g->t_recv[m.device_seq])
+                        g->t_recv[m.device_seq] = now;
+                } else {
+                    on_alert(g, (const char *)body, (size_t)bl, now);
+                }
             }
         }
     }
+    return NULL;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    dw_sleep_until_monotonic(dw_now_monotonic_ns() + (uint64_t)ms * 1000000ULL, &stop);
 }
 
 /* Until acquisition has read everything written so far (at most 30 s). */
@@ -260,9 +292,9 @@ static void wait_drained(struct garment *g)
 {
     int unread = 0;
     uint64_t deadline = dw_now_monotonic_ns() + 30000000000ULL;
-    while (!stop && ioctl(g->slave, TIOCINQ, &unread) == 0 && unread > 0 &&
+    while (!g->loopback && !stop && ioctl(g->slave, TIOCINQ, &unread) == 0 && unread > 0 &&
            dw_now_monotonic_ns() < deadline)
-        poll_subs(g, 5);
+        sleep_ms(5);
 }
 
 static void count_frame(const struct dw_frame *f, void *user)
@@ -310,6 +342,11 @@ static void write_file(struct garment *g)
 
 static void report(struct garment *g, double elapsed)
 {
+    for (size_t i = 0; i < g->n_alerts; i++) {
+        uint64_t w = g->t_write[g->alert_seq[i]];
+        if (w && g->alert_recv[i] > w)
+            g->alert_lat[g->n_alert_lat++] = g->alert_recv[i] - w;
+    }
     uint64_t *lat = calloc(g->frames, sizeof(*lat));
     size_t n_lat = 0;
     if (!lat)
@@ -324,9 +361,9 @@ static void report(struct garment *g, double elapsed)
     printf("garment: %" PRIu32 " frames, %" PRIu64 " bytes in %.3f s: %.0f frames/s of %.0f asked,"
            " %.1f%% of the time blocked on the pty\n", g->dseq, g->sent_bytes, elapsed, achieved,
            g->rate, elapsed > 0 ? 100.0 * (double)g->blocked_ns * 1e-9 / elapsed : 0);
-    if (g->fsub)
-        printf("frame latency (write -> frame.<dev>): %zu frames, p50 %.1f us, p99 %.1f us\n",
-               n_lat, f50, f99);
+    if (g->fsub || g->loopback)
+        printf("frame latency (write -> %s): %zu frames, p50 %.1f us, p99 %.1f us\n",
+               g->loopback ? "read() on the pty" : "frame.<dev>", n_lat, f50, f99);
     if (g->asub)
         printf("alert latency (write -> alert.<dev>): %zu alerts of %zu thermometer frames,"
                " p50 %.1f us, p99 %.1f us\n", g->n_alert_lat, g->n_thermo, a50, a99);
@@ -342,7 +379,7 @@ static void report(struct garment *g, double elapsed)
 int main(int argc, char **argv)
 {
     enum { O_RATE = 256, O_FRAMES, O_THERMO, O_FSUB, O_ASUB, O_LINGER, O_INPUT, O_PAUSE_AFTER,
-           O_PAUSE };
+           O_PAUSE, O_LOOPBACK };
     static const struct option lo[] = {
         { "rate", required_argument, NULL, O_RATE },
         { "frames", required_argument, NULL, O_FRAMES },
@@ -353,6 +390,7 @@ int main(int argc, char **argv)
         { "input", required_argument, NULL, O_INPUT },
         { "pause-after", required_argument, NULL, O_PAUSE_AFTER },
         { "pause", required_argument, NULL, O_PAUSE },
+        { "loopback", no_argument, NULL, O_LOOPBACK },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { 0 },
@@ -370,6 +408,7 @@ int main(int argc, char **argv)
         case O_FSUB: g.frames_sub = optarg; break;
         case O_ASUB: g.alerts_sub = optarg; break;
         case O_INPUT: g.input = optarg; break;
+        case O_LOOPBACK: g.loopback = true; break;
         case O_PAUSE_AFTER: g.pause_after = dw_bench_opt_u64(prog, "--pause-after", optarg, 1, UINT32_MAX); break;
         case O_PAUSE:
             if (dw_duration_parse_us(optarg, &us) < 0)
@@ -393,6 +432,8 @@ int main(int argc, char **argv)
         dw_usage_error(prog, "--input goes without --frames and --thermometer-every");
     if (!g.input && (g.rate <= 0 || !g.frames))
         dw_usage_error(prog, "--rate and --frames are required");
+    if (g.loopback && (g.input || g.frames_sub || g.alerts_sub))
+        dw_usage_error(prog, "--loopback goes without --input, --frames-sub and --alerts-sub");
     if (g.pause_after && !g.input)
         dw_usage_error(prog, "--pause-after goes with --input");
 
@@ -400,7 +441,9 @@ int main(int argc, char **argv)
     g.t_write = calloc(g.frames + 1, sizeof(uint64_t));
     g.t_recv = calloc(g.frames + 1, sizeof(uint64_t));
     g.alert_lat = calloc(g.frames + 1, sizeof(uint64_t));
-    if (!g.t_write || !g.t_recv || !g.alert_lat)
+    g.alert_seq = calloc(g.frames + 1, sizeof(uint64_t));
+    g.alert_recv = calloc(g.frames + 1, sizeof(uint64_t));
+    if (!g.t_write || !g.t_recv || !g.alert_lat || !g.alert_seq || !g.alert_recv)
         die("calloc");
     g.ctx = zmq_ctx_new();
     if (g.frames_sub)
@@ -408,18 +451,23 @@ int main(int argc, char **argv)
     if (g.alerts_sub)
         g.asub = subscribe(&g, g.alerts_sub, "alert.");
     dw_decoder_init(&g.dec, on_host_frame, &g);
+    dw_decoder_init(&g.rx_dec, on_loopback_frame, &g);
     open_pty(&g);
+    bool threaded = g.fsub || g.asub || g.loopback;
+    if (threaded && pthread_create(&g.rx, NULL, receiver, &g) != 0)
+        die("pthread_create");
     /* Acquisition asks for a HELLO once its port is open and raw. */
     uint64_t deadline = dw_now_monotonic_ns() + 20000000000ULL;
-    while (!g.request_seen && !stop && dw_now_monotonic_ns() < deadline) {
-        poll_subs(&g, 10);
+    while (!g.loopback && !g.request_seen && !stop && dw_now_monotonic_ns() < deadline) {
+        struct pollfd p = { .fd = g.master, .events = POLLIN };
+        poll(&p, 1, 10);
         read_host(&g);
     }
-    if (!g.request_seen && !stop) {
+    if (!g.loopback && !g.request_seen && !stop) {
         dw_err("no HELLO_REQUEST from acquisition within 20 s");
         return DW_EXIT_FAILURE;
     }
-    poll_subs(&g, 300); /* let the subscriptions settle */
+    sleep_ms(300); /* let the subscriptions settle */
     uint64_t t0 = dw_now_monotonic_ns(), t_end = t0;
     if (g.input) {
         write_file(&g);
@@ -438,19 +486,17 @@ int main(int argc, char **argv)
         flush_out(&g);
         t_end = dw_now_monotonic_ns();
         read_host(&g);
-        uint64_t next = t0 + (uint64_t)((double)due * 1e9 / g.rate);
-        now = dw_now_monotonic_ns();
-        int wait_ms = next > now ? (int)((next - now) / 1000000) : 0;
-        poll_subs(&g, wait_ms > 1 ? 1 : wait_ms);
-        if (!g.fsub && !g.asub && next > now)
-            dw_sleep_until_monotonic(next, &stop);
+        dw_sleep_until_monotonic(t0 + (uint64_t)((double)due * 1e9 / g.rate), &stop);
     }
     double elapsed = (double)(t_end - t0) * 1e-9;
     /* Closing the master would throw away what acquisition has not read. */
     wait_drained(&g);
     uint64_t linger_end = dw_now_monotonic_ns() + g.linger_ms * 1000000ULL;
-    while (!stop && dw_now_monotonic_ns() < linger_end)
-        poll_subs(&g, 10);
+    dw_sleep_until_monotonic(linger_end, &stop);
+    if (threaded) {
+        atomic_store(&g.rx_stop, true);
+        pthread_join(g.rx, NULL);
+    }
     report(&g, elapsed);
     if (g.fsub)
         zmq_close(g.fsub);
@@ -462,5 +508,7 @@ int main(int argc, char **argv)
     free(g.t_write);
     free(g.t_recv);
     free(g.alert_lat);
+    free(g.alert_seq);
+    free(g.alert_recv);
     return DW_EXIT_OK;
 }
