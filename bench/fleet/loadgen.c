@@ -45,8 +45,8 @@ static void usage(void)
 "      --rate HZ             frames per second per garment (default 10)\n"
 "      --duration D          how long to publish (default 10s)\n"
 "      --wait-subscribers S  start once S subscriptions arrived (default 1)\n"
-"      --start-file PATH     then also wait until PATH exists (to start many\n"
-"                            generators together)\n"
+"      --start-file PATH     send the HELLOs, then wait until PATH exists\n"
+"                            before the samples (to start many together)\n"
 "      --linger D            keep the socket open this long at the end (2s)\n"
 "  -h, --help                this text\n"
 "  -V, --version             print the version\n"
@@ -156,16 +156,24 @@ int main(int argc, char **argv)
         }
     }
     zmq_poll(NULL, 0, 200); /* the subscribers' other connections settle */
-    while (o.start_file && !stop && access(o.start_file, F_OK) < 0)
-        zmq_poll(NULL, 0, 10);
 
     uint64_t per_dev = (uint64_t)((double)o.duration_us * 1e-6 * o.rate) + 1; /* + HELLO */
     uint64_t total = per_dev * o.devices, sent = 0, dropped = 0;
     uint64_t stream0 = dw_now_realtime_ns() & ~(uint64_t)0x3ffffff;
+    /* Every garment's HELLO first, then (once the start file exists) the
+     * samples: opening a session file per garment is start-up work that
+     * the steady state should not be charged with. */
+    for (; sent < o.devices; sent++)
+        if (send_frame(s, &o, sent, 0, stream0, &dropped) < 0) {
+            dw_err("send: %s", zmq_strerror(zmq_errno()));
+            goto out;
+        }
+    while (o.start_file && !stop && access(o.start_file, F_OK) < 0)
+        zmq_poll(NULL, 0, 10);
     uint64_t t0 = dw_now_monotonic_ns(), t_end = t0;
     double per_ns = o.rate * (double)o.devices * 1e-9;
     while (!stop && sent < total) {
-        uint64_t due = (uint64_t)((double)(dw_now_monotonic_ns() - t0) * per_ns) + 1;
+        uint64_t due = o.devices + (uint64_t)((double)(dw_now_monotonic_ns() - t0) * per_ns) + 1;
         if (due > total)
             due = total;
         for (; sent < due; sent++)
@@ -174,7 +182,7 @@ int main(int argc, char **argv)
                 goto out;
             }
         t_end = dw_now_monotonic_ns();
-        dw_sleep_until_monotonic(t0 + (uint64_t)((double)due / per_ns), &stop);
+        dw_sleep_until_monotonic(t0 + (uint64_t)((double)(due - o.devices) / per_ns), &stop);
     }
     double el = (double)(t_end - t0) * 1e-9;
     dw_sleep_until_monotonic(dw_now_monotonic_ns() + o.linger_us * 1000, &stop);
