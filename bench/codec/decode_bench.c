@@ -102,14 +102,10 @@ int main(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, ":hV", lo, NULL)) != -1) {
         switch (ch) {
         case 'n': nframes = dw_bench_opt_u64(prog, "--frames", optarg, 1, 10000000); break;
-        case 'h': usage(); return DW_EXIT_OK;
-        case 'V': dw_print_version(prog); return DW_EXIT_OK;
-        case ':': dw_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
-        default: dw_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+        default: dw_bench_opt_other(prog, ch, argv, usage);
         }
     }
-    if (optind < argc)
-        dw_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+    dw_bench_no_operands(prog, argc, argv);
     struct dw_hello h;
     struct dw_sample s = { .n_zones = DW_DEFAULT_ZONES };
     uint8_t payload[DW_MAX_PAYLOAD];

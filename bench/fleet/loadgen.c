@@ -120,14 +120,10 @@ int main(int argc, char **argv)
         case O_WAIT: o.wait_subs = dw_bench_opt_u64(prog, "--wait-subscribers", optarg, 0, 1000); break;
         case O_LINGER: o.linger_us = opt_duration("--linger", optarg); break;
         case O_START: o.start_file = optarg; break;
-        case 'h': usage(); return DW_EXIT_OK;
-        case 'V': dw_print_version(prog); return DW_EXIT_OK;
-        case ':': dw_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
-        default: dw_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+        default: dw_bench_opt_other(prog, ch, argv, usage);
         }
     }
-    if (optind < argc)
-        dw_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+    dw_bench_no_operands(prog, argc, argv);
     if (!o.pub || !o.devices)
         dw_usage_error(prog, "--pub and --devices are required");
     if (o.first + o.devices > 100000)

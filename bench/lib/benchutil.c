@@ -1,5 +1,6 @@
 /* Helpers for the benchmark programs (bench/lib/benchutil.h). */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,22 @@ double dw_bench_opt_double(const char *prog, const char *opt, const char *val,
     if (dw_parse_double(val, min, max, &v) < 0)
         dw_usage_error(prog, "%s wants a number from %g to %g, not '%s'", opt, min, max, val);
     return v;
+}
+
+void dw_bench_opt_other(const char *prog, int ch, char **argv, void (*usage)(void))
+{
+    switch (ch) {
+    case 'h': usage(); exit(DW_EXIT_OK);
+    case 'V': dw_print_version(prog); exit(DW_EXIT_OK);
+    case ':': dw_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
+    default: dw_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+    }
+}
+
+void dw_bench_no_operands(const char *prog, int argc, char **argv)
+{
+    if (optind < argc)
+        dw_usage_error(prog, "unexpected argument '%s'", argv[optind]);
 }
 
 static int cmp_u64(const void *a, const void *b)

@@ -13,6 +13,15 @@ uint64_t dw_bench_opt_u64(const char *prog, const char *opt, const char *val,
 double dw_bench_opt_double(const char *prog, const char *opt, const char *val,
                            double min, double max);
 
+/* The options every bench program shares, for the default branch of its
+ * getopt_long switch: 'h' (usage, exit 0), 'V' (version, exit 0), and
+ * getopt's ':' (missing value) and '?' (unknown option) as usage errors. */
+void dw_bench_opt_other(const char *prog, int ch, char **argv, void (*usage)(void))
+    __attribute__((noreturn));
+
+/* After the getopt loop: a usage error if any operand is left. */
+void dw_bench_no_operands(const char *prog, int argc, char **argv);
+
 /* Sorts v in place and returns the p-quantile (0..1, nearest rank); 0 for
  * an empty array. */
 uint64_t dw_bench_quantile(uint64_t *v, size_t n, double p);

@@ -420,14 +420,10 @@ int main(int argc, char **argv)
                 dw_usage_error(prog, "--linger wants a duration such as 2s, not '%s'", optarg);
             g.linger_ms = us / 1000;
             break;
-        case 'h': usage(); return DW_EXIT_OK;
-        case 'V': dw_print_version(prog); return DW_EXIT_OK;
-        case ':': dw_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
-        default: dw_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+        default: dw_bench_opt_other(prog, ch, argv, usage);
         }
     }
-    if (optind < argc)
-        dw_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+    dw_bench_no_operands(prog, argc, argv);
     if (g.input && (g.frames || g.thermo_every))
         dw_usage_error(prog, "--input goes without --frames and --thermometer-every");
     if (!g.input && (g.rate <= 0 || !g.frames))

@@ -159,14 +159,10 @@ int main(int argc, char **argv)
         case O_RATE: o.rate = dw_bench_opt_u64(prog, "--rate", optarg, 1, 1000); break;
         case O_FLUSH: o.flush_every = dw_bench_opt_u64(prog, "--flush-every", optarg, 1, 1000000); break;
         case O_STATS: o.stats_every = dw_bench_opt_u64(prog, "--stats-every", optarg, 0, UINT32_MAX); break;
-        case 'h': usage(); return DW_EXIT_OK;
-        case 'V': dw_print_version(prog); return DW_EXIT_OK;
-        case ':': dw_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
-        default: dw_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+        default: dw_bench_opt_other(prog, ch, argv, usage);
         }
     }
-    if (optind < argc)
-        dw_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+    dw_bench_no_operands(prog, argc, argv);
     if (!o.dir)
         dw_usage_error(prog, "--dir is required");
     if (!o.flush_every)

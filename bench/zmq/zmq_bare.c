@@ -179,14 +179,10 @@ int main(int argc, char **argv)
         case O_COUNT: o.count = dw_bench_opt_u64(prog, "--count", optarg, 1, 100000000); break;
         case O_RATE: o.rate = dw_bench_opt_double(prog, "--rate", optarg, 1, 1e7); break;
         case O_EP: snprintf(o.endpoint, sizeof(o.endpoint), "%s", optarg); break;
-        case 'h': usage(); return DW_EXIT_OK;
-        case 'V': dw_print_version(prog); return DW_EXIT_OK;
-        case ':': dw_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
-        default: dw_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+        default: dw_bench_opt_other(prog, ch, argv, usage);
         }
     }
-    if (optind < argc)
-        dw_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+    dw_bench_no_operands(prog, argc, argv);
     if (o.rate > 0 && o.count > 10000000)
         dw_usage_error(prog, "--rate keeps every latency: at most 10000000 messages");
     if (!o.endpoint[0]) {
