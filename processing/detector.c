@@ -11,7 +11,6 @@
 #include "robust.h"
 
 #define MIN_US 60000000ULL
-#define MAX_DEVICES 64
 #define MAX_Z DW_MAX_ZONES
 #define HIST_MIN 16       /* minutes of T history for S5 */
 #define AMB_HIST 64       /* minutes of ambient history */
@@ -145,8 +144,8 @@ struct dw_detector {
     struct dw_detect_config c;
     dw_alert_fn fn;
     void *user;
-    struct device *dev[MAX_DEVICES];
-    unsigned n_dev;
+    struct device **dev; /* grows: a process serves any number of devices */
+    unsigned n_dev, cap_dev;
     uint32_t win_min, p1_win_min;
 };
 
@@ -373,8 +372,18 @@ static struct device *device_get(struct dw_detector *d, const char *id, bool cre
     for (unsigned i = 0; i < d->n_dev; i++)
         if (!strcmp(d->dev[i]->id, id))
             return d->dev[i];
-    if (!create || d->n_dev == MAX_DEVICES)
+    if (!create)
         return NULL;
+    if (d->n_dev == d->cap_dev) {
+        unsigned nc = d->cap_dev ? 2 * d->cap_dev : 64;
+        struct device **nd = nc > d->cap_dev ? realloc(d->dev, nc * sizeof(*nd)) : NULL;
+        if (!nd) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        d->dev = nd;
+        d->cap_dev = nc;
+    }
     struct device *dv = calloc(1, sizeof(*dv));
     if (!dv)
         return NULL;
@@ -431,6 +440,7 @@ void dw_detector_free(struct dw_detector *d)
         return;
     for (unsigned i = 0; i < d->n_dev; i++)
         device_free(d->dev[i]);
+    free(d->dev);
     free(d);
 }
 

@@ -23,7 +23,6 @@
 #include "msg.h"
 
 #define MAX_SUB 16
-#define MAX_STREAMS 64
 
 static const char *prog = "ductwatch-detect";
 static volatile sig_atomic_t stop;
@@ -43,10 +42,10 @@ struct app {
     void *pub;            /* NULL: print JSON lines on stdout */
     uint64_t stream_id;   /* 0 in --input mode, so output is reproducible */
     bool host_time;
-    struct out_stream out[MAX_STREAMS];
-    unsigned n_out;
-    struct in_stream in[MAX_STREAMS];
-    unsigned n_in;
+    struct out_stream *out; /* both grow with the number of devices */
+    unsigned n_out, cap_out;
+    struct in_stream *in;
+    unsigned n_in, cap_in;
     uint64_t pub_dropped;
     /* --input */
     struct dw_detector *det;
@@ -78,14 +77,29 @@ static void usage(void)
         prog);
 }
 
+/* Room for one more element in a doubling array; 0 or -ENOMEM. */
+static int grow(void **arr, unsigned *cap, unsigned n, size_t size)
+{
+    if (n < *cap)
+        return 0;
+    unsigned nc = *cap ? 2 * *cap : 64;
+    void *na = nc > *cap ? realloc(*arr, (size_t)nc * size) : NULL;
+    if (!na)
+        return -ENOMEM;
+    *arr = na;
+    *cap = nc;
+    return 0;
+}
+
 static struct out_stream *out_stream(struct app *a, const char *dev)
 {
     for (unsigned i = 0; i < a->n_out; i++)
         if (!strcmp(a->out[i].device, dev))
             return &a->out[i];
-    if (a->n_out == MAX_STREAMS)
-        return &a->out[MAX_STREAMS - 1];
+    if (grow((void **)&a->out, &a->cap_out, a->n_out, sizeof(*a->out)) < 0)
+        return NULL;
     struct out_stream *o = &a->out[a->n_out++];
+    memset(o, 0, sizeof(*o));
     snprintf(o->device, sizeof(o->device), "%s", dev);
     return o;
 }
@@ -113,9 +127,11 @@ static void on_alert(const struct dw_alert *al, void *user)
 {
     struct app *a = user;
     struct out_stream *o = out_stream(a, al->device);
-    cJSON *j = cJSON_CreateObject();
-    if (!j)
+    cJSON *j = o ? cJSON_CreateObject() : NULL;
+    if (!j) {
+        dw_err("%s: out of memory, alert %s not published", al->device, al->rule);
         return;
+    }
     cJSON_AddNumberToObject(j, "seq", (double)o->seq++);
     cJSON_AddNumberToObject(j, "stream", (double)a->stream_id);
     cJSON_AddStringToObject(j, "device", al->device);
@@ -232,7 +248,7 @@ static struct in_stream *in_stream(struct app *a, const char *dev)
     for (unsigned i = 0; i < a->n_in; i++)
         if (!strcmp(a->in[i].device, dev))
             return &a->in[i];
-    if (a->n_in == MAX_STREAMS)
+    if (grow((void **)&a->in, &a->cap_in, a->n_in, sizeof(*a->in)) < 0)
         return NULL;
     struct in_stream *s = &a->in[a->n_in++];
     memset(s, 0, sizeof(*s));
@@ -247,8 +263,10 @@ static void handle_message(struct app *a, const char *topic, size_t tlen,
     if (!dw_topic_split(topic, tlen, kind, sizeof(kind), dev, sizeof(dev)))
         return;
     struct in_stream *is = in_stream(a, dev);
-    if (!is)
+    if (!is) {
+        dw_err("%s: out of memory, message dropped", dev);
         return;
+    }
     if (!strcmp(kind, "frame")) {
         struct dw_msg_frame m;
         if (dw_msg_frame_parse(body, blen, &m) < 0)
@@ -457,5 +475,7 @@ int main(int argc, char **argv)
         rc = run_live(&app, subs, n_sub, pub_ep);
     }
     dw_detector_free(app.det);
+    free(app.in);
+    free(app.out);
     return rc;
 }

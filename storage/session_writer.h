@@ -46,10 +46,11 @@ int dw_session_writer_event(struct dw_session_writer *w, struct dw_row_event *r)
 int dw_session_writer_alert(struct dw_session_writer *w, struct dw_row_alert *r);
 int dw_session_writer_stats(struct dw_session_writer *w, struct dw_row_stats *r);
 
-/* Appends every buffered row to the file and flushes it (H5Fflush), so
+/* Appends every buffered row to the file and flushes it (H5Dflush of each
+ * dataset, /frames/seq last), so
  * SWMR readers and a later recovery see it. */
 int dw_session_writer_flush(struct dw_session_writer *w);
-/* fsync() of the file descriptor (H5Fflush does not reach the disk). */
+/* fsync() of the file descriptor (a flush does not reach the disk). */
 int dw_session_writer_sync(struct dw_session_writer *w);
 /* Flushes, syncs and closes; frees w. Returns 0 or the first error, with its
  * reason in err. counts (optional) gets what the file holds. */

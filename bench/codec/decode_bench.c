@@ -1,8 +1,11 @@
 /* Frame decoding throughput (COBS + CRC-32C + SAMPLE unpack) as a ratio to
  * memcpy of the same bytes, both measured in this run on this machine. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "benchutil.h"
+#include "cli.h"
 #include "dwtime.h"
 #include "frame.h"
 #include "layout.h"
@@ -70,16 +73,51 @@ static double run_memcpy(void *arg)
     return (dw_now_monotonic_ns() - t0) * 1e-9;
 }
 
+static const char *prog = "decode_bench";
+
+static void usage(void)
+{
+    printf(
+"Usage: %s [--frames N]\n"
+"Decodes N 16-zone SAMPLE wire frames (default 200000), fed in 4096-byte\n"
+"reads, and copies the same bytes with memcpy; best of 5 each. Prints both\n"
+"rates, their ratio and a 'json:' line.\n"
+"\n"
+"      --frames N   frames to decode (default 200000)\n"
+"  -h, --help       this text\n"
+"  -V, --version    print the version\n", prog);
+}
+
 int main(int argc, char **argv)
 {
-    size_t nframes = argc > 1 ? strtoul(argv[1], NULL, 10) : 200000;
+    static const struct option lo[] = {
+        { "frames", required_argument, NULL, 'n' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { 0 },
+    };
+    size_t nframes = 200000;
+    int ch;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":hV", lo, NULL)) != -1) {
+        switch (ch) {
+        case 'n': nframes = dw_bench_opt_u64(prog, "--frames", optarg, 1, 10000000); break;
+        default: dw_bench_opt_other(prog, ch, argv, usage);
+        }
+    }
+    dw_bench_no_operands(prog, argc, argv);
     struct dw_hello h;
     struct dw_sample s = { .n_zones = DW_DEFAULT_ZONES };
     uint8_t payload[DW_MAX_PAYLOAD];
     struct job j = { 0 };
 
     dw_layout_default(&h, "bench", "0", 10);
-    j.wire = malloc(nframes * DW_MAX_WIRE / 8 + DW_MAX_WIRE);
+    /* A 16-zone SAMPLE is about 112 bytes on the wire, under DW_MAX_WIRE / 8. */
+    j.wire = malloc(nframes * (DW_MAX_WIRE / 8) + DW_MAX_WIRE);
+    if (!j.wire) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        return 1;
+    }
     for (size_t i = 0; i < nframes; i++) {
         for (unsigned z = 0; z < s.n_zones; z++) {
             s.temp[z] = (int16_t)(3400 + (i * 7 + z * 13) % 150);
@@ -107,6 +145,9 @@ int main(int argc, char **argv)
     printf("memcpy baseline: %.1f MB/s\n", mbps_cpy);
     printf("ratio decode/memcpy: %.4f\n", mbps_dec / mbps_cpy);
     printf("frames/s per 10 Hz garment: %.0f garments' worth\n", fps / 10.0);
+    dw_bench_result("\"bench\":\"decode\",\"frames\":%zu,\"bytes\":%zu,\"frames_per_s\":%.0f,"
+                    "\"decode_MBps\":%.1f,\"memcpy_MBps\":%.1f", nframes, j.len, fps, mbps_dec,
+                    mbps_cpy);
     free(j.wire);
     free(j.copy);
     return 0;

@@ -553,6 +553,38 @@ static void test_s5_not_global(void **st)
 
 /* Several devices in one detector keep apart: a warm zone on one does not
  * show on the other, and alert ids are per device. */
+/* One process serves any number of garments: a fever reading on each of
+ * 200 devices raises 200 G3 alerts (it used to stop at 64 devices and
+ * ignore the rest without a word). */
+static void test_many_devices(void **st)
+{
+    (void)st;
+    struct log *l = calloc(1, sizeof(*l));
+    struct dw_detect_config c;
+    struct synth s;
+    dw_detect_config_default(&c);
+    struct dw_detector *d = dw_detector_new(&c, on_alert, l);
+    assert_non_null(l);
+    assert_non_null(d);
+    synth_init(&s, 5, RATE);
+    for (unsigned i = 0; i < 200; i++) {
+        char id[DW_ID_LEN + 1];
+        snprintf(id, sizeof(id), "g%05u", i);
+        snprintf(s.hello.device_id, sizeof(s.hello.device_id), "%s", id);
+        assert_int_equal(dw_detector_hello(d, id, &s.hello), 0);
+        assert_int_equal(dw_detector_event(d, id, 1000000, DW_EV_THERMOMETER, DW_SIDE_NONE,
+                                           true, 38.7), 0);
+    }
+    unsigned g3 = 0;
+    for (unsigned i = 0; i < l->n; i++)
+        g3 += !strcmp(l->r[i].rule, "G3") && l->r[i].state == DW_ALERT_RAISED;
+    assert_int_equal(g3, 200);
+    struct dw_detector_stats ds;
+    assert_int_equal(dw_detector_stats(d, "g00199", &ds), 0);
+    dw_detector_free(d);
+    free(l);
+}
+
 static void test_two_devices(void **st)
 {
     (void)st;
@@ -678,6 +710,7 @@ int main(void)
         cmocka_unit_test(test_seven_days),
         cmocka_unit_test(test_g1_global),
         cmocka_unit_test(test_g2_g3),
+        cmocka_unit_test(test_many_devices),
         cmocka_unit_test(test_e1_engorgement),
         cmocka_unit_test(test_p1_pressing),
         cmocka_unit_test(test_p1_not_firmness),

@@ -1,0 +1,198 @@
+/* The many-garments load generator: publishes exactly what N acquisitions
+ * would for N garments at --rate each, on one XPUB endpoint (as N
+ * acquisitions behind the design's XSUB/XPUB proxy would appear): per
+ * device a frame.<dev> HELLO first, then SAMPLEs, each with its own stream
+ * id and stream sequence from 1 (docs/messages.md). Devices are spread
+ * evenly over the sample period, and the send high-water mark is
+ * acquisition's (100 000 per subscriber, dropping beyond), so a subscriber
+ * that does not keep up loses messages and sees them as sequence gaps. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+#include "benchutil.h"
+#include "cli.h"
+#include "duration.h"
+#include "dwtime.h"
+#include "endpoint.h"
+#include "log.h"
+#include "msg.h"
+
+static const char *prog = "loadgen";
+static volatile sig_atomic_t stop;
+
+struct opts {
+    uint64_t devices, first, wait_subs, duration_us, linger_us;
+    double rate;
+    const char *pub, *start_file;
+};
+
+static void usage(void)
+{
+    printf(
+"Usage: %s --pub EP --devices N [options]\n"
+"Publishes frame.<dev> messages for N garments (ids gNNNNN) at HZ each, as N\n"
+"acquisitions would: HELLO first, then SAMPLEs, one stream per device.\n"
+"\n"
+"      --pub EP              XPUB endpoint to bind (required)\n"
+"      --devices N           garments (required)\n"
+"      --first K             number of the first garment (default 0)\n"
+"      --rate HZ             frames per second per garment (default 10)\n"
+"      --duration D          how long to publish (default 10s)\n"
+"      --wait-subscribers S  start once S subscriptions arrived (default 1)\n"
+"      --start-file PATH     send the HELLOs, then wait until PATH exists\n"
+"                            before the samples (to start many together)\n"
+"      --linger D            keep the socket open this long at the end (2s)\n"
+"  -h, --help                this text\n"
+"  -V, --version             print the version\n"
+"\n"
+"Prints 'pub: EP' once bound, and at the end what it sent and a 'json:' line.\n",
+        prog);
+}
+
+static uint64_t opt_duration(const char *opt, const char *val)
+{
+    uint64_t us;
+    if (dw_duration_parse_us(val, &us) < 0)
+        dw_usage_error(prog, "%s wants a duration such as 10s, not '%s'", opt, val);
+    return us;
+}
+
+static int send_frame(void *s, const struct opts *o, uint64_t dev, uint64_t k, uint64_t stream0,
+                      uint64_t *dropped)
+{
+    char id[DW_ID_LEN + 1], topic[DW_TOPIC_MAX];
+    uint8_t p[DW_MAX_PAYLOAD], body[DW_MSG_FRAME_HDR + DW_MAX_PAYLOAD];
+    snprintf(id, sizeof(id), "g%05" PRIu64, o->first + dev);
+    ssize_t pl = k == 0 ? dw_bench_hello_payload(id, (unsigned)o->rate, p, sizeof(p))
+                        : dw_bench_sample_payload(k, (unsigned)dev, p, sizeof(p));
+    if (pl < 0)
+        return (int)pl;
+    struct dw_msg_frame m = {
+        .version = DW_MSG_VERSION, .type = k == 0 ? DW_FRAME_HELLO : DW_FRAME_SAMPLE,
+        .len = (uint16_t)pl, .device_seq = (uint32_t)k, .seq = k + 1,
+        .stream = stream0 + (o->first + dev) * 1024, .t_device_us = 1000000 + (uint64_t)((double)k * 1e6 / o->rate),
+        .t_host_ns = dw_now_realtime_ns(), .payload = p,
+    };
+    ssize_t n = dw_msg_frame_pack(&m, body, sizeof(body));
+    if (n < 0 || dw_topic(topic, sizeof(topic), "frame", id) < 0)
+        return -EINVAL;
+    int rc = dw_zmq_send2(s, topic, body, (size_t)n);
+    if (rc == -EAGAIN) {
+        (*dropped)++;
+        rc = 0;
+    }
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    enum { O_PUB = 256, O_DEVICES, O_FIRST, O_RATE, O_DURATION, O_WAIT, O_LINGER, O_START };
+    static const struct option lo[] = {
+        { "pub", required_argument, NULL, O_PUB },
+        { "devices", required_argument, NULL, O_DEVICES },
+        { "first", required_argument, NULL, O_FIRST },
+        { "rate", required_argument, NULL, O_RATE },
+        { "duration", required_argument, NULL, O_DURATION },
+        { "wait-subscribers", required_argument, NULL, O_WAIT },
+        { "linger", required_argument, NULL, O_LINGER },
+        { "start-file", required_argument, NULL, O_START },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { 0 },
+    };
+    struct opts o = { .rate = 10, .duration_us = 10000000, .wait_subs = 1, .linger_us = 2000000 };
+    int ch, rc = DW_EXIT_FAILURE;
+    dw_log_init(prog);
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":hV", lo, NULL)) != -1) {
+        switch (ch) {
+        case O_PUB: o.pub = optarg; break;
+        case O_DEVICES: o.devices = dw_bench_opt_u64(prog, "--devices", optarg, 1, 99999); break;
+        case O_FIRST: o.first = dw_bench_opt_u64(prog, "--first", optarg, 0, 99998); break;
+        case O_RATE: o.rate = dw_bench_opt_double(prog, "--rate", optarg, 0.1, 1000); break;
+        case O_DURATION: o.duration_us = opt_duration("--duration", optarg); break;
+        case O_WAIT: o.wait_subs = dw_bench_opt_u64(prog, "--wait-subscribers", optarg, 0, 1000); break;
+        case O_LINGER: o.linger_us = opt_duration("--linger", optarg); break;
+        case O_START: o.start_file = optarg; break;
+        default: dw_bench_opt_other(prog, ch, argv, usage);
+        }
+    }
+    dw_bench_no_operands(prog, argc, argv);
+    if (!o.pub || !o.devices)
+        dw_usage_error(prog, "--pub and --devices are required");
+    if (o.first + o.devices > 100000)
+        dw_usage_error(prog, "garment numbers go up to 99999");
+    dw_install_stop_signals(&stop);
+
+    void *ctx = zmq_ctx_new();
+    void *s = dw_zmq_socket(ctx, ZMQ_XPUB);
+    int hwm = 100000, one = 1;
+    if (!s)
+        goto out;
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(s, ZMQ_XPUB_VERBOSE, &one, sizeof(one));
+    if (zmq_bind(s, o.pub) < 0) {
+        dw_err("bind %s: %s", o.pub, zmq_strerror(zmq_errno()));
+        goto out;
+    }
+    printf("pub: %s\n", o.pub);
+    fflush(stdout);
+    for (uint64_t got = 0; got < o.wait_subs && !stop;) {
+        zmq_pollitem_t pi = { s, 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll(&pi, 1, 200) > 0) {
+            char sb[256];
+            if (zmq_recv(s, sb, sizeof(sb), 0) > 0 && sb[0] == 1)
+                got++;
+        }
+    }
+    zmq_poll(NULL, 0, 200); /* the subscribers' other connections settle */
+
+    uint64_t per_dev = (uint64_t)((double)o.duration_us * 1e-6 * o.rate) + 1; /* + HELLO */
+    uint64_t total = per_dev * o.devices, sent = 0, dropped = 0;
+    uint64_t stream0 = dw_now_realtime_ns() & ~(uint64_t)0x3ffffff;
+    /* Every garment's HELLO first, then (once the start file exists) the
+     * samples: opening a session file per garment is start-up work that
+     * the steady state should not be charged with. */
+    for (; sent < o.devices; sent++)
+        if (send_frame(s, &o, sent, 0, stream0, &dropped) < 0) {
+            dw_err("send: %s", zmq_strerror(zmq_errno()));
+            goto out;
+        }
+    while (o.start_file && !stop && access(o.start_file, F_OK) < 0)
+        zmq_poll(NULL, 0, 10);
+    uint64_t t0 = dw_now_monotonic_ns(), t_end = t0;
+    double per_ns = o.rate * (double)o.devices * 1e-9;
+    while (!stop && sent < total) {
+        uint64_t due = o.devices + (uint64_t)((double)(dw_now_monotonic_ns() - t0) * per_ns) + 1;
+        if (due > total)
+            due = total;
+        for (; sent < due; sent++)
+            if (send_frame(s, &o, sent % o.devices, sent / o.devices, stream0, &dropped) < 0) {
+                dw_err("send: %s", zmq_strerror(zmq_errno()));
+                goto out;
+            }
+        t_end = dw_now_monotonic_ns();
+        dw_sleep_until_monotonic(t0 + (uint64_t)((double)(due - o.devices) / per_ns), &stop);
+    }
+    double el = (double)(t_end - t0) * 1e-9;
+    dw_sleep_until_monotonic(dw_now_monotonic_ns() + o.linger_us * 1000, &stop);
+    printf("loadgen: %" PRIu64 " garments, %" PRIu64 " frames (%" PRIu64 " per garment) in %.2f s:"
+           " %.0f frames/s of %.0f asked, %" PRIu64 " refused by libzmq\n", o.devices, sent,
+           per_dev, el, el > 0 ? (double)sent / el : 0, o.rate * (double)o.devices, dropped);
+    dw_bench_result("\"bench\":\"loadgen\",\"devices\":%" PRIu64 ",\"frames\":%" PRIu64
+                    ",\"per_device\":%" PRIu64 ",\"elapsed_s\":%.3f,\"achieved\":%.1f,"
+                    "\"dropped\":%" PRIu64, o.devices, sent, per_dev, el,
+                    el > 0 ? (double)sent / el : 0, dropped);
+    rc = sent == total ? DW_EXIT_OK : DW_EXIT_FAILURE;
+out:
+    if (s)
+        zmq_close(s);
+    zmq_ctx_term(ctx);
+    return rc;
+}

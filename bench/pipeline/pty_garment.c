@@ -1,0 +1,510 @@
+/* A garment on a pseudo-terminal for the end-to-end and latency
+ * benchmarks. It writes HELLO and then SAMPLE frames at --rate (paced in
+ * 1 ms batches, blocking writes: if acquisition does not keep up, the pty
+ * fills and the achieved rate falls short, which is what "not sustained"
+ * means here). With --frames-sub/--alerts-sub it also subscribes to
+ * acquisition and detection and measures, per device sequence, the time
+ * from write() to the frame.<dev> message arriving, and, for thermometer
+ * EVENT frames (--thermometer-every N: alternately 38.6 and 36.8 C, so the
+ * G3 fever alert is raised and cleared again), from write() to the alert
+ * arriving. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+#include <zmq.h>
+#include "benchutil.h"
+#include "cli.h"
+#include "duration.h"
+#include "dwtime.h"
+#include "endpoint.h"
+#include "frame.h"
+#include "log.h"
+#include "msg.h"
+
+static const char *prog = "pty-garment";
+static volatile sig_atomic_t stop;
+
+struct garment {
+    /* options */
+    double rate;
+    uint64_t frames, thermo_every, linger_ms, pause_after, pause_ms;
+    const char *frames_sub, *alerts_sub, *input;
+    /* pty */
+    int master, slave;
+    bool request_seen;
+    struct dw_decoder dec;
+    /* sockets */
+    void *ctx, *fsub, *asub;
+    bool loopback;
+    /* per device seq: write time (main thread) and receive time (receiver
+     * thread); alerts as (device seq, receive time) pairs */
+    uint64_t *t_write, *t_recv;
+    uint64_t *alert_seq, *alert_recv, *alert_lat;
+    size_t n_alerts, n_alert_lat, n_thermo;
+    pthread_t rx;
+    atomic_bool rx_stop;
+    struct dw_decoder rx_dec;
+    uint32_t dseq;
+    uint64_t sent_bytes, blocked_ns;
+    uint8_t out[1 << 18];
+    size_t fill;
+};
+
+static void usage(void)
+{
+    printf(
+"Usage: %s --rate HZ --frames N [options]\n"
+"       %s --input FILE [--rate HZ] [options]\n"
+"A garment on a pseudo-terminal for bench/run: prints 'pty: /dev/pts/N',\n"
+"waits for acquisition's HELLO_REQUEST, writes HELLO and N-1 SAMPLE frames\n"
+"at HZ, and reports the rate it achieved.\n"
+"\n"
+"      --rate HZ               frames per second (paced in 1 ms batches)\n"
+"      --frames N              frames in all, HELLO included\n"
+"      --thermometer-every K   every K-th frame is a thermometer EVENT,\n"
+"                              alternately 38.6 and 36.8 C (G3 raised, cleared)\n"
+"      --frames-sub EP         subscribe to acquisition: frame latency p50/p99\n"
+"      --alerts-sub EP         subscribe to detection: alert latency p50/p99\n"
+"      --input FILE            write this raw garment byte stream (for example\n"
+"                              a synthgen or ductwatch-sim --out file) instead,\n"
+"                              at --rate frames/s or as fast as it is read\n"
+"      --pause-after N         with --input: after N frames, wait until they\n"
+"                              were read, print 'paused: N', pause (--pause D,\n"
+"                              default 3s), go on (a steady-state mark)\n"
+"      --loopback              no acquisition: read the frames back from the\n"
+"                              pty's other side here (the pty's own latency)\n"
+"      --linger D              after the last write, keep the pty open until\n"
+"                              acquisition read everything, then D more (1s)\n"
+"  -h, --help                  this text\n"
+"  -V, --version               print the version\n", prog, prog);
+}
+
+static void die(const char *what)
+{
+    dw_err("%s: %s", what, strerror(errno));
+    exit(DW_EXIT_FAILURE);
+}
+
+static void on_host_frame(const struct dw_frame *f, void *user)
+{
+    struct garment *g = user;
+    if (f->type == DW_FRAME_HELLO_REQUEST)
+        g->request_seen = true;
+}
+
+static void open_pty(struct garment *g)
+{
+    struct termios t;
+    g->master = posix_openpt(O_RDWR | O_NOCTTY);
+    if (g->master < 0 || grantpt(g->master) < 0 || unlockpt(g->master) < 0)
+        die("posix_openpt");
+    /* Raw mode before the first byte (the line discipline works on
+     * arrival), and a slave descriptor to ask what is still unread. */
+    g->slave = open(ptsname(g->master), O_RDWR | O_NOCTTY);
+    if (g->slave < 0 || tcgetattr(g->slave, &t) < 0)
+        die("open slave");
+    cfmakeraw(&t);
+    if (tcsetattr(g->slave, TCSANOW, &t) < 0)
+        die("tcsetattr");
+    printf("pty: %s\n", ptsname(g->master));
+    fflush(stdout);
+}
+
+static void read_host(struct garment *g)
+{
+    uint8_t buf[256];
+    struct pollfd p = { .fd = g->master, .events = POLLIN };
+    while (poll(&p, 1, 0) > 0 && (p.revents & POLLIN)) {
+        ssize_t n = read(g->master, buf, sizeof(buf));
+        if (n <= 0)
+            return;
+        dw_decoder_feed(&g->dec, buf, (size_t)n);
+    }
+}
+
+static void flush_out(struct garment *g)
+{
+    uint64_t t0 = dw_now_monotonic_ns();
+    for (size_t off = 0; off < g->fill;) {
+        ssize_t n = write(g->master, g->out + off, g->fill - off);
+        if (n < 0) {
+            if (errno == EINTR && !stop)
+                continue;
+            die("write");
+        }
+        off += (size_t)n;
+    }
+    g->sent_bytes += g->fill;
+    g->fill = 0;
+    g->blocked_ns += dw_now_monotonic_ns() - t0;
+}
+
+static uint64_t device_time_us(const struct garment *g, uint32_t seq)
+{
+    return 1000000 + (uint64_t)((double)seq * 1e6 / g->rate);
+}
+
+static void emit(struct garment *g, uint8_t type, const uint8_t *payload, size_t len)
+{
+    if (g->fill + DW_MAX_WIRE > sizeof(g->out))
+        flush_out(g);
+    ssize_t n = dw_frame_encode(type, g->dseq, device_time_us(g, g->dseq), payload, len,
+                                g->out + g->fill, sizeof(g->out) - g->fill);
+    if (n < 0) {
+        errno = (int)-n;
+        die("encode");
+    }
+    g->fill += (size_t)n;
+    g->dseq++;
+}
+
+static void emit_next(struct garment *g)
+{
+    uint8_t p[DW_MAX_PAYLOAD];
+    ssize_t n;
+    uint8_t type = DW_FRAME_SAMPLE;
+    if (g->dseq == 0) {
+        type = DW_FRAME_HELLO;
+        n = dw_bench_hello_payload("bench0001", (unsigned)g->rate, p, sizeof(p));
+    } else if (g->thermo_every && g->dseq % g->thermo_every == 0) {
+        struct dw_event e = { .kind = DW_EV_THERMOMETER, .side = DW_SIDE_NONE,
+                              .value = g->n_thermo++ % 2 ? 36800 : 38600 };
+        type = DW_FRAME_EVENT;
+        n = dw_event_pack(&e, p, sizeof(p));
+    } else {
+        n = dw_bench_sample_payload(g->dseq, 0, p, sizeof(p));
+    }
+    if (n < 0) {
+        errno = (int)-n;
+        die("payload");
+    }
+    emit(g, type, p, (size_t)n);
+}
+
+static void *subscribe(struct garment *g, const char *ep, const char *prefix)
+{
+    void *s = dw_zmq_socket(g->ctx, ZMQ_SUB);
+    int zero = 0;
+    if (!s)
+        die("zmq socket");
+    zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof(zero));
+    zmq_setsockopt(s, ZMQ_SUBSCRIBE, prefix, strlen(prefix));
+    if (zmq_connect(s, ep) < 0) {
+        dw_err("connect %s: %s", ep, zmq_strerror(zmq_errno()));
+        exit(DW_EXIT_FAILURE);
+    }
+    return s;
+}
+
+static void on_alert(struct garment *g, const char *json, size_t len, uint64_t now)
+{
+    cJSON *j = cJSON_ParseWithLength(json, len);
+    const cJSON *rule = cJSON_GetObjectItemCaseSensitive(j, "rule");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "t_device_us");
+    /* Only this program's own thermometer frames have a known write time. */
+    if (!g->input && cJSON_IsString(rule) && rule->valuestring[0] == 'G' && cJSON_IsNumber(t)) {
+        /* device time -> the device seq of the thermometer frame */
+        double seq = ((double)t->valuedouble - 1e6) * g->rate / 1e6;
+        if (seq >= 0 && seq < (double)g->frames && g->n_alerts < g->frames) {
+            g->alert_seq[g->n_alerts] = (uint64_t)(seq + 0.5);
+            g->alert_recv[g->n_alerts++] = now;
+        }
+    }
+    cJSON_Delete(j);
+}
+
+static void on_loopback_frame(const struct dw_frame *f, void *user)
+{
+    struct garment *g = user;
+    if (f->seq < g->frames && !g->t_recv[f->seq])
+        g->t_recv[f->seq] = dw_now_monotonic_ns();
+}
+
+/* The receiver thread: stamps what arrives on the subscriptions (or, with
+ * --loopback, on the pty's own slave side) the moment it arrives, while the
+ * main thread sleeps between paced writes. */
+static void *receiver(void *arg)
+{
+    struct garment *g = arg;
+    zmq_pollitem_t items[2];
+    int n_pi = 0;
+    if (g->loopback)
+        items[n_pi++] = (zmq_pollitem_t){ NULL, g->slave, ZMQ_POLLIN, 0 };
+    if (g->fsub)
+        items[n_pi++] = (zmq_pollitem_t){ g->fsub, 0, ZMQ_POLLIN, 0 };
+    if (g->asub)
+        items[n_pi++] = (zmq_pollitem_t){ g->asub, 0, ZMQ_POLLIN, 0 };
+    while (!atomic_load(&g->rx_stop)) {
+        if (zmq_poll(items, n_pi, 50) <= 0)
+            continue;
+        for (int i = 0; i < n_pi; i++) {
+            if (!items[i].socket) {
+                uint8_t buf[4096];
+                ssize_t n = read(g->slave, buf, sizeof(buf));
+                if (n > 0)
+                    dw_decoder_feed(&g->rx_dec, buf, (size_t)n);
+                continue;
+            }
+            for (;;) {
+                char topic[DW_TOPIC_MAX];
+                uint8_t body[4096];
+                if (zmq_recv(items[i].socket, topic, sizeof(topic), ZMQ_DONTWAIT) < 0)
+                    break;
+                int bl = zmq_recv(items[i].socket, body, sizeof(body) - 1, 0);
+                uint64_t now = dw_now_monotonic_ns();
+                if (bl < 0)
+                    break;
+                if (items[i].socket == g->fsub) {
+                    struct dw_msg_frame m;
+                    if (dw_msg_frame_parse(body, (size_t)bl, &m) == 0 &&
+                        m.device_seq < g->frames && !g->t_recv[m.device_seq])
+                        g->t_recv[m.device_seq] = now;
+                } else {
+                    on_alert(g, (const char *)body, (size_t)bl, now);
+                }
+            }
+        }
+    }
+    return NULL;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    dw_sleep_until_monotonic(dw_now_monotonic_ns() + (uint64_t)ms * 1000000ULL, &stop);
+}
+
+/* Until acquisition has read everything written so far (at most 30 s). */
+static void wait_drained(struct garment *g)
+{
+    int unread = 0;
+    uint64_t deadline = dw_now_monotonic_ns() + 30000000000ULL;
+    while (!g->loopback && !stop && ioctl(g->slave, TIOCINQ, &unread) == 0 && unread > 0 &&
+           dw_now_monotonic_ns() < deadline)
+        sleep_ms(5);
+}
+
+static void count_frame(const struct dw_frame *f, void *user)
+{
+}
+
+/* Copies a raw byte stream into the pty at the speed it is read; returns
+ * the number of frames in it in g->dseq. */
+static void write_file(struct garment *g)
+{
+    FILE *f = fopen(g->input, "rb");
+    size_t n;
+    if (!f)
+        die(g->input);
+    struct dw_decoder *count = malloc(sizeof(*count));
+    if (!count)
+        die("malloc");
+    dw_decoder_init(count, count_frame, NULL);
+    bool paused = !g->pause_after;
+    /* Paced (--rate): small pieces, each written once its frames are due. */
+    size_t piece = g->rate > 0 ? 8192 : sizeof(g->out);
+    uint64_t t0 = dw_now_monotonic_ns(), skipped = 0;
+    while (!stop && (n = fread(g->out, 1, piece, f)) > 0) {
+        dw_decoder_feed(count, g->out, n);
+        if (g->rate > 0)
+            dw_sleep_until_monotonic(t0 + skipped + (uint64_t)((double)count->st.frames * 1e9 / g->rate),
+                                     &stop);
+        g->fill = n;
+        flush_out(g);
+        read_host(g);
+        if (!paused && count->st.frames >= g->pause_after) {
+            wait_drained(g);
+            printf("paused: %" PRIu64 "\n", count->st.frames);
+            fflush(stdout);
+            uint64_t p0 = dw_now_monotonic_ns();
+            dw_sleep_until_monotonic(p0 + g->pause_ms * 1000000ULL, &stop);
+            skipped += dw_now_monotonic_ns() - p0;
+            paused = true;
+        }
+    }
+    g->dseq = (uint32_t)count->st.frames + 1;
+    free(count);
+    fclose(f);
+}
+
+static void report(struct garment *g, double elapsed)
+{
+    for (size_t i = 0; i < g->n_alerts; i++) {
+        uint64_t w = g->t_write[g->alert_seq[i]];
+        if (w && g->alert_recv[i] > w)
+            g->alert_lat[g->n_alert_lat++] = g->alert_recv[i] - w;
+    }
+    uint64_t *lat = calloc(g->frames, sizeof(*lat));
+    size_t n_lat = 0;
+    if (!lat)
+        die("calloc");
+    for (uint64_t i = 0; i < g->frames; i++)
+        if (g->t_recv[i] && g->t_write[i] && g->t_recv[i] >= g->t_write[i])
+            lat[n_lat++] = g->t_recv[i] - g->t_write[i];
+    double achieved = elapsed > 0 ? (double)(g->dseq - 1) / elapsed : 0;
+    double f50 = dw_bench_quantile(lat, n_lat, 0.5) / 1e3, f99 = dw_bench_quantile(lat, n_lat, 0.99) / 1e3;
+    double a50 = dw_bench_quantile(g->alert_lat, g->n_alert_lat, 0.5) / 1e3;
+    double a99 = dw_bench_quantile(g->alert_lat, g->n_alert_lat, 0.99) / 1e3;
+    printf("garment: %" PRIu32 " frames, %" PRIu64 " bytes in %.3f s: %.0f frames/s of %.0f asked,"
+           " %.1f%% of the time blocked on the pty\n", g->dseq, g->sent_bytes, elapsed, achieved,
+           g->rate, elapsed > 0 ? 100.0 * (double)g->blocked_ns * 1e-9 / elapsed : 0);
+    if (g->fsub || g->loopback)
+        printf("frame latency (write -> %s): %zu frames, p50 %.1f us, p99 %.1f us\n",
+               g->loopback ? "read() on the pty" : "frame.<dev>", n_lat, f50, f99);
+    if (g->asub)
+        printf("alert latency (write -> alert.<dev>): %zu alerts of %zu thermometer frames,"
+               " p50 %.1f us, p99 %.1f us\n", g->n_alert_lat, g->n_thermo, a50, a99);
+    dw_bench_result("\"bench\":\"pty-garment\",\"frames\":%" PRIu32 ",\"bytes\":%" PRIu64
+                    ",\"elapsed_s\":%.4f,\"rate\":%.1f,\"achieved\":%.1f,\"frame_lat_n\":%zu,"
+                    "\"frame_p50_us\":%.1f,\"frame_p99_us\":%.1f,\"thermometer\":%zu,"
+                    "\"alert_lat_n\":%zu,\"alert_p50_us\":%.1f,\"alert_p99_us\":%.1f",
+                    g->dseq, g->sent_bytes, elapsed, g->rate, achieved, n_lat, f50, f99,
+                    g->n_thermo, g->n_alert_lat, a50, a99);
+    free(lat);
+}
+
+int main(int argc, char **argv)
+{
+    enum { O_RATE = 256, O_FRAMES, O_THERMO, O_FSUB, O_ASUB, O_LINGER, O_INPUT, O_PAUSE_AFTER,
+           O_PAUSE, O_LOOPBACK };
+    static const struct option lo[] = {
+        { "rate", required_argument, NULL, O_RATE },
+        { "frames", required_argument, NULL, O_FRAMES },
+        { "thermometer-every", required_argument, NULL, O_THERMO },
+        { "frames-sub", required_argument, NULL, O_FSUB },
+        { "alerts-sub", required_argument, NULL, O_ASUB },
+        { "linger", required_argument, NULL, O_LINGER },
+        { "input", required_argument, NULL, O_INPUT },
+        { "pause-after", required_argument, NULL, O_PAUSE_AFTER },
+        { "pause", required_argument, NULL, O_PAUSE },
+        { "loopback", no_argument, NULL, O_LOOPBACK },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { 0 },
+    };
+    static struct garment g = { .linger_ms = 1000, .pause_ms = 3000 };
+    uint64_t us;
+    int ch;
+    dw_log_init(prog);
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":hV", lo, NULL)) != -1) {
+        switch (ch) {
+        case O_RATE: g.rate = dw_bench_opt_double(prog, "--rate", optarg, 1, 1e7); break;
+        case O_FRAMES: g.frames = dw_bench_opt_u64(prog, "--frames", optarg, 2, UINT32_MAX); break;
+        case O_THERMO: g.thermo_every = dw_bench_opt_u64(prog, "--thermometer-every", optarg, 2, UINT32_MAX); break;
+        case O_FSUB: g.frames_sub = optarg; break;
+        case O_ASUB: g.alerts_sub = optarg; break;
+        case O_INPUT: g.input = optarg; break;
+        case O_LOOPBACK: g.loopback = true; break;
+        case O_PAUSE_AFTER: g.pause_after = dw_bench_opt_u64(prog, "--pause-after", optarg, 1, UINT32_MAX); break;
+        case O_PAUSE:
+            if (dw_duration_parse_us(optarg, &us) < 0)
+                dw_usage_error(prog, "--pause wants a duration such as 3s, not '%s'", optarg);
+            g.pause_ms = us / 1000;
+            break;
+        case O_LINGER:
+            if (dw_duration_parse_us(optarg, &us) < 0)
+                dw_usage_error(prog, "--linger wants a duration such as 2s, not '%s'", optarg);
+            g.linger_ms = us / 1000;
+            break;
+        default: dw_bench_opt_other(prog, ch, argv, usage);
+        }
+    }
+    dw_bench_no_operands(prog, argc, argv);
+    if (g.input && (g.frames || g.thermo_every))
+        dw_usage_error(prog, "--input goes without --frames and --thermometer-every");
+    if (!g.input && (g.rate <= 0 || !g.frames))
+        dw_usage_error(prog, "--rate and --frames are required");
+    if (g.loopback && (g.input || g.frames_sub || g.alerts_sub))
+        dw_usage_error(prog, "--loopback goes without --input, --frames-sub and --alerts-sub");
+    if (g.pause_after && !g.input)
+        dw_usage_error(prog, "--pause-after goes with --input");
+
+    dw_install_stop_signals(&stop);
+    g.t_write = calloc(g.frames + 1, sizeof(uint64_t));
+    g.t_recv = calloc(g.frames + 1, sizeof(uint64_t));
+    g.alert_lat = calloc(g.frames + 1, sizeof(uint64_t));
+    g.alert_seq = calloc(g.frames + 1, sizeof(uint64_t));
+    g.alert_recv = calloc(g.frames + 1, sizeof(uint64_t));
+    if (!g.t_write || !g.t_recv || !g.alert_lat || !g.alert_seq || !g.alert_recv)
+        die("calloc");
+    g.ctx = zmq_ctx_new();
+    if (g.frames_sub)
+        g.fsub = subscribe(&g, g.frames_sub, "frame.");
+    if (g.alerts_sub)
+        g.asub = subscribe(&g, g.alerts_sub, "alert.");
+    dw_decoder_init(&g.dec, on_host_frame, &g);
+    dw_decoder_init(&g.rx_dec, on_loopback_frame, &g);
+    open_pty(&g);
+    bool threaded = g.fsub || g.asub || g.loopback;
+    if (threaded && pthread_create(&g.rx, NULL, receiver, &g) != 0)
+        die("pthread_create");
+    /* Acquisition asks for a HELLO once its port is open and raw. */
+    uint64_t deadline = dw_now_monotonic_ns() + 20000000000ULL;
+    while (!g.loopback && !g.request_seen && !stop && dw_now_monotonic_ns() < deadline) {
+        struct pollfd p = { .fd = g.master, .events = POLLIN };
+        poll(&p, 1, 10);
+        read_host(&g);
+    }
+    if (!g.loopback && !g.request_seen && !stop) {
+        dw_err("no HELLO_REQUEST from acquisition within 20 s");
+        return DW_EXIT_FAILURE;
+    }
+    sleep_ms(300); /* let the subscriptions settle */
+    uint64_t t0 = dw_now_monotonic_ns(), t_end = t0;
+    if (g.input) {
+        write_file(&g);
+        t_end = dw_now_monotonic_ns();
+    }
+    while (!g.input && !stop && g.dseq < g.frames) {
+        uint64_t now = dw_now_monotonic_ns();
+        uint64_t due = (uint64_t)((double)(now - t0) * 1e-9 * g.rate) + 1;
+        if (due > g.frames)
+            due = g.frames;
+        uint64_t stamp = dw_now_monotonic_ns();
+        while (g.dseq < due) {
+            g.t_write[g.dseq] = stamp;
+            emit_next(&g);
+        }
+        flush_out(&g);
+        t_end = dw_now_monotonic_ns();
+        read_host(&g);
+        dw_sleep_until_monotonic(t0 + (uint64_t)((double)due * 1e9 / g.rate), &stop);
+    }
+    double elapsed = (double)(t_end - t0) * 1e-9;
+    /* Closing the master would throw away what acquisition has not read. */
+    wait_drained(&g);
+    uint64_t linger_end = dw_now_monotonic_ns() + g.linger_ms * 1000000ULL;
+    dw_sleep_until_monotonic(linger_end, &stop);
+    if (threaded) {
+        atomic_store(&g.rx_stop, true);
+        pthread_join(g.rx, NULL);
+    }
+    report(&g, elapsed);
+    if (g.fsub)
+        zmq_close(g.fsub);
+    if (g.asub)
+        zmq_close(g.asub);
+    zmq_ctx_term(g.ctx);
+    close(g.slave);
+    close(g.master);
+    free(g.t_write);
+    free(g.t_recv);
+    free(g.alert_lat);
+    free(g.alert_seq);
+    free(g.alert_recv);
+    return DW_EXIT_OK;
+}

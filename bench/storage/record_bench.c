@@ -1,0 +1,203 @@
+/* Recording throughput: frame.<dev> bodies into an HDF5 session through
+ * the storage module's session writer (SWMR, the same code ductwatch-record
+ * runs), against plain sequential write() of the same bytes with the same
+ * flush cadence, both ending in fsync. The file size after --frames rows
+ * gives the bytes on disk per wear-day. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "benchutil.h"
+#include "cli.h"
+#include "dwtime.h"
+#include "log.h"
+#include "msg.h"
+#include "session_writer.h"
+
+static const char *prog = "record-bench";
+
+struct opts {
+    uint64_t frames, rate, flush_every, stats_every;
+    const char *dir;
+};
+
+static void usage(void)
+{
+    printf(
+"Usage: %s --dir DIR [options]\n"
+"Writes N frame.<dev> bodies (16-zone SAMPLEs of one device at HZ) into an\n"
+"HDF5 session with ductwatch's session writer, then the same bytes with\n"
+"write(), and compares. Both files are removed afterwards.\n"
+"\n"
+"      --dir DIR          where the two files go (required)\n"
+"      --frames N         SAMPLE rows (default 864000: a wear-day at 10 Hz)\n"
+"      --rate HZ          the garment's rate in its HELLO (default 10)\n"
+"      --flush-every N    flush (H5Fflush / write()) every N rows (default HZ:\n"
+"                         once a device-second, as live recording does)\n"
+"      --stats-every N    one /stats row every N rows (default 2*HZ: acquire\n"
+"                         publishes stats every 2 s)\n"
+"  -h, --help             this text\n"
+"  -V, --version          print the version\n", prog);
+}
+
+static size_t body_for(uint64_t i, uint8_t *body, size_t cap)
+{
+    uint8_t p[DW_MAX_PAYLOAD];
+    ssize_t pl = dw_bench_sample_payload(i, 0, p, sizeof(p));
+    struct dw_msg_frame m = {
+        .version = DW_MSG_VERSION, .type = DW_FRAME_SAMPLE, .len = (uint16_t)pl,
+        .device_seq = (uint32_t)i, .seq = i + 1, .stream = 1,
+        .t_device_us = 1000000 + i * 100000, .t_host_ns = 1800000000000000000ull + i * 100000000ull,
+        .payload = p,
+    };
+    ssize_t n = pl < 0 ? pl : dw_msg_frame_pack(&m, body, cap);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+static int run_hdf5(const struct opts *o, const char *path, double *secs, uint64_t *bytes_in)
+{
+    uint8_t hello[DW_MAX_PAYLOAD], body[DW_MSG_FRAME_HDR + DW_MAX_PAYLOAD];
+    char err[512];
+    struct dw_session_writer *w = NULL;
+    ssize_t hl = dw_bench_hello_payload("bench0001", (unsigned)o->rate, hello, sizeof(hello));
+    struct dw_session_start st = {
+        .path = path, .hello = hello, .hello_len = (size_t)hl,
+        .t_host_ns = 1800000000000000000ull, .t_device_us = 1000000, .stream = 1,
+        .reason = "first-hello",
+    };
+    uint64_t t0 = dw_now_monotonic_ns();
+    if (hl < 0 || dw_session_writer_create(&w, &st, err, sizeof(err)) < 0) {
+        dw_err("%s", hl < 0 ? "hello" : err);
+        return -1;
+    }
+    *bytes_in = 0;
+    for (uint64_t i = 0; i < o->frames; i++) {
+        size_t n = body_for(i, body, sizeof(body));
+        struct dw_msg_frame m;
+        if (!n || dw_msg_frame_parse(body, n, &m) < 0 || dw_session_writer_frame(w, &m) < 0)
+            break;
+        *bytes_in += n;
+        if (o->stats_every && (i + 1) % o->stats_every == 0) {
+            struct dw_row_stats r = { .t_host_ns = m.t_host_ns, .t_device_us = m.t_device_us,
+                                      .seq = m.seq, .frames = i + 1, .link_up = 1 };
+            dw_session_strset(r.source, sizeof(r.source), "acquire");
+            dw_session_writer_stats(w, &r);
+        }
+        if ((i + 1) % o->flush_every == 0)
+            dw_session_writer_flush(w);
+    }
+    int rc = dw_session_writer_close(w, NULL, err, sizeof(err));
+    *secs = (double)(dw_now_monotonic_ns() - t0) * 1e-9;
+    if (rc < 0)
+        dw_err("%s", err);
+    return rc;
+}
+
+static int run_write(const struct opts *o, const char *path, double *secs)
+{
+    uint8_t *buf = malloc(o->flush_every * (DW_MSG_FRAME_HDR + DW_MAX_PAYLOAD));
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600), rc = 0;
+    size_t fill = 0;
+    uint64_t t0 = dw_now_monotonic_ns();
+    if (fd < 0 || !buf) {
+        dw_err("%s: %s", path, strerror(errno));
+        free(buf);
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    for (uint64_t i = 0; i < o->frames && rc == 0; i++) {
+        fill += body_for(i, buf + fill, DW_MSG_FRAME_HDR + DW_MAX_PAYLOAD);
+        if ((i + 1) % o->flush_every == 0 || i + 1 == o->frames) {
+            if (write(fd, buf, fill) != (ssize_t)fill)
+                rc = -1;
+            fill = 0;
+        }
+    }
+    if (rc < 0 || fsync(fd) < 0) {
+        dw_err("%s: %s", path, strerror(errno));
+        rc = -1;
+    }
+    close(fd);
+    *secs = (double)(dw_now_monotonic_ns() - t0) * 1e-9;
+    free(buf);
+    return rc;
+}
+
+static long long file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) < 0 ? -1 : (long long)sb.st_size;
+}
+
+int main(int argc, char **argv)
+{
+    enum { O_DIR = 256, O_FRAMES, O_RATE, O_FLUSH, O_STATS };
+    static const struct option lo[] = {
+        { "dir", required_argument, NULL, O_DIR },
+        { "frames", required_argument, NULL, O_FRAMES },
+        { "rate", required_argument, NULL, O_RATE },
+        { "flush-every", required_argument, NULL, O_FLUSH },
+        { "stats-every", required_argument, NULL, O_STATS },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { 0 },
+    };
+    struct opts o = { .frames = 864000, .rate = 10, .stats_every = UINT64_MAX };
+    int ch;
+    dw_log_init(prog);
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":hV", lo, NULL)) != -1) {
+        switch (ch) {
+        case O_DIR: o.dir = optarg; break;
+        case O_FRAMES: o.frames = dw_bench_opt_u64(prog, "--frames", optarg, 1, UINT32_MAX); break;
+        case O_RATE: o.rate = dw_bench_opt_u64(prog, "--rate", optarg, 1, 1000); break;
+        case O_FLUSH: o.flush_every = dw_bench_opt_u64(prog, "--flush-every", optarg, 1, 1000000); break;
+        case O_STATS: o.stats_every = dw_bench_opt_u64(prog, "--stats-every", optarg, 0, UINT32_MAX); break;
+        default: dw_bench_opt_other(prog, ch, argv, usage);
+        }
+    }
+    dw_bench_no_operands(prog, argc, argv);
+    if (!o.dir)
+        dw_usage_error(prog, "--dir is required");
+    if (!o.flush_every)
+        o.flush_every = o.rate;
+    if (o.stats_every == UINT64_MAX)
+        o.stats_every = 2 * o.rate;
+
+    char h5[4096], raw[4096];
+    snprintf(h5, sizeof(h5), "%s/record-bench-%d.h5", o.dir, (int)getpid());
+    snprintf(raw, sizeof(raw), "%s/record-bench-%d.raw", o.dir, (int)getpid());
+    double t_h5 = 0, t_raw = 0;
+    uint64_t bytes_in = 0;
+    int rc = run_hdf5(&o, h5, &t_h5, &bytes_in);
+    long long h5_size = file_size(h5);
+    if (rc == 0)
+        rc = run_write(&o, raw, &t_raw);
+    long long raw_size = file_size(raw);
+    unlink(h5);
+    unlink(raw);
+    if (rc < 0)
+        return DW_EXIT_FAILURE;
+    double fps = (double)o.frames / t_h5, fps_raw = (double)o.frames / t_raw;
+    double day = (double)h5_size * (86400.0 * (double)o.rate / (double)o.frames);
+    printf("hdf5: %" PRIu64 " frames in %.3f s: %.0f frames/s, %.2f MB/s of message bytes;"
+           " file %lld B (%.1f B/frame)\n", o.frames, t_h5, fps, (double)bytes_in / t_h5 / 1e6,
+           h5_size, (double)h5_size / (double)o.frames);
+    printf("write(): %.3f s: %.0f frames/s, %.2f MB/s; file %lld B\n", t_raw, fps_raw,
+           (double)bytes_in / t_raw / 1e6, raw_size);
+    printf("ratio hdf5/write(): %.4f; bytes on disk per wear-day at %" PRIu64 " Hz: %.1f MB\n",
+           fps / fps_raw, o.rate, day / 1e6);
+    dw_bench_result("\"bench\":\"record\",\"frames\":%" PRIu64 ",\"flush_every\":%" PRIu64
+                    ",\"hdf5_s\":%.4f,\"write_s\":%.4f,\"hdf5_fps\":%.0f,\"write_fps\":%.0f,"
+                    "\"hdf5_Bps\":%.0f,\"write_Bps\":%.0f,\"h5_bytes\":%lld,\"raw_bytes\":%lld,"
+                    "\"day_bytes\":%.0f",
+                    o.frames, o.flush_every, t_h5, t_raw, fps, fps_raw,
+                    (double)bytes_in / t_h5, (double)bytes_in / t_raw, h5_size, raw_size, day);
+    return DW_EXIT_OK;
+}
