@@ -124,8 +124,9 @@ def pty_answers(wd, a, wire):
     first = proc.stdout.readline().decode()
     check(first.startswith("pty: /dev/pts/"), "first line %r" % first)
     fd = os.open(first[5:].strip(), os.O_RDWR | os.O_NOCTTY)
-    tty.setraw(fd)
-    termios.tcflush(fd, termios.TCIFLUSH)
+    # TCSANOW and no flush: the replay may already have written its first
+    # frames, and TCSAFLUSH (setraw's default) or a flush would drop them.
+    tty.setraw(fd, termios.TCSANOW)
     data = bytearray()
     asked = False
     end = time.monotonic() + 30
