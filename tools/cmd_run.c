@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include "duration.h"
 #include "dwtime.h"
 #include "endpoint.h"
+#include "layout.h"
 #include "livestate.h"
 #include "log.h"
 #include "supervise.h"
@@ -47,8 +49,9 @@
 #define QUIET_MAX_NS 60000000000ull
 /* Subscriptions acquire waits for before it reads the simulator (which
  * would otherwise, at --fast, run past consumers still connecting): our own
- * two (stats., event.), at least one from detect and one from record. */
-#define SIM_WAIT_SUBSCRIBERS "4"
+ * three (stats., event., frame.), at least one from detect and one from
+ * record. */
+#define SIM_WAIT_SUBSCRIBERS "5"
 
 enum { ST_RECORD, ST_DETECT, ST_SIM, ST_ACQUIRE, N_STAGES };
 
@@ -149,10 +152,45 @@ static void say(struct run *r, const char *fmt, ...)
     fflush(stdout);
 }
 
+/* The latest readings, per breast: mean skin temperature and pressure of
+ * the zones in contact (>= 0.2 kPa), and the ambient of each cup. */
+static void readings(const struct dw_live *l, char *buf, size_t cap)
+{
+    double t[2] = { 0, 0 }, p[2] = { 0, 0 };
+    unsigned n[2] = { 0, 0 };
+    size_t k;
+    buf[0] = 0;
+    if (!l->have_sample)
+        return;
+    for (unsigned z = 0; z < l->hello.n_zones && z < l->sample.n_zones; z++) {
+        unsigned side = l->hello.zone[z].side;
+        double kpa = dw_sample_pressure_kpa(&l->hello, &l->sample, z);
+        if (side > DW_SIDE_RIGHT || kpa < 0.2)
+            continue;
+        t[side] += dw_sample_temp_c(&l->hello, &l->sample, z);
+        p[side] += kpa;
+        n[side]++;
+    }
+    k = 0;
+    for (unsigned side = 0; side < 2; side++) {
+        int w;
+        if (n[side])
+            w = snprintf(buf + k, cap - k, "%s %.1f C %.2f kPa  ", side ? "R" : "L",
+                         t[side] / n[side], p[side] / n[side]);
+        else
+            w = snprintf(buf + k, cap - k, "%s no contact  ", side ? "R" : "L");
+        if (w < 0 || (size_t)w >= cap - k)
+            return;
+        k += (size_t)w;
+    }
+    snprintf(buf + k, cap - k, "amb %.1f/%.1f C  ", dw_sample_ambient_c(&l->hello, &l->sample, 0),
+             dw_sample_ambient_c(&l->hello, &l->sample, 1));
+}
+
 static void show_status(struct run *r)
 {
     const struct dw_msg_stats *s = &r->live.stats;
-    char sim[32], line[512];
+    char sim[32], line[640], now[128];
     if (r->level < DW_LOG_INFO)
         return;
     if (!r->live.have_stats) {
@@ -160,10 +198,11 @@ static void show_status(struct run *r)
                  r->use_sim ? "simulator" : r->port);
     } else {
         dw_duration_format(s->t_device_us, sim, sizeof(sim));
+        readings(&r->live, now, sizeof(now));
         snprintf(line, sizeof(line),
-                 "%s  t+%s  link %s  frames %llu  loss: crc %llu len %llu cobs %llu "
+                 "%s  t+%s  link %s  %sframes %llu  loss: crc %llu len %llu cobs %llu "
                  "seq-gaps %llu (missing %llu) reconnects %llu drops %llu  alerts %llu (%u active)",
-                 s->device, sim, s->link_up ? "up" : "DOWN", (unsigned long long)s->frames,
+                 s->device, sim, s->link_up ? "up" : "DOWN", now, (unsigned long long)s->frames,
                  (unsigned long long)s->crc_errors, (unsigned long long)s->length_errors,
                  (unsigned long long)s->cobs_errors, (unsigned long long)s->device_seq_gaps,
                  (unsigned long long)s->frames_missing, (unsigned long long)s->reconnects,
@@ -171,6 +210,11 @@ static void show_status(struct run *r)
                  r->live.n_active);
     }
     if (r->tty) {
+        /* One line refreshed in place: a wrapped line could not be cleared. */
+        struct winsize ws;
+        if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 &&
+            strlen(line) >= ws.ws_col)
+            line[ws.ws_col - 1] = 0;
         clear_status(r);
         fputs(line, stdout);
         r->status_shown = true;
@@ -744,6 +788,7 @@ int dw_cmd_run(int argc, char **argv)
     if (!r->sub_acq || !r->sub_det ||
         zmq_setsockopt(r->sub_acq, ZMQ_SUBSCRIBE, "stats.", 6) < 0 ||
         zmq_setsockopt(r->sub_acq, ZMQ_SUBSCRIBE, "event.", 6) < 0 ||
+        zmq_setsockopt(r->sub_acq, ZMQ_SUBSCRIBE, "frame.", 6) < 0 ||
         zmq_setsockopt(r->sub_det, ZMQ_SUBSCRIBE, "alert.", 6) < 0 ||
         zmq_connect(r->sub_acq, r->ep_acquire) < 0 || zmq_connect(r->sub_det, r->ep_detect) < 0) {
         dw_err("zmq: %s", zmq_strerror(errno));
