@@ -74,7 +74,8 @@ static void usage(void)
 "  -h, --help           this help\n"
 "  -V, --version        version\n"
 "\n"
-"Exit status: 0 ok, 1 runtime failure, 2 bad usage or bad configuration.\n",
+"Exit status: 0 ok, 1 runtime failure (a config file that cannot be read), 2 bad\n"
+"usage or a bad configuration value.\n",
         prog);
 }
 
@@ -431,9 +432,14 @@ int main(int argc, char **argv)
     dw_detect_config_default(&app.cfg);
     if (config) {
         char err[512];
-        if (dw_detect_config_load(&app.cfg, config, err, sizeof(err)) < 0) {
+        int e = dw_detect_config_load(&app.cfg, config, err, sizeof(err));
+        if (e == -EINVAL) {
             fprintf(stderr, "%s: %s\n", prog, err);
             return DW_EXIT_USAGE;
+        }
+        if (e < 0) {
+            dw_err("%s", err);
+            return DW_EXIT_FAILURE;
         }
     }
     if (print) {
