@@ -792,10 +792,15 @@ int main(int argc, char **argv)
         return do_recover(r.cfg.recover);
 
     umask(077);
-    if (stat(r.cfg.dir, &sb) < 0 || !S_ISDIR(sb.st_mode) || access(r.cfg.dir, W_OK | X_OK) < 0) {
-        dw_err("cannot record into %s: %s", r.cfg.dir,
-               errno ? strerror(errno) : "not a directory");
-        return DW_EXIT_FAILURE;
+    {
+        /* errno only from a call that failed: a file where the directory
+         * should be is "not a directory", whatever errno held before. */
+        int e = stat(r.cfg.dir, &sb) < 0 ? errno : !S_ISDIR(sb.st_mode) ? ENOTDIR
+                : access(r.cfg.dir, W_OK | X_OK) < 0 ? errno : 0;
+        if (e) {
+            dw_err("cannot record into %s: %s", r.cfg.dir, strerror(e));
+            return DW_EXIT_FAILURE;
+        }
     }
     dw_install_stop_signals(&stop);
     ctx = zmq_ctx_new();
