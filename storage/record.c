@@ -420,13 +420,20 @@ static bool seq_ok(struct recorder *r, struct device *d, bool alert, uint64_t st
 static void on_frame(struct recorder *r, struct device *d, const uint8_t *body, size_t len)
 {
     struct dw_msg_frame m;
+    bool late_hello = false, opened = false;
     int e;
     if (dw_msg_frame_parse(body, len, &m) < 0) {
         dw_warn("%s: malformed frame body (%zu bytes) dropped", d->id, len);
         return;
     }
-    if (!seq_ok(r, d, false, m.stream, m.seq, m.t_device_us, m.t_host_ns))
-        return;
+    if (!seq_ok(r, d, false, m.stream, m.seq, m.t_device_us, m.t_host_ns)) {
+        /* acquire's backlog replay can reach a new subscriber after a few
+         * live messages (docs/messages.md section 8): its HELLO is then a
+         * duplicate by seq, but without it nothing can be recorded. */
+        if (m.type != DW_FRAME_HELLO || d->w || m.stream != d->acq.stream)
+            return;
+        late_hello = true;
+    }
     d->stream = m.stream;
     if (m.type == DW_FRAME_HELLO) {
         struct dw_hello h;
@@ -445,6 +452,12 @@ static void on_frame(struct recorder *r, struct device *d, const uint8_t *body, 
             d->have_hello = true;
             if (open_file(r, d, &m, reason) < 0)
                 return;
+            opened = true;
+            if (late_hello && d->acq.last > 1)
+                /* Everything of the stream up to the latest message seen,
+                 * except this HELLO, is not in the file: say so. */
+                stream_event(r, d, "gap", d->acq.last + 1, d->acq.last - 1, m.t_device_us,
+                             m.t_host_ns, "acquire");
         }
     } else if (!d->w) {
         unrecordable(d, "a frame");
@@ -456,7 +469,10 @@ static void on_frame(struct recorder *r, struct device *d, const uint8_t *body, 
         if (close_file(r, d) < 0 || open_file(r, d, &m, "rotation") < 0)
             return;
     }
-    advance_clock(d, m.t_device_us);
+    /* A HELLO that opens a file may be a replayed one, long before the
+     * frames that follow: the file's device-time clock starts with them. */
+    if (!opened)
+        advance_clock(d, m.t_device_us);
     e = dw_session_writer_frame(d->w, &m);
     if (e == -EBADMSG) {
         d->unrecordable++;
