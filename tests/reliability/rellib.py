@@ -178,6 +178,7 @@ class Stream:
         self.frames = []   # frame dicts, in order
         self.events = []
         self.stats = None
+        self.n_stats = 0
 
     def poll(self, timeout_ms):
         import zmq
@@ -215,6 +216,7 @@ class Stream:
                 self.events.append(m)
             elif kind == "stats":
                 self.stats = m
+                self.n_stats += 1
             got += 1
 
     def until(self, cond, timeout):
