@@ -582,22 +582,27 @@ static void on_alert(struct recorder *r, struct device *d, const char *body, siz
     json_u64(body, len, "seq", &seq);
     json_u64(body, len, "stream", &stream);
     row.seq = seq;
-    row.t_device_us = (uint64_t)jnum(o, "t_device_us", 0);
-    row.t_host_ns = (uint64_t)jnum(o, "t_host_ns", 0);
+    /* Out of range: 0 (casting such a double is undefined behaviour). */
+    if (dw_msg_json_u64(o, "t_device_us", &row.t_device_us) < 0)
+        row.t_device_us = 0;
+    if (dw_msg_json_u64(o, "t_host_ns", &row.t_host_ns) < 0)
+        row.t_host_ns = 0;
     json_u64(body, len, "t_device_us", &row.t_device_us);
     json_u64(body, len, "t_host_ns", &row.t_host_ns);
     if (!seq_ok(r, d, true, stream, seq, row.t_device_us, row.t_host_ns)) {
         cJSON_Delete(o);
         return;
     }
-    row.id = (uint64_t)jnum(o, "id", 0);
+    if (dw_msg_json_u64(o, "id", &row.id) < 0)
+        row.id = 0;
     json_u64(body, len, "id", &row.id);
     dw_session_strset(row.rule, sizeof(row.rule), jstr(o, "rule"));
     dw_session_strset(row.level, sizeof(row.level), jstr(o, "level"));
     dw_session_strset(row.state, sizeof(row.state), jstr(o, "state"));
     dw_session_strset(row.side, sizeof(row.side), jstr(o, "side"));
     z = cJSON_GetObjectItemCaseSensitive(o, "zone");
-    row.zone = cJSON_IsNumber(z) ? (int16_t)z->valuedouble : -1;
+    row.zone = cJSON_IsNumber(z) && z->valuedouble >= 0 && z->valuedouble < DW_MAX_ZONES
+                   ? (int16_t)z->valuedouble : -1;
     dw_session_strset(row.zone_name, sizeof(row.zone_name), jstr(o, "zone_name"));
     row.value = jnum(o, "value", NAN);
     row.threshold = jnum(o, "threshold", NAN);
