@@ -9,6 +9,7 @@ PKGS=(
   libinih-dev libcjson-dev scdoc
   python3 python3-h5py python3-zmq python3-numpy
   procps util-linux
+  clang libclang-rt-14-dev valgrind
 )
 
 SUDO=

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies, builds from scratch and runs every
 # test suite twice: a plain build, then the same tests built with
-# AddressSanitizer + UndefinedBehaviorSanitizer (docs/reliability.md). Ends
-# with one line "N passed, N failed" that counts both runs.
+# AddressSanitizer + UndefinedBehaviorSanitizer; then each libFuzzer target
+# for DW_FUZZ_SECONDS (30) from its corpus (docs/reliability.md). Ends with
+# one line "N passed, N failed" that counts all three runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 BUILD=${DW_BUILD_DIR:-build-test}
 ASAN_BUILD=${DW_ASAN_BUILD_DIR:-build-asan}
-rm -rf "$BUILD" "$ASAN_BUILD"
+FUZZ_BUILD=${DW_FUZZ_BUILD_DIR:-build-fuzz}
+rm -rf "$BUILD" "$ASAN_BUILD" "$FUZZ_BUILD"
 DW_BUILD_DIR=$BUILD bash scripts/build.sh
 
 status=0
@@ -19,8 +21,10 @@ meson test -C "$BUILD" --print-errorlogs --num-processes 2 "$@" || status=$?
 # program that a test only stops, or whose exit status a test does not look
 # at, cannot hide one); any such file fails the run. The slow soaks are left
 # out: under ASan they take several times as long and exercise the same code
-# paths as the integration tests (see docs/reliability.md).
-DW_BUILD_DIR=$ASAN_BUILD bash scripts/build.sh -Db_sanitize=address,undefined -Db_lundef=false
+# paths as the integration tests (see docs/reliability.md). GCC's
+# -fsanitize=undefined leaves float-cast-overflow out: it is added.
+DW_BUILD_DIR=$ASAN_BUILD bash scripts/build.sh -Db_sanitize=address,undefined -Db_lundef=false \
+  -Dc_args=-fsanitize=float-cast-overflow -Dc_link_args=-fsanitize=float-cast-overflow
 REPORTS=$PWD/$ASAN_BUILD/sanitizer-reports
 mkdir -p "$REPORTS"
 asan_status=0
@@ -36,14 +40,28 @@ if compgen -G "$REPORTS/*" >/dev/null; then
 fi
 [ $asan_status -eq 0 ] || status=1
 
-# One closing line that any CI reads, counted from meson's own logs (both
-# runs); sanitizer report files not tied to a failed test count as one
-# failure.
-/usr/bin/python3 - "$BUILD/meson-logs/testlog.json" "$ASAN_BUILD/meson-logs/testlog.json" \
-  "$REPORTS" <<'PY'
+# Bounded fuzzing: only the fuzz targets are built (clang, libFuzzer, ASan +
+# UBSan); a crash, a leak or any sanitizer report fails its test. New inputs
+# stay in $FUZZ_BUILD/tests/fuzz/fuzz-work.
+if CC=clang meson setup "$FUZZ_BUILD" -Dfuzzing=true -Db_sanitize=address,undefined \
+     -Db_lundef=false >/dev/null &&
+   ninja -C "$FUZZ_BUILD" tests/fuzz/fuzz_frame tests/fuzz/fuzz_msg tests/fuzz/fuzz_hello \
+     tests/fuzz/fuzz_config tests/fuzz/fuzz_alert >/dev/null; then
+  UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
+    meson test -C "$FUZZ_BUILD" --no-rebuild --print-errorlogs --num-processes 2 \
+    --suite fuzz-run || status=1
+else
+  echo "the fuzz targets did not build (clang, libclang-rt-14-dev)" >&2
+  status=1
+fi
+
+# One closing line that any CI reads, counted from meson's own logs (all
+# three runs); sanitizer report files count as one more failure.
+/usr/bin/python3 - "$REPORTS" "$BUILD/meson-logs/testlog.json" \
+  "$ASAN_BUILD/meson-logs/testlog.json" "$FUZZ_BUILD/meson-logs/testlog.json" <<'PY'
 import json, os, sys
 counts = {"OK": 0, "FAIL": 0, "SKIP": 0, "TIMEOUT": 0, "ERROR": 0, "EXPECTEDFAIL": 0, "UNEXPECTEDPASS": 0}
-for log in sys.argv[1:3]:
+for log in sys.argv[2:]:
     try:
         with open(log) as f:
             for line in f:
@@ -53,7 +71,7 @@ for log in sys.argv[1:3]:
         counts["ERROR"] += 1
 passed = counts["OK"] + counts["EXPECTEDFAIL"]
 failed = counts["FAIL"] + counts["TIMEOUT"] + counts["ERROR"] + counts["UNEXPECTEDPASS"]
-if os.path.isdir(sys.argv[3]) and os.listdir(sys.argv[3]):
+if os.path.isdir(sys.argv[1]) and os.listdir(sys.argv[1]):
     failed += 1
 line = f"{passed} passed, {failed} failed"
 if counts["SKIP"]:
