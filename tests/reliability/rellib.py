@@ -14,8 +14,11 @@ import tempfile
 import time
 import tty
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
+_here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(_here, "..", "interop"))
+sys.path.insert(0, os.path.join(_here, "..", "tools"))
 import pygarment  # noqa: E402  (the independent garment written from docs/protocol.md)
+from toolslib import Fail, read_line  # noqa: E402,F401  (stdout lines of a Popen, raw fd)
 
 PROG = {
     "ductwatch": os.environ.get("DW_DUCTWATCH", ""),
@@ -31,10 +34,6 @@ TESTGARMENT = os.environ.get("DW_TESTGARMENT", "")
 
 # docs/messages.md section 3: the binary frame body header.
 FRAME_HDR = struct.Struct("<BBHIQQQQ")
-
-
-class Fail(Exception):
-    pass
 
 
 def check(cond, what):
@@ -78,31 +77,6 @@ class Tmp:
 
     def __exit__(self, *a):
         self.close()
-
-
-_bufs = {}
-
-
-def read_line(proc, timeout=10.0):
-    """One stdout line of a Popen(stdout=PIPE), from the raw fd."""
-    fd = proc.stdout.fileno()
-    buf = _bufs.setdefault(fd, bytearray())
-    end = time.monotonic() + timeout
-    while True:
-        nl = buf.find(b"\n")
-        if nl >= 0:
-            line = bytes(buf[:nl]).decode()
-            del buf[:nl + 1]
-            return line
-        left = end - time.monotonic()
-        if left <= 0:
-            raise Fail("timed out waiting for a line from %s" % proc.args[0])
-        r, _, _ = select.select([fd], [], [], min(left, 0.1))
-        if r:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                raise Fail("%s closed stdout (exit %s)" % (proc.args[0], proc.poll()))
-            buf += chunk
 
 
 def start_acquire(t, port, *args):

@@ -16,10 +16,11 @@ import subprocess
 import sys
 import time
 
-from rellib import PROG, FAKEGARMENT, Fail, Tmp, check, main, read_line
+from rellib import PROG, FAKEGARMENT, Tmp, check, main
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from test_run import children  # noqa: E402  (a process's children by program name)
+from toolslib import Lines  # noqa: E402
 
 
 def test_kill_acquire_and_detect():
@@ -32,38 +33,23 @@ def test_kill_acquire_and_detect():
                    DUCTWATCH_ACQUIRE=PROG["ductwatch-acquire"])
         p = t.spawn([PROG["ductwatch"], "run", "--duration", "20m", "--speed", "60", "--dir",
                      sessions], stderr=subprocess.DEVNULL)
-        lines = []
-
-        def until(pattern, timeout=30):
-            end = time.monotonic() + timeout
-            while time.monotonic() < end:
-                line = read_line(p, end - time.monotonic())
-                lines.append(line)
-                if re.search(pattern, line):
-                    return line
-            raise Fail("timed out waiting for %r; got:\n%s" % (pattern, "\n".join(lines)))
-
-        until(r"^recording to ")
+        out = Lines(p)
+        out.until(r"^recording to ")
         time.sleep(2)
         before = children(p.pid)
         for victim in ("ductwatch-acquire", "ductwatch-detect"):
             kids = children(p.pid)
             check(victim in kids, "%s not among run's children %r" % (victim, kids))
             os.kill(kids[victim], signal.SIGKILL)
-            until(r"^%s killed by signal 9 .*restarting it in" % victim)
-            until(r"^%s restarted" % victim)
-            others = {k: v for k, v in children(p.pid).items() if k != victim}
-            for name, pid in others.items():
+            out.until(r"^%s killed by signal 9 .*restarting it in" % victim)
+            out.until(r"^%s restarted" % victim)
+            # the others keep running: same process ids
+            for name, pid in children(p.pid).items():
                 if name in before and name not in ("ductwatch-acquire", "ductwatch-detect"):
                     check(pid == before[name], "%s was restarted too" % name)
             time.sleep(2)
-        while True:
-            try:
-                lines.append(read_line(p, 60))
-            except Fail:
-                break
+        out = out.rest()
         rc = p.wait(30)
-        out = "\n".join(lines)
         check(rc == 0, "ductwatch run exit %d\n%s" % (rc, out))
         check("restarts: ductwatch-acquire 1" in out and "restarts: ductwatch-detect 1" in out,
               "restarts in the summary:\n" + out)
