@@ -159,10 +159,11 @@ def test_record_kill9_soak():
             if old:
                 raise Fail("file %d lost %d frame(s) it had more than %.0f s before its kill "
                            "(file: %d frames, seq %s..%s, gaps %r; lost seq %d..%d; opened "
-                           "%.2f s and lost frames had %.2f..%.2f s before the kill)"
+                           "%.2f s and lost frames had %.2f..%.2f s before the kill); its "
+                           "log:\n%s"
                            % (i, len(old), FLUSH_S, len(seq), seq[0] if seq else None,
                               seq[-1] if seq else None, gaps, old[0], old[-1], t_kill - t_open,
-                              t_kill - had[old[0]], t_kill - had[old[-1]]))
+                              t_kill - had[old[0]], t_kill - had[old[-1]], recorder_said(i)))
             lost_at_kill.append((len(late), max((t_kill - had[s] for s in late), default=0.0)))
         missing_total = [s for s in samples if s not in everything]
         check(not missing_total, "%d frame(s) of the session are in no file" % len(missing_total))
