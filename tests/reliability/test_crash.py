@@ -196,7 +196,8 @@ def test_hello_replayed_after_live_frames():
     """The backlog replay can reach a new subscriber after a few live
     messages (docs/messages.md section 8), so its HELLO arrives as a
     duplicate by seq: the recorder must still take it, open the file, and
-    record that the stream up to there is not in it."""
+    record that the stream up to there is not in it; detect must still take
+    it and analyse the samples after it."""
     import h5py
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "storage"))
     import dwstream as ds
@@ -205,11 +206,15 @@ def test_hello_replayed_after_live_frames():
         ep = "ipc://" + t.path("pub")
         pub = ctx.socket(zmq.XPUB)
         pub.setsockopt(zmq.LINGER, 2000)
+        pub.setsockopt(zmq.XPUB_VERBOSE, 1)   # both subscriptions reported
         pub.bind(ep)
         rec = t.spawn([PROG["ductwatch-record"], "--sub", ep, "--dir", t.dir],
                       stderr=subprocess.DEVNULL)
-        check(pub.poll(10000), "no subscription")
-        pub.recv()
+        det = t.spawn([PROG["ductwatch-detect"], "-v", "--sub", ep, "--pub",
+                       "ipc://" + t.path("det")], stderr=subprocess.PIPE, text=True)
+        for _ in range(2):
+            check(pub.poll(10000), "no subscription")
+            pub.recv()
         g = ds.Garment("bra-late", rate=10)
         stream = int(float(time.time_ns()))
         hello = g.hello_frame()
@@ -228,6 +233,10 @@ def test_hello_replayed_after_live_frames():
         check(line.startswith("file: "), "recorder said %r" % line)
         time.sleep(1.5)
         check(stop(rec, "recorder") == 0, "recorder exit status")
+        check(stop(det, "detect") == 0, "detect exit status")
+        said = det.stderr.read()
+        check("40 samples analysed, 11 ignored before a HELLO" in said,
+              "detect did not analyse the samples after the late HELLO: %r" % said[-600:])
         path = line[6:]
         seq, gaps = file_contents(path)
         check(seq == list(range(61, 101)), "frames in the file: %r" % seq[:5])
