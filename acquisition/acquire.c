@@ -39,14 +39,16 @@ void dw_acquire_free(struct dw_acquire *a)
 
 /* ---- publishing ------------------------------------------------------- */
 
-static void publish(struct dw_acquire *a, const char *kind, const void *body, size_t len)
+static void publish(struct dw_acquire *a, const char *kind, const void *body, size_t len,
+                    bool pin)
 {
     char topic[DW_TOPIC_MAX];
     int r;
 
     if (dw_topic(topic, sizeof(topic), kind, a->device) < 0)
         return;
-    if (dw_backlog_push(&a->backlog, topic, body, len, a->rx_mono_ns) < 0)
+    if (dw_backlog_push(&a->backlog, topic, body, len, a->rx_mono_ns) < 0 ||
+        (pin && dw_backlog_pin_last(&a->backlog) < 0))
         dw_warn("backlog: out of memory");
     r = dw_zmq_send2(a->pub, topic, body, len);
     if (r < 0) {
@@ -68,7 +70,7 @@ static void publish_event(struct dw_acquire *a, struct dw_msg_event *e)
         dw_err("event: out of memory");
         return;
     }
-    publish(a, "event", json, strlen(json));
+    publish(a, "event", json, strlen(json), false);
     free(json);
 }
 
@@ -82,8 +84,10 @@ static void publish_frame(struct dw_acquire *a, const struct dw_frame *f)
         .payload = f->payload,
     };
     ssize_t n = dw_msg_frame_pack(&m, body, sizeof(body));
+    /* The latest HELLO stays replayable after it leaves the backlog: a
+     * subscriber that (re)starts later cannot read a frame without it. */
     if (n > 0)
-        publish(a, "frame", body, (size_t)n);
+        publish(a, "frame", body, (size_t)n, f->type == DW_FRAME_HELLO);
 }
 
 /* ---- host events (link, gap) ------------------------------------------ */
@@ -438,7 +442,7 @@ void dw_acquire_publish_stats(struct dw_acquire *a, uint64_t real_ns, uint64_t m
     json = dw_msg_stats_to_json(&s);
     if (!json)
         return;
-    publish(a, "stats", json, strlen(json));
+    publish(a, "stats", json, strlen(json), false);
     free(json);
 }
 

@@ -23,6 +23,7 @@ void dw_backlog_free(struct dw_backlog *b)
         for (size_t i = 0; i < b->cap; i++)
             free(b->ring[i].body);
     free(b->ring);
+    free(b->pinned.body);
     memset(b, 0, sizeof(*b));
 }
 
@@ -30,12 +31,13 @@ void dw_backlog_clear(struct dw_backlog *b)
 {
     b->head = 0;
     b->count = 0;
+    b->have_pinned = false;
 }
 
-int dw_backlog_push(struct dw_backlog *b, const char *topic, const void *body,
-                    size_t len, uint64_t now_ns)
+/* Copies [topic, body] into m, growing its buffer if needed. */
+static int msg_set(struct dw_backlog_msg *m, const char *topic, const void *body, size_t len,
+                   uint64_t now_ns)
 {
-    struct dw_backlog_msg *m = &b->ring[b->head];
     size_t tl = strlen(topic);
 
     if (tl >= sizeof(m->topic))
@@ -53,21 +55,56 @@ int dw_backlog_push(struct dw_backlog *b, const char *topic, const void *body,
         memcpy(m->body, body, len);
     m->len = len;
     m->t_ns = now_ns;
+    return 0;
+}
+
+int dw_backlog_push(struct dw_backlog *b, const char *topic, const void *body,
+                    size_t len, uint64_t now_ns)
+{
+    int r = msg_set(&b->ring[b->head], topic, body, len, now_ns);
+
+    if (r < 0)
+        return r;
     b->head = (b->head + 1) % b->cap;
     if (b->count < b->cap)
         b->count++;
+    b->pushed++;
+    return 0;
+}
+
+int dw_backlog_pin_last(struct dw_backlog *b)
+{
+    const struct dw_backlog_msg *m;
+    int r;
+
+    if (!b->count)
+        return -ENOENT;
+    m = &b->ring[(b->head + b->cap - 1) % b->cap];
+    if ((r = msg_set(&b->pinned, m->topic, m->body, m->len, m->t_ns)) < 0)
+        return r;
+    b->pinned_no = b->pushed - 1;
+    b->have_pinned = true;
     return 0;
 }
 
 size_t dw_backlog_replay(struct dw_backlog *b, void *sock, uint64_t now_ns, uint64_t *dropped)
 {
     size_t sent = 0, start = (b->head + b->cap - b->count) % b->cap;
+    size_t first = 0;
     uint64_t drop = 0;
 
-    for (size_t i = 0; i < b->count; i++) {
+    /* Publication times only grow: the young messages are a tail. */
+    while (first < b->count && b->max_age_ns &&
+           now_ns - b->ring[(start + first) % b->cap].t_ns > b->max_age_ns)
+        first++;
+    if (b->have_pinned && b->pinned_no < b->pushed - b->count + first) {
+        if (dw_zmq_send2(sock, b->pinned.topic, b->pinned.body, b->pinned.len) == 0)
+            sent++;
+        else
+            drop++;
+    }
+    for (size_t i = first; i < b->count; i++) {
         const struct dw_backlog_msg *m = &b->ring[(start + i) % b->cap];
-        if (b->max_age_ns && now_ns - m->t_ns > b->max_age_ns)
-            continue;
         if (dw_zmq_send2(sock, m->topic, m->body, m->len) == 0)
             sent++;
         else

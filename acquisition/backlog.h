@@ -4,8 +4,14 @@
  * subscribing. acquire keeps the last messages it published (bounded by
  * count and by age) and, whenever its XPUB socket reports a new
  * subscription, sends them all again. Subscribers drop what they already
- * have by stream sequence (dw_seq_check). */
+ * have by stream sequence (dw_seq_check).
+ *
+ * One message can be pinned (acquire pins the latest HELLO): a subscriber
+ * that joins after it has left the ring cannot read a single frame without
+ * it, so a replay sends it first whenever it is older than everything else
+ * the replay sends. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,15 +28,25 @@ struct dw_backlog {
     size_t head;      /* next slot to write */
     size_t count;
     uint64_t max_age_ns;
+    uint64_t pushed;  /* messages pushed so far: the next one's number */
+    /* The pinned message: a copy, with the number it was pushed as. */
+    struct dw_backlog_msg pinned;
+    uint64_t pinned_no;
+    bool have_pinned;
 };
 
 int dw_backlog_init(struct dw_backlog *b, size_t cap, uint64_t max_age_ns);
 void dw_backlog_free(struct dw_backlog *b);
+/* Forgets every message, the pinned one too. */
 void dw_backlog_clear(struct dw_backlog *b);
 /* Copies [topic, body] in, overwriting the oldest when full. 0 or -ENOMEM. */
 int dw_backlog_push(struct dw_backlog *b, const char *topic, const void *body,
                     size_t len, uint64_t now_ns);
-/* Sends every message younger than max_age_ns, oldest first, on sock
- * without blocking. Returns the number sent; *dropped gets the number the
- * socket refused (high-water mark). */
+/* Pins the message pushed last (replacing any pinned before). 0, -ENOENT
+ * (nothing pushed) or -ENOMEM. */
+int dw_backlog_pin_last(struct dw_backlog *b);
+/* Sends the pinned message, unless it is still among those the replay
+ * would send, then every message younger than max_age_ns, oldest first,
+ * on sock without blocking. Returns the number sent; *dropped gets the
+ * number the socket refused (high-water mark). */
 size_t dw_backlog_replay(struct dw_backlog *b, void *sock, uint64_t now_ns, uint64_t *dropped);

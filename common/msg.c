@@ -55,16 +55,25 @@ static void add_u64(cJSON *o, const char *k, uint64_t v)
     cJSON_AddRawToObject(o, k, num);
 }
 
-static int get_u64(const cJSON *o, const char *k, uint64_t *v, bool required)
+int dw_msg_json_u64(const cJSON *o, const char *key, uint64_t *v)
 {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
     if (!it)
-        return required ? -EBADMSG : 0;
-    if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble >= 18446744073709551616.0 ||
-        floor(it->valuedouble) != it->valuedouble)
+        return -ENOENT;
+    /* NaN fails every comparison, so it is refused too. */
+    if (!cJSON_IsNumber(it) || !(it->valuedouble >= 0) ||
+        it->valuedouble >= 18446744073709551616.0 || floor(it->valuedouble) != it->valuedouble)
         return -EBADMSG;
     *v = (uint64_t)it->valuedouble;
     return 0;
+}
+
+static int get_u64(const cJSON *o, const char *k, uint64_t *v, bool required)
+{
+    int r = dw_msg_json_u64(o, k, v);
+    if (r == -ENOENT)
+        return required ? -EBADMSG : 0;
+    return r;
 }
 
 static int get_str(const cJSON *o, const char *k, char *buf, size_t cap, bool required)

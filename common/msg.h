@@ -69,6 +69,13 @@ int dw_msg_stats_parse(const char *json, size_t len, struct dw_msg_stats *s);
  * JSON bodies: extracts "seq" and "stream" if present. */
 int dw_msg_json_seq(const char *json, size_t len, uint64_t *seq, uint64_t *stream);
 
+struct cJSON;
+/* Member key of a cJSON object as an unsigned 64-bit integer: 0, -ENOENT
+ * (absent) or -EBADMSG (not a whole number in [0, 2^64)). cJSON holds
+ * numbers as doubles, and converting one outside that range is undefined
+ * behaviour in C: never cast a JSON number without this check. */
+int dw_msg_json_u64(const struct cJSON *o, const char *key, uint64_t *v);
+
 /* Builds "kind.device" in buf; returns its length or -ENAMETOOLONG. */
 int dw_topic(char *buf, size_t cap, const char *kind, const char *device);
 /* Splits a topic: *kind gets the part before the first dot (copied into

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "config.h"
 #include "duration.h"
 
@@ -231,15 +232,15 @@ static int finish(struct dw_detect_config *c, struct load_ctx *lc, int rc,
     char why[160];
     if (rc < 0) {
         snprintf(err, errcap, "%s: %s", name, rc == -1 ? strerror(errno) : "out of memory");
-        return -1;
+        return rc == -1 ? -EIO : -ENOMEM;
     }
     if (rc > 0) {
         snprintf(err, errcap, "%s:%d: %s", name, rc, lc->reason[0] ? lc->reason : "syntax error");
-        return -1;
+        return -EINVAL;
     }
     if (check(c, why, sizeof(why)) < 0) {
         snprintf(err, errcap, "%s: %s", name, why);
-        return -1;
+        return -EINVAL;
     }
     return 0;
 }
@@ -249,14 +250,30 @@ int dw_detect_config_load(struct dw_detect_config *c, const char *path, char *er
     struct dw_detect_config tmp = *c;
     struct load_ctx lc = { .c = &tmp };
     FILE *f = fopen(path, "r");
+    struct stat st;
+    int rc, e;
     if (!f) {
-        snprintf(err, errcap, "%s: %s", path, strerror(errno));
-        return -1;
+        e = -errno;
+        snprintf(err, errcap, "%s: %s", path, strerror(-e));
+        return e;
     }
-    int rc = ini_parse_file(f, on_key, &lc);
+    /* fopen() opens a directory, and libinih takes its read error for the
+     * end of an empty file: the built-in values would run silently. */
+    if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
+        snprintf(err, errcap, "%s: %s", path, S_ISDIR(st.st_mode) ? strerror(EISDIR)
+                                                                  : "not a regular file");
+        fclose(f);
+        return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+    }
+    rc = ini_parse_file(f, on_key, &lc);
+    if (rc == 0 && ferror(f)) {
+        snprintf(err, errcap, "%s: read error", path);
+        fclose(f);
+        return -EIO;
+    }
     fclose(f);
-    if (finish(&tmp, &lc, rc, path, err, errcap) < 0)
-        return -1;
+    if ((e = finish(&tmp, &lc, rc, path, err, errcap)) < 0)
+        return e;
     *c = tmp;
     return 0;
 }
@@ -266,9 +283,9 @@ int dw_detect_config_load_string(struct dw_detect_config *c, const char *text,
 {
     struct dw_detect_config tmp = *c;
     struct load_ctx lc = { .c = &tmp };
-    int rc = ini_parse_string(text, on_key, &lc);
-    if (finish(&tmp, &lc, rc, name, err, errcap) < 0)
-        return -1;
+    int rc = ini_parse_string(text, on_key, &lc), e;
+    if ((e = finish(&tmp, &lc, rc, name, err, errcap)) < 0)
+        return e;
     *c = tmp;
     return 0;
 }

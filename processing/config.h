@@ -65,8 +65,10 @@ struct dw_detect_config {
 };
 
 void dw_detect_config_default(struct dw_detect_config *c);
-/* Reads an INI file over c. Returns 0, or -1 with "FILE:LINE: reason" in
- * err (a missing file: "FILE: reason"). */
+/* Reads an INI file over c (c is left alone on error). Returns 0; -EINVAL
+ * for a bad value, key or syntax, with "FILE:LINE: reason" in err; or
+ * another negative errno when the file cannot be read (missing, a
+ * directory...), with "FILE: reason". */
 int dw_detect_config_load(struct dw_detect_config *c, const char *path,
                           char *err, size_t errcap);
 /* Same, from a string (tests); name is used in messages. */

@@ -35,6 +35,7 @@ struct out_stream {
 struct in_stream {
     char device[DW_ID_LEN + 1];
     struct dw_seq_tracker tr;
+    bool have_hello;
 };
 
 struct app {
@@ -73,7 +74,8 @@ static void usage(void)
 "  -h, --help           this help\n"
 "  -V, --version        version\n"
 "\n"
-"Exit status: 0 ok, 1 runtime failure, 2 bad usage or bad configuration.\n",
+"Exit status: 0 ok, 1 runtime failure (a config file that cannot be read), 2 bad\n"
+"usage or a bad configuration value.\n",
         prog);
 }
 
@@ -272,14 +274,18 @@ static void handle_message(struct app *a, const char *topic, size_t tlen,
         if (dw_msg_frame_parse(body, blen, &m) < 0)
             return;
         int64_t r = dw_seq_check(&is->tr, m.stream, m.seq);
-        if (r == DW_SEQ_DUP)
+        /* acquire's backlog replay can reach us after a few live messages
+         * (docs/messages.md section 8): its HELLO is then a duplicate by
+         * seq, but nothing can be analysed without one. */
+        if (r == DW_SEQ_DUP && !(m.type == DW_FRAME_HELLO && !is->have_hello))
             return;
         if (r > 0)
             dw_warn("%s: %" PRId64 " messages missing", dev, r);
         if (m.type == DW_FRAME_HELLO) {
             struct dw_hello h;
-            if (dw_hello_parse(m.payload, m.len, &h) == 0)
-                dw_detector_hello(a->det, dev, &h);
+            if (dw_hello_parse(m.payload, m.len, &h) == 0 &&
+                dw_detector_hello(a->det, dev, &h) == 0)
+                is->have_hello = true;
         } else if (m.type == DW_FRAME_SAMPLE) {
             struct dw_sample s;
             if (dw_sample_parse(m.payload, m.len, &s) == 0)
@@ -386,10 +392,16 @@ static int run_live(struct app *a, const char **subs, unsigned n_sub, const char
     }
     rc = DW_EXIT_OK;
 out:
-    for (unsigned i = 0; i < a->n_in; i++)
+    for (unsigned i = 0; i < a->n_in; i++) {
+        struct dw_detector_stats st;
+        memset(&st, 0, sizeof(st));
+        dw_detector_stats(a->det, a->in[i].device, &st);
         dw_info("%s: %" PRIu64 " received, %" PRIu64 " gaps (%" PRIu64 " missing), %" PRIu64
-                " duplicates dropped", a->in[i].device, a->in[i].tr.received, a->in[i].tr.gaps,
-                a->in[i].tr.missing, a->in[i].tr.duplicates);
+                " duplicates dropped; %" PRIu64 " samples analysed, %" PRIu64
+                " ignored before a HELLO", a->in[i].device, a->in[i].tr.received,
+                a->in[i].tr.gaps, a->in[i].tr.missing, a->in[i].tr.duplicates, st.samples,
+                st.ignored_before_hello);
+    }
     if (sub)
         zmq_close(sub);
     if (a->pub)
@@ -449,9 +461,14 @@ int main(int argc, char **argv)
     dw_detect_config_default(&app.cfg);
     if (config) {
         char err[512];
-        if (dw_detect_config_load(&app.cfg, config, err, sizeof(err)) < 0) {
+        int e = dw_detect_config_load(&app.cfg, config, err, sizeof(err));
+        if (e == -EINVAL) {
             fprintf(stderr, "%s: %s\n", prog, err);
             return DW_EXIT_USAGE;
+        }
+        if (e < 0) {
+            dw_err("%s", err);
+            return DW_EXIT_FAILURE;
         }
     }
     if (print) {

@@ -11,6 +11,7 @@ PKGS=(
   python3 python3-h5py python3-zmq python3-numpy
   procps util-linux
   chromium
+  clang libclang-rt-14-dev valgrind
 )
 
 SUDO=

@@ -420,13 +420,20 @@ static bool seq_ok(struct recorder *r, struct device *d, bool alert, uint64_t st
 static void on_frame(struct recorder *r, struct device *d, const uint8_t *body, size_t len)
 {
     struct dw_msg_frame m;
+    bool late_hello = false, opened = false;
     int e;
     if (dw_msg_frame_parse(body, len, &m) < 0) {
         dw_warn("%s: malformed frame body (%zu bytes) dropped", d->id, len);
         return;
     }
-    if (!seq_ok(r, d, false, m.stream, m.seq, m.t_device_us, m.t_host_ns))
-        return;
+    if (!seq_ok(r, d, false, m.stream, m.seq, m.t_device_us, m.t_host_ns)) {
+        /* acquire's backlog replay can reach a new subscriber after a few
+         * live messages (docs/messages.md section 8): its HELLO is then a
+         * duplicate by seq, but without it nothing can be recorded. */
+        if (m.type != DW_FRAME_HELLO || d->w || m.stream != d->acq.stream)
+            return;
+        late_hello = true;
+    }
     d->stream = m.stream;
     if (m.type == DW_FRAME_HELLO) {
         struct dw_hello h;
@@ -445,6 +452,12 @@ static void on_frame(struct recorder *r, struct device *d, const uint8_t *body, 
             d->have_hello = true;
             if (open_file(r, d, &m, reason) < 0)
                 return;
+            opened = true;
+            if (late_hello && d->acq.last > 1)
+                /* Everything of the stream up to the latest message seen,
+                 * except this HELLO, is not in the file: say so. */
+                stream_event(r, d, "gap", d->acq.last + 1, d->acq.last - 1, m.t_device_us,
+                             m.t_host_ns, "acquire");
         }
     } else if (!d->w) {
         unrecordable(d, "a frame");
@@ -456,7 +469,10 @@ static void on_frame(struct recorder *r, struct device *d, const uint8_t *body, 
         if (close_file(r, d) < 0 || open_file(r, d, &m, "rotation") < 0)
             return;
     }
-    advance_clock(d, m.t_device_us);
+    /* A HELLO that opens a file may be a replayed one, long before the
+     * frames that follow: the file's device-time clock starts with them. */
+    if (!opened)
+        advance_clock(d, m.t_device_us);
     e = dw_session_writer_frame(d->w, &m);
     if (e == -EBADMSG) {
         d->unrecordable++;
@@ -566,22 +582,27 @@ static void on_alert(struct recorder *r, struct device *d, const char *body, siz
     json_u64(body, len, "seq", &seq);
     json_u64(body, len, "stream", &stream);
     row.seq = seq;
-    row.t_device_us = (uint64_t)jnum(o, "t_device_us", 0);
-    row.t_host_ns = (uint64_t)jnum(o, "t_host_ns", 0);
+    /* Out of range: 0 (casting such a double is undefined behaviour). */
+    if (dw_msg_json_u64(o, "t_device_us", &row.t_device_us) < 0)
+        row.t_device_us = 0;
+    if (dw_msg_json_u64(o, "t_host_ns", &row.t_host_ns) < 0)
+        row.t_host_ns = 0;
     json_u64(body, len, "t_device_us", &row.t_device_us);
     json_u64(body, len, "t_host_ns", &row.t_host_ns);
     if (!seq_ok(r, d, true, stream, seq, row.t_device_us, row.t_host_ns)) {
         cJSON_Delete(o);
         return;
     }
-    row.id = (uint64_t)jnum(o, "id", 0);
+    if (dw_msg_json_u64(o, "id", &row.id) < 0)
+        row.id = 0;
     json_u64(body, len, "id", &row.id);
     dw_session_strset(row.rule, sizeof(row.rule), jstr(o, "rule"));
     dw_session_strset(row.level, sizeof(row.level), jstr(o, "level"));
     dw_session_strset(row.state, sizeof(row.state), jstr(o, "state"));
     dw_session_strset(row.side, sizeof(row.side), jstr(o, "side"));
     z = cJSON_GetObjectItemCaseSensitive(o, "zone");
-    row.zone = cJSON_IsNumber(z) ? (int16_t)z->valuedouble : -1;
+    row.zone = cJSON_IsNumber(z) && z->valuedouble >= 0 && z->valuedouble < DW_MAX_ZONES
+                   ? (int16_t)z->valuedouble : -1;
     dw_session_strset(row.zone_name, sizeof(row.zone_name), jstr(o, "zone_name"));
     row.value = jnum(o, "value", NAN);
     row.threshold = jnum(o, "threshold", NAN);
@@ -662,6 +683,25 @@ static void for_each_writer(struct recorder *r, int (*fn)(struct dw_session_writ
         struct device *d = &r->dev[i];
         if (d->w && fn(d->w) < 0)
             fail_writer(r, d, -EIO);
+    }
+}
+
+/* The once-a-second flush; -v says what each file holds after it (the
+ * crash tests read it to tell a late flush from a lost one). */
+static void flush_all(struct recorder *r)
+{
+    for (size_t i = 0; i < r->n_dev && !r->failed; i++) {
+        struct device *d = &r->dev[i];
+        struct dw_session_counts c;
+        if (!d->w)
+            continue;
+        dw_debug("%s: flushing", d->id);
+        if (dw_session_writer_flush(d->w) < 0) {
+            fail_writer(r, d, -EIO);
+            continue;
+        }
+        dw_session_writer_counts(d->w, &c);
+        dw_debug("%s: flushed, %llu frames in the file", d->id, (unsigned long long)c.frames);
     }
 }
 
@@ -792,10 +832,15 @@ int main(int argc, char **argv)
         return do_recover(r.cfg.recover);
 
     umask(077);
-    if (stat(r.cfg.dir, &sb) < 0 || !S_ISDIR(sb.st_mode) || access(r.cfg.dir, W_OK | X_OK) < 0) {
-        dw_err("cannot record into %s: %s", r.cfg.dir,
-               errno ? strerror(errno) : "not a directory");
-        return DW_EXIT_FAILURE;
+    {
+        /* errno only from a call that failed: a file where the directory
+         * should be is "not a directory", whatever errno held before. */
+        int e = stat(r.cfg.dir, &sb) < 0 ? errno : !S_ISDIR(sb.st_mode) ? ENOTDIR
+                : access(r.cfg.dir, W_OK | X_OK) < 0 ? errno : 0;
+        if (e) {
+            dw_err("cannot record into %s: %s", r.cfg.dir, strerror(e));
+            return DW_EXIT_FAILURE;
+        }
     }
     dw_install_stop_signals(&stop);
     ctx = zmq_ctx_new();
@@ -827,7 +872,7 @@ int main(int argc, char **argv)
             k++;
         now = dw_now_monotonic_ns();
         if (now >= next_flush) {
-            for_each_writer(&r, dw_session_writer_flush);
+            flush_all(&r);
             next_flush = now + FLUSH_NS;
         }
         if (now >= next_stats) {

@@ -7,6 +7,7 @@
 #include "duration.h"
 #include "dwtime.h"
 #include "livestate.h"
+#include "msg.h"
 
 static void copy_str(const cJSON *o, const char *k, char *buf, size_t cap)
 {
@@ -49,10 +50,11 @@ int dw_alert_parse(const char *json, size_t len, struct dw_alert_info *a)
         a->zone = (int)d;
     a->has_value = get_num(o, "value", &a->value);
     a->has_threshold = get_num(o, "threshold", &a->threshold);
-    if (get_num(o, "t_device_us", &d) && d >= 0)
-        a->t_device_us = (uint64_t)d;
-    if (get_num(o, "t_host_ns", &d) && d >= 0)
-        a->t_host_ns = (uint64_t)d;
+    /* Out of range or not whole: left at 0 (a cast would be undefined). */
+    if (dw_msg_json_u64(o, "t_device_us", &a->t_device_us) < 0)
+        a->t_device_us = 0;
+    if (dw_msg_json_u64(o, "t_host_ns", &a->t_host_ns) < 0)
+        a->t_host_ns = 0;
     cJSON_Delete(o);
     return 0;
 }

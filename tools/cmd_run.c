@@ -735,6 +735,7 @@ int dw_cmd_run(int argc, char **argv)
 {
     struct run *r = calloc(1, sizeof(*r));
     struct sigaction sa;
+    struct stat st;
     int status = DW_EXIT_FAILURE, e;
     uint64_t end_ns = 0;
 
@@ -754,6 +755,11 @@ int dw_cmd_run(int argc, char **argv)
 
     if (mkdir(r->dir, 0750) < 0 && errno != EEXIST) {
         dw_err("cannot create %s: %s", r->dir, strerror(errno));
+        free(r);
+        return DW_EXIT_FAILURE;
+    }
+    if (stat(r->dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        dw_err("cannot write to %s: %s", r->dir, strerror(ENOTDIR));
         free(r);
         return DW_EXIT_FAILURE;
     }

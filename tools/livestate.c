@@ -52,7 +52,11 @@ enum dw_live_kind dw_live_handle(struct dw_live *l, const char *topic, size_t tl
         struct dw_msg_frame m;
         if (dw_msg_frame_parse(body, blen, &m) < 0 || !same_device(l, dev))
             return DW_LIVE_NONE;
-        if (dw_seq_check(&l->acq, m.stream, m.seq) == DW_SEQ_DUP)
+        /* A HELLO replayed after a few live messages (docs/messages.md
+         * section 8) is a duplicate by seq; without it the samples would be
+         * read with the default layout. */
+        if (dw_seq_check(&l->acq, m.stream, m.seq) == DW_SEQ_DUP &&
+            !(m.type == DW_FRAME_HELLO && !l->have_hello))
             return DW_LIVE_NONE;
         l->frames_seen++;
         if (m.type == DW_FRAME_HELLO) {

@@ -143,6 +143,15 @@ static void drain(struct fixture *f, struct seen *s)
     }
 }
 
+/* A replay as a new subscription triggers it, at host time mono; s gets
+ * what it sent. */
+static void replay_at(struct fixture *f, uint64_t mono, struct seen *s)
+{
+    f->a.replay_pending = true;
+    dw_acquire_replay(&f->a, mono);
+    drain(f, s);
+}
+
 static void test_in_order(void **state)
 {
     struct fixture *f = *state;
@@ -294,17 +303,54 @@ static void test_replay(void **state)
     sample(f, 16, 1, 2);
     drain(f, &s);
     assert_int_equal(s.frames, 2);
-    f->a.replay_pending = true;
-    dw_acquire_replay(&f->a, f->mono);
-    drain(f, &s);
+    replay_at(f, f->mono, &s);
     assert_int_equal(s.frames, 2);       /* the same two again */
     assert_int_equal(s.seq[0], 1);
     assert_int_equal(s.seq[1], 2);
-    /* Older than the backlog age: not replayed. */
-    f->a.replay_pending = true;
-    dw_acquire_replay(&f->a, f->mono + 11000000000ull);
+    /* Older than the backlog age: not replayed, except the HELLO, without
+     * which a subscriber that joins now could not read the frames to come. */
+    replay_at(f, f->mono + 11000000000ull, &s);
+    assert_int_equal(s.frames, 1);
+    assert_int_equal(s.seq[0], 1);
+    assert_int_equal(s.dseq[0], 0);
+}
+
+/* A HELLO still inside the replayed window goes out in its place only:
+ * sending it first would make subscribers drop the older messages after it
+ * as duplicates. Once it has aged out it goes first. */
+static void test_replay_pinned_hello(void **state)
+{
+    struct fixture *f = *state;
+    struct seen s;
+    hello(f, "dev-a", 16, 0, 1);
+    sample(f, 16, 1, 2);
+    f->mono += 5000000000ull;
+    hello(f, "dev-a", 16, 2, 3);    /* a repeated HELLO (after a reconnect, say) */
+    sample(f, 16, 3, 4);
     drain(f, &s);
-    assert_int_equal(s.frames, 0);
+    assert_int_equal(s.frames, 4);
+    replay_at(f, f->mono, &s);
+    assert_int_equal(s.frames, 4);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(s.seq[i], (uint64_t)i + 1);
+    /* 6 s on: the first two aged out, the second HELLO is still in the window. */
+    replay_at(f, f->mono + 6000000000ull, &s);
+    assert_int_equal(s.frames, 2);
+    assert_int_equal(s.seq[0], 3);
+    assert_int_equal(s.seq[1], 4);
+    /* 11 s on: everything aged out; the latest HELLO alone. */
+    replay_at(f, f->mono + 11000000000ull, &s);
+    assert_int_equal(s.frames, 1);
+    assert_int_equal(s.seq[0], 3);
+    assert_int_equal(s.dseq[0], 2);
+    /* A sample after that window: the HELLO first, then the sample. */
+    f->mono += 11000000000ull;
+    sample(f, 16, 4, 5);
+    drain(f, &s);
+    replay_at(f, f->mono, &s);
+    assert_int_equal(s.frames, 2);
+    assert_int_equal(s.seq[0], 3);
+    assert_int_equal(s.seq[1], 5);
 }
 
 /* A subscriber that joins late gets the backlog before anything live:
@@ -358,6 +404,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_link_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drift, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_pinned_hello, setup, teardown),
         cmocka_unit_test_setup_teardown(test_late_subscriber, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,6 +44,7 @@ struct garment {
     size_t out_fill;
     /* summary */
     unsigned long sent, hellos, samples, corrupted_frames, corrupted_bytes, lost_down, requests;
+    unsigned long long bytes_written;
 };
 
 static uint64_t xorshift(uint64_t *s)
@@ -136,6 +137,7 @@ static void flush_out(struct garment *g)
             die("write");
         }
         off += (size_t)n;
+        g->bytes_written += (unsigned long long)n;
     }
     g->out_fill = 0;
 }
@@ -367,9 +369,9 @@ int main(int argc, char **argv)
     drain(g, 0);
     printf("{\"type\":\"summary\",\"frames_sent\":%lu,\"hellos\":%lu,\"samples\":%lu,"
            "\"lost_while_down\":%lu,\"corrupted_frames\":%lu,\"corrupted_bytes\":%lu,"
-           "\"hello_requests\":%lu,\"last_dseq\":%u}\n",
+           "\"hello_requests\":%lu,\"last_dseq\":%u,\"bytes\":%llu}\n",
            g->sent, g->hellos, g->samples, g->lost_down, g->corrupted_frames,
-           g->corrupted_bytes, g->requests, g->dseq - 1);
+           g->corrupted_bytes, g->requests, g->dseq - 1, g->bytes_written);
     fflush(stdout);
     /* Stay plugged in a while: the reader decides when the test ends. */
     idle_ms(g, g->hold_ms);

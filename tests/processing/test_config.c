@@ -1,6 +1,7 @@
 /* Detection config: defaults, a good file, bad values refused with
  * FILE:LINE: reason, and --print-config output that reads back the same. */
 #include <setjmp.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,7 +52,7 @@ static void expect_error(const char *ini, const char *want)
     char err[256] = "";
     dw_detect_config_default(&c);
     before = c;
-    assert_int_equal(dw_detect_config_load_string(&c, ini, "my.conf", err, sizeof(err)), -1);
+    assert_int_equal(dw_detect_config_load_string(&c, ini, "my.conf", err, sizeof(err)), -EINVAL);
     if (!strstr(err, want))
         fprintf(stderr, "got '%s', want '%s'\n", err, want);
     assert_non_null(strstr(err, want));
@@ -77,8 +78,11 @@ static void test_missing_file(void **st)
     struct dw_detect_config c;
     char err[256];
     dw_detect_config_default(&c);
-    assert_int_equal(dw_detect_config_load(&c, "/nonexistent/x.conf", err, sizeof(err)), -1);
+    assert_int_equal(dw_detect_config_load(&c, "/nonexistent/x.conf", err, sizeof(err)), -ENOENT);
     assert_non_null(strstr(err, "/nonexistent/x.conf: "));
+    /* A directory opens, but is no config: refused, not read as empty. */
+    assert_int_equal(dw_detect_config_load(&c, "/", err, sizeof(err)), -EISDIR);
+    assert_non_null(strstr(err, "/: Is a directory"));
 }
 
 static void test_print_roundtrip(void **st)

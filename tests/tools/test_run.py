@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 import time
 
-from toolslib import DUCTWATCH, Fail, check, main, private_env, read_line
+from toolslib import DUCTWATCH, Lines, check, main, private_env
 
 SCENARIO = os.environ.get("DW_RUN_SCENARIO", "")
 CHECK_H5 = not os.environ.get("DW_TEST_NO_H5")
@@ -92,33 +92,19 @@ def test_stage_killed_and_restarted():
     p = subprocess.Popen([DUCTWATCH, "run"] + scenario_args() +
                          ["--duration", "30m", "--speed", "120", "--dir", sessions],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-    lines = []
-
-    def until(pattern, timeout=30):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            line = read_line(p, end - time.monotonic())
-            lines.append(line)
-            if re.search(pattern, line):
-                return line
-        raise Fail("timed out waiting for %r; got:\n%s" % (pattern, "\n".join(lines)))
+    out = Lines(p)
 
     try:
-        until(r"^recording to ")
+        out.until(r"^recording to ")
         for victim in ("ductwatch-detect", "ductwatch-acquire"):
             kids = children(p.pid)
             check(victim in kids, "%s not among run's children %r" % (victim, kids))
             os.kill(kids[victim], signal.SIGKILL)
-            until(r"^%s killed by signal 9 .*restarting it in" % victim)
-            until(r"^%s restarted" % victim)
+            out.until(r"^%s killed by signal 9 .*restarting it in" % victim)
+            out.until(r"^%s restarted" % victim)
             time.sleep(1)
-        while True:
-            try:
-                lines.append(read_line(p, 60))
-            except Fail:
-                break
+        out = out.rest()
         rc = p.wait(30)
-        out = "\n".join(lines)
         check(rc == 0, "exit %d\n%s" % (rc, out))
         check("restarts: ductwatch-detect 1" in out and "restarts: ductwatch-acquire 1" in out,
               "restarts in summary:\n" + out)

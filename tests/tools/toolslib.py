@@ -60,6 +60,34 @@ def read_line(proc, timeout=10.0):
             buf += chunk
 
 
+class Lines:
+    """A process's stdout lines as they come, all kept (for messages)."""
+
+    def __init__(self, proc):
+        self.proc = proc
+        self.lines = []
+
+    def until(self, pattern, timeout=30):
+        """Reads lines until one matches pattern (a regex); returns it."""
+        import re
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            line = read_line(self.proc, end - time.monotonic())
+            self.lines.append(line)
+            if re.search(pattern, line):
+                return line
+        raise Fail("timed out waiting for %r; got:\n%s" % (pattern, "\n".join(self.lines)))
+
+    def rest(self, timeout=60):
+        """Everything up to the end of stdout (or timeout between lines)."""
+        while True:
+            try:
+                self.lines.append(read_line(self.proc, timeout))
+            except Fail:
+                break
+        return "\n".join(self.lines)
+
+
 class Garment:
     """fakegarment on a pty plus a real ductwatch-acquire reading it."""
 
