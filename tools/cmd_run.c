@@ -62,7 +62,7 @@ static volatile sig_atomic_t child_event;
 struct run {
     /* options */
     const char *scenario, *seed, *port, *duration, *speed, *dir, *config, *labels, *rate;
-    bool fast, use_sim;
+    bool fast, use_sim, no_report;
     uint64_t duration_us;
     int level;
 
@@ -100,7 +100,8 @@ static void usage(void)
 "Starts the whole pipeline -- the garment simulator on a pseudo-terminal (or a\n"
 "real garment with --port), ductwatch-acquire, ductwatch-detect and\n"
 "ductwatch-record -- shows live status and every alert, and at the end prints\n"
-"the session file(s), an alert summary and the loss counters.\n"
+"the session file(s), an alert summary and the loss counters, and writes an\n"
+"HTML report (ductwatch report) beside each session file.\n"
 "\n"
 "  -s, --scenario NAME  simulator scenario (default %s)\n"
 "      --seed N         simulator seed (default: the simulator's)\n"
@@ -113,6 +114,7 @@ static void usage(void)
 "      --labels FILE    write the simulator's ground-truth labels to FILE\n"
 "  -o, --dir DIR        where session files go (default ./%s)\n"
 "  -c, --config FILE    detection configuration (ductwatch-detect --config)\n"
+"      --no-report      do not write the HTML reports at the end\n"
 "  -v, --verbose        more log output (passed on to the stages)\n"
 "  -q, --quiet          errors, alerts and the summary only\n"
 "  -h, --help           this text\n"
@@ -536,7 +538,7 @@ static void build_args(struct run *r)
 
 static void parse_args(struct run *r, int argc, char **argv)
 {
-    enum { O_SEED = 256, O_SPEED, O_FAST, O_RATE, O_LABELS };
+    enum { O_SEED = 256, O_SPEED, O_FAST, O_RATE, O_LABELS, O_NO_REPORT };
     static const struct option opts[] = {
         { "scenario", required_argument, NULL, 's' },
         { "seed", required_argument, NULL, O_SEED },
@@ -546,6 +548,7 @@ static void parse_args(struct run *r, int argc, char **argv)
         { "fast", no_argument, NULL, O_FAST },
         { "rate", required_argument, NULL, O_RATE },
         { "labels", required_argument, NULL, O_LABELS },
+        { "no-report", no_argument, NULL, O_NO_REPORT },
         { "dir", required_argument, NULL, 'o' },
         { "config", required_argument, NULL, 'c' },
         { "verbose", no_argument, NULL, 'v' },
@@ -586,6 +589,7 @@ static void parse_args(struct run *r, int argc, char **argv)
             r->rate = optarg;
             break;
         case O_LABELS: r->labels = optarg; break;
+        case O_NO_REPORT: r->no_report = true; break;
         case 'o': r->dir = optarg; break;
         case 'c': r->config = optarg; break;
         case 'v': case 'q': dw_tool_verbosity(&r->level, ch); break;
@@ -613,6 +617,34 @@ static void parse_args(struct run *r, int argc, char **argv)
     if (!r->dir)
         r->dir = DEFAULT_DIR;
     dw_log_set_level(r->level);
+}
+
+/* `ductwatch report FILE.h5` for each session file (FILE.html beside it),
+ * run as a child of this same program. A failed report is said, but the
+ * session is recorded all the same: it does not fail the run. */
+static void write_reports(struct run *r)
+{
+    for (unsigned i = 0; i < r->n_files && !stop; i++) {
+        char out[PATH_MAX + 8];
+        size_t n = strlen(r->files[i]);
+        int st;
+        pid_t pid;
+        if (n > 3 && !strcmp(r->files[i] + n - 3, ".h5"))
+            n -= 3;
+        snprintf(out, sizeof(out), "%.*s.html", (int)n, r->files[i]);
+        fflush(stdout);
+        pid = fork();
+        if (pid == 0) {
+            char *args[] = { DW_TOOL, "report", r->files[i], "-o", out, NULL };
+            execv("/proc/self/exe", args);
+            _exit(127);
+        }
+        if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+            printf("report: not written for %s (see the message above)\n", r->files[i]);
+            continue;
+        }
+        printf("report: %s\n", out);
+    }
 }
 
 static void summary(struct run *r, uint64_t wall_ns)
@@ -858,6 +890,8 @@ int dw_cmd_run(int argc, char **argv)
 stop_all:
     shutdown_stages(r);
     summary(r, dw_now_monotonic_ns() - r->t0_ns);
+    if (!r->no_report)
+        write_reports(r);
     if (status == DW_EXIT_OK && !r->n_files) {
         dw_err("no session file was written");
         status = DW_EXIT_FAILURE;

@@ -20,6 +20,11 @@ def scenario_args():
     return ["--scenario", SCENARIO] if SCENARIO else []
 
 
+def report_args():
+    """The stand-in recorder writes text files, which have no report."""
+    return [] if CHECK_H5 else ["--no-report"]
+
+
 def children(pid):
     """{program name: pid} of pid's direct children."""
     out = {}
@@ -67,7 +72,7 @@ def test_end_to_end():
     env, d = private_env()
     sessions = tempfile.mkdtemp(prefix="dwrun-")
     try:
-        r = subprocess.run([DUCTWATCH, "run"] + scenario_args() +
+        r = subprocess.run([DUCTWATCH, "run"] + scenario_args() + report_args() +
                            ["--duration", "1h", "--fast", "--dir", sessions],
                            env=env, capture_output=True, text=True, timeout=90)
         check(r.returncode == 0, "exit %d\n%s\n%s" % (r.returncode, r.stdout, r.stderr[-3000:]))
@@ -76,6 +81,15 @@ def test_end_to_end():
             check(os.path.exists(f) and f.startswith(sessions), "session file %s" % f)
             check_h5(f)
         check(re.search(r"^alerts: \d+ message\(s\)", r.stdout, re.M), "alert summary:\n" + r.stdout)
+        if CHECK_H5:
+            # one HTML report beside each session file
+            reports = re.findall(r"^report: (\S+)$", r.stdout, re.M)
+            check(sorted(reports) == sorted(f[:-3] + ".html" for f in files),
+                  "reports %r for files %r" % (reports, files))
+            for h in reports:
+                with open(h) as fh:
+                    page = fh.read()
+                check("<svg" in page and "ductwatch" in page, "%s is not a report" % h)
         check(re.search(r"^loss: serial bytes \d+, frames [1-9]\d*, crc errors 0", r.stdout, re.M),
               "loss line:\n" + r.stdout)
         check("garment time: 01:00:0" in r.stdout, "garment time in summary:\n" + r.stdout)
@@ -89,7 +103,7 @@ def test_end_to_end():
 def test_stage_killed_and_restarted():
     env, d = private_env()
     sessions = tempfile.mkdtemp(prefix="dwrun-")
-    p = subprocess.Popen([DUCTWATCH, "run"] + scenario_args() +
+    p = subprocess.Popen([DUCTWATCH, "run"] + scenario_args() + report_args() +
                          ["--duration", "30m", "--speed", "120", "--dir", sessions],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     out = Lines(p)
