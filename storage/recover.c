@@ -16,6 +16,73 @@
 /* What h5clear --increment adds by default beyond max(EOA, EOF). */
 #define EOA_INCREMENT (1024 * 1024)
 
+struct frames_trim {
+    hsize_t rows;     /* the shortest column */
+    unsigned n;
+    char names[32][32];
+};
+
+static herr_t collect_column(hid_t g, const char *name, const H5L_info_t *info, void *op)
+{
+    struct frames_trim *t = op;
+    hid_t d, sp;
+    hsize_t dims[2];
+    (void)info;
+    if (t->n >= sizeof(t->names) / sizeof(t->names[0]) || strlen(name) >= sizeof(t->names[0]))
+        return 0;
+    d = H5Dopen2(g, name, H5P_DEFAULT);
+    if (d < 0)
+        return 0;
+    sp = H5Dget_space(d);
+    if (sp >= 0 && H5Sget_simple_extent_dims(sp, dims, NULL) >= 1) {
+        if (dims[0] < t->rows)
+            t->rows = dims[0];
+        snprintf(t->names[t->n++], sizeof(t->names[0]), "%s", name);
+    }
+    if (sp >= 0)
+        H5Sclose(sp);
+    H5Dclose(d);
+    return 0;
+}
+
+/* A writer killed between flushing one /frames column and the next leaves
+ * them with different lengths; the shortest is what is complete (/frames/seq
+ * is flushed last). Cut the others back to it, so that every reader sees
+ * one table. Returns the rows dropped, or -1. */
+static long long trim_frames(hid_t f)
+{
+    struct frames_trim t = { .rows = (hsize_t)-1 };
+    long long dropped = 0;
+    hid_t g = H5Gopen2(f, "frames", H5P_DEFAULT);
+    if (g < 0)
+        return 0; /* not written yet: nothing to trim */
+    if (H5Literate(g, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, collect_column, &t) < 0) {
+        H5Gclose(g);
+        return -1;
+    }
+    for (unsigned i = 0; i < t.n; i++) {
+        hid_t d = H5Dopen2(g, t.names[i], H5P_DEFAULT), sp = d >= 0 ? H5Dget_space(d) : -1;
+        hsize_t dims[2] = { 0, 0 };
+        int rank = sp >= 0 ? H5Sget_simple_extent_dims(sp, dims, NULL) : -1;
+        if (rank >= 1 && dims[0] > t.rows) {
+            dropped += (long long)(dims[0] - t.rows);
+            dims[0] = t.rows;
+            if (H5Dset_extent(d, dims) < 0)
+                dropped = -1;
+        }
+        if (sp >= 0)
+            H5Sclose(sp);
+        if (d >= 0)
+            H5Dclose(d);
+        if (rank < 0 || dropped < 0) {
+            H5Gclose(g);
+            return -1;
+        }
+    }
+    H5Gclose(g);
+    return dropped;
+}
+
 int dw_session_recover(const char *path, char *err, size_t errcap)
 {
     char why[384];
@@ -59,6 +126,10 @@ int dw_session_recover(const char *path, char *err, size_t errcap)
     if (H5Fincrement_filesize(f, EOA_INCREMENT) < 0) {
         dw_session_h5_reason(why, sizeof(why));
         snprintf(err, errcap, "%s: cannot restore the end of allocation: %s", path, why);
+        ret = -EIO;
+    } else if (trim_frames(f) < 0) {
+        dw_session_h5_reason(why, sizeof(why));
+        snprintf(err, errcap, "%s: cannot make the /frames columns one length: %s", path, why);
         ret = -EIO;
     }
     if (H5Fclose(f) < 0 && ret > 0) {

@@ -7,6 +7,8 @@
  * stored end-of-allocation to the real end of the file, so every HDF5 reader
  * opens the file with all the data that reached it (clearing the flags
  * alone would truncate the file to the stale end-of-allocation and lose
- * data). Returns 1 when the file was recovered, 0 when it was closed
+ * data). The /frames columns, which a writer killed between two flushes
+ * leaves with different lengths, are cut back to the shortest (the rows
+ * that are complete). Returns 1 when the file was recovered, 0 when it was closed
  * properly (nothing done), or a negative errno with a reason in err. */
 int dw_session_recover(const char *path, char *err, size_t errcap);
