@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """ductwatch-sim as a user would check it (suite 'sims').
 
-usage: test_sim.py SIM SIMFRAMES CASE [ACQUIRE]
-cases: usage, determinism, scenario-NAME, faults-file, faults-acquire, soak-acquire
+usage: test_sim.py SIM SIMFRAMES CASE [ACQUIRE [RECORD]]
+cases: usage, determinism, scenario-NAME, faults-file, faults-acquire, soak-acquire,
+       link-soak
 """
 import json
 import os
@@ -22,6 +23,7 @@ from simlib import H, Z, neighbours  # noqa: E402
 
 SIM, SIMFRAMES, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
 ACQUIRE = sys.argv[4] if len(sys.argv) > 4 else None
+RECORD = sys.argv[5] if len(sys.argv) > 5 else None
 
 
 def fail(msg):
@@ -390,7 +392,7 @@ class Acquired:
 class Pipeline:
     """ductwatch-sim on a pty (behind --pty-link) read by ductwatch-acquire."""
 
-    def __init__(self, tmp, sim_args):
+    def __init__(self, tmp, sim_args, record=None):
         import zmq
         self.tmp = tmp
         self.env = dict(os.environ, DUCTWATCH_RUNTIME_DIR=os.path.join(tmp, 'run'))
@@ -403,8 +405,15 @@ class Pipeline:
                                      '-q', *sim_args], stdout=subprocess.PIPE, text=True, env=self.env)
         line = self.sim.stdout.readline()
         check(line.startswith('pty: /dev/pts/'), 'simulator said %r' % line)
+        self.rec = None
+        if record:  # ductwatch-record on the same stream, subscribed before the data
+            self.sessions = os.path.join(tmp, 'sessions')
+            os.makedirs(self.sessions)
+            self.rec = subprocess.Popen([record, '--dir', self.sessions, '--sub', self.pub, '-q'],
+                                        stdout=subprocess.PIPE, text=True, env=self.env)
         self.acq = subprocess.Popen([ACQUIRE, '--port', self.link, '--pub', self.pub, '--events',
-                                     'ipc://%s/events' % tmp, '--wait-subscribers', '1', '-q'],
+                                     'ipc://%s/events' % tmp, '--wait-subscribers',
+                                     '2' if record else '1', '-q'],
                                     stdout=subprocess.PIPE, text=True, env=self.env)
         check(self.acq.stdout.readline().startswith('pub: '), 'acquire did not start')
 
@@ -425,11 +434,17 @@ class Pipeline:
         self.acq.send_signal(signal.SIGTERM)
         check(self.acq.wait(timeout=15) == 0, 'acquire exit status')
         self.sub.poll(500)
+        if self.rec:
+            time.sleep(1.5)  # the recorder's last flush
+            self.rec.send_signal(signal.SIGTERM)
+            check(self.rec.wait(timeout=60) == 0, 'ductwatch-record exit status')
         check(self.sub.stats is not None, 'no stats from acquire')
         return self.sub.stats
 
     def close(self):
-        for p in (self.sim, self.acq):
+        for p in (self.sim, self.acq, self.rec):
+            if p is None:
+                continue
             if p.poll() is None:
                 p.kill()
                 p.wait()
@@ -456,6 +471,28 @@ def decode_file(path):
         if f and f[0] == 1 and 1 <= f[1] <= 5:
             out.append(f)
     return out
+
+
+def same_as_fault_free(tmp, args, sub, garment_events):
+    """Every published frame and garment event is exactly what the same
+    garment sent without faults: nothing damaged got through. Returns the
+    published samples."""
+    clean = os.path.join(tmp, 'clean.bin')
+    p = sim(*args, '--out', clean, '-q')
+    check(p.returncode == 0, 'fault-free run')
+    cleanf = decode_file(clean)
+    os.unlink(clean)
+    ref = {(ftype, t): payload for (v, ftype, seq, t, payload) in cleanf if ftype in (2, 4)}
+    hello = [payload for (v, ftype, seq, t, payload) in cleanf if ftype == 1][0]
+    samples = [f for f in sub.frames if f['type'] == 2]
+    bad = [(f['type'], f['t']) for f in sub.frames
+           if (f['payload'] != hello if f['type'] == 1 else ref.get((f['type'], f['t'])) != f['payload'])]
+    check(not bad, '%d published frames differ from the fault-free run (first %r)' % (len(bad), bad[:3]))
+    ref_ev = {(payload[0], t) for (v, ftype, seq, t, payload) in cleanf if ftype == 3}
+    kinds_ev = {'feed-start': 1, 'feed-end': 2, 'thermometer': 3, 'shower': 6, 'garment-on': 7, 'garment-off': 8}
+    bad_ev = [e for e in garment_events if (kinds_ev.get(e['kind']), e['t_device_us']) not in ref_ev]
+    check(not bad_ev, 'published events not in the fault-free run: %r' % bad_ev[:3])
+    return samples
 
 
 def case_faults_acquire(tmp):
@@ -490,21 +527,7 @@ def case_faults_acquire(tmp):
           % (len(dseqs), len(garment_events), st['frames']))
     check(st['reconnects'] == kinds['unplug'], 'reconnects %d, unplugs %d' % (st['reconnects'], kinds['unplug']))
     check(sub.stream_gaps == 0, 'stream seq gaps on ZeroMQ')
-    # every published sample is exactly what the fault-free garment sent
-    clean = os.path.join(tmp, 'clean.bin')
-    p = sim(*args, '--out', clean, '-q')
-    check(p.returncode == 0, 'fault-free run')
-    cleanf = decode_file(clean)
-    ref = {(ftype, t): payload for (v, ftype, seq, t, payload) in cleanf if ftype in (2, 4)}
-    hello = [payload for (v, ftype, seq, t, payload) in cleanf if ftype == 1][0]
-    samples = [f for f in sub.frames if f['type'] == 2]
-    bad = [(f['type'], f['t']) for f in sub.frames
-           if (f['payload'] != hello if f['type'] == 1 else ref.get((f['type'], f['t'])) != f['payload'])]
-    check(not bad, '%d published frames differ from the fault-free run (first %r)' % (len(bad), bad[:3]))
-    ref_ev = {(payload[0], t) for (v, ftype, seq, t, payload) in cleanf if ftype == 3}
-    kinds_ev = {'feed-start': 1, 'feed-end': 2, 'thermometer': 3, 'shower': 6, 'garment-on': 7, 'garment-off': 8}
-    bad_ev = [e for e in garment_events if (kinds_ev.get(e['kind']), e['t_device_us']) not in ref_ev]
-    check(not bad_ev, 'published events not in the fault-free run: %r' % bad_ev[:3])
+    samples = same_as_fault_free(tmp, args, sub, garment_events)
     errs = st['crc_errors'] + st['length_errors'] + st['cobs_errors'] + st['version_errors']
     print('faults: %r; %d frames sent, %d lost (%d unplugged), acquire: frames %d, missing %d, '
           'reconnects %d, %d decoder errors; all %d published frames (%d samples) identical to the fault-free run'
@@ -617,6 +640,69 @@ def case_faults_file(tmp):
           % (sm['frames']['total'], len(seqs), sm['frames_lost']))
 
 
+def case_link_soak(tmp, record):
+    """Issue 7's link-fault soak: 1 % bit flips, dropped and duplicated bytes,
+    garbage bursts and at least 100 unplug/replug cycles, through a pty into
+    acquire and the recorder. Nothing invalid is published; every lost frame
+    is in acquire's counters and in the session file as gap rows; each
+    reconnect comes within 2 s of the replug."""
+    import h5py
+    faults = 'flip=0.01,drop=1e-3,dup=1e-3,garbage=2m,unplug=1m,unplug-for=5s'
+    args = ['--scenario', 'healthy', '--seed', '11', '--duration', '140m', '--fast']
+    pipe = Pipeline(tmp, [*args, '--link-faults', faults], record=RECORD)
+    try:
+        st = pipe.finish(300)
+        sm, sub = pipe.summary, pipe.sub
+    finally:
+        pipe.close()
+    fl = [l for l in pipe.lab if l['type'] == 'fault']
+    kinds = {k: sum(1 for l in fl if l['kind'] == k) for k in ('flip', 'drop', 'dup', 'garbage', 'unplug')}
+    check(kinds['unplug'] >= 100, 'only %d unplug/replug cycles' % kinds['unplug'])
+    lost = lost_set(sm)
+    last = sub.max_dseq
+    lost_upto = len([x for x in lost if x <= last])
+    if st['frames_missing'] != lost_upto:
+        got = {f['dseq'] for f in sub.frames} | {e['device_seq'] for e in sub.events
+                                                   if e['source'] == 'garment' and 'device_seq' in e}
+        fail('acquire frames_missing %d, labels %d; lost but published: %r; neither: %r' % (
+            st['frames_missing'], lost_upto, sorted(got & lost)[:10],
+            sorted(set(range(last + 1)) - got - lost)[:10]))
+    check(st['frames'] + st['frames_missing'] == last + 1, 'frames + missing != sent')
+    check(st['reconnects'] == kinds['unplug'], 'reconnects %d, unplugs %d' % (st['reconnects'], kinds['unplug']))
+    garment_events = [e for e in sub.events if e['source'] == 'garment']
+    same_as_fault_free(tmp, args, sub, garment_events)
+    # each link-down -> link-up, host time: the simulator is away 200 ms
+    # (--fast), the rest is acquire finding the new pty
+    downs = [e['t_host_ns'] for e in sub.events if e['kind'] == 'link-down']
+    ups = [e['t_host_ns'] for e in sub.events if e['kind'] == 'link-up']
+    # (the simulator's exit at the end is one more link-down)
+    check(len(ups) == kinds['unplug'] and len(downs) in (len(ups), len(ups) + 1),
+          'link-down %d, link-up %d, unplugs %d' % (len(downs), len(ups), kinds['unplug']))
+    waits = [(u - d) / 1e9 for d, u in zip(downs, ups)]
+    check(all(w > 0 for w in waits) and max(waits) <= 2.0 + 0.2, 'reconnect took up to %.2f s' % max(waits))
+    # the session file(s): the published frames, and the loss as gap rows
+    files = sorted(os.path.join(pipe.sessions, f) for f in os.listdir(pipe.sessions) if f.endswith('.h5'))
+    check(files, 'no session file')
+    n_rows, gap_missing, dseqs = 0, 0, set()
+    for path in files:
+        with h5py.File(path, 'r') as f:
+            n_rows += f['frames/seq'].shape[0]
+            dseqs |= set(int(x) for x in f['frames/device_seq'][:])
+            ev = f['events'][:]
+            g = ev[(ev['kind'] == b'gap') & (ev['source'] == b'acquire')]
+            gap_missing += int(g['missing'].sum())
+    samples = [f for f in sub.frames if f['type'] == 2]
+    check(n_rows == len(samples), 'session files hold %d sample rows, %d were published' % (n_rows, len(samples)))
+    check(not (dseqs & lost), 'a lost frame is in the session file')
+    check(gap_missing == st['frames_missing'], 'gap rows say %d missing, acquire %d' % (gap_missing, st['frames_missing']))
+    errs = st['crc_errors'] + st['length_errors'] + st['cobs_errors'] + st['version_errors']
+    print('link soak: faults %r; %d frames sent, %d lost (%d while unplugged); acquire: %d published, %d missing, '
+          '%d decoder errors, %d reconnects (link down -> up: median %.2f s, max %.2f s); session file: %d sample rows, '
+          'gap rows %d missing; every published frame identical to the fault-free run'
+          % (kinds, sm['frames']['total'], len(lost), sm['frames_lost_unplugged'], st['frames'], st['frames_missing'],
+             errs, st['reconnects'], sorted(waits)[len(waits) // 2], max(waits), n_rows, gap_missing))
+
+
 def case_soak_acquire(tmp):
     """The Done-when: 72 simulated hours of blocked-duct at 10 Hz, --fast,
     through a pty into ductwatch-acquire: every frame arrives, in order."""
@@ -655,6 +741,8 @@ if __name__ == '__main__':
             case_faults_acquire(tmp)
         elif CASE == 'soak-acquire':
             case_soak_acquire(tmp)
+        elif CASE == 'link-soak':
+            case_link_soak(tmp, RECORD)
         elif CASE.startswith('scenario-'):
             case_scenario(tmp, CASE[len('scenario-'):])
         else:
