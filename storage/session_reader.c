@@ -406,7 +406,7 @@ const struct dw_row_stats *dw_session_reader_stats(const struct dw_session_reade
 
 void dw_session_reader_rewind(struct dw_session_reader *r)
 {
-    r->hellos.pos = r->status.pos = r->events.pos = 0;
+    r->hellos.pos = r->status.pos = r->events.pos = r->alerts.pos = r->stats.pos = 0;
     r->frame_pos = 0;
     r->block_n = 0;
     r->block_start = 0;
@@ -482,8 +482,30 @@ static uint64_t head_order(const struct table *t, size_t row_size)
     return *(const uint64_t *)((const uint8_t *)t->rows + t->pos * row_size);
 }
 
+/* Alert and stats rows take message order numbers too, but replay and
+ * reports get them from their own tables: step over the ones whose turn it
+ * is, or the frames after them would take their numbers and overtake the
+ * next HELLO, STATUS or event row. */
+static void skip_unmerged(struct dw_session_reader *r)
+{
+    for (;;) {
+        uint64_t oa = head_order(&r->alerts, sizeof(struct dw_row_alert));
+        uint64_t ot = head_order(&r->stats, sizeof(struct dw_row_stats));
+        if (oa <= r->next_order && oa <= ot) {
+            r->alerts.pos++;
+            r->next_order = oa + 1;
+        } else if (ot <= r->next_order) {
+            r->stats.pos++;
+            r->next_order = ot + 1;
+        } else {
+            return;
+        }
+    }
+}
+
 int dw_session_reader_next(struct dw_session_reader *r, struct dw_session_record *rec)
 {
+    skip_unmerged(r);
     uint64_t oh = head_order(&r->hellos, sizeof(struct dw_row_hello));
     uint64_t os = head_order(&r->status, sizeof(struct dw_row_status));
     uint64_t oe = head_order(&r->events, sizeof(struct dw_row_event));
