@@ -174,12 +174,10 @@ static void parse_args(int argc, char **argv, struct config *c)
         case 'q': level = DW_LOG_ERROR; break;
         case 'h': usage(); exit(0);
         case 'V': dw_print_version(prog); exit(0);
-        case ':': dw_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
-        default: dw_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+        default: dw_usage_bad_option(prog, ch, argv);
         }
     }
-    if (optind < argc)
-        dw_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+    dw_usage_no_operands(prog, argc, argv);
     if (!c->port && !c->list_ports)
         dw_usage_error(prog, "missing --port PATH|auto");
     if (!c->curve_key != !c->allow)

@@ -1,3 +1,4 @@
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,19 @@ void dw_usage_error(const char *prog, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "\nTry '%s --help'.\n", prog);
     exit(DW_EXIT_USAGE);
+}
+
+void dw_usage_bad_option(const char *prog, int ch, char **argv)
+{
+    if (ch == ':')
+        dw_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
+    dw_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+}
+
+void dw_usage_no_operands(const char *prog, int argc, char **argv)
+{
+    if (optind < argc)
+        dw_usage_error(prog, "unexpected argument '%s'", argv[optind]);
 }
 
 void dw_print_version(const char *prog)

@@ -11,6 +11,12 @@
 void dw_usage_error(const char *prog, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
 void dw_print_version(const char *prog);
+/* For what getopt_long returned that no case took: ':' (an option without
+ * its value; the optstring must start with ':') or '?' (an unknown option).
+ * Says which, exits 2. */
+void dw_usage_bad_option(const char *prog, int ch, char **argv) __attribute__((noreturn));
+/* Exits 2 if arguments are left after the options (argv[optind..]). */
+void dw_usage_no_operands(const char *prog, int argc, char **argv);
 
 /* SIGINT/SIGTERM set *flag (sig_atomic_t); SIGPIPE is ignored. */
 void dw_install_stop_signals(volatile sig_atomic_t *flag);

@@ -50,8 +50,7 @@ int main(int argc, char **argv)
         case 'f': force = true; break;
         case 'h': usage(); return DW_EXIT_OK;
         case 'V': dw_print_version(prog); return DW_EXIT_OK;
-        case ':': dw_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
-        default: dw_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+        default: dw_usage_bad_option(prog, ch, argv);
         }
     }
     if (optind >= argc)

@@ -448,12 +448,10 @@ int main(int argc, char **argv)
         case 'q': verbosity = DW_LOG_ERROR; break;
         case 'h': usage(); return DW_EXIT_OK;
         case 'V': dw_print_version(prog); return DW_EXIT_OK;
-        case ':': dw_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
-        default: dw_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+        default: dw_usage_bad_option(prog, ch, argv);
         }
     }
-    if (optind < argc)
-        dw_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+    dw_usage_no_operands(prog, argc, argv);
     if (input && (n_sub || pub_ep))
         dw_usage_error(prog, "--input reads a file: it does not go with --sub or --pub");
     dw_log_set_level(verbosity);

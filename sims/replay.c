@@ -110,8 +110,7 @@ static int parse_args(int argc, char **argv, struct replay *r)
         case 'v': level = DW_LOG_DEBUG; break;
         case 'q': level = DW_LOG_ERROR; break;
         case 'h': usage(); exit(DW_EXIT_OK);
-        case ':': dw_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
-        default: dw_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+        default: dw_usage_bad_option(prog, ch, argv);
         }
     }
     if (fast && speed_set)
@@ -121,8 +120,7 @@ static int parse_args(int argc, char **argv, struct replay *r)
     if (optind >= argc)
         dw_usage_error(prog, "which session file? (ductwatch-sim replay FILE.h5)");
     r->file = argv[optind++];
-    if (optind < argc)
-        dw_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+    dw_usage_no_operands(prog, argc, argv);
     if (r->to_us && r->to_us <= r->from_us)
         dw_usage_error(prog, "--to must be after --from");
     if (r->pty_link && strcmp(r->out, "pty"))

@@ -232,12 +232,10 @@ static void parse_args(int argc, char **argv, struct sim *s)
         case 'q': level = DW_LOG_ERROR; break;
         case 'h': usage(); exit(DW_EXIT_OK);
         case 'V': dw_print_version(prog); exit(DW_EXIT_OK);
-        case ':': dw_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
-        default: dw_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+        default: dw_usage_bad_option(prog, ch, argv);
         }
     }
-    if (optind < argc)
-        dw_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+    dw_usage_no_operands(prog, argc, argv);
     if (fast && speed_set)
         dw_usage_error(prog, "--speed and --fast exclude each other");
     if (fast)

@@ -166,12 +166,10 @@ static void parse_args(int argc, char **argv, struct config *c)
         case 'q': level = DW_LOG_ERROR; break;
         case 'h': usage(); exit(DW_EXIT_OK);
         case 'V': dw_print_version(prog); exit(DW_EXIT_OK);
-        case ':': dw_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
-        default: dw_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+        default: dw_usage_bad_option(prog, ch, argv);
         }
     }
-    if (optind < argc)
-        dw_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+    dw_usage_no_operands(prog, argc, argv);
     if (!!c->curve_key != !!c->server_key)
         dw_usage_error(prog, "--curve-key and --server-key go together");
     if (c->recover && c->n_subs)

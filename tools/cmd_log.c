@@ -155,8 +155,7 @@ int dw_cmd_log(int argc, char **argv)
         case 'e': ep = optarg; break;
         case 'v': case 'q': dw_tool_verbosity(&level, ch); break;
         case 'h': usage(); return DW_EXIT_OK;
-        case ':': dw_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
-        default: dw_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+        default: dw_usage_bad_option(prog, ch, argv);
         }
     }
     dw_log_set_level(level);

@@ -103,8 +103,7 @@ int dw_cmd_report(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'v': case 'q': dw_tool_verbosity(&level, ch); break;
         case 'h': usage(); return DW_EXIT_OK;
-        case ':': dw_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
-        default: dw_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+        default: dw_usage_bad_option(prog, ch, argv);
         }
     }
     if (optind >= argc)

@@ -594,12 +594,10 @@ static void parse_args(struct run *r, int argc, char **argv)
         case 'c': r->config = optarg; break;
         case 'v': case 'q': dw_tool_verbosity(&r->level, ch); break;
         case 'h': usage(); exit(DW_EXIT_OK);
-        case ':': dw_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
-        default: dw_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+        default: dw_usage_bad_option(prog, ch, argv);
         }
     }
-    if (optind < argc)
-        dw_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+    dw_usage_no_operands(prog, argc, argv);
     if (r->fast && speed_given)
         dw_usage_error(prog, "--speed and --fast exclude each other");
     r->use_sim = !r->port;

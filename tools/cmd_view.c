@@ -369,12 +369,10 @@ int dw_cmd_view(int argc, char **argv)
         case 'C': no_color = true; break;
         case 'v': case 'q': dw_tool_verbosity(&level, ch); break;
         case 'h': usage(); free(v); return DW_EXIT_OK;
-        case ':': dw_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
-        default: dw_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+        default: dw_usage_bad_option(prog, ch, argv);
         }
     }
-    if (optind < argc)
-        dw_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+    dw_usage_no_operands(prog, argc, argv);
     dw_log_set_level(level);
     dw_install_stop_signals(&stop);
     v->tty = isatty(STDOUT_FILENO);

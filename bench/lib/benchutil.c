@@ -35,15 +35,13 @@ void dw_bench_opt_other(const char *prog, int ch, char **argv, void (*usage)(voi
     switch (ch) {
     case 'h': usage(); exit(DW_EXIT_OK);
     case 'V': dw_print_version(prog); exit(DW_EXIT_OK);
-    case ':': dw_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
-    default: dw_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+    default: dw_usage_bad_option(prog, ch, argv);
     }
 }
 
 void dw_bench_no_operands(const char *prog, int argc, char **argv)
 {
-    if (optind < argc)
-        dw_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+    dw_usage_no_operands(prog, argc, argv);
 }
 
 static int cmp_u64(const void *a, const void *b)
