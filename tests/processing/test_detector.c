@@ -104,6 +104,13 @@ static void fx_free(struct fx *f)
     free(f);
 }
 
+/* Runs on, a minute at a time, until `within` after a feed on `side` ended. */
+static void run_until_after_feed(struct fx *f, int side, uint64_t within_us)
+{
+    while (f->s.in_feed || f->s.feed_side != side || f->s.t_us - f->s.feed_end_us > within_us)
+        synth_run(&f->s, f->d, M_US);
+}
+
 /* ---- robust statistics ---- */
 
 static void test_robust_median_mad(void **st)
@@ -402,9 +409,7 @@ static void test_p1_not_firmness(void **st)
     (void)st;
     struct fx *f = fx_new(19);
     synth_run(&f->s, f->d, 30 * H_US);
-    while (f->s.in_feed || f->s.feed_side != DW_SIDE_RIGHT ||
-           f->s.t_us - f->s.feed_end_us > 2 * M_US)
-        synth_run(&f->s, f->d, M_US);
+    run_until_after_feed(f, DW_SIDE_RIGHT, 2 * M_US);
     uint64_t from = f->s.t_us;
     f->s.extra_pressure[13] = 5.0;
     synth_run(&f->s, f->d, 6 * H_US);
@@ -470,22 +475,29 @@ static void test_s3_stuck(void **st)
     fx_free(f);
 }
 
-static void test_s5_cold_source(void **st)
+/* An unlogged cold pack on zones 2 and 3 (left) for on_us, then after_us
+ * more: S5 at one of them, and nothing clinical. */
+static void expect_cold_s5(struct fx *f, uint64_t on_us, uint64_t after_us)
 {
-    (void)st;
-    struct fx *f = fx_new(14);
-    synth_run(&f->s, f->d, 30 * H_US);
     f->s.cold[2] = 5;
     f->s.cold[3] = 3;
-    synth_run(&f->s, f->d, 40 * M_US);
+    synth_run(&f->s, f->d, on_us);
     f->s.cold[2] = f->s.cold[3] = 0;
-    synth_run(&f->s, f->d, 3 * H_US);
+    synth_run(&f->s, f->d, after_us);
     const struct rec *s5 = find(&f->log, "S5", DW_ALERT_RAISED, 0);
     if (!s5)
         dump(&f->log);
     assert_non_null(s5);
     assert_true(s5->zone == 2 || s5->zone == 3);
     assert_int_equal(count_level(&f->log, DW_L0, 0), 0);
+}
+
+static void test_s5_cold_source(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(14);
+    synth_run(&f->s, f->d, 30 * H_US);
+    expect_cold_s5(f, 40 * M_US, 3 * H_US);
     fx_free(f);
 }
 
@@ -513,20 +525,8 @@ static void test_s5_cold_after_feed(void **st)
     (void)st;
     struct fx *f = fx_new(17);
     synth_run(&f->s, f->d, 30 * H_US);
-    while (f->s.in_feed || f->s.feed_side != DW_SIDE_LEFT ||
-           f->s.t_us - f->s.feed_end_us > 5 * M_US)
-        synth_run(&f->s, f->d, M_US);
-    f->s.cold[2] = 5;
-    f->s.cold[3] = 3;
-    synth_run(&f->s, f->d, 20 * M_US);
-    f->s.cold[2] = f->s.cold[3] = 0;
-    synth_run(&f->s, f->d, 2 * H_US);
-    const struct rec *s5 = find(&f->log, "S5", DW_ALERT_RAISED, 0);
-    if (!s5)
-        dump(&f->log);
-    assert_non_null(s5);
-    assert_true(s5->zone == 2 || s5->zone == 3);
-    assert_int_equal(count_level(&f->log, DW_L0, 0), 0);
+    run_until_after_feed(f, DW_SIDE_LEFT, 5 * M_US);
+    expect_cold_s5(f, 20 * M_US, 2 * H_US);
     fx_free(f);
 }
 
