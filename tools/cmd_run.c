@@ -256,7 +256,8 @@ static void on_msg(struct dw_live *l, enum dw_live_kind k, const uint8_t *body, 
         if (e->side != DW_SIDE_NONE)
             snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s",
                      dw_side_name((unsigned)e->side));
-        if (e->has_value)
+        /* a garment sends 0 for kinds without a value (a feed, a shower) */
+        if (e->has_value && (e->kind == DW_EV_THERMOMETER || e->value != 0))
             snprintf(line + strlen(line), sizeof(line) - strlen(line), " %.2f", e->value);
         if (e->kind == DW_EV_GAP)
             snprintf(line + strlen(line), sizeof(line) - strlen(line), " (%llu frames missing)",
