@@ -16,11 +16,18 @@
 #include "frame.h"
 #include "layout.h"
 
-/* Under SWMR, HDF5 never reuses the space of a compressed chunk that is
- * written again: every flush of a partly filled chunk leaves its previous
- * copy behind. So /frames chunks hold about a quarter of a second (at most
- * one chunk per flush is rewritten) and the row-by-row tables are not
- * compressed (unfiltered chunks are rewritten in place). */
+/* Under SWMR, HDF5 1.10 never frees the old copy of a chunk that is written
+ * again with a different size (a reader may still be reading it), and the
+ * filtered size of a growing chunk changes at every flush. So /frames
+ * columns do not go through H5Dwrite: each keeps its current chunk in
+ * memory, filters it with HDF5's own filters in a small in-memory file (the
+ * "scratch" dataset, same creation properties), and writes the filtered
+ * bytes with H5Dwrite_chunk, padded to an allotment that only grows. A chunk
+ * rewritten at every flush then stays where it is, and chunks can be large
+ * (a minute of data) so that they compress. Unfiltered chunks (the tables)
+ * are rewritten in place by HDF5 itself. */
+#define CHUNK_SECONDS 60
+#define MARGIN 16 /* allotments are a sixteenth larger than asked, or one bit per value */
 #define MIN_CHUNK_ROWS 16
 #define MAX_CHUNK_ROWS 4096
 #define TABLE_CHUNK_ROWS 64
@@ -43,6 +50,18 @@ struct appender {
     hsize_t rows;      /* rows in the file */
     hsize_t chunk_rows;
     int dirty;         /* rows written since the last flush */
+    /* Packed (/frames) columns only: buf holds the current chunk, whose
+     * first `written` rows are already in the file, from file row `rows -
+     * written`; the chunk is split across the width into `nsub` chunks. */
+    int packed;
+    hid_t scratch;     /* the same dataset in the writer's in-memory file */
+    size_t written;
+    hsize_t nsub;
+    size_t *allot;     /* bytes allotted in the file to each sub-chunk */
+    size_t *last;      /* filtered size of each sub-chunk of the last whole chunk */
+    size_t *len;       /* filtered size of each sub-chunk now (packed_filter) */
+    uint8_t *cbuf;     /* one filtered sub-chunk */
+    size_t ccap;
 };
 
 enum {
@@ -59,6 +78,7 @@ struct dw_session_writer {
     int failed;           /* negative errno once something went wrong */
     int clean_stop;       /* failed before writing: the file can still close cleanly */
     hid_t file, fapl;
+    hid_t scratch;        /* in-memory file that filters /frames chunks */
     struct appender fr[F_COUNT];
     struct appender tab[A_COUNT];
     struct dw_hello hello;
@@ -135,23 +155,36 @@ static int attr_u8_array(hid_t loc, const char *name, const uint8_t *v, size_t n
 
 /* ---- datasets ---- */
 
-static hid_t make_dcpl(hsize_t chunk_rows, hsize_t width, int compress)
+/* How a dataset is stored. */
+struct storage {
+    hsize_t chunk_rows;
+    int split;         /* one chunk per column of a rank-2 dataset */
+    int deflate;       /* shuffle + deflate */
+    int decimals;      /* >= 0: scale-offset keeping this many decimal digits */
+    int checksum;      /* Fletcher-32 over each stored chunk */
+};
+
+static hid_t make_dcpl(const struct storage *st, hsize_t width)
 {
-    hsize_t chunk[2] = { chunk_rows, width };
+    hsize_t chunk[2] = { st->chunk_rows, st->split ? 1 : width };
     hid_t p = H5Pcreate(H5P_DATASET_CREATE);
     if (p < 0)
         return -1;
     if (H5Pset_chunk(p, width ? 2 : 1, chunk) < 0 ||
-        (compress && (H5Pset_shuffle(p) < 0 || H5Pset_deflate(p, DEFLATE_LEVEL) < 0))) {
+        (st->decimals >= 0 && H5Pset_scaleoffset(p, H5Z_SO_FLOAT_DSCALE, st->decimals) < 0) ||
+        (st->deflate && (H5Pset_shuffle(p) < 0 || H5Pset_deflate(p, DEFLATE_LEVEL) < 0)) ||
+        (st->checksum && H5Pset_fletcher32(p) < 0)) {
         H5Pclose(p);
         return -1;
     }
     return p;
 }
 
-/* Creates an empty extendible dataset; takes ownership of mtype. */
+/* Creates an empty extendible dataset; takes ownership of mtype. With a
+ * scratch file, the dataset is a packed one (see the top of this file). */
 static int appender_create(struct appender *a, hid_t loc, const char *name, hid_t mtype,
-                           hsize_t width, hsize_t chunk_rows, int compress, const char *units)
+                           hsize_t width, const struct storage *st, hid_t scratch,
+                           const char *units)
 {
     hsize_t dims[2] = { 0, width }, maxd[2] = { H5S_UNLIMITED, width };
     int rank = width ? 2 : 1;
@@ -159,15 +192,15 @@ static int appender_create(struct appender *a, hid_t loc, const char *name, hid_
     int r = -1;
 
     a->name = name;
-    a->chunk_rows = chunk_rows;
+    a->chunk_rows = st->chunk_rows;
     a->mtype = mtype;
     a->width = width;
     a->row_bytes = H5Tget_size(mtype) * (width ? width : 1);
-    a->ds = -1;
+    a->ds = a->scratch = -1;
     if (mtype < 0 || !a->row_bytes)
         return -1;
     space = H5Screate_simple(rank, dims, maxd);
-    dcpl = make_dcpl(chunk_rows, width, compress);
+    dcpl = make_dcpl(st, width);
     if (space < 0 || dcpl < 0)
         goto out;
     a->ds = H5Dcreate2(loc, name, mtype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
@@ -175,6 +208,29 @@ static int appender_create(struct appender *a, hid_t loc, const char *name, hid_
         goto out;
     if (units && attr_str(a->ds, "units", units) < 0)
         goto out;
+    if (scratch >= 0) {
+        hsize_t sdims[2] = { st->chunk_rows, width };
+        hid_t ss = H5Screate_simple(rank, sdims, NULL);
+        a->packed = 1;
+        a->nsub = st->split && width ? width : 1;
+        a->cap = st->chunk_rows;
+        a->buf = calloc(a->cap, a->row_bytes);
+        a->allot = calloc(a->nsub, sizeof(*a->allot));
+        a->last = calloc(a->nsub, sizeof(*a->last));
+        a->len = calloc(a->nsub, sizeof(*a->len));
+        /* No chunk cache: H5Dwrite filters and stores the chunk at once, so
+         * that its storage size and bytes are the new ones. */
+        hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+        if (ss >= 0 && dapl >= 0 &&
+            H5Pset_chunk_cache(dapl, H5D_CHUNK_CACHE_NSLOTS_DEFAULT, 0, 1.0) >= 0)
+            a->scratch = H5Dcreate2(scratch, name, mtype, ss, H5P_DEFAULT, dcpl, dapl);
+        if (dapl >= 0)
+            H5Pclose(dapl);
+        if (ss >= 0)
+            H5Sclose(ss);
+        if (!a->buf || !a->allot || !a->last || !a->len || a->scratch < 0)
+            goto out;
+    }
     r = 0;
 out:
     if (space >= 0)
@@ -187,6 +243,8 @@ out:
 static int appender_push(struct appender *a, const void *row)
 {
     if (a->n == a->cap) {
+        if (a->packed)
+            return -ENOBUFS; /* the caller writes a full chunk before the next row */
         size_t ncap = a->cap ? a->cap * 2 : 64;
         uint8_t *nb = realloc(a->buf, ncap * a->row_bytes);
         if (!nb)
@@ -199,8 +257,153 @@ static int appender_push(struct appender *a, const void *row)
     return 0;
 }
 
+/* Rows in memory that are not in the file yet. */
+static size_t pending(const struct appender *a)
+{
+    return a->n - a->written;
+}
+
+/* Bytes to allot to a sub-chunk that filters to len bytes with n of its
+ * rows filled. A chunk starts with what the last whole chunks took (`last`
+ * forgets slowly: it is the largest of them, less a sixteenth for each
+ * chunk since) and a margin; one that outgrows it gets a margin more than
+ * it takes now; before there is a whole chunk, the size is scaled up from
+ * the partial one. */
+static size_t allotment(const struct appender *a, hsize_t j, size_t len)
+{
+    uint64_t raw = (uint64_t)a->chunk_rows * a->row_bytes / a->nsub + 64;
+    uint64_t whole = len;
+    if (!a->written && a->last[j])
+        whole = a->last[j];
+    else if (!a->last[j])
+        whole = (uint64_t)len * a->chunk_rows / a->n;
+    if (whole > raw)
+        whole = raw; /* a filter adds a small header at most */
+    if (whole < len)
+        whole = len;
+    /* Scale-offset grows in steps of one bit per value: keep one in hand. */
+    uint64_t step = (uint64_t)a->chunk_rows * (a->width ? a->width / a->nsub : 1) / 8;
+    whole += whole / MARGIN > step ? whole / MARGIN : step;
+    return (size_t)((whole + 15) & ~(uint64_t)15);
+}
+
+/* Fletcher-32 as HDF5's filter computes it: 16-bit big-endian words (an odd
+ * last byte is the high half of one), sums folded modulo 65535. */
+static uint32_t fletcher32(const uint8_t *p, size_t n)
+{
+    uint32_t a = 0, b = 0;
+    for (size_t words = n / 2; words;) {
+        size_t k = words > 360 ? 360 : words; /* no overflow before folding */
+        words -= k;
+        for (; k; k--, p += 2) {
+            a += (uint32_t)p[0] << 8 | p[1];
+            b += a;
+        }
+        a = (a & 0xffff) + (a >> 16);
+        b = (b & 0xffff) + (b >> 16);
+    }
+    if (n & 1) {
+        a += (uint32_t)p[0] << 8;
+        b += a;
+        a = (a & 0xffff) + (a >> 16);
+        b = (b & 0xffff) + (b >> 16);
+    }
+    a = (a & 0xffff) + (a >> 16);
+    b = (b & 0xffff) + (b >> 16);
+    return b << 16 | a;
+}
+
+/* Pads a filtered sub-chunk of len bytes in buf to `to` bytes. The
+ * Fletcher-32 checksum, the pipeline's last step, must stay the last 4 bytes
+ * and cover what precedes it: the zeros go between the data and a checksum
+ * made again (deflate and scale-offset stop reading at their own end). The
+ * checksum HDF5 made is checked first, so that a difference between the two
+ * ways of computing it stops the recorder instead of making unreadable
+ * chunks. */
+static int pad_chunk(uint8_t *buf, size_t len, size_t to)
+{
+    uint32_t c = fletcher32(buf, len - 4);
+    if (c != dw_get_le32(buf + len - 4))
+        return -1;
+    memset(buf + len - 4, 0, to - len + 4);
+    dw_put_le32(buf + to - 4, fletcher32(buf, to - 4));
+    return 0;
+}
+
+/* Filters the current chunk of a packed column in its scratch dataset and
+ * sets the allotment of each sub-chunk: set when a chunk is first written,
+ * grown only if the chunk outgrows it (the one case where HDF5 moves it and
+ * the old copy stays behind). Adds to *grow the bytes the file will
+ * allocate for it. Nothing is written to the file yet. */
+static int packed_filter(struct appender *a, uint64_t *grow)
+{
+    if (!pending(a))
+        return 0;
+    /* The rows after the last one repeat it: they are past the extent, so
+     * no reader sees them, and they neither widen the value range that
+     * scale-offset packs nor cost deflate anything. */
+    for (size_t i = a->n; i < a->chunk_rows; i++)
+        memcpy(a->buf + i * a->row_bytes, a->buf + (a->n - 1) * a->row_bytes, a->row_bytes);
+    if (H5Dwrite(a->scratch, a->mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, a->buf) < 0)
+        return -1;
+    for (hsize_t j = 0; j < a->nsub; j++) {
+        hsize_t soff[2] = { 0, j }, len = 0;
+        if (H5Dget_chunk_storage_size(a->scratch, soff, &len) < 0 || !len)
+            return -1;
+        a->len[j] = (size_t)len;
+        if (a->written && len <= a->allot[j])
+            continue;
+        a->allot[j] = allotment(a, j, (size_t)len);
+        *grow += a->allot[j];
+    }
+    return 0;
+}
+
+/* Writes what packed_filter prepared: each sub-chunk's filtered bytes as
+ * they are, padded with zeros to its allotment, with H5Dwrite_chunk. A
+ * chunk rewritten at every flush thus keeps its size and its place. */
+static int packed_write(struct appender *a)
+{
+    hsize_t first = a->rows - a->written;
+    hsize_t size[2] = { first + a->n, a->width };
+
+    if (!pending(a))
+        return 0;
+    if (H5Dset_extent(a->ds, size) < 0)
+        return -1;
+    for (hsize_t j = 0; j < a->nsub; j++) {
+        hsize_t soff[2] = { 0, j }, foff[2] = { first, j };
+        uint32_t mask = 0;
+        if (a->allot[j] > a->ccap) {
+            uint8_t *nb = realloc(a->cbuf, a->allot[j]);
+            if (!nb)
+                return -1;
+            a->cbuf = nb;
+            a->ccap = a->allot[j];
+        }
+        if (H5Dread_chunk(a->scratch, H5P_DEFAULT, soff, &mask, a->cbuf) < 0)
+            return -1;
+        if (pad_chunk(a->cbuf, a->len[j], a->allot[j]) < 0)
+            return -1;
+        if (H5Dwrite_chunk(a->ds, H5P_DEFAULT, mask, foff, a->allot[j], a->cbuf) < 0)
+            return -1;
+        if (a->n == a->chunk_rows) {
+            size_t fade = a->last[j] - a->last[j] / 16;
+            a->last[j] = a->len[j] > fade ? a->len[j] : fade;
+        }
+    }
+    a->rows = first + a->n;
+    a->written = a->n;
+    a->dirty = 1;
+    if (a->n == a->chunk_rows)
+        a->n = a->written = 0; /* complete: the next rows start the next chunk */
+    return 0;
+}
+
 static int appender_write(struct appender *a)
 {
+    if (a->packed)
+        return packed_write(a);
     hsize_t start[2] = { a->rows, 0 }, count[2] = { a->n, a->width };
     hsize_t size[2] = { a->rows + a->n, a->width };
     int rank = a->width ? 2 : 1;
@@ -235,11 +438,17 @@ static void appender_close(struct appender *a)
 {
     if (a->ds > 0)
         H5Dclose(a->ds);
+    if (a->scratch > 0)
+        H5Dclose(a->scratch);
     if (a->mtype > 0)
         H5Tclose(a->mtype);
     free(a->buf);
+    free(a->allot);
+    free(a->last);
+    free(a->len);
+    free(a->cbuf);
     memset(a, 0, sizeof(*a));
-    a->ds = a->mtype = -1;
+    a->ds = a->scratch = a->mtype = -1;
 }
 
 /* ---- creation ---- */
@@ -332,30 +541,58 @@ static hid_t copy_type(hid_t t)
     return H5Tcopy(t);
 }
 
+/* The storage of a float column whose values are garment integers (at
+ * most 16 bits) times scale/1e6. When the scale has few significant digits,
+ * HDF5's scale-offset filter stores each value as the garment's integer in
+ * the fewest bits the chunk needs: every value read back rounds to the same
+ * integer (the scaled integers stay below 2^24, exact in a float), though
+ * it may differ from the float first computed in its last bit. Otherwise
+ * the column is shuffled and deflated, bit for bit. */
+static struct storage float_storage(hsize_t chunk, uint32_t scale)
+{
+    struct storage st = { .chunk_rows = chunk, .split = 1, .decimals = 6, .checksum = 1 };
+    uint32_t m = scale;
+    while (m && m % 10 == 0 && st.decimals > 0) {
+        m /= 10;
+        st.decimals--;
+    }
+    if (!m || (uint64_t)UINT16_MAX * m >= (1u << 24)) {
+        st.decimals = -1;
+        st.deflate = 1;
+    }
+    return st;
+}
+
 static int create_frames(struct dw_session_writer *w, hsize_t chunk)
 {
-    hsize_t z = w->hello.n_zones;
+    const struct dw_hello *h = &w->hello;
+    hsize_t z = h->n_zones;
+    struct storage ints = { .chunk_rows = chunk, .deflate = 1, .decimals = -1, .checksum = 1 };
+    struct storage temp = float_storage(chunk, h->temp_scale);
+    struct storage pres = float_storage(chunk, h->pressure_scale);
+    struct storage acc = float_storage(chunk, h->accel_scale);
     hid_t g = H5Gcreate2(w->file, "frames", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t sc = w->scratch;
     int r = -1;
     if (g < 0)
         return -1;
-    if (appender_create(&w->fr[F_SEQ], g, "seq", copy_type(H5T_NATIVE_UINT64), 0, chunk, 1,
+    if (appender_create(&w->fr[F_SEQ], g, "seq", copy_type(H5T_NATIVE_UINT64), 0, &ints, sc,
                         "stream sequence number") < 0 ||
-        appender_create(&w->fr[F_DSEQ], g, "device_seq", copy_type(H5T_NATIVE_UINT32), 0, chunk, 1,
-                        "garment frame sequence number") < 0 ||
-        appender_create(&w->fr[F_TDEV], g, "t_device_us", copy_type(H5T_NATIVE_UINT64), 0, chunk, 1,
-                        "us (device monotonic clock)") < 0 ||
-        appender_create(&w->fr[F_THOST], g, "t_host_ns", copy_type(H5T_NATIVE_UINT64), 0, chunk, 1,
-                        "ns since the Unix epoch (host receive time)") < 0 ||
+        appender_create(&w->fr[F_DSEQ], g, "device_seq", copy_type(H5T_NATIVE_UINT32), 0, &ints,
+                        sc, "garment frame sequence number") < 0 ||
+        appender_create(&w->fr[F_TDEV], g, "t_device_us", copy_type(H5T_NATIVE_UINT64), 0, &ints,
+                        sc, "us (device monotonic clock)") < 0 ||
+        appender_create(&w->fr[F_THOST], g, "t_host_ns", copy_type(H5T_NATIVE_UINT64), 0, &ints,
+                        sc, "ns since the Unix epoch (host receive time)") < 0 ||
         appender_create(&w->fr[F_TEMP], g, "temperature_c", copy_type(H5T_NATIVE_FLOAT), z,
-                        chunk, 1, "degC") < 0 ||
+                        &temp, sc, "degC") < 0 ||
         appender_create(&w->fr[F_PRES], g, "pressure_kpa", copy_type(H5T_NATIVE_FLOAT), z,
-                        chunk, 1, "kPa") < 0 ||
+                        &pres, sc, "kPa") < 0 ||
         appender_create(&w->fr[F_AMB], g, "ambient_c", copy_type(H5T_NATIVE_FLOAT), DW_N_AMBIENT,
-                        chunk, 1, "degC") < 0 ||
-        appender_create(&w->fr[F_ACCEL], g, "accel_g", copy_type(H5T_NATIVE_FLOAT), 3, chunk, 1,
+                        &temp, sc, "degC") < 0 ||
+        appender_create(&w->fr[F_ACCEL], g, "accel_g", copy_type(H5T_NATIVE_FLOAT), 3, &acc, sc,
                         "g") < 0 ||
-        appender_create(&w->fr[F_STATUS], g, "status", copy_type(H5T_NATIVE_UINT8), z, chunk, 1,
+        appender_create(&w->fr[F_STATUS], g, "status", copy_type(H5T_NATIVE_UINT8), z, &ints, sc,
                         "bits: 1 temp fault, 2 pressure fault, 4 temp ADC rail, 8 pressure "
                         "saturated") < 0)
         goto out;
@@ -400,11 +637,27 @@ static int create_tables(struct dw_session_writer *w)
                       "counters since the publisher (acquire) or the recorder started; "
                       "drift_ppm: ppm; t_device_us: us; t_host_ns: ns since the Unix epoch" },
     };
+    static const struct storage table = { .chunk_rows = TABLE_CHUNK_ROWS, .decimals = -1 };
     for (int i = 0; i < A_COUNT; i++)
         if (appender_create(&w->tab[i], w->file, tabs[i].name, dw_session_type(tabs[i].t), 0,
-                            TABLE_CHUNK_ROWS, 0, tabs[i].units) < 0)
+                            &table, -1, tabs[i].units) < 0)
             return -1;
     return 0;
+}
+
+/* The in-memory file where /frames chunks are filtered: never on disk, and
+ * named after the writer so that files of several writers do not collide. */
+static hid_t scratch_create(const struct dw_session_writer *w)
+{
+    char name[64];
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), f = -1;
+    if (fapl < 0)
+        return -1;
+    snprintf(name, sizeof(name), "ductwatch-scratch-%p", (const void *)w);
+    if (H5Pset_fapl_core(fapl, 64 * 1024, 0) >= 0)
+        f = H5Fcreate(name, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    return f;
 }
 
 int dw_session_writer_create(struct dw_session_writer **out, const struct dw_session_start *s,
@@ -424,7 +677,7 @@ int dw_session_writer_create(struct dw_session_writer **out, const struct dw_ses
         snprintf(err, errcap, "%s: out of memory", s->path);
         return -ENOMEM;
     }
-    w->file = w->fapl = -1;
+    w->file = w->fapl = w->scratch = -1;
     for (int i = 0; i < F_COUNT; i++)
         w->fr[i].ds = w->fr[i].mtype = -1;
     for (int i = 0; i < A_COUNT; i++)
@@ -438,12 +691,14 @@ int dw_session_writer_create(struct dw_session_writer **out, const struct dw_ses
     memcpy(w->hello_raw, s->hello, s->hello_len);
     w->hello_len = s->hello_len;
     if (!chunk) {
-        chunk = w->hello.sample_rate_hz / 4;
+        chunk = (hsize_t)w->hello.sample_rate_hz * CHUNK_SECONDS;
         chunk = chunk < MIN_CHUNK_ROWS ? MIN_CHUNK_ROWS : chunk > MAX_CHUNK_ROWS ? MAX_CHUNK_ROWS : chunk;
     }
 
-    if (!H5Zfilter_avail(H5Z_FILTER_DEFLATE) || !H5Zfilter_avail(H5Z_FILTER_SHUFFLE)) {
-        snprintf(err, errcap, "%s: this HDF5 library has no deflate/shuffle filter", s->path);
+    if (!H5Zfilter_avail(H5Z_FILTER_DEFLATE) || !H5Zfilter_avail(H5Z_FILTER_SHUFFLE) ||
+        !H5Zfilter_avail(H5Z_FILTER_SCALEOFFSET) || !H5Zfilter_avail(H5Z_FILTER_FLETCHER32)) {
+        snprintf(err, errcap, "%s: this HDF5 library lacks the deflate, shuffle, scale-offset "
+                 "or Fletcher-32 filter", s->path);
         free(w);
         return -ENOSYS;
     }
@@ -469,6 +724,10 @@ int dw_session_writer_create(struct dw_session_writer **out, const struct dw_ses
     }
     if (write_layout(w) < 0) {
         e = fail(w, EIO, "writing /layout");
+        goto bad;
+    }
+    if ((w->scratch = scratch_create(w)) < 0) {
+        e = fail(w, EIO, "creating the in-memory chunk file");
         goto bad;
     }
     if (create_frames(w, chunk) < 0) {
@@ -560,8 +819,8 @@ int dw_session_writer_frame(struct dw_session_writer *w, const struct dw_msg_fra
     case DW_FRAME_SAMPLE:
         if ((r = push_frame(w, m)) < 0)
             return r;
-        if (w->fr[F_SEQ].n >= BLOCK_ROWS)
-            return write_blocks(w, 0);
+        if (w->fr[F_SEQ].n == w->fr[F_SEQ].chunk_rows)
+            return write_blocks(w, 0); /* a whole chunk: written once, now */
         return 0;
     case DW_FRAME_HELLO: {
         struct dw_row_hello row = { .seq = m->seq, .device_seq = m->device_seq,
@@ -629,9 +888,9 @@ static void human(uint64_t b, char *buf, size_t cap)
 /* Refuses to start a write that could run out of room half-way: HDF5 then
  * leaves a file no reader opens. Stopping before it keeps the file whole
  * (the close still has CLOSE_RESERVE bytes). */
-static int check_room(struct dw_session_writer *w, int all)
+static int check_room(struct dw_session_writer *w, int all, uint64_t grow)
 {
-    uint64_t need = CLOSE_RESERVE, size, room = UINT64_MAX;
+    uint64_t need = CLOSE_RESERVE + grow, size, room = UINT64_MAX;
     size_t rows = 0;
     int *fd = NULL;
     struct stat sb;
@@ -643,13 +902,15 @@ static int check_room(struct dw_session_writer *w, int all)
 
     for (int i = 0; i < F_COUNT + (all ? A_COUNT : 0); i++) {
         const struct appender *x = i < F_COUNT ? &w->fr[i] : &w->tab[i - F_COUNT];
-        if (!x->n)
+        if (!pending(x))
             continue;
-        /* The rows, plus a whole chunk that a rewrite may move. */
-        need += (uint64_t)(x->n + x->chunk_rows) * x->row_bytes;
+        /* A table's rows plus a whole chunk that a rewrite may move; a
+         * packed column's new allotments are in grow. */
+        if (!x->packed)
+            need += (uint64_t)(pending(x) + x->chunk_rows) * x->row_bytes;
         rows += i < F_COUNT ? 0 : x->n;
     }
-    rows += w->fr[F_SEQ].n;
+    rows += pending(&w->fr[F_SEQ]);
     if (!rows)
         return 0;
     if (H5Fget_vfd_handle(w->file, w->fapl, (void **)&fd) < 0 || !fd || fstat(*fd, &sb) < 0)
@@ -675,7 +936,8 @@ static int check_room(struct dw_session_writer *w, int all)
     H5Eclear2(H5E_DEFAULT);
     snprintf(w->err, sizeof(w->err), "%s: %s (%s left, %s needed to write safely); "
              "stopped before writing the last %zu frames and %zu other rows; the file keeps "
-             "everything before them", w->path, what, a, b, w->fr[F_SEQ].n, rows - w->fr[F_SEQ].n);
+             "everything before them", w->path, what, a, b, pending(&w->fr[F_SEQ]),
+             rows - pending(&w->fr[F_SEQ]));
     w->failed = -(strstr(what, "disk") ? ENOSPC : EFBIG);
     w->clean_stop = 1;
     return w->failed;
@@ -683,8 +945,12 @@ static int check_room(struct dw_session_writer *w, int all)
 
 static int write_blocks(struct dw_session_writer *w, int all)
 {
+    uint64_t grow = 0;
     int r;
-    if ((r = check_room(w, all)) < 0)
+    for (int i = 0; i < F_COUNT; i++)
+        if (w->fr[i].packed && packed_filter(&w->fr[i], &grow) < 0)
+            return fail(w, EIO, w->fr[i].name);
+    if ((r = check_room(w, all, grow)) < 0)
         return r;
     for (int i = 0; i < F_COUNT; i++)
         if (appender_write(&w->fr[i]) < 0)
@@ -740,7 +1006,7 @@ int dw_session_writer_close(struct dw_session_writer *w, struct dw_session_count
         dw_session_writer_sync(w);
     }
     /* Rows still in memory never reached the file: count what it holds. */
-    w->counts.frames -= w->fr[F_SEQ].n;
+    w->counts.frames -= pending(&w->fr[F_SEQ]);
     w->counts.hellos -= w->tab[A_HELLO].n;
     w->counts.status -= w->tab[A_STATUS].n;
     w->counts.alerts -= w->tab[A_ALERT].n;
@@ -758,6 +1024,8 @@ int dw_session_writer_close(struct dw_session_writer *w, struct dw_session_count
         appender_close(&w->fr[i]);
     for (int i = 0; i < A_COUNT; i++)
         appender_close(&w->tab[i]);
+    if (w->scratch >= 0)
+        H5Fclose(w->scratch);
     if (w->file >= 0 && H5Fclose(w->file) < 0) {
         int had = w->failed;
         fail(w, EIO, "close");
@@ -792,7 +1060,7 @@ const char *dw_session_writer_error(const struct dw_session_writer *w)
 
 size_t dw_session_writer_queued(const struct dw_session_writer *w)
 {
-    size_t n = w->fr[F_SEQ].n;
+    size_t n = pending(&w->fr[F_SEQ]);
     for (int i = 0; i < A_COUNT; i++)
         n += w->tab[i].n;
     return n;

@@ -260,6 +260,72 @@ static void test_create_refuses_existing(void **state)
     assert_null(w);
 }
 
+/* Writes an hour at 10 Hz of slowly wandering, slightly noisy readings,
+ * flushing every `flush_every` rows; returns the file's size. */
+static off_t write_hour(const char *name, int flush_every)
+{
+    struct dw_hello h;
+    uint8_t hp[DW_MAX_PAYLOAD], pl[DW_MAX_PAYLOAD];
+    char path[512], err[DW_SESSION_ERR_MAX];
+    struct dw_session_writer *w;
+    struct dw_session_counts c;
+    struct stat sb;
+    int32_t temp[DW_MAX_ZONES], pres[DW_MAX_ZONES];
+    uint64_t t = 1000000;
+
+    dw_layout_default(&h, "bra-unit", "fw-9", 10);
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+    struct dw_session_start s = { .path = path, .hello = hp,
+                                  .hello_len = (size_t)dw_hello_pack(&h, hp, sizeof(hp)),
+                                  .t_host_ns = 1795545119187823360ull, .t_device_us = t };
+    assert_int_equal(dw_session_writer_create(&w, &s, err, sizeof(err)), 0);
+    srand(11);
+    for (unsigned z = 0; z < h.n_zones; z++) {
+        temp[z] = 3400 + 10 * (int32_t)z;
+        pres[z] = 800 + 50 * (int32_t)z;
+    }
+    for (int i = 0; i < 36000; i++) {
+        struct dw_sample smp;
+        memset(&smp, 0, sizeof(smp));
+        smp.n_zones = h.n_zones;
+        for (unsigned z = 0; z < h.n_zones; z++) {
+            temp[z] += rand() % 3 - 1;
+            pres[z] += rand() % 9 - 4;
+            smp.temp[z] = (int16_t)(temp[z] + rand() % 5 - 2);
+            smp.pressure[z] = (uint16_t)(pres[z] + rand() % 41 - 20);
+        }
+        smp.ambient[0] = smp.ambient[1] = (int16_t)(2400 + rand() % 5);
+        smp.accel[2] = (int16_t)(1000 + rand() % 21 - 10);
+        struct dw_msg_frame m = { .version = 1, .seq = (uint64_t)i + 1, .stream = 1,
+                                  .type = DW_FRAME_SAMPLE, .device_seq = (uint32_t)i,
+                                  .t_device_us = t += 100000,
+                                  .t_host_ns = 1795545119187823360ull + t * 1000 + rand() % 999,
+                                  .payload = pl };
+        m.len = (uint16_t)dw_sample_pack(&smp, pl, sizeof(pl));
+        assert_int_equal(dw_session_writer_frame(w, &m), 0);
+        if ((i + 1) % flush_every == 0)
+            assert_int_equal(dw_session_writer_flush(w), 0);
+    }
+    assert_int_equal(dw_session_writer_close(w, &c, err, sizeof(err)), 0);
+    assert_int_equal((int)c.frames, 36000);
+    assert_int_equal(stat(path, &sb), 0);
+    return sb.st_size;
+}
+
+/* Flushing every second, as the recorder does live, rewrites the last
+ * chunk of each column 60 times; under SWMR every rewrite that changed its
+ * size would leave the old copy behind. The file must stay about as small
+ * as when every chunk is written once. */
+static void test_flush_every_second_keeps_size(void **state)
+{
+    (void)state;
+    off_t live = write_hour("live.h5", 10), once = write_hour("once.h5", 36000);
+    print_message("an hour at 10 Hz: %lld bytes flushed every second, %lld written once "
+                  "(%.1f and %.1f bytes per frame)\n", (long long)live, (long long)once,
+                  live / 36000.0, once / 36000.0);
+    assert_true(live <= once + once / 10);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -267,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_refuses_other_files),
         cmocka_unit_test(test_create_refuses_existing),
+        cmocka_unit_test(test_flush_every_second_keeps_size),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

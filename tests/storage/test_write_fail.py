@@ -28,7 +28,7 @@ def main():
         p = ds.Publisher(ep, "bra-full")
         rec = Recorder(wd, [ep], preexec=limit_file_size)
         p.wait_subscriber()
-        g = ds.Garment("bra-full", rate=100, seed=2)
+        g = ds.Garment("bra-full", rate=10, seed=2)  # 600-row chunks
         p.frame(g.hello_frame())
         path = rec.wait_file()
         t0 = time.monotonic()
@@ -44,7 +44,7 @@ def main():
         check(any("WRITE FAILED" in l for l in rec.closed()), "summary does not say it failed")
         with h5py.File(path, "r") as f:
             n = f["frames/seq"].shape[0]
-            check(n > 0, "nothing written before the failure")
+            check(n > 0, "nothing written before the failure: %r" % err)
             sent = [s for s, kind, *_ in p.sent if kind == ds.SAMPLE][:n]
             check(list(f["frames/seq"][:]) == sent, "frames in the file differ from the sent ones")
             check(f["frames/temperature_c"].shape[0] == n, "columns differ in length")
