@@ -78,7 +78,7 @@ struct dw_session_writer {
     int failed;           /* negative errno once something went wrong */
     int clean_stop;       /* failed before writing: the file can still close cleanly */
     hid_t file, fapl;
-    hid_t scratch;        /* in-memory file that filters /frames chunks */
+    hid_t scratch;        /* the in-memory file that filters /frames chunks (shared) */
     struct appender fr[F_COUNT];
     struct appender tab[A_COUNT];
     struct dw_hello hello;
@@ -223,7 +223,7 @@ static int appender_create(struct appender *a, hid_t loc, const char *name, hid_
         hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
         if (ss >= 0 && dapl >= 0 &&
             H5Pset_chunk_cache(dapl, H5D_CHUNK_CACHE_NSLOTS_DEFAULT, 0, 1.0) >= 0)
-            a->scratch = H5Dcreate2(scratch, name, mtype, ss, H5P_DEFAULT, dcpl, dapl);
+            a->scratch = H5Dcreate_anon(scratch, mtype, ss, dcpl, dapl);
         if (dapl >= 0)
             H5Pclose(dapl);
         if (ss >= 0)
@@ -645,19 +645,44 @@ static int create_tables(struct dw_session_writer *w)
     return 0;
 }
 
-/* The in-memory file where /frames chunks are filtered: never on disk, and
- * named after the writer so that files of several writers do not collide. */
-static hid_t scratch_create(const struct dw_session_writer *w)
+/* The in-memory file where /frames chunks are filtered: never on disk, one
+ * for the whole process (each file HDF5 opens costs about half a megabyte
+ * of cache structures, and a recorder may write thousands of sessions), its
+ * datasets anonymous, so that they vanish when their writer closes them. */
+static hid_t scratch_file = -1;
+static unsigned scratch_users;
+
+static hid_t scratch_get(void)
 {
-    char name[64];
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), f = -1;
-    if (fapl < 0)
-        return -1;
-    snprintf(name, sizeof(name), "ductwatch-scratch-%p", (const void *)w);
-    if (H5Pset_fapl_core(fapl, 64 * 1024, 0) >= 0)
-        f = H5Fcreate(name, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    H5Pclose(fapl);
-    return f;
+    static int limited;
+    if (!limited) {
+        /* HDF5 keeps the blocks it frees for reuse, in these lists by
+         * default up to 21 MB a process (1 + 4 + 16 MB): a recorder that
+         * runs for weeks keeps its peak. */
+        H5set_free_list_limits(256 * 1024, 64 * 1024, 256 * 1024, 64 * 1024, 1024 * 1024,
+                               256 * 1024);
+        limited = 1;
+    }
+    if (scratch_file < 0) {
+        hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+        if (fapl < 0)
+            return -1;
+        if (H5Pset_fapl_core(fapl, 64 * 1024, 0) >= 0)
+            scratch_file = H5Fcreate("ductwatch-scratch", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+        H5Pclose(fapl);
+        if (scratch_file < 0)
+            return -1;
+    }
+    scratch_users++;
+    return scratch_file;
+}
+
+static void scratch_put(void)
+{
+    if (scratch_users && --scratch_users == 0) {
+        H5Fclose(scratch_file);
+        scratch_file = -1;
+    }
 }
 
 int dw_session_writer_create(struct dw_session_writer **out, const struct dw_session_start *s,
@@ -726,7 +751,7 @@ int dw_session_writer_create(struct dw_session_writer **out, const struct dw_ses
         e = fail(w, EIO, "writing /layout");
         goto bad;
     }
-    if ((w->scratch = scratch_create(w)) < 0) {
+    if ((w->scratch = scratch_get()) < 0) {
         e = fail(w, EIO, "creating the in-memory chunk file");
         goto bad;
     }
@@ -1025,7 +1050,7 @@ int dw_session_writer_close(struct dw_session_writer *w, struct dw_session_count
     for (int i = 0; i < A_COUNT; i++)
         appender_close(&w->tab[i]);
     if (w->scratch >= 0)
-        H5Fclose(w->scratch);
+        scratch_put();
     if (w->file >= 0 && H5Fclose(w->file) < 0) {
         int had = w->failed;
         fail(w, EIO, "close");
