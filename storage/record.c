@@ -736,13 +736,18 @@ static int do_recover(const char *path)
     const struct dw_session_info *in;
     const struct dw_row_event *ev;
     size_t n_ev, gaps = 0;
-    int e = dw_session_recover(path, err, sizeof(err));
+    struct dw_recover_report rep = { 0 };
+    int e = dw_session_recover(path, &rep, err, sizeof(err));
     if (e < 0) {
         dw_err("%s", err);
         return DW_EXIT_FAILURE;
     }
     printf("%s: %s\n", path, e > 0 ? "recovered (SWMR flags cleared, end of file restored)"
                                    : "was closed properly, nothing to recover");
+    if (rep.rows_cut)
+        printf("cut the last %llu /frames rows: %s\n", (unsigned long long)rep.rows_cut,
+               rep.torn ? "a chunk there no longer reads back (checksum), torn by a crash"
+                        : "not every column held them");
     if (dw_session_reader_open(&rd, path, err, sizeof(err)) < 0) {
         dw_err("%s", err);
         return DW_EXIT_FAILURE;

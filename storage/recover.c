@@ -4,6 +4,7 @@
 #include <hdf5.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -16,11 +17,63 @@
 /* What h5clear --increment adds by default beyond max(EOA, EOF). */
 #define EOA_INCREMENT (1024 * 1024)
 
+/* Chunks at the end of each /frames column whose bytes are checked. Only
+ * the last chunk is rewritten in place (session_writer.c); the ones before
+ * it were written once, but a power loss can still tear those that had not
+ * reached the disk (fsync every 10 s; a chunk is at least 4 s of rows). */
+#define CHECKED_CHUNKS 8
+
 struct frames_trim {
     hsize_t rows;     /* the shortest column */
+    hsize_t bad_from; /* the first row of the first chunk that does not read */
     unsigned n;
     char names[32][32];
 };
+
+/* The rows of a column, up to the first of its last CHECKED_CHUNKS chunks
+ * that does not read back (checksum or decoding error). */
+static hsize_t readable_rows(hid_t d, hsize_t rows, hsize_t width)
+{
+    hid_t dcpl = H5Dget_create_plist(d), t = H5Dget_type(d), mt = -1, fs = -1;
+    hsize_t chunk[2] = { 0, 0 }, good = rows;
+    unsigned char *buf = NULL;
+
+    if (dcpl < 0 || t < 0 || H5Pget_layout(dcpl) != H5D_CHUNKED ||
+        H5Pget_chunk(dcpl, 2, chunk) < 1 || !chunk[0])
+        goto out;
+    mt = H5Tget_native_type(t, H5T_DIR_ASCEND);
+    fs = H5Dget_space(d);
+    buf = malloc(chunk[0] * (width ? width : 1) * (mt >= 0 ? H5Tget_size(mt) : 1));
+    if (mt < 0 || fs < 0 || !buf)
+        goto out;
+    hsize_t n = (rows + chunk[0] - 1) / chunk[0];
+    for (hsize_t k = n > CHECKED_CHUNKS ? n - CHECKED_CHUNKS : 0; k < n; k++) {
+        hsize_t start[2] = { k * chunk[0], 0 };
+        hsize_t count[2] = { rows - start[0] < chunk[0] ? rows - start[0] : chunk[0], width };
+        hid_t ms = H5Screate_simple(width ? 2 : 1, count, NULL);
+        herr_t r = -1;
+        if (ms >= 0 && H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) >= 0)
+            r = H5Dread(d, mt, ms, fs, H5P_DEFAULT, buf);
+        if (ms >= 0)
+            H5Sclose(ms);
+        if (r < 0) {
+            H5Eclear2(H5E_DEFAULT);
+            good = start[0];
+            break;
+        }
+    }
+out:
+    free(buf);
+    if (fs >= 0)
+        H5Sclose(fs);
+    if (mt >= 0)
+        H5Tclose(mt);
+    if (t >= 0)
+        H5Tclose(t);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    return good;
+}
 
 static herr_t collect_column(hid_t g, const char *name, const H5L_info_t *info, void *op)
 {
@@ -34,9 +87,13 @@ static herr_t collect_column(hid_t g, const char *name, const H5L_info_t *info, 
     if (d < 0)
         return 0;
     sp = H5Dget_space(d);
-    if (sp >= 0 && H5Sget_simple_extent_dims(sp, dims, NULL) >= 1) {
-        if (dims[0] < t->rows)
-            t->rows = dims[0];
+    int rank = sp >= 0 ? H5Sget_simple_extent_dims(sp, dims, NULL) : -1;
+    if (rank >= 1) {
+        hsize_t ok = readable_rows(d, dims[0], rank == 2 ? dims[1] : 0);
+        if (ok < dims[0] && ok < t->bad_from)
+            t->bad_from = ok;
+        if (ok < t->rows)
+            t->rows = ok;
         snprintf(t->names[t->n++], sizeof(t->names[0]), "%s", name);
     }
     if (sp >= 0)
@@ -47,11 +104,13 @@ static herr_t collect_column(hid_t g, const char *name, const H5L_info_t *info, 
 
 /* A writer killed between flushing one /frames column and the next leaves
  * them with different lengths; the shortest is what is complete (/frames/seq
- * is flushed last). Cut the others back to it, so that every reader sees
- * one table. Returns the rows dropped, or -1. */
-static long long trim_frames(hid_t f)
+ * is flushed last). A chunk torn by a power loss does not read back (every
+ * /frames chunk has a checksum): the rows from its start are lost too. Cut
+ * every column back to the rows all of them hold, so that every reader sees
+ * one table. Returns the rows dropped from the longest column, or -1. */
+static long long trim_frames(hid_t f, struct dw_recover_report *rep)
 {
-    struct frames_trim t = { .rows = (hsize_t)-1 };
+    struct frames_trim t = { .rows = (hsize_t)-1, .bad_from = (hsize_t)-1 };
     long long dropped = 0;
     hid_t g = H5Gopen2(f, "frames", H5P_DEFAULT);
     if (g < 0)
@@ -65,7 +124,8 @@ static long long trim_frames(hid_t f)
         hsize_t dims[2] = { 0, 0 };
         int rank = sp >= 0 ? H5Sget_simple_extent_dims(sp, dims, NULL) : -1;
         if (rank >= 1 && dims[0] > t.rows) {
-            dropped += (long long)(dims[0] - t.rows);
+            if ((long long)(dims[0] - t.rows) > dropped)
+                dropped = (long long)(dims[0] - t.rows);
             dims[0] = t.rows;
             if (H5Dset_extent(d, dims) < 0)
                 dropped = -1;
@@ -80,10 +140,16 @@ static long long trim_frames(hid_t f)
         }
     }
     H5Gclose(g);
+    if (rep) {
+        rep->frames = t.n ? t.rows : 0;
+        rep->rows_cut = (uint64_t)dropped;
+        rep->torn = t.bad_from != (hsize_t)-1;
+    }
     return dropped;
 }
 
-int dw_session_recover(const char *path, char *err, size_t errcap)
+int dw_session_recover(const char *path, struct dw_recover_report *rep, char *err,
+                       size_t errcap)
 {
     char why[384];
     struct stat sb;
@@ -127,7 +193,7 @@ int dw_session_recover(const char *path, char *err, size_t errcap)
         dw_session_h5_reason(why, sizeof(why));
         snprintf(err, errcap, "%s: cannot restore the end of allocation: %s", path, why);
         ret = -EIO;
-    } else if (trim_frames(f) < 0) {
+    } else if (trim_frames(f, rep) < 0) {
         dw_session_h5_reason(why, sizeof(why));
         snprintf(err, errcap, "%s: cannot make the /frames columns one length: %s", path, why);
         ret = -EIO;

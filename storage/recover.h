@@ -2,6 +2,14 @@
  * what `h5clear -s --increment` does, through the library. */
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+struct dw_recover_report {
+    uint64_t frames;   /* /frames rows the file holds after recovery */
+    uint64_t rows_cut; /* rows cut from the longest column */
+    bool torn;         /* some were cut because their chunk did not read back */
+};
 
 /* Clears the SWMR-writing status flags in the superblock and moves the
  * stored end-of-allocation to the real end of the file, so every HDF5 reader
@@ -9,6 +17,9 @@
  * alone would truncate the file to the stale end-of-allocation and lose
  * data). The /frames columns, which a writer killed between two flushes
  * leaves with different lengths, are cut back to the shortest (the rows
- * that are complete). Returns 1 when the file was recovered, 0 when it was closed
+ * that are complete), and to the first row of a chunk that no longer reads
+ * back (its checksum fails: torn by a power loss). rep, if not NULL, says
+ * what was cut. Returns 1 when the file was recovered, 0 when it was closed
  * properly (nothing done), or a negative errno with a reason in err. */
-int dw_session_recover(const char *path, char *err, size_t errcap);
+int dw_session_recover(const char *path, struct dw_recover_report *rep, char *err,
+                       size_t errcap);

@@ -2,7 +2,12 @@
 """kill -9 of ductwatch-record in the middle of a session: the file does not
 open as it is (SWMR flags still set), `ductwatch-record --recover` makes it
 open in every reader, and it then holds every frame sent up to one flush
-interval (1 s) before the kill, unchanged."""
+interval (1 s) before the kill, unchanged.
+
+Second case: after the kill, bytes in the middle of the last chunk of one
+/frames column are overwritten, as a power loss can tear a chunk that is
+rewritten in place. --recover must say so and cut every column back to the
+start of that chunk; everything before it reads back unchanged."""
 import os
 import signal
 import subprocess
@@ -15,56 +20,98 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dwstream as ds  # noqa: E402
 from dwtest import RECORD, Recorder, Workdir, check  # noqa: E402
 
+CHUNK = 256  # --chunk-rows: several chunks in the few seconds of the test
+
+
+def killed_session(wd, dev):
+    """Records for 3.5 s, then kill -9; returns (path, publisher, kill time)."""
+    ep = wd.ep("pub-" + dev)
+    p = ds.Publisher(ep, dev)
+    rec = Recorder(wd, [ep], extra=["--chunk-rows", str(CHUNK)])
+    p.wait_subscriber()
+    g = ds.Garment(dev, rate=100, seed=9)
+    p.frame(g.hello_frame())
+    path = rec.wait_file()
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 3.5:
+        for _ in range(5):
+            p.frame(g.sample_frame())
+        time.sleep(0.01)
+    os.kill(rec.p.pid, signal.SIGKILL)
+    t_kill = time.monotonic()
+    rec.kill()
+    check(rec.p.returncode == -signal.SIGKILL, "recorder was not killed")
+    try:
+        h5py.File(path, "r").close()
+        opened = True
+    except OSError:
+        opened = False
+    check(not opened, "a killed SWMR file opened without recovery: test is not testing")
+    return path, p, t_kill
+
+
+def recover(path):
+    r = subprocess.run([RECORD, "--recover", path], capture_output=True, text=True,
+                       timeout=30)
+    check(r.returncode == 0, "--recover exit %d: %s" % (r.returncode, r.stderr))
+    check("recovered" in r.stdout and "frames " in r.stdout, "--recover says: %r" % r.stdout)
+    return r.stdout
+
+
+def check_frames(path, sent, out):
+    """Every column has the same rows, and they are the first ones sent."""
+    with h5py.File(path, "r") as f:
+        n = f["frames/seq"].shape[0]
+        check("frames %d," % n in out, "--recover count differs: %r" % out)
+        for k in f["frames"]:
+            check(f["frames/" + k].shape[0] == n, "%s: %d rows, seq %d"
+                  % (k, f["frames/" + k].shape[0], n))
+            f["frames/" + k][:]  # every chunk reads back
+        got = list(zip(f["frames/seq"][:], f["frames/device_seq"][:],
+                       f["frames/t_device_us"][:]))
+        check(got == sent[:n], "recovered frames differ from what was sent")
+    return n
+
+
+def case_kill(wd):
+    path, p, t_kill = killed_session(wd, "bra-kill")
+    out = recover(path)
+    samples = [(s, d, t) for s, kind, d, t, when in p.sent if kind == ds.SAMPLE]
+    older = sum(1 for s, kind, d, t, when in p.sent if kind == ds.SAMPLE and when <= t_kill - 1.0)
+    n = check_frames(path, samples, out)
+    check(n >= older, "recovered %d frames, but %d were sent more than 1 s before the kill"
+          % (n, older))
+    # a second recovery finds nothing to do
+    r = subprocess.run([RECORD, "--recover", path], capture_output=True, text=True,
+                       timeout=30)
+    check(r.returncode == 0 and "nothing to recover" in r.stdout, "second --recover: %r"
+          % r.stdout)
+    print("ok: %d frames recovered, %d sent up to 1 s before the kill" % (n, older))
+
+
+def case_torn_chunk(wd):
+    path, p, _ = killed_session(wd, "bra-torn")
+    with h5py.File(path, "r", libver="latest", swmr=True) as f:
+        d = f["frames/pressure_kpa"]
+        n = f["frames/seq"].shape[0]
+        check(n > 2 * CHUNK, "only %d rows: the test needs several chunks" % n)
+        last = (n - 1) // CHUNK * CHUNK  # the chunk being rewritten at the kill
+        info = d.id.get_chunk_info_by_coord((last, 3))
+    with open(path, "r+b") as fp:
+        fp.seek(info.byte_offset + info.size // 3)
+        fp.write(bytes((i * 37 + 11) & 0xFF for i in range(24)))
+    out = recover(path)
+    check("no longer reads back" in out, "--recover does not report the torn chunk: %r" % out)
+    samples = [(s, d_, t) for s, kind, d_, t, when in p.sent if kind == ds.SAMPLE]
+    kept = check_frames(path, samples, out)
+    check(kept == last, "kept %d frames, want %d (up to the torn chunk)" % (kept, last))
+    print("ok: a torn chunk at row %d of %d: cut there, %d frames kept" % (last, n, kept))
+
 
 def main():
     with Workdir() as wd:
-        ep = wd.ep("pub")
-        p = ds.Publisher(ep, "bra-kill")
-        rec = Recorder(wd, [ep])
-        p.wait_subscriber()
-        g = ds.Garment("bra-kill", rate=100, seed=9)
-        p.frame(g.hello_frame())
-        path = rec.wait_file()
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < 3.5:
-            for _ in range(5):
-                p.frame(g.sample_frame())
-            time.sleep(0.01)
-        os.kill(rec.p.pid, signal.SIGKILL)
-        t_kill = time.monotonic()
-        rec.kill()
-        check(rec.p.returncode == -signal.SIGKILL, "recorder was not killed")
-
-        try:
-            h5py.File(path, "r").close()
-            opened = True
-        except OSError:
-            opened = False
-        check(not opened, "a killed SWMR file opened without recovery: test is not testing")
-
-        r = subprocess.run([RECORD, "--recover", path], capture_output=True, text=True,
-                           timeout=30)
-        check(r.returncode == 0, "--recover exit %d: %s" % (r.returncode, r.stderr))
-        check("recovered" in r.stdout and "frames " in r.stdout, "--recover says: %r" % r.stdout)
-
-        sent = [(s, d, t) for s, kind, d, t, when in p.sent
-                if kind == ds.SAMPLE and when <= t_kill - 1.0]
-        with h5py.File(path, "r") as f:
-            n = f["frames/seq"].shape[0]
-            check("frames %d," % n in r.stdout, "--recover count differs: %r" % r.stdout)
-            check(n >= len(sent), "recovered %d frames, but %d were sent more than 1 s before "
-                  "the kill" % (n, len(sent)))
-            got = list(zip(f["frames/seq"][:len(sent)], f["frames/device_seq"][:len(sent)],
-                           f["frames/t_device_us"][:len(sent)]))
-            check(got == sent, "recovered frames differ from what was sent")
-            for k in ("temperature_c", "pressure_kpa", "status", "t_host_ns"):
-                check(f["frames/" + k].shape[0] >= n, "%s shorter than seq" % k)
-        # a second recovery finds nothing to do
-        r = subprocess.run([RECORD, "--recover", path], capture_output=True, text=True,
-                           timeout=30)
-        check(r.returncode == 0 and "nothing to recover" in r.stdout, "second --recover: %r"
-              % r.stdout)
-        print("ok: %d frames recovered, %d sent up to 1 s before the kill" % (n, len(sent)))
+        case_kill(wd)
+        case_torn_chunk(wd)
 
 
 if __name__ == "__main__":

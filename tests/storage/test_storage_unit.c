@@ -174,7 +174,7 @@ static void test_roundtrip(void **state)
     assert_int_equal(c.missing, 3);
     assert_int_equal(c.alerts, 1);
 
-    assert_int_equal(dw_session_recover(path, err, sizeof(err)), 0); /* closed properly */
+    assert_int_equal(dw_session_recover(path, NULL, err, sizeof(err)), 0); /* closed properly */
     assert_int_equal(dw_session_reader_open(&rd, path, err, sizeof(err)), 0);
     {
         const struct dw_session_info *in = dw_session_reader_info(rd);
