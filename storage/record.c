@@ -748,6 +748,9 @@ static int do_recover(const char *path)
         printf("cut the last %llu /frames rows: %s\n", (unsigned long long)rep.rows_cut,
                rep.torn ? "a chunk there no longer reads back (checksum), torn by a crash"
                         : "not every column held them");
+    if (rep.table_rows_cut)
+        printf("cut the last %llu table rows (events, alerts, stats...): their chunk no longer "
+               "reads back (checksum), torn by a crash\n", (unsigned long long)rep.table_rows_cut);
     if (dw_session_reader_open(&rd, path, err, sizeof(err)) < 0) {
         dw_err("%s", err);
         return DW_EXIT_FAILURE;

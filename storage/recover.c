@@ -148,6 +148,39 @@ static long long trim_frames(hid_t f, struct dw_recover_report *rep)
     return dropped;
 }
 
+/* The tables' last chunks are rewritten in place too: a table whose last
+ * chunks do not read back is cut to the rows before them. Returns the rows
+ * cut, or -1. */
+static long long trim_tables(hid_t f)
+{
+    static const char *const names[] = { "hellos", "device_status", "events", "alerts",
+                                         "stats" };
+    long long cut = 0;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        hid_t d = H5Lexists(f, names[i], H5P_DEFAULT) > 0 ? H5Dopen2(f, names[i], H5P_DEFAULT)
+                                                          : -1;
+        hid_t sp = d >= 0 ? H5Dget_space(d) : -1;
+        hsize_t dims[1] = { 0 };
+        if (sp >= 0 && H5Sget_simple_extent_dims(sp, dims, NULL) == 1) {
+            hsize_t ok = readable_rows(d, dims[0], 0);
+            if (ok < dims[0]) {
+                cut += (long long)(dims[0] - ok);
+                dims[0] = ok;
+                if (H5Dset_extent(d, dims) < 0)
+                    cut = -1;
+            }
+        }
+        if (sp >= 0)
+            H5Sclose(sp);
+        if (d >= 0)
+            H5Dclose(d);
+        H5Eclear2(H5E_DEFAULT);
+        if (cut < 0)
+            return -1;
+    }
+    return cut;
+}
+
 int dw_session_recover(const char *path, struct dw_recover_report *rep, char *err,
                        size_t errcap)
 {
@@ -197,6 +230,16 @@ int dw_session_recover(const char *path, struct dw_recover_report *rep, char *er
         dw_session_h5_reason(why, sizeof(why));
         snprintf(err, errcap, "%s: cannot make the /frames columns one length: %s", path, why);
         ret = -EIO;
+    } else {
+        long long cut = trim_tables(f);
+        if (cut < 0) {
+            dw_session_h5_reason(why, sizeof(why));
+            snprintf(err, errcap, "%s: cannot cut a table back to its readable rows: %s", path,
+                     why);
+            ret = -EIO;
+        } else if (rep) {
+            rep->table_rows_cut = (uint64_t)cut;
+        }
     }
     if (H5Fclose(f) < 0 && ret > 0) {
         dw_session_h5_reason(why, sizeof(why));

@@ -9,6 +9,7 @@ struct dw_recover_report {
     uint64_t frames;   /* /frames rows the file holds after recovery */
     uint64_t rows_cut; /* rows cut from the longest column */
     bool torn;         /* some were cut because their chunk did not read back */
+    uint64_t table_rows_cut; /* rows of /events, /alerts... whose chunk did not read back */
 };
 
 /* Clears the SWMR-writing status flags in the superblock and moves the
@@ -18,7 +19,7 @@ struct dw_recover_report {
  * data). The /frames columns, which a writer killed between two flushes
  * leaves with different lengths, are cut back to the shortest (the rows
  * that are complete), and to the first row of a chunk that no longer reads
- * back (its checksum fails: torn by a power loss). rep, if not NULL, says
+ * back (its checksum fails: torn by a power loss); so are the tables. rep, if not NULL, says
  * what was cut. Returns 1 when the file was recovered, 0 when it was closed
  * properly (nothing done), or a negative errno with a reason in err. */
 int dw_session_recover(const char *path, struct dw_recover_report *rep, char *err,

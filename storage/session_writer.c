@@ -18,22 +18,19 @@
 
 /* Under SWMR, HDF5 1.10 never frees the old copy of a chunk that is written
  * again with a different size (a reader may still be reading it), and the
- * filtered size of a growing chunk changes at every flush. So /frames
- * columns do not go through H5Dwrite: each keeps its current chunk in
- * memory, filters it with HDF5's own filters in a small in-memory file (the
- * "scratch" dataset, same creation properties), and writes the filtered
- * bytes with H5Dwrite_chunk, padded to an allotment that only grows. A chunk
- * rewritten at every flush then stays where it is, and chunks can be large
- * (a minute of data) so that they compress. Unfiltered chunks (the tables)
- * are rewritten in place by HDF5 itself. */
+ * filtered size of a growing chunk changes at every flush. So no dataset
+ * goes through H5Dwrite: each keeps its current chunk in memory, filters it
+ * with HDF5's own filters in a small in-memory file (the "scratch" dataset,
+ * same creation properties), and writes the filtered bytes with
+ * H5Dwrite_chunk, padded to an allotment that only grows. A chunk rewritten
+ * at every flush then stays where it is, and chunks can be large (a minute
+ * of /frames rows) so that they compress. */
 #define CHUNK_SECONDS 60
-#define MARGIN 16 /* allotments are a sixteenth larger than asked, or one bit per value */
+#define MARGIN 16 /* deflated chunks get a sixteenth more than asked */
 #define MIN_CHUNK_ROWS 16
 #define MAX_CHUNK_ROWS 4096
 #define TABLE_CHUNK_ROWS 64
 #define DEFLATE_LEVEL 4
-/* Rows buffered before they are appended even without a flush. */
-#define BLOCK_ROWS 4096
 /* Room kept free for closing the file properly (metadata, dirty chunks). */
 #define CLOSE_RESERVE (256 * 1024)
 
@@ -50,10 +47,10 @@ struct appender {
     hsize_t rows;      /* rows in the file */
     hsize_t chunk_rows;
     int dirty;         /* rows written since the last flush */
-    /* Packed (/frames) columns only: buf holds the current chunk, whose
-     * first `written` rows are already in the file, from file row `rows -
-     * written`; the chunk is split across the width into `nsub` chunks. */
-    int packed;
+    int scaled;        /* scale-offset: packed whole, one bit per value at a time */
+    /* buf holds the current chunk, whose first `written` rows are already
+     * in the file, from file row `rows - written`; the chunk is split across
+     * the width into `nsub` chunks. */
     hid_t scratch;     /* the same dataset in the writer's in-memory file */
     size_t written;
     hsize_t nsub;
@@ -180,8 +177,8 @@ static hid_t make_dcpl(const struct storage *st, hsize_t width)
     return p;
 }
 
-/* Creates an empty extendible dataset; takes ownership of mtype. With a
- * scratch file, the dataset is a packed one (see the top of this file). */
+/* Creates an empty extendible dataset and its twin in the scratch file (see
+ * the top of this file); takes ownership of mtype. */
 static int appender_create(struct appender *a, hid_t loc, const char *name, hid_t mtype,
                            hsize_t width, const struct storage *st, hid_t scratch,
                            const char *units)
@@ -208,11 +205,11 @@ static int appender_create(struct appender *a, hid_t loc, const char *name, hid_
         goto out;
     if (units && attr_str(a->ds, "units", units) < 0)
         goto out;
-    if (scratch >= 0) {
+    {
         hsize_t sdims[2] = { st->chunk_rows, width };
         hid_t ss = H5Screate_simple(rank, sdims, NULL);
-        a->packed = 1;
         a->nsub = st->split && width ? width : 1;
+        a->scaled = st->decimals >= 0;
         a->cap = st->chunk_rows;
         a->buf = calloc(a->cap, a->row_bytes);
         a->allot = calloc(a->nsub, sizeof(*a->allot));
@@ -242,16 +239,8 @@ out:
 
 static int appender_push(struct appender *a, const void *row)
 {
-    if (a->n == a->cap) {
-        if (a->packed)
-            return -ENOBUFS; /* the caller writes a full chunk before the next row */
-        size_t ncap = a->cap ? a->cap * 2 : 64;
-        uint8_t *nb = realloc(a->buf, ncap * a->row_bytes);
-        if (!nb)
-            return -ENOMEM;
-        a->buf = nb;
-        a->cap = ncap;
-    }
+    if (a->n == a->cap)
+        return -ENOBUFS; /* a failed write left the whole chunk in memory */
     memcpy(a->buf + a->n * a->row_bytes, row, a->row_bytes);
     a->n++;
     return 0;
@@ -266,24 +255,27 @@ static size_t pending(const struct appender *a)
 /* Bytes to allot to a sub-chunk that filters to len bytes with n of its
  * rows filled. A chunk starts with what the last whole chunks took (`last`
  * forgets slowly: it is the largest of them, less a sixteenth for each
- * chunk since) and a margin; one that outgrows it gets a margin more than
- * it takes now; before there is a whole chunk, the size is scaled up from
- * the partial one. */
+ * chunk since). One that outgrows it mid-way gets what the whole chunk
+ * will take at this rate: a deflated chunk grows with its rows, and gets a
+ * sixteenth more; a scale-offset one is always packed whole (the rows after
+ * the last repeat it) and grows only when its range needs one more bit per
+ * value, so it gets room for one more bit and no other margin. */
 static size_t allotment(const struct appender *a, hsize_t j, size_t len)
 {
     uint64_t raw = (uint64_t)a->chunk_rows * a->row_bytes / a->nsub + 64;
-    uint64_t whole = len;
+    uint64_t whole;
     if (!a->written && a->last[j])
         whole = a->last[j];
-    else if (!a->last[j])
+    else if (a->scaled)
+        whole = len + (uint64_t)a->chunk_rows * (a->width ? a->width / a->nsub : 1) / 8;
+    else
         whole = (uint64_t)len * a->chunk_rows / a->n;
     if (whole > raw)
         whole = raw; /* a filter adds a small header at most */
     if (whole < len)
         whole = len;
-    /* Scale-offset grows in steps of one bit per value: keep one in hand. */
-    uint64_t step = (uint64_t)a->chunk_rows * (a->width ? a->width / a->nsub : 1) / 8;
-    whole += whole / MARGIN > step ? whole / MARGIN : step;
+    if (!a->scaled)
+        whole += whole / MARGIN;
     return (size_t)((whole + 15) & ~(uint64_t)15);
 }
 
@@ -330,7 +322,7 @@ static int pad_chunk(uint8_t *buf, size_t len, size_t to)
     return 0;
 }
 
-/* Filters the current chunk of a packed column in its scratch dataset and
+/* Filters the current chunk of a dataset in its scratch dataset and
  * sets the allotment of each sub-chunk: set when a chunk is first written,
  * grown only if the chunk outgrows it (the one case where HDF5 moves it and
  * the old copy stays behind). Adds to *grow the bytes the file will
@@ -400,39 +392,6 @@ static int packed_write(struct appender *a)
     return 0;
 }
 
-static int appender_write(struct appender *a)
-{
-    if (a->packed)
-        return packed_write(a);
-    hsize_t start[2] = { a->rows, 0 }, count[2] = { a->n, a->width };
-    hsize_t size[2] = { a->rows + a->n, a->width };
-    int rank = a->width ? 2 : 1;
-    hid_t fs = -1, ms = -1;
-    int r = -1;
-
-    if (!a->n)
-        return 0;
-    if (H5Dset_extent(a->ds, size) < 0)
-        return -1;
-    fs = H5Dget_space(a->ds);
-    ms = H5Screate_simple(rank, count, NULL);
-    if (fs < 0 || ms < 0)
-        goto out;
-    if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0)
-        goto out;
-    if (H5Dwrite(a->ds, a->mtype, ms, fs, H5P_DEFAULT, a->buf) < 0)
-        goto out;
-    a->rows += a->n;
-    a->n = 0;
-    a->dirty = 1;
-    r = 0;
-out:
-    if (fs >= 0)
-        H5Sclose(fs);
-    if (ms >= 0)
-        H5Sclose(ms);
-    return r;
-}
 
 static void appender_close(struct appender *a)
 {
@@ -637,10 +596,11 @@ static int create_tables(struct dw_session_writer *w)
                       "counters since the publisher (acquire) or the recorder started; "
                       "drift_ppm: ppm; t_device_us: us; t_host_ns: ns since the Unix epoch" },
     };
-    static const struct storage table = { .chunk_rows = TABLE_CHUNK_ROWS, .decimals = -1 };
+    static const struct storage table = { .chunk_rows = TABLE_CHUNK_ROWS, .deflate = 1,
+                                          .decimals = -1, .checksum = 1 };
     for (int i = 0; i < A_COUNT; i++)
         if (appender_create(&w->tab[i], w->file, tabs[i].name, dw_session_type(tabs[i].t), 0,
-                            &table, -1, tabs[i].units) < 0)
+                            &table, w->scratch, tabs[i].units) < 0)
             return -1;
     return 0;
 }
@@ -830,8 +790,8 @@ static int push_table(struct dw_session_writer *w, int t, void *row, uint64_t *o
     if ((r = appender_push(&w->tab[t], row)) < 0)
         return fail(w, -r, "out of memory");
     w->order++;
-    if (w->tab[t].n >= BLOCK_ROWS)
-        return write_blocks(w, 1);
+    if (w->tab[t].n == w->tab[t].chunk_rows)
+        return write_blocks(w, 1); /* a whole chunk: written once, now */
     return 0;
 }
 
@@ -925,16 +885,8 @@ static int check_room(struct dw_session_writer *w, int all, uint64_t grow)
     const char *what = NULL;
     char a[32], b[32];
 
-    for (int i = 0; i < F_COUNT + (all ? A_COUNT : 0); i++) {
-        const struct appender *x = i < F_COUNT ? &w->fr[i] : &w->tab[i - F_COUNT];
-        if (!pending(x))
-            continue;
-        /* A table's rows plus a whole chunk that a rewrite may move; a
-         * packed column's new allotments are in grow. */
-        if (!x->packed)
-            need += (uint64_t)(pending(x) + x->chunk_rows) * x->row_bytes;
-        rows += i < F_COUNT ? 0 : x->n;
-    }
+    for (int i = 0; all && i < A_COUNT; i++)
+        rows += pending(&w->tab[i]);
     rows += pending(&w->fr[F_SEQ]);
     if (!rows)
         return 0;
@@ -972,17 +924,19 @@ static int write_blocks(struct dw_session_writer *w, int all)
 {
     uint64_t grow = 0;
     int r;
-    for (int i = 0; i < F_COUNT; i++)
-        if (w->fr[i].packed && packed_filter(&w->fr[i], &grow) < 0)
-            return fail(w, EIO, w->fr[i].name);
+    for (int i = 0; i < F_COUNT + (all ? A_COUNT : 0); i++) {
+        struct appender *x = i < F_COUNT ? &w->fr[i] : &w->tab[i - F_COUNT];
+        if (packed_filter(x, &grow) < 0)
+            return fail(w, EIO, x->name);
+    }
     if ((r = check_room(w, all, grow)) < 0)
         return r;
     for (int i = 0; i < F_COUNT; i++)
-        if (appender_write(&w->fr[i]) < 0)
+        if (packed_write(&w->fr[i]) < 0)
             return fail(w, EIO, w->fr[i].name);
     if (all)
         for (int i = 0; i < A_COUNT; i++)
-            if (appender_write(&w->tab[i]) < 0)
+            if (packed_write(&w->tab[i]) < 0)
                 return fail(w, EIO, w->tab[i].name);
     return 0;
 }
@@ -1032,12 +986,12 @@ int dw_session_writer_close(struct dw_session_writer *w, struct dw_session_count
     }
     /* Rows still in memory never reached the file: count what it holds. */
     w->counts.frames -= pending(&w->fr[F_SEQ]);
-    w->counts.hellos -= w->tab[A_HELLO].n;
-    w->counts.status -= w->tab[A_STATUS].n;
-    w->counts.alerts -= w->tab[A_ALERT].n;
-    w->counts.stats -= w->tab[A_STATS].n;
-    w->counts.events -= w->tab[A_EVENT].n;
-    for (size_t i = 0; i < w->tab[A_EVENT].n; i++) {
+    w->counts.hellos -= pending(&w->tab[A_HELLO]);
+    w->counts.status -= pending(&w->tab[A_STATUS]);
+    w->counts.alerts -= pending(&w->tab[A_ALERT]);
+    w->counts.stats -= pending(&w->tab[A_STATS]);
+    w->counts.events -= pending(&w->tab[A_EVENT]);
+    for (size_t i = w->tab[A_EVENT].written; i < w->tab[A_EVENT].n; i++) {
         const struct dw_row_event *e =
             (const struct dw_row_event *)w->tab[A_EVENT].buf + i;
         if (!strncmp(e->kind, "gap", sizeof(e->kind))) {
@@ -1087,7 +1041,7 @@ size_t dw_session_writer_queued(const struct dw_session_writer *w)
 {
     size_t n = pending(&w->fr[F_SEQ]);
     for (int i = 0; i < A_COUNT; i++)
-        n += w->tab[i].n;
+        n += pending(&w->tab[i]);
     return n;
 }
 

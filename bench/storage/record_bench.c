@@ -15,6 +15,7 @@
 #include "benchutil.h"
 #include "cli.h"
 #include "dwtime.h"
+#include "frame.h"
 #include "log.h"
 #include "msg.h"
 #include "session_writer.h"
@@ -23,8 +24,71 @@ static const char *prog = "record-bench";
 
 struct opts {
     uint64_t frames, rate, flush_every, stats_every;
-    const char *dir;
+    const char *dir, *input;
+    int keep;
 };
+
+/* A garment's recorded bytes (--input): its HELLO and its SAMPLE frames. */
+struct sample_in {
+    uint32_t seq;
+    uint64_t t_device_us;
+    uint16_t len;
+    uint8_t payload[DW_MAX_PAYLOAD];
+};
+static struct {
+    uint8_t hello[DW_MAX_PAYLOAD];
+    size_t hello_len;
+    struct sample_in *s;
+    size_t n, cap;
+    int failed;
+} in;
+
+static void on_frame(const struct dw_frame *f, void *user)
+{
+    (void)user;
+    if (f->type == DW_FRAME_HELLO && !in.hello_len) {
+        memcpy(in.hello, f->payload, f->len);
+        in.hello_len = f->len;
+    } else if (f->type == DW_FRAME_SAMPLE && in.hello_len) {
+        if (in.n == in.cap) {
+            size_t nc = in.cap ? in.cap * 2 : 4096;
+            struct sample_in *ns = realloc(in.s, nc * sizeof(*ns));
+            if (!ns) {
+                in.failed = 1;
+                return;
+            }
+            in.s = ns;
+            in.cap = nc;
+        }
+        struct sample_in *x = &in.s[in.n++];
+        x->seq = f->seq;
+        x->t_device_us = f->t_device_us;
+        x->len = f->len;
+        memcpy(x->payload, f->payload, f->len);
+    }
+}
+
+static int load_input(const char *path)
+{
+    struct dw_decoder d;
+    uint8_t buf[65536];
+    ssize_t r;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        dw_err("%s: %s", path, strerror(errno));
+        return -1;
+    }
+    dw_decoder_init(&d, on_frame, NULL);
+    while ((r = read(fd, buf, sizeof(buf))) > 0)
+        dw_decoder_feed(&d, buf, (size_t)r);
+    close(fd);
+    if (r < 0 || in.failed || !in.hello_len || !in.n) {
+        dw_err("%s: %s", path, r < 0 ? strerror(errno) : in.failed ? "out of memory"
+               : "no HELLO and SAMPLE frames in it");
+        return -1;
+    }
+    return 0;
+}
 
 static void usage(void)
 {
@@ -41,6 +105,10 @@ static void usage(void)
 "                         once a device-second, as live recording does)\n"
 "      --stats-every N    one /stats row every N rows (default 2*HZ: acquire\n"
 "                         publishes stats every 2 s)\n"
+"      --keep             keep the HDF5 file (its path is printed)\n"
+"      --input FILE       a garment's bytes instead of synthetic samples (e.g.\n"
+"                         ductwatch-sim --out FILE): its HELLO and SAMPLEs;\n"
+"                         --frames defaults to all of them, --rate to the HELLO's\n"
 "  -h, --help             this text\n"
 "  -V, --version          print the version\n", prog);
 }
@@ -48,12 +116,13 @@ static void usage(void)
 static size_t body_for(uint64_t i, uint8_t *body, size_t cap)
 {
     uint8_t p[DW_MAX_PAYLOAD];
-    ssize_t pl = dw_bench_sample_payload(i, 0, p, sizeof(p));
+    ssize_t pl = in.n ? in.s[i].len : dw_bench_sample_payload(i, 0, p, sizeof(p));
+    uint64_t t_us = in.n ? in.s[i].t_device_us : 1000000 + i * 100000;
     struct dw_msg_frame m = {
         .version = DW_MSG_VERSION, .type = DW_FRAME_SAMPLE, .len = (uint16_t)pl,
-        .device_seq = (uint32_t)i, .seq = i + 1, .stream = 1,
-        .t_device_us = 1000000 + i * 100000, .t_host_ns = 1800000000000000000ull + i * 100000000ull,
-        .payload = p,
+        .device_seq = in.n ? in.s[i].seq : (uint32_t)i, .seq = i + 1, .stream = 1,
+        .t_device_us = t_us, .t_host_ns = 1800000000000000000ull + t_us * 1000,
+        .payload = in.n ? in.s[i].payload : p,
     };
     ssize_t n = pl < 0 ? pl : dw_msg_frame_pack(&m, body, cap);
     return n < 0 ? 0 : (size_t)n;
@@ -64,7 +133,10 @@ static int run_hdf5(const struct opts *o, const char *path, double *secs, uint64
     uint8_t hello[DW_MAX_PAYLOAD], body[DW_MSG_FRAME_HDR + DW_MAX_PAYLOAD];
     char err[512];
     struct dw_session_writer *w = NULL;
-    ssize_t hl = dw_bench_hello_payload("bench0001", (unsigned)o->rate, hello, sizeof(hello));
+    ssize_t hl = in.n ? (ssize_t)in.hello_len
+                      : dw_bench_hello_payload("bench0001", (unsigned)o->rate, hello, sizeof(hello));
+    if (in.n)
+        memcpy(hello, in.hello, in.hello_len);
     struct dw_session_start st = {
         .path = path, .hello = hello, .hello_len = (size_t)hl,
         .t_host_ns = 1800000000000000000ull, .t_device_us = 1000000, .stream = 1,
@@ -137,18 +209,20 @@ static long long file_size(const char *path)
 
 int main(int argc, char **argv)
 {
-    enum { O_DIR = 256, O_FRAMES, O_RATE, O_FLUSH, O_STATS };
+    enum { O_DIR = 256, O_FRAMES, O_RATE, O_FLUSH, O_STATS, O_INPUT, O_KEEP };
     static const struct option lo[] = {
         { "dir", required_argument, NULL, O_DIR },
         { "frames", required_argument, NULL, O_FRAMES },
         { "rate", required_argument, NULL, O_RATE },
         { "flush-every", required_argument, NULL, O_FLUSH },
         { "stats-every", required_argument, NULL, O_STATS },
+        { "input", required_argument, NULL, O_INPUT },
+        { "keep", no_argument, NULL, O_KEEP },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { 0 },
     };
-    struct opts o = { .frames = 864000, .rate = 10, .stats_every = UINT64_MAX };
+    struct opts o = { .frames = 0, .rate = 0, .stats_every = UINT64_MAX };
     int ch;
     dw_log_init(prog);
     opterr = 0;
@@ -159,12 +233,29 @@ int main(int argc, char **argv)
         case O_RATE: o.rate = dw_bench_opt_u64(prog, "--rate", optarg, 1, 1000); break;
         case O_FLUSH: o.flush_every = dw_bench_opt_u64(prog, "--flush-every", optarg, 1, 1000000); break;
         case O_STATS: o.stats_every = dw_bench_opt_u64(prog, "--stats-every", optarg, 0, UINT32_MAX); break;
+        case O_INPUT: o.input = optarg; break;
+        case O_KEEP: o.keep = 1; break;
         default: dw_bench_opt_other(prog, ch, argv, usage);
         }
     }
     dw_bench_no_operands(prog, argc, argv);
     if (!o.dir)
         dw_usage_error(prog, "--dir is required");
+    if (o.input) {
+        struct dw_hello h;
+        if (load_input(o.input) < 0 || dw_hello_parse(in.hello, in.hello_len, &h) < 0)
+            return DW_EXIT_FAILURE;
+        if (o.rate && o.rate != h.sample_rate_hz)
+            dw_usage_error(prog, "--rate %" PRIu64 " but %s is at %u Hz", o.rate, o.input,
+                           (unsigned)h.sample_rate_hz);
+        o.rate = h.sample_rate_hz;
+        if (!o.frames || o.frames > in.n)
+            o.frames = in.n;
+    }
+    if (!o.rate)
+        o.rate = 10;
+    if (!o.frames)
+        o.frames = 864000;
     if (!o.flush_every)
         o.flush_every = o.rate;
     if (o.stats_every == UINT64_MAX)
@@ -180,7 +271,10 @@ int main(int argc, char **argv)
     if (rc == 0)
         rc = run_write(&o, raw, &t_raw);
     long long raw_size = file_size(raw);
-    unlink(h5);
+    if (o.keep)
+        printf("kept: %s\n", h5);
+    else
+        unlink(h5);
     unlink(raw);
     if (rc < 0)
         return DW_EXIT_FAILURE;

@@ -6,8 +6,9 @@ interval (1 s) before the kill, unchanged.
 
 Second case: after the kill, bytes in the middle of the last chunk of one
 /frames column are overwritten, as a power loss can tear a chunk that is
-rewritten in place. --recover must say so and cut every column back to the
-start of that chunk; everything before it reads back unchanged."""
+rewritten in place, and so are bytes in the last chunk of /stats. --recover
+must say so and cut every column back to the start of that chunk, and /stats
+to the start of its chunk; everything before them reads back unchanged."""
 import os
 import signal
 import subprocess
@@ -33,9 +34,13 @@ def killed_session(wd, dev):
     p.frame(g.hello_frame())
     path = rec.wait_file()
     t0 = time.monotonic()
+    i = 0
     while time.monotonic() - t0 < 3.5:
         for _ in range(5):
             p.frame(g.sample_frame())
+        i += 1
+        if i % 2 == 0:  # /stats rows: several 64-row table chunks too
+            p.stats(g.t, frames=i)
         time.sleep(0.01)
     os.kill(rec.p.pid, signal.SIGKILL)
     t_kill = time.monotonic()
@@ -97,11 +102,23 @@ def case_torn_chunk(wd):
         check(n > 2 * CHUNK, "only %d rows: the test needs several chunks" % n)
         last = (n - 1) // CHUNK * CHUNK  # the chunk being rewritten at the kill
         info = d.id.get_chunk_info_by_coord((last, 3))
+        n_stats = f["stats"].shape[0]
+        st = f["stats"]
+        check(n_stats > 64, "only %d /stats rows: the test needs several chunks" % n_stats)
+        last_stats = (n_stats - 1) // 64 * 64
+        stats_info = st.id.get_chunk_info_by_coord((last_stats,))
+        stats_kept = [tuple(r) for r in st[:last_stats]]
     with open(path, "r+b") as fp:
-        fp.seek(info.byte_offset + info.size // 3)
-        fp.write(bytes((i * 37 + 11) & 0xFF for i in range(24)))
+        for at in (info, stats_info):
+            fp.seek(at.byte_offset + at.size // 3)
+            fp.write(bytes((i * 37 + 11) & 0xFF for i in range(24)))
     out = recover(path)
     check("no longer reads back" in out, "--recover does not report the torn chunk: %r" % out)
+    check("cut the last %d table rows" % (n_stats - last_stats) in out,
+          "--recover does not report the torn /stats chunk: %r" % out)
+    with h5py.File(path, "r") as f:
+        check([tuple(r) for r in f["stats"][:]] == stats_kept,
+              "/stats after recovery is not the rows before the torn chunk")
     samples = [(s, d_, t) for s, kind, d_, t, when in p.sent if kind == ds.SAMPLE]
     kept = check_frames(path, samples, out)
     check(kept == last, "kept %d frames, want %d (up to the torn chunk)" % (kept, last))

