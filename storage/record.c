@@ -92,7 +92,7 @@ static void usage(void)
 "  -d, --dir DIR          where session files go (default: the current directory)\n"
 "      --rotate D         start a new file after D of device time (default 24h)\n"
 "      --fsync D          fsync files this often (default 10s; flushes are every 1 s)\n"
-"      --chunk-rows N     rows per /frames chunk, 16..1048576 (default: a minute\n"
+"      --chunk-rows N     rows per /frames chunk, 16..1048576 (default: 30 s\n"
 "                         of samples, kept within 16..4096)\n"
 "      --recover FILE     make a file whose recorder was killed readable again,\n"
 "                         print what it holds, and exit\n"

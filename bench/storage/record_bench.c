@@ -26,6 +26,7 @@ struct opts {
     uint64_t frames, rate, flush_every, stats_every;
     const char *dir, *input;
     int keep;
+    unsigned chunk_rows;
 };
 
 /* A garment's recorded bytes (--input): its HELLO and its SAMPLE frames. */
@@ -106,6 +107,8 @@ static void usage(void)
 "      --stats-every N    one /stats row every N rows (default 2*HZ: acquire\n"
 "                         publishes stats every 2 s)\n"
 "      --keep             keep the HDF5 file (its path is printed)\n"
+"      --chunk-rows N     rows per /frames chunk (default: the recorder's, 30 s\n"
+"                         of samples)\n"
 "      --input FILE       a garment's bytes instead of synthetic samples (e.g.\n"
 "                         ductwatch-sim --out FILE): its HELLO and SAMPLEs;\n"
 "                         --frames defaults to all of them, --rate to the HELLO's\n"
@@ -140,7 +143,7 @@ static int run_hdf5(const struct opts *o, const char *path, double *secs, uint64
     struct dw_session_start st = {
         .path = path, .hello = hello, .hello_len = (size_t)hl,
         .t_host_ns = 1800000000000000000ull, .t_device_us = 1000000, .stream = 1,
-        .reason = "first-hello",
+        .reason = "first-hello", .chunk_rows = o->chunk_rows,
     };
     uint64_t t0 = dw_now_monotonic_ns();
     if (hl < 0 || dw_session_writer_create(&w, &st, err, sizeof(err)) < 0) {
@@ -209,7 +212,7 @@ static long long file_size(const char *path)
 
 int main(int argc, char **argv)
 {
-    enum { O_DIR = 256, O_FRAMES, O_RATE, O_FLUSH, O_STATS, O_INPUT, O_KEEP };
+    enum { O_DIR = 256, O_FRAMES, O_RATE, O_FLUSH, O_STATS, O_INPUT, O_KEEP, O_CHUNK };
     static const struct option lo[] = {
         { "dir", required_argument, NULL, O_DIR },
         { "frames", required_argument, NULL, O_FRAMES },
@@ -218,6 +221,7 @@ int main(int argc, char **argv)
         { "stats-every", required_argument, NULL, O_STATS },
         { "input", required_argument, NULL, O_INPUT },
         { "keep", no_argument, NULL, O_KEEP },
+        { "chunk-rows", required_argument, NULL, O_CHUNK },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { 0 },
@@ -235,6 +239,7 @@ int main(int argc, char **argv)
         case O_STATS: o.stats_every = dw_bench_opt_u64(prog, "--stats-every", optarg, 0, UINT32_MAX); break;
         case O_INPUT: o.input = optarg; break;
         case O_KEEP: o.keep = 1; break;
+        case O_CHUNK: o.chunk_rows = (unsigned)dw_bench_opt_u64(prog, "--chunk-rows", optarg, 16, 1048576); break;
         default: dw_bench_opt_other(prog, ch, argv, usage);
         }
     }

@@ -141,16 +141,16 @@ def main():
                 check(d.dtype == np.dtype(dt) and d.shape == shape,
                       "%s: %s %r, want %s %r" % (k, d.dtype, d.shape, dt, shape))
                 check("units" in d.attrs, "%s has no units attribute" % k)
-                # a minute per chunk at 10 Hz; the garment's integers in the
+                # 30 s per chunk at 10 Hz; the garment's integers in the
                 # fewest bits (scale-offset at its LSB) or shuffle+deflate
                 if dt == "float32":
                     digits = 3 if k in ("pressure_kpa", "accel_g") else 2
-                    check(d.chunks == (600, 1) and d.scaleoffset == digits,
-                          "%s: chunks %r scale-offset %r, want (600, 1) and %d"
+                    check(d.chunks == (300, 1) and d.scaleoffset == digits,
+                          "%s: chunks %r scale-offset %r, want (300, 1) and %d"
                           % (k, d.chunks, d.scaleoffset, digits))
                 else:
-                    check(d.chunks[0] == 600 and d.compression == "gzip" and d.shuffle,
-                          "%s is not chunked by 600 rows with shuffle+deflate" % k)
+                    check(d.chunks[0] == 300 and d.compression == "gzip" and d.shuffle,
+                          "%s is not chunked by 300 rows with shuffle+deflate" % k)
                 check(d.maxshape[0] is None, "%s is not extendible" % k)
             check(fr["temperature_c"].attrs["units"] == b"degC", "temperature units")
             check(fr["pressure_kpa"].attrs["units"] == b"kPa", "pressure units")

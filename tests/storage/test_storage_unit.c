@@ -317,11 +317,11 @@ static off_t write_hour(const char *name, int flush_every)
 
 /* Flushing every second, as the recorder does live, rewrites the last
  * chunk of each column 60 times; under SWMR every rewrite that changed its
- * size would leave the old copy behind (that is 270 bytes per frame here,
- * 7 times the size written once). The file must stay close to the size of
+ * size would leave the old copy behind (that is 186 bytes per frame here,
+ * 5 times the size written once). The file must stay close to the size of
  * the same rows written once: what it may add is a chunk's allotment now
- * and then, when a chunk outgrows it (12.6 % on this signal, where the
- * swing widens the range of some chunks; 4.7 % on the simulator's). */
+ * and then, when a chunk outgrows it (6 % on this signal, where the swing
+ * widens the range of some chunks; 3 % on the simulator's). */
 static void test_flush_every_second_keeps_size(void **state)
 {
     (void)state;

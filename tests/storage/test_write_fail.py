@@ -28,7 +28,7 @@ def main():
         p = ds.Publisher(ep, "bra-full")
         rec = Recorder(wd, [ep], preexec=limit_file_size)
         p.wait_subscriber()
-        g = ds.Garment("bra-full", rate=10, seed=2)  # 600-row chunks
+        g = ds.Garment("bra-full", rate=10, seed=2)  # 300-row chunks
         p.frame(g.hello_frame())
         path = rec.wait_file()
         t0 = time.monotonic()
