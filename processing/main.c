@@ -19,6 +19,7 @@
 #include "dwtime.h"
 #include "endpoint.h"
 #include "frame.h"
+#include "jsonw.h"
 #include "log.h"
 #include "msg.h"
 
@@ -30,6 +31,13 @@ static volatile sig_atomic_t stop;
 struct out_stream {
     char device[DW_ID_LEN + 1];
     uint64_t seq;
+};
+
+#define MAX_PARAM_SECTIONS 32
+
+struct param_cache {
+    char section[16];
+    char *json;
 };
 
 struct in_stream {
@@ -48,6 +56,9 @@ struct app {
     struct in_stream *in;
     unsigned n_in, cap_in;
     uint64_t pub_dropped;
+    char stream_json[64]; /* stream_id as printed in alerts */
+    struct param_cache params[MAX_PARAM_SECTIONS];
+    unsigned n_params;
     /* --input */
     struct dw_detector *det;
     char device[DW_ID_LEN + 1];
@@ -125,57 +136,89 @@ static const char *param_section(const char *rule)
     return rule;
 }
 
+/* The "params" object of a rule's alerts, printed once: the configuration
+ * does not change while detect runs. NULL when out of memory. */
+static const char *params_json(struct app *a, const char *section)
+{
+    for (unsigned i = 0; i < a->n_params; i++)
+        if (!strcmp(a->params[i].section, section))
+            return a->params[i].json;
+    if (a->n_params == MAX_PARAM_SECTIONS)
+        return NULL;
+    struct params_ctx pc = { cJSON_CreateObject() };
+    if (!pc.obj)
+        return NULL;
+    dw_detect_config_section(&a->cfg, section, add_param, &pc);
+    char *s = cJSON_PrintUnformatted(pc.obj);
+    cJSON_Delete(pc.obj);
+    if (!s)
+        return NULL;
+    struct param_cache *c = &a->params[a->n_params++];
+    snprintf(c->section, sizeof(c->section), "%s", section);
+    c->json = s;
+    return s;
+}
+
+/* The alert as JSON, the bytes cJSON_PrintUnformatted gave for the same
+ * object (the --input output is the reference); NULL if it did not fit. */
+static const char *alert_json(struct app *a, struct out_stream *o, const struct dw_alert *al,
+                              char *buf, size_t cap, size_t *len)
+{
+    const char *params = params_json(a, param_section(al->rule));
+    struct dw_jsonw w;
+    if (!params)
+        return NULL;
+    dw_jsonw_init(&w, buf, cap);
+    dw_jsonw_begin(&w);
+    dw_jsonw_number(&w, "seq", (double)o->seq++);
+    dw_jsonw_raw(&w, "stream", a->stream_json);
+    dw_jsonw_str(&w, "device", al->device);
+    dw_jsonw_number(&w, "id", (double)al->id);
+    dw_jsonw_str(&w, "rule", al->rule);
+    dw_jsonw_str(&w, "level", dw_alert_level_name(al->level));
+    dw_jsonw_str(&w, "state", dw_alert_state_name(al->state));
+    dw_jsonw_str(&w, "side", dw_side_name((unsigned)al->side));
+    if (al->zone >= 0) {
+        dw_jsonw_number(&w, "zone", al->zone);
+        dw_jsonw_str(&w, "zone_name", al->zone_name);
+    } else {
+        dw_jsonw_null(&w, "zone");
+        dw_jsonw_null(&w, "zone_name");
+    }
+    dw_jsonw_number(&w, "value", al->value == al->value ? al->value : 0);
+    dw_jsonw_number(&w, "threshold", al->threshold);
+    dw_jsonw_number(&w, "t_device_us", (double)al->t_device_us);
+    dw_jsonw_number(&w, "t_host_ns", a->host_time ? (double)dw_now_realtime_ns() : 0);
+    dw_jsonw_str(&w, "ruleset_version", DW_RULESET_VERSION);
+    dw_jsonw_bool(&w, "clinical", al->clinical);
+    dw_jsonw_raw(&w, "params", params);
+    dw_jsonw_str(&w, "message", al->message);
+    dw_jsonw_end(&w);
+    return dw_jsonw_text(&w, len);
+}
+
 static void on_alert(const struct dw_alert *al, void *user)
 {
     struct app *a = user;
     struct out_stream *o = out_stream(a, al->device);
-    cJSON *j = o ? cJSON_CreateObject() : NULL;
-    if (!j) {
+    char buf[16384];
+    size_t len = 0;
+    const char *s = o ? alert_json(a, o, al, buf, sizeof(buf), &len) : NULL;
+    if (!s) {
         dw_err("%s: out of memory, alert %s not published", al->device, al->rule);
         return;
     }
-    cJSON_AddNumberToObject(j, "seq", (double)o->seq++);
-    cJSON_AddNumberToObject(j, "stream", (double)a->stream_id);
-    cJSON_AddStringToObject(j, "device", al->device);
-    cJSON_AddNumberToObject(j, "id", (double)al->id);
-    cJSON_AddStringToObject(j, "rule", al->rule);
-    cJSON_AddStringToObject(j, "level", dw_alert_level_name(al->level));
-    cJSON_AddStringToObject(j, "state", dw_alert_state_name(al->state));
-    cJSON_AddStringToObject(j, "side", dw_side_name((unsigned)al->side));
-    if (al->zone >= 0) {
-        cJSON_AddNumberToObject(j, "zone", al->zone);
-        cJSON_AddStringToObject(j, "zone_name", al->zone_name);
-    } else {
-        cJSON_AddNullToObject(j, "zone");
-        cJSON_AddNullToObject(j, "zone_name");
-    }
-    cJSON_AddNumberToObject(j, "value", al->value == al->value ? al->value : 0);
-    cJSON_AddNumberToObject(j, "threshold", al->threshold);
-    cJSON_AddNumberToObject(j, "t_device_us", (double)al->t_device_us);
-    cJSON_AddNumberToObject(j, "t_host_ns", a->host_time ? (double)dw_now_realtime_ns() : 0);
-    cJSON_AddStringToObject(j, "ruleset_version", DW_RULESET_VERSION);
-    cJSON_AddBoolToObject(j, "clinical", al->clinical);
-    struct params_ctx pc = { cJSON_AddObjectToObject(j, "params") };
-    if (pc.obj)
-        dw_detect_config_section(&a->cfg, param_section(al->rule), add_param, &pc);
-    cJSON_AddStringToObject(j, "message", al->message);
-    char *s = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
-    if (!s)
-        return;
-    /* cJSON prints integers above 2^53 inexactly: write u64 fields by hand. */
     if (a->pub) {
         char topic[DW_TOPIC_MAX];
         if (dw_topic(topic, sizeof(topic), "alert", al->device) > 0 &&
-            dw_zmq_send2(a->pub, topic, s, strlen(s)) < 0)
+            dw_zmq_send2(a->pub, topic, s, len) < 0)
             a->pub_dropped++;
     } else {
-        fputs(s, stdout);
+        fwrite(s, 1, len, stdout);
         fputc('\n', stdout);
     }
     dw_info("%s %s %s %s zone %d: %s", al->device, al->rule, dw_alert_level_name(al->level),
             dw_alert_state_name(al->state), al->zone, al->message);
-    free(s);
 }
 
 /* ---- --input: raw garment bytes -------------------------------------- */
@@ -480,16 +523,16 @@ int main(int argc, char **argv)
         return DW_EXIT_FAILURE;
     }
     int rc;
-    if (input) {
-        app.stream_id = 0;
-        app.host_time = false;
+    app.stream_id = input ? 0 : dw_now_realtime_ns();
+    app.host_time = !input;
+    dw_json_format_number((double)app.stream_id, app.stream_json, sizeof(app.stream_json));
+    if (input)
         rc = run_input(&app, input);
-    } else {
-        app.stream_id = dw_now_realtime_ns();
-        app.host_time = true;
+    else
         rc = run_live(&app, subs, n_sub, pub_ep);
-    }
     dw_detector_free(app.det);
+    for (unsigned i = 0; i < app.n_params; i++)
+        free(app.params[i].json);
     free(app.in);
     free(app.out);
     return rc;
