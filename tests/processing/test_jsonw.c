@@ -1,6 +1,8 @@
 /* The JSON that detect (alerts) and acquire (events) now write without a
  * cJSON tree must be the bytes cJSON_PrintUnformatted gives for the same
- * object: numbers of every kind, every byte in strings, whole events. */
+ * object: numbers of every kind, every byte in strings, whole events. And
+ * events read back without a tree must give what cJSON gives, for the
+ * canonical bytes and for damaged ones. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +10,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 #include <float.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,6 +200,148 @@ static void test_events(void **st)
     }
 }
 
+
+/* The event parse as it was, through cJSON only: the reference. */
+static int ref_u64(const cJSON *o, const char *k, uint64_t *v)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (!it)
+        return 0;
+    if (!cJSON_IsNumber(it) || !(it->valuedouble >= 0) ||
+        it->valuedouble >= 18446744073709551616.0 || floor(it->valuedouble) != it->valuedouble)
+        return -1;
+    *v = (uint64_t)it->valuedouble;
+    return 0;
+}
+
+static int ref_str(const cJSON *o, const char *k, char *buf, size_t cap, bool required)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (!it)
+        return required ? -1 : 0;
+    if (!cJSON_IsString(it) || strlen(it->valuestring) >= cap)
+        return -1;
+    strcpy(buf, it->valuestring);
+    return 0;
+}
+
+static int event_parse_reference(const char *json, size_t len, struct dw_msg_event *e,
+                                 const char **why)
+{
+    const char *reason = "not a JSON object";
+    char kind[32] = "", side[16] = "none";
+    cJSON *o = cJSON_ParseWithLength(json, len);
+    int r = -1;
+    memset(e, 0, sizeof(*e));
+    if (!o || !cJSON_IsObject(o))
+        goto out;
+    reason = "bad or missing \"kind\"";
+    if (ref_str(o, "kind", kind, sizeof(kind), true) || (e->kind = dw_event_kind_from_name(kind)) < 0)
+        goto out;
+    reason = "bad \"side\" (left, right or none)";
+    if (ref_str(o, "side", side, sizeof(side), false) || (e->side = dw_side_from_name(side)) < 0)
+        goto out;
+    reason = "bad \"device\", \"source\" or \"text\"";
+    if (ref_str(o, "device", e->device, sizeof(e->device), false) ||
+        ref_str(o, "source", e->source, sizeof(e->source), false) ||
+        ref_str(o, "text", e->text, sizeof(e->text), false))
+        goto out;
+    reason = "bad \"seq\", \"stream\", \"missing\" or time field";
+    if (ref_u64(o, "seq", &e->seq) || ref_u64(o, "stream", &e->stream) ||
+        ref_u64(o, "t_device_us", &e->t_device_us) || ref_u64(o, "t_host_ns", &e->t_host_ns) ||
+        ref_u64(o, "missing", &e->missing))
+        goto out;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "value");
+    reason = "bad \"value\" (a number or null)";
+    if (v && !cJSON_IsNull(v)) {
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+            goto out;
+        e->has_value = true;
+        e->value = v->valuedouble;
+    }
+    reason = NULL;
+    r = 0;
+out:
+    cJSON_Delete(o);
+    *why = reason;
+    return r;
+}
+
+static void check_parse(const char *json, size_t len)
+{
+    struct dw_msg_event a, b;
+    const char *wa = "unset", *wb = "unset";
+    int ra = dw_msg_event_parse(json, len, &a, &wa);
+    int rb = event_parse_reference(json, len, &b, &wb);
+    if ((ra == 0) != (rb == 0) || (wa != wb && (!wa || !wb || strcmp(wa, wb))) ||
+        memcmp(&a, &b, sizeof(a)))
+        fail_msg("parse differs from cJSON for '%.*s'", (int)len, json);
+}
+
+/* Events as acquire writes them, and those bytes damaged: the fast path
+ * takes the first, cJSON the rest; the result must not tell which. */
+static void test_event_parse(void **st)
+{
+    (void)st;
+    static const char *const fixed[] = {
+        "{\"seq\":1,\"stream\":2,\"device\":\"d\",\"t_device_us\":3,\"t_host_ns\":4,"
+        "\"kind\":\"thermometer\",\"side\":\"none\",\"value\":38.6,\"source\":\"garment\",\"text\":\"\"}",
+        "{\"seq\":1,\"stream\":2,\"device\":\"d\",\"t_device_us\":3,\"t_host_ns\":4,"
+        "\"kind\":\"thermometer\",\"side\":\"none\",\"value\":1e999,\"source\":\"g\",\"text\":\"\"}",
+        "{\"seq\":1,\"stream\":2,\"device\":\"d\",\"t_device_us\":3,\"t_host_ns\":4,"
+        "\"kind\":\"thermometer\",\"side\":\"none\",\"value\":-0,\"source\":\"g\",\"text\":\"\"}",
+        "{\"seq\":01,\"stream\":18446744073709551615,\"device\":\"d\",\"t_device_us\":3,"
+        "\"t_host_ns\":1796164289738981123,\"kind\":\"gap\",\"side\":\"left\",\"value\":null,"
+        "\"missing\":5,\"source\":\"acquire\",\"text\":\"x\"}",
+        "{\"seq\":1,\"stream\":2,\"device\":\"d\",\"t_device_us\":3,\"t_host_ns\":4,"
+        "\"kind\":\"nosuch\",\"side\":\"none\",\"value\":null,\"source\":\"g\",\"text\":\"\"}",
+        "{\"seq\":1,\"stream\":2,\"device\":\"d\",\"t_device_us\":3,\"t_host_ns\":4,"
+        "\"kind\":\"thermometer\",\"side\":\"up\",\"value\":null,\"source\":\"g\",\"text\":\"\"}",
+        "{\"seq\":1,\"stream\":2,\"device\":\"d\",\"t_device_us\":3,\"t_host_ns\":4,"
+        "\"kind\":\"thermometer\",\"side\":\"none\",\"value\":null,\"source\":\"g\",\"text\":\"\"} ",
+        "{\"seq\":99999999999999999999,\"stream\":2,\"device\":\"d\",\"t_device_us\":3,"
+        "\"t_host_ns\":4,\"kind\":\"thermometer\",\"side\":\"none\",\"value\":null,\"source\":\"g\","
+        "\"text\":\"\"}",
+    };
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        check_parse(fixed[i], strlen(fixed[i]));
+    for (int i = 0; i < 20000; i++) {
+        struct dw_msg_event e;
+        memset(&e, 0, sizeof(e));
+        e.seq = next() >> (next() % 64);
+        e.stream = next() >> (next() % 2 ? 0 : 40);
+        e.t_device_us = next() >> (next() % 64);
+        e.t_host_ns = next();
+        e.kind = (int)(next() % 16);
+        e.side = (int)(next() % 3);
+        e.has_value = next() % 2;
+        e.value = i % 3 ? (double)(int)(next() % 45000) / 1000.0 : (double)(int64_t)(next() % 7) - 3;
+        e.missing = next() % 100000;
+        random_text(e.device, i % 4 ? 8 : sizeof(e.device));
+        if (next() % 2)
+            random_text(e.source, sizeof(e.source));
+        random_text(e.text, i % 4 ? 4 : sizeof(e.text));
+        char *js = dw_msg_event_to_json(&e);
+        assert_non_null(js);
+        size_t len = strlen(js);
+        check_parse(js, len);
+        /* damaged copies: a byte changed, dropped or cut off */
+        for (int k = 0; k < 4; k++) {
+            char buf[4200];
+            size_t n = len, at = next() % len;
+            memcpy(buf, js, len);
+            switch (k) {
+            case 0: buf[at] = (char)(next() % 256); break;
+            case 1: memmove(buf + at, buf + at + 1, len - at - 1); n--; break;
+            case 2: n = at; break;
+            default: buf[at] = "0123456789-.eE\"\\ ,:}"[next() % 20];
+            }
+            check_parse(buf, n);
+        }
+        free(js);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_strings),
         cmocka_unit_test(test_overflow),
         cmocka_unit_test(test_events),
+        cmocka_unit_test(test_event_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
