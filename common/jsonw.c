@@ -1,6 +1,8 @@
-#include <cjson/cJSON.h>
+#include <float.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "jsonw.h"
 
@@ -106,8 +108,8 @@ static size_t format_u64(uint64_t v, char *out)
 size_t dw_json_format_number(double d, char *buf, size_t cap)
 {
     /* An integral value below 1e15 has at most 15 digits: cJSON's %1.15g
-     * prints it as its plain decimal digits (and -0 as "-0"). That is the common case (sequences, ids, device
-     * times) and needs no printf. */
+     * prints it as its plain decimal digits (and -0 as "-0"). That is the
+     * common case (sequences, ids, device times) and needs no printf. */
     if (cap >= 32 && isfinite(d) && fabs(d) < 1e15 && d == floor(d)) {
         size_t n = 0;
         if (signbit(d))
@@ -115,17 +117,35 @@ size_t dw_json_format_number(double d, char *buf, size_t cap)
         n += format_u64((uint64_t)fabs(d), buf + n);
         return n;
     }
-    /* Everything else: cJSON itself, so that the digits are its own. */
-    cJSON *item = cJSON_CreateNumber(d);
-    if (!item || !cJSON_PrintPreallocated(item, buf, (int)(cap > 0x7fffffff ? 0x7fffffff : cap),
-                                          0)) {
-        cJSON_Delete(item);
+    /* Everything else as cJSON 1.7 prints it: NaN and infinities as null,
+     * else 15 significant digits if they read back as the same double
+     * (within its compare_double tolerance), else 17. strtod reads back
+     * what its sscanf("%lg") would, and tests/processing/test_jsonw holds
+     * the two printers to the same bytes. */
+    if (cap < 32) {
         if (cap)
             buf[0] = 0;
         return 0;
     }
-    cJSON_Delete(item);
-    return strlen(buf);
+    if (!isfinite(d)) {
+        memcpy(buf, "null", 5);
+        return 4;
+    }
+    int n = snprintf(buf, cap, "%1.15g", d);
+    double back = strtod(buf, NULL);
+    double max = fabs(back) > fabs(d) ? fabs(back) : fabs(d);
+    if (!(fabs(back - d) <= max * DBL_EPSILON))
+        n = snprintf(buf, cap, "%1.17g", d);
+    if (n <= 0 || (size_t)n >= cap)
+        return 0;
+    /* and with a '.' whatever the locale's decimal point */
+    const struct lconv *lc = localeconv();
+    char point = lc && lc->decimal_point ? lc->decimal_point[0] : '.';
+    if (point != '.')
+        for (int i = 0; i < n; i++)
+            if (buf[i] == point)
+                buf[i] = '.';
+    return (size_t)n;
 }
 
 void dw_jsonw_number(struct dw_jsonw *w, const char *k, double d)
