@@ -47,9 +47,10 @@ static void publish(struct dw_acquire *a, const char *kind, const void *body, si
 
     if (dw_topic(topic, sizeof(topic), kind, a->device) < 0)
         return;
-    if (dw_backlog_push(&a->backlog, topic, body, len, a->rx_mono_ns) < 0 ||
-        (pin && dw_backlog_pin_last(&a->backlog) < 0))
-        dw_warn("backlog: out of memory");
+    /* Sent first, kept for replay after: the copy (and, when a bigger
+     * message lands in a slot, its realloc) is not on the latency path.
+     * Nothing can replay in between, so the order subscribers see is the
+     * same. */
     r = dw_zmq_send2(a->pub, topic, body, len);
     if (r < 0) {
         /* Never wait for a slow subscriber: the stream seq shows it the gap. */
@@ -57,6 +58,9 @@ static void publish(struct dw_acquire *a, const char *kind, const void *body, si
         if (r != -EAGAIN)
             dw_debug("send %s: %s", topic, strerror(-r));
     }
+    if (dw_backlog_push(&a->backlog, topic, body, len, a->rx_mono_ns) < 0 ||
+        (pin && dw_backlog_pin_last(&a->backlog) < 0))
+        dw_warn("backlog: out of memory");
 }
 
 static void publish_event(struct dw_acquire *a, struct dw_msg_event *e)

@@ -1,9 +1,11 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "jsonw.h"
 #include "msg.h"
 
 ssize_t dw_msg_frame_pack(const struct dw_msg_frame *m, uint8_t *out, size_t cap)
@@ -96,30 +98,197 @@ static char *print_and_free(cJSON *o)
     return s;
 }
 
+/* Written directly rather than through a cJSON tree: every garment EVENT
+ * passes here on its way to an alert, and the tree cost more than the rest
+ * of acquisition's work for it. The bytes are the same (jsonw.h). */
 char *dw_msg_event_to_json(const struct dw_msg_event *e)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
-    add_u64(o, "seq", e->seq);
-    add_u64(o, "stream", e->stream);
-    cJSON_AddStringToObject(o, "device", e->device);
-    add_u64(o, "t_device_us", e->t_device_us);
-    add_u64(o, "t_host_ns", e->t_host_ns);
-    cJSON_AddStringToObject(o, "kind", dw_event_kind_name((unsigned)e->kind) ? dw_event_kind_name((unsigned)e->kind) : "unknown");
-    cJSON_AddStringToObject(o, "side", dw_side_name((unsigned)e->side) ? dw_side_name((unsigned)e->side) : "none");
+    char buf[4096];
+    struct dw_jsonw w;
+    const char *kind = dw_event_kind_name((unsigned)e->kind);
+    const char *side = dw_side_name((unsigned)e->side);
+    size_t len;
+
+    dw_jsonw_init(&w, buf, sizeof(buf));
+    dw_jsonw_begin(&w);
+    dw_jsonw_u64(&w, "seq", e->seq);
+    dw_jsonw_u64(&w, "stream", e->stream);
+    dw_jsonw_str(&w, "device", e->device);
+    dw_jsonw_u64(&w, "t_device_us", e->t_device_us);
+    dw_jsonw_u64(&w, "t_host_ns", e->t_host_ns);
+    dw_jsonw_str(&w, "kind", kind ? kind : "unknown");
+    dw_jsonw_str(&w, "side", side ? side : "none");
     if (e->has_value)
-        cJSON_AddNumberToObject(o, "value", e->value);
+        dw_jsonw_number(&w, "value", e->value);
     else
-        cJSON_AddNullToObject(o, "value");
+        dw_jsonw_null(&w, "value");
     if (e->kind == DW_EV_GAP)
-        add_u64(o, "missing", e->missing);
-    cJSON_AddStringToObject(o, "source", e->source[0] ? e->source : "acquire");
-    cJSON_AddStringToObject(o, "text", e->text);
-    return print_and_free(o);
+        dw_jsonw_u64(&w, "missing", e->missing);
+    dw_jsonw_str(&w, "source", e->source[0] ? e->source : "acquire");
+    dw_jsonw_str(&w, "text", e->text);
+    dw_jsonw_end(&w);
+    const char *t = dw_jsonw_text(&w, &len);
+    char *out = t ? malloc(len + 1) : NULL;
+    if (!out) {
+        errno = t ? ENOMEM : EOVERFLOW;
+        return NULL;
+    }
+    memcpy(out, t, len + 1);
+    return out;
 }
 
+/* ---- the event JSON this code writes, read without a cJSON tree ----------
+ *
+ * Every garment EVENT reaches detect (and record) as the JSON that
+ * dw_msg_event_to_json writes, and parsing it with cJSON cost about 20 000
+ * instructions before the alert could be raised. fast_event_parse reads
+ * only that exact form: the keys in that order, no white space, plain
+ * printable ASCII strings, digits-only integers. Anything else, and any
+ * value the checks below would refuse, goes to the cJSON path, so every
+ * input gives the same result as before. */
+
+struct cursor {
+    const char *p, *end;
+};
+
+static bool lit(struct cursor *c, const char *s)
+{
+    size_t n = strlen(s);
+    if ((size_t)(c->end - c->p) < n || memcmp(c->p, s, n))
+        return false;
+    c->p += n;
+    return true;
+}
+
+/* "..." of printable ASCII without escapes into buf (cap as get_str). */
+static bool fast_str(struct cursor *c, char *buf, size_t cap)
+{
+    if (c->p >= c->end || *c->p != '"')
+        return false;
+    const char *q = ++c->p;
+    while (q < c->end && *q != '"') {
+        unsigned char ch = (unsigned char)*q;
+        if (ch < 0x20 || ch > 0x7e || ch == '\\')
+            return false;
+        q++;
+    }
+    if (q >= c->end || (size_t)(q - c->p) >= cap)
+        return false;
+    memcpy(buf, c->p, (size_t)(q - c->p));
+    buf[q - c->p] = 0;
+    c->p = q + 1;
+    return true;
+}
+
+/* A number token as cJSON takes it: the same characters to strtod. */
+static bool fast_token(struct cursor *c, char *tok, size_t cap, bool digits_only)
+{
+    const char *q = c->p;
+    if (!digits_only && q < c->end && *q == '-')
+        q++;
+    const char *d0 = q;
+    while (q < c->end && *q >= '0' && *q <= '9')
+        q++;
+    if (q == d0)
+        return false;
+    if (!digits_only && q < c->end && *q == '.') {
+        const char *f0 = ++q;
+        while (q < c->end && *q >= '0' && *q <= '9')
+            q++;
+        if (q == f0)
+            return false;
+    }
+    if (!digits_only && q < c->end && (*q == 'e' || *q == 'E')) {
+        q++;
+        if (q < c->end && (*q == '+' || *q == '-'))
+            q++;
+        const char *e0 = q;
+        while (q < c->end && *q >= '0' && *q <= '9')
+            q++;
+        if (q == e0)
+            return false;
+    }
+    /* cJSON reads at most 63 characters of a number */
+    if ((size_t)(q - c->p) >= cap || q - c->p > 63)
+        return false;
+    memcpy(tok, c->p, (size_t)(q - c->p));
+    tok[q - c->p] = 0;
+    c->p = q;
+    return true;
+}
+
+static bool fast_u64(struct cursor *c, uint64_t *v)
+{
+    char tok[64];
+    if (!fast_token(c, tok, sizeof(tok), true))
+        return false;
+    size_t n = strlen(tok);
+    if (n <= 15) { /* exact in a double: the same value cJSON gives */
+        uint64_t x = 0;
+        for (size_t i = 0; i < n; i++)
+            x = x * 10 + (uint64_t)(tok[i] - '0');
+        *v = x;
+        return true;
+    }
+    /* cJSON's value: the nearest double, as dw_msg_json_u64 takes it */
+    double d = strtod(tok, NULL);
+    if (!(d < 18446744073709551616.0))
+        return false;
+    *v = (uint64_t)d;
+    return true;
+}
+
+static bool fast_event_parse(const char *json, size_t len, struct dw_msg_event *e)
+{
+    struct cursor c = { json, json + len };
+    char kind[32], side[16], tok[64];
+    const struct lconv *lc = localeconv();
+
+    /* cJSON turns '.' into the locale's decimal point before strtod */
+    if (!lc || !lc->decimal_point || strcmp(lc->decimal_point, "."))
+        return false;
+    memset(e, 0, sizeof(*e));
+    if (!lit(&c, "{\"seq\":") || !fast_u64(&c, &e->seq) ||
+        !lit(&c, ",\"stream\":") || !fast_u64(&c, &e->stream) ||
+        !lit(&c, ",\"device\":") || !fast_str(&c, e->device, sizeof(e->device)) ||
+        !lit(&c, ",\"t_device_us\":") || !fast_u64(&c, &e->t_device_us) ||
+        !lit(&c, ",\"t_host_ns\":") || !fast_u64(&c, &e->t_host_ns) ||
+        !lit(&c, ",\"kind\":") || !fast_str(&c, kind, sizeof(kind)) ||
+        !lit(&c, ",\"side\":") || !fast_str(&c, side, sizeof(side)) ||
+        !lit(&c, ",\"value\":"))
+        return false;
+    if (!lit(&c, "null")) {
+        if (!fast_token(&c, tok, sizeof(tok), false))
+            return false;
+        e->value = strtod(tok, NULL);
+        if (!isfinite(e->value))
+            return false;
+        e->has_value = true;
+    }
+    if (lit(&c, ",\"missing\":") && !fast_u64(&c, &e->missing))
+        return false;
+    if (!lit(&c, ",\"source\":") || !fast_str(&c, e->source, sizeof(e->source)) ||
+        !lit(&c, ",\"text\":") || !fast_str(&c, e->text, sizeof(e->text)) || !lit(&c, "}") ||
+        c.p != c.end)
+        return false;
+    e->kind = dw_event_kind_from_name(kind);
+    e->side = dw_side_from_name(side);
+    return e->kind >= 0 && e->side >= 0;
+}
+
+static int slow_event_parse(const char *json, size_t len, struct dw_msg_event *e, const char **why);
+
 int dw_msg_event_parse(const char *json, size_t len, struct dw_msg_event *e, const char **why)
+{
+    if (fast_event_parse(json, len, e)) {
+        if (why)
+            *why = NULL;
+        return 0;
+    }
+    return slow_event_parse(json, len, e, why);
+}
+
+static int slow_event_parse(const char *json, size_t len, struct dw_msg_event *e, const char **why)
 {
     const char *reason = "not a JSON object";
     char kind[32] = "", side[16] = "none";

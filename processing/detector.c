@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "detector.h"
+#include "devindex.h"
 #include "layout.h"
 #include "robust.h"
 
@@ -146,6 +147,7 @@ struct dw_detector {
     void *user;
     struct device **dev; /* grows: a process serves any number of devices */
     unsigned n_dev, cap_dev;
+    struct dw_devindex index; /* id -> dev[] position */
     uint32_t win_min, p1_win_min;
 };
 
@@ -367,11 +369,23 @@ static void device_free(struct device *dv)
     free(dv);
 }
 
+static const char *device_name(const void *ctx, unsigned pos)
+{
+    const struct dw_detector *d = ctx;
+    return d->dev[pos]->id;
+}
+
+static struct device *device_find(const struct dw_detector *d, const char *id)
+{
+    long i = dw_devindex_find(&d->index, id, device_name, d);
+    return i < 0 ? NULL : d->dev[i];
+}
+
 static struct device *device_get(struct dw_detector *d, const char *id, bool create)
 {
-    for (unsigned i = 0; i < d->n_dev; i++)
-        if (!strcmp(d->dev[i]->id, id))
-            return d->dev[i];
+    struct device *found = device_find(d, id);
+    if (found)
+        return found;
     if (!create)
         return NULL;
     if (d->n_dev == d->cap_dev) {
@@ -409,7 +423,10 @@ static struct device *device_get(struct dw_detector *d, const char *id, bool cre
     for (unsigned k = 0; k < 72; k++)
         dv->amb_hour[0][k] = dv->amb_hour[1][k] = NAN;
     dv->sd[0].med_r_last = dv->sd[1].med_r_last = NAN;
-    d->dev[d->n_dev++] = dv;
+    d->dev[d->n_dev] = dv;
+    if (dw_devindex_add(&d->index, dv->id, d->n_dev, device_name, d) < 0)
+        goto fail;
+    d->n_dev++;
     return dv;
 fail:
     device_free(dv);
@@ -441,17 +458,17 @@ void dw_detector_free(struct dw_detector *d)
     for (unsigned i = 0; i < d->n_dev; i++)
         device_free(d->dev[i]);
     free(d->dev);
+    dw_devindex_free(&d->index);
     free(d);
 }
 
 int dw_detector_stats(const struct dw_detector *d, const char *device, struct dw_detector_stats *st)
 {
-    for (unsigned i = 0; i < d->n_dev; i++)
-        if (!strcmp(d->dev[i]->id, device)) {
-            *st = d->dev[i]->st;
-            return 0;
-        }
-    return -ENOENT;
+    const struct device *dv = device_find(d, device);
+    if (!dv)
+        return -ENOENT;
+    *st = dv->st;
+    return 0;
 }
 
 int dw_detector_hello(struct dw_detector *d, const char *device, const struct dw_hello *h)

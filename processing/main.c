@@ -16,9 +16,11 @@
 #include "cli.h"
 #include "config.h"
 #include "detector.h"
+#include "devindex.h"
 #include "dwtime.h"
 #include "endpoint.h"
 #include "frame.h"
+#include "jsonw.h"
 #include "log.h"
 #include "msg.h"
 
@@ -30,6 +32,13 @@ static volatile sig_atomic_t stop;
 struct out_stream {
     char device[DW_ID_LEN + 1];
     uint64_t seq;
+};
+
+#define MAX_PARAM_SECTIONS 32
+
+struct param_cache {
+    char section[16];
+    char *json;
 };
 
 struct in_stream {
@@ -45,9 +54,14 @@ struct app {
     bool host_time;
     struct out_stream *out; /* both grow with the number of devices */
     unsigned n_out, cap_out;
+    struct dw_devindex out_index;
     struct in_stream *in;
     unsigned n_in, cap_in;
+    struct dw_devindex in_index;
     uint64_t pub_dropped;
+    char stream_json[64]; /* stream_id as printed in alerts */
+    struct param_cache params[MAX_PARAM_SECTIONS];
+    unsigned n_params;
     /* --input */
     struct dw_detector *det;
     char device[DW_ID_LEN + 1];
@@ -93,16 +107,24 @@ static int grow(void **arr, unsigned *cap, unsigned n, size_t size)
     return 0;
 }
 
+static const char *out_name(const void *ctx, unsigned pos)
+{
+    return ((const struct app *)ctx)->out[pos].device;
+}
+
 static struct out_stream *out_stream(struct app *a, const char *dev)
 {
-    for (unsigned i = 0; i < a->n_out; i++)
-        if (!strcmp(a->out[i].device, dev))
-            return &a->out[i];
+    long i = dw_devindex_find(&a->out_index, dev, out_name, a);
+    if (i >= 0)
+        return &a->out[i];
     if (grow((void **)&a->out, &a->cap_out, a->n_out, sizeof(*a->out)) < 0)
         return NULL;
-    struct out_stream *o = &a->out[a->n_out++];
+    struct out_stream *o = &a->out[a->n_out];
     memset(o, 0, sizeof(*o));
     snprintf(o->device, sizeof(o->device), "%s", dev);
+    if (dw_devindex_add(&a->out_index, o->device, a->n_out, out_name, a) < 0)
+        return NULL;
+    a->n_out++;
     return o;
 }
 
@@ -125,57 +147,89 @@ static const char *param_section(const char *rule)
     return rule;
 }
 
+/* The "params" object of a rule's alerts, printed once: the configuration
+ * does not change while detect runs. NULL when out of memory. */
+static const char *params_json(struct app *a, const char *section)
+{
+    for (unsigned i = 0; i < a->n_params; i++)
+        if (!strcmp(a->params[i].section, section))
+            return a->params[i].json;
+    if (a->n_params == MAX_PARAM_SECTIONS)
+        return NULL;
+    struct params_ctx pc = { cJSON_CreateObject() };
+    if (!pc.obj)
+        return NULL;
+    dw_detect_config_section(&a->cfg, section, add_param, &pc);
+    char *s = cJSON_PrintUnformatted(pc.obj);
+    cJSON_Delete(pc.obj);
+    if (!s)
+        return NULL;
+    struct param_cache *c = &a->params[a->n_params++];
+    snprintf(c->section, sizeof(c->section), "%s", section);
+    c->json = s;
+    return s;
+}
+
+/* The alert as JSON, the bytes cJSON_PrintUnformatted gave for the same
+ * object (the --input output is the reference); NULL if it did not fit. */
+static const char *alert_json(struct app *a, struct out_stream *o, const struct dw_alert *al,
+                              char *buf, size_t cap, size_t *len)
+{
+    const char *params = params_json(a, param_section(al->rule));
+    struct dw_jsonw w;
+    if (!params)
+        return NULL;
+    dw_jsonw_init(&w, buf, cap);
+    dw_jsonw_begin(&w);
+    dw_jsonw_number(&w, "seq", (double)o->seq++);
+    dw_jsonw_raw(&w, "stream", a->stream_json);
+    dw_jsonw_str(&w, "device", al->device);
+    dw_jsonw_number(&w, "id", (double)al->id);
+    dw_jsonw_str(&w, "rule", al->rule);
+    dw_jsonw_str(&w, "level", dw_alert_level_name(al->level));
+    dw_jsonw_str(&w, "state", dw_alert_state_name(al->state));
+    dw_jsonw_str(&w, "side", dw_side_name((unsigned)al->side));
+    if (al->zone >= 0) {
+        dw_jsonw_number(&w, "zone", al->zone);
+        dw_jsonw_str(&w, "zone_name", al->zone_name);
+    } else {
+        dw_jsonw_null(&w, "zone");
+        dw_jsonw_null(&w, "zone_name");
+    }
+    dw_jsonw_number(&w, "value", al->value == al->value ? al->value : 0);
+    dw_jsonw_number(&w, "threshold", al->threshold);
+    dw_jsonw_number(&w, "t_device_us", (double)al->t_device_us);
+    dw_jsonw_number(&w, "t_host_ns", a->host_time ? (double)dw_now_realtime_ns() : 0);
+    dw_jsonw_str(&w, "ruleset_version", DW_RULESET_VERSION);
+    dw_jsonw_bool(&w, "clinical", al->clinical);
+    dw_jsonw_raw(&w, "params", params);
+    dw_jsonw_str(&w, "message", al->message);
+    dw_jsonw_end(&w);
+    return dw_jsonw_text(&w, len);
+}
+
 static void on_alert(const struct dw_alert *al, void *user)
 {
     struct app *a = user;
     struct out_stream *o = out_stream(a, al->device);
-    cJSON *j = o ? cJSON_CreateObject() : NULL;
-    if (!j) {
+    char buf[16384];
+    size_t len = 0;
+    const char *s = o ? alert_json(a, o, al, buf, sizeof(buf), &len) : NULL;
+    if (!s) {
         dw_err("%s: out of memory, alert %s not published", al->device, al->rule);
         return;
     }
-    cJSON_AddNumberToObject(j, "seq", (double)o->seq++);
-    cJSON_AddNumberToObject(j, "stream", (double)a->stream_id);
-    cJSON_AddStringToObject(j, "device", al->device);
-    cJSON_AddNumberToObject(j, "id", (double)al->id);
-    cJSON_AddStringToObject(j, "rule", al->rule);
-    cJSON_AddStringToObject(j, "level", dw_alert_level_name(al->level));
-    cJSON_AddStringToObject(j, "state", dw_alert_state_name(al->state));
-    cJSON_AddStringToObject(j, "side", dw_side_name((unsigned)al->side));
-    if (al->zone >= 0) {
-        cJSON_AddNumberToObject(j, "zone", al->zone);
-        cJSON_AddStringToObject(j, "zone_name", al->zone_name);
-    } else {
-        cJSON_AddNullToObject(j, "zone");
-        cJSON_AddNullToObject(j, "zone_name");
-    }
-    cJSON_AddNumberToObject(j, "value", al->value == al->value ? al->value : 0);
-    cJSON_AddNumberToObject(j, "threshold", al->threshold);
-    cJSON_AddNumberToObject(j, "t_device_us", (double)al->t_device_us);
-    cJSON_AddNumberToObject(j, "t_host_ns", a->host_time ? (double)dw_now_realtime_ns() : 0);
-    cJSON_AddStringToObject(j, "ruleset_version", DW_RULESET_VERSION);
-    cJSON_AddBoolToObject(j, "clinical", al->clinical);
-    struct params_ctx pc = { cJSON_AddObjectToObject(j, "params") };
-    if (pc.obj)
-        dw_detect_config_section(&a->cfg, param_section(al->rule), add_param, &pc);
-    cJSON_AddStringToObject(j, "message", al->message);
-    char *s = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
-    if (!s)
-        return;
-    /* cJSON prints integers above 2^53 inexactly: write u64 fields by hand. */
     if (a->pub) {
         char topic[DW_TOPIC_MAX];
         if (dw_topic(topic, sizeof(topic), "alert", al->device) > 0 &&
-            dw_zmq_send2(a->pub, topic, s, strlen(s)) < 0)
+            dw_zmq_send2(a->pub, topic, s, len) < 0)
             a->pub_dropped++;
     } else {
-        fputs(s, stdout);
+        fwrite(s, 1, len, stdout);
         fputc('\n', stdout);
     }
     dw_info("%s %s %s %s zone %d: %s", al->device, al->rule, dw_alert_level_name(al->level),
             dw_alert_state_name(al->state), al->zone, al->message);
-    free(s);
 }
 
 /* ---- --input: raw garment bytes -------------------------------------- */
@@ -245,16 +299,24 @@ static int run_input(struct app *a, const char *path)
 
 /* ---- live: ZeroMQ ---------------------------------------------------- */
 
+static const char *in_name(const void *ctx, unsigned pos)
+{
+    return ((const struct app *)ctx)->in[pos].device;
+}
+
 static struct in_stream *in_stream(struct app *a, const char *dev)
 {
-    for (unsigned i = 0; i < a->n_in; i++)
-        if (!strcmp(a->in[i].device, dev))
-            return &a->in[i];
+    long i = dw_devindex_find(&a->in_index, dev, in_name, a);
+    if (i >= 0)
+        return &a->in[i];
     if (grow((void **)&a->in, &a->cap_in, a->n_in, sizeof(*a->in)) < 0)
         return NULL;
-    struct in_stream *s = &a->in[a->n_in++];
+    struct in_stream *s = &a->in[a->n_in];
     memset(s, 0, sizeof(*s));
     snprintf(s->device, sizeof(s->device), "%s", dev);
+    if (dw_devindex_add(&a->in_index, s->device, a->n_in, in_name, a) < 0)
+        return NULL;
+    a->n_in++;
     return s;
 }
 
@@ -355,40 +417,41 @@ static int run_live(struct app *a, const char **subs, unsigned n_sub, const char
     printf("pub: %s\n", last);
     fflush(stdout);
 
-    zmq_pollitem_t pi = { sub, 0, ZMQ_POLLIN, 0 };
+    /* A blocking receive, woken by the message itself: zmq_poll followed
+     * by non-blocking receives cost three to four more system calls per
+     * message (each a poll of the socket's mailbox), and with many
+     * garments at 10 Hz nearly every message arrives on its own. The
+     * receive timeout keeps the old 200 ms look at the stop flag. */
+    int rcvtimeo = 200;
+    zmq_setsockopt(sub, ZMQ_RCVTIMEO, &rcvtimeo, sizeof(rcvtimeo));
     while (!stop) {
-        int n = zmq_poll(&pi, 1, 200);
-        if (n < 0) {
-            if (zmq_errno() == EINTR)
+        zmq_msg_t t, b;
+        zmq_msg_init(&t);
+        if (zmq_msg_recv(&t, sub, 0) < 0) {
+            int e = zmq_errno();
+            zmq_msg_close(&t);
+            if (e == EAGAIN || e == EINTR)
                 continue;
-            dw_err("poll: %s", zmq_strerror(zmq_errno()));
+            dw_err("receive: %s", zmq_strerror(e));
             goto out;
         }
-        for (int budget = 0; budget < 10000 && !stop; budget++) {
-            zmq_msg_t t, b;
-            zmq_msg_init(&t);
-            if (zmq_msg_recv(&t, sub, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close(&t);
-                break;
+        int more = zmq_msg_more(&t);
+        zmq_msg_init(&b);
+        if (more && zmq_msg_recv(&b, sub, 0) >= 0) {
+            while (zmq_msg_more(&b)) { /* ignore extra parts */
+                zmq_msg_t x;
+                zmq_msg_init(&x);
+                zmq_msg_recv(&x, sub, 0);
+                int mm = zmq_msg_more(&x);
+                zmq_msg_close(&x);
+                if (!mm)
+                    break;
             }
-            int more = zmq_msg_more(&t);
-            zmq_msg_init(&b);
-            if (more && zmq_msg_recv(&b, sub, 0) >= 0) {
-                while (zmq_msg_more(&b)) { /* ignore extra parts */
-                    zmq_msg_t x;
-                    zmq_msg_init(&x);
-                    zmq_msg_recv(&x, sub, 0);
-                    int mm = zmq_msg_more(&x);
-                    zmq_msg_close(&x);
-                    if (!mm)
-                        break;
-                }
-                handle_message(a, zmq_msg_data(&t), zmq_msg_size(&t),
-                               zmq_msg_data(&b), zmq_msg_size(&b));
-            }
-            zmq_msg_close(&b);
-            zmq_msg_close(&t);
+            handle_message(a, zmq_msg_data(&t), zmq_msg_size(&t),
+                           zmq_msg_data(&b), zmq_msg_size(&b));
         }
+        zmq_msg_close(&b);
+        zmq_msg_close(&t);
     }
     rc = DW_EXIT_OK;
 out:
@@ -480,17 +543,19 @@ int main(int argc, char **argv)
         return DW_EXIT_FAILURE;
     }
     int rc;
-    if (input) {
-        app.stream_id = 0;
-        app.host_time = false;
+    app.stream_id = input ? 0 : dw_now_realtime_ns();
+    app.host_time = !input;
+    dw_json_format_number((double)app.stream_id, app.stream_json, sizeof(app.stream_json));
+    if (input)
         rc = run_input(&app, input);
-    } else {
-        app.stream_id = dw_now_realtime_ns();
-        app.host_time = true;
+    else
         rc = run_live(&app, subs, n_sub, pub_ep);
-    }
     dw_detector_free(app.det);
+    for (unsigned i = 0; i < app.n_params; i++)
+        free(app.params[i].json);
     free(app.in);
     free(app.out);
+    dw_devindex_free(&app.in_index);
+    dw_devindex_free(&app.out_index);
     return rc;
 }
