@@ -17,26 +17,57 @@
 /* What h5clear --increment adds by default beyond max(EOA, EOF). */
 #define EOA_INCREMENT (1024 * 1024)
 
-/* Chunks at the end of each /frames column whose bytes are checked. Only
- * the last chunk is rewritten in place (session_writer.c); the ones before
- * it were written once, but a power loss can still tear those that had not
- * reached the disk (fsync every 10 s; a chunk is at least 4 s of rows). */
-#define CHECKED_CHUNKS 8
+/* The chunks at the end of each dataset whose bytes are checked: those that
+ * hold the last TAIL_SECONDS of rows at the garment's rate, and at least
+ * MIN_CHECKED of them. Only the last chunk is rewritten in place
+ * (session_writer.c), but a power loss can also tear the ones written since
+ * the last fsync (every 10 s by default). Chunks before are left alone: a
+ * bad one there is not a crash's doing, and cutting at it would drop the
+ * good rows after it. */
+#define TAIL_SECONDS 120
+#define MIN_CHECKED 8
 
 struct frames_trim {
     hsize_t rows;     /* the shortest column */
     hsize_t bad_from; /* the first row of the first chunk that does not read */
+    unsigned rate_hz; /* the garment's, from the root attributes */
     unsigned n;
     char names[32][32];
 };
 
-/* The rows of a column, up to the first of its last CHECKED_CHUNKS chunks
- * that does not read back (checksum or decoding error). */
-static hsize_t readable_rows(hid_t d, hsize_t rows, hsize_t width)
+/* Whether the stored bytes of one chunk are all zero: blocks a power loss
+ * left allocated but unwritten. Fletcher-32 of zeros is zero, and
+ * scale-offset reads such a chunk as all 0.0 without an error. */
+static bool chunk_zeroed(hid_t d, const hsize_t *off, unsigned char **buf, size_t *cap)
+{
+    hsize_t n = 0;
+    uint32_t mask = 0;
+    if (H5Dget_chunk_storage_size(d, off, &n) < 0 || !n)
+        return false; /* not stored: nothing to check */
+    if (n > *cap) {
+        unsigned char *nb = realloc(*buf, n);
+        if (!nb)
+            return false;
+        *buf = nb;
+        *cap = n;
+    }
+    if (H5Dread_chunk(d, H5P_DEFAULT, off, &mask, *buf) < 0)
+        return true; /* its bytes cannot even be read */
+    for (hsize_t i = 0; i < n; i++)
+        if ((*buf)[i])
+            return false;
+    return true;
+}
+
+/* The rows of a dataset, up to the first of its last chunks (see
+ * TAIL_SECONDS) that does not read back (checksum or decoding error) or
+ * whose bytes are all zero. */
+static hsize_t readable_rows(hid_t d, hsize_t rows, hsize_t width, unsigned rate_hz)
 {
     hid_t dcpl = H5Dget_create_plist(d), t = H5Dget_type(d), mt = -1, fs = -1;
     hsize_t chunk[2] = { 0, 0 }, good = rows;
-    unsigned char *buf = NULL;
+    unsigned char *buf = NULL, *raw = NULL;
+    size_t rawcap = 0;
 
     if (dcpl < 0 || t < 0 || H5Pget_layout(dcpl) != H5D_CHUNKED ||
         H5Pget_chunk(dcpl, 2, chunk) < 1 || !chunk[0])
@@ -47,7 +78,10 @@ static hsize_t readable_rows(hid_t d, hsize_t rows, hsize_t width)
     if (mt < 0 || fs < 0 || !buf)
         goto out;
     hsize_t n = (rows + chunk[0] - 1) / chunk[0];
-    for (hsize_t k = n > CHECKED_CHUNKS ? n - CHECKED_CHUNKS : 0; k < n; k++) {
+    hsize_t checked = ((hsize_t)TAIL_SECONDS * rate_hz + chunk[0] - 1) / chunk[0] + 1;
+    if (checked < MIN_CHECKED)
+        checked = MIN_CHECKED;
+    for (hsize_t k = n > checked ? n - checked : 0; k < n; k++) {
         hsize_t start[2] = { k * chunk[0], 0 };
         hsize_t count[2] = { rows - start[0] < chunk[0] ? rows - start[0] : chunk[0], width };
         hid_t ms = H5Screate_simple(width ? 2 : 1, count, NULL);
@@ -56,6 +90,12 @@ static hsize_t readable_rows(hid_t d, hsize_t rows, hsize_t width)
             r = H5Dread(d, mt, ms, fs, H5P_DEFAULT, buf);
         if (ms >= 0)
             H5Sclose(ms);
+        /* a rank-2 dataset may be split into one chunk per column */
+        for (hsize_t j = 0; r >= 0 && j < (width ? width : 1); j += chunk[1] ? chunk[1] : 1) {
+            hsize_t off[2] = { start[0], j };
+            if (chunk_zeroed(d, off, &raw, &rawcap))
+                r = -1;
+        }
         if (r < 0) {
             H5Eclear2(H5E_DEFAULT);
             good = start[0];
@@ -64,6 +104,7 @@ static hsize_t readable_rows(hid_t d, hsize_t rows, hsize_t width)
     }
 out:
     free(buf);
+    free(raw);
     if (fs >= 0)
         H5Sclose(fs);
     if (mt >= 0)
@@ -89,7 +130,7 @@ static herr_t collect_column(hid_t g, const char *name, const H5L_info_t *info, 
     sp = H5Dget_space(d);
     int rank = sp >= 0 ? H5Sget_simple_extent_dims(sp, dims, NULL) : -1;
     if (rank >= 1) {
-        hsize_t ok = readable_rows(d, dims[0], rank == 2 ? dims[1] : 0);
+        hsize_t ok = readable_rows(d, dims[0], rank == 2 ? dims[1] : 0, t->rate_hz);
         if (ok < dims[0] && ok < t->bad_from)
             t->bad_from = ok;
         if (ok < t->rows)
@@ -108,9 +149,25 @@ static herr_t collect_column(hid_t g, const char *name, const H5L_info_t *info, 
  * /frames chunk has a checksum): the rows from its start are lost too. Cut
  * every column back to the rows all of them hold, so that every reader sees
  * one table. Returns the rows dropped from the longest column, or -1. */
+/* The garment's sample rate (root attribute sample_rate_hz), or 1000 (the
+ * most a garment sends) when the file does not say. */
+static unsigned file_rate(hid_t f)
+{
+    unsigned rate = 1000;
+    hid_t a = H5Aexists(f, "sample_rate_hz") > 0 ? H5Aopen(f, "sample_rate_hz", H5P_DEFAULT) : -1;
+    if (a >= 0) {
+        if (H5Aread(a, H5T_NATIVE_UINT, &rate) < 0 || !rate)
+            rate = 1000;
+        H5Aclose(a);
+    }
+    H5Eclear2(H5E_DEFAULT);
+    return rate;
+}
+
 static long long trim_frames(hid_t f, struct dw_recover_report *rep)
 {
-    struct frames_trim t = { .rows = (hsize_t)-1, .bad_from = (hsize_t)-1 };
+    struct frames_trim t = { .rows = (hsize_t)-1, .bad_from = (hsize_t)-1,
+                             .rate_hz = file_rate(f) };
     long long dropped = 0;
     hid_t g = H5Gopen2(f, "frames", H5P_DEFAULT);
     if (g < 0)
@@ -153,6 +210,7 @@ static long long trim_frames(hid_t f, struct dw_recover_report *rep)
  * cut, or -1. */
 static long long trim_tables(hid_t f)
 {
+    unsigned rate_hz = file_rate(f);
     static const char *const names[] = { "hellos", "device_status", "events", "alerts",
                                          "stats" };
     long long cut = 0;
@@ -162,7 +220,7 @@ static long long trim_tables(hid_t f)
         hid_t sp = d >= 0 ? H5Dget_space(d) : -1;
         hsize_t dims[1] = { 0 };
         if (sp >= 0 && H5Sget_simple_extent_dims(sp, dims, NULL) == 1) {
-            hsize_t ok = readable_rows(d, dims[0], 0);
+            hsize_t ok = readable_rows(d, dims[0], 0, rate_hz);
             if (ok < dims[0]) {
                 cut += (long long)(dims[0] - ok);
                 dims[0] = ok;

@@ -23,7 +23,7 @@ struct dw_session_start {
     uint64_t stream;         /* stream id when the file started */
     const char *reason;      /* "first-hello", "rotation", "hello-changed" */
     const char *previous;    /* file this one continues (rotation), or NULL */
-    unsigned chunk_rows;     /* rows per /frames chunk; 0 = default (1024) */
+    unsigned chunk_rows;     /* rows per /frames chunk; 0 = default (30 s of rows, 16..4096) */
 };
 
 struct dw_session_counts {

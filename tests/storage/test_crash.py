@@ -6,9 +6,12 @@ interval (1 s) before the kill, unchanged.
 
 Second case: after the kill, bytes in the middle of the last chunk of one
 /frames column are overwritten, as a power loss can tear a chunk that is
-rewritten in place, and so are bytes in the last chunk of /stats. --recover
-must say so and cut every column back to the start of that chunk, and /stats
-to the start of its chunk; everything before them reads back unchanged."""
+rewritten in place; the chunk before it in another column is zeroed (blocks
+allocated but never written: their checksum is 0 too, and scale-offset would
+read them as 0.0); and bytes in the last chunk of /stats are overwritten.
+--recover must say so and cut every column back to the start of the zeroed
+chunk, and /stats to the start of its chunk; everything before them reads
+back unchanged."""
 import os
 import signal
 import subprocess
@@ -102,6 +105,7 @@ def case_torn_chunk(wd):
         check(n > 2 * CHUNK, "only %d rows: the test needs several chunks" % n)
         last = (n - 1) // CHUNK * CHUNK  # the chunk being rewritten at the kill
         info = d.id.get_chunk_info_by_coord((last, 3))
+        zeroed = f["frames/temperature_c"].id.get_chunk_info_by_coord((last - CHUNK, 5))
         n_stats = f["stats"].shape[0]
         st = f["stats"]
         check(n_stats > 64, "only %d /stats rows: the test needs several chunks" % n_stats)
@@ -112,6 +116,8 @@ def case_torn_chunk(wd):
         for at in (info, stats_info):
             fp.seek(at.byte_offset + at.size // 3)
             fp.write(bytes((i * 37 + 11) & 0xFF for i in range(24)))
+        fp.seek(zeroed.byte_offset)
+        fp.write(bytes(zeroed.size))
     out = recover(path)
     check("no longer reads back" in out, "--recover does not report the torn chunk: %r" % out)
     check("cut the last %d table rows" % (n_stats - last_stats) in out,
@@ -121,8 +127,10 @@ def case_torn_chunk(wd):
               "/stats after recovery is not the rows before the torn chunk")
     samples = [(s, d_, t) for s, kind, d_, t, when in p.sent if kind == ds.SAMPLE]
     kept = check_frames(path, samples, out)
-    check(kept == last, "kept %d frames, want %d (up to the torn chunk)" % (kept, last))
-    print("ok: a torn chunk at row %d of %d: cut there, %d frames kept" % (last, n, kept))
+    check(kept == last - CHUNK, "kept %d frames, want %d (up to the zeroed chunk)"
+          % (kept, last - CHUNK))
+    print("ok: a zeroed chunk at row %d and a torn one at %d of %d: cut at %d"
+          % (last - CHUNK, last, n, kept))
 
 
 def main():

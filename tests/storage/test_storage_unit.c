@@ -260,6 +260,75 @@ static void test_create_refuses_existing(void **state)
     assert_null(w);
 }
 
+/* Every 16-bit value of every column comes back exactly through the file,
+ * whatever the other values of its chunk: each column sweeps all 65 536
+ * raws in order, in 16-row chunks, each zone shifted by one more raw, so
+ * that every value is somewhere the smallest of its chunk, the largest and
+ * in the middle (the float columns are stored with scale-offset at the
+ * default scales, 0.01 degC, 0.001 kPa, 0.001 g, and values near 0 are
+ * where it went wrong once). Read back by the session reader as the
+ * garment's bytes. */
+static void test_every_raw_exact(void **state)
+{
+    struct dw_hello h;
+    uint8_t hp[DW_MAX_PAYLOAD];
+    char path[512], err[DW_SESSION_ERR_MAX];
+    struct dw_session_writer *w;
+    struct dw_session_reader *rd;
+    struct dw_session_record rec;
+    static uint8_t sent[65536][DW_MAX_PAYLOAD];
+    static size_t len[65536];
+    size_t i = 0;
+    int e;
+    (void)state;
+
+    dw_layout_default(&h, "bra-unit", "fw-9", 10);
+    snprintf(path, sizeof(path), "%s/every.h5", tmpdir);
+    struct dw_session_start s = { .path = path, .hello = hp,
+                                  .hello_len = (size_t)dw_hello_pack(&h, hp, sizeof(hp)),
+                                  .t_host_ns = 1795545119187823360ull, .t_device_us = 1,
+                                  .chunk_rows = 16 };
+    assert_int_equal(dw_session_writer_create(&w, &s, err, sizeof(err)), 0);
+    for (unsigned k = 0; k < 65536; k++) {
+        struct dw_sample smp;
+        memset(&smp, 0, sizeof(smp));
+        smp.n_zones = h.n_zones;
+        /* -32768 + k + shift, wrapping: chunk starts fall on every residue */
+        for (unsigned z = 0; z < h.n_zones; z++) {
+            smp.temp[z] = (int16_t)(uint16_t)(k + 32768u + z);
+            smp.pressure[z] = (uint16_t)(k + z);
+        }
+        smp.ambient[0] = smp.accel[0] = (int16_t)(uint16_t)(k + 32768u + 1);
+        smp.ambient[1] = smp.accel[1] = (int16_t)(uint16_t)(k + 32768u + 15);
+        smp.accel[2] = (int16_t)(uint16_t)(k + 32768u + 7);
+        len[k] = (size_t)dw_sample_pack(&smp, sent[k], sizeof(sent[k]));
+        struct dw_msg_frame m = { .version = 1, .seq = k + 1, .stream = 1,
+                                  .type = DW_FRAME_SAMPLE, .device_seq = k,
+                                  .t_device_us = 1 + (uint64_t)k * 100000,
+                                  .t_host_ns = 1795545119187823360ull + k, .len = (uint16_t)len[k],
+                                  .payload = sent[k] };
+        assert_int_equal(dw_session_writer_frame(w, &m), 0);
+        if (k % 10 == 9)
+            assert_int_equal(dw_session_writer_flush(w), 0);
+    }
+    assert_int_equal(dw_session_writer_close(w, NULL, err, sizeof(err)), 0);
+    assert_int_equal(dw_session_reader_open(&rd, path, err, sizeof(err)), 0);
+    while ((e = dw_session_reader_next(rd, &rec)) > 0) {
+        uint8_t type = 0, p[DW_MAX_PAYLOAD];
+        int n = dw_session_record_payload(rd, &rec, &type, p, sizeof(p));
+        if (n == 0)
+            continue;
+        assert_true(i < 65536);
+        assert_int_equal((size_t)n, len[i]);
+        if (memcmp(p, sent[i], len[i]))
+            fail_msg("frame %zu does not come back as the garment sent it", i);
+        i++;
+    }
+    assert_int_equal(e, 0);
+    assert_int_equal(i, 65536);
+    dw_session_reader_close(rd);
+}
+
 /* Writes an hour at 10 Hz of readings as skin sensors give them (a level
  * per zone, a slow swing of a few tenths, noise of a few LSB),
  * flushing every `flush_every` rows; returns the file's size. */
@@ -339,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_refuses_other_files),
         cmocka_unit_test(test_create_refuses_existing),
+        cmocka_unit_test(test_every_raw_exact),
         cmocka_unit_test(test_flush_every_second_keeps_size),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
