@@ -38,6 +38,10 @@
 #define DRAIN_BUDGET 4096            /* messages per wake-up before timers run */
 #define STOP_DRAIN_NS 2000000000ull  /* at stop: take what is already queued */
 #define MAX_SUBS 16
+/* The flush and fsync sweeps run at most this often: each wake-up takes
+ * the files due by then, instead of one wake-up per file (1000 a second
+ * for 1000 files cost 7% of a core with nothing to record). */
+#define SWEEP_TICK_NS 20000000ull
 /* Free memory glibc keeps at the top of the heap instead of returning it.
  * zlib allocates and frees about 256 KiB for every chunk HDF5 compresses;
  * with glibc's default of 128 KiB every flush of every file shrank the heap
@@ -968,7 +972,7 @@ int main(int argc, char **argv)
 {
     struct recorder r;
     void *ctx = NULL, *sock = NULL;
-    uint64_t next_stats, stop_deadline = 0;
+    uint64_t next_stats, last_sweep = 0, stop_deadline = 0;
     struct stat sb;
     int status = DW_EXIT_OK;
 
@@ -1014,6 +1018,8 @@ int main(int argc, char **argv)
 
         if (next_sync < next)
             next = next_sync;
+        if (next < last_sweep + SWEEP_TICK_NS)
+            next = last_sweep + SWEEP_TICK_NS;
         if (next_stats < next)
             next = next_stats;
         timeout = now >= next ? 0 : (long)((next - now) / 1000000) + 1;
@@ -1029,12 +1035,15 @@ int main(int argc, char **argv)
         while (k < DRAIN_BUDGET && !r.failed && (got = recv_one(&r, sock)) > 0)
             k++;
         now = dw_now_monotonic_ns();
-        sweep_run(&r, &r.flush, now, flush_device);
+        if (now >= last_sweep + SWEEP_TICK_NS) {
+            sweep_run(&r, &r.flush, now, flush_device);
+            sweep_run(&r, &r.sync, now, sync_device);
+            last_sweep = now;
+        }
         if (now >= next_stats) {
             stats_rows(&r);
             next_stats = now + STATS_NS;
         }
-        sweep_run(&r, &r.sync, now, sync_device);
         /* Stopping: take what already arrived, then close. */
         if (stop_deadline && (k < DRAIN_BUDGET || now >= stop_deadline))
             break;
