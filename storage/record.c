@@ -3,13 +3,18 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
+#include <fcntl.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <math.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -33,6 +38,16 @@
 #define DRAIN_BUDGET 4096            /* messages per wake-up before timers run */
 #define STOP_DRAIN_NS 2000000000ull  /* at stop: take what is already queued */
 #define MAX_SUBS 16
+/* The flush and fsync sweeps run at most this often: each wake-up takes
+ * the files due by then, instead of one wake-up per file (1000 a second
+ * for 1000 files cost 7% of a core with nothing to record). */
+#define SWEEP_TICK_NS 20000000ull
+/* Free memory glibc keeps at the top of the heap instead of returning it.
+ * zlib allocates and frees about 256 KiB for every chunk HDF5 compresses;
+ * with glibc's default of 128 KiB every flush of every file shrank the heap
+ * and faulted the same pages in again (most of a recorder's CPU time with
+ * hundreds of files). */
+#define HEAP_TRIM_BYTES (64 * 1024 * 1024)
 
 static const char *prog = "ductwatch-record";
 static volatile sig_atomic_t stop;
@@ -71,10 +86,23 @@ struct device {
     uint64_t last_t_device_us;
 };
 
+/* Work done for every file once per period, spread over the period in
+ * device order instead of all at once: device i of n is due at
+ * start + i * period / n, so each file still gets it once per period. */
+struct sweep {
+    uint64_t period_ns, start_ns;
+    size_t done;    /* devices handled in this period */
+};
+
 struct recorder {
     struct config cfg;
     struct device *dev;
     size_t n_dev, cap_dev;
+    /* Device index + 1 by hash of the id (0: empty), open addressing;
+     * n_slot is a power of two, at least twice n_dev. */
+    uint32_t *slot;
+    size_t n_slot;
+    struct sweep flush, sync;
     int failed;
     char fail_msg[DW_SESSION_ERR_MAX];
 };
@@ -112,13 +140,13 @@ static void usage(void)
 
 static void parse_args(int argc, char **argv, struct config *c)
 {
-    enum { O_SUB = 256, O_ROTATE, O_FSYNC, O_CHUNK, O_RECOVER, O_CURVE_KEY, O_SERVER_KEY,
+    enum { O_SUB = 256, O_ROTATE, O_FSYNC_EVERY, O_CHUNK, O_RECOVER, O_CURVE_KEY, O_SERVER_KEY,
            O_INSECURE };
     static const struct option opts[] = {
         { "sub", required_argument, NULL, O_SUB },
         { "dir", required_argument, NULL, 'd' },
         { "rotate", required_argument, NULL, O_ROTATE },
-        { "fsync", required_argument, NULL, O_FSYNC },
+        { "fsync", required_argument, NULL, O_FSYNC_EVERY },
         { "chunk-rows", required_argument, NULL, O_CHUNK },
         { "recover", required_argument, NULL, O_RECOVER },
         { "curve-key", required_argument, NULL, O_CURVE_KEY },
@@ -150,7 +178,7 @@ static void parse_args(int argc, char **argv, struct config *c)
                 dw_usage_error(prog, "bad --rotate '%s' (a duration of at least 1s, e.g. 24h)",
                                optarg);
             break;
-        case O_FSYNC:
+        case O_FSYNC_EVERY:
             if (dw_duration_parse_us(optarg, &c->fsync_us) < 0 || c->fsync_us < 1000000)
                 dw_usage_error(prog, "bad --fsync '%s' (a duration of at least 1s)", optarg);
             break;
@@ -223,11 +251,48 @@ static double jnum(const cJSON *o, const char *k, double dflt)
     return cJSON_IsNumber(it) ? it->valuedouble : dflt;
 }
 
+static size_t id_hash(const char *id)
+{
+    uint32_t h = 2166136261u;     /* FNV-1a */
+    for (; *id; id++)
+        h = (h ^ (uint8_t)*id) * 16777619u;
+    return h;
+}
+
+/* Rebuilds the id index with room for cap devices. 0 or -ENOMEM. */
+static int index_grow(struct recorder *r, size_t cap)
+{
+    size_t n = 16;
+    uint32_t *ns;
+    while (n < 2 * cap)
+        n *= 2;
+    if (n <= r->n_slot)
+        return 0;
+    ns = calloc(n, sizeof(*ns));
+    if (!ns)
+        return -ENOMEM;
+    for (size_t i = 0; i < r->n_dev; i++) {
+        size_t k = id_hash(r->dev[i].id) & (n - 1);
+        while (ns[k])
+            k = (k + 1) & (n - 1);
+        ns[k] = (uint32_t)(i + 1);
+    }
+    free(r->slot);
+    r->slot = ns;
+    r->n_slot = n;
+    return 0;
+}
+
 static struct device *find_device(struct recorder *r, const char *id)
 {
-    for (size_t i = 0; i < r->n_dev; i++)
-        if (!strcmp(r->dev[i].id, id))
-            return &r->dev[i];
+    size_t k;
+    if (r->n_slot) {
+        for (k = id_hash(id) & (r->n_slot - 1); r->slot[k]; k = (k + 1) & (r->n_slot - 1))
+            if (!strcmp(r->dev[r->slot[k] - 1].id, id))
+                return &r->dev[r->slot[k] - 1];
+    }
+    if (r->n_dev >= UINT32_MAX - 1)
+        return NULL;
     if (r->n_dev == r->cap_dev) {
         size_t nc = r->cap_dev ? r->cap_dev * 2 : 4;
         struct device *nd = realloc(r->dev, nc * sizeof(*nd));
@@ -236,8 +301,14 @@ static struct device *find_device(struct recorder *r, const char *id)
         r->dev = nd;
         r->cap_dev = nc;
     }
+    if (index_grow(r, r->n_dev + 1) < 0)
+        return NULL;
     memset(&r->dev[r->n_dev], 0, sizeof(r->dev[0]));
     snprintf(r->dev[r->n_dev].id, sizeof(r->dev[0].id), "%s", id);
+    for (k = id_hash(r->dev[r->n_dev].id) & (r->n_slot - 1); r->slot[k];
+         k = (k + 1) & (r->n_slot - 1))
+        ;
+    r->slot[k] = (uint32_t)(r->n_dev + 1);
     return &r->dev[r->n_dev++];
 }
 
@@ -295,6 +366,45 @@ static int close_file(struct recorder *r, struct device *d)
     return e;
 }
 
+/* One open file per device: take every descriptor the hard limit allows
+ * (the soft limit is often 1024, about 1000 garments). */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+        return;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+        dw_debug("cannot raise the open files limit: %s", strerror(errno));
+}
+
+/* After a file failed to open: when the descriptors ran out, say so
+ * instead of HDF5's "unable to open file". */
+static void explain_fd_limit(struct recorder *r, const char *path)
+{
+    struct rlimit rl;
+    size_t open_files = 0;
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        close(fd);
+        return;
+    }
+    if (errno != EMFILE && errno != ENFILE)
+        return;
+    for (size_t i = 0; i < r->n_dev; i++)
+        open_files += r->dev[i].w != NULL;
+    if (errno == ENFILE || getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        snprintf(r->fail_msg, sizeof(r->fail_msg),
+                 "cannot create %s: the system is out of open files (%zu session "
+                 "files open here)", path, open_files);
+    else
+        snprintf(r->fail_msg, sizeof(r->fail_msg),
+                 "cannot create %s: %zu session files are open and the limit of open "
+                 "files is %llu (one per device plus a few); raise the hard limit "
+                 "(ulimit -Hn, systemd LimitNOFILE=) or spread the devices over more "
+                 "recorders", path, open_files, (unsigned long long)rl.rlim_cur);
+}
+
 static int open_file(struct recorder *r, struct device *d, const struct dw_msg_frame *m,
                      const char *reason)
 {
@@ -322,6 +432,7 @@ static int open_file(struct recorder *r, struct device *d, const struct dw_msg_f
     if (e < 0) {
         r->failed = e;
         snprintf(r->fail_msg, sizeof(r->fail_msg), "%s", err);
+        explain_fd_limit(r, path);
         return e;
     }
     {
@@ -676,32 +787,73 @@ static int recv_one(struct recorder *r, void *sock)
     return ret;
 }
 
-static void for_each_writer(struct recorder *r, int (*fn)(struct dw_session_writer *))
+/* The once-a-second flush of one file; -v says what it holds after it (the
+ * crash tests read it to tell a late flush from a lost one). */
+static void flush_device(struct recorder *r, struct device *d)
 {
-    for (size_t i = 0; i < r->n_dev && !r->failed; i++) {
-        struct device *d = &r->dev[i];
-        if (d->w && fn(d->w) < 0)
-            fail_writer(r, d, -EIO);
+    struct dw_session_counts c;
+    if (!d->w)
+        return;
+    dw_debug("%s: flushing", d->id);
+    if (dw_session_writer_flush(d->w) < 0) {
+        fail_writer(r, d, -EIO);
+        return;
+    }
+    dw_session_writer_counts(d->w, &c);
+    dw_debug("%s: flushed, %llu frames in the file", d->id, (unsigned long long)c.frames);
+}
+
+static void sync_device(struct recorder *r, struct device *d)
+{
+    if (d->w && dw_session_writer_sync(d->w) < 0)
+        fail_writer(r, d, -EIO);
+}
+
+static void sweep_init(struct sweep *s, uint64_t period_ns, uint64_t now)
+{
+    s->period_ns = period_ns;
+    s->start_ns = now;
+    s->done = 0;
+}
+
+/* Devices [0, n) due by time t of the current period (double: a period
+ * of days times many devices would not fit 64 bits; one device more or
+ * less is no matter). */
+static size_t sweep_target(const struct sweep *s, size_t n, uint64_t t)
+{
+    uint64_t in = t - s->start_ns;
+    size_t k;
+    if (in >= s->period_ns)
+        return n;
+    k = (size_t)((double)in / (double)s->period_ns * (double)n) + 1;
+    return k > n ? n : k;
+}
+
+/* Runs fn for every device due by now. The period after a late one starts
+ * where the late one ended, so no file waits longer than a period plus the
+ * lateness. */
+static void sweep_run(struct recorder *r, struct sweep *s, uint64_t now,
+                      void (*fn)(struct recorder *, struct device *))
+{
+    for (int pass = 0; pass < 2 && !r->failed; pass++) {
+        size_t to = sweep_target(s, r->n_dev, now);
+        for (; s->done < to && !r->failed; s->done++)
+            fn(r, &r->dev[s->done]);
+        if (now - s->start_ns < s->period_ns)
+            return;
+        s->start_ns += s->period_ns;
+        if (now - s->start_ns >= s->period_ns)
+            s->start_ns = now;
+        s->done = 0;
     }
 }
 
-/* The once-a-second flush; -v says what each file holds after it (the
- * crash tests read it to tell a late flush from a lost one). */
-static void flush_all(struct recorder *r)
+/* When the next device of the sweep is due. */
+static uint64_t sweep_next(const struct sweep *s, size_t n)
 {
-    for (size_t i = 0; i < r->n_dev && !r->failed; i++) {
-        struct device *d = &r->dev[i];
-        struct dw_session_counts c;
-        if (!d->w)
-            continue;
-        dw_debug("%s: flushing", d->id);
-        if (dw_session_writer_flush(d->w) < 0) {
-            fail_writer(r, d, -EIO);
-            continue;
-        }
-        dw_session_writer_counts(d->w, &c);
-        dw_debug("%s: flushed, %llu frames in the file", d->id, (unsigned long long)c.frames);
-    }
+    if (s->done >= n)
+        return s->start_ns + s->period_ns;
+    return s->start_ns + (uint64_t)((double)s->done / (double)n * (double)s->period_ns);
 }
 
 static void stats_rows(struct recorder *r)
@@ -777,6 +929,7 @@ static int do_recover(const char *path)
 
 /* ---- main ---- */
 
+
 static int setup_socket(struct recorder *r, void *ctx, void **out)
 {
     void *s = dw_zmq_socket(ctx, ZMQ_SUB);
@@ -827,7 +980,7 @@ int main(int argc, char **argv)
 {
     struct recorder r;
     void *ctx = NULL, *sock = NULL;
-    uint64_t next_flush, next_sync, next_stats, stop_deadline = 0;
+    uint64_t next_stats, last_sweep = 0, stop_deadline = 0;
     struct stat sb;
     int status = DW_EXIT_OK;
 
@@ -839,6 +992,10 @@ int main(int argc, char **argv)
         return do_recover(r.cfg.recover);
 
     umask(077);
+#ifdef __GLIBC__
+    mallopt(M_TRIM_THRESHOLD, HEAP_TRIM_BYTES);
+#endif
+    raise_fd_limit();
     {
         /* errno only from a call that failed: a file where the directory
          * should be is "not a directory", whatever errno held before. */
@@ -856,16 +1013,24 @@ int main(int argc, char **argv)
             zmq_ctx_term(ctx);
         return DW_EXIT_FAILURE;
     }
-    next_flush = dw_now_monotonic_ns() + FLUSH_NS;
-    next_sync = dw_now_monotonic_ns() + r.cfg.fsync_us * 1000;
+    sweep_init(&r.flush, FLUSH_NS, dw_now_monotonic_ns());
+    sweep_init(&r.sync, r.cfg.fsync_us * 1000, dw_now_monotonic_ns());
     next_stats = dw_now_monotonic_ns() + STATS_NS;
 
     while (!r.failed) {
         uint64_t now = dw_now_monotonic_ns();
+        uint64_t next = sweep_next(&r.flush, r.n_dev), next_sync = sweep_next(&r.sync, r.n_dev);
         zmq_pollitem_t pi = { sock, 0, ZMQ_POLLIN, 0 };
-        long timeout = now >= next_flush ? 0 : (long)((next_flush - now) / 1000000) + 1;
+        long timeout;
         int k = 0, got;
 
+        if (next_sync < next)
+            next = next_sync;
+        if (next < last_sweep + SWEEP_TICK_NS)
+            next = last_sweep + SWEEP_TICK_NS;
+        if (next_stats < next)
+            next = next_stats;
+        timeout = now >= next ? 0 : (long)((next - now) / 1000000) + 1;
         if (stop && !stop_deadline)
             stop_deadline = now + STOP_DRAIN_NS;
         if (stop_deadline)
@@ -878,17 +1043,14 @@ int main(int argc, char **argv)
         while (k < DRAIN_BUDGET && !r.failed && (got = recv_one(&r, sock)) > 0)
             k++;
         now = dw_now_monotonic_ns();
-        if (now >= next_flush) {
-            flush_all(&r);
-            next_flush = now + FLUSH_NS;
+        if (now >= last_sweep + SWEEP_TICK_NS) {
+            sweep_run(&r, &r.flush, now, flush_device);
+            sweep_run(&r, &r.sync, now, sync_device);
+            last_sweep = now;
         }
         if (now >= next_stats) {
             stats_rows(&r);
             next_stats = now + STATS_NS;
-        }
-        if (now >= next_sync) {
-            for_each_writer(&r, dw_session_writer_sync);
-            next_sync = now + r.cfg.fsync_us * 1000;
         }
         /* Stopping: take what already arrived, then close. */
         if (stop_deadline && (k < DRAIN_BUDGET || now >= stop_deadline))
@@ -912,6 +1074,7 @@ int main(int argc, char **argv)
                     (unsigned long long)d->unrecordable);
     }
     free(r.dev);
+    free(r.slot);
     zmq_close(sock);
     zmq_ctx_term(ctx);
     if (r.failed) {

@@ -1,0 +1,148 @@
+#!/usr/bin/python3
+"""Many devices into one ductwatch-record: every device gets its own file
+with exactly its frames, every file is flushed within the second even though
+the flushes are spread over it, the recorder raises its soft limit of open
+files to the hard limit, and when the hard limit is reached it stops with an
+error that names the limit (not HDF5's "unable to open file")."""
+import os
+import re
+import resource
+import sys
+import time
+
+import h5py
+import zmq
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dwstream as ds  # noqa: E402
+from dwtest import Recorder, Workdir, check  # noqa: E402
+
+DEVICES = 120
+SAMPLES = 25   # per device, 10 Hz: 2.5 s of data, so every file sees several flushes
+
+
+class Fleet:
+    """DEVICES garments on one XPUB socket, each with its own stream."""
+
+    def __init__(self, endpoint, n):
+        self.ctx = zmq.Context()
+        self.sock = self.ctx.socket(zmq.XPUB)
+        self.sock.setsockopt(zmq.LINGER, 2000)
+        self.sock.setsockopt(zmq.SNDHWM, 0)
+        self.sock.bind(endpoint)
+        base = time.time_ns()
+        self.g = [ds.Garment("fleet-%03d" % i, seed=i, rate=10) for i in range(n)]
+        self.stream = [base + 4096 * i for i in range(n)]
+        self.seq = [0] * n
+        self.sent = [[] for _ in range(n)]   # stream seqs of the SAMPLEs
+
+    def wait_subscriber(self, timeout=10.0):
+        check(self.sock.poll(int(timeout * 1000)), "the recorder did not subscribe")
+        self.sock.recv()
+
+    def send(self, i, f):
+        ftype, dseq, t_us, payload = f
+        self.seq[i] += 1
+        body = ds.frame_body(ftype, dseq, self.seq[i], self.stream[i], t_us, time.time_ns(),
+                             payload)
+        self.sock.send_multipart([("frame." + self.g[i].device).encode(), body])
+        if ftype == ds.SAMPLE:
+            self.sent[i].append(self.seq[i])
+
+    def close(self):
+        self.sock.close()
+        self.ctx.term()
+
+
+def fd_limit(soft, hard):
+    return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def wait_files(rec, n, timeout=60.0):
+    end = time.monotonic() + timeout
+    files = []
+    while len(files) < n and time.monotonic() < end and rec.p.poll() is None:
+        line = rec.read_line(max(0.1, end - time.monotonic()))
+        if line and line.startswith("file: "):
+            files.append(line[6:])
+    return files
+
+
+def raised_limit():
+    """Soft limit 32, hard 1024: 120 files only fit once the recorder has
+    raised its soft limit."""
+    with Workdir() as wd:
+        ep = wd.ep("pub")
+        fl = Fleet(ep, DEVICES)
+        rec = Recorder(wd, [ep], preexec=fd_limit(32, 1024))
+        fl.wait_subscriber()
+        for i in range(DEVICES):
+            fl.send(i, fl.g[i].hello_frame())
+        files = wait_files(rec, DEVICES)
+        check(len(files) == DEVICES, "%d of %d files opened with a soft fd limit of 32; "
+              "stderr: %s" % (len(files), DEVICES, rec.p.stderr.read() if rec.p.poll() is not None
+                              else ""))
+        t0 = time.monotonic()
+        for k in range(SAMPLES):
+            for i in range(DEVICES):
+                fl.send(i, fl.g[i].sample_frame())
+            time.sleep(max(0.0, t0 + (k + 1) * 0.1 - time.monotonic()))
+        time.sleep(1.5)   # every file flushed at least once after the last sample
+        # While it still runs (SWMR): every file already holds all its frames.
+        for i, path in enumerate(files):
+            with h5py.File(path, "r", libver="latest", swmr=True) as f:
+                n = f["frames/seq"].shape[0]
+                check(n == SAMPLES, "%s holds %d frames 1.5 s after the last, want %d "
+                      "(a flush later than once a second)" % (path, n, SAMPLES))
+        rc = rec.stop()
+        fl.close()
+        check(rc == 0, "recorder exit %d: %s" % (rc, rec.err))
+        closed = rec.closed()
+        check(len(closed) == DEVICES, "%d closed lines" % len(closed))
+        for line in closed:
+            check(re.search(r"frames %d, .*gaps 0 \(0 missing\)" % SAMPLES, line),
+                  "summary: %s" % line)
+        for i, path in enumerate(files):
+            check(os.path.basename(path).startswith(fl.g[i].device + "-"),
+                  "file %s is not device %s's" % (path, fl.g[i].device))
+            with h5py.File(path, "r") as f:
+                dev = f.attrs["device_id"]
+                dev = dev.decode() if isinstance(dev, bytes) else str(dev)
+                check(dev == fl.g[i].device, "%s: device_id %r" % (path, dev))
+                check(list(f["frames/seq"][:]) == fl.sent[i], "%s: frames differ" % path)
+        print("ok: %d devices, %d files of %d frames each, soft fd limit 32 raised"
+              % (DEVICES, len(files), SAMPLES))
+
+
+def hard_limit():
+    """Hard limit 48: the recorder stops at the file that does not fit, says
+    why, exits 1, and the files it had are closed properly."""
+    with Workdir() as wd:
+        ep = wd.ep("pub")
+        fl = Fleet(ep, DEVICES)
+        rec = Recorder(wd, [ep], preexec=fd_limit(48, 48))
+        fl.wait_subscriber()
+        for i in range(DEVICES):
+            fl.send(i, fl.g[i].hello_frame())
+        files = wait_files(rec, DEVICES, timeout=30)
+        rc = rec.stop()
+        fl.close()
+        check(rc == 1, "recorder exit %s at the fd limit (want 1)" % rc)
+        check(0 < len(files) < DEVICES, "%d files opened under a limit of 48" % len(files))
+        check(re.search(r"limit of open files is 48", rec.err), "no clear error: %r" % rec.err)
+        check(len(rec.closed()) == len(files), "%d closed of %d opened" % (len(rec.closed()),
+                                                                           len(files)))
+        for path in files:
+            with h5py.File(path, "r") as f:
+                check(f["frames/seq"].shape[0] == 0, "%s: frames?" % path)
+        err = [l for l in rec.err.splitlines() if "open files" in l]
+        print("ok: %d files then exit 1 with: %s" % (len(files), err[0] if err else ""))
+
+
+def main():
+    raised_limit()
+    hard_limit()
+
+
+if __name__ == "__main__":
+    main()
