@@ -120,7 +120,7 @@ static void usage(void)
 "  -d, --dir DIR          where session files go (default: the current directory)\n"
 "      --rotate D         start a new file after D of device time (default 24h)\n"
 "      --fsync D          fsync files this often (default 10s; flushes are every 1 s)\n"
-"      --chunk-rows N     rows per /frames chunk, 16..1048576 (default: 30 s\n"
+"      --chunk-rows N     rows per /frames chunk, 16..8192 (default: 30 s\n"
 "                         of samples, kept within 16..4096)\n"
 "      --recover FILE     make a file whose recorder was killed readable again,\n"
 "                         print what it holds, and exit\n"
@@ -183,8 +183,10 @@ static void parse_args(int argc, char **argv, struct config *c)
                 dw_usage_error(prog, "bad --fsync '%s' (a duration of at least 1s)", optarg);
             break;
         case O_CHUNK:
-            if (dw_parse_u64(optarg, 16, 1u << 20, &u) < 0)
-                dw_usage_error(prog, "bad --chunk-rows '%s' (16..1048576)", optarg);
+            /* Every flush filters the whole current chunk again: far larger
+             * chunks make each flush slower than the data comes in. */
+            if (dw_parse_u64(optarg, 16, 8192, &u) < 0)
+                dw_usage_error(prog, "bad --chunk-rows '%s' (16..8192)", optarg);
             c->chunk_rows = (unsigned)u;
             break;
         case O_RECOVER: c->recover = optarg; break;

@@ -239,7 +239,7 @@ int main(int argc, char **argv)
         case O_STATS: o.stats_every = dw_bench_opt_u64(prog, "--stats-every", optarg, 0, UINT32_MAX); break;
         case O_INPUT: o.input = optarg; break;
         case O_KEEP: o.keep = 1; break;
-        case O_CHUNK: o.chunk_rows = (unsigned)dw_bench_opt_u64(prog, "--chunk-rows", optarg, 16, 1048576); break;
+        case O_CHUNK: o.chunk_rows = (unsigned)dw_bench_opt_u64(prog, "--chunk-rows", optarg, 16, 8192); break;
         default: dw_bench_opt_other(prog, ch, argv, usage);
         }
     }
