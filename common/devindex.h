@@ -1,7 +1,7 @@
 #ifndef DW_DEVINDEX_H
 #define DW_DEVINDEX_H
-/* Device id -> position in the caller's array, by hashing: detect looks
- * a device up for every message (twice), and a linear search over the
+/* Device id -> position in the caller's array, by hashing: detect and
+ * record look a device up for every message, and a linear search over the
  * ids cost a strcmp per garment served. The caller owns the ids; the
  * index stores positions and asks for the id at a position. */
 #include <stdint.h>
