@@ -276,8 +276,6 @@ static bool fast_event_parse(const char *json, size_t len, struct dw_msg_event *
     return e->kind >= 0 && e->side >= 0;
 }
 
-static int slow_event_parse(const char *json, size_t len, struct dw_msg_event *e, const char **why);
-
 int dw_msg_event_parse(const char *json, size_t len, struct dw_msg_event *e, const char **why)
 {
     if (fast_event_parse(json, len, e)) {
@@ -285,10 +283,11 @@ int dw_msg_event_parse(const char *json, size_t len, struct dw_msg_event *e, con
             *why = NULL;
         return 0;
     }
-    return slow_event_parse(json, len, e, why);
+    return dw_msg_event_parse_general(json, len, e, why);
 }
 
-static int slow_event_parse(const char *json, size_t len, struct dw_msg_event *e, const char **why)
+int dw_msg_event_parse_general(const char *json, size_t len, struct dw_msg_event *e,
+                               const char **why)
 {
     const char *reason = "not a JSON object";
     char kind[32] = "", side[16] = "none";

@@ -49,6 +49,11 @@ struct dw_msg_event {
 char *dw_msg_event_to_json(const struct dw_msg_event *e);
 /* 0, or -EBADMSG with a reason in *why (static string). */
 int dw_msg_event_parse(const char *json, size_t len, struct dw_msg_event *e, const char **why);
+/* The same through a cJSON tree, for any member order and spacing:
+ * dw_msg_event_parse takes this path when the text is not exactly the form
+ * acquire writes (exposed so that tests compare the two). */
+int dw_msg_event_parse_general(const char *json, size_t len, struct dw_msg_event *e,
+                               const char **why);
 
 /* Acquisition stats: JSON bodies, published every few seconds. */
 struct dw_msg_stats {

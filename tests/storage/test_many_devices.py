@@ -58,6 +58,17 @@ def fd_limit(soft, hard):
     return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
+def start(wd, soft, hard):
+    """The garments and a recorder under fd limits (soft, hard); every HELLO sent."""
+    ep = wd.ep("pub")
+    fl = Fleet(ep, DEVICES)
+    rec = Recorder(wd, [ep], preexec=fd_limit(soft, hard))
+    fl.wait_subscriber()
+    for i in range(DEVICES):
+        fl.send(i, fl.g[i].hello_frame())
+    return fl, rec
+
+
 def wait_files(rec, n, timeout=60.0):
     end = time.monotonic() + timeout
     files = []
@@ -72,12 +83,7 @@ def raised_limit():
     """Soft limit 32, hard 1024: 120 files only fit once the recorder has
     raised its soft limit."""
     with Workdir() as wd:
-        ep = wd.ep("pub")
-        fl = Fleet(ep, DEVICES)
-        rec = Recorder(wd, [ep], preexec=fd_limit(32, 1024))
-        fl.wait_subscriber()
-        for i in range(DEVICES):
-            fl.send(i, fl.g[i].hello_frame())
+        fl, rec = start(wd, 32, 1024)
         files = wait_files(rec, DEVICES)
         check(len(files) == DEVICES, "%d of %d files opened with a soft fd limit of 32; "
               "stderr: %s" % (len(files), DEVICES, rec.p.stderr.read() if rec.p.poll() is not None
@@ -118,12 +124,7 @@ def hard_limit():
     """Hard limit 48: the recorder stops at the file that does not fit, says
     why, exits 1, and the files it had are closed properly."""
     with Workdir() as wd:
-        ep = wd.ep("pub")
-        fl = Fleet(ep, DEVICES)
-        rec = Recorder(wd, [ep], preexec=fd_limit(48, 48))
-        fl.wait_subscriber()
-        for i in range(DEVICES):
-            fl.send(i, fl.g[i].hello_frame())
+        fl, rec = start(wd, 48, 48)
         files = wait_files(rec, DEVICES, timeout=30)
         rc = rec.stop()
         fl.close()
