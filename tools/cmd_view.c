@@ -341,7 +341,8 @@ int dw_cmd_view(int argc, char **argv)
     int n_eps = 0, level = DW_LOG_INFO, ch, r, status = DW_EXIT_FAILURE;
     bool no_color = false;
     void *ctx = NULL, *sub = NULL;
-    uint64_t start, next_draw = 0, first_sample = 0;
+    uint64_t start, next_draw = 0, first_sample = 0, ready = 0;
+    bool quiet = false;
 
     if (!v) {
         dw_err("out of memory");
@@ -410,10 +411,18 @@ int dw_cmd_view(int argc, char **argv)
         uint64_t now = dw_now_monotonic_ns();
         zmq_pollitem_t it = { .socket = sub, .events = ZMQ_POLLIN };
         if (v->once) {
-            /* The sample, and the stats that follow within their period. */
+            /* The sample, and the stats that follow within their period;
+             * then the rest of what already waits: a new subscriber first
+             * gets acquire's backlog (its recent events too), which may
+             * come in several pieces (ready: it has, up to 0.5 s more). */
             if (v->live.have_sample && !first_sample)
                 first_sample = now;
-            if (first_sample && (v->live.have_stats || now - first_sample > 2500000000ull)) {
+            if (first_sample && !ready &&
+                (v->live.have_stats || now - first_sample > 2500000000ull)) {
+                ready = now;
+                quiet = false; /* a quiet poll after this one */
+            }
+            if (ready && (quiet || now - ready > 500000000ull)) {
                 render(v);
                 status = DW_EXIT_OK;
                 goto out;
@@ -427,10 +436,12 @@ int dw_cmd_view(int argc, char **argv)
             render(v);
             next_draw = now + (uint64_t)(v->interval_s * 1e9);
         }
-        if (zmq_poll(&it, 1, 100) < 0 && errno != EINTR) {
+        int np = zmq_poll(&it, 1, ready ? 30 : 100);
+        if (np < 0 && errno != EINTR) {
             dw_err("zmq_poll: %s", zmq_strerror(errno));
             goto out;
         }
+        quiet = np == 0;
         dw_live_drain(&v->live, sub, on_msg, v);
     }
     status = DW_EXIT_OK;
