@@ -77,10 +77,10 @@ struct device {
     /* Rotation clock: device time since the file started, never backwards. */
     uint64_t file_elapsed_us, last_t;
     bool have_t;
-    /* Device seq the next garment frame will carry, to number garment
-     * EVENTs (their JSON body has no device seq). */
-    bool dseq_known;
-    uint32_t next_dseq;
+    /* The device seq, to number garment EVENTs (their JSON body has
+     * none) and to count the garment frames lost across an acquire
+     * restart. */
+    struct dw_dseq dseq;
     uint64_t stream;                  /* latest acquire stream id */
     uint64_t unrecordable;            /* messages before any HELLO, or that did not fit */
     bool warned_unrecordable;
@@ -450,9 +450,9 @@ static int write_event(struct recorder *r, struct device *d, struct dw_row_event
     return e;
 }
 
-/* The recorder's own gap/restart events. */
-static void stream_event(struct recorder *r, struct device *d, const char *kind, uint64_t seq,
-                         uint64_t missing, uint64_t t_dev, uint64_t t_host, const char *which)
+/* The recorder's own rows in /events (source "record"). */
+static void own_event(struct recorder *r, struct device *d, const char *kind, uint64_t seq,
+                      uint64_t missing, uint64_t t_dev, uint64_t t_host, const char *text)
 {
     struct dw_row_event row;
     memset(&row, 0, sizeof(row));
@@ -465,11 +465,30 @@ static void stream_event(struct recorder *r, struct device *d, const char *kind,
     row.missing = missing;
     dw_session_strset(row.source, sizeof(row.source), "record");
     row.device_seq = -1;
-    dw_session_strset(row.text, sizeof(row.text), which);
+    dw_session_strset(row.text, sizeof(row.text), text);
+    write_event(r, d, &row);
+}
+
+/* Gaps and restarts of a stream (which: "acquire" or "detect"). */
+static void stream_event(struct recorder *r, struct device *d, const char *kind, uint64_t seq,
+                         uint64_t missing, uint64_t t_dev, uint64_t t_host, const char *which)
+{
     if (!strcmp(kind, "gap"))
         dw_warn("%s: %llu message(s) of the %s stream missing before seq %llu", d->id,
                 (unsigned long long)missing, which, (unsigned long long)seq);
-    write_event(r, d, &row);
+    own_event(r, d, kind, seq, missing, t_dev, t_host, which);
+}
+
+/* Garment frames that fell between a killed acquire and its successor
+ * (struct dw_dseq): a gap row like acquire's own, so that the holes in
+ * /frames/device_seq add up to the gap rows. */
+static void bridge_gap(struct recorder *r, struct device *d, const struct dw_msg_frame *m,
+                       uint32_t lost)
+{
+    dw_warn("%s: %u garment frame(s) lost between two acquire streams (device seq %u to %u)",
+            d->id, lost, d->dseq.bridge_from, d->dseq.bridge_from + lost - 1);
+    own_event(r, d, "gap", m->seq, lost, m->t_device_us, m->t_host_ns,
+              "garment frames lost while acquire restarted");
 }
 
 /* Stream sequence check: false when the message is a duplicate to drop. */
@@ -481,15 +500,12 @@ static bool seq_ok(struct recorder *r, struct device *d, bool alert, uint64_t st
     int64_t k = dw_seq_check(t, stream, seq);
     if (k == DW_SEQ_DUP)
         return false;
-    if (k == DW_SEQ_RESTART) {
+    if (k == DW_SEQ_RESTART)
         stream_event(r, d, "stream-restart", seq, 0, t_dev, t_host, which);
-        if (!alert)
-            d->dseq_known = false;
-    } else if (k > 0) {
+    else if (k > 0)
         stream_event(r, d, "gap", seq, (uint64_t)k, t_dev, t_host, which);
-        if (!alert)
-            d->dseq_known = false;
-    }
+    if (!alert)
+        dw_dseq_message(&d->dseq, k, seq);
     return true;
 }
 
@@ -499,6 +515,7 @@ static void on_frame(struct recorder *r, struct device *d, const uint8_t *body, 
 {
     struct dw_msg_frame m;
     bool late_hello = false, opened = false;
+    uint32_t lost;
     int e;
     if (dw_msg_frame_parse(body, len, &m) < 0) {
         dw_warn("%s: malformed frame body (%zu bytes) dropped", d->id, len);
@@ -513,6 +530,8 @@ static void on_frame(struct recorder *r, struct device *d, const uint8_t *body, 
         late_hello = true;
     }
     d->stream = m.stream;
+    /* (not for a late HELLO: its device seq is an old one) */
+    lost = late_hello ? 0 : dw_dseq_frame(&d->dseq, m.device_seq);
     if (m.type == DW_FRAME_HELLO) {
         struct dw_hello h;
         bool same = d->have_hello && d->hello_len == m.len && !memcmp(d->hello, m.payload, m.len);
@@ -551,6 +570,8 @@ static void on_frame(struct recorder *r, struct device *d, const uint8_t *body, 
      * frames that follow: the file's device-time clock starts with them. */
     if (!opened)
         advance_clock(d, m.t_device_us);
+    if (lost)
+        bridge_gap(r, d, &m, lost);
     e = dw_session_writer_frame(d->w, &m);
     if (e == -EBADMSG) {
         d->unrecordable++;
@@ -564,8 +585,6 @@ static void on_frame(struct recorder *r, struct device *d, const uint8_t *body, 
     }
     if (m.type == DW_FRAME_SAMPLE)
         d->frames_total++;
-    d->dseq_known = true;
-    d->next_dseq = m.device_seq + 1;
 }
 
 static void on_event(struct recorder *r, struct device *d, const char *body, size_t len)
@@ -594,13 +613,11 @@ static void on_event(struct recorder *r, struct device *d, const char *body, siz
     dw_session_strset(row.source, sizeof(row.source), ev.source);
     dw_session_strset(row.text, sizeof(row.text), ev.text);
     row.device_seq = -1;
-    if (!strcmp(ev.source, "garment")) {
-        if (d->dseq_known)
-            row.device_seq = d->next_dseq++;
-    } else if (ev.kind == DW_EV_GAP && d->dseq_known) {
+    if (!strcmp(ev.source, "garment"))
+        row.device_seq = dw_dseq_garment_event(&d->dseq);
+    else if (ev.kind == DW_EV_GAP)
         /* Published just before the frame after the gap. */
-        d->next_dseq += (uint32_t)ev.missing;
-    }
+        dw_dseq_gap(&d->dseq, ev.missing);
     write_event(r, d, &row);
 }
 

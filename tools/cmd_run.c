@@ -681,6 +681,9 @@ static void summary(struct run *r, uint64_t wall_ns)
     ADD(version_errors) ADD(resyncs) ADD(device_seq_gaps) ADD(frames_missing)
     ADD(reconnects) ADD(events_in) ADD(zmq_dropped)
 #undef ADD
+    /* and what fell between a killed acquire and the next one */
+    tot.device_seq_gaps += r->live.bridged_gaps;
+    tot.frames_missing += r->live.bridged_missing;
     if (r->live.have_stats)
         printf("loss: serial bytes %llu, frames %llu, crc errors %llu, length errors %llu, "
                "cobs errors %llu, resyncs %llu, device seq gaps %llu (frames missing %llu), "

@@ -234,5 +234,70 @@ def test_hello_replayed_after_live_frames():
     ctx.destroy(linger=0)
 
 
+def test_frames_lost_across_acquire_restart():
+    """A killed acquire can take garment frames with it that it had read but
+    not published, or leave the next one half a frame it cannot decode;
+    its successor counts device seq gaps only from its own first frame
+    (here: the samples it drops before its HELLO). The recorder saw both
+    streams: it records what fell between them as a gap row (source
+    "record"), so the holes in the file's device seq add up to its gap
+    rows, without counting acquire's own gap twice, and a garment EVENT in
+    the new stream keeps its device seq."""
+    import h5py
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "storage"))
+    import dwstream as ds
+    with Tmp() as t:
+        ep = "ipc://" + t.path("pub")
+        pub = ds.Publisher(ep, "bra-restart")
+        rec = t.spawn([PROG["ductwatch-record"], "--sub", ep, "--dir", t.dir],
+                      stderr=subprocess.PIPE, text=True)
+        pub.wait_subscriber()
+        g = ds.Garment("bra-restart", rate=10)
+        pub.frame(g.hello_frame())
+        for _ in range(20):
+            pub.frame(g.sample_frame())
+        pub.frame(g.event_frame(1, 1, 0))          # a feed, device seq 21
+        for _ in range(3):
+            g.sample_frame()                       # read by the killed acquire, never published
+        # The next acquire: a new stream, counting from seq 1 again (stream
+        # ids are exact as JSON doubles: a multiple of 4096 apart).
+        pub.stream += 2 * 4096
+        pub.seq = 0
+        for _ in range(2):
+            g.sample_frame()                       # before the new acquire's HELLO: dropped...
+        pub.event("gap", "none", None, "acquire", t_us=g.t, missing=2)   # ...and counted
+        pub.frame(g.hello_frame())                 # device seq 27
+        for _ in range(5):
+            pub.frame(g.sample_frame())
+        pub.frame(g.event_frame(2, 1, 0))          # device seq 33
+        for _ in range(5):
+            pub.frame(g.sample_frame())
+        line = read_line(rec, 10)
+        check(line.startswith("file: "), "recorder said %r" % line)
+        time.sleep(1.5)
+        check(stop(rec, "recorder") == 0, "recorder exit status")
+        said = rec.stderr.read()
+        pub.close()
+        with h5py.File(line[6:], "r") as f:
+            dseq = [int(x) for x in f["frames/device_seq"][:]]
+            ev = f["events"][:]
+        rows = [(r["kind"].decode(), r["source"].decode(), int(r["missing"]), int(r["device_seq"]),
+                 r["text"].decode()) for r in ev]
+        check(dseq == list(range(1, 21)) + list(range(28, 33)) + list(range(34, 39)),
+              "device seq in the file: %r" % dseq)
+        lost = [r[:3] for r in rows if r[0] == "gap"]
+        check(lost == [("gap", "acquire", 2), ("gap", "record", 3)], "gap rows: %r" % rows)
+        check(("gap", "record", 3, -1, "garment frames lost while acquire restarted") in rows,
+              "the recorder's gap row: %r" % rows)
+        check(("stream-restart", "record", 0, -1, "acquire") in rows, "no stream-restart: %r" % rows)
+        feeds = sorted(r[3] for r in rows if r[1] == "garment")
+        check(feeds == [21, 33], "garment events' device seq: %r" % feeds)
+        check("3 garment frame(s) lost between two acquire streams (device seq 22 to 24)" in said,
+              "recorder log: %r" % said[-600:])
+        print("frames lost between two acquire streams: 3, recorded as one gap row by the "
+              "recorder, 2 by acquire; garment events numbered 21 and 33")
+
+
 if __name__ == "__main__":
-    main([test_hello_replayed_after_live_frames, test_record_kill9_soak])
+    main([test_hello_replayed_after_live_frames, test_frames_lost_across_acquire_restart,
+          test_record_kill9_soak])
