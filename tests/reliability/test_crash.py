@@ -55,6 +55,37 @@ def file_contents(path):
     return seq, gaps
 
 
+def where_missing(missing, arrival, files, opened, kills, recorder_said):
+    """For a failure: each run of missing frames, when the observer had
+    them, and what each recorder around that time did (opened, killed, its
+    file's seq span, the last lines of its log)."""
+    runs, out = [], []
+    for s in missing:
+        if runs and s == runs[-1][1] + 1:
+            runs[-1][1] = s
+        else:
+            runs.append([s, s])
+    t0 = opened[0]
+    for a, b in runs[:5]:
+        ta, tb = arrival[a] - t0, arrival[b] - t0
+        out.append("seq %d..%d (%d), arrived at %.2f..%.2f s" % (a, b, b - a + 1, ta, tb))
+        for i, path in enumerate(files):
+            t_open = opened[i] - t0
+            t_kill = kills[i] - t0 if i < len(kills) else float("inf")
+            # (a recorder has the frames of 10 s before it opened: the backlog)
+            if t_kill < ta - 2 or t_open - 10 > tb + 2:
+                continue
+            try:
+                seq, _ = file_contents(path)
+                span = "%d..%d" % (seq[0], seq[-1]) if seq else "empty"
+            except Exception as e:  # noqa: BLE001  (diagnostics only)
+                span = "unreadable: %s" % e
+            tail = recorder_said(i).strip().splitlines()[-2:]
+            out.append("  recorder %d: file opened %.2f s, killed %.2f s, seq %s; log ends %r"
+                       % (i, t_open, t_kill, span, tail))
+    return "\n".join(out)
+
+
 def test_record_kill9_soak():
     rng = random.Random(SEED)
     ctx = zmq.Context()
@@ -166,7 +197,9 @@ def test_record_kill9_soak():
             in_flush += log.rstrip().endswith("flushing")
             lost_at_kill.append((len(late), max((t_kill - had[s] for s in late), default=0.0)))
         missing_total = [s for s in samples if s not in everything]
-        check(not missing_total, "%d frame(s) of the session are in no file" % len(missing_total))
+        check(not missing_total, "%d frame(s) of the session are in no file:\n%s"
+              % (len(missing_total), where_missing(missing_total, arrival, files, opened, kills,
+                                                  recorder_said)))
         check(recovered == KILLS, "only %d of %d killed files needed recovery" % (recovered, KILLS))
         check(gap_rows >= 1, "no restarted recorder recorded a gap")
         print("record kill -9 soak (seed %d): %d kills, %d files, all open in h5py after "
