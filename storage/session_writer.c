@@ -652,12 +652,46 @@ static void scratch_put(void)
     }
 }
 
+/* SWMR writing starts by opening the finished file again with
+ * H5F_ACC_SWMR_WRITE, not with H5Fstart_swmr_write: in HDF5 1.10 that call
+ * walks every datatype, attribute and dataset ID open in the whole process
+ * four times (to count, list, flush and refresh the objects of this one
+ * file), so a recorder paid for all its open files at every new one: 1536
+ * files took 55 s. Closing the file walks the process's datasets once. */
+static int swmr_reopen(struct dw_session_writer *w)
+{
+    hid_t g;
+    int r = 0;
+    for (int i = 0; i < F_COUNT + A_COUNT; i++) {
+        struct appender *x = i < F_COUNT ? &w->fr[i] : &w->tab[i - F_COUNT];
+        if (x->ds >= 0 && H5Dclose(x->ds) < 0)
+            r = -1;
+        x->ds = -1;
+    }
+    if (H5Fclose(w->file) < 0)
+        r = -1;
+    w->file = -1;
+    if (r < 0)
+        return -1;
+    w->file = H5Fopen(w->path, H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE, w->fapl);
+    if (w->file < 0 || (g = H5Gopen2(w->file, "frames", H5P_DEFAULT)) < 0)
+        return -1;
+    for (int i = 0; i < F_COUNT + A_COUNT && r == 0; i++) {
+        struct appender *x = i < F_COUNT ? &w->fr[i] : &w->tab[i - F_COUNT];
+        x->ds = H5Dopen2(i < F_COUNT ? g : w->file, x->name, H5P_DEFAULT);
+        if (x->ds < 0)
+            r = -1;
+    }
+    H5Gclose(g);
+    return r;
+}
+
 int dw_session_writer_create(struct dw_session_writer **out, const struct dw_session_start *s,
                              char *err, size_t errcap)
 {
     struct dw_session_writer *w;
     hsize_t chunk = s->chunk_rows;
-    int e = 0;
+    int e = 0, created = 0;
 
     *out = NULL;
     if (!s->path || !s->hello || !s->hello_len || s->hello_len > DW_MAX_PAYLOAD) {
@@ -705,6 +739,7 @@ int dw_session_writer_create(struct dw_session_writer **out, const struct dw_ses
         e = fail(w, stat(s->path, &sb) == 0 ? EEXIST : EIO, "cannot create");
         goto bad;
     }
+    created = 1;
     /* Private data: owner only, whatever the umask. */
     if (chmod(s->path, 0600) < 0) {
         e = fail(w, errno, "chmod 0600");
@@ -730,7 +765,7 @@ int dw_session_writer_create(struct dw_session_writer **out, const struct dw_ses
         e = fail(w, EIO, "creating the tables");
         goto bad;
     }
-    if (H5Fstart_swmr_write(w->file) < 0) {
+    if (swmr_reopen(w) < 0) {
         e = fail(w, EIO, "starting SWMR writing");
         goto bad;
     }
@@ -738,13 +773,10 @@ int dw_session_writer_create(struct dw_session_writer **out, const struct dw_ses
     return 0;
 bad:
     snprintf(err, errcap, "%s", w->err);
-    {
-        /* A half-made file holds no data: do not leave it behind. */
-        int created = w->file >= 0;
-        dw_session_writer_close(w, NULL, NULL, 0);
-        if (created)
-            unlink(s->path);
-    }
+    /* A half-made file holds no data: do not leave it behind. */
+    dw_session_writer_close(w, NULL, NULL, 0);
+    if (created)
+        unlink(s->path);
     return e;
 }
 
