@@ -35,6 +35,12 @@
 #define DEFLATE_LEVEL 4
 /* Room kept free for closing the file properly (metadata, dirty chunks). */
 #define CLOSE_RESERVE (256 * 1024)
+/* HDF5's metadata cache per open file: by default it starts at 2 MB and
+ * grows to 32 MB with what the file's chunk indexes and object headers hold.
+ * A session file is written at its end only, so what it needs resident is
+ * the last blocks of each index: 128 KB, fixed, for each of a recorder's
+ * many files. */
+#define MDC_BYTES (128 * 1024)
 
 /* One extendible dataset (rank 1, or rank 2 with a fixed width) and the rows
  * waiting in memory for it. */
@@ -625,9 +631,10 @@ static hid_t scratch_get(void)
     if (!limited) {
         /* HDF5 keeps the blocks it frees for reuse, in these lists by
          * default up to 21 MB a process (1 + 4 + 16 MB): a recorder that
-         * runs for weeks keeps its peak. */
-        H5set_free_list_limits(256 * 1024, 64 * 1024, 256 * 1024, 64 * 1024, 1024 * 1024,
-                               256 * 1024);
+         * runs for weeks keeps its peak. In HDF5 1.10 the factory lists
+         * (the chunk index blocks) count against the block limits too. */
+        H5set_free_list_limits(256 * 1024, 64 * 1024, 256 * 1024, 64 * 1024, 256 * 1024,
+                               64 * 1024);
         limited = 1;
     }
     if (scratch_file < 0) {
@@ -658,6 +665,22 @@ static void scratch_put(void)
  * four times (to count, list, flush and refresh the objects of this one
  * file), so a recorder paid for all its open files at every new one: 1536
  * files took 55 s. Closing the file walks the process's datasets once. */
+/* A fixed-size metadata cache (MDC_BYTES) for the file opened with fapl. */
+static int set_mdc_size(hid_t fapl)
+{
+    H5AC_cache_config_t c;
+    memset(&c, 0, sizeof(c));
+    c.version = H5AC__CURR_CACHE_CONFIG_VERSION;
+    if (H5Pget_mdc_config(fapl, &c) < 0)
+        return -1;
+    c.set_initial_size = 1;
+    c.initial_size = c.min_size = c.max_size = MDC_BYTES;
+    c.incr_mode = H5C_incr__off;
+    c.flash_incr_mode = H5C_flash_incr__off;
+    c.decr_mode = H5C_decr__off;
+    return H5Pset_mdc_config(fapl, &c) < 0 ? -1 : 0;
+}
+
 static int swmr_reopen(struct dw_session_writer *w)
 {
     hid_t g;
@@ -729,7 +752,8 @@ int dw_session_writer_create(struct dw_session_writer **out, const struct dw_ses
         return -ENOSYS;
     }
     w->fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (w->fapl < 0 || H5Pset_libver_bounds(w->fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) < 0) {
+    if (w->fapl < 0 || H5Pset_libver_bounds(w->fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) < 0 ||
+        set_mdc_size(w->fapl) < 0) {
         e = fail(w, EIO, "file access properties");
         goto bad;
     }
