@@ -659,12 +659,6 @@ static void scratch_put(void)
     }
 }
 
-/* SWMR writing starts by opening the finished file again with
- * H5F_ACC_SWMR_WRITE, not with H5Fstart_swmr_write: in HDF5 1.10 that call
- * walks every datatype, attribute and dataset ID open in the whole process
- * four times (to count, list, flush and refresh the objects of this one
- * file), so a recorder paid for all its open files at every new one: 1536
- * files took 55 s. Closing the file walks the process's datasets once. */
 /* A fixed-size metadata cache (MDC_BYTES) for the file opened with fapl. */
 static int set_mdc_size(hid_t fapl)
 {
@@ -681,6 +675,12 @@ static int set_mdc_size(hid_t fapl)
     return H5Pset_mdc_config(fapl, &c) < 0 ? -1 : 0;
 }
 
+/* SWMR writing starts by opening the finished file again with
+ * H5F_ACC_SWMR_WRITE, not with H5Fstart_swmr_write: in HDF5 1.10 that call
+ * walks every datatype, attribute and dataset ID open in the whole process
+ * four times (to count, list, flush and refresh the objects of this one
+ * file), so a recorder paid for all its open files at every new one: 1536
+ * files took 55 s. Closing the file walks the process's datasets once. */
 static int swmr_reopen(struct dw_session_writer *w)
 {
     hid_t g;
