@@ -87,6 +87,7 @@ struct run {
     struct dw_msg_stats prev_total; /* counters of earlier acquire instances */
     uint64_t last_stream;
     struct dw_msg_stats last_stats;
+    uint64_t bridged_gaps, bridged_missing; /* the recorder's `lost:` lines */
     char files[16][PATH_MAX];
     unsigned n_files;
     bool tty, status_shown;
@@ -298,6 +299,13 @@ static void on_stage_line(struct dw_stage *s, bool is_err, const char *line, voi
         r->acquire_ready = true;
     } else if (s == &r->st[ST_DETECT] && !strncmp(line, "pub: ", 5)) {
         r->detect_ready = true;
+    } else if (s == &r->st[ST_RECORD] && !strncmp(line, "lost: ", 6)) {
+        const char *n = strstr(line, ": ");
+        n = n ? strstr(n + 2, ": ") : NULL;
+        if (n) {
+            r->bridged_gaps++;
+            r->bridged_missing += strtoull(n + 2, NULL, 10);
+        }
     } else if (s == &r->st[ST_RECORD] && !strncmp(line, "file: ", 6)) {
         unsigned i;
         for (i = 0; i < r->n_files; i++)
@@ -681,9 +689,10 @@ static void summary(struct run *r, uint64_t wall_ns)
     ADD(version_errors) ADD(resyncs) ADD(device_seq_gaps) ADD(frames_missing)
     ADD(reconnects) ADD(events_in) ADD(zmq_dropped)
 #undef ADD
-    /* and what fell between a killed acquire and the next one */
-    tot.device_seq_gaps += r->live.bridged_gaps;
-    tot.frames_missing += r->live.bridged_missing;
+    /* and what fell between a killed acquire and the next one, as the
+     * recorder counted it (its `lost:` lines): the file is what counts */
+    tot.device_seq_gaps += r->bridged_gaps;
+    tot.frames_missing += r->bridged_missing;
     if (r->live.have_stats)
         printf("loss: serial bytes %llu, frames %llu, crc errors %llu, length errors %llu, "
                "cobs errors %llu, resyncs %llu, device seq gaps %llu (frames missing %llu), "

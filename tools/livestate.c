@@ -40,14 +40,6 @@ static bool same_device(struct dw_live *l, const char *dev)
     return !strcmp(l->device, dev);
 }
 
-/* The device seq across acquire restarts (struct dw_dseq): for one device
- * only, as l->acq itself. */
-static void follow_message(struct dw_live *l, int64_t res, uint64_t seq)
-{
-    if (!l->any_device && res != DW_SEQ_DUP)
-        dw_dseq_message(&l->dseq, res, seq);
-}
-
 enum dw_live_kind dw_live_handle(struct dw_live *l, const char *topic, size_t tlen,
                                  const uint8_t *body, size_t blen)
 {
@@ -58,25 +50,14 @@ enum dw_live_kind dw_live_handle(struct dw_live *l, const char *topic, size_t tl
         return DW_LIVE_NONE;
     if (!strcmp(kind, "frame")) {
         struct dw_msg_frame m;
-        int64_t res;
-        uint32_t lost;
         if (dw_msg_frame_parse(body, blen, &m) < 0 || !same_device(l, dev))
             return DW_LIVE_NONE;
         /* A HELLO replayed after a few live messages (docs/messages.md
          * section 8) is a duplicate by seq; without it the samples would be
          * read with the default layout. */
-        res = dw_seq_check(&l->acq, m.stream, m.seq);
-        if (res == DW_SEQ_DUP && !(m.type == DW_FRAME_HELLO && !l->have_hello))
+        if (dw_seq_check(&l->acq, m.stream, m.seq) == DW_SEQ_DUP &&
+            !(m.type == DW_FRAME_HELLO && !l->have_hello))
             return DW_LIVE_NONE;
-        /* (not for that HELLO: its device seq is an old one) */
-        if (!l->any_device && res != DW_SEQ_DUP) {
-            follow_message(l, res, m.seq);
-            lost = dw_dseq_frame(&l->dseq, m.device_seq);
-            if (lost) {
-                l->bridged_gaps++;
-                l->bridged_missing += lost;
-            }
-        }
         l->frames_seen++;
         if (m.type == DW_FRAME_HELLO) {
             struct dw_hello h;
@@ -97,30 +78,20 @@ enum dw_live_kind dw_live_handle(struct dw_live *l, const char *topic, size_t tl
     }
     if (!strcmp(kind, "stats")) {
         struct dw_msg_stats s;
-        int64_t res;
         if (dw_msg_stats_parse((const char *)body, blen, &s) < 0 || !same_device(l, dev))
             return DW_LIVE_NONE;
-        res = dw_seq_check(&l->acq, s.stream, s.seq);
-        if (res == DW_SEQ_DUP)
+        if (dw_seq_check(&l->acq, s.stream, s.seq) == DW_SEQ_DUP)
             return DW_LIVE_NONE;
-        follow_message(l, res, s.seq);
         l->stats = s;
         l->have_stats = true;
         return DW_LIVE_STATS;
     }
     if (!strcmp(kind, "event")) {
         struct dw_msg_event e;
-        int64_t res;
         if (dw_msg_event_parse((const char *)body, blen, &e, NULL) < 0 || !same_device(l, dev))
             return DW_LIVE_NONE;
-        res = dw_seq_check(&l->acq, e.stream, e.seq);
-        if (res == DW_SEQ_DUP)
+        if (dw_seq_check(&l->acq, e.stream, e.seq) == DW_SEQ_DUP)
             return DW_LIVE_NONE;
-        follow_message(l, res, e.seq);
-        if (!l->any_device && !strcmp(e.source, "garment"))
-            dw_dseq_garment_event(&l->dseq);
-        else if (!l->any_device && e.kind == DW_EV_GAP)
-            dw_dseq_gap(&l->dseq, e.missing);
         l->last_event = e;
         l->have_event = true;
         return DW_LIVE_EVENT;

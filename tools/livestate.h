@@ -37,8 +37,6 @@ struct dw_live {
     char device[DW_ID_LEN + 1];      /* the device shown (first seen) */
     bool any_device;                 /* take every device's messages */
     struct dw_seq_tracker acq, det;  /* duplicate drops (acquire replays) */
-    struct dw_dseq dseq;             /* one device only (not any_device) */
-    uint64_t bridged_gaps, bridged_missing; /* garment frames lost across acquire restarts */
     bool have_hello, have_sample, have_stats;
     struct dw_hello hello;           /* default layout until a HELLO arrives */
     struct dw_sample sample;

@@ -73,8 +73,9 @@ def test_kill_acquire_and_detect():
         check(holes > 0 and holes == gaps, "device seq holes %d, acquire gap events say %d missing"
               % (holes, gaps))
         m = re.search(r"device seq gaps (\d+) \(frames missing (\d+)\)", out)
-        check(m and int(m.group(2)) == gaps, "summary loss line vs the file: %r, %d" %
-              (m and m.group(0), gaps))
+        check(m and int(m.group(2)) == gaps, "summary loss line vs the file: %r, %d (gap rows "
+              "%r, bridged %d)\n%s" % (m and m.group(0), gaps,
+                                        [x for x in kinds if x[0] == "gap"], bridged, out))
         check(len(ds) > 5000, "only %d frames recorded" % len(ds))
         print("run with kill -9 of acquire and detect: %d frames recorded in one file, %d garment "
               "frames lost while acquire restarted, all accounted as gap events (%d of them between the "
