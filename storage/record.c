@@ -485,14 +485,16 @@ static void stream_event(struct recorder *r, struct device *d, const char *kind,
 static void bridge_gap(struct recorder *r, struct device *d, const struct dw_msg_frame *m,
                        uint32_t lost)
 {
-    /* On stdout too: what the file holds is what counts, and `ductwatch
-     * run` takes its summary from here (its own subscription may have got
-     * one frame more or less from a killed acquire than this one). */
-    printf("lost: %s: %u garment frame(s) while acquire restarted (device seq %u to %u)\n",
-           d->id, lost, d->dseq.bridge_from, d->dseq.bridge_from + lost - 1);
-    fflush(stdout);
+    dw_warn("%s: %u garment frame(s) lost between two acquire streams (device seq %u to %u)",
+            d->id, lost, d->dseq.bridge_from, d->dseq.bridge_from + lost - 1);
     own_event(r, d, "gap", m->seq, lost, m->t_device_us, m->t_host_ns,
               "garment frames lost while acquire restarted");
+    /* On stdout too, count first: what the file holds is what counts, and
+     * `ductwatch run` takes its summary from here (its own subscription
+     * may have got one frame more or less from a killed acquire). */
+    printf("lost: %u garment frame(s) of %s while acquire restarted (device seq %u to %u)\n",
+           lost, d->id, d->dseq.bridge_from, d->dseq.bridge_from + lost - 1);
+    fflush(stdout);
 }
 
 /* Stream sequence check: false when the message is a duplicate to drop. */

@@ -300,11 +300,17 @@ static void on_stage_line(struct dw_stage *s, bool is_err, const char *line, voi
     } else if (s == &r->st[ST_DETECT] && !strncmp(line, "pub: ", 5)) {
         r->detect_ready = true;
     } else if (s == &r->st[ST_RECORD] && !strncmp(line, "lost: ", 6)) {
-        const char *n = strstr(line, ": ");
-        n = n ? strstr(n + 2, ": ") : NULL;
-        if (n) {
+        /* lost: N garment frame(s) of DEV while acquire restarted (...),
+         * counted for the device the summary is about */
+        static const char of[] = " garment frame(s) of ";
+        char *end;
+        unsigned long long n = strtoull(line + 6, &end, 10);
+        size_t dl = strlen(r->live.device);
+        if (end > line + 6 && !strncmp(end, of, sizeof(of) - 1) &&
+            (!dl || (!strncmp(end + sizeof(of) - 1, r->live.device, dl) &&
+                     end[sizeof(of) - 1 + dl] == ' '))) {
             r->bridged_gaps++;
-            r->bridged_missing += strtoull(n + 2, NULL, 10);
+            r->bridged_missing += n;
         }
     } else if (s == &r->st[ST_RECORD] && !strncmp(line, "file: ", 6)) {
         unsigned i;

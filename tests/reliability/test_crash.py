@@ -307,9 +307,10 @@ def test_frames_lost_across_acquire_restart():
             pub.frame(g.sample_frame())
         line = read_line(rec, 10)
         check(line.startswith("file: "), "recorder said %r" % line)
+        said = read_line(rec, 10)
         time.sleep(1.5)
         check(stop(rec, "recorder") == 0, "recorder exit status")
-        said = rec.stdout.read()
+        log = rec.stderr.read()
         pub.close()
         with h5py.File(line[6:], "r") as f:
             dseq = [int(x) for x in f["frames/device_seq"][:]]
@@ -325,8 +326,10 @@ def test_frames_lost_across_acquire_restart():
         check(("stream-restart", "record", 0, -1, "acquire") in rows, "no stream-restart: %r" % rows)
         feeds = sorted(r[3] for r in rows if r[1] == "garment")
         check(feeds == [21, 33], "garment events' device seq: %r" % feeds)
-        check("lost: %s: 3 garment frame(s) while acquire restarted (device seq 22 to 24)\n"
-              % g.device in said, "recorder stdout: %r" % said[-600:])
+        check(said == "lost: 3 garment frame(s) of %s while acquire restarted (device seq 22 "
+              "to 24)" % g.device, "recorder's line after file: %r" % said)
+        check("3 garment frame(s) lost between two acquire streams (device seq 22 to 24)" in log,
+              "recorder log: %r" % log[-600:])
         print("frames lost between two acquire streams: 3, recorded as one gap row by the "
               "recorder, 2 by acquire; garment events numbered 21 and 33")
 

@@ -443,6 +443,12 @@ static void test_memory_flat_over_a_day(void **state)
 #endif
     write_rows("day.h5", 30 * 36000, 600, &cp);
     assert_int_equal(cp.n, 5);
+    if (cp.heap[0] < 1024 * 1024) {
+        /* the writer and HDF5 hold megabytes: another allocator took over */
+        print_message("mallinfo2() sees %zu bytes in use: not glibc's heap, skipped\n",
+                      cp.heap[0]);
+        skip();
+    }
     print_message("heap in use at 6, 12, 18, 24, 30 h: %zu %zu %zu %zu %zu KiB\n",
                   cp.heap[0] >> 10, cp.heap[1] >> 10, cp.heap[2] >> 10, cp.heap[3] >> 10,
                   cp.heap[4] >> 10);
