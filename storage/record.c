@@ -132,8 +132,10 @@ static void usage(void)
 "  -h, --help             this text\n"
 "  -V, --version          print the version\n"
 "\n"
-"Prints 'file: PATH' for every file it opens and a summary line for every\n"
-"file it closes. SIGINT/SIGTERM: flush, close, exit 0. A write error (disk\n"
+"Prints 'file: PATH' for every file it opens, a summary line for every\n"
+"file it closes and a 'lost: N garment frame(s) of DEV ...' line for frames\n"
+"that fell between a killed acquire and the next (a gap row in the file).\n"
+"SIGINT/SIGTERM: flush, close, exit 0. A write error (disk\n"
 "full...) closes the files with what they hold and exits 1.\n",
         prog, prog);
 }
