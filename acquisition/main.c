@@ -41,6 +41,7 @@ struct config {
     const char *pub_ep, *events_ep;
     uint64_t backlog;
     uint64_t backlog_age_us;
+    uint64_t sndhwm;
     uint64_t wait_subscribers;
     bool list_ports;
     const char *curve_key, *allow; /* CURVE on tcp:// endpoints */
@@ -65,6 +66,9 @@ static void usage(void)
 "      --events EP        REP endpoint for user events (default ipc://RUN/events)\n"
 "      --backlog N        messages replayed to each new subscriber (default %d)\n"
 "      --backlog-age D    ...and only those younger than D (default %ds)\n"
+"      --sndhwm N         messages queued for each subscriber before it loses\n"
+"                         them (a stream gap on its side; default %d, 0 = no\n"
+"                         limit: a stalled subscriber then costs memory)\n"
 "      --wait-subscribers N  read the port only once N subscriptions arrived\n"
 "                         (for --fast simulators; default 0)\n"
 "      --curve-key FILE   this process's secret key (ductwatch-keygen): tcp://\n"
@@ -85,7 +89,7 @@ static void usage(void)
 "tcp:// endpoints need --curve-key and --allow, or --insecure on 127.0.0.1/::1\n"
 "(see docs/security.md).\n",
         prog, DEFAULT_BAUD, DEFAULT_USB_VID, DEFAULT_USB_PID, DEFAULT_BACKLOG,
-        DEFAULT_BACKLOG_AGE_S);
+        DEFAULT_BACKLOG_AGE_S, SNDHWM);
 }
 
 static int parse_usb_id(const char *s, int *vid, int *pid)
@@ -101,7 +105,7 @@ static int parse_usb_id(const char *s, int *vid, int *pid)
 
 static void parse_args(int argc, char **argv, struct config *c)
 {
-    enum { O_FLOW = 256, O_USB_ID, O_LIST, O_PUB, O_EVENTS, O_BACKLOG, O_BACKLOG_AGE, O_WAIT_SUBS,
+    enum { O_FLOW = 256, O_USB_ID, O_LIST, O_PUB, O_EVENTS, O_BACKLOG, O_BACKLOG_AGE, O_SNDHWM, O_WAIT_SUBS,
            O_CURVE_KEY, O_ALLOW, O_INSECURE };
     static const struct option opts[] = {
         { "port", required_argument, NULL, 'p' },
@@ -113,6 +117,7 @@ static void parse_args(int argc, char **argv, struct config *c)
         { "events", required_argument, NULL, O_EVENTS },
         { "backlog", required_argument, NULL, O_BACKLOG },
         { "backlog-age", required_argument, NULL, O_BACKLOG_AGE },
+        { "sndhwm", required_argument, NULL, O_SNDHWM },
         { "wait-subscribers", required_argument, NULL, O_WAIT_SUBS },
         { "curve-key", required_argument, NULL, O_CURVE_KEY },
         { "allow", required_argument, NULL, O_ALLOW },
@@ -162,6 +167,10 @@ static void parse_args(int argc, char **argv, struct config *c)
         case O_BACKLOG_AGE:
             if (dw_duration_parse_us(optarg, &c->backlog_age_us) < 0 || !c->backlog_age_us)
                 dw_usage_error(prog, "bad --backlog-age '%s' (e.g. 10s, 2m)", optarg);
+            break;
+        case O_SNDHWM:
+            if (dw_parse_u64(optarg, 0, 100000000, &c->sndhwm) < 0)
+                dw_usage_error(prog, "bad --sndhwm '%s' (0..100000000)", optarg);
             break;
         case O_WAIT_SUBS:
             if (dw_parse_u64(optarg, 0, 1000, &c->wait_subscribers) < 0)
@@ -329,6 +338,7 @@ int main(int argc, char **argv)
         .so = { .baud = DEFAULT_BAUD, .flow = DW_FLOW_NONE },
         .vid = DEFAULT_USB_VID, .pid = DEFAULT_USB_PID,
         .backlog = DEFAULT_BACKLOG, .backlog_age_us = DEFAULT_BACKLOG_AGE_S * 1000000ull,
+        .sndhwm = SNDHWM,
     };
     char pub_default[PATH_MAX + 16], events_default[PATH_MAX + 16];
     char pub_actual[PATH_MAX + 16] = "", events_actual[PATH_MAX + 16] = "";
@@ -408,7 +418,7 @@ int main(int argc, char **argv)
         dw_err("zmq: %s", zmq_strerror(errno));
         goto out;
     }
-    if ((r = dw_acquire_setup_pub(pub, SNDHWM)) < 0) {
+    if ((r = dw_acquire_setup_pub(pub, (int)c.sndhwm)) < 0) {
         dw_err("zmq: %s", zmq_strerror(-r));
         goto out;
     }
