@@ -60,3 +60,43 @@ int dw_zmq_send2(void *sock, const char *topic, const void *body, size_t len)
         return -errno;
     return 0;
 }
+
+/* The rest of a multipart message: a sender's extra parts are not ours. */
+static void drop_parts(void *sock, const zmq_msg_t *last)
+{
+    int more = zmq_msg_more(last);
+    while (more) {
+        zmq_msg_t x;
+        zmq_msg_init(&x);
+        if (zmq_msg_recv(&x, sock, 0) < 0)
+            more = 0;
+        else
+            more = zmq_msg_more(&x);
+        zmq_msg_close(&x);
+    }
+}
+
+int dw_zmq_recv2(void *sock, int flags, struct dw_zmq_msg2 *m)
+{
+    int e = 0;
+    zmq_msg_init(&m->topic);
+    zmq_msg_init(&m->body);
+    if (zmq_msg_recv(&m->topic, sock, flags) < 0)
+        e = zmq_errno();
+    else if (!zmq_msg_more(&m->topic))
+        e = EPROTO;
+    else if (zmq_msg_recv(&m->body, sock, 0) < 0) /* the parts arrive together */
+        e = zmq_errno();
+    if (e) {
+        dw_zmq_msg2_close(m);
+        return e == EAGAIN || e == EINTR ? 0 : -e;
+    }
+    drop_parts(sock, &m->body);
+    return 1;
+}
+
+void dw_zmq_msg2_close(struct dw_zmq_msg2 *m)
+{
+    zmq_msg_close(&m->topic);
+    zmq_msg_close(&m->body);
+}

@@ -2,6 +2,7 @@
  * ZeroMQ endpoints, plus socket set-up every stage needs. */
 #pragma once
 #include <stddef.h>
+#include <zmq.h>
 
 /* $DUCTWATCH_RUNTIME_DIR, else $XDG_RUNTIME_DIR/ductwatch, else
  * /tmp/ductwatch-<uid>. Created 0700 if missing; refused (-EPERM) if it
@@ -17,3 +18,15 @@ void *dw_zmq_socket(void *ctx, int type);
 /* zmq_send of [topic, body] without blocking; returns 0, or -EAGAIN when the
  * high-water mark is reached (the message is dropped), or another -errno. */
 int dw_zmq_send2(void *sock, const char *topic, const void *body, size_t len);
+
+/* One [topic, body] message as received: the parts stay in libzmq's
+ * buffers (no copy, no size limit) until dw_zmq_msg2_close. */
+struct dw_zmq_msg2 {
+    zmq_msg_t topic, body;
+};
+/* Receives one message (flags: 0 waits, up to the socket's ZMQ_RCVTIMEO;
+ * ZMQ_DONTWAIT does not). Returns 1 with m to close, 0 when none came
+ * (EAGAIN, EINTR), -EPROTO for a message of one part (received and
+ * dropped), or another -errno. Parts after the second are dropped. */
+int dw_zmq_recv2(void *sock, int flags, struct dw_zmq_msg2 *m);
+void dw_zmq_msg2_close(struct dw_zmq_msg2 *m);

@@ -377,23 +377,6 @@ out:
     return r;
 }
 
-int dw_msg_json_seq(const char *json, size_t len, uint64_t *seq, uint64_t *stream)
-{
-    cJSON *o = cJSON_ParseWithLength(json, len);
-    int r = -EBADMSG;
-    if (o && cJSON_IsObject(o) && !get_u64(o, "seq", seq, true) &&
-        !get_u64(o, "stream", stream, false))
-        r = 0;
-    cJSON_Delete(o);
-    return r;
-}
-
-int dw_topic(char *buf, size_t cap, const char *kind, const char *device)
-{
-    int n = snprintf(buf, cap, "%s.%s", kind, device);
-    return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : n;
-}
-
 const char *dw_topic_split(const char *topic, size_t len, char *kind_buf, size_t kcap,
                            char *dev_buf, size_t dcap)
 {

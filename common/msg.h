@@ -10,10 +10,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "frame.h"
+#include "msg_json.h"
+#include "topic.h"
 
 #define DW_MSG_VERSION 1
 #define DW_MSG_FRAME_HDR 40
-#define DW_TOPIC_MAX 64
 
 struct dw_msg_frame {
     uint8_t version;
@@ -70,10 +71,6 @@ struct dw_msg_stats {
 char *dw_msg_stats_to_json(const struct dw_msg_stats *s);
 int dw_msg_stats_parse(const char *json, size_t len, struct dw_msg_stats *s);
 
-/* Small JSON helpers on top of the message id fields, for alerts and other
- * JSON bodies: extracts "seq" and "stream" if present. */
-int dw_msg_json_seq(const char *json, size_t len, uint64_t *seq, uint64_t *stream);
-
 struct cJSON;
 /* Member key of a cJSON object as an unsigned 64-bit integer: 0, -ENOENT
  * (absent) or -EBADMSG (not a whole number in [0, 2^64)). cJSON holds
@@ -81,8 +78,6 @@ struct cJSON;
  * behaviour in C: never cast a JSON number without this check. */
 int dw_msg_json_u64(const struct cJSON *o, const char *key, uint64_t *v);
 
-/* Builds "kind.device" in buf; returns its length or -ENAMETOOLONG. */
-int dw_topic(char *buf, size_t cap, const char *kind, const char *device);
 /* Splits a topic: *kind gets the part before the first dot (copied into
  * kind_buf), returns a pointer to the device id part or NULL. */
 const char *dw_topic_split(const char *topic, size_t len, char *kind_buf, size_t kcap,
