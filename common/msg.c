@@ -44,14 +44,10 @@ int dw_msg_frame_parse(const uint8_t *b, size_t len, struct dw_msg_frame *m)
     return 0;
 }
 
-/* 64-bit counters as JSON numbers: exact up to 2^53, which a sequence or a
- * microsecond clock does not reach in this product's lifetime. Nanosecond
- * wall-clock values (t_host_ns, stream ids) are above 2^53: they come back
- * as the nearest double (stream ids are chosen to be exact doubles). */
+/* 64-bit counters as exact decimal integers (cJSON would print large
+ * doubles in exponent form); msg_json reads them back exactly. */
 static void add_u64(cJSON *o, const char *k, uint64_t v)
 {
-    /* Printed as exact decimal integers (cJSON would print large doubles in
-     * exponent form); readers with 64-bit integers get them exactly. */
     char num[24];
     snprintf(num, sizeof(num), "%llu", (unsigned long long)v);
     cJSON_AddRawToObject(o, k, num);
@@ -70,23 +66,20 @@ int dw_msg_json_u64(const cJSON *o, const char *key, uint64_t *v)
     return 0;
 }
 
-static int get_u64(const cJSON *o, const char *k, uint64_t *v, bool required)
+static int get_u64(const struct dw_json_doc *d, const char *k, uint64_t *v, bool required)
 {
-    int r = dw_msg_json_u64(o, k, v);
+    int r = dw_json_u64(d, k, v);
     if (r == -ENOENT)
         return required ? -EBADMSG : 0;
     return r;
 }
 
-static int get_str(const cJSON *o, const char *k, char *buf, size_t cap, bool required)
+static int get_str(const struct dw_json_doc *d, const char *k, char *buf, size_t cap,
+                   bool required)
 {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
-    if (!it)
-        return required ? -EBADMSG : 0;
-    if (!cJSON_IsString(it) || strlen(it->valuestring) >= cap)
+    if (required && !dw_json_get(d, k))
         return -EBADMSG;
-    strcpy(buf, it->valuestring);
-    return 0;
+    return dw_json_str(d, k, buf, cap);
 }
 
 static char *print_and_free(cJSON *o)
@@ -217,24 +210,21 @@ static bool fast_token(struct cursor *c, char *tok, size_t cap, bool digits_only
     return true;
 }
 
+/* Digits alone, exactly, as msg_json reads them; 2^64 and more go to the
+ * general path, which refuses them. */
 static bool fast_u64(struct cursor *c, uint64_t *v)
 {
     char tok[64];
+    uint64_t x = 0;
     if (!fast_token(c, tok, sizeof(tok), true))
         return false;
-    size_t n = strlen(tok);
-    if (n <= 15) { /* exact in a double: the same value cJSON gives */
-        uint64_t x = 0;
-        for (size_t i = 0; i < n; i++)
-            x = x * 10 + (uint64_t)(tok[i] - '0');
-        *v = x;
-        return true;
+    for (const char *p = tok; *p; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (x > (UINT64_MAX - d) / 10)
+            return false;
+        x = x * 10 + d;
     }
-    /* cJSON's value: the nearest double, as dw_msg_json_u64 takes it */
-    double d = strtod(tok, NULL);
-    if (!(d < 18446744073709551616.0))
-        return false;
-    *v = (uint64_t)d;
+    *v = x;
     return true;
 }
 
@@ -286,45 +276,50 @@ int dw_msg_event_parse(const char *json, size_t len, struct dw_msg_event *e, con
     return dw_msg_event_parse_general(json, len, e, why);
 }
 
+static int event_fields(const struct dw_json_doc *d, struct dw_msg_event *e, const char **reason)
+{
+    char kind[32] = "", side[16] = "none";
+    *reason = "bad or missing \"kind\"";
+    if (get_str(d, "kind", kind, sizeof(kind), true) ||
+        (e->kind = dw_event_kind_from_name(kind)) < 0)
+        return -EBADMSG;
+    *reason = "bad \"side\" (left, right or none)";
+    if (get_str(d, "side", side, sizeof(side), false) || (e->side = dw_side_from_name(side)) < 0)
+        return -EBADMSG;
+    *reason = "bad \"device\", \"source\" or \"text\"";
+    if (get_str(d, "device", e->device, sizeof(e->device), false) ||
+        get_str(d, "source", e->source, sizeof(e->source), false) ||
+        get_str(d, "text", e->text, sizeof(e->text), false))
+        return -EBADMSG;
+    *reason = "bad \"seq\", \"stream\", \"missing\" or time field";
+    if (get_u64(d, "seq", &e->seq, false) || get_u64(d, "stream", &e->stream, false) ||
+        get_u64(d, "t_device_us", &e->t_device_us, false) ||
+        get_u64(d, "t_host_ns", &e->t_host_ns, false) || get_u64(d, "missing", &e->missing, false))
+        return -EBADMSG;
+    const cJSON *v = dw_json_get(d, "value");
+    *reason = "bad \"value\" (a number or null)";
+    if (v && !cJSON_IsNull(v)) {
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+            return -EBADMSG;
+        e->has_value = true;
+        e->value = v->valuedouble;
+    }
+    *reason = NULL;
+    return 0;
+}
+
 int dw_msg_event_parse_general(const char *json, size_t len, struct dw_msg_event *e,
                                const char **why)
 {
     const char *reason = "not a JSON object";
-    char kind[32] = "", side[16] = "none";
-    cJSON *o = cJSON_ParseWithLength(json, len);
+    struct dw_json_doc d;
     int r = -EBADMSG;
 
     memset(e, 0, sizeof(*e));
-    if (!o || !cJSON_IsObject(o))
-        goto out;
-    reason = "bad or missing \"kind\"";
-    if (get_str(o, "kind", kind, sizeof(kind), true) || (e->kind = dw_event_kind_from_name(kind)) < 0)
-        goto out;
-    reason = "bad \"side\" (left, right or none)";
-    if (get_str(o, "side", side, sizeof(side), false) || (e->side = dw_side_from_name(side)) < 0)
-        goto out;
-    reason = "bad \"device\", \"source\" or \"text\"";
-    if (get_str(o, "device", e->device, sizeof(e->device), false) ||
-        get_str(o, "source", e->source, sizeof(e->source), false) ||
-        get_str(o, "text", e->text, sizeof(e->text), false))
-        goto out;
-    reason = "bad \"seq\", \"stream\", \"missing\" or time field";
-    if (get_u64(o, "seq", &e->seq, false) || get_u64(o, "stream", &e->stream, false) ||
-        get_u64(o, "t_device_us", &e->t_device_us, false) ||
-        get_u64(o, "t_host_ns", &e->t_host_ns, false) || get_u64(o, "missing", &e->missing, false))
-        goto out;
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "value");
-    reason = "bad \"value\" (a number or null)";
-    if (v && !cJSON_IsNull(v)) {
-        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
-            goto out;
-        e->has_value = true;
-        e->value = v->valuedouble;
+    if (dw_json_open(&d, json, len) == 0) {
+        r = event_fields(&d, e, &reason);
+        dw_json_close(&d);
     }
-    reason = NULL;
-    r = 0;
-out:
-    cJSON_Delete(o);
     if (why)
         *why = reason;
     return r;
@@ -354,26 +349,26 @@ char *dw_msg_stats_to_json(const struct dw_msg_stats *s)
 
 int dw_msg_stats_parse(const char *json, size_t len, struct dw_msg_stats *s)
 {
-    cJSON *o = cJSON_ParseWithLength(json, len);
+    struct dw_json_doc d;
     int r = -EBADMSG;
     memset(s, 0, sizeof(*s));
-    if (!o || !cJSON_IsObject(o))
+    if (dw_json_open(&d, json, len) < 0)
+        return r;
+    if (get_u64(&d, "seq", &s->seq, true) || get_u64(&d, "stream", &s->stream, false) ||
+        get_str(&d, "device", s->device, sizeof(s->device), false) ||
+        get_u64(&d, "t_device_us", &s->t_device_us, false) ||
+        get_u64(&d, "t_host_ns", &s->t_host_ns, false))
         goto out;
-    if (get_u64(o, "seq", &s->seq, true) || get_u64(o, "stream", &s->stream, false) ||
-        get_str(o, "device", s->device, sizeof(s->device), false) ||
-        get_u64(o, "t_device_us", &s->t_device_us, false) ||
-        get_u64(o, "t_host_ns", &s->t_host_ns, false))
-        goto out;
-#define X(f) if (get_u64(o, #f, &s->f, false)) goto out;
+#define X(f) if (get_u64(&d, #f, &s->f, false)) goto out;
     STATS_FIELDS(X)
 #undef X
-    const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "drift_ppm");
-    if (cJSON_IsNumber(d))
-        s->drift_ppm = d->valuedouble;
-    s->link_up = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "link_up"));
+    const cJSON *dr = dw_json_get(&d, "drift_ppm");
+    if (cJSON_IsNumber(dr))
+        s->drift_ppm = dr->valuedouble;
+    s->link_up = cJSON_IsTrue(dw_json_get(&d, "link_up"));
     r = 0;
 out:
-    cJSON_Delete(o);
+    dw_json_close(&d);
     return r;
 }
 

@@ -307,6 +307,18 @@ static void test_msg_event_json(void **state)
     assert_int_equal(b.side, DW_SIDE_LEFT);
     free(json);
 
+    /* 64-bit times above 2^53 come back exactly through both parsers (a
+     * double would give ...768): the recorder stores these */
+    e.kind = DW_EV_THERMOMETER;
+    e.t_host_ns = 1764000000123456789ull;
+    e.stream = 18446744073709551615ull;
+    json = dw_msg_event_to_json(&e);
+    assert_int_equal(dw_msg_event_parse(json, strlen(json), &b, NULL), 0);
+    assert_true(b.t_host_ns == 1764000000123456789ull && b.stream == UINT64_MAX);
+    assert_int_equal(dw_msg_event_parse_general(json, strlen(json), &b, NULL), 0);
+    assert_true(b.t_host_ns == 1764000000123456789ull && b.stream == UINT64_MAX);
+    free(json);
+
     /* what a user sends to the events endpoint (docs: REP request) */
     const char *req = "{\"kind\":\"feed-start\",\"side\":\"left\",\"value\":null,\"text\":\"\"}";
     assert_int_equal(dw_msg_event_parse(req, strlen(req), &b, &why), 0);
@@ -371,6 +383,13 @@ static void test_msg_stats_json(void **state)
     assert_true(b.link_up);
     assert_int_equal(dw_msg_json_seq(json, strlen(json), &seq, &stream), 0);
     assert_true(seq == 9 && stream == s.stream);
+    free(json);
+    /* 64-bit values exact (not through a double) */
+    s.t_host_ns = 1764000000123456789ull;
+    s.bytes = UINT64_MAX;
+    json = dw_msg_stats_to_json(&s);
+    assert_int_equal(dw_msg_stats_parse(json, strlen(json), &b), 0);
+    assert_true(b.t_host_ns == 1764000000123456789ull && b.bytes == UINT64_MAX);
     free(json);
     /* NaN drift is written as 0, not as invalid JSON */
     s.drift_ppm = NAN;
