@@ -1,6 +1,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include "jsonw.h"
 #include "msg_alert.h"
@@ -72,11 +73,13 @@ static bool get_num(const struct dw_json_doc *d, const char *k, double *v)
     return true;
 }
 
+/* The object as cJSON prints it; {} when there is none (or it is too
+ * long to carry). */
 static void get_params(const struct dw_json_doc *d, char *buf, size_t cap)
 {
     const cJSON *it = dw_json_get(d, "params");
-    if (cJSON_IsObject(it) && !cJSON_PrintPreallocated((cJSON *)it, buf, (int)cap, 0))
-        buf[0] = 0;
+    if (!cJSON_IsObject(it) || !cJSON_PrintPreallocated((cJSON *)it, buf, (int)cap, 0))
+        snprintf(buf, cap, "{}");
 }
 
 /* Every member but seq and stream, each optional. */

@@ -46,5 +46,5 @@ ssize_t dw_msg_alert_write(const struct dw_msg_alert *a, char *buf, size_t cap);
  * why is not NULL) when it is not a JSON object or has no whole "seq" (or
  * a "stream" that is not one). Every other member is optional: absent or
  * of the wrong type it reads as 0, "", zone -1, no value/threshold, params
- * ""; strings too long for their buffer are cut at a character boundary. */
+ * "{}"; strings too long for their buffer are cut at a character boundary. */
 int dw_msg_alert_parse(const char *json, size_t len, struct dw_msg_alert *a, const char **why);
