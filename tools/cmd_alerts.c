@@ -127,6 +127,8 @@ out:
         zmq_close(sub);
     if (ctx)
         zmq_ctx_term(ctx);
+    if (live)
+        dw_live_fini(live);
     free(live);
     return status;
 }

@@ -922,6 +922,7 @@ out:
         zmq_ctx_term(r->ctx);
     remove_rundir(r);
     e = status;
+    dw_live_fini(&r->live);
     free(r);
     return e;
 }

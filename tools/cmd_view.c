@@ -450,6 +450,7 @@ out:
         zmq_close(sub);
     if (ctx)
         zmq_ctx_term(ctx);
+    dw_live_fini(&v->live);
     free(v->buf);
     free(v);
     return status;
