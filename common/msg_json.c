@@ -160,6 +160,22 @@ int dw_json_str(const struct dw_json_doc *d, const char *key, char *buf, size_t 
     return 0;
 }
 
+int dw_json_field_u64(const struct dw_json_doc *d, const char *key, uint64_t *v, bool required)
+{
+    int r = dw_json_u64(d, key, v);
+    if (r == -ENOENT)
+        return required ? -EBADMSG : 0;
+    return r;
+}
+
+int dw_json_field_str(const struct dw_json_doc *d, const char *key, char *buf, size_t cap,
+                      bool required)
+{
+    if (required && !dw_json_get(d, key))
+        return -EBADMSG;
+    return dw_json_str(d, key, buf, cap);
+}
+
 int dw_msg_json_seq(const char *json, size_t len, uint64_t *seq, uint64_t *stream)
 {
     struct dw_json_doc d;

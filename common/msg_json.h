@@ -4,6 +4,7 @@
  * as doubles, which round above 2^53: a host time in ns or a stream id
  * would come back off by up to 256. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,11 @@ int dw_json_u64(const struct dw_json_doc *d, const char *key, uint64_t *v);
 /* A string member copied into buf: 0 (also when absent: buf untouched) or
  * -EBADMSG (not a string, or cap bytes or longer). */
 int dw_json_str(const struct dw_json_doc *d, const char *key, char *buf, size_t cap);
+/* The same for a member that a body may leave out (*v or buf untouched
+ * then), or must have (required: absent is -EBADMSG): 0 or -EBADMSG. */
+int dw_json_field_u64(const struct dw_json_doc *d, const char *key, uint64_t *v, bool required);
+int dw_json_field_str(const struct dw_json_doc *d, const char *key, char *buf, size_t cap,
+                      bool required);
 /* The raw text of the first member key of the top-level object of
  * (json, len), as written (a number's digits, a string with its quotes):
  * 0, -ENOENT or -EBADMSG. Keys are compared as written, byte for byte. */

@@ -14,8 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "devtab.h"
-#include "msg.h"
+#include "frame.h"
 #include "msg_alert.h"
+#include "msg_event.h"
+#include "msg_frame.h"
+#include "msg_stats.h"
+#include "seqtrack.h"
 #include "topic.h"
 
 /* One device as the subscriber follows it. A caller with state of its own

@@ -19,6 +19,7 @@
 #include <zmq.h>
 
 #include "cli.h"
+#include "dseq.h"
 #include "duration.h"
 #include "dwtime.h"
 #include "endpoint.h"
