@@ -12,11 +12,7 @@ ssize_t dw_msg_alert_write(const struct dw_msg_alert *a, char *buf, size_t cap)
     struct dw_jsonw w;
     size_t len;
 
-    dw_jsonw_init(&w, buf, cap);
-    dw_jsonw_begin(&w);
-    dw_jsonw_u64(&w, "seq", a->seq);
-    dw_jsonw_u64(&w, "stream", a->stream);
-    dw_jsonw_str(&w, "device", a->device);
+    dw_msg_json_begin(&w, buf, cap, a->seq, a->stream, a->device);
     dw_jsonw_u64(&w, "id", a->id);
     dw_jsonw_str(&w, "rule", a->rule);
     dw_jsonw_str(&w, "level", a->level);

@@ -19,11 +19,7 @@ char *dw_msg_event_to_json(const struct dw_msg_event *e)
     const char *kind = dw_event_kind_name((unsigned)e->kind);
     const char *side = dw_side_name((unsigned)e->side);
 
-    dw_jsonw_init(&w, buf, sizeof(buf));
-    dw_jsonw_begin(&w);
-    dw_jsonw_u64(&w, "seq", e->seq);
-    dw_jsonw_u64(&w, "stream", e->stream);
-    dw_jsonw_str(&w, "device", e->device);
+    dw_msg_json_begin(&w, buf, sizeof(buf), e->seq, e->stream, e->device);
     dw_jsonw_u64(&w, "t_device_us", e->t_device_us);
     dw_jsonw_u64(&w, "t_host_ns", e->t_host_ns);
     dw_jsonw_str(&w, "kind", kind ? kind : "unknown");
@@ -83,32 +79,30 @@ static bool fast_str(struct cursor *c, char *buf, size_t cap)
     return true;
 }
 
+/* Past one or more decimal digits at q, or NULL when there is none. */
+static const char *digits(const char *q, const char *end)
+{
+    const char *d0 = q;
+    while (q < end && *q >= '0' && *q <= '9')
+        q++;
+    return q == d0 ? NULL : q;
+}
+
 /* A number token as cJSON takes it: the same characters to strtod. */
 static bool fast_token(struct cursor *c, char *tok, size_t cap, bool digits_only)
 {
     const char *q = c->p;
     if (!digits_only && q < c->end && *q == '-')
         q++;
-    const char *d0 = q;
-    while (q < c->end && *q >= '0' && *q <= '9')
-        q++;
-    if (q == d0)
+    if (!(q = digits(q, c->end)))
         return false;
-    if (!digits_only && q < c->end && *q == '.') {
-        const char *f0 = ++q;
-        while (q < c->end && *q >= '0' && *q <= '9')
-            q++;
-        if (q == f0)
-            return false;
-    }
+    if (!digits_only && q < c->end && *q == '.' && !(q = digits(q + 1, c->end)))
+        return false;
     if (!digits_only && q < c->end && (*q == 'e' || *q == 'E')) {
         q++;
         if (q < c->end && (*q == '+' || *q == '-'))
             q++;
-        const char *e0 = q;
-        while (q < c->end && *q >= '0' && *q <= '9')
-            q++;
-        if (q == e0)
+        if (!(q = digits(q, c->end)))
             return false;
     }
     /* cJSON reads at most 63 characters of a number */

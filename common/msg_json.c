@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <math.h>
 #include <string.h>
+#include "jsonw.h"
 #include "msg_json.h"
 
 int dw_json_open(struct dw_json_doc *d, const char *json, size_t len)
@@ -189,4 +190,14 @@ int dw_msg_json_seq(const char *json, size_t len, uint64_t *seq, uint64_t *strea
         r = 0;
     dw_json_close(&d);
     return r < 0 ? -EBADMSG : 0;
+}
+
+void dw_msg_json_begin(struct dw_jsonw *w, char *buf, size_t cap, uint64_t seq, uint64_t stream,
+                       const char *device)
+{
+    dw_jsonw_init(w, buf, cap);
+    dw_jsonw_begin(w);
+    dw_jsonw_u64(w, "seq", seq);
+    dw_jsonw_u64(w, "stream", stream);
+    dw_jsonw_str(w, "device", device);
 }

@@ -1,6 +1,7 @@
 /* The JSON bodies of messages (events, stats, alerts) as the codecs read
  * them: a cJSON tree together with the text it was parsed from, so that
- * 64-bit integers are read exactly from their digits. cJSON holds numbers
+ * 64-bit integers are read exactly from their digits; and the members
+ * every body starts with, written. cJSON holds numbers
  * as doubles, which round above 2^53: a host time in ns or a stream id
  * would come back off by up to 256. */
 #pragma once
@@ -9,6 +10,7 @@
 #include <stdint.h>
 
 struct cJSON;
+struct dw_jsonw;
 
 struct dw_json_doc {
     struct cJSON *root; /* a JSON object */
@@ -44,3 +46,8 @@ int dw_json_member(const char *json, size_t len, const char *key, const char **v
 /* "seq" (required) and "stream" (0 when absent) of a JSON body, exactly:
  * 0 or -EBADMSG. */
 int dw_msg_json_seq(const char *json, size_t len, uint64_t *seq, uint64_t *stream);
+/* Starts a body in buf with the members every one begins with: "seq",
+ * "stream" (as digits) and "device" (dw_jsonw_init and dw_jsonw_begin
+ * included). */
+void dw_msg_json_begin(struct dw_jsonw *w, char *buf, size_t cap, uint64_t seq, uint64_t stream,
+                       const char *device);

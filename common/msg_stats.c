@@ -15,11 +15,7 @@ char *dw_msg_stats_to_json(const struct dw_msg_stats *s)
 {
     char buf[2048];
     struct dw_jsonw w;
-    dw_jsonw_init(&w, buf, sizeof(buf));
-    dw_jsonw_begin(&w);
-    dw_jsonw_u64(&w, "seq", s->seq);
-    dw_jsonw_u64(&w, "stream", s->stream);
-    dw_jsonw_str(&w, "device", s->device);
+    dw_msg_json_begin(&w, buf, sizeof(buf), s->seq, s->stream, s->device);
     dw_jsonw_u64(&w, "t_device_us", s->t_device_us);
     dw_jsonw_u64(&w, "t_host_ns", s->t_host_ns);
 #define X(f) dw_jsonw_u64(&w, #f, s->f);

@@ -19,89 +19,96 @@ void dw_stream_sub_fini(struct dw_stream_sub *s)
     dw_devtab_free(&s->devices, NULL);
 }
 
-static int bad(struct dw_stream_sub *s, struct dw_sub_msg *m, enum dw_topic_kind k,
-               const char *why)
-{
-    s->bad++;
-    if (s->h.on_bad)
-        s->h.on_bad(m, k, why, s->user);
-    return 0;
-}
-
-static int frame(struct dw_stream_sub *s, struct dw_sub_msg *m)
-{
+/* A body of any kind, parsed. */
+union body {
     struct dw_msg_frame f;
-    if (dw_msg_frame_parse(m->body, m->len, &f) < 0)
-        return bad(s, m, DW_TOPIC_FRAME, "malformed frame body");
-    m->seq = dw_seq_check(&m->dev->acq, f.stream, f.seq);
-    if (m->seq == DW_SEQ_DUP && (f.type != DW_FRAME_HELLO || m->dev->have_hello)) {
-        s->duplicates++;
-        return 0;
-    }
-    if (s->h.on_frame(m, &f, s->user) >= 0 && f.type == DW_FRAME_HELLO)
-        m->dev->have_hello = true;
-    return 1;
-}
-
-static int event(struct dw_stream_sub *s, struct dw_sub_msg *m)
-{
     struct dw_msg_event e;
-    const char *why = NULL;
-    if (dw_msg_event_parse((const char *)m->body, m->len, &e, &why) < 0)
-        return bad(s, m, DW_TOPIC_EVENT, why);
-    m->seq = dw_seq_check(&m->dev->acq, e.stream, e.seq);
-    if (m->seq == DW_SEQ_DUP) {
-        s->duplicates++;
-        return 0;
-    }
-    s->h.on_event(m, &e, s->user);
-    return 1;
-}
-
-static int stats(struct dw_stream_sub *s, struct dw_sub_msg *m)
-{
     struct dw_msg_stats st;
-    if (dw_msg_stats_parse((const char *)m->body, m->len, &st) < 0)
-        return bad(s, m, DW_TOPIC_STATS, "malformed stats body");
-    m->seq = dw_seq_check(&m->dev->acq, st.stream, st.seq);
-    if (m->seq == DW_SEQ_DUP) {
-        s->duplicates++;
-        return 0;
+    struct dw_msg_alert a;
+};
+
+/* Parses m's body as kind k: 0 with its stream id and seq, or -EBADMSG
+ * with a reason. */
+static int parse(enum dw_topic_kind k, const struct dw_sub_msg *m, union body *b,
+                 uint64_t *stream, uint64_t *seq, const char **why)
+{
+    const char *json = (const char *)m->body;
+    int r;
+    switch (k) {
+    case DW_TOPIC_FRAME:
+        *why = "malformed frame body";
+        r = dw_msg_frame_parse(m->body, m->len, &b->f);
+        *stream = b->f.stream;
+        *seq = b->f.seq;
+        break;
+    case DW_TOPIC_EVENT:
+        r = dw_msg_event_parse(json, m->len, &b->e, why);
+        *stream = b->e.stream;
+        *seq = b->e.seq;
+        break;
+    case DW_TOPIC_STATS:
+        *why = "malformed stats body";
+        r = dw_msg_stats_parse(json, m->len, &b->st);
+        *stream = b->st.stream;
+        *seq = b->st.seq;
+        break;
+    default:
+        r = dw_msg_alert_parse(json, m->len, &b->a, why);
+        *stream = b->a.stream;
+        *seq = b->a.seq;
+        break;
     }
-    s->h.on_stats(m, &st, s->user);
-    return 1;
+    return r;
 }
 
-static int alert(struct dw_stream_sub *s, struct dw_sub_msg *m)
+/* The handler of kind k; for a frame, whether a HELLO was taken. */
+static bool call(struct dw_stream_sub *s, enum dw_topic_kind k, const struct dw_sub_msg *m,
+                 const union body *b)
 {
-    struct dw_msg_alert a;
+    switch (k) {
+    case DW_TOPIC_FRAME: return s->h.on_frame(m, &b->f, s->user) >= 0;
+    case DW_TOPIC_EVENT: s->h.on_event(m, &b->e, s->user); break;
+    case DW_TOPIC_STATS: s->h.on_stats(m, &b->st, s->user); break;
+    default: s->h.on_alert(m, &b->a, s->user); break;
+    }
+    return false;
+}
+
+/* Parse, sequence, handler. A repeat is dropped, but a HELLO while the
+ * device has none is still taken (a replay that came after a few live
+ * messages: docs/messages.md 8). */
+static int deliver(struct dw_stream_sub *s, enum dw_topic_kind k, struct dw_sub_msg *m)
+{
+    union body b;
+    uint64_t stream = 0, seq = 0;
     const char *why = NULL;
-    if (dw_msg_alert_parse((const char *)m->body, m->len, &a, &why) < 0)
-        return bad(s, m, DW_TOPIC_ALERT, why);
-    m->seq = dw_seq_check(&m->dev->det, a.stream, a.seq);
-    if (m->seq == DW_SEQ_DUP) {
+    if (parse(k, m, &b, &stream, &seq, &why) < 0) {
+        s->bad++;
+        if (s->h.on_bad)
+            s->h.on_bad(m, k, why, s->user);
+        return 0;
+    }
+    m->seq = dw_seq_check(k == DW_TOPIC_ALERT ? &m->dev->det : &m->dev->acq, stream, seq);
+    bool hello = k == DW_TOPIC_FRAME && b.f.type == DW_FRAME_HELLO;
+    if (m->seq == DW_SEQ_DUP && !(hello && !m->dev->have_hello)) {
         s->duplicates++;
         return 0;
     }
-    s->h.on_alert(m, &a, s->user);
+    if (call(s, k, m, &b) && hello)
+        m->dev->have_hello = true;
     return 1;
 }
 
 int dw_stream_sub_handle(struct dw_stream_sub *s, const char *topic, size_t tlen,
                          const uint8_t *body, size_t blen)
 {
-    static int (*const kinds[DW_TOPIC_N])(struct dw_stream_sub *, struct dw_sub_msg *) = {
-        [DW_TOPIC_FRAME] = frame, [DW_TOPIC_EVENT] = event,
-        [DW_TOPIC_STATS] = stats, [DW_TOPIC_ALERT] = alert,
-    };
     const bool handled[DW_TOPIC_N] = {
         [DW_TOPIC_FRAME] = s->h.on_frame, [DW_TOPIC_EVENT] = s->h.on_event,
         [DW_TOPIC_STATS] = s->h.on_stats, [DW_TOPIC_ALERT] = s->h.on_alert,
     };
     struct dw_sub_msg m = { .body = body, .len = blen };
     char id[DW_ID_LEN + 1];
-    int k = dw_topic_parse(topic, tlen, id, sizeof(id));
-    int r;
+    int k = dw_topic_parse(topic, tlen, id, sizeof(id)), r;
 
     if (k < 0 || !handled[k]) {
         s->ignored++;
@@ -109,7 +116,7 @@ int dw_stream_sub_handle(struct dw_stream_sub *s, const char *topic, size_t tlen
     }
     if (!(m.dev = dw_devtab_get(&s->devices, id)))
         return -errno;
-    r = kinds[k](s, &m);
+    r = deliver(s, (enum dw_topic_kind)k, &m);
     s->delivered += (uint64_t)r;
     return r;
 }

@@ -567,18 +567,15 @@ static void on_stats(const struct dw_sub_msg *sm, const struct dw_msg_stats *s, 
 {
     struct recorder *r = user;
     struct device *d = (struct device *)sm->dev;
-    struct dw_row_stats row;
+    struct dw_row_stats row = { .t_host_ns = s->t_host_ns, .t_device_us = s->t_device_us,
+                                .seq = s->seq };
     int e;
     stream_seq(r, d, false, sm->seq, s->seq, s->t_device_us, s->t_host_ns);
     if (!d->w) {
         unrecordable(d, "a stats message");
         return;
     }
-    memset(&row, 0, sizeof(row));
-    row.t_host_ns = s->t_host_ns;
-    row.t_device_us = s->t_device_us;
     dw_session_strset(row.source, sizeof(row.source), "acquire");
-    row.seq = s->seq;
 #define X(f) row.f = s->f;
     X(bytes) X(frames) X(crc_errors) X(length_errors) X(cobs_errors) X(version_errors)
     X(resyncs) X(device_seq_gaps) X(frames_missing) X(reconnects) X(events_in) X(zmq_dropped)
@@ -592,22 +589,18 @@ static void on_alert(const struct dw_sub_msg *sm, const struct dw_msg_alert *a, 
 {
     struct recorder *r = user;
     struct device *d = (struct device *)sm->dev;
-    struct dw_row_alert row;
+    struct dw_row_alert row = {
+        .seq = a->seq, .t_device_us = a->t_device_us, .t_host_ns = a->t_host_ns, .id = a->id,
+        .zone = (int16_t)a->zone, .value = a->has_value ? a->value : NAN,
+        .threshold = a->has_threshold ? a->threshold : NAN,
+    };
     int e;
     stream_seq(r, d, true, sm->seq, a->seq, a->t_device_us, a->t_host_ns);
-    memset(&row, 0, sizeof(row));
-    row.seq = a->seq;
-    row.t_device_us = a->t_device_us;
-    row.t_host_ns = a->t_host_ns;
-    row.id = a->id;
     dw_session_strset(row.rule, sizeof(row.rule), a->rule);
     dw_session_strset(row.level, sizeof(row.level), a->level);
     dw_session_strset(row.state, sizeof(row.state), a->state);
     dw_session_strset(row.side, sizeof(row.side), a->side);
-    row.zone = (int16_t)a->zone;
     dw_session_strset(row.zone_name, sizeof(row.zone_name), a->zone_name);
-    row.value = a->has_value ? a->value : NAN;
-    row.threshold = a->has_threshold ? a->threshold : NAN;
     dw_session_strset(row.ruleset_version, sizeof(row.ruleset_version), a->ruleset_version);
     dw_session_strset(row.message, sizeof(row.message), a->message);
     if (!d->w) {

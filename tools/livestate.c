@@ -75,21 +75,21 @@ static int on_frame(const struct dw_sub_msg *m, const struct dw_msg_frame *f, vo
 static void on_stats(const struct dw_sub_msg *m, const struct dw_msg_stats *s, void *user)
 {
     struct dw_live *l = user;
-    if (!same_device(l, m->dev->id))
-        return;
-    l->stats = *s;
-    l->have_stats = true;
-    taken(l, DW_LIVE_STATS, m);
+    if (same_device(l, m->dev->id)) {
+        l->stats = *s;
+        l->have_stats = true;
+        taken(l, DW_LIVE_STATS, m);
+    }
 }
 
 static void on_event(const struct dw_sub_msg *m, const struct dw_msg_event *e, void *user)
 {
-    struct dw_live *l = user;
-    if (!same_device(l, m->dev->id))
-        return;
-    l->last_event = *e;
-    l->have_event = true;
-    taken(l, DW_LIVE_EVENT, m);
+    if (same_device(user, m->dev->id)) {
+        struct dw_live *l = user;
+        l->last_event = *e;
+        l->have_event = true;
+        taken(l, DW_LIVE_EVENT, m);
+    }
 }
 
 static void on_alert(const struct dw_sub_msg *m, const struct dw_msg_alert *a, void *user)

@@ -174,78 +174,93 @@ static int recv1(struct dw_stream_sub *s, struct link *l)
     return dw_stream_sub_recv(s, l->sub, 0);
 }
 
+/* Every test: a subscribed link and a subscriber with every handler. */
+struct fx {
+    struct link l;
+    struct dw_stream_sub s;
+    struct seen seen;
+};
+
+static int fx_setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    char name[32];
+    if (!f)
+        return -1;
+    snprintf(name, sizeof(name), "sub-%p", (void *)f);
+    link_open(&f->l, name);
+    dw_stream_sub_init(&f->s, &all, 0, &f->seen);
+    *state = f;
+    return 0;
+}
+
+static int fx_teardown(void **state)
+{
+    struct fx *f = *state;
+    dw_stream_sub_fini(&f->s);
+    link_close(&f->l);
+    free(f);
+    return 0;
+}
+
 /* Every kind reaches its handler with the parsed body and the topic's device. */
 static void test_dispatch(void **state)
 {
-    struct link l;
-    struct dw_stream_sub s;
-    struct seen seen = { 0 };
-    (void)state;
-    link_open(&l, "dispatch");
-    dw_stream_sub_init(&s, &all, 0, &seen);
-    send_frame(&l, "bra-1", DW_FRAME_HELLO, 100, 1);
-    send_frame(&l, "bra-1", DW_FRAME_SAMPLE, 100, 2);
-    send_event(&l, "bra-1", 100, 3);
-    send_stats(&l, "bra-1", 100, 4);
-    send_alert(&l, "bra-1", 0, "raised");
+    struct fx *f = *state;
+    send_frame(&f->l, "bra-1", DW_FRAME_HELLO, 100, 1);
+    send_frame(&f->l, "bra-1", DW_FRAME_SAMPLE, 100, 2);
+    send_event(&f->l, "bra-1", 100, 3);
+    send_stats(&f->l, "bra-1", 100, 4);
+    send_alert(&f->l, "bra-1", 0, "raised");
     for (int i = 0; i < 5; i++)
-        assert_int_equal(recv1(&s, &l), 1);
-    assert_string_equal(seen.kind, "ffesa");
-    assert_string_equal(seen.dev, "bra-1");
-    assert_int_equal(seen.seq, 0);
-    assert_true(seen.t_host_ns == 1764000000987654321ull); /* exact, not via a double */
-    assert_string_equal(seen.state, "raised");
-    assert_string_equal(seen.params, "{\"k\":1}");
-    assert_int_equal(seen.frames, 1234);
-    assert_true(seen.value == 38.2);
-    assert_int_equal(s.delivered, 5);
-    assert_int_equal(dw_stream_sub_count(&s), 1);
-    struct dw_sub_device *d = dw_stream_sub_device(&s, 0);
+        assert_int_equal(recv1(&f->s, &f->l), 1);
+    assert_string_equal(f->seen.kind, "ffesa");
+    assert_string_equal(f->seen.dev, "bra-1");
+    assert_int_equal(f->seen.seq, 0);
+    assert_true(f->seen.t_host_ns == 1764000000987654321ull); /* exact, not via a double */
+    assert_string_equal(f->seen.state, "raised");
+    assert_string_equal(f->seen.params, "{\"k\":1}");
+    assert_int_equal(f->seen.frames, 1234);
+    assert_true(f->seen.value == 38.2);
+    assert_int_equal(f->s.delivered, 5);
+    assert_int_equal(dw_stream_sub_count(&f->s), 1);
+    struct dw_sub_device *d = dw_stream_sub_device(&f->s, 0);
     assert_string_equal(d->id, "bra-1");
     assert_true(d->have_hello);
     assert_int_equal(d->acq.received, 4);
     assert_int_equal(d->det.received, 1);
     /* nothing waiting: 0, also when waiting up to the receive timeout */
-    assert_int_equal(dw_stream_sub_recv(&s, l.sub, ZMQ_DONTWAIT), 0);
+    assert_int_equal(dw_stream_sub_recv(&f->s, f->l.sub, ZMQ_DONTWAIT), 0);
     int t = 10;
-    zmq_setsockopt(l.sub, ZMQ_RCVTIMEO, &t, sizeof(t));
-    assert_int_equal(recv1(&s, &l), 0);
-    dw_stream_sub_fini(&s);
-    link_close(&l);
+    zmq_setsockopt(f->l.sub, ZMQ_RCVTIMEO, &t, sizeof(t));
+    assert_int_equal(recv1(&f->s, &f->l), 0);
 }
 
 /* acquire's backlog replay repeats what a subscriber has: dropped; a gap
  * and a restarted publisher are told to the handler. */
 static void test_sequences(void **state)
 {
-    struct link l;
-    struct dw_stream_sub s;
-    struct seen seen = { 0 };
-    (void)state;
-    link_open(&l, "sequences");
-    dw_stream_sub_init(&s, &all, 0, &seen);
-    send_frame(&l, "bra-1", DW_FRAME_HELLO, 100, 1);
-    send_frame(&l, "bra-1", DW_FRAME_SAMPLE, 100, 2);
-    send_event(&l, "bra-1", 100, 3);
+    struct fx *f = *state;
+    send_frame(&f->l, "bra-1", DW_FRAME_HELLO, 100, 1);
+    send_frame(&f->l, "bra-1", DW_FRAME_SAMPLE, 100, 2);
+    send_event(&f->l, "bra-1", 100, 3);
     /* the replay: all three again, then a gap of three (4..6) */
-    send_frame(&l, "bra-1", DW_FRAME_HELLO, 100, 1);
-    send_frame(&l, "bra-1", DW_FRAME_SAMPLE, 100, 2);
-    send_event(&l, "bra-1", 100, 3);
-    send_stats(&l, "bra-1", 100, 7);
-    send_frame(&l, "bra-1", DW_FRAME_SAMPLE, 200, 1); /* a new acquire */
-    assert_true(dw_stream_sub_drain(&s, l.sub, 100) >= 0); /* what is there already */
-    while (s.delivered + s.duplicates < 8)
-        assert_int_equal(recv1(&s, &l), 1);
-    assert_string_equal(seen.kind, "ffesf");
-    assert_int_equal(s.duplicates, 3);
-    struct dw_sub_device *d = dw_stream_sub_device(&s, 0);
+    send_frame(&f->l, "bra-1", DW_FRAME_HELLO, 100, 1);
+    send_frame(&f->l, "bra-1", DW_FRAME_SAMPLE, 100, 2);
+    send_event(&f->l, "bra-1", 100, 3);
+    send_stats(&f->l, "bra-1", 100, 7);
+    send_frame(&f->l, "bra-1", DW_FRAME_SAMPLE, 200, 1); /* a new acquire */
+    assert_true(dw_stream_sub_drain(&f->s, f->l.sub, 100) >= 0); /* what is there already */
+    while (f->s.delivered + f->s.duplicates < 8)
+        assert_int_equal(recv1(&f->s, &f->l), 1);
+    assert_string_equal(f->seen.kind, "ffesf");
+    assert_int_equal(f->s.duplicates, 3);
+    struct dw_sub_device *d = dw_stream_sub_device(&f->s, 0);
     assert_int_equal(d->acq.duplicates, 3);
     assert_int_equal(d->acq.gaps, 1);
     assert_int_equal(d->acq.missing, 3);
     assert_int_equal(d->acq.restarts, 1);
-    assert_int_equal(seen.seq, DW_SEQ_RESTART);
-    dw_stream_sub_fini(&s);
-    link_close(&l);
+    assert_int_equal(f->seen.seq, DW_SEQ_RESTART);
 }
 
 /* A replay that reaches a new subscriber after a few live messages: the
@@ -254,62 +269,49 @@ static void test_sequences(void **state)
  * use (a negative return) leaves the door open. */
 static void test_late_hello(void **state)
 {
-    struct link l;
-    struct dw_stream_sub s;
-    struct seen seen = { .hello_result = -EINVAL };
-    (void)state;
-    link_open(&l, "late");
-    dw_stream_sub_init(&s, &all, 0, &seen);
-    send_frame(&l, "bra-1", DW_FRAME_SAMPLE, 100, 5);
-    send_frame(&l, "bra-1", DW_FRAME_HELLO, 100, 1); /* refused by the handler */
-    send_frame(&l, "bra-1", DW_FRAME_HELLO, 100, 1);
+    struct fx *f = *state;
+    f->seen.hello_result = -EINVAL;
+    send_frame(&f->l, "bra-1", DW_FRAME_SAMPLE, 100, 5);
+    send_frame(&f->l, "bra-1", DW_FRAME_HELLO, 100, 1); /* refused by the handler */
+    send_frame(&f->l, "bra-1", DW_FRAME_HELLO, 100, 1);
     for (int i = 0; i < 3; i++)
-        assert_int_equal(recv1(&s, &l), 1);
-    assert_string_equal(seen.kind, "fff");
-    assert_int_equal(seen.seq, DW_SEQ_DUP);
-    assert_int_equal(seen.frame_type, DW_FRAME_HELLO);
-    seen.hello_result = 0;
-    send_frame(&l, "bra-1", DW_FRAME_HELLO, 100, 1); /* taken */
-    send_frame(&l, "bra-1", DW_FRAME_HELLO, 100, 1); /* a plain repeat now */
-    send_frame(&l, "bra-1", DW_FRAME_SAMPLE, 100, 3); /* older than 5: a repeat */
-    send_frame(&l, "bra-1", DW_FRAME_SAMPLE, 100, 6);
+        assert_int_equal(recv1(&f->s, &f->l), 1);
+    assert_string_equal(f->seen.kind, "fff");
+    assert_int_equal(f->seen.seq, DW_SEQ_DUP);
+    assert_int_equal(f->seen.frame_type, DW_FRAME_HELLO);
+    f->seen.hello_result = 0;
+    send_frame(&f->l, "bra-1", DW_FRAME_HELLO, 100, 1); /* taken */
+    send_frame(&f->l, "bra-1", DW_FRAME_HELLO, 100, 1); /* a plain repeat now */
+    send_frame(&f->l, "bra-1", DW_FRAME_SAMPLE, 100, 3); /* older than 5: a repeat */
+    send_frame(&f->l, "bra-1", DW_FRAME_SAMPLE, 100, 6);
     for (int i = 0; i < 4; i++)
-        assert_int_equal(recv1(&s, &l), 1);
-    assert_string_equal(seen.kind, "fffff");
-    assert_int_equal(s.duplicates, 2);
-    assert_true(dw_stream_sub_device(&s, 0)->have_hello);
-    assert_int_equal(seen.frame_seq, 6);
-    assert_int_equal(seen.seq, 0);
-    dw_stream_sub_fini(&s);
-    link_close(&l);
+        assert_int_equal(recv1(&f->s, &f->l), 1);
+    assert_string_equal(f->seen.kind, "fffff");
+    assert_int_equal(f->s.duplicates, 2);
+    assert_true(dw_stream_sub_device(&f->s, 0)->have_hello);
+    assert_int_equal(f->seen.frame_seq, 6);
+    assert_int_equal(f->seen.seq, 0);
 }
 
 /* Each device has its own streams: two garments' alerts both numbered from
  * 0 by detect are both delivered (one tracker for all would drop one). */
 static void test_devices_apart(void **state)
 {
-    struct link l;
-    struct dw_stream_sub s;
-    struct seen seen = { 0 };
-    (void)state;
-    link_open(&l, "apart");
-    dw_stream_sub_init(&s, &all, 0, &seen);
-    send_alert(&l, "bra-1", 0, "raised");
-    send_alert(&l, "bra-2", 0, "raised");
-    send_alert(&l, "bra-1", 1, "cleared");
-    send_alert(&l, "bra-2", 1, "updated");
-    send_frame(&l, "bra-2", DW_FRAME_HELLO, 100, 1);
-    send_frame(&l, "bra-1", DW_FRAME_HELLO, 300, 1);
+    struct fx *f = *state;
+    send_alert(&f->l, "bra-1", 0, "raised");
+    send_alert(&f->l, "bra-2", 0, "raised");
+    send_alert(&f->l, "bra-1", 1, "cleared");
+    send_alert(&f->l, "bra-2", 1, "updated");
+    send_frame(&f->l, "bra-2", DW_FRAME_HELLO, 100, 1);
+    send_frame(&f->l, "bra-1", DW_FRAME_HELLO, 300, 1);
     for (int i = 0; i < 6; i++)
-        assert_int_equal(recv1(&s, &l), 1);
-    assert_string_equal(seen.kind, "aaaaff");
-    assert_int_equal(s.duplicates, 0);
-    assert_int_equal(dw_stream_sub_count(&s), 2);
-    assert_string_equal(dw_stream_sub_device(&s, 0)->id, "bra-1");
-    assert_string_equal(dw_stream_sub_device(&s, 1)->id, "bra-2");
-    assert_int_equal(dw_stream_sub_device(&s, 0)->acq.restarts, 0);
-    dw_stream_sub_fini(&s);
-    link_close(&l);
+        assert_int_equal(recv1(&f->s, &f->l), 1);
+    assert_string_equal(f->seen.kind, "aaaaff");
+    assert_int_equal(f->s.duplicates, 0);
+    assert_int_equal(dw_stream_sub_count(&f->s), 2);
+    assert_string_equal(dw_stream_sub_device(&f->s, 0)->id, "bra-1");
+    assert_string_equal(dw_stream_sub_device(&f->s, 1)->id, "bra-2");
+    assert_int_equal(dw_stream_sub_device(&f->s, 0)->acq.restarts, 0);
 }
 
 /* Bad bodies go to on_bad and leave the sequence alone; other topics, kinds
@@ -317,39 +319,34 @@ static void test_devices_apart(void **state)
  * dropped with their message. */
 static void test_bad_and_ignored(void **state)
 {
-    struct link l;
-    struct dw_stream_sub s;
-    struct seen seen = { 0 };
+    struct fx *f = *state;
     struct dw_sub_handlers h = all;
-    (void)state;
     h.on_stats = NULL;
-    link_open(&l, "bad");
-    dw_stream_sub_init(&s, &h, 0, &seen);
-    assert_int_equal(dw_zmq_send2(l.pub, "frame.bra-1", "short", 5), 0);
-    send_json(&l, "event", "bra-1", "{\"seq\":1,\"kind\":\"nonsense\"}");
-    send_json(&l, "alert", "bra-1", "{\"stream\":1}");
-    send_json(&l, "stats", "bra-1", "not even JSON"); /* no handler: not looked at */
-    send_json(&l, "status", "bra-1", "{}");
-    send_json(&l, "frame", "0123456789abcdefX", "{}");
-    assert_int_equal(zmq_send(l.pub, "frame.bra-1", 11, 0), 11); /* one part */
-    assert_int_equal(zmq_send(l.pub, "event.bra-1", 11, ZMQ_SNDMORE), 11);
+    dw_stream_sub_fini(&f->s);
+    dw_stream_sub_init(&f->s, &h, 0, &f->seen);
+    assert_int_equal(dw_zmq_send2(f->l.pub, "frame.bra-1", "short", 5), 0);
+    send_json(&f->l, "event", "bra-1", "{\"seq\":1,\"kind\":\"nonsense\"}");
+    send_json(&f->l, "alert", "bra-1", "{\"stream\":1}");
+    send_json(&f->l, "stats", "bra-1", "not even JSON"); /* no handler: not looked at */
+    send_json(&f->l, "status", "bra-1", "{}");
+    send_json(&f->l, "frame", "0123456789abcdefX", "{}");
+    assert_int_equal(zmq_send(f->l.pub, "frame.bra-1", 11, 0), 11); /* one part */
+    assert_int_equal(zmq_send(f->l.pub, "event.bra-1", 11, ZMQ_SNDMORE), 11);
     char ev[300];
     int n = snprintf(ev, sizeof(ev), "{\"seq\":4,\"stream\":9,\"kind\":\"shower\"}");
-    assert_int_equal(zmq_send(l.pub, ev, (size_t)n, ZMQ_SNDMORE), n);
-    assert_int_equal(zmq_send(l.pub, "extra", 5, 0), 5);
-    send_event(&l, "bra-1", 9, 5);
+    assert_int_equal(zmq_send(f->l.pub, ev, (size_t)n, ZMQ_SNDMORE), n);
+    assert_int_equal(zmq_send(f->l.pub, "extra", 5, 0), 5);
+    send_event(&f->l, "bra-1", 9, 5);
     for (int i = 0; i < 9; i++)
-        assert_int_equal(recv1(&s, &l), 1);
-    assert_string_equal(seen.kind, "bbbee");
-    assert_int_equal(s.bad, 3);
-    assert_int_equal(s.ignored, 4);
-    assert_int_equal(s.delivered, 2);
-    struct dw_sub_device *d = dw_stream_sub_device(&s, 0);
+        assert_int_equal(recv1(&f->s, &f->l), 1);
+    assert_string_equal(f->seen.kind, "bbbee");
+    assert_int_equal(f->s.bad, 3);
+    assert_int_equal(f->s.ignored, 4);
+    assert_int_equal(f->s.delivered, 2);
+    struct dw_sub_device *d = dw_stream_sub_device(&f->s, 0);
     assert_int_equal(d->acq.received, 2);
     assert_int_equal(d->acq.gaps, 1); /* seq 4 first: 3 missed */
-    assert_int_equal(dw_stream_sub_count(&s), 1); /* the ignored kinds made none */
-    dw_stream_sub_fini(&s);
-    link_close(&l);
+    assert_int_equal(dw_stream_sub_count(&f->s), 1); /* the ignored kinds made none */
 }
 
 /* A caller's own device struct, with the subscriber's part first. */
@@ -370,45 +367,43 @@ static int count_samples(const struct dw_sub_msg *m, const struct dw_msg_frame *
 
 static void test_own_device_struct(void **state)
 {
-    struct link l;
-    struct dw_stream_sub s;
+    struct fx *f = *state;
     struct dw_sub_handlers h = { .on_frame = count_samples };
     char dev[16];
-    (void)state;
-    link_open(&l, "own");
-    dw_stream_sub_init(&s, &h, sizeof(struct my_device), NULL);
+    dw_stream_sub_fini(&f->s);
+    dw_stream_sub_init(&f->s, &h, sizeof(struct my_device), NULL);
     for (int i = 0; i < 300; i++) {
         snprintf(dev, sizeof(dev), "bra-%03d", i % 100);
-        send_frame(&l, dev, DW_FRAME_SAMPLE, 1, (uint64_t)(i / 100 + 1));
+        send_frame(&f->l, dev, DW_FRAME_SAMPLE, 1, (uint64_t)(i / 100 + 1));
     }
     int got = 0;
     while (got < 300) {
-        int r = dw_stream_sub_drain(&s, l.sub, 1000);
+        int r = dw_stream_sub_drain(&f->s, f->l.sub, 1000);
         assert_true(r >= 0);
         got += r;
         if (!r)
-            assert_int_equal(recv1(&s, &l), 1), got++;
+            assert_int_equal(recv1(&f->s, &f->l), 1), got++;
     }
-    assert_int_equal(dw_stream_sub_count(&s), 100);
+    assert_int_equal(dw_stream_sub_count(&f->s), 100);
     for (unsigned i = 0; i < 100; i++) {
-        struct my_device *d = (struct my_device *)dw_stream_sub_device(&s, i);
+        struct my_device *d = (struct my_device *)dw_stream_sub_device(&f->s, i);
         assert_int_equal(d->samples, 3);
         assert_int_equal(d->sub.acq.received, 3);
     }
-    assert_int_equal(dw_stream_sub_drain(&s, l.sub, 1000), 0);
-    dw_stream_sub_fini(&s);
-    link_close(&l);
+    assert_int_equal(dw_stream_sub_drain(&f->s, f->l.sub, 1000), 0);
 }
+
+#define FX_TEST(t) cmocka_unit_test_setup_teardown(t, fx_setup, fx_teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dispatch),
-        cmocka_unit_test(test_sequences),
-        cmocka_unit_test(test_late_hello),
-        cmocka_unit_test(test_devices_apart),
-        cmocka_unit_test(test_bad_and_ignored),
-        cmocka_unit_test(test_own_device_struct),
+        FX_TEST(test_dispatch),
+        FX_TEST(test_sequences),
+        FX_TEST(test_late_hello),
+        FX_TEST(test_devices_apart),
+        FX_TEST(test_bad_and_ignored),
+        FX_TEST(test_own_device_struct),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
