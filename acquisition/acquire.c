@@ -5,6 +5,7 @@
 #include <string.h>
 #include <zmq.h>
 #include "acquire.h"
+#include "defaults.h"
 #include "dwtime.h"
 #include "endpoint.h"
 #include "log.h"
@@ -24,8 +25,9 @@ int dw_acquire_init(struct dw_acquire *a, void *pub_sock, const struct dw_acquir
     memset(a, 0, sizeof(*a));
     a->pub = pub_sock;
     a->stream = new_stream_id();
-    r = dw_backlog_init(&a->backlog, o && o->backlog ? o->backlog : 4096,
-                        o && o->backlog_age_ns ? o->backlog_age_ns : 10000000000ull);
+    r = dw_backlog_init(&a->backlog, o && o->backlog ? o->backlog : DW_BACKLOG_DEFAULT,
+                        o && o->backlog_age_ns ? o->backlog_age_ns
+                                               : DW_BACKLOG_AGE_S_DEFAULT * 1000000000ull);
     if (r < 0)
         return r;
     dw_decoder_init(&a->dec, on_frame, a);

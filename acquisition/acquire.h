@@ -17,8 +17,8 @@
 #define DW_ACQ_HELLO_RETRY_NS 1000000000ull
 
 struct dw_acquire_opts {
-    size_t backlog;          /* messages kept for replay (default 4096) */
-    uint64_t backlog_age_ns; /* and only those younger than this (10 s) */
+    size_t backlog;          /* messages kept for replay (0: DW_BACKLOG_DEFAULT) */
+    uint64_t backlog_age_ns; /* and only those younger than this (0: 10 s) */
 };
 
 struct dw_acquire {

@@ -11,6 +11,8 @@
 #include <zmq.h>
 #include "acquire.h"
 #include "cli.h"
+#include "contract.h"
+#include "defaults.h"
 #include "duration.h"
 #include "dwtime.h"
 #include "endpoint.h"
@@ -21,12 +23,12 @@
 #define DEFAULT_BAUD 115200
 #define DEFAULT_USB_VID 0x1209
 #define DEFAULT_USB_PID 0xd0c7
-#define DEFAULT_BACKLOG 16384
-#define DEFAULT_BACKLOG_AGE_S 10
+#define DEFAULT_BACKLOG DW_BACKLOG_DEFAULT
+#define DEFAULT_BACKLOG_AGE_S DW_BACKLOG_AGE_S_DEFAULT
 #define STATS_INTERVAL_NS 2000000000ull
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
-#define SNDHWM 100000
+#define SNDHWM DW_HWM_DEFAULT
 #define READ_BUDGET (1u << 20) /* bytes per wake-up before serving sockets */
 
 static const char *prog = "ductwatch-acquire";
@@ -440,7 +442,7 @@ int main(int argc, char **argv)
         goto out;
     }
     acquire_ready = true;
-    printf("pub: %s\nevents: %s\n", pub_actual, events_actual);
+    printf(DW_LINE_PUB "%s\n" DW_LINE_EVENTS "%s\n", pub_actual, events_actual);
     fflush(stdout);
 
     /* A garment (or simulator) faster than the backlog is long would run

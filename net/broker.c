@@ -11,13 +11,14 @@
 #include <string.h>
 #include <zmq.h>
 #include "cli.h"
+#include "defaults.h"
 #include "duration.h"
 #include "endpoint.h"
 #include "log.h"
 #include "security.h"
 
 #define MAX_EP 16
-#define DEFAULT_HWM 100000
+#define DEFAULT_HWM DW_HWM_DEFAULT
 #define CONTROL_EP "inproc://dw-broker-control"
 
 static const char *prog = "ductwatch-broker";

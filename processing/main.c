@@ -15,6 +15,8 @@
 #include <zmq.h>
 #include "cli.h"
 #include "config.h"
+#include "contract.h"
+#include "defaults.h"
 #include "detector.h"
 #include "devtab.h"
 #include "dwtime.h"
@@ -355,7 +357,7 @@ static int run_live(struct app *a, const char **subs, unsigned n_sub, const char
     sub = dw_zmq_socket(ctx, ZMQ_SUB);
     if (!a->pub || !sub)
         goto out;
-    int hwm = 100000;
+    int hwm = DW_HWM_DEFAULT;
     zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(a->pub, ZMQ_SNDHWM, &hwm, sizeof(hwm));
     if (zmq_bind(a->pub, pub_ep) < 0) {
@@ -372,7 +374,7 @@ static int run_live(struct app *a, const char **subs, unsigned n_sub, const char
             dw_err("connect %s: %s", subs[i], zmq_strerror(zmq_errno()));
             goto out;
         }
-    printf("pub: %s\n", last);
+    printf(DW_LINE_PUB "%s\n", last);
     fflush(stdout);
     if (receive_loop(a, sub) == 0)
         rc = DW_EXIT_OK;

@@ -19,6 +19,7 @@
 #include <zmq.h>
 
 #include "cli.h"
+#include "contract.h"
 #include "dseq.h"
 #include "duration.h"
 #include "dwtime.h"
@@ -261,7 +262,7 @@ static int close_file(struct recorder *r, struct device *d)
     snprintf(path, sizeof(path), "%s", dw_session_writer_path(d->w));
     e = dw_session_writer_close(d->w, &c, err, sizeof(err));
     d->w = NULL;
-    printf("closed: %s: frames %llu, events %llu, alerts %llu, gaps %llu (%llu missing)%s\n",
+    printf(DW_LINE_CLOSED "%s: frames %llu, events %llu, alerts %llu, gaps %llu (%llu missing)%s\n",
            path, (unsigned long long)c.frames, (unsigned long long)c.events,
            (unsigned long long)c.alerts, (unsigned long long)c.gaps,
            (unsigned long long)c.missing, e < 0 ? ", WRITE FAILED" : "");
@@ -348,7 +349,7 @@ static int open_file(struct recorder *r, struct device *d, const struct dw_msg_f
     }
     d->file_elapsed_us = 0;
     d->have_t = false;
-    printf("file: %s\n", path);
+    printf(DW_LINE_FILE "%s\n", path);
     fflush(stdout);
     dw_info("recording %s (%s)", path, reason);
     return 0;
@@ -428,12 +429,10 @@ static void bridge_gap(struct recorder *r, struct device *d, const struct dw_msg
             d->sub.id, lost, d->dseq.bridge_from, d->dseq.bridge_from + lost - 1);
     own_event(r, d, "gap", m->seq, lost, m->t_device_us, m->t_host_ns,
               "garment frames lost while acquire restarted");
-    /* On stdout too, count first: what the file holds is what counts, and
-     * `ductwatch run` takes its summary from here (its own subscription
-     * may have got one frame more or less from a killed acquire). */
-    printf("lost: %u garment frame(s) of %s while acquire restarted (device seq %u to %u)\n",
-           lost, d->sub.id, d->dseq.bridge_from, d->dseq.bridge_from + lost - 1);
-    fflush(stdout);
+    /* On stdout too: what the file holds is what counts, and `ductwatch
+     * run` takes its summary from here (its own subscription may have got
+     * one frame more or less from a killed acquire). */
+    dw_line_print_lost(stdout, lost, d->sub.id, d->dseq.bridge_from);
 }
 
 /* What the stream sequence said of a message (struct dw_sub_msg's seq):

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <zmq.h>
 #include "cli.h"
+#include "contract.h"
 #include "duration.h"
 #include "dwtime.h"
 #include "endpoint.h"
@@ -281,9 +282,12 @@ static void on_stage_line(struct dw_stage *s, bool is_err, const char *line, voi
         fflush(stderr);
         return;
     }
-    if (s == &r->st[ST_SIM] && !strncmp(line, "pty: ", 5)) {
+    const char *v;
+    char dev[DW_ID_LEN + 1];
+    uint64_t lost;
+    if (s == &r->st[ST_SIM] && (v = dw_line_value(line, DW_LINE_PTY))) {
         char tmp[PATH_MAX + 32];
-        snprintf(r->pty, sizeof(r->pty), "%s", line + 5);
+        snprintf(r->pty, sizeof(r->pty), "%s", v);
         /* acquire opens the stable link, so a restarted simulator (a new
          * pty) looks to it like the garment being replugged. */
         snprintf(tmp, sizeof(tmp), "%s.new", r->garment_link);
@@ -295,32 +299,26 @@ static void on_stage_line(struct dw_stage *s, bool is_err, const char *line, voi
         }
         r->pty_ready = true;
         dw_debug("simulator on %s", r->pty);
-    } else if (s == &r->st[ST_ACQUIRE] && !strncmp(line, "pub: ", 5)) {
+    } else if (s == &r->st[ST_ACQUIRE] && dw_line_value(line, DW_LINE_PUB)) {
         r->acquire_ready = true;
-    } else if (s == &r->st[ST_DETECT] && !strncmp(line, "pub: ", 5)) {
+    } else if (s == &r->st[ST_DETECT] && dw_line_value(line, DW_LINE_PUB)) {
         r->detect_ready = true;
-    } else if (s == &r->st[ST_RECORD] && !strncmp(line, "lost: ", 6)) {
-        /* lost: N garment frame(s) of DEV while acquire restarted (...),
-         * counted for the device the summary is about */
-        static const char of[] = " garment frame(s) of ";
-        char *end;
-        unsigned long long n = strtoull(line + 6, &end, 10);
-        size_t dl = strlen(r->live.device);
-        if (end > line + 6 && !strncmp(end, of, sizeof(of) - 1) &&
-            (!dl || (!strncmp(end + sizeof(of) - 1, r->live.device, dl) &&
-                     end[sizeof(of) - 1 + dl] == ' '))) {
+    } else if (s == &r->st[ST_RECORD] &&
+               dw_line_parse_lost(line, &lost, dev, sizeof(dev)) == 0) {
+        /* counted for the device the summary is about */
+        if (!r->live.device[0] || !strcmp(dev, r->live.device)) {
             r->bridged_gaps++;
-            r->bridged_missing += n;
+            r->bridged_missing += lost;
         }
-    } else if (s == &r->st[ST_RECORD] && !strncmp(line, "file: ", 6)) {
+    } else if (s == &r->st[ST_RECORD] && (v = dw_line_value(line, DW_LINE_FILE))) {
         unsigned i;
         for (i = 0; i < r->n_files; i++)
-            if (!strcmp(r->files[i], line + 6))
+            if (!strcmp(r->files[i], v))
                 break;
         if (i == r->n_files && r->n_files < 16)
-            snprintf(r->files[r->n_files++], sizeof(r->files[0]), "%s", line + 6);
+            snprintf(r->files[r->n_files++], sizeof(r->files[0]), "%s", v);
         if (r->level >= DW_LOG_INFO)
-            say(r, "recording to %s", line + 6);
+            say(r, "recording to %s", v);
     } else if (r->level >= DW_LOG_DEBUG) {
         say(r, "%s: %s", s->name, line);
     }
