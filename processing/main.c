@@ -23,6 +23,7 @@
 #include "endpoint.h"
 #include "frame.h"
 #include "log.h"
+#include "loop.h"
 #include "msg_alert.h"
 #include "stream_sub.h"
 
@@ -310,14 +311,14 @@ static void log_streams(struct app *a)
     }
 }
 
-/* A blocking receive, woken by the message itself: zmq_poll followed by
- * non-blocking receives cost three to four more system calls per message
- * (each a poll of the socket's mailbox), and with many garments at 10 Hz
- * nearly every message arrives on its own. The receive timeout keeps the
- * old 200 ms look at the stop flag. */
+/* A blocking receive, woken by the message itself, not common/loop.h's
+ * poll: zmq_poll followed by non-blocking receives cost three to four more
+ * system calls per message (each a poll of the socket's mailbox), and with
+ * many garments at 10 Hz nearly every message arrives on its own. The
+ * receive timeout is the loops' look at the stop flag. */
 static int receive_loop(struct app *a, void *sub)
 {
-    int rcvtimeo = 200;
+    int rcvtimeo = DW_LOOP_STOP_CHECK_MS;
     zmq_setsockopt(sub, ZMQ_RCVTIMEO, &rcvtimeo, sizeof(rcvtimeo));
     while (!stop) {
         int r = dw_stream_sub_recv(&a->sub, sub, 0);

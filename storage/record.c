@@ -26,6 +26,7 @@
 #include "endpoint.h"
 #include "frame.h"
 #include "log.h"
+#include "loop.h"
 #include "msg.h"
 #include "recover.h"
 #include "security.h"
@@ -823,6 +824,59 @@ static int drain(struct recorder *r, void *sock)
     return k;
 }
 
+/* When the flush and fsync sweeps want the next wake-up: not before
+ * SWEEP_TICK_NS after the last. */
+static uint64_t sweep_due(const struct recorder *r, uint64_t last_sweep)
+{
+    uint64_t next = sweep_next(&r->flush, n_devices(r));
+    uint64_t next_sync = sweep_next(&r->sync, n_devices(r));
+    if (next_sync < next)
+        next = next_sync;
+    return next < last_sweep + SWEEP_TICK_NS ? last_sweep + SWEEP_TICK_NS : next;
+}
+
+/* Receives and writes until a write fails, or until stopped once what had
+ * already arrived is taken: 0, or -1 when waiting failed. */
+static int record_loop(struct recorder *r, void *sock)
+{
+    struct dw_loop lp;
+    uint64_t now = dw_now_monotonic_ns(), next_stats = now + STATS_NS;
+    uint64_t last_sweep = 0, stop_deadline = 0;
+
+    dw_loop_init(&lp, &stop);
+    sweep_init(&r->flush, FLUSH_NS, now);
+    sweep_init(&r->sync, r->cfg.fsync_us * 1000, now);
+    while (!r->failed) {
+        zmq_pollitem_t pi = { sock, 0, ZMQ_POLLIN, 0 };
+        int k, e;
+        now = dw_now_monotonic_ns();
+        if (dw_loop_stopped(&lp) && !stop_deadline)
+            stop_deadline = now + STOP_DRAIN_NS;
+        dw_loop_begin(&lp);
+        dw_loop_wake_at(&lp, stop_deadline ? now : sweep_due(r, last_sweep));
+        dw_loop_wake_at(&lp, next_stats);
+        if ((e = dw_loop_poll(&lp, &pi, 1)) < 0) {
+            dw_err("zmq_poll: %s", zmq_strerror(-e));
+            return -1;
+        }
+        k = drain(r, sock);
+        now = dw_now_monotonic_ns();
+        if (now >= last_sweep + SWEEP_TICK_NS) {
+            sweep_run(r, &r->flush, now, flush_device);
+            sweep_run(r, &r->sync, now, sync_device);
+            last_sweep = now;
+        }
+        if (now >= next_stats) {
+            stats_rows(r);
+            next_stats = now + STATS_NS;
+        }
+        /* Stopping: take what already arrived, then close. */
+        if (stop_deadline && (k < DRAIN_BUDGET || now >= stop_deadline))
+            break;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct dw_sub_handlers handlers = {
@@ -831,7 +885,6 @@ int main(int argc, char **argv)
     };
     struct recorder r;
     void *ctx = NULL, *sock = NULL;
-    uint64_t next_stats, last_sweep = 0, stop_deadline = 0;
     struct stat sb;
     int status = DW_EXIT_OK;
 
@@ -865,49 +918,8 @@ int main(int argc, char **argv)
             zmq_ctx_term(ctx);
         return DW_EXIT_FAILURE;
     }
-    sweep_init(&r.flush, FLUSH_NS, dw_now_monotonic_ns());
-    sweep_init(&r.sync, r.cfg.fsync_us * 1000, dw_now_monotonic_ns());
-    next_stats = dw_now_monotonic_ns() + STATS_NS;
-
-    while (!r.failed) {
-        uint64_t now = dw_now_monotonic_ns();
-        uint64_t next = sweep_next(&r.flush, n_devices(&r));
-        uint64_t next_sync = sweep_next(&r.sync, n_devices(&r));
-        zmq_pollitem_t pi = { sock, 0, ZMQ_POLLIN, 0 };
-        long timeout;
-        int k;
-
-        if (next_sync < next)
-            next = next_sync;
-        if (next < last_sweep + SWEEP_TICK_NS)
-            next = last_sweep + SWEEP_TICK_NS;
-        if (next_stats < next)
-            next = next_stats;
-        timeout = now >= next ? 0 : (long)((next - now) / 1000000) + 1;
-        if (stop && !stop_deadline)
-            stop_deadline = now + STOP_DRAIN_NS;
-        if (stop_deadline)
-            timeout = 0;
-        if (zmq_poll(&pi, 1, timeout) < 0 && errno != EINTR) {
-            dw_err("zmq_poll: %s", zmq_strerror(errno));
-            status = DW_EXIT_FAILURE;
-            break;
-        }
-        k = drain(&r, sock);
-        now = dw_now_monotonic_ns();
-        if (now >= last_sweep + SWEEP_TICK_NS) {
-            sweep_run(&r, &r.flush, now, flush_device);
-            sweep_run(&r, &r.sync, now, sync_device);
-            last_sweep = now;
-        }
-        if (now >= next_stats) {
-            stats_rows(&r);
-            next_stats = now + STATS_NS;
-        }
-        /* Stopping: take what already arrived, then close. */
-        if (stop_deadline && (k < DRAIN_BUDGET || now >= stop_deadline))
-            break;
-    }
+    if (record_loop(&r, sock) < 0)
+        status = DW_EXIT_FAILURE;
     if (r.failed) {
         dw_err("%s", r.fail_msg);
         close_all(&r);

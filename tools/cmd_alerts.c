@@ -10,6 +10,7 @@
 #include "endpoint.h"
 #include "livestate.h"
 #include "log.h"
+#include "loop.h"
 #include "tool.h"
 
 static const char *prog = "ductwatch alerts";
@@ -66,6 +67,7 @@ int dw_cmd_alerts(int argc, char **argv)
     int n_eps = 0, level = DW_LOG_INFO, ch, r, status = DW_EXIT_FAILURE;
     void *ctx = NULL, *sub = NULL;
     struct dw_live *live;
+    struct dw_loop lp;
 
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":js:vqh", opts, NULL)) != -1) {
@@ -110,16 +112,14 @@ int dw_cmd_alerts(int argc, char **argv)
         else
             dw_info("following alerts on %s", eps[i]);
     }
-    while (!stop) {
+    dw_loop_init(&lp, &stop);
+    while (!dw_loop_stopped(&lp)) {
         zmq_pollitem_t it = { .socket = sub, .events = ZMQ_POLLIN };
-        if (zmq_poll(&it, 1, 500) < 0) {
-            if (errno == EINTR)
-                continue;
-            dw_err("zmq_poll: %s", zmq_strerror(errno));
+        if ((r = dw_loop_poll(&lp, &it, 1)) < 0 ||
+            ((it.revents & ZMQ_POLLIN) && (r = dw_live_drain(live, sub, on_msg, &c)) < 0)) {
+            dw_err("receive: %s", zmq_strerror(-r));
             goto out;
         }
-        if (it.revents & ZMQ_POLLIN)
-            dw_live_drain(live, sub, on_msg, &c);
     }
     status = DW_EXIT_OK;
 out:
