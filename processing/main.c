@@ -389,7 +389,14 @@ out:
     return rc;
 }
 
-int main(int argc, char **argv)
+struct options {
+    const char *subs[MAX_SUB + 1], *pub_ep, *config, *input;
+    unsigned n_sub;
+    bool print;
+};
+
+/* Exits on --help, --version and bad usage. */
+static void parse_args(int argc, char **argv, struct options *o)
 {
     enum { O_SUB = 256, O_PUB, O_CONFIG, O_PRINT, O_INPUT };
     static const struct option opts[] = {
@@ -404,51 +411,68 @@ int main(int argc, char **argv)
         { "version", no_argument, NULL, 'V' },
         { 0 },
     };
-    static struct app app;
-    const char *subs[MAX_SUB + 1], *pub_ep = NULL, *config = NULL, *input = NULL;
-    unsigned n_sub = 0;
-    bool print = false;
     int verbosity = DW_LOG_WARN, ch;
 
-    dw_log_init(prog);
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":vqhV", opts, NULL)) != -1) {
         switch (ch) {
         case O_SUB:
-            if (n_sub == MAX_SUB)
+            if (o->n_sub == MAX_SUB)
                 dw_usage_error(prog, "at most %d --sub endpoints", MAX_SUB);
-            subs[n_sub++] = optarg;
+            o->subs[o->n_sub++] = optarg;
             break;
-        case O_PUB: pub_ep = optarg; break;
-        case O_CONFIG: config = optarg; break;
-        case O_PRINT: print = true; break;
-        case O_INPUT: input = optarg; break;
+        case O_PUB: o->pub_ep = optarg; break;
+        case O_CONFIG: o->config = optarg; break;
+        case O_PRINT: o->print = true; break;
+        case O_INPUT: o->input = optarg; break;
         case 'v': verbosity++; break;
         case 'q': verbosity = DW_LOG_ERROR; break;
-        case 'h': usage(); return DW_EXIT_OK;
-        case 'V': dw_print_version(prog); return DW_EXIT_OK;
+        case 'h': usage(); exit(DW_EXIT_OK);
+        case 'V': dw_print_version(prog); exit(DW_EXIT_OK);
         default: dw_usage_bad_option(prog, ch, argv);
         }
     }
     dw_usage_no_operands(prog, argc, argv);
-    if (input && (n_sub || pub_ep))
+    if (o->input && (o->n_sub || o->pub_ep))
         dw_usage_error(prog, "--input reads a file: it does not go with --sub or --pub");
     dw_log_set_level(verbosity);
+}
 
-    dw_detect_config_default(&app.cfg);
-    if (config) {
-        char err[512];
-        int e = dw_detect_config_load(&app.cfg, config, err, sizeof(err));
-        if (e == -EINVAL) {
-            fprintf(stderr, "%s: %s\n", prog, err);
-            return DW_EXIT_USAGE;
-        }
-        if (e < 0) {
-            dw_err("%s", err);
-            return DW_EXIT_FAILURE;
-        }
+/* The built-in parameters, or those of --config: an exit status, or -1
+ * to go on. */
+static int load_config(struct app *a, const char *config)
+{
+    char err[512];
+    int e;
+    dw_detect_config_default(&a->cfg);
+    if (!config)
+        return -1;
+    e = dw_detect_config_load(&a->cfg, config, err, sizeof(err));
+    if (e == -EINVAL) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return DW_EXIT_USAGE;
     }
-    if (print) {
+    if (e < 0) {
+        dw_err("%s", err);
+        return DW_EXIT_FAILURE;
+    }
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct dw_sub_handlers handlers = {
+        .on_frame = on_frame, .on_event = on_event, .on_stats = on_stats, .on_bad = on_bad,
+    };
+    static struct app app;
+    struct options o = { 0 };
+    int rc;
+
+    dw_log_init(prog);
+    parse_args(argc, argv, &o);
+    if ((rc = load_config(&app, o.config)) >= 0)
+        return rc;
+    if (o.print) {
         dw_detect_config_print(&app.cfg, stdout);
         return DW_EXIT_OK;
     }
@@ -458,20 +482,16 @@ int main(int argc, char **argv)
         dw_err("detector: %s", strerror(errno));
         return DW_EXIT_FAILURE;
     }
-    static const struct dw_sub_handlers handlers = {
-        .on_frame = on_frame, .on_event = on_event, .on_stats = on_stats, .on_bad = on_bad,
-    };
-    int rc;
     /* Start time in ns, rounded to a double as acquire's stream ids are
      * (docs/messages.md 2): exact for readers that hold numbers as doubles. */
-    app.stream_id = input ? 0 : (uint64_t)(double)dw_now_realtime_ns();
-    app.host_time = !input;
+    app.stream_id = o.input ? 0 : (uint64_t)(double)dw_now_realtime_ns();
+    app.host_time = !o.input;
     dw_devtab_init(&app.out, sizeof(struct out_stream), offsetof(struct out_stream, device));
     dw_stream_sub_init(&app.sub, &handlers, 0, &app);
-    if (input)
-        rc = run_input(&app, input);
+    if (o.input)
+        rc = run_input(&app, o.input);
     else
-        rc = run_live(&app, subs, n_sub, pub_ep);
+        rc = run_live(&app, o.subs, o.n_sub, o.pub_ep);
     dw_detector_free(app.det);
     for (unsigned i = 0; i < app.n_params; i++)
         free(app.params[i].json);

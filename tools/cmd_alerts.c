@@ -51,6 +51,48 @@ static void on_msg(struct dw_live *l, enum dw_live_kind k, const uint8_t *body, 
     fflush(stdout);
 }
 
+/* Connects sub to every endpoint, saying which have no publisher yet. */
+static int connect_all(void *sub, const char *const *eps, int n)
+{
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "alert.", 6);
+    for (int i = 0; i < n; i++) {
+        if (zmq_connect(sub, eps[i]) < 0) {
+            fprintf(stderr, "%s: cannot connect to %s: %s\n", prog, eps[i], zmq_strerror(errno));
+            return -1;
+        }
+        if (!dw_tool_endpoint_present(eps[i]))
+            dw_warn("nothing publishes on %s yet; waiting for ductwatch-detect", eps[i]);
+        else
+            dw_info("following alerts on %s", eps[i]);
+    }
+    return 0;
+}
+
+/* Prints every alert until stopped: an exit status. */
+static int follow(void *sub, struct alerts_ctx *c)
+{
+    struct dw_live *live = calloc(1, sizeof(*live));
+    struct dw_loop lp;
+    int r = 0;
+    if (!live) {
+        dw_err("%s", strerror(errno));
+        return DW_EXIT_FAILURE;
+    }
+    dw_live_init(live);
+    live->any_device = true;
+    dw_loop_init(&lp, &stop);
+    while (!dw_loop_stopped(&lp) && r >= 0) {
+        zmq_pollitem_t it = { .socket = sub, .events = ZMQ_POLLIN };
+        if ((r = dw_loop_poll(&lp, &it, 1)) > 0)
+            r = dw_live_drain(live, sub, on_msg, c);
+    }
+    if (r < 0)
+        dw_err("receive: %s", zmq_strerror(-r));
+    dw_live_fini(live);
+    free(live);
+    return r < 0 ? DW_EXIT_FAILURE : DW_EXIT_OK;
+}
+
 int dw_cmd_alerts(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -65,9 +107,7 @@ int dw_cmd_alerts(int argc, char **argv)
     const char *eps[16];
     char ep_default[PATH_MAX + 16];
     int n_eps = 0, level = DW_LOG_INFO, ch, r, status = DW_EXIT_FAILURE;
-    void *ctx = NULL, *sub = NULL;
-    struct dw_live *live;
-    struct dw_loop lp;
+    void *ctx, *sub = NULL;
 
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":js:vqh", opts, NULL)) != -1) {
@@ -93,42 +133,14 @@ int dw_cmd_alerts(int argc, char **argv)
         }
         eps[n_eps++] = ep_default;
     }
-    live = calloc(1, sizeof(*live));
     ctx = zmq_ctx_new();
-    if (!live || !ctx || !(sub = dw_zmq_socket(ctx, ZMQ_SUB))) {
+    if (!ctx || !(sub = dw_zmq_socket(ctx, ZMQ_SUB)))
         dw_err("zmq: %s", zmq_strerror(errno));
-        goto out;
-    }
-    dw_live_init(live);
-    live->any_device = true;
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "alert.", 6);
-    for (int i = 0; i < n_eps; i++) {
-        if (zmq_connect(sub, eps[i]) < 0) {
-            fprintf(stderr, "%s: cannot connect to %s: %s\n", prog, eps[i], zmq_strerror(errno));
-            goto out;
-        }
-        if (!dw_tool_endpoint_present(eps[i]))
-            dw_warn("nothing publishes on %s yet; waiting for ductwatch-detect", eps[i]);
-        else
-            dw_info("following alerts on %s", eps[i]);
-    }
-    dw_loop_init(&lp, &stop);
-    while (!dw_loop_stopped(&lp)) {
-        zmq_pollitem_t it = { .socket = sub, .events = ZMQ_POLLIN };
-        if ((r = dw_loop_poll(&lp, &it, 1)) < 0 ||
-            ((it.revents & ZMQ_POLLIN) && (r = dw_live_drain(live, sub, on_msg, &c)) < 0)) {
-            dw_err("receive: %s", zmq_strerror(-r));
-            goto out;
-        }
-    }
-    status = DW_EXIT_OK;
-out:
+    else if (connect_all(sub, eps, n_eps) == 0)
+        status = follow(sub, &c);
     if (sub)
         zmq_close(sub);
     if (ctx)
         zmq_ctx_term(ctx);
-    if (live)
-        dw_live_fini(live);
-    free(live);
     return status;
 }
