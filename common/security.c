@@ -93,6 +93,22 @@ static char *next_line(char **cursor)
     return NULL;
 }
 
+/* Next line of a key file that may hold a key: the section headers of a
+ * certificate CZMQ writes (zcert_save: "metadata" with indented "name =
+ * value" lines under it, then "curve" with the keys under it) and the
+ * metadata are skipped, so that those files read as ours do. */
+static char *next_key_line(char **cursor, bool *in_metadata)
+{
+    char *line;
+    while ((line = next_line(cursor))) {
+        if (!strcmp(line, "metadata") || !strcmp(line, "curve"))
+            *in_metadata = line[0] == 'm';
+        else if (!*in_metadata)
+            return line;
+    }
+    return NULL;
+}
+
 static int copy_key(char out[DW_Z85_KEY_LEN + 1], const char *s, const char **why)
 {
     if (!dw_security_valid_z85(s)) {
@@ -125,9 +141,10 @@ static char *key_value(char *line)
 static int parse_keypair(char *text, struct dw_curve_keys *k, const char **why)
 {
     char *cur = text, *line, derived[DW_Z85_KEY_LEN + 1];
+    bool in_metadata = false;
     int r;
     memset(k, 0, sizeof(*k));
-    while ((line = next_line(&cur))) {
+    while ((line = next_key_line(&cur, &in_metadata))) {
         char *name = line, *val;
         if (dw_security_valid_z85(line)) {
             *why = "a bare public key, no secret-key line (is this a .pub file?)";
@@ -179,10 +196,11 @@ int dw_security_load_keypair(const char *path, struct dw_curve_keys *k, const ch
 int dw_security_load_public(const char *path, char out[DW_Z85_KEY_LEN + 1], const char **why)
 {
     char buf[MAX_KEY_FILE], *cur = buf, *line;
+    bool in_metadata = false;
     int r = read_small_file(path, buf, sizeof(buf), false, why);
     if (r < 0)
         return r;
-    while ((line = next_line(&cur))) {
+    while ((line = next_key_line(&cur, &in_metadata))) {
         if (!strncmp(line, "secret-key", 10) && (line[10] == ' ' || line[10] == '\t'))
             continue; /* a .key file: only its public half is wanted */
         if (!strncmp(line, "public-key", 10) && (line[10] == ' ' || line[10] == '\t'))

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs what ductwatch needs to build, test and run on Debian 12.
 # Run as root (or with sudo). Safe to run again: apt skips what is there.
-# chromium renders `ductwatch report` pages in the tools-report-chromium test.
+# chromium renders `ductwatch report` pages in the tools-report-chromium test;
+# libczmq-dev writes the certificates of the security-zcert test (only it).
 set -euo pipefail
 
 PKGS=(
   gcc pkg-config meson ninja-build
   libserialport-dev libzmq3-dev libhdf5-dev hdf5-tools libcmocka-dev
   libinih-dev libcjson-dev scdoc
+  libczmq-dev
   python3 python3-h5py python3-zmq python3-numpy
   procps util-linux
   chromium

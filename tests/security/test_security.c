@@ -152,8 +152,9 @@ static void test_awkward_keys(void **state)
             snprintf(text, sizeof(text), "curve\n    public-key = \"%s\"\n    secret-key = \"%s\"\n",
                      pub, sec);
             write_text("zcert.key", text, 0600, path, sizeof(path));
-            /* "curve" alone on a line is not ours: refused, not misread */
-            assert_int_equal(dw_security_load_keypair(path, &k, &why), -EINVAL);
+            /* the section header CZMQ writes ("curve") is read past */
+            assert_int_equal(dw_security_load_keypair(path, &k, &why), 0);
+            assert_string_equal(k.secret_key, sec);
             snprintf(text, sizeof(text), "public-key = \"%s\"\nsecret-key = \"%s\"\n", pub, sec);
             write_text("zcert.key", text, 0600, path, sizeof(path));
             assert_int_equal(dw_security_load_keypair(path, &k, &why), 0);
