@@ -160,11 +160,7 @@ static void parse_args(int argc, char **argv, struct config *c)
                 dw_usage_error(prog, "bad --hwm '%s' (0..10000000)", optarg);
             c->hwm = (int)u;
             break;
-        case 'v': level = DW_LOG_DEBUG; break;
-        case 'q': level = DW_LOG_ERROR; break;
-        case 'h': usage(); exit(DW_EXIT_OK);
-        case 'V': dw_print_version(prog); exit(DW_EXIT_OK);
-        default: dw_usage_bad_option(prog, ch, argv);
+        default: dw_cli_std_option(prog, ch, argv, &level, usage);
         }
     }
     dw_usage_no_operands(prog, argc, argv);

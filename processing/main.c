@@ -425,11 +425,7 @@ static void parse_args(int argc, char **argv, struct options *o)
         case O_CONFIG: o->config = optarg; break;
         case O_PRINT: o->print = true; break;
         case O_INPUT: o->input = optarg; break;
-        case 'v': verbosity++; break;
-        case 'q': verbosity = DW_LOG_ERROR; break;
-        case 'h': usage(); exit(DW_EXIT_OK);
-        case 'V': dw_print_version(prog); exit(DW_EXIT_OK);
-        default: dw_usage_bad_option(prog, ch, argv);
+        default: dw_cli_std_option(prog, ch, argv, &verbosity, usage);
         }
     }
     dw_usage_no_operands(prog, argc, argv);
