@@ -50,6 +50,12 @@ void *dw_zmq_socket(void *ctx, int type)
     return s;
 }
 
+void dw_zmq_close(void *sock)
+{
+    if (sock)
+        zmq_close(sock);
+}
+
 int dw_zmq_send2(void *sock, const char *topic, const void *body, size_t len)
 {
     /* With a PUB/XPUB socket the first part is either queued with the rest

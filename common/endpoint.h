@@ -15,6 +15,8 @@ int dw_default_endpoint(const char *name, char *buf, size_t cap);
 
 /* A socket with LINGER 0 (so zmq_ctx_term never hangs). NULL on error. */
 void *dw_zmq_socket(void *ctx, int type);
+/* zmq_close, for NULL too (cleanup paths close what was opened). */
+void dw_zmq_close(void *sock);
 /* zmq_send of [topic, body] without blocking; returns 0, or -EAGAIN when the
  * high-water mark is reached (the message is dropped), or another -errno. */
 int dw_zmq_send2(void *sock, const char *topic, const void *body, size_t len);

@@ -782,10 +782,10 @@ struct dw_zap *dw_zap_start(void *ctx, const char *allow, const char **why)
     if (!allow || !*allow) {
         *why = "no allow-list of client keys";
         r = -EINVAL;
-        goto fail;
+        goto out;
     }
     if ((r = load_allow(z, allow, why)) < 0)
-        goto fail;
+        goto out;
     /* The handler must exist before any CURVE server binds: failing to
      * bind it is the caller's fatal error, never a warning. */
     z->rep = dw_zmq_socket(ctx, ZMQ_REP);
@@ -793,7 +793,7 @@ struct dw_zap *dw_zap_start(void *ctx, const char *allow, const char **why)
         r = -errno;
         *why = errno == EADDRINUSE ? "another ZAP handler is bound in this context"
                                    : "cannot bind the ZAP handler endpoint";
-        goto fail;
+        goto out;
     }
     snprintf(ctl_ep, sizeof(ctl_ep), "inproc://dw-zap-control-%p", (void *)z);
     z->ctl = dw_zmq_socket(ctx, ZMQ_PAIR);
@@ -802,7 +802,7 @@ struct dw_zap *dw_zap_start(void *ctx, const char *allow, const char **why)
         zmq_connect(z->ctl, ctl_ep) < 0) {
         r = -errno;
         *why = "cannot set up the ZAP handler's control pipe";
-        goto fail;
+        goto out;
     }
     /* Signals belong to the main thread (its stop flag and poll loop). */
     sigfillset(&all);
@@ -812,21 +812,21 @@ struct dw_zap *dw_zap_start(void *ctx, const char *allow, const char **why)
     if (e) {
         r = -e;
         *why = "cannot start the ZAP handler thread";
-        goto fail;
+        goto out;
     }
     z->running = true;
+    r = 0;
+out:
+    if (r < 0) {
+        dw_zmq_close(z->rep);
+        dw_zmq_close(z->ctl);
+        dw_zmq_close(z->ctl_thread);
+        free(z->keys);
+        free(z);
+        errno = -r;
+        return NULL;
+    }
     return z;
-fail:
-    if (z->rep)
-        zmq_close(z->rep);
-    if (z->ctl)
-        zmq_close(z->ctl);
-    if (z->ctl_thread)
-        zmq_close(z->ctl_thread);
-    free(z->keys);
-    free(z);
-    errno = -r;
-    return NULL;
 }
 
 size_t dw_zap_allowed(const struct dw_zap *z)

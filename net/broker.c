@@ -321,12 +321,9 @@ static void close_all(struct broker *b)
 {
     explicit_bzero(&b->server_keys, sizeof(b->server_keys));
     explicit_bzero(&b->client_keys, sizeof(b->client_keys));
-    if (b->front)
-        zmq_close(b->front);
-    if (b->back)
-        zmq_close(b->back);
-    if (b->ctl)
-        zmq_close(b->ctl);
+    dw_zmq_close(b->front);
+    dw_zmq_close(b->back);
+    dw_zmq_close(b->ctl);
     dw_zap_stop(b->zap);
     if (b->ctx)
         zmq_ctx_term(b->ctx);

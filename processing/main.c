@@ -381,10 +381,8 @@ static int run_live(struct app *a, const char **subs, unsigned n_sub, const char
         rc = DW_EXIT_OK;
 out:
     log_streams(a);
-    if (sub)
-        zmq_close(sub);
-    if (a->pub)
-        zmq_close(a->pub);
+    dw_zmq_close(sub);
+    dw_zmq_close(a->pub);
     zmq_ctx_term(ctx);
     return rc;
 }

@@ -138,8 +138,7 @@ int dw_cmd_alerts(int argc, char **argv)
         dw_err("zmq: %s", zmq_strerror(errno));
     else if (connect_all(sub, eps, n_eps) == 0)
         status = follow(sub, &c);
-    if (sub)
-        zmq_close(sub);
+    dw_zmq_close(sub);
     if (ctx)
         zmq_ctx_term(ctx);
     return status;

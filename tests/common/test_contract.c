@@ -47,11 +47,12 @@ static void test_lost_round_trip(void **state)
         assert_int_equal(dw_line_parse_lost(bad[i], &n, dev, sizeof(dev)), -EINVAL);
 }
 
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_line_value),
+    cmocka_unit_test(test_lost_round_trip),
+};
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_line_value),
-        cmocka_unit_test(test_lost_round_trip),
-    };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -88,11 +88,12 @@ static void test_devtab_add(void **state)
     assert_int_equal(freed, 2);
 }
 
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_devtab_get_find),
+    cmocka_unit_test(test_devtab_add),
+};
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_devtab_get_find),
-        cmocka_unit_test(test_devtab_add),
-    };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -71,11 +71,12 @@ static void test_duration_format(void **state)
     assert_string_equal(buf, "3d 04:05:06");
 }
 
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_duration),
+    cmocka_unit_test(test_duration_format),
+};
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_duration),
-        cmocka_unit_test(test_duration_format),
-    };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -114,12 +114,13 @@ static void test_layout_scaling(void **state)
     assert_float_equal(dw_sample_temp_c(&h, &s, 0), 32767 * 4294.967295, 1e-3);
 }
 
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_layout_default),
+    cmocka_unit_test(test_layout_sparse),
+    cmocka_unit_test(test_layout_scaling),
+};
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_layout_default),
-        cmocka_unit_test(test_layout_sparse),
-        cmocka_unit_test(test_layout_scaling),
-    };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

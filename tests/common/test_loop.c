@@ -72,16 +72,17 @@ static void test_poll(void **state)
     dw_loop_begin(&l);
     dw_loop_wake_at(&l, 0);
     assert_int_equal(dw_loop_poll(&l, &it, 1), 1);
-    zmq_close(a);
-    zmq_close(b);
+    dw_zmq_close(a);
+    dw_zmq_close(b);
     assert_int_equal(zmq_ctx_term(ctx), 0);
 }
 
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_timeout),
+    cmocka_unit_test(test_poll),
+};
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_timeout),
-        cmocka_unit_test(test_poll),
-    };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

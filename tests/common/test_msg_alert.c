@@ -157,13 +157,14 @@ static void test_alert_parse_lenient(void **state)
     }
 }
 
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_alert_write),
+    cmocka_unit_test(test_alert_round_trip),
+    cmocka_unit_test(test_alert_parse_old_form),
+    cmocka_unit_test(test_alert_parse_lenient),
+};
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_alert_write),
-        cmocka_unit_test(test_alert_round_trip),
-        cmocka_unit_test(test_alert_parse_old_form),
-        cmocka_unit_test(test_alert_parse_lenient),
-    };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,10 +105,11 @@ static void test_msg_event_json(void **state)
     assert_int_equal(dw_msg_event_parse(two, 17, &b, NULL), 0);
 }
 
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_msg_event_json),
+};
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_msg_event_json),
-    };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

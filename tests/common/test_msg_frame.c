@@ -55,10 +55,11 @@ static void test_msg_frame(void **state)
     assert_int_equal(b.len, 0);
 }
 
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_msg_frame),
+};
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_msg_frame),
-    };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -128,12 +128,13 @@ static void test_str_and_seq(void **state)
     assert_int_equal(dw_msg_json_seq("nope", 4, &seq, &stream), -EBADMSG);
 }
 
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_member),
+    cmocka_unit_test(test_u64_exact),
+    cmocka_unit_test(test_str_and_seq),
+};
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_member),
-        cmocka_unit_test(test_u64_exact),
-        cmocka_unit_test(test_str_and_seq),
-    };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -65,10 +65,11 @@ static void test_msg_stats_json(void **state)
         assert_int_equal(dw_msg_stats_parse(bad[i], strlen(bad[i]), &b), -EBADMSG);
 }
 
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_msg_stats_json),
+};
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_msg_stats_json),
-    };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

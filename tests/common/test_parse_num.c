@@ -40,10 +40,11 @@ static void test_parse_numbers(void **state)
     assert_int_equal(dw_parse_u64("5x", 0, 100, &u), -EINVAL);
 }
 
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_parse_numbers),
+};
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_numbers),
-    };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

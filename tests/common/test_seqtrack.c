@@ -47,10 +47,11 @@ static void test_seq_check(void **state)
     assert_int_equal(dw_seq_check(&t, 7, 51), 0);
 }
 
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_seq_check),
+};
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_seq_check),
-    };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

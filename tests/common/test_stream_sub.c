@@ -116,20 +116,21 @@ struct seen {
     size_t body_len;
 };
 
-static void note(struct seen *s, const struct dw_sub_msg *m, char k)
+static struct seen *note(void *user, const struct dw_sub_msg *m, char k)
 {
+    struct seen *s = user;
     if (s->n < (int)sizeof(s->kind) - 1)
         s->kind[s->n] = k;
     s->n++;
     snprintf(s->dev, sizeof(s->dev), "%s", m->dev->id);
     s->seq = m->seq;
     s->body_len = m->len;
+    return s;
 }
 
 static int on_frame(const struct dw_sub_msg *m, const struct dw_msg_frame *f, void *user)
 {
-    struct seen *s = user;
-    note(s, m, 'f');
+    struct seen *s = note(user, m, 'f');
     s->frame_type = f->type;
     s->frame_seq = f->seq;
     s->t_host_ns = f->t_host_ns;
@@ -138,23 +139,20 @@ static int on_frame(const struct dw_sub_msg *m, const struct dw_msg_frame *f, vo
 
 static void on_event(const struct dw_sub_msg *m, const struct dw_msg_event *e, void *user)
 {
-    struct seen *s = user;
-    note(s, m, 'e');
+    struct seen *s = note(user, m, 'e');
     s->value = e->value;
     s->t_host_ns = e->t_host_ns;
 }
 
 static void on_stats(const struct dw_sub_msg *m, const struct dw_msg_stats *st, void *user)
 {
-    struct seen *s = user;
-    note(s, m, 's');
+    struct seen *s = note(user, m, 's');
     s->frames = st->frames;
 }
 
 static void on_alert(const struct dw_sub_msg *m, const struct dw_msg_alert *a, void *user)
 {
-    struct seen *s = user;
-    note(s, m, 'a');
+    struct seen *s = note(user, m, 'a');
     s->t_host_ns = a->t_host_ns;
     snprintf(s->state, sizeof(s->state), "%s", a->state);
     snprintf(s->params, sizeof(s->params), "%s", a->params);
@@ -162,8 +160,7 @@ static void on_alert(const struct dw_sub_msg *m, const struct dw_msg_alert *a, v
 
 static void on_bad(const struct dw_sub_msg *m, enum dw_topic_kind k, const char *why, void *user)
 {
-    struct seen *s = user;
-    note(s, m, 'b');
+    struct seen *s = note(user, m, 'b');
     snprintf(s->why, sizeof(s->why), "%s:%s", dw_topic_kind_name(k), why ? why : "");
 }
 
@@ -395,15 +392,16 @@ static void test_own_device_struct(void **state)
 
 #define FX_TEST(t) cmocka_unit_test_setup_teardown(t, fx_setup, fx_teardown)
 
+static const struct CMUnitTest tests[] = {
+    FX_TEST(test_dispatch),
+    FX_TEST(test_sequences),
+    FX_TEST(test_late_hello),
+    FX_TEST(test_devices_apart),
+    FX_TEST(test_bad_and_ignored),
+    FX_TEST(test_own_device_struct),
+};
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        FX_TEST(test_dispatch),
-        FX_TEST(test_sequences),
-        FX_TEST(test_late_hello),
-        FX_TEST(test_devices_apart),
-        FX_TEST(test_bad_and_ignored),
-        FX_TEST(test_own_device_struct),
-    };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

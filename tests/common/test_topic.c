@@ -64,11 +64,12 @@ static void test_topic_parse(void **state)
     assert_int_equal(dw_topic_parse("alert.abc", 9, dev, 4), DW_TOPIC_ALERT);
 }
 
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_topic_build),
+    cmocka_unit_test(test_topic_parse),
+};
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_topic_build),
-        cmocka_unit_test(test_topic_parse),
-    };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -113,11 +113,12 @@ static void test_zcert_allowed(void **state)
     zcert_destroy(&client);
 }
 
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_zcert_files),
+    cmocka_unit_test(test_zcert_allowed),
+};
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_zcert_files),
-        cmocka_unit_test(test_zcert_allowed),
-    };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

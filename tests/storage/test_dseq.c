@@ -52,10 +52,11 @@ static void test_dseq_bridge(void **state)
     assert_int_equal(dw_dseq_frame(&d, 1), 2);
 }
 
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_dseq_bridge),
+};
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dseq_bridge),
-    };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
