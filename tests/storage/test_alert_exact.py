@@ -5,7 +5,8 @@ detect's alerts. Every integer of an alert body is written as digits (detect
 used to print t_host_ns and its stream id through a double, with an
 exponent: 1.7654321098765432e+18), t_host_ns is a host time in ns of this
 run, and the recorder's /alerts row holds the same numbers as the body, to
-the nanosecond.
+the nanosecond. An alert message of 1000 bytes (detect writes up to 767) is
+in the file whole (the column used to cut at 255).
 
 Environment: DW_SIM, DW_ACQUIRE, DW_DETECT, DW_RECORD."""
 import json
@@ -20,6 +21,7 @@ import h5py
 import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dwstream import Garment, Publisher  # noqa: E402
 from dwtest import ACQUIRE, Recorder, Workdir, check  # noqa: E402
 
 SIM = os.environ["DW_SIM"]
@@ -85,8 +87,32 @@ def run(wd):
     return path, bodies, t0, t1
 
 
+def long_message(wd):
+    """A publisher of documented bodies -> record: the longest messages whole."""
+    ep = wd.ep("long")
+    p = Publisher(ep, "bra-long")
+    g = Garment(device="bra-long")
+    rec = Recorder(wd, [ep])
+    msg = ("Possible blocked duct at left lower-inner outer: 1.4 \u00b0C warmer. " * 20)[:999]
+    try:
+        p.wait_subscriber()
+        p.frame(g.hello_frame())
+        p.frame(g.sample_frame())
+        p.alert(g.t, message=msg)
+        p.alert(g.t, state="cleared", message="x" * 1023)
+        path = rec.wait_file()
+        time.sleep(0.5)
+        check(rec.stop() == 0, "recorder: %s" % rec.err)
+    finally:
+        p.close()
+    with h5py.File(path, "r") as f:
+        got = [m.decode() for m in f["alerts"]["message"]]
+    check(got == [msg, "x" * 1023], "messages cut: %r" % [len(m) for m in got])
+
+
 def main():
     with Workdir() as wd:
+        long_message(wd)
         path, bodies, t0, t1 = run(wd)
         check(bodies, "no alert reached the subscriber")
         with h5py.File(path, "r") as f:
@@ -103,7 +129,7 @@ def main():
             check(r is not None, "alert seq %d is not in the file (%r)" % (a["seq"], sorted(rows)))
             for k in ("id", "t_device_us", "t_host_ns"):
                 check(int(r[k]) == a[k], "/alerts %s %d, the body said %d" % (k, r[k], a[k]))
-            check(r["message"].decode() == a["message"][:255], "message %r" % r["message"])
+            check(r["message"].decode() == a["message"], "message %r" % r["message"])
         print("ok: %d alert(s), every integer exact (t_host_ns %d in the file)"
               % (len(bodies), rows[json.loads(bodies[0])["seq"]]["t_host_ns"]))
 
