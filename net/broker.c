@@ -12,9 +12,9 @@
 #include <zmq.h>
 #include "cli.h"
 #include "defaults.h"
-#include "duration.h"
 #include "endpoint.h"
 #include "log.h"
+#include "parse_num.h"
 #include "security.h"
 
 #define MAX_EP 16
