@@ -130,7 +130,7 @@ void dw_run_parse_args(struct run *r, int argc, char **argv)
         case 'p': r->port = optarg; break;
         case 'd':
             if (dw_duration_parse_us(optarg, &r->duration_us) < 0 || !r->duration_us)
-                dw_usage_error(prog, "bad --duration '%s' (e.g. 90s, 36h, 3d)", optarg);
+                dw_usage_error(prog, "bad --duration '%s' (e.g. 90s, 1h30m, 36h, 3d)", optarg);
             r->duration = optarg;
             break;
         case O_SPEED:
