@@ -134,7 +134,7 @@ void dw_run_on_msg(struct dw_live *l, enum dw_live_kind k, const uint8_t *body, 
             snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s",
                      dw_side_name((unsigned)e->side));
         /* a garment sends 0 for kinds without a value (a feed, a shower) */
-        if (e->has_value && (e->kind == DW_EV_THERMOMETER || e->value != 0))
+        if (e->has_value && (dw_event_kind_has_value((unsigned)e->kind) || e->value != 0))
             snprintf(line + strlen(line), sizeof(line) - strlen(line), " %.2f", e->value);
         if (e->kind == DW_EV_GAP)
             snprintf(line + strlen(line), sizeof(line) - strlen(line), " (%llu frames missing)",
