@@ -25,29 +25,46 @@
 
 #define READY_TIMEOUT_MS 15000u
 
+/* `ductwatch report` over every session file of the run (a session rotated
+ * into several files is one report; FIRST.html beside the first), run as a
+ * child of this same program with the run's detection configuration. A
+ * failed report is said, but the session is recorded all the same: it does
+ * not fail the run. */
 static void write_reports(struct run *r)
 {
-    for (unsigned i = 0; i < r->n_files && !r->stop; i++) {
-        char out[PATH_MAX + 8];
-        size_t n = strlen(r->files[i]);
-        int st;
-        pid_t pid;
-        if (n > 3 && !strcmp(r->files[i] + n - 3, ".h5"))
-            n -= 3;
-        snprintf(out, sizeof(out), "%.*s.html", (int)n, r->files[i]);
-        fflush(stdout);
-        pid = fork();
-        if (pid == 0) {
-            char *args[] = { DW_TOOL, "report", r->files[i], "-o", out, NULL };
-            execv("/proc/self/exe", args);
-            _exit(127);
-        }
-        if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
-            printf("report: not written for %s (see the message above)\n", r->files[i]);
-            continue;
-        }
-        printf("report: %s\n", out);
+    char out[PATH_MAX + 8];
+    const char *args[DW_RUN_MAX_FILES + 10];
+    size_t n, k = 0;
+    int st;
+    pid_t pid;
+    if (!r->n_files || r->stop)
+        return;
+    n = strlen(r->files[0]);
+    if (n > 3 && !strcmp(r->files[0] + n - 3, ".h5"))
+        n -= 3;
+    snprintf(out, sizeof(out), "%.*s.html", (int)n, r->files[0]);
+    args[k++] = DW_TOOL;
+    args[k++] = "report";
+    for (unsigned i = 0; i < r->n_files; i++)
+        args[k++] = r->files[i];
+    args[k++] = "-o";
+    args[k++] = out;
+    if (r->config) {
+        args[k++] = "--config";
+        args[k++] = r->config;
     }
+    args[k] = NULL;
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        execv("/proc/self/exe", (char *const *)args);
+        _exit(127);
+    }
+    if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+        printf("report: not written (see the message above)\n");
+        return;
+    }
+    printf("report: %s\n", out);
 }
 
 static void summary(struct run *r, uint64_t wall_ns)
