@@ -12,32 +12,17 @@
 #include "detector.h"
 #include "layout.h"
 #include "report_int.h"
+#include "session_time.h"
 
 #define HIST_BINS 65536u
 
-/* Session time: the garment's clock since the first record, continued
- * across files and garment restarts. A restart is a garment record more
- * than RESTART_SLACK_US behind the latest one; smaller steps back are the
- * garment stamping an event with the moment it happened, and move nothing.
- * (The reader's elapsed_us counts such a step twice: every feed event of
- * processing's synthetic garment, stamped ~10 s back, added ~10 s.)
- *
- * Alert rows are not records of the stream order. An alert reaches the
+/* Alert rows are not records of the stream order. An alert reaches the
  * recorder near the sample that raised it (after it live; in a fast replay
  * detection can run thousands of frames ahead of the recorder, or behind),
  * and its t_device_us names that sample. So its session time is its device
  * time on the garment clock in effect where the row sits (its `order`): a
  * garment restart between the sample and the row is the one case this gets
  * wrong. */
-#define RESTART_SLACK_US 60000000ll
-
-struct session_clock {
-    int64_t offset;             /* session time = device time + offset */
-    uint64_t max_t_us;          /* latest garment time on this clock */
-    uint64_t dt_us;             /* one sample period */
-    bool have;
-    unsigned epoch;             /* garment clock restarts seen */
-};
 
 /* A zone's quantity the rules had no value for in this minute (a feed or a
  * shower window pauses them) shows the last one they had, if it is at most
@@ -57,7 +42,7 @@ struct rules_seen {
 /* One pass over all files. */
 struct pass {
     struct rules_seen seen;
-    struct session_clock clk;
+    struct dw_session_clock clk;
     struct dw_detector *det;
     struct dw_session_record *rec;
     size_t *by_order;           /* this file's alerts (global indices) by order */
@@ -68,30 +53,6 @@ struct pass {
     size_t event_next, event_end; /* this file's events in rep->events */
     uint64_t records, total;
 };
-
-static uint64_t clock_at(const struct session_clock *c, uint64_t t_us)
-{
-    int64_t e = (int64_t)t_us + c->offset;
-    return e > 0 ? (uint64_t)e : 0;
-}
-
-/* The record's session time, after noting a restart it reveals. */
-static uint64_t clock_step(struct session_clock *c, const struct dw_session_record *rec)
-{
-    uint64_t t = rec->t_device_us;
-    if (!c->have) {
-        c->have = true;
-        c->offset = -(int64_t)t;
-        c->max_t_us = t;
-    } else if (rec->has_device_seq && (int64_t)t + RESTART_SLACK_US < (int64_t)c->max_t_us) {
-        c->offset = (int64_t)clock_at(c, c->max_t_us) + (int64_t)c->dt_us - (int64_t)t;
-        c->max_t_us = t;
-        c->epoch++;
-    }
-    if (rec->has_device_seq && t > c->max_t_us)
-        c->max_t_us = t;
-    return clock_at(c, t);
-}
 
 static bool valid_temp(const struct dw_sample *s, unsigned z)
 {
@@ -262,7 +223,7 @@ static void map_alerts_before(struct dw_report *rep, struct pass *p, uint64_t or
     while (p->next_alert < p->n_by_order &&
            rep->alerts[p->by_order[p->next_alert]].order < order) {
         size_t i = p->by_order[p->next_alert++];
-        rep->alert_elapsed[i] = clock_at(&p->clk, rep->alerts[i].t_device_us);
+        rep->alert_elapsed[i] = dw_session_clock_at(&p->clk, rep->alerts[i].t_device_us);
         for (size_t k = 0; k < rep->n_moments; k++) {
             struct dw_report_moment *m = &rep->moments[k];
             if (m->kind != DW_MOMENT_ALERT || m->alert != i)
@@ -463,7 +424,7 @@ static void one_record(struct dw_report *rep, struct pass *p)
     uint64_t el;
     if (!p->clk.have)
         fix_clock0(rep, rec);
-    el = clock_step(&p->clk, rec);
+    el = dw_session_clock_step(&p->clk, rec);
     map_alerts_before(rep, p, rec->order);
     detect_record(rep, p, rec);
     if (rec->kind == DW_REC_SAMPLE)

@@ -1,7 +1,6 @@
 /* ductwatch report: one garment's session files as one self-contained
  * HTML page (docs/report.md; the page is the report/ library). */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -10,9 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli.h"
-#include "log.h"
 #include "dw_report.h"
 #include "dwtime.h"
+#include "log.h"
+#include "output.h"
 #include "tool.h"
 
 static const char *prog = "ductwatch report";
@@ -67,44 +67,9 @@ static void default_output(const char *in, char *out, size_t cap)
         snprintf(out, cap, "%s.html", in);
 }
 
-/* A temporary file next to the output, renamed over it once complete. */
-static FILE *open_temp(const char *out, char *tmp, size_t cap, int *err)
-{
-    const char *slash = strrchr(out, '/');
-    int fd;
-    FILE *f;
-    if (slash)
-        snprintf(tmp, cap, "%.*s/.%s.XXXXXX", (int)(slash - out), out, slash + 1);
-    else
-        snprintf(tmp, cap, ".%s.XXXXXX", out);
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        *err = errno;
-        return NULL;
-    }
-    f = fdopen(fd, "w");
-    if (!f) {
-        *err = errno;
-        close(fd);
-        unlink(tmp);
-    }
-    return f;
-}
-
-/* On a terminal one line redrawn in place; otherwise a line every 10 %. */
-struct progress { bool tty; int last; };
-
 static void on_progress(const char *path, unsigned pct, void *user)
 {
-    struct progress *p = user;
-    if (p->tty) {
-        fprintf(stderr, "\r%s: reading %s: %3u%%", prog, path, pct);
-        if (pct == 100)
-            fputc('\n', stderr);
-    } else if ((int)pct / 10 != p->last / 10) {
-        fprintf(stderr, "%s: reading %s: %u%%\n", prog, path, pct / 10 * 10);
-    }
-    p->last = (int)pct;
+    dw_tool_progress_show(user, path, pct);
 }
 
 static bool is_input(const struct dw_report *rep, const char *out)
@@ -188,12 +153,11 @@ static int write_page(struct dw_report *rep, FILE *f, const char *out, bool to_s
                       const char *tmp, int level)
 {
     char err[DW_REPORT_ERR_MAX] = "";
-    struct progress pr = { .last = -1 };
+    struct dw_tool_progress pr;
     int e;
-    if (level >= DW_LOG_INFO && dw_report_records(rep) > PROGRESS_RECORDS) {
-        pr.tty = isatty(STDERR_FILENO);
+    dw_tool_progress_init(&pr, prog);
+    if (level >= DW_LOG_INFO && dw_report_records(rep) > PROGRESS_RECORDS)
         dw_report_set_progress(rep, on_progress, &pr);
-    }
     e = dw_report_write(rep, f, err, sizeof(err));
     if (e == -EINTR) {
         fprintf(stderr, "%s: interrupted; no report written\n", prog);
@@ -246,7 +210,7 @@ int dw_cmd_report(int argc, char **argv)
     /* Before the long part: a report that cannot be written fails now. */
     if (to_stdout) {
         f = stdout;
-    } else if (!(f = open_temp(out, tmp, sizeof(tmp), &e))) {
+    } else if (!(f = dw_tool_open_temp(out, tmp, sizeof(tmp), &e))) {
         tmp[0] = 0;
         fprintf(stderr, "%s: cannot write %s: %s\n", prog, out, strerror(e));
         goto out;

@@ -14,6 +14,8 @@ int dw_cmd_alerts(int argc, char **argv);
 int dw_cmd_run(int argc, char **argv);
 int dw_cmd_view(int argc, char **argv);
 int dw_cmd_report(int argc, char **argv);
+int dw_cmd_info(int argc, char **argv);
+int dw_cmd_export(int argc, char **argv);
 
 /* Where the other ductwatch programs are (see progpath.c for the order). */
 int dw_tool_find_program(const char *name, char *buf, size_t cap);
