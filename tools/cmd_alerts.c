@@ -9,7 +9,9 @@
 #include "cli.h"
 #include "endpoint.h"
 #include "livestate.h"
+#include "dwtime.h"
 #include "log.h"
+#include "pipewatch.h"
 #include "tool.h"
 
 static const char *prog = "ductwatch alerts";
@@ -66,6 +68,7 @@ int dw_cmd_alerts(int argc, char **argv)
     int n_eps = 0, level = DW_LOG_INFO, ch, r, status = DW_EXIT_FAILURE;
     void *ctx = NULL, *sub = NULL;
     struct dw_live *live;
+    struct dw_pipewatch watch;
 
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":js:vqh", opts, NULL)) != -1) {
@@ -110,8 +113,21 @@ int dw_cmd_alerts(int argc, char **argv)
         else
             dw_info("following alerts on %s", eps[i]);
     }
+    dw_pipewatch_init(&watch, eps, (unsigned)n_eps, 0);
     while (!stop) {
         zmq_pollitem_t it = { .socket = sub, .events = ZMQ_POLLIN };
+        char why[256];
+        uint64_t now = dw_now_monotonic_ns();
+        /* said once, on stderr (stdout stays alerts only) */
+        switch (dw_pipewatch_check(&watch, now)) {
+        case -1:
+            dw_pipewatch_describe(&watch, now, why, sizeof(why));
+            dw_warn("%s", why);
+            break;
+        case 1:
+            dw_info("the pipeline is running again");
+            break;
+        }
         if (zmq_poll(&it, 1, 500) < 0) {
             if (errno == EINTR)
                 continue;
@@ -120,6 +136,8 @@ int dw_cmd_alerts(int argc, char **argv)
         }
         if (it.revents & ZMQ_POLLIN)
             dw_live_drain(live, sub, on_msg, &c);
+        if (it.revents & ZMQ_POLLIN)
+            dw_pipewatch_heard(&watch, now);
     }
     status = DW_EXIT_OK;
 out:

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include <zmq.h>
 #include "cli.h"
@@ -18,6 +19,7 @@
 #include "layout.h"
 #include "livestate.h"
 #include "log.h"
+#include "pipewatch.h"
 #include "tool.h"
 
 static const char *prog = "ductwatch view";
@@ -29,6 +31,8 @@ static volatile sig_atomic_t stop;
 #define PRESSING_KPA 4.0  /* detection.md P1: magenta */
 
 #define VIEW_EVENTS 4
+/* acquire publishes stats every 2 s and frames at the garment's rate */
+#define SILENCE_NS 8000000000ull
 
 struct view {
     bool tty, color, once;
@@ -36,6 +40,7 @@ struct view {
     unsigned n_events;
     double interval_s, timeout_s;
     struct dw_live live;
+    struct dw_pipewatch watch;
     char *buf;
     size_t len, cap;
 };
@@ -160,6 +165,17 @@ static void cell(struct view *v, int z, const char *ring, double median)
     out(v, "%s ", alert ? sgr(v, "\033[0m") : "");
 }
 
+/* Once the pipeline is gone, what the view shows is its last state. */
+static void stopped_line(struct view *v, bool plain)
+{
+    char why[256];
+    if (!v->watch.stopped)
+        return;
+    dw_pipewatch_describe(&v->watch, dw_now_monotonic_ns(), why, sizeof(why));
+    out(v, "%s%s%s%s\n", plain ? "" : sgr(v, "\033[1;31m"), plain ? "" : "** ", why,
+        plain ? "" : sgr(v, "\033[0m"));
+}
+
 static void header(struct view *v, bool plain)
 {
     const struct dw_live *l = &v->live;
@@ -169,7 +185,9 @@ static void header(struct view *v, bool plain)
     dw_duration_format(l->have_sample ? l->sample_t_device_us : s->t_device_us, t, sizeof(t));
     if (plain) {
         out(v, "device %s link %s t+%s at %s\n", l->device[0] ? l->device : "-",
-            !l->have_stats ? "unknown" : s->link_up ? "up" : "down", t, now);
+            v->watch.stopped ? "stopped" : !l->have_stats ? "unknown"
+                                         : s->link_up ? "up" : "down", t, now);
+        stopped_line(v, true);
         out(v, "loss crc %llu length %llu cobs %llu resyncs %llu seq_gaps %llu missing %llu "
             "reconnects %llu zmq_drops %llu\n",
             (unsigned long long)s->crc_errors, (unsigned long long)s->length_errors,
@@ -178,13 +196,14 @@ static void header(struct view *v, bool plain)
             (unsigned long long)s->reconnects, (unsigned long long)s->zmq_dropped);
         return;
     }
-    out(v, "%sductwatch view%s  device %s  link %s%s%s  t+%s  %s\n", sgr(v, "\033[1m"),
-        sgr(v, "\033[0m"), l->device[0] ? l->device : "-",
-        l->have_stats && !s->link_up ? sgr(v, "\033[1;31m") : "",
-        !l->have_stats ? "?" : s->link_up ? "up" : "DOWN",
-        l->have_stats && !s->link_up ? sgr(v, "\033[0m") : "", t, now);
-    out(v, "loss: crc %llu  length %llu  cobs %llu  seq gaps %llu (missing %llu)  "
-        "reconnects %llu  zmq drops %llu\n",
+    bool bad = v->watch.stopped || (l->have_stats && !s->link_up);
+    out(v, "%sductwatch view%s  %s  link %s%s%s  t+%s  %s\n", sgr(v, "\033[1m"),
+        sgr(v, "\033[0m"), l->device[0] ? l->device : "-", bad ? sgr(v, "\033[1;31m") : "",
+        v->watch.stopped ? "STOPPED" : !l->have_stats ? "?" : s->link_up ? "up" : "DOWN",
+        bad ? sgr(v, "\033[0m") : "", t, now + 11); /* the time of day */
+    stopped_line(v, false);
+    out(v, "loss: crc %llu len %llu cobs %llu  seq gaps %llu (missing %llu)  "
+        "reconnects %llu  drops %llu\n",
         (unsigned long long)s->crc_errors, (unsigned long long)s->length_errors,
         (unsigned long long)s->cobs_errors, (unsigned long long)s->device_seq_gaps,
         (unsigned long long)s->frames_missing, (unsigned long long)s->reconnects,
@@ -212,6 +231,7 @@ static void on_msg(struct dw_live *l, enum dw_live_kind k, const uint8_t *body, 
 {
     struct view *v = user;
     (void)body; (void)len;
+    dw_pipewatch_heard(&v->watch, dw_now_monotonic_ns());
     if (k != DW_LIVE_EVENT)
         return;
     if (v->n_events == VIEW_EVENTS) {
@@ -296,15 +316,75 @@ static void render_grid(struct view *v)
             out(v, side == 0 ? " " : "\n");
         }
     }
-    if (l->have_sample)
-        out(v, "ambient  %5.2fC %30s%5.2fC   (median skin %.2fC | %.2fC)\n",
-            dw_sample_ambient_c(&l->hello, &l->sample, 0), "",
-            dw_sample_ambient_c(&l->hello, &l->sample, 1), med[0], med[1]);
+    if (l->have_sample) {
+        char amb[2][48];
+        for (unsigned side = 0; side < 2; side++)
+            snprintf(amb[side], sizeof(amb[side]), "ambient %5.2fC, skin median %5.2fC",
+                     dw_sample_ambient_c(&l->hello, &l->sample, side), med[side]);
+        out(v, "       %-37s%s\n", amb[0], amb[1]);
+    }
     else
         out(v, "waiting for the garment's first sample...\n");
     out(v, "(o = outer ring, i = inner ring near the nipple)\n");
     events_block(v, false);
     alerts_block(v, false);
+}
+
+/* Visible columns of n bytes of a line: escape sequences take none, a
+ * UTF-8 character one. */
+static size_t visible(const char *p, size_t n)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '\033') {
+            while (i < n && !(p[i] >= '@' && p[i] <= '~' && p[i] != '['))
+                i++;
+            continue;
+        }
+        w += ((unsigned char)p[i] & 0xc0) != 0x80;
+    }
+    return w;
+}
+
+/* On a terminal no line may be wider than it (80 columns when it does not
+ * say): a wrapped line would break the redraw. Long lines (alert messages)
+ * wrap at a space, continued with an indent. */
+static void fit(struct view *v, FILE *f, unsigned width)
+{
+    const char *p = v->buf, *end = v->buf + v->len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *next = nl ? nl + 1 : end;
+        size_t n = (size_t)((nl ? nl : end) - p);
+        bool first = true;
+        while (n > 0 && p[n - 1] == ' ') /* padding at the end shows nothing */
+            n--;
+        while (visible(p, n) > (first ? width : width - 4)) {
+            size_t cut = n, sp, lim = first ? width : width - 4;
+            while (cut > 0 && visible(p, cut) > lim)
+                cut--;
+            for (sp = cut; sp > 0 && p[sp] != ' '; sp--)
+                ;
+            if (sp > cut / 2)
+                cut = sp;
+            fprintf(f, "%s%.*s\n", first ? "" : "    ", (int)cut, p);
+            while (cut < n && p[cut] == ' ')
+                cut++;
+            p += cut;
+            n -= cut;
+            first = false;
+        }
+        fprintf(f, "%s%.*s%s", first ? "" : "    ", (int)n, p, nl ? "\n" : "");
+        p = next;
+    }
+}
+
+static unsigned term_width(void)
+{
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+        return ws.ws_col;
+    return 80;
 }
 
 static void render(struct view *v)
@@ -318,7 +398,10 @@ static void render(struct view *v)
         render_plain(v);
     if (!v->tty && !v->once)
         out(v, "\n");
-    fwrite(v->buf, 1, v->len, stdout);
+    if (v->tty)
+        fit(v, stdout, term_width() - 1); /* the last column would wrap on some */
+    else
+        fwrite(v->buf, 1, v->len, stdout);
     fflush(stdout);
 }
 
@@ -388,6 +471,7 @@ int dw_cmd_view(int argc, char **argv)
         eps[n_eps++] = ep_det;
     }
     dw_live_init(&v->live);
+    dw_pipewatch_init(&v->watch, eps, (unsigned)n_eps, SILENCE_NS);
     ctx = zmq_ctx_new();
     if (!ctx || !(sub = dw_zmq_socket(ctx, ZMQ_SUB))) {
         dw_err("zmq: %s", zmq_strerror(errno));
@@ -432,7 +516,7 @@ int dw_cmd_view(int argc, char **argv)
                 fprintf(stderr, "%s: no sample within %.0f s\n", prog, v->timeout_s);
                 goto out;
             }
-        } else if (now >= next_draw) {
+        } else if (now >= next_draw || dw_pipewatch_check(&v->watch, now)) {
             render(v);
             next_draw = now + (uint64_t)(v->interval_s * 1e9);
         }

@@ -31,14 +31,35 @@ void dw_run_say(struct run *r, const char *fmt, ...)
     fflush(stdout);
 }
 
+/* The status line is made of parts; on a terminal the ones that fit its
+ * width, by priority, in their order: never a part cut in the middle. */
+#define MAX_PARTS 12
+
+struct status_parts {
+    char text[MAX_PARTS][96];
+    int prio[MAX_PARTS];           /* 0 first */
+    unsigned n;
+};
+
+static void part(struct status_parts *sp, int prio, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void part(struct status_parts *sp, int prio, const char *fmt, ...)
+{
+    va_list ap;
+    if (sp->n == MAX_PARTS)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(sp->text[sp->n], sizeof(sp->text[0]), fmt, ap);
+    va_end(ap);
+    sp->prio[sp->n++] = prio;
+}
+
 /* The latest readings, per breast: mean skin temperature and pressure of
  * the zones in contact (>= 0.2 kPa), and the ambient of each cup. */
-static void readings(const struct dw_live *l, char *buf, size_t cap)
+static void readings(const struct dw_live *l, struct status_parts *sp)
 {
     double t[2] = { 0, 0 }, p[2] = { 0, 0 };
     unsigned n[2] = { 0, 0 };
-    size_t k;
-    buf[0] = 0;
     if (!l->have_sample)
         return;
     for (unsigned z = 0; z < l->hello.n_zones && z < l->sample.n_zones; z++) {
@@ -50,50 +71,88 @@ static void readings(const struct dw_live *l, char *buf, size_t cap)
         p[side] += kpa;
         n[side]++;
     }
-    k = 0;
     for (unsigned side = 0; side < 2; side++) {
-        int w;
         if (n[side])
-            w = snprintf(buf + k, cap - k, "%s %.1f C %.2f kPa  ", side ? "R" : "L",
-                         t[side] / n[side], p[side] / n[side]);
+            part(sp, 1, "%s %.1fC %.2fkPa", side ? "R" : "L", t[side] / n[side],
+                 p[side] / n[side]);
         else
-            w = snprintf(buf + k, cap - k, "%s no contact  ", side ? "R" : "L");
-        if (w < 0 || (size_t)w >= cap - k)
-            return;
-        k += (size_t)w;
+            part(sp, 1, "%s no contact", side ? "R" : "L");
     }
-    snprintf(buf + k, cap - k, "amb %.1f/%.1f C  ", dw_sample_ambient_c(&l->hello, &l->sample, 0),
-             dw_sample_ambient_c(&l->hello, &l->sample, 1));
+    part(sp, 4, "amb %.1f/%.1f C", dw_sample_ambient_c(&l->hello, &l->sample, 0),
+         dw_sample_ambient_c(&l->hello, &l->sample, 1));
+}
+
+/* Loss: the counters that are not zero (they matter), or "no loss". */
+static void loss(const struct dw_msg_stats *s, struct status_parts *sp)
+{
+    if (s->crc_errors || s->length_errors || s->cobs_errors)
+        part(sp, 2, "crc %llu len %llu cobs %llu", (unsigned long long)s->crc_errors,
+             (unsigned long long)s->length_errors, (unsigned long long)s->cobs_errors);
+    if (s->device_seq_gaps)
+        part(sp, 2, "seq-gaps %llu (missing %llu)", (unsigned long long)s->device_seq_gaps,
+             (unsigned long long)s->frames_missing);
+    if (s->reconnects)
+        part(sp, 2, "reconnects %llu", (unsigned long long)s->reconnects);
+    if (s->zmq_dropped)
+        part(sp, 2, "drops %llu", (unsigned long long)s->zmq_dropped);
+    if (!s->crc_errors && !s->length_errors && !s->cobs_errors && !s->device_seq_gaps &&
+        !s->reconnects && !s->zmq_dropped)
+        part(sp, 5, "no loss");
+}
+
+/* The parts joined by two spaces, those of priority up to the highest that
+ * keeps the line within width (0: all). */
+static void join(const struct status_parts *sp, size_t width, char *line, size_t cap)
+{
+    int limit = 9;
+    for (; limit > 0; limit--) {
+        size_t len = 0;
+        for (unsigned i = 0; i < sp->n; i++)
+            if (sp->prio[i] <= limit)
+                len += strlen(sp->text[i]) + (len ? 2 : 0);
+        if (!width || len <= width)
+            break;
+    }
+    line[0] = 0;
+    for (unsigned i = 0; i < sp->n; i++) {
+        size_t k = strlen(line);
+        if (sp->prio[i] > limit)
+            continue;
+        snprintf(line + k, cap - k, "%s%s", k ? "  " : "", sp->text[i]);
+    }
+    if (width && strlen(line) > width) /* a very narrow terminal */
+        line[width] = 0;
 }
 
 void dw_run_show_status(struct run *r)
 {
     const struct dw_msg_stats *s = &r->live.stats;
-    char sim[32], line[640], now[128];
+    struct status_parts sp = { .n = 0 };
+    char sim[32], line[640];
+    size_t width = 0;
+    struct winsize ws;
     if (r->level < DW_LOG_INFO)
         return;
     if (!r->live.have_stats) {
-        snprintf(line, sizeof(line), "waiting for the garment (%s)...",
-                 r->use_sim ? "simulator" : r->port);
+        part(&sp, 0, "waiting for the garment (%s)...", r->use_sim ? "simulator" : r->port);
     } else {
         dw_duration_format(s->t_device_us, sim, sizeof(sim));
-        readings(&r->live, now, sizeof(now));
-        snprintf(line, sizeof(line),
-                 "%s  t+%s  link %s  %sframes %llu  loss: crc %llu len %llu cobs %llu "
-                 "seq-gaps %llu (missing %llu) reconnects %llu drops %llu  alerts %llu (%u active)",
-                 s->device, sim, s->link_up ? "up" : "DOWN", now, (unsigned long long)s->frames,
-                 (unsigned long long)s->crc_errors, (unsigned long long)s->length_errors,
-                 (unsigned long long)s->cobs_errors, (unsigned long long)s->device_seq_gaps,
-                 (unsigned long long)s->frames_missing, (unsigned long long)s->reconnects,
-                 (unsigned long long)s->zmq_dropped, (unsigned long long)r->live.alerts_seen,
-                 r->live.n_active);
+        /* at 80 columns: time, readings and alerts first; a link that is
+         * down always */
+        part(&sp, 2, "%s", s->device);
+        part(&sp, 0, "t+%s", sim);
+        part(&sp, s->link_up ? 3 : 0, "link %s", s->link_up ? "up" : "DOWN");
+        readings(&r->live, &sp);
+        part(&sp, 3, "frames %llu", (unsigned long long)s->frames);
+        loss(s, &sp);
+        part(&sp, 0, "alerts %llu (%u active)", (unsigned long long)r->live.alerts_seen,
+             r->live.n_active);
     }
+    /* One line refreshed in place: a wrapped line could not be cleared. */
+    if (r->tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1)
+        width = ws.ws_col - 1u;
+    join(&sp, width, line, sizeof(line));
     if (r->tty) {
-        /* One line refreshed in place: a wrapped line could not be cleared. */
-        struct winsize ws;
-        if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 &&
-            strlen(line) >= ws.ws_col)
-            line[ws.ws_col - 1] = 0;
         dw_run_clear_status(r);
         fputs(line, stdout);
         r->status_shown = true;
