@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Every option every program's --help names is in its man page, and what
-the pages point to is installed. The programs are found from the build
+the pages point to is installed; README's program table names every
+program and README links every document. The programs are found from the build
 (meson introspect: every installed executable), so a program added later
 is checked without editing this test. ductwatch's own commands (the ones it
 runs in-process: their help does not say 'run ductwatch-NAME') are checked
@@ -128,6 +129,15 @@ def main():
         for ref in re.findall(r"/[\w/.-]*/doc/ductwatch/(\w[\w-]*\.md)", text):
             if ref not in installed or os.path.dirname(installed[ref]) != docdir:
                 missing.append("%s points to %s, which is not installed" % (page, ref))
+    # README: every program in its table, every document of docs/ linked
+    readme = open(os.path.join(SRC, "README.md")).read()
+    rows = [l for l in readme.splitlines() if l.startswith("| `")]
+    for name in sorted(progs):
+        if not any("`%s" % name in r for r in rows):
+            missing.append("README's program table lacks %s" % name)
+    for doc in sorted(os.listdir(os.path.join(SRC, "docs"))):
+        if doc.endswith(".md") and "(docs/%s)" % doc not in readme:
+            missing.append("README does not link docs/%s" % doc)
     if missing:
         fail("\n  ".join([""] + missing))
     print("ok: %d programs' options all in their pages; references installed (docs in %s)"

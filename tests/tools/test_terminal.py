@@ -18,7 +18,8 @@ import subprocess
 import termios
 import time
 
-from toolslib import DUCTWATCH, Garment, Lines, check, main, private_env, read_line, run
+from toolslib import (DUCTWATCH, Garment, Lines, check, main, private_env, read_line,
+                      read_pty, run)
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 COLS = 80
@@ -28,24 +29,6 @@ def pty_80():
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, COLS, 0, 0))
     return master, slave
-
-
-def read_all(master, p, seconds):
-    buf = b""
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        r, _, _ = select.select([master], [], [], 0.2)
-        if r:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            buf += chunk
-        elif p.poll() is not None:
-            break
-    return buf.decode("utf-8", "replace")
 
 
 def visible_lines(text):
@@ -69,7 +52,7 @@ def test_view_80_columns():
                              stderr=subprocess.DEVNULL, env=env)
         os.close(slave)
         slave = None
-        out = read_all(master, p, 15)
+        out = read_pty(master, p, 15)
         check(p.wait(5) == 0, "view exit status")
         lines = visible_lines(out)
         check(any("RIGHT breast" in l for l in lines) and any("ambient" in l for l in lines),
@@ -95,7 +78,7 @@ def test_run_status_line():
                              stdout=slave, stderr=subprocess.DEVNULL, env=env)
         os.close(slave)
         slave = None
-        out = read_all(master, p, 60)
+        out = read_pty(master, p, 60)
         check(p.wait(60) == 0, "run exit status %s" % p.returncode)
         status = [l for l in visible_lines(out) if re.search(r"t\+\d.*alerts \d", l)]
         check(len(status) >= 2, "few status lines (%d):\n%s" % (len(status), out[-2000:]))
