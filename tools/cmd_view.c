@@ -34,8 +34,14 @@ static volatile sig_atomic_t stop;
 /* acquire publishes stats every 2 s and frames at the garment's rate */
 #define SILENCE_NS 8000000000ull
 
+#define VIEW_MAX_SUBS 16
+
 struct view {
-    bool tty, color, once;
+    bool tty, color, once, no_color;
+    int level;
+    const char *eps[VIEW_MAX_SUBS];
+    unsigned n_eps;
+    char ep_acq[PATH_MAX + 16], ep_det[PATH_MAX + 16];
     struct dw_msg_event events[VIEW_EVENTS]; /* the latest, newest last */
     unsigned n_events;
     double interval_s, timeout_s;
@@ -43,6 +49,12 @@ struct view {
     struct dw_pipewatch watch;
     char *buf;
     size_t len, cap;
+};
+
+/* --once: waiting for the first sample and what follows it. */
+struct once {
+    uint64_t start, first_sample, ready;
+    bool quiet;             /* the last poll found nothing */
 };
 
 static void usage(void)
@@ -405,7 +417,8 @@ static void render(struct view *v)
     fflush(stdout);
 }
 
-int dw_cmd_view(int argc, char **argv)
+/* Options into v; exits on --help (0) and bad usage (2). */
+static void parse_args(struct view *v, int argc, char **argv)
 {
     static const struct option opts[] = {
         { "sub", required_argument, NULL, 's' },
@@ -418,28 +431,17 @@ int dw_cmd_view(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
-    struct view *v = calloc(1, sizeof(*v));
-    const char *eps[16];
-    char ep_acq[PATH_MAX + 16], ep_det[PATH_MAX + 16];
-    int n_eps = 0, level = DW_LOG_INFO, ch, r, status = DW_EXIT_FAILURE;
-    bool no_color = false;
-    void *ctx = NULL, *sub = NULL;
-    uint64_t start, next_draw = 0, first_sample = 0, ready = 0;
-    bool quiet = false;
-
-    if (!v) {
-        dw_err("out of memory");
-        return DW_EXIT_FAILURE;
-    }
+    int ch;
     v->interval_s = 1.0;
     v->timeout_s = 10.0;
+    v->level = DW_LOG_INFO;
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":s:1i:t:vqh", opts, NULL)) != -1) {
         switch (ch) {
         case 's':
-            if (n_eps >= 16)
+            if (v->n_eps >= VIEW_MAX_SUBS)
                 dw_usage_error(prog, "too many --sub (at most 16)");
-            eps[n_eps++] = optarg;
+            v->eps[v->n_eps++] = optarg;
             break;
         case '1': v->once = true; break;
         case 'i':
@@ -450,85 +452,125 @@ int dw_cmd_view(int argc, char **argv)
             if (dw_parse_double(optarg, 0.1, 3600, &v->timeout_s) < 0)
                 dw_usage_error(prog, "bad --timeout '%s' (seconds)", optarg);
             break;
-        case 'C': no_color = true; break;
-        case 'v': case 'q': dw_tool_verbosity(&level, ch); break;
-        case 'h': usage(); free(v); return DW_EXIT_OK;
+        case 'C': v->no_color = true; break;
+        case 'v': case 'q': dw_tool_verbosity(&v->level, ch); break;
+        case 'h': usage(); exit(DW_EXIT_OK);
         default: dw_usage_bad_option(prog, ch, argv);
         }
     }
     dw_usage_no_operands(prog, argc, argv);
-    dw_log_set_level(level);
-    dw_install_stop_signals(&stop);
-    v->tty = isatty(STDOUT_FILENO);
-    v->color = v->tty && !no_color && !getenv("NO_COLOR");
-    if (!n_eps) {
-        if ((r = dw_tool_default_endpoint("acquire", ep_acq, sizeof(ep_acq))) < 0 ||
-            (r = dw_tool_default_endpoint("detect", ep_det, sizeof(ep_det))) < 0) {
-            dw_err("runtime directory: %s", strerror(-r));
-            goto out;
-        }
-        eps[n_eps++] = ep_acq;
-        eps[n_eps++] = ep_det;
-    }
-    dw_live_init(&v->live);
-    dw_pipewatch_init(&v->watch, eps, (unsigned)n_eps, SILENCE_NS);
-    ctx = zmq_ctx_new();
-    if (!ctx || !(sub = dw_zmq_socket(ctx, ZMQ_SUB))) {
-        dw_err("zmq: %s", zmq_strerror(errno));
-        goto out;
-    }
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "frame.", 6);
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "stats.", 6);
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "alert.", 6);
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "event.", 6);
-    for (int i = 0; i < n_eps; i++) {
-        if (zmq_connect(sub, eps[i]) < 0) {
-            fprintf(stderr, "%s: cannot connect to %s: %s\n", prog, eps[i], zmq_strerror(errno));
-            goto out;
-        }
-        if (!dw_tool_endpoint_present(eps[i]))
-            dw_warn("nothing publishes on %s yet; waiting", eps[i]);
-    }
+}
 
-    start = dw_now_monotonic_ns();
+/* The SUB socket on every endpoint (the defaults: acquire and detect). */
+static void *subscribe(struct view *v, void *ctx)
+{
+    static const char *const topics[] = { "frame.", "stats.", "alert.", "event." };
+    void *sub;
+    int r;
+    if (!v->n_eps) {
+        if ((r = dw_tool_default_endpoint("acquire", v->ep_acq, sizeof(v->ep_acq))) < 0 ||
+            (r = dw_tool_default_endpoint("detect", v->ep_det, sizeof(v->ep_det))) < 0) {
+            dw_err("runtime directory: %s", strerror(-r));
+            return NULL;
+        }
+        v->eps[v->n_eps++] = v->ep_acq;
+        v->eps[v->n_eps++] = v->ep_det;
+    }
+    if (!(sub = dw_zmq_socket(ctx, ZMQ_SUB))) {
+        dw_err("zmq: %s", zmq_strerror(errno));
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof(topics) / sizeof(*topics); i++)
+        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, topics[i], strlen(topics[i]));
+    for (unsigned i = 0; i < v->n_eps; i++) {
+        if (zmq_connect(sub, v->eps[i]) < 0) {
+            fprintf(stderr, "%s: cannot connect to %s: %s\n", prog, v->eps[i],
+                    zmq_strerror(errno));
+            zmq_close(sub);
+            return NULL;
+        }
+        if (!dw_tool_endpoint_present(v->eps[i]))
+            dw_warn("nothing publishes on %s yet; waiting", v->eps[i]);
+    }
+    return sub;
+}
+
+/* --once: after the first sample and the stats that follow it within
+ * their period, the rest of what already waits (a new subscriber first
+ * gets acquire's backlog, its recent events too, maybe in several pieces:
+ * ready, then up to 0.5 s more). 1 done, 0 go on, -1 timed out. */
+static int once_step(struct view *v, struct once *o, uint64_t now)
+{
+    if (v->live.have_sample && !o->first_sample)
+        o->first_sample = now;
+    if (o->first_sample && !o->ready &&
+        (v->live.have_stats || now - o->first_sample > 2500000000ull)) {
+        o->ready = now;
+        o->quiet = false; /* a quiet poll after this one */
+    }
+    if (o->ready && (o->quiet || now - o->ready > 500000000ull)) {
+        render(v);
+        return 1;
+    }
+    if (now - o->start > (uint64_t)(v->timeout_s * 1e9)) {
+        render(v);
+        fprintf(stderr, "%s: no sample within %.0f s\n", prog, v->timeout_s);
+        return -1;
+    }
+    return 0;
+}
+
+static int watch(struct view *v, void *sub)
+{
+    struct once o = { .start = dw_now_monotonic_ns() };
+    uint64_t next_draw = 0;
     while (!stop) {
         uint64_t now = dw_now_monotonic_ns();
         zmq_pollitem_t it = { .socket = sub, .events = ZMQ_POLLIN };
+        int np;
         if (v->once) {
-            /* The sample, and the stats that follow within their period;
-             * then the rest of what already waits: a new subscriber first
-             * gets acquire's backlog (its recent events too), which may
-             * come in several pieces (ready: it has, up to 0.5 s more). */
-            if (v->live.have_sample && !first_sample)
-                first_sample = now;
-            if (first_sample && !ready &&
-                (v->live.have_stats || now - first_sample > 2500000000ull)) {
-                ready = now;
-                quiet = false; /* a quiet poll after this one */
-            }
-            if (ready && (quiet || now - ready > 500000000ull)) {
-                render(v);
-                status = DW_EXIT_OK;
-                goto out;
-            }
-            if (now - start > (uint64_t)(v->timeout_s * 1e9)) {
-                render(v);
-                fprintf(stderr, "%s: no sample within %.0f s\n", prog, v->timeout_s);
-                goto out;
-            }
+            int k = once_step(v, &o, now);
+            if (k)
+                return k > 0 ? DW_EXIT_OK : DW_EXIT_FAILURE;
         } else if (now >= next_draw || dw_pipewatch_check(&v->watch, now)) {
             render(v);
             next_draw = now + (uint64_t)(v->interval_s * 1e9);
         }
-        int np = zmq_poll(&it, 1, ready ? 30 : 100);
+        np = zmq_poll(&it, 1, o.ready ? 30 : 100);
         if (np < 0 && errno != EINTR) {
             dw_err("zmq_poll: %s", zmq_strerror(errno));
-            goto out;
+            return DW_EXIT_FAILURE;
         }
-        quiet = np == 0;
+        o.quiet = np == 0;
         dw_live_drain(&v->live, sub, on_msg, v);
     }
-    status = DW_EXIT_OK;
+    return DW_EXIT_OK;
+}
+
+int dw_cmd_view(int argc, char **argv)
+{
+    struct view *v = calloc(1, sizeof(*v));
+    int status = DW_EXIT_FAILURE;
+    void *ctx = NULL, *sub = NULL;
+
+    if (!v) {
+        dw_err("out of memory");
+        return DW_EXIT_FAILURE;
+    }
+    parse_args(v, argc, argv);
+    dw_log_set_level(v->level);
+    dw_install_stop_signals(&stop);
+    v->tty = isatty(STDOUT_FILENO);
+    v->color = v->tty && !v->no_color && !getenv("NO_COLOR");
+    dw_live_init(&v->live);
+    if (!(ctx = zmq_ctx_new())) {
+        dw_err("zmq: %s", zmq_strerror(errno));
+        goto out;
+    }
+    if (!(sub = subscribe(v, ctx)))
+        goto out;
+    dw_pipewatch_init(&v->watch, v->eps, v->n_eps, SILENCE_NS);
+    status = watch(v, sub);
 out:
     if (sub)
         zmq_close(sub);

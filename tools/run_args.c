@@ -94,6 +94,28 @@ void dw_run_build_args(struct run *r)
     a[n] = NULL;
 }
 
+/* The options that exclude each other, and the defaults of the others. */
+static void check_and_default(struct run *r, bool speed_given)
+{
+    if (r->fast && speed_given)
+        dw_usage_error(prog, "--speed and --fast exclude each other");
+    r->use_sim = !r->port;
+    if (!r->use_sim && (r->scenario || r->seed || r->fast || speed_given || r->rate || r->labels))
+        dw_usage_error(prog, "--port excludes the simulator's options (--scenario, --seed, "
+                       "--speed, --fast, --rate, --labels)");
+    if (!r->scenario)
+        r->scenario = DW_RUN_DEFAULT_SCENARIO;
+    if (!r->speed)
+        r->speed = DW_RUN_DEFAULT_SPEED;
+    if (!r->duration && r->use_sim) {
+        r->duration = DW_RUN_DEFAULT_DURATION;
+        dw_duration_parse_us(r->duration, &r->duration_us);
+    }
+    if (!r->dir)
+        r->dir = DW_RUN_DEFAULT_DIR;
+    dw_log_set_level(r->level);
+}
+
 void dw_run_parse_args(struct run *r, int argc, char **argv)
 {
     enum { O_SEED = 256, O_SPEED, O_FAST, O_RATE, O_LABELS, O_NO_REPORT };
@@ -156,21 +178,5 @@ void dw_run_parse_args(struct run *r, int argc, char **argv)
         }
     }
     dw_usage_no_operands(prog, argc, argv);
-    if (r->fast && speed_given)
-        dw_usage_error(prog, "--speed and --fast exclude each other");
-    r->use_sim = !r->port;
-    if (!r->use_sim && (r->scenario || r->seed || r->fast || speed_given || r->rate || r->labels))
-        dw_usage_error(prog, "--port excludes the simulator's options (--scenario, --seed, "
-                       "--speed, --fast, --rate, --labels)");
-    if (!r->scenario)
-        r->scenario = DW_RUN_DEFAULT_SCENARIO;
-    if (!r->speed)
-        r->speed = DW_RUN_DEFAULT_SPEED;
-    if (!r->duration && r->use_sim) {
-        r->duration = DW_RUN_DEFAULT_DURATION;
-        dw_duration_parse_us(r->duration, &r->duration_us);
-    }
-    if (!r->dir)
-        r->dir = DW_RUN_DEFAULT_DIR;
-    dw_log_set_level(r->level);
+    check_and_default(r, speed_given);
 }
