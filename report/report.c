@@ -170,7 +170,8 @@ static int add_dir(struct dw_report *rep, const char *dir, size_t *cap, char *er
         }
         sprintf(names[n++], "%s/%s", dir, de->d_name);
     }
-    qsort(names, n, sizeof(*names), name_cmp);
+    if (n)
+        qsort(names, n, sizeof(*names), name_cmp);
     for (size_t i = 0; i < n && e >= 0; i++) {
         size_t before = rep->n_files;
         if ((e = add_file(rep, names[i], cap)) != 0)

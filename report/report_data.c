@@ -316,8 +316,10 @@ static int load_tables(struct dw_report *rep, struct dw_session_reader *r)
         memcpy(rep->alerts + rep->n_alerts, al, na * sizeof(*al));
     if (ns)
         memcpy(rep->stats + rep->n_stats, st, ns * sizeof(*st));
-    memset(rep->event_elapsed + rep->n_events, 0, ne * sizeof(uint64_t));
-    memset(rep->alert_elapsed + rep->n_alerts, 0, na * sizeof(uint64_t));
+    if (ne)
+        memset(rep->event_elapsed + rep->n_events, 0, ne * sizeof(uint64_t));
+    if (na)
+        memset(rep->alert_elapsed + rep->n_alerts, 0, na * sizeof(uint64_t));
     rep->n_events += ne;
     rep->n_alerts += na;
     rep->n_stats += ns;
