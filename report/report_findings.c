@@ -223,13 +223,14 @@ static void finding(FILE *f, const struct dw_report *rep, const struct dw_episod
     dw_report_where(f, &rep->alerts[e->first]);
     fputs("</span></p>\n<dl>\n<dt>Seen</dt><dd>", f);
     seen(f, rep, e);
-    fputs("</dd>\n", f);
-    signs(f, rep, e, all, n);
-    fprintf(f, "<dt>What to do</dt><dd class=\"todo\">%s</dd>\n"
+    fprintf(f, "</dd>\n<dt>What to do</dt><dd class=\"todo\">%s</dd>\n"
             "<dt>When to call</dt><dd class=\"when-to-call\">%s</dd>\n</dl>\n",
             dw_report_advice(e->rule, e->max_level), dw_report_level_when(e->max_level));
     finding_map(f, rep, e);
-    fputs("</div>\n", f);
+    /* detail for the curious and for a clinician, after what matters */
+    fputs("<dl class=\"detail\">\n", f);
+    signs(f, rep, e, all, n);
+    fputs("</dl>\n</div>\n", f);
 }
 
 /* Clinical findings that stayed at L0: noticed, nothing to do. */
