@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <grp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,13 +9,61 @@
 #include <zmq.h>
 #include "endpoint.h"
 
+/* The group named by DUCTWATCH_RUNTIME_GROUP (opt-in sharing), or -1. */
+static int share_group(gid_t *gid)
+{
+    const char *name = getenv("DUCTWATCH_RUNTIME_GROUP");
+    struct group *g;
+    if (!name || !*name)
+        return 0;
+    if (!(g = getgrnam(name)))
+        return -EINVAL;
+    *gid = g->gr_gid;
+    return 1;
+}
+
+static bool in_group(gid_t gid)
+{
+    gid_t groups[256];
+    int n = getgroups(256, groups);
+    if (gid == getegid() || gid == getgid())
+        return true;
+    for (int i = 0; i < n; i++)
+        if (groups[i] == gid)
+            return true;
+    return false;
+}
+
+/* Is an existing directory one we may use? Ours and private (0700); ours
+ * shared read-only with the opt-in group (0750, that group); or, named
+ * explicitly, another user's shared with a group we are in (no write for
+ * the group, nothing for others): a desktop user following the services. */
+static int dir_ok(const struct stat *st, int share, gid_t gid, bool named)
+{
+    if (!S_ISDIR(st->st_mode))
+        return -EPERM;
+    if (st->st_uid == getuid()) {
+        if (!(st->st_mode & 077))
+            return 0;
+        if (share > 0 && st->st_gid == gid && !(st->st_mode & 027))
+            return 0;
+        return -EPERM;
+    }
+    if (named && !(st->st_mode & 027) && (st->st_mode & 050) == 050 && in_group(st->st_gid))
+        return 0;
+    return -EPERM;
+}
+
 int dw_runtime_dir(char *buf, size_t cap)
 {
     const char *env = getenv("DUCTWATCH_RUNTIME_DIR");
     const char *xdg = getenv("XDG_RUNTIME_DIR");
     struct stat st;
-    int n;
+    gid_t gid = 0;
+    int n, share = share_group(&gid);
 
+    if (share < 0)
+        return share;
     if (env && *env)
         n = snprintf(buf, cap, "%s", env);
     else if (xdg && *xdg)
@@ -22,13 +72,16 @@ int dw_runtime_dir(char *buf, size_t cap)
         n = snprintf(buf, cap, "/tmp/ductwatch-%u", (unsigned)getuid());
     if (n < 0 || (size_t)n >= cap)
         return -ENAMETOOLONG;
-    if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+    if (mkdir(buf, share > 0 ? 0750 : 0700) == 0) {
+        /* made by us for the group: its group, exactly 0750 */
+        if (share > 0 && (chown(buf, (uid_t)-1, gid) < 0 || chmod(buf, 0750) < 0))
+            return -errno;
+    } else if (errno != EEXIST) {
         return -errno;
+    }
     if (lstat(buf, &st) < 0)
         return -errno;
-    if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077))
-        return -EPERM;
-    return 0;
+    return dir_ok(&st, share, gid, env && *env);
 }
 
 int dw_default_endpoint(const char *name, char *buf, size_t cap)

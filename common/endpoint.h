@@ -6,7 +6,12 @@
 
 /* $DUCTWATCH_RUNTIME_DIR, else $XDG_RUNTIME_DIR/ductwatch, else
  * /tmp/ductwatch-<uid>. Created 0700 if missing; refused (-EPERM) if it
- * exists with group/other access or another owner. */
+ * exists with group/other access or another owner. Opt-in sharing
+ * (docs/security.md): with $DUCTWATCH_RUNTIME_GROUP=NAME it is created
+ * 0750 with that group (-EINVAL: no such group), and such a directory of
+ * ours is accepted; a directory named by $DUCTWATCH_RUNTIME_DIR that
+ * another user shares with a group of ours (group r-x, no group write,
+ * nothing for others) is accepted too, for following the services. */
 int dw_runtime_dir(char *buf, size_t cap);
 
 /* Default endpoints inside the runtime directory. name: "acquire",

@@ -347,6 +347,11 @@ int dw_event_kind_from_name(const char *name)
     return -1;
 }
 
+bool dw_event_kind_has_value(unsigned kind)
+{
+    return kind == DW_EV_THERMOMETER;
+}
+
 static const char *const side_names[] = { "left", "right", "none" };
 
 const char *dw_side_name(unsigned side)

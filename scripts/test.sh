@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command: installs dependencies, builds from scratch and runs every
+# The test command: installs dependencies (apt only when a package is
+# missing), builds from scratch and runs every
 # test suite twice: a plain build, then the same tests built with
 # AddressSanitizer + UndefinedBehaviorSanitizer; then each libFuzzer target
 # for DW_FUZZ_SECONDS (30) from its corpus (docs/reliability.md). Ends with

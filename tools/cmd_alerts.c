@@ -9,8 +9,10 @@
 #include "cli.h"
 #include "endpoint.h"
 #include "livestate.h"
+#include "dwtime.h"
 #include "log.h"
 #include "loop.h"
+#include "pipewatch.h"
 #include "tool.h"
 
 static const char *prog = "ductwatch alerts";
@@ -68,10 +70,27 @@ static int connect_all(void *sub, const char *const *eps, int n)
     return 0;
 }
 
+/* Says once, on stderr (stdout stays alerts only), that the pipeline has
+ * stopped or runs again. */
+static void watch_pipeline(struct dw_pipewatch *w, uint64_t now)
+{
+    char why[256];
+    switch (dw_pipewatch_check(w, now)) {
+    case -1:
+        dw_pipewatch_describe(w, now, why, sizeof(why));
+        dw_warn("%s", why);
+        break;
+    case 1:
+        dw_info("the pipeline is running again");
+        break;
+    }
+}
+
 /* Prints every alert until stopped: an exit status. */
-static int follow(void *sub, struct alerts_ctx *c)
+static int follow(void *sub, struct alerts_ctx *c, const char *const *eps, int n_eps)
 {
     struct dw_live *live = calloc(1, sizeof(*live));
+    struct dw_pipewatch watch;
     struct dw_loop lp;
     int r = 0;
     if (!live) {
@@ -81,10 +100,15 @@ static int follow(void *sub, struct alerts_ctx *c)
     dw_live_init(live);
     live->any_device = true;
     dw_loop_init(&lp, &stop);
+    dw_pipewatch_init(&watch, eps, (unsigned)n_eps, 0);
     while (!dw_loop_stopped(&lp) && r >= 0) {
         zmq_pollitem_t it = { .socket = sub, .events = ZMQ_POLLIN };
-        if ((r = dw_loop_poll(&lp, &it, 1)) > 0)
+        uint64_t now = dw_now_monotonic_ns();
+        watch_pipeline(&watch, now);
+        if ((r = dw_loop_poll(&lp, &it, 1)) > 0) {
+            dw_pipewatch_heard(&watch, now);
             r = dw_live_drain(live, sub, on_msg, c);
+        }
     }
     if (r < 0)
         dw_err("receive: %s", zmq_strerror(-r));
@@ -137,7 +161,7 @@ int dw_cmd_alerts(int argc, char **argv)
     if (!ctx || !(sub = dw_zmq_socket(ctx, ZMQ_SUB)))
         dw_err("zmq: %s", zmq_strerror(errno));
     else if (connect_all(sub, eps, n_eps) == 0)
-        status = follow(sub, &c);
+        status = follow(sub, &c, eps, n_eps);
     dw_zmq_close(sub);
     if (ctx)
         zmq_ctx_term(ctx);

@@ -59,6 +59,31 @@ static void test_duration(void **state)
     dur_bad("-0");
 }
 
+/* Compound durations, as `ductwatch run --duration 1h30m` takes them. */
+static void test_duration_compound(void **state)
+{
+    (void)state;
+    assert_int_equal(dur("1h30m"), 5400000000ull);
+    assert_int_equal(dur("1d12h"), 129600000000ull);
+    assert_int_equal(dur("2m30s"), 150000000ull);
+    assert_int_equal(dur("1h0m5s"), 3605000000ull);
+    assert_int_equal(dur("1d1h1m1s1ms"), 90061001000ull);
+    assert_int_equal(dur("1.5h30m"), 7200000000ull);
+    assert_int_equal(dur("1s500ms"), 1500000ull);
+    dur_bad("1h30");      /* a bare number only alone: 30 what? */
+    dur_bad("30m1h");     /* largest unit first */
+    dur_bad("1h1h");      /* each unit once */
+    dur_bad("1ms1s");
+    dur_bad("1h 30m");
+    dur_bad("1h-30m");
+    dur_bad("1h+30m");
+    dur_bad("1hm");
+    dur_bad("1h30x");
+    dur_bad("1hinf");
+    dur_bad("1h.m");
+    dur_bad("100000000d100000000d");
+}
+
 static void test_duration_format(void **state)
 {
     char buf[32];
@@ -73,6 +98,7 @@ static void test_duration_format(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_duration),
+    cmocka_unit_test(test_duration_compound),
     cmocka_unit_test(test_duration_format),
 };
 

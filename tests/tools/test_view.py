@@ -2,12 +2,11 @@
 known values: plain text (no escape codes) when stdout is not a terminal,
 the garment grid with ANSI when it is."""
 import os
-import select
 import shutil
 import subprocess
 import time
 
-from toolslib import DUCTWATCH, Fail, Garment, check, main, private_env, run
+from toolslib import DUCTWATCH, Fail, Garment, check, main, private_env, read_pty, run
 
 
 def expected_lines():
@@ -65,22 +64,8 @@ def test_terminal_grid():
         p = subprocess.Popen([DUCTWATCH, "view", "--once"], stdout=slave, stderr=subprocess.DEVNULL,
                              env=env)
         os.close(slave)
-        buf = b""
-        end = time.monotonic() + 15
-        while time.monotonic() < end:
-            r, _, _ = select.select([master], [], [], 0.2)
-            if r:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                buf += chunk
-            elif p.poll() is not None:
-                break
+        text = read_pty(master, p, 15)
         check(p.wait(5) == 0, "exit status")
-        text = buf.decode()
         check("\x1b[" in text, "no ANSI on a terminal")
         check("LEFT breast" in text and "RIGHT breast" in text, text)
         # zone 1 (left upper-outer outer) and zone 15 (right lower-outer outer)

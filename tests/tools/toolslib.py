@@ -141,6 +141,26 @@ class Garment:
                 p.wait()
 
 
+def read_pty(master, proc, seconds):
+    """What a process wrote to a pty (its master end), until it exits, the
+    pty closes or seconds pass."""
+    buf = b""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        r, _, _ = select.select([master], [], [], 0.2)
+        if r:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+        elif proc.poll() is not None:
+            break
+    return buf.decode("utf-8", "replace")
+
+
 def run(args, env, timeout=20, **kw):
     return subprocess.run([DUCTWATCH] + args, env=env, capture_output=True, text=True,
                           timeout=timeout, **kw)
