@@ -20,6 +20,7 @@
 #include <zmq.h>
 
 #include "cli.h"
+#include "device_id.h"
 #include "devindex.h"
 #include "duration.h"
 #include "dwtime.h"
@@ -29,6 +30,7 @@
 #include "msg.h"
 #include "recover.h"
 #include "security.h"
+#include "session_file.h"
 #include "session_reader.h"
 #include "session_writer.h"
 
@@ -84,6 +86,7 @@ struct device {
     uint64_t stream;                  /* latest acquire stream id */
     uint64_t unrecordable;            /* messages before any HELLO, or that did not fit */
     bool warned_unrecordable;
+    bool warned_hello_id;
     uint64_t frames_total;
     char last_name[PATH_MAX];
     uint64_t last_t_device_us;
@@ -103,6 +106,8 @@ struct recorder {
     size_t n_dev, cap_dev;
     struct dw_devindex index; /* id -> dev[] position */
     struct sweep flush, sync;
+    int dir_fd;               /* --dir: session files are created under it */
+    uint64_t refused;         /* messages refused for their topic (below) */
     int failed;
     char fail_msg[DW_SESSION_ERR_MAX];
 };
@@ -389,14 +394,18 @@ static int open_file(struct recorder *r, struct device *d, const struct dw_msg_f
 
     dw_format_utc(m->t_host_ns, stamp, sizeof(stamp), 1);
     for (int k = 0; k < 100 && e == -EEXIST; k++) {
-        int n = k ? snprintf(path, sizeof(path), "%s/%s-%s-%d.h5", r->cfg.dir, d->id, stamp, k)
-                  : snprintf(path, sizeof(path), "%s/%s-%s.h5", r->cfg.dir, d->id, stamp);
+        char name[NAME_MAX + 1];
+        int n = dw_session_name(name, sizeof(name), d->id, stamp, k);
+        if (n >= 0)
+            n = snprintf(path, sizeof(path), "%s/%s", r->cfg.dir, name);
         if (n < 0 || (size_t)n >= sizeof(path)) {
             snprintf(err, sizeof(err), "%s: file name too long", r->cfg.dir);
             e = -ENAMETOOLONG;
             break;
         }
         s.path = path;
+        s.name = name;
+        s.dir_fd = r->dir_fd;
         e = dw_session_writer_create(&d->w, &s, err, sizeof(err));
     }
     if (e < 0) {
@@ -519,6 +528,27 @@ static bool seq_ok(struct recorder *r, struct device *d, bool alert, uint64_t st
 
 /* ---- messages ---- */
 
+/* A topic whose device part is no device id (docs/protocol.md, HELLO) names
+ * no file: a publisher that sends one is broken or hostile. Counted, the
+ * first one logged. */
+static void refuse_topic(struct recorder *r, const char *topic, size_t tlen)
+{
+    if (!r->refused++)
+        dw_warn("refused a message on topic '%.*s': not KIND.DEVICE with a valid device id; "
+                "further ones are counted", (int)(tlen > 64 ? 64 : tlen), topic);
+}
+
+/* A stream carries one device, the one its topics name: a HELLO for
+ * another cannot open (or change) that device's file. */
+static void refuse_hello(struct recorder *r, struct device *d, const char *hello_id)
+{
+    r->refused++;
+    if (!d->warned_hello_id)
+        dw_warn("%s: refused a HELLO of device '%s' on this device's topic; its frames "
+                "cannot be recorded", d->id, hello_id);
+    d->warned_hello_id = true;
+}
+
 static void on_frame(struct recorder *r, struct device *d, const uint8_t *body, size_t len)
 {
     struct dw_msg_frame m;
@@ -545,6 +575,10 @@ static void on_frame(struct recorder *r, struct device *d, const uint8_t *body, 
         bool same = d->have_hello && d->hello_len == m.len && !memcmp(d->hello, m.payload, m.len);
         if (dw_hello_parse(m.payload, m.len, &h) < 0) {
             dw_warn("%s: a HELLO that does not parse, dropped", d->id);
+            return;
+        }
+        if (strcmp(h.device_id, d->id) != 0) {
+            refuse_hello(r, d, h.device_id);
             return;
         }
         if (!same || !d->w) {
@@ -726,8 +760,9 @@ static void on_message(struct recorder *r, const char *topic, size_t tlen, const
 {
     char kind[16], id[DW_ID_LEN + 1];
     struct device *d;
-    if (!dw_topic_split(topic, tlen, kind, sizeof(kind), id, sizeof(id))) {
-        dw_debug("ignoring a message with topic '%.*s'", (int)(tlen > 64 ? 64 : tlen), topic);
+    if (!dw_topic_split(topic, tlen, kind, sizeof(kind), id, sizeof(id)) ||
+        !dw_device_id_valid(id, strlen(id))) {
+        refuse_topic(r, topic, tlen);
         return;
     }
     if (strcmp(kind, "frame") && strcmp(kind, "event") && strcmp(kind, "stats") &&
@@ -994,6 +1029,8 @@ int main(int argc, char **argv)
          * should be is "not a directory", whatever errno held before. */
         int e = stat(r.cfg.dir, &sb) < 0 ? errno : !S_ISDIR(sb.st_mode) ? ENOTDIR
                 : access(r.cfg.dir, W_OK | X_OK) < 0 ? errno : 0;
+        if (!e && (r.dir_fd = open(r.cfg.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+            e = errno;
         if (e) {
             dw_err("cannot record into %s: %s", r.cfg.dir, strerror(e));
             return DW_EXIT_FAILURE;
@@ -1066,8 +1103,12 @@ int main(int argc, char **argv)
                     (unsigned long long)(d->acq.duplicates + d->det.duplicates),
                     (unsigned long long)d->unrecordable);
     }
+    if (r.refused)
+        dw_warn("refused %llu message(s) whose topic names no valid device id, or another "
+                "device than its HELLO", (unsigned long long)r.refused);
     free(r.dev);
     dw_devindex_free(&r.index);
+    close(r.dir_fd);
     zmq_close(sock);
     zmq_ctx_term(ctx);
     if (r.failed) {
