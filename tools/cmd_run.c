@@ -26,6 +26,7 @@
 #include "livestate.h"
 #include "log.h"
 #include "supervise.h"
+#include "termsafe.h"
 #include "tool.h"
 
 /* The default session: a scenario whose simulated course raises alerts
@@ -234,7 +235,7 @@ static void on_msg(struct dw_live *l, enum dw_live_kind k, const uint8_t *body, 
                    void *user)
 {
     struct run *r = user;
-    char line[1024], t[32];
+    char line[1024], safe[4 * 1024], t[32];
     if (k == DW_LIVE_STATS) {
         /* A restarted acquire counts from zero: keep the earlier totals. */
         if (r->last_stream && l->stats.stream != r->last_stream) {
@@ -267,7 +268,8 @@ static void on_msg(struct dw_live *l, enum dw_live_kind k, const uint8_t *body, 
             snprintf(line + strlen(line), sizeof(line) - strlen(line), " \"%s\"", e->text);
         snprintf(line + strlen(line), sizeof(line) - strlen(line), " [%s]",
                  e->source[0] ? e->source : "acquire");
-        say(r, "%s", line);
+        dw_term_safe(line, strlen(line), safe, sizeof(safe)); /* text from the stream */
+        say(r, "%s", safe);
     }
 }
 

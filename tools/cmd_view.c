@@ -18,6 +18,7 @@
 #include "layout.h"
 #include "livestate.h"
 #include "log.h"
+#include "termsafe.h"
 #include "tool.h"
 
 static const char *prog = "ductwatch view";
@@ -89,6 +90,14 @@ static void out(struct view *v, const char *fmt, ...)
         v->buf = nb;
         v->cap = ncap;
     }
+}
+
+/* Text from the stream, escaped for the terminal (termsafe.h). */
+static void out_text(struct view *v, const char *fmt, const char *s)
+{
+    char safe[4 * (DW_EVENT_TEXT_MAX + 1)];
+    dw_term_safe(s, strlen(s), safe, sizeof(safe));
+    out(v, fmt, safe);
 }
 
 static const char *sgr(struct view *v, const char *code)
@@ -164,11 +173,13 @@ static void header(struct view *v, bool plain)
 {
     const struct dw_live *l = &v->live;
     const struct dw_msg_stats *s = &l->stats;
-    char t[32], now[32];
+    char t[32], now[32], dev[4 * (DW_ID_LEN + 1)] = "-";
+    if (l->device[0]) /* from the topic: no control character on the terminal */
+        dw_term_safe(l->device, strlen(l->device), dev, sizeof(dev));
     dw_format_utc(dw_now_realtime_ns(), now, sizeof(now), 0);
     dw_duration_format(l->have_sample ? l->sample_t_device_us : s->t_device_us, t, sizeof(t));
     if (plain) {
-        out(v, "device %s link %s t+%s at %s\n", l->device[0] ? l->device : "-",
+        out(v, "device %s link %s t+%s at %s\n", dev,
             !l->have_stats ? "unknown" : s->link_up ? "up" : "down", t, now);
         out(v, "loss crc %llu length %llu cobs %llu resyncs %llu seq_gaps %llu missing %llu "
             "reconnects %llu zmq_drops %llu\n",
@@ -179,7 +190,7 @@ static void header(struct view *v, bool plain)
         return;
     }
     out(v, "%sductwatch view%s  device %s  link %s%s%s  t+%s  %s\n", sgr(v, "\033[1m"),
-        sgr(v, "\033[0m"), l->device[0] ? l->device : "-",
+        sgr(v, "\033[0m"), dev,
         l->have_stats && !s->link_up ? sgr(v, "\033[1;31m") : "",
         !l->have_stats ? "?" : s->link_up ? "up" : "DOWN",
         l->have_stats && !s->link_up ? sgr(v, "\033[0m") : "", t, now);
@@ -236,8 +247,8 @@ static void events_block(struct view *v, bool plain)
         if (e->has_value)
             out(v, " %.2f", e->value);
         if (e->text[0])
-            out(v, " \"%s\"", e->text);
-        out(v, " (%s)\n", e->source[0] ? e->source : "acquire");
+            out_text(v, " \"%s\"", e->text);
+        out_text(v, " (%s)\n", e->source[0] ? e->source : "acquire");
     }
 }
 
