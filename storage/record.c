@@ -353,17 +353,19 @@ static void raise_fd_limit(void)
         dw_debug("cannot raise the open files limit: %s", strerror(errno));
 }
 
-/* After a file failed to open: when the descriptors ran out, say so
- * instead of HDF5's "unable to open file". */
-static void explain_fd_limit(struct recorder *r, const char *path)
+/* After a file failed to open (error e): when the descriptors ran out,
+ * say so instead of HDF5's "unable to open file". */
+static void explain_fd_limit(struct recorder *r, const char *path, int e)
 {
     struct rlimit rl;
     size_t open_files = 0;
-    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int fd = e == -EMFILE || e == -ENFILE ? -1 : open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
         close(fd);
         return;
     }
+    if (e == -EMFILE || e == -ENFILE)
+        errno = -e;
     if (errno != EMFILE && errno != ENFILE)
         return;
     for (size_t i = 0; i < r->n_dev; i++)
@@ -411,7 +413,7 @@ static int open_file(struct recorder *r, struct device *d, const struct dw_msg_f
     if (e < 0) {
         r->failed = e;
         snprintf(r->fail_msg, sizeof(r->fail_msg), "%s", err);
-        explain_fd_limit(r, path);
+        explain_fd_limit(r, path, e);
         return e;
     }
     {

@@ -21,12 +21,14 @@ int dw_session_name(char *buf, size_t cap, const char *device_id, const char *st
     return n;
 }
 
-/* The writer's lock: a write lock on the whole file, owned by the open
- * file description (released when its last descriptor closes, kill -9
- * included), independent of the flock() HDF5 takes on its own. */
-static int lock_fd(int fd)
+/* A lock on the whole file owned by the open file description (released
+ * when its last descriptor closes, kill -9 included), independent of the
+ * flock() HDF5 takes on its own descriptor. Writers share (F_RDLCK: the
+ * writer holds it on two descriptions for a moment); a recovery excludes
+ * (F_WRLCK). */
+static int lock_fd(int fd, short type)
 {
-    struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+    struct flock fl = { .l_type = type, .l_whence = SEEK_SET };
     if (fcntl(fd, F_OFD_SETLK, &fl) < 0)
         return errno == EAGAIN || errno == EACCES ? -EBUSY : -errno;
     return 0;
@@ -58,13 +60,18 @@ int dw_session_file_create(int dir_fd, const char *name)
     if (fd < 0)
         return fd == -ELOOP ? -EEXIST : fd; /* a symlink holds the name */
     /* Private data: owner only, whatever the umask. */
-    r = fchmod(fd, 0600) < 0 ? -errno : lock_fd(fd);
+    r = fchmod(fd, 0600) < 0 ? -errno : lock_fd(fd, F_RDLCK);
     if (r < 0) {
         unlinkat(dir_fd, name, 0);
         close(fd);
         return r;
     }
     return fd;
+}
+
+int dw_session_file_hold(int fd)
+{
+    return lock_fd(fd, F_RDLCK);
 }
 
 void dw_session_file_open_path(int fd, const char *path, char *buf, size_t cap)
@@ -85,7 +92,7 @@ int dw_session_file_lock_existing(const char *path)
     int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC), r;
     if (fd < 0)
         return -errno;
-    if ((r = lock_fd(fd)) < 0) {
+    if ((r = lock_fd(fd, F_WRLCK)) < 0) {
         close(fd);
         return r;
     }

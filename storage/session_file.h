@@ -6,8 +6,10 @@
  *    symlink and without replacing anything: openat2() with
  *    RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, or openat() with O_NOFOLLOW on
  *    kernels without openat2, always O_CREAT | O_EXCL, mode 0600;
- *  - the writer holds an open file description lock (F_OFD_SETLK, write)
- *    on it for as long as it writes, so a recovery refuses a live file;
+ *  - the writer holds a shared open file description lock (F_OFD_SETLK,
+ *    F_RDLCK) on it for as long as it writes, and a recovery takes the
+ *    exclusive one (F_WRLCK), so a recovery refuses a live file; the lock
+ *    goes with the writer's last descriptor of the file, kill -9 included;
  *  - a file whose last name was removed (st_nlink 0) can be noticed. */
 #pragma once
 #include <stdbool.h>
@@ -20,9 +22,13 @@ int dw_session_name(char *buf, size_t cap, const char *device_id, const char *st
 
 /* Creates name under the directory dir_fd (AT_FDCWD: name is a path
  * relative to it or absolute, and only its last component is protected
- * from symlinks), mode 0600, and locks it. The descriptor (O_RDWR,
- * close-on-exec), or -EEXIST when the name is taken, or -errno. */
+ * from symlinks), mode 0600, and takes the writer's lock. The descriptor
+ * (O_RDWR, close-on-exec), or -EEXIST when the name is taken, or -errno. */
 int dw_session_file_create(int dir_fd, const char *name);
+/* Takes the writer's lock on another descriptor of the same file (the one
+ * the HDF5 library opened), so that the one above can be closed: one
+ * descriptor per open file. 0 or -errno. */
+int dw_session_file_hold(int fd);
 
 /* A path for a library that opens files by name (HDF5) that reaches the
  * very file fd holds, whatever happens to its name: /proc/self/fd/N where

@@ -82,7 +82,7 @@ enum { A_HELLO, A_STATUS, A_EVENT, A_ALERT, A_STATS, A_COUNT };
 struct dw_session_writer {
     char path[4096];
     char open_path[4096]; /* what HDF5 opens: the file fd holds (session_file.h) */
-    int fd;               /* holds the writer's lock, and the file's identity */
+    int fd;               /* the file as created, until HDF5's holds the lock */
     char err[DW_SESSION_ERR_MAX];
     int failed;           /* negative errno once something went wrong */
     int clean_stop;       /* failed before writing: the file can still close cleanly */
@@ -713,6 +713,29 @@ static int swmr_reopen(struct dw_session_writer *w)
     return r;
 }
 
+/* HDF5's descriptor of the file, or -1. */
+static int h5_fd(const struct dw_session_writer *w)
+{
+    int *fd = NULL;
+    if (w->file < 0 || H5Fget_vfd_handle(w->file, w->fapl, (void **)&fd) < 0 || !fd)
+        return -1;
+    return *fd;
+}
+
+/* The writer's lock moves to HDF5's own descriptor, and the one the file
+ * was created with closes: one descriptor per file, as before. */
+static int hold_lock(struct dw_session_writer *w)
+{
+    int fd = h5_fd(w), r;
+    if (fd < 0)
+        return fail(w, EIO, "getting the file descriptor");
+    if ((r = dw_session_file_hold(fd)) < 0)
+        return fail(w, -r, "locking");
+    close(w->fd);
+    w->fd = -1;
+    return 0;
+}
+
 int dw_session_writer_create(struct dw_session_writer **out, const struct dw_session_start *s,
                              char *err, size_t errcap)
 {
@@ -773,7 +796,7 @@ int dw_session_writer_create(struct dw_session_writer **out, const struct dw_ses
     dw_session_file_open_path(w->fd, s->path, w->open_path, sizeof(w->open_path));
     w->file = H5Fcreate(w->open_path, H5F_ACC_TRUNC, H5P_DEFAULT, w->fapl);
     if (w->file < 0) {
-        e = fail(w, EIO, "cannot create");
+        e = fail(w, errno == EMFILE || errno == ENFILE ? errno : EIO, "cannot create");
         goto bad;
     }
     if (write_root_attrs(w, s) < 0) {
@@ -800,6 +823,8 @@ int dw_session_writer_create(struct dw_session_writer **out, const struct dw_ses
         e = fail(w, EIO, "starting SWMR writing");
         goto bad;
     }
+    if ((e = hold_lock(w)) < 0)
+        goto bad;
     *out = w;
     return 0;
 bad:
@@ -1093,7 +1118,7 @@ int dw_session_writer_close(struct dw_session_writer *w, struct dw_session_count
     if (w->fapl >= 0)
         H5Pclose(w->fapl);
     if (w->fd >= 0)
-        close(w->fd); /* after HDF5 let go of the file: the lock goes last */
+        close(w->fd); /* (a failed start) after HDF5 let go of the file */
     if (counts)
         *counts = w->counts;
     r = w->failed;
@@ -1105,7 +1130,7 @@ int dw_session_writer_close(struct dw_session_writer *w, struct dw_session_count
 
 bool dw_session_writer_unlinked(const struct dw_session_writer *w)
 {
-    return dw_session_file_unlinked(w->fd);
+    return dw_session_file_unlinked(h5_fd(w));
 }
 
 const char *dw_session_writer_path(const struct dw_session_writer *w)
