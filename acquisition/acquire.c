@@ -7,7 +7,9 @@
 #include "acquire.h"
 #include "dwtime.h"
 #include "endpoint.h"
+#include "event_value.h"
 #include "log.h"
+#include "utf8.h"
 
 static void on_frame(const struct dw_frame *f, void *user);
 
@@ -266,6 +268,80 @@ static void check_device_seq(struct dw_acquire *a, const struct dw_frame *f)
     a->expected = f->seq + 1;
 }
 
+/* How far t is ahead of the time line at host time mono_ns, extended from
+ * (ref_us at ref_mono_ns) at the host's pace; 0 when it is not ahead. A
+ * faster pace (a simulator at N times real time) moves each frame only a
+ * frame's period ahead of the one before. */
+static uint64_t ahead_of(uint64_t t, uint64_t ref_us, uint64_t ref_mono_ns, uint64_t mono_ns)
+{
+    uint64_t line = ref_us + (mono_ns > ref_mono_ns ? (mono_ns - ref_mono_ns) / 1000 : 0);
+    if (line < ref_us)
+        line = UINT64_MAX; /* wrapped: nothing is ahead of it */
+    return t > line ? t - line : 0;
+}
+
+/* false when the frame's device time jumped ahead (DW_ACQ_TIME_JUMP_US)
+ * and the frame must be dropped. A HELLO starts a time line of its own (a
+ * garment that restarted counts from 0 again); DW_ACQ_TIME_RESYNC suspect
+ * frames in a row, each after the one before, start a new one too. A
+ * device time that goes back is a garment restart (drift_add). */
+static bool time_in_line(struct dw_acquire *a, const struct dw_frame *f)
+{
+    uint64_t t = f->t_device_us, now = a->rx_mono_ns, ahead;
+
+    ahead = a->have_frame ? ahead_of(t, a->last_dev_us, a->last_mono_ns, now) : 0;
+    if (ahead <= DW_ACQ_TIME_JUMP_US || f->type == DW_FRAME_HELLO) {
+        if (ahead > DW_ACQ_TIME_JUMP_US)
+            drift_reset(a);
+        a->suspect_n = 0;
+        return true;
+    }
+    if (a->suspect_n && (t <= a->suspect_dev_us ||
+                         ahead_of(t, a->suspect_dev_us, a->suspect_mono_ns, now) >
+                             DW_ACQ_TIME_JUMP_US))
+        a->suspect_n = 0;
+    a->suspect_n++;
+    a->suspect_dev_us = t;
+    a->suspect_mono_ns = now;
+    if (a->suspect_n >= DW_ACQ_TIME_RESYNC) {
+        dw_warn("garment clock jumped from t=%llu us to t=%llu us: following it",
+                (unsigned long long)a->last_dev_us, (unsigned long long)t);
+        drift_reset(a);
+        a->suspect_n = 0;
+        return true;
+    }
+    if (!a->time_suspect++)
+        dw_warn("dropped a %s frame %llu us ahead of the device time line (t=%llu us); "
+                "further ones are counted (stats length_errors)", dw_frame_type_name(f->type),
+                (unsigned long long)ahead, (unsigned long long)t);
+    return false;
+}
+
+/* A garment EVENT as published: its text made valid UTF-8 (each invalid
+ * byte becomes U+FFFD), its value in whole units. false for a value no
+ * sender should send (event_value.h). */
+static bool garment_event(struct dw_acquire *a, const struct dw_frame *f, const struct dw_event *ev,
+                          struct dw_msg_event *e)
+{
+    char why[128];
+    memset(e, 0, sizeof(*e));
+    e->kind = ev->kind;
+    e->side = ev->side;
+    e->has_value = true;
+    e->value = ev->value / 1000.0; /* milli-units on the wire */
+    e->t_device_us = f->t_device_us;
+    e->t_host_ns = a->rx_real_ns;
+    snprintf(e->source, sizeof(e->source), "garment");
+    if (dw_utf8_repair(ev->text, strlen(ev->text), e->text, sizeof(e->text)) &&
+        !a->text_repaired++)
+        dw_warn("garment EVENT text is not UTF-8: invalid bytes replaced by U+FFFD");
+    if (dw_event_value_check(e->kind, e->has_value, e->value, why, sizeof(why)) < 0) {
+        dw_debug("dropped garment EVENT %u: %s", f->seq, why);
+        return false;
+    }
+    return true;
+}
+
 static void on_frame(const struct dw_frame *f, void *user)
 {
     struct dw_acquire *a = user;
@@ -275,6 +351,7 @@ static void on_frame(const struct dw_frame *f, void *user)
         struct dw_event e;
         struct dw_status st;
     } u;
+    struct dw_msg_event ev;
 
     /* The first CRC-valid frame fixes where counting starts. */
     if (!a->have_base) {
@@ -307,26 +384,18 @@ static void on_frame(const struct dw_frame *f, void *user)
     case DW_FRAME_EVENT:
         if (!a->have_hello)
             goto pre_hello;
-        if (dw_event_parse(f->payload, f->len, &u.e) < 0)
+        if (dw_event_parse(f->payload, f->len, &u.e) < 0 || !garment_event(a, f, &u.e, &ev))
             goto bad_payload;
         break;
     default: /* HELLO_REQUEST is host -> garment only */
         goto bad_payload;
     }
 
+    if (!time_in_line(a, f))
+        goto bad_payload;
     check_device_seq(a, f);
     if (f->type == DW_FRAME_EVENT) {
-        struct dw_msg_event e;
-        memset(&e, 0, sizeof(e));
-        e.kind = u.e.kind;
-        e.side = u.e.side;
-        e.has_value = true;
-        e.value = u.e.value / 1000.0; /* milli-units on the wire */
-        e.t_device_us = f->t_device_us;
-        e.t_host_ns = a->rx_real_ns;
-        snprintf(e.source, sizeof(e.source), "garment");
-        snprintf(e.text, sizeof(e.text), "%s", u.e.text);
-        publish_event(a, &e);
+        publish_event(a, &ev);
     } else {
         publish_frame(a, f);
     }
@@ -376,6 +445,7 @@ void dw_acquire_user_event(struct dw_acquire *a, const char *json, size_t len,
 {
     struct dw_msg_event e;
     const char *why = NULL;
+    char range[128];
     uint64_t t;
 
     if (dw_msg_event_parse(json, len, &e, &why) < 0) {
@@ -384,6 +454,14 @@ void dw_acquire_user_event(struct dw_acquire *a, const char *json, size_t len,
     }
     if (e.kind >= DW_EV_LINK_DOWN) {
         reply_json(reply, cap, false, 0, "this kind is published by acquisition only");
+        return;
+    }
+    if (!dw_utf8_valid(e.text, strlen(e.text))) {
+        reply_json(reply, cap, false, 0, "\"text\" is not valid UTF-8");
+        return;
+    }
+    if (dw_event_value_check(e.kind, e.has_value, e.value, range, sizeof(range)) < 0) {
+        reply_json(reply, cap, false, 0, range);
         return;
     }
     if (!dw_acquire_device_now(a, mono_ns, &t)) {

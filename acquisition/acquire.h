@@ -15,6 +15,14 @@
 #define DW_ACQ_DRIFT_STEP_NS 100000000ull    /* one point per 100 ms */
 #define DW_ACQ_DRIFT_MIN_SPAN_NS 2000000000ull  /* report 0 below 2 s */
 #define DW_ACQ_HELLO_RETRY_NS 1000000000ull
+/* A garment frame whose device time is more than this ahead of the time
+ * line (the last frame's device time plus the host time elapsed since) is
+ * suspect: dropped and counted, it moves neither the time line nor the
+ * drift estimate (docs/messages.md, section 6). */
+#define DW_ACQ_TIME_JUMP_US (3600ull * 1000000)
+/* ...unless this many suspect frames in a row, each after the one before,
+ * agree: the garment's clock really jumped, and the time line follows. */
+#define DW_ACQ_TIME_RESYNC 3
 
 struct dw_acquire_opts {
     size_t backlog;          /* messages kept for replay (default 4096) */
@@ -42,6 +50,9 @@ struct dw_acquire {
     /* the latest published garment frame, for stamping host events */
     bool have_frame;
     uint64_t last_dev_us, last_mono_ns;
+    /* suspect device times in a row (DW_ACQ_TIME_JUMP_US), the latest one */
+    unsigned suspect_n;
+    uint64_t suspect_dev_us, suspect_mono_ns;
 
     /* device clock vs host clock */
     struct { uint64_t mono_ns, dev_us; } drift[DW_ACQ_DRIFT_POINTS];
@@ -57,6 +68,8 @@ struct dw_acquire {
     uint64_t published_frames;  /* garment frames that reached the stream */
     uint64_t payload_errors;    /* CRC-valid frames whose payload is invalid */
     uint64_t pre_hello_dropped; /* frames before the first HELLO */
+    uint64_t time_suspect;      /* of payload_errors: device time out of line */
+    uint64_t text_repaired;     /* garment EVENT texts that were not UTF-8 */
     uint64_t device_seq_gaps, frames_missing, reboots;
     uint64_t reconnects, events_in, zmq_dropped, replayed;
 };

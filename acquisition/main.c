@@ -156,10 +156,10 @@ static void final_stats(struct dw_acquire *a)
 {
     dw_acquire_publish_stats(a, dw_now_realtime_ns(), dw_now_monotonic_ns());
     dw_info("stopped: %llu frames published, %llu missing, %llu dropped before HELLO, "
-            "%llu invalid payloads, %llu zmq drops",
+            "%llu invalid payloads (%llu with a device time out of line), %llu zmq drops",
             (unsigned long long)a->published_frames, (unsigned long long)a->frames_missing,
             (unsigned long long)a->pre_hello_dropped, (unsigned long long)a->payload_errors,
-            (unsigned long long)a->zmq_dropped);
+            (unsigned long long)a->time_suspect, (unsigned long long)a->zmq_dropped);
 }
 
 static void cleanup(struct acq *q, bool ok)
