@@ -87,6 +87,10 @@ struct device {
     uint64_t unrecordable;            /* messages before any HELLO, or that did not fit */
     bool warned_unrecordable;
     bool warned_hello_id;
+    /* acquire's gap event for frames before the device's first HELLO: it
+     * comes before the HELLO that opens the file, and goes first in it */
+    struct dw_row_event held_gap;
+    bool have_held_gap;
     uint64_t frames_total;
     char last_name[PATH_MAX];
     uint64_t last_t_device_us;
@@ -594,6 +598,10 @@ static void on_frame(struct recorder *r, struct device *d, const uint8_t *body, 
             if (open_file(r, d, &m, reason) < 0)
                 return;
             opened = true;
+            if (d->have_held_gap) {
+                d->have_held_gap = false;
+                write_event(r, d, &d->held_gap);
+            }
             if (late_hello && d->acq.last > 1)
                 /* Everything of the stream up to the latest message seen,
                  * except this HELLO, is not in the file: say so. */
@@ -662,6 +670,11 @@ static void on_event(struct recorder *r, struct device *d, const char *body, siz
     else if (ev.kind == DW_EV_GAP)
         /* Published just before the frame after the gap. */
         dw_dseq_gap(&d->dseq, ev.missing);
+    if (!d->w && ev.kind == DW_EV_GAP && !d->have_held_gap) {
+        d->held_gap = row;
+        d->have_held_gap = true;
+        return;
+    }
     write_event(r, d, &row);
 }
 
