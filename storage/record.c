@@ -143,7 +143,9 @@ static void usage(void)
 "\n"
 "Prints 'file: PATH' for every file it opens, a summary line for every\n"
 "file it closes and a 'lost: N garment frame(s) of DEV ...' line for frames\n"
-"that fell between a killed acquire and the next (a gap row in the file).\n"
+"that fell between a killed acquire and the next (a gap row in the file);\n"
+"'deleted: PATH: N frame(s) of DEV lost with it' when the file being\n"
+"written was deleted (it goes on in a new one).\n"
 "SIGINT/SIGTERM: flush, close, exit 0. A write error (disk\n"
 "full...) closes the files with what they hold and exits 1.\n",
         prog, prog);
@@ -318,7 +320,7 @@ static void record_stats_row(struct device *d, uint64_t t_host_ns, struct dw_row
     row->frames_written = d->frames_total;
 }
 
-static int close_file(struct recorder *r, struct device *d)
+static int close_file(struct recorder *r, struct device *d, struct dw_session_counts *held)
 {
     struct dw_session_counts c;
     struct dw_row_stats row;
@@ -338,6 +340,8 @@ static int close_file(struct recorder *r, struct device *d)
            (unsigned long long)c.alerts, (unsigned long long)c.gaps,
            (unsigned long long)c.missing, e < 0 ? ", WRITE FAILED" : "");
     fflush(stdout);
+    if (held)
+        *held = c;
     if (e < 0 && !r->failed) {
         r->failed = e;
         snprintf(r->fail_msg, sizeof(r->fail_msg), "%s", err);
@@ -590,7 +594,7 @@ static void on_frame(struct recorder *r, struct device *d, const uint8_t *body, 
         if (!same || !d->w) {
             const char *reason = d->have_hello ? (same ? "continued" : "hello-changed")
                                                : "first-hello";
-            if (d->w && close_file(r, d) < 0)
+            if (d->w && close_file(r, d, NULL) < 0)
                 return;
             memcpy(d->hello, m.payload, m.len);
             d->hello_len = m.len;
@@ -615,7 +619,7 @@ static void on_frame(struct recorder *r, struct device *d, const uint8_t *body, 
                              (m.t_device_us > d->last_t ? m.t_device_us - d->last_t : 0)) >=
                                 r->cfg.rotate_us) {
         /* This frame starts the next file: nothing falls between the two. */
-        if (close_file(r, d) < 0 || open_file(r, d, &m, "rotation") < 0)
+        if (close_file(r, d, NULL) < 0 || open_file(r, d, &m, "rotation") < 0)
             return;
     }
     /* A HELLO that opens a file may be a replayed one, long before the
@@ -830,6 +834,31 @@ static int recv_one(struct recorder *r, void *sock)
     return ret;
 }
 
+/* The file being written has no name left (someone deleted it): what it
+ * holds is lost. Say so, and go on in a new file that starts with a gap
+ * row counting the frames lost with the old one. */
+static void replace_deleted(struct recorder *r, struct device *d)
+{
+    struct dw_session_counts c;
+    struct dw_msg_frame m = { .t_host_ns = dw_now_realtime_ns(), .stream = d->stream,
+                              .t_device_us = d->last_t_device_us };
+    char path[PATH_MAX], text[DW_EVENT_TEXT_MAX + 1];
+
+    snprintf(path, sizeof(path), "%s", dw_session_writer_path(d->w));
+    if (close_file(r, d, &c) < 0)
+        return;
+    dw_warn("%s: %s was deleted while being recorded: %llu frames, %llu events, %llu alerts "
+            "lost with it; going on in a new file", d->id, path, (unsigned long long)c.frames,
+            (unsigned long long)c.events, (unsigned long long)c.alerts);
+    printf("deleted: %s: %llu frame(s) of %s lost with it\n", path,
+           (unsigned long long)c.frames, d->id);
+    fflush(stdout);
+    if (open_file(r, d, &m, "file-deleted") < 0)
+        return;
+    snprintf(text, sizeof(text), "session file deleted while recording");
+    own_event(r, d, "gap", d->acq.last + 1, c.frames, m.t_device_us, m.t_host_ns, text);
+}
+
 /* The once-a-second flush of one file; -v says what it holds after it (the
  * crash tests read it to tell a late flush from a lost one). */
 static void flush_device(struct recorder *r, struct device *d)
@@ -840,6 +869,10 @@ static void flush_device(struct recorder *r, struct device *d)
     dw_debug("%s: flushing", d->id);
     if (dw_session_writer_flush(d->w) < 0) {
         fail_writer(r, d, -EIO);
+        return;
+    }
+    if (dw_session_writer_unlinked(d->w)) {
+        replace_deleted(r, d);
         return;
     }
     dw_session_writer_counts(d->w, &c);
@@ -917,7 +950,7 @@ static int close_all(struct recorder *r)
 {
     int e = 0;
     for (size_t i = 0; i < r->n_dev; i++)
-        if (r->dev[i].w && close_file(r, &r->dev[i]) < 0)
+        if (r->dev[i].w && close_file(r, &r->dev[i], NULL) < 0)
             e = -1;
     return e;
 }

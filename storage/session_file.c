@@ -23,9 +23,9 @@ int dw_session_name(char *buf, size_t cap, const char *device_id, const char *st
 
 /* A lock on the whole file owned by the open file description (released
  * when its last descriptor closes, kill -9 included), independent of the
- * flock() HDF5 takes on its own descriptor. Writers share (F_RDLCK: the
- * writer holds it on two descriptions for a moment); a recovery excludes
- * (F_WRLCK). */
+ * flock() HDF5 takes on its own descriptor. Shared (F_RDLCK): the writer
+ * holds it on two descriptions for a moment; a recovery asks whether an
+ * exclusive one could be had (dw_session_file_busy). */
 static int lock_fd(int fd, short type)
 {
     struct flock fl = { .l_type = type, .l_whence = SEEK_SET };
@@ -87,14 +87,13 @@ bool dw_session_file_unlinked(int fd)
     return fd >= 0 && fstat(fd, &sb) == 0 && sb.st_nlink == 0;
 }
 
-int dw_session_file_lock_existing(const char *path)
+int dw_session_file_busy(const char *path)
 {
-    int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC), r;
+    struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+    int fd = open(path, O_RDONLY | O_CLOEXEC), r;
     if (fd < 0)
         return -errno;
-    if ((r = lock_fd(fd, F_WRLCK)) < 0) {
-        close(fd);
-        return r;
-    }
-    return fd;
+    r = fcntl(fd, F_OFD_GETLK, &fl) < 0 ? -errno : fl.l_type != F_UNLCK;
+    close(fd);
+    return r;
 }

@@ -7,8 +7,8 @@
  *    RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, or openat() with O_NOFOLLOW on
  *    kernels without openat2, always O_CREAT | O_EXCL, mode 0600;
  *  - the writer holds a shared open file description lock (F_OFD_SETLK,
- *    F_RDLCK) on it for as long as it writes, and a recovery takes the
- *    exclusive one (F_WRLCK), so a recovery refuses a live file; the lock
+ *    F_RDLCK) on it for as long as it writes, and a recovery refuses a file
+ *    on which an exclusive one could not be had (a live file); the lock
  *    goes with the writer's last descriptor of the file, kill -9 included;
  *  - a file whose last name was removed (st_nlink 0) can be noticed. */
 #pragma once
@@ -38,7 +38,6 @@ void dw_session_file_open_path(int fd, const char *path, char *buf, size_t cap);
 /* true when the file fd holds has no name left (deleted while open). */
 bool dw_session_file_unlinked(int fd);
 
-/* Opens an existing session file and takes the writer's lock, for a
- * recovery: the descriptor, -EBUSY when a live recorder holds the lock, or
- * -errno. Close it to release the lock. */
-int dw_session_file_lock_existing(const char *path);
+/* Whether a live writer holds the lock of the session file at path (kill
+ * -9 releases it): 1, 0, or -errno. Needs only read access. */
+int dw_session_file_busy(const char *path);
