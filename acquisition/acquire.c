@@ -30,6 +30,9 @@ int dw_acquire_init(struct dw_acquire *a, void *pub_sock, const struct dw_acquir
                         o && o->backlog_age_ns ? o->backlog_age_ns : 10000000000ull);
     if (r < 0)
         return r;
+    /* A full backlog (and the pinned HELLO) at once, one more per backlog
+     * age on average. */
+    dw_replay_budget_init(&a->budget, a->backlog.cap + 1, a->backlog.max_age_ns, 0);
     dw_decoder_init(&a->dec, on_frame, a);
     return 0;
 }
@@ -531,22 +534,27 @@ void dw_acquire_publish_stats(struct dw_acquire *a, uint64_t real_ns, uint64_t m
 int dw_acquire_setup_pub(void *sock, int sndhwm)
 {
     int one = 1;
+    int64_t max = DW_ACQ_SUBSCRIPTION_MAX;
     if (zmq_setsockopt(sock, ZMQ_SNDHWM, &sndhwm, sizeof(sndhwm)) < 0 ||
-        zmq_setsockopt(sock, ZMQ_XPUB_VERBOSE, &one, sizeof(one)) < 0)
+        zmq_setsockopt(sock, ZMQ_XPUB_VERBOSE, &one, sizeof(one)) < 0 ||
+        zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max, sizeof(max)) < 0)
         return -errno;
     return 0;
 }
 
 int dw_acquire_handle_subscriptions(struct dw_acquire *a, uint64_t mono_ns)
 {
-    uint8_t buf[256];
+    uint8_t buf[1 + DW_BACKLOG_PREFIX_MAX];
     int subs = 0;
     for (;;) {
         int n = zmq_recv(a->pub, buf, sizeof(buf), ZMQ_DONTWAIT);
         if (n < 0)
             break;
-        /* 1 = subscribe, 0 = unsubscribe; one replay per batch. */
+        /* 1 = subscribe, 0 = unsubscribe; one replay per batch, for the
+         * prefixes of the batch. */
         if (n >= 1 && buf[0] == 1) {
+            if ((size_t)n <= sizeof(buf))
+                dw_backlog_filter_add(&a->want, buf + 1, (size_t)n - 1);
             a->replay_pending = true;
             subs++;
         }
@@ -561,6 +569,8 @@ void dw_acquire_check_subscriptions(struct dw_acquire *a, uint64_t mono_ns)
     size_t len = sizeof(ev);
     if (zmq_getsockopt(a->pub, ZMQ_EVENTS, &ev, &len) == 0 && (ev & ZMQ_POLLIN))
         dw_acquire_handle_subscriptions(a, mono_ns);
+    else if (a->replay_pending)
+        dw_acquire_replay(a, mono_ns);
 }
 
 void dw_acquire_replay(struct dw_acquire *a, uint64_t mono_ns)
@@ -569,10 +579,28 @@ void dw_acquire_replay(struct dw_acquire *a, uint64_t mono_ns)
     size_t n;
     if (!a->replay_pending)
         return;
-    a->replay_pending = false;
-    n = dw_backlog_replay(&a->backlog, a->pub, mono_ns, &dropped);
+    n = dw_backlog_replay(&a->backlog, NULL, mono_ns, &a->want, NULL);
+    if (n && dw_replay_budget_take(&a->budget, n, mono_ns)) {
+        n = dw_backlog_replay(&a->backlog, a->pub, mono_ns, &a->want, &dropped);
+        a->replays++;
+        if (n || dropped)
+            dw_debug("new subscriber: replayed %zu message(s), %llu refused", n,
+                     (unsigned long long)dropped);
+    } else if (!n) {
+        /* nothing the new subscriptions match (yet) */
+    } else if (dw_replay_budget_hello(&a->budget, mono_ns)) {
+        n = dw_backlog_replay_pinned(&a->backlog, a->pub, &a->want);
+        a->replays_hello++;
+        dw_debug("new subscriber: replay budget spent, sent the HELLO alone");
+    } else {
+        return; /* the HELLO alone, a moment later (dw_acquire_replay_due) */
+    }
     a->replayed += n;
-    if (n || dropped)
-        dw_debug("new subscriber: replayed %zu message(s), %llu refused", n,
-                 (unsigned long long)dropped);
+    a->replay_pending = false;
+    memset(&a->want, 0, sizeof(a->want));
+}
+
+uint64_t dw_acquire_replay_due(const struct dw_acquire *a)
+{
+    return a->replay_pending ? a->budget.next_hello_ns : UINT64_MAX;
 }

@@ -1,8 +1,16 @@
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <zmq.h>
 #include "dwtime.h"
 #include "events_rep.h"
+
+int dw_events_rep_setup(void *rep)
+{
+    int64_t max = DW_EVENTS_WIRE_MAX;
+    return zmq_setsockopt(rep, ZMQ_MAXMSGSIZE, &max, sizeof(max)) < 0 ? -errno : 0;
+}
 
 void dw_events_rep_serve(void *rep, struct dw_acquire *a)
 {

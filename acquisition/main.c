@@ -78,7 +78,8 @@ static int open_sockets(struct acq *q)
         dw_err("zmq: %s", zmq_strerror(errno));
         return -1;
     }
-    if ((r = dw_acquire_setup_pub(q->pub, (int)q->o.sndhwm)) < 0) {
+    if ((r = dw_acquire_setup_pub(q->pub, (int)q->o.sndhwm)) < 0 ||
+        (r = dw_events_rep_setup(q->rep)) < 0) {
         dw_err("zmq: %s", zmq_strerror(-r));
         return -1;
     }
@@ -122,6 +123,8 @@ static int run(struct acq *q, volatile sig_atomic_t *stop)
 
         if (next_stats < wake)
             wake = next_stats;
+        if (dw_acquire_replay_due(&q->a) < wake)
+            wake = dw_acquire_replay_due(&q->a);
         timeout_ms = wake > now ? (long)((wake - now + 999999) / 1000000) : 0;
         if (timeout_ms > 1000)
             timeout_ms = 1000;
@@ -140,6 +143,8 @@ static int run(struct acq *q, volatile sig_atomic_t *stop)
             dw_events_rep_serve(q->rep, &q->a);
         now = dw_now_monotonic_ns();
         dw_link_tick(&q->link, &q->a, now);
+        if (now >= dw_acquire_replay_due(&q->a))
+            dw_acquire_replay(&q->a, now);
         if (now >= next_stats) {
             dw_acquire_check_subscriptions(&q->a, now);
             dw_acquire_publish_stats(&q->a, dw_now_realtime_ns(), now);
@@ -156,10 +161,13 @@ static void final_stats(struct dw_acquire *a)
 {
     dw_acquire_publish_stats(a, dw_now_realtime_ns(), dw_now_monotonic_ns());
     dw_info("stopped: %llu frames published, %llu missing, %llu dropped before HELLO, "
-            "%llu invalid payloads (%llu with a device time out of line), %llu zmq drops",
+            "%llu invalid payloads (%llu with a device time out of line), %llu zmq drops, "
+            "%llu replays (%llu messages), %llu limited to the HELLO",
             (unsigned long long)a->published_frames, (unsigned long long)a->frames_missing,
             (unsigned long long)a->pre_hello_dropped, (unsigned long long)a->payload_errors,
-            (unsigned long long)a->time_suspect, (unsigned long long)a->zmq_dropped);
+            (unsigned long long)a->time_suspect, (unsigned long long)a->zmq_dropped,
+            (unsigned long long)a->replays, (unsigned long long)a->replayed,
+            (unsigned long long)a->replays_hello);
 }
 
 static void cleanup(struct acq *q, bool ok)
