@@ -81,19 +81,25 @@ def wait_for(cond, timeout, what):
         time.sleep(0.05)
 
 
+def recording(t, pub, dev, rdir):
+    """A recorder on pub with a file of 30 frames of dev flushed."""
+    rec = start_record(t, pub.ep, rdir)
+    pub.wait_subscriber()
+    time.sleep(0.2)
+    pub.frame("frame." + dev, HELLO, hello_payload(dev), 0)
+    for k in range(30):
+        pub.frame("frame." + dev, SAMPLE, sample_payload(k), k + 1)
+    wait_for(lambda: "flushed, 30 frames" in log(t), 10, "the first flush")
+    return rec
+
+
 def test_deleted_file():
     ctx = zmq.Context()
     with Tmp() as t:
         rdir = t.path("rec")
         pub = Publisher(ctx, t)
-        rec = start_record(t, pub.ep, rdir)
         try:
-            pub.wait_subscriber()
-            time.sleep(0.2)
-            pub.frame("frame.DEL-1", HELLO, hello_payload("DEL-1"), 0)
-            for k in range(30):
-                pub.frame("frame.DEL-1", SAMPLE, sample_payload(k), k + 1)
-            wait_for(lambda: "flushed, 30 frames" in log(t), 10, "the first flush")
+            rec = recording(t, pub, "DEL-1", rdir)
             first = os.listdir(rdir)
             check(len(first) == 1, "files %r" % first)
             os.unlink(os.path.join(rdir, first[0]))
@@ -126,14 +132,8 @@ def test_recover_live():
     with Tmp() as t:
         rdir = t.path("rec")
         pub = Publisher(ctx, t)
-        rec = start_record(t, pub.ep, rdir)
         try:
-            pub.wait_subscriber()
-            time.sleep(0.2)
-            pub.frame("frame.LIVE-1", HELLO, hello_payload("LIVE-1"), 0)
-            for k in range(30):
-                pub.frame("frame.LIVE-1", SAMPLE, sample_payload(k), k + 1)
-            wait_for(lambda: "flushed, 30 frames" in log(t), 10, "the first flush")
+            rec = recording(t, pub, "LIVE-1", rdir)
             path = os.path.join(rdir, os.listdir(rdir)[0])
             with open(path, "rb") as f:
                 before = f.read()
