@@ -9,6 +9,7 @@
  *   file: PATH       record: every session file it opens (docs/storage.md)
  *   closed: PATH: …  record: every file it closes, with its counts
  *   lost: N …        record: garment frames lost while acquire restarted
+ *   deleted: PATH: … record: a session file deleted while written
  */
 #pragma once
 #include <stddef.h>
@@ -21,6 +22,7 @@
 #define DW_LINE_FILE "file: "
 #define DW_LINE_CLOSED "closed: "
 #define DW_LINE_LOST "lost: "
+#define DW_LINE_DELETED "deleted: "
 
 /* What follows prefix in line, or NULL when line does not start with it. */
 const char *dw_line_value(const char *line, const char *prefix);

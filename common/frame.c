@@ -2,6 +2,7 @@
 #include <string.h>
 #include "cobs.h"
 #include "crc32c.h"
+#include "device_id.h"
 #include "frame.h"
 
 size_t dw_hello_payload_size(unsigned n_zones) { return 48 + 5 * (size_t)n_zones; }
@@ -67,8 +68,8 @@ int dw_hello_parse(const uint8_t *p, size_t len, struct dw_hello *h)
     memset(h, 0, sizeof(*h));
     if (get_str(p, h->device_id) <= 0 || get_str(p + 16, h->firmware) < 0)
         return -EBADMSG;
-    /* The id names session files (<dir>/<device>-<time>.h5): no '/'. */
-    if (strchr(h->device_id, '/'))
+    /* The id names topics and session files (<dir>/<device>-<time>.h5). */
+    if (!dw_device_id_valid(h->device_id, strlen(h->device_id)))
         return -EBADMSG;
     h->sample_rate_hz = dw_get_le16(p + 32);
     h->n_zones = p[34];

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <zmq.h>
 #include "endpoint.h"
+#include "ipc_path.h"
 #include "log.h"
 #include "security.h"
 
@@ -350,7 +351,9 @@ static int check_endpoint(const char *endpoint, bool have_curve, bool insecure, 
         *why = "empty endpoint";
         return -EINVAL;
     }
-    if (!strncmp(endpoint, "ipc://", 6) || !strncmp(endpoint, "inproc://", 9))
+    if (!strncmp(endpoint, "ipc://", 6))
+        return connecting ? 0 : dw_ipc_endpoint_check(endpoint, why);
+    if (!strncmp(endpoint, "inproc://", 9))
         return 0;
     if (!dw_security_is_tcp(endpoint)) {
         *why = "only ipc://, inproc:// and tcp:// endpoints are supported";

@@ -110,6 +110,13 @@ int dw_stream_sub_handle(struct dw_stream_sub *s, const char *topic, size_t tlen
     char id[DW_ID_LEN + 1];
     int k = dw_topic_parse(topic, tlen, id, sizeof(id)), r;
 
+    if (k == -EBADMSG) {
+        /* ours by kind, but the device part names no device */
+        s->refused++;
+        if (s->h.on_refused)
+            s->h.on_refused(topic, tlen, s->user);
+        return 0;
+    }
     if (k < 0 || !handled[k]) {
         s->ignored++;
         return 0;

@@ -55,6 +55,10 @@ struct dw_sub_handlers {
     /* Optional: a body that does not parse (dropped). m->seq is 0. */
     void (*on_bad)(const struct dw_sub_msg *m, enum dw_topic_kind kind, const char *why,
                    void *user);
+    /* Optional: a topic of one of the four kinds whose device part is no
+     * valid device id (topic.h): refused before any device entry is made,
+     * since ids name files. */
+    void (*on_refused)(const char *topic, size_t tlen, void *user);
 };
 
 struct dw_stream_sub {
@@ -64,6 +68,7 @@ struct dw_stream_sub {
     uint64_t delivered;       /* messages that reached a handler */
     uint64_t ignored;         /* other topics, kinds without a handler, one-part messages */
     uint64_t bad;             /* bodies that did not parse */
+    uint64_t refused;         /* topics naming no valid device id (on_refused) */
     uint64_t duplicates;      /* dropped as repeats (also counted per device) */
 };
 

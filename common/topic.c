@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include "device_id.h"
 #include "topic.h"
 
 /* All four kinds are five letters: one compare of six bytes, "kind.",
@@ -33,7 +34,7 @@ int dw_topic_parse(const char *topic, size_t len, char *dev, size_t dcap)
     if (memcmp(topic, kinds[k], 5) || topic[5] != '.')
         return -ENOENT;
     size_t dl = len - 6;
-    if (dl == 0 || dl >= dcap || memchr(topic + 6, 0, dl))
+    if (dl >= dcap || !dw_device_id_valid(topic + 6, dl))
         return -EBADMSG;
     memcpy(dev, topic + 6, dl);
     dev[dl] = 0;

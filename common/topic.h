@@ -19,6 +19,6 @@ int dw_topic(char *buf, size_t cap, const char *kind, const char *device);
 /* Reads a topic of one of the four kinds (the length is honoured: ZeroMQ
  * topics are bytes, not C strings): returns its enum dw_topic_kind and
  * copies the device id (1..dcap-1 bytes, no NUL inside) into dev.
- * -ENOENT for another kind, -EBADMSG for a device part that is empty, too
- * long or holds a NUL. */
+ * -ENOENT for another kind, -EBADMSG for a device part that is no valid
+ * device id (device_id.h: it would name a file) or does not fit dcap. */
 int dw_topic_parse(const char *topic, size_t len, char *dev, size_t dcap);

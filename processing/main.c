@@ -22,6 +22,7 @@
 #include "dwtime.h"
 #include "endpoint.h"
 #include "frame.h"
+#include "ipc_path.h"
 #include "log.h"
 #include "loop.h"
 #include "msg_alert.h"
@@ -361,6 +362,9 @@ static int run_live(struct app *a, const char **subs, unsigned n_sub, const char
     int hwm = DW_HWM_DEFAULT;
     zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(a->pub, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    const char *why = NULL;
+    if (dw_ipc_endpoint_check(pub_ep, &why) < 0)
+        dw_usage_error(prog, "--pub %s: %s", pub_ep, why); /* as acquire's policy */
     if (zmq_bind(a->pub, pub_ep) < 0) {
         dw_err("bind %s: %s", pub_ep, zmq_strerror(zmq_errno()));
         goto out;

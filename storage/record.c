@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "contract.h"
+#include "device_id.h"
 #include "dseq.h"
 #include "duration.h"
 #include "dwtime.h"
@@ -30,6 +31,7 @@
 #include "msg.h"
 #include "recover.h"
 #include "security.h"
+#include "session_file.h"
 #include "session_reader.h"
 #include "session_writer.h"
 #include "stream_sub.h"
@@ -85,6 +87,11 @@ struct device {
     uint64_t stream;                  /* latest acquire stream id */
     uint64_t unrecordable;            /* messages before any HELLO, or that did not fit */
     bool warned_unrecordable;
+    bool warned_hello_id;
+    /* acquire's gap event for frames before the device's first HELLO: it
+     * comes before the HELLO that opens the file, and goes first in it */
+    struct dw_row_event held_gap;
+    bool have_held_gap;
     uint64_t frames_total;
     char last_name[PATH_MAX];
     uint64_t last_t_device_us;
@@ -102,6 +109,8 @@ struct recorder {
     struct config cfg;
     struct dw_stream_sub sub; /* its device entries are struct device */
     struct sweep flush, sync;
+    int dir_fd;               /* --dir: session files are created under it */
+    uint64_t refused;         /* messages refused for their topic or HELLO (below) */
     int failed;
     char fail_msg[DW_SESSION_ERR_MAX];
 };
@@ -133,7 +142,9 @@ static void usage(void)
 "\n"
 "Prints 'file: PATH' for every file it opens, a summary line for every\n"
 "file it closes and a 'lost: N garment frame(s) of DEV ...' line for frames\n"
-"that fell between a killed acquire and the next (a gap row in the file).\n"
+"that fell between a killed acquire and the next (a gap row in the file);\n"
+"'deleted: PATH: N frame(s) of DEV lost with it' when the file being\n"
+"written was deleted (it goes on in a new one).\n"
 "SIGINT/SIGTERM: flush, close, exit 0. A write error (disk\n"
 "full...) closes the files with what they hold and exits 1.\n",
         prog, prog);
@@ -244,7 +255,7 @@ static void record_stats_row(struct device *d, uint64_t t_host_ns, struct dw_row
     row->frames_written = d->frames_total;
 }
 
-static int close_file(struct recorder *r, struct device *d)
+static int close_file(struct recorder *r, struct device *d, struct dw_session_counts *held)
 {
     struct dw_session_counts c;
     struct dw_row_stats row;
@@ -264,6 +275,8 @@ static int close_file(struct recorder *r, struct device *d)
            (unsigned long long)c.alerts, (unsigned long long)c.gaps,
            (unsigned long long)c.missing, e < 0 ? ", WRITE FAILED" : "");
     fflush(stdout);
+    if (held)
+        *held = c;
     if (e < 0 && !r->failed) {
         r->failed = e;
         snprintf(r->fail_msg, sizeof(r->fail_msg), "%s", err);
@@ -283,17 +296,19 @@ static void raise_fd_limit(void)
         dw_debug("cannot raise the open files limit: %s", strerror(errno));
 }
 
-/* After a file failed to open: when the descriptors ran out, say so
- * instead of HDF5's "unable to open file". */
-static void explain_fd_limit(struct recorder *r, const char *path)
+/* After a file failed to open (error e): when the descriptors ran out,
+ * say so instead of HDF5's "unable to open file". */
+static void explain_fd_limit(struct recorder *r, const char *path, int e)
 {
     struct rlimit rl;
     size_t open_files = 0;
-    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int fd = e == -EMFILE || e == -ENFILE ? -1 : open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
         close(fd);
         return;
     }
+    if (e == -EMFILE || e == -ENFILE)
+        errno = -e;
     if (errno != EMFILE && errno != ENFILE)
         return;
     for (size_t i = 0; i < n_devices(r); i++)
@@ -324,20 +339,24 @@ static int open_file(struct recorder *r, struct device *d, const struct dw_msg_f
 
     dw_format_utc(m->t_host_ns, stamp, sizeof(stamp), 1);
     for (int k = 0; k < 100 && e == -EEXIST; k++) {
-        int n = k ? snprintf(path, sizeof(path), "%s/%s-%s-%d.h5", r->cfg.dir, d->sub.id, stamp, k)
-                  : snprintf(path, sizeof(path), "%s/%s-%s.h5", r->cfg.dir, d->sub.id, stamp);
+        char name[NAME_MAX + 1];
+        int n = dw_session_name(name, sizeof(name), d->sub.id, stamp, k);
+        if (n >= 0)
+            n = snprintf(path, sizeof(path), "%s/%s", r->cfg.dir, name);
         if (n < 0 || (size_t)n >= sizeof(path)) {
             snprintf(err, sizeof(err), "%s: file name too long", r->cfg.dir);
             e = -ENAMETOOLONG;
             break;
         }
         s.path = path;
+        s.name = name;
+        s.dir_fd = r->dir_fd;
         e = dw_session_writer_create(&d->w, &s, err, sizeof(err));
     }
     if (e < 0) {
         r->failed = e;
         snprintf(r->fail_msg, sizeof(r->fail_msg), "%s", err);
-        explain_fd_limit(r, path);
+        explain_fd_limit(r, path, e);
         return e;
     }
     {
@@ -448,6 +467,17 @@ static void stream_seq(struct recorder *r, struct device *d, bool alert, int64_t
 
 /* ---- messages ---- */
 
+/* A stream carries one device, the one its topics name: a HELLO for
+ * another cannot open (or change) that device's file. */
+static void refuse_hello(struct recorder *r, struct device *d, const char *hello_id)
+{
+    r->refused++;
+    if (!d->warned_hello_id)
+        dw_warn("%s: refused a HELLO of device '%s' on this device's topic; its frames "
+                "cannot be recorded", d->sub.id, hello_id);
+    d->warned_hello_id = true;
+}
+
 /* A HELLO: a new file when it is the first or differs from the file's, or
  * when no file is open. 1 when a file was opened, 0 when the current one
  * goes on, <0 when it could not be taken. */
@@ -460,17 +490,25 @@ static int take_hello(struct recorder *r, struct device *d, const struct dw_msg_
         dw_warn("%s: a HELLO that does not parse, dropped", d->sub.id);
         return -EBADMSG;
     }
+    if (strcmp(h.device_id, d->sub.id) != 0) {
+        refuse_hello(r, d, h.device_id);
+        return -EPERM;
+    }
     if (same && d->w)
         return 0;
     const char *reason = d->have_hello ? (same ? "continued" : "hello-changed") : "first-hello";
     int e;
-    if (d->w && (e = close_file(r, d)) < 0)
+    if (d->w && (e = close_file(r, d, NULL)) < 0)
         return e;
     memcpy(d->hello, m->payload, m->len);
     d->hello_len = m->len;
     d->have_hello = true;
     if ((e = open_file(r, d, m, reason)) < 0)
         return e;
+    if (d->have_held_gap) {
+        d->have_held_gap = false;
+        write_event(r, d, &d->held_gap);
+    }
     if (late && d->sub.acq.last > 1)
         /* Everything of the stream up to the latest message seen, except
          * this HELLO, is not in the file: say so. */
@@ -511,7 +549,7 @@ static int on_frame(const struct dw_sub_msg *sm, const struct dw_msg_frame *m, v
         return 0;
     } else if (rotation_due(r, d, m)) {
         /* This frame starts the next file: nothing falls between the two. */
-        if (close_file(r, d) < 0 || open_file(r, d, m, "rotation") < 0)
+        if (close_file(r, d, NULL) < 0 || open_file(r, d, m, "rotation") < 0)
             return 0;
     }
     /* A HELLO that opens a file may be a replayed one, long before the
@@ -558,6 +596,11 @@ static void on_event(const struct dw_sub_msg *sm, const struct dw_msg_event *ev,
     else if (ev->kind == DW_EV_GAP)
         /* Published just before the frame after the gap. */
         dw_dseq_gap(&d->dseq, ev->missing);
+    if (!d->w && ev->kind == DW_EV_GAP && !d->have_held_gap) {
+        d->held_gap = row;
+        d->have_held_gap = true;
+        return;
+    }
     write_event(r, d, &row);
 }
 
@@ -616,6 +659,43 @@ static void on_bad(const struct dw_sub_msg *sm, enum dw_topic_kind k, const char
             sm->len, why);
 }
 
+/* A topic whose device part is no device id (docs/protocol.md, HELLO) names
+ * no file: a publisher that sends one is broken or hostile. Counted, the
+ * first one logged. */
+static void on_refused(const char *topic, size_t tlen, void *user)
+{
+    struct recorder *r = user;
+    if (!r->refused++)
+        dw_warn("refused a message on topic '%.*s': not KIND.DEVICE with a valid device id; "
+                "further ones are counted", (int)(tlen > 64 ? 64 : tlen), topic);
+}
+
+/* The file being written has no name left (someone deleted it): what it
+ * holds is lost. Say so, and go on in a new file that starts with a gap
+ * row counting the frames lost with the old one. */
+static void replace_deleted(struct recorder *r, struct device *d)
+{
+    struct dw_session_counts c;
+    struct dw_msg_frame m = { .t_host_ns = dw_now_realtime_ns(), .stream = d->stream,
+                              .t_device_us = d->last_t_device_us };
+    char path[PATH_MAX], text[DW_EVENT_TEXT_MAX + 1];
+
+    snprintf(path, sizeof(path), "%s", dw_session_writer_path(d->w));
+    if (close_file(r, d, &c) < 0)
+        return;
+    dw_warn("%s: %s was deleted while being recorded: %llu frames, %llu events, %llu alerts "
+            "lost with it; going on in a new file", d->sub.id, path,
+            (unsigned long long)c.frames, (unsigned long long)c.events,
+            (unsigned long long)c.alerts);
+    printf(DW_LINE_DELETED "%s: %llu frame(s) of %s lost with it\n", path,
+           (unsigned long long)c.frames, d->sub.id);
+    fflush(stdout);
+    if (open_file(r, d, &m, "file-deleted") < 0)
+        return;
+    snprintf(text, sizeof(text), "session file deleted while recording");
+    own_event(r, d, "gap", d->sub.acq.last + 1, c.frames, m.t_device_us, m.t_host_ns, text);
+}
+
 /* The once-a-second flush of one file; -v says what it holds after it (the
  * crash tests read it to tell a late flush from a lost one). */
 static void flush_device(struct recorder *r, struct device *d)
@@ -626,6 +706,10 @@ static void flush_device(struct recorder *r, struct device *d)
     dw_debug("%s: flushing", d->sub.id);
     if (dw_session_writer_flush(d->w) < 0) {
         fail_writer(r, d, -EIO);
+        return;
+    }
+    if (dw_session_writer_unlinked(d->w)) {
+        replace_deleted(r, d);
         return;
     }
     dw_session_writer_counts(d->w, &c);
@@ -703,7 +787,7 @@ static int close_all(struct recorder *r)
 {
     int e = 0;
     for (size_t i = 0; i < n_devices(r); i++)
-        if (device_at(r, i)->w && close_file(r, device_at(r, i)) < 0)
+        if (device_at(r, i)->w && close_file(r, device_at(r, i), NULL) < 0)
             e = -1;
     return e;
 }
@@ -879,7 +963,7 @@ int main(int argc, char **argv)
 {
     static const struct dw_sub_handlers handlers = {
         .on_frame = on_frame, .on_event = on_event, .on_stats = on_stats, .on_alert = on_alert,
-        .on_bad = on_bad,
+        .on_bad = on_bad, .on_refused = on_refused,
     };
     struct recorder r;
     void *ctx = NULL, *sock = NULL;
@@ -904,6 +988,8 @@ int main(int argc, char **argv)
          * should be is "not a directory", whatever errno held before. */
         int e = stat(r.cfg.dir, &sb) < 0 ? errno : !S_ISDIR(sb.st_mode) ? ENOTDIR
                 : access(r.cfg.dir, W_OK | X_OK) < 0 ? errno : 0;
+        if (!e && (r.dir_fd = open(r.cfg.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+            e = errno;
         if (e) {
             dw_err("cannot record into %s: %s", r.cfg.dir, strerror(e));
             return DW_EXIT_FAILURE;
@@ -935,7 +1021,11 @@ int main(int argc, char **argv)
                     (unsigned long long)(d->sub.acq.duplicates + d->sub.det.duplicates),
                     (unsigned long long)d->unrecordable);
     }
+    if (r.refused)
+        dw_warn("refused %llu message(s) whose topic names no valid device id, or another "
+                "device than its HELLO", (unsigned long long)r.refused);
     dw_stream_sub_fini(&r.sub);
+    close(r.dir_fd);
     zmq_close(sock);
     zmq_ctx_term(ctx);
     if (r.failed) {

@@ -4,10 +4,12 @@
 #include "duration.h"
 #include "dwtime.h"
 #include "livestate.h"
+#include "termsafe.h"
 
 void dw_alert_format(const struct dw_msg_alert *a, char *buf, size_t cap)
 {
-    char when[32] = "", dev[32] = "", where[64];
+    char when[32] = "", dev[32] = "", where[64], line[1024];
+    int n;
 
     if (a->t_host_ns) {
         dw_format_utc(a->t_host_ns, when, sizeof(when), 0);
@@ -21,9 +23,14 @@ void dw_alert_format(const struct dw_msg_alert *a, char *buf, size_t cap)
         snprintf(where, sizeof(where), "%s side", a->side);
     else
         snprintf(where, sizeof(where), "both sides");
-    snprintf(buf, cap, "%s [t+%s] %-2s %-7s %-5s %s: %s", when, dev,
-             a->level[0] ? a->level : "?", a->state[0] ? a->state : "?",
-             a->rule[0] ? a->rule : "?", where, a->message);
+    n = snprintf(line, sizeof(line), "%s [t+%s] %-2s %-7s %-5s %s: %s", when, dev,
+                 a->level[0] ? a->level : "?", a->state[0] ? a->state : "?",
+                 a->rule[0] ? a->rule : "?", where, a->message);
+    /* Every field comes from the publisher: no control character reaches
+     * the terminal. */
+    if (cap)
+        dw_term_safe(line, n < 0 ? 0 : (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1,
+                     buf, cap);
 }
 
 void dw_alert_count(struct dw_alert_counts *c, const struct dw_msg_alert *a)

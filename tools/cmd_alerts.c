@@ -13,6 +13,7 @@
 #include "log.h"
 #include "loop.h"
 #include "pipewatch.h"
+#include "termsafe.h"
 #include "tool.h"
 
 static const char *prog = "ductwatch alerts";
@@ -44,8 +45,14 @@ static void on_msg(struct dw_live *l, enum dw_live_kind k, const uint8_t *body, 
     if (k != DW_LIVE_ALERT)
         return;
     if (c->json) {
-        fwrite(body, 1, len, stdout);
-        fputc('\n', stdout);
+        /* The same JSON, with any raw control character escaped (at most
+         * 6 bytes for each byte in). */
+        char *safe = len < SIZE_MAX / 6 ? malloc(len * 6 + 1) : NULL;
+        if (!safe)
+            return;
+        dw_term_safe_json((const char *)body, len, safe, len * 6 + 1);
+        puts(safe);
+        free(safe);
     } else {
         dw_alert_format(&l->last_alert, line, sizeof(line));
         puts(line);

@@ -20,6 +20,7 @@
 #include "livestate.h"
 #include "log.h"
 #include "pipewatch.h"
+#include "termsafe.h"
 #include "tool.h"
 
 static const char *prog = "ductwatch view";
@@ -108,6 +109,14 @@ static void out(struct view *v, const char *fmt, ...)
     }
 }
 
+/* Text from the stream, escaped for the terminal (termsafe.h). */
+static void out_text(struct view *v, const char *fmt, const char *s)
+{
+    char safe[4 * (DW_EVENT_TEXT_MAX + 1)];
+    dw_term_safe(s, strlen(s), safe, sizeof(safe));
+    out(v, fmt, safe);
+}
+
 static const char *sgr(struct view *v, const char *code)
 {
     return v->color ? code : "";
@@ -192,11 +201,13 @@ static void header(struct view *v, bool plain)
 {
     const struct dw_live *l = &v->live;
     const struct dw_msg_stats *s = &l->stats;
-    char t[32], now[32];
+    char t[32], now[32], dev[4 * (DW_ID_LEN + 1)] = "-";
+    if (l->device[0]) /* from the topic: no control character on the terminal */
+        dw_term_safe(l->device, strlen(l->device), dev, sizeof(dev));
     dw_format_utc(dw_now_realtime_ns(), now, sizeof(now), 0);
     dw_duration_format(l->have_sample ? l->sample_t_device_us : s->t_device_us, t, sizeof(t));
     if (plain) {
-        out(v, "device %s link %s t+%s at %s\n", l->device[0] ? l->device : "-",
+        out(v, "device %s link %s t+%s at %s\n", dev,
             v->watch.stopped ? "stopped" : !l->have_stats ? "unknown"
                                          : s->link_up ? "up" : "down", t, now);
         stopped_line(v, true);
@@ -210,7 +221,7 @@ static void header(struct view *v, bool plain)
     }
     bool bad = v->watch.stopped || (l->have_stats && !s->link_up);
     out(v, "%sductwatch view%s  %s  link %s%s%s  t+%s  %s\n", sgr(v, "\033[1m"),
-        sgr(v, "\033[0m"), l->device[0] ? l->device : "-", bad ? sgr(v, "\033[1;31m") : "",
+        sgr(v, "\033[0m"), dev, bad ? sgr(v, "\033[1;31m") : "",
         v->watch.stopped ? "STOPPED" : !l->have_stats ? "?" : s->link_up ? "up" : "DOWN",
         bad ? sgr(v, "\033[0m") : "", t, now + 11); /* the time of day */
     stopped_line(v, false);
@@ -268,8 +279,8 @@ static void events_block(struct view *v, bool plain)
         if (e->has_value)
             out(v, " %.2f", e->value);
         if (e->text[0])
-            out(v, " \"%s\"", e->text);
-        out(v, " (%s)\n", e->source[0] ? e->source : "acquire");
+            out_text(v, " \"%s\"", e->text);
+        out_text(v, " (%s)\n", e->source[0] ? e->source : "acquire");
     }
 }
 

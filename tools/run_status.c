@@ -10,6 +10,7 @@
 #include "layout.h"
 #include "log.h"
 #include "run.h"
+#include "termsafe.h"
 
 void dw_run_clear_status(struct run *r)
 {
@@ -169,7 +170,7 @@ void dw_run_on_msg(struct dw_live *l, enum dw_live_kind k, const uint8_t *body, 
                    void *user)
 {
     struct run *r = user;
-    char line[1024], t[32];
+    char line[1024], safe[4 * 1024], t[32];
     if (k == DW_LIVE_STATS) {
         /* A restarted acquire counts from zero: keep the earlier totals. */
         if (r->last_stream && l->stats.stream != r->last_stream) {
@@ -202,6 +203,7 @@ void dw_run_on_msg(struct dw_live *l, enum dw_live_kind k, const uint8_t *body, 
             snprintf(line + strlen(line), sizeof(line) - strlen(line), " \"%s\"", e->text);
         snprintf(line + strlen(line), sizeof(line) - strlen(line), " [%s]",
                  e->source[0] ? e->source : "acquire");
-        dw_run_say(r, "%s", line);
+        dw_term_safe(line, strlen(line), safe, sizeof(safe)); /* text from the stream */
+        dw_run_say(r, "%s", safe);
     }
 }

@@ -104,7 +104,7 @@ static void send_alert(struct link *l, const char *dev, uint64_t seq, const char
 
 struct seen {
     int n;
-    char kind[64];      /* one letter per delivery: f e s a, b for bad */
+    char kind[64];      /* one letter per delivery: f e s a, b for bad, r refused */
     char dev[DW_ID_LEN + 1];
     int64_t seq;        /* the last dw_sub_msg seq */
     uint8_t frame_type;
@@ -164,7 +164,18 @@ static void on_bad(const struct dw_sub_msg *m, enum dw_topic_kind k, const char 
     snprintf(s->why, sizeof(s->why), "%s:%s", dw_topic_kind_name(k), why ? why : "");
 }
 
-static const struct dw_sub_handlers all = { on_frame, on_event, on_stats, on_alert, on_bad };
+/* kind gets an 'r'; the topic is kept in why */
+static void on_refused(const char *topic, size_t tlen, void *user)
+{
+    struct seen *s = user;
+    if (s->n < (int)sizeof(s->kind) - 1)
+        s->kind[s->n] = 'r';
+    s->n++;
+    snprintf(s->why, sizeof(s->why), "%.*s", (int)tlen, topic);
+}
+
+static const struct dw_sub_handlers all = { on_frame, on_event, on_stats, on_alert, on_bad,
+                                            on_refused };
 
 static int recv1(struct dw_stream_sub *s, struct link *l)
 {
@@ -312,8 +323,8 @@ static void test_devices_apart(void **state)
 }
 
 /* Bad bodies go to on_bad and leave the sequence alone; other topics, kinds
- * without a handler and one-part messages are ignored; extra parts are
- * dropped with their message. */
+ * without a handler and one-part messages are ignored; topics naming no
+ * valid device id are refused; extra parts are dropped with their message. */
 static void test_bad_and_ignored(void **state)
 {
     struct fx *f = *state;
@@ -327,6 +338,7 @@ static void test_bad_and_ignored(void **state)
     send_json(&f->l, "stats", "bra-1", "not even JSON"); /* no handler: not looked at */
     send_json(&f->l, "status", "bra-1", "{}");
     send_json(&f->l, "frame", "0123456789abcdefX", "{}");
+    send_json(&f->l, "frame", "../../../PWNED", "{}");
     assert_int_equal(zmq_send(f->l.pub, "frame.bra-1", 11, 0), 11); /* one part */
     assert_int_equal(zmq_send(f->l.pub, "event.bra-1", 11, ZMQ_SNDMORE), 11);
     char ev[300];
@@ -334,11 +346,12 @@ static void test_bad_and_ignored(void **state)
     assert_int_equal(zmq_send(f->l.pub, ev, (size_t)n, ZMQ_SNDMORE), n);
     assert_int_equal(zmq_send(f->l.pub, "extra", 5, 0), 5);
     send_event(&f->l, "bra-1", 9, 5);
-    for (int i = 0; i < 9; i++)
+    for (int i = 0; i < 10; i++)
         assert_int_equal(recv1(&f->s, &f->l), 1);
-    assert_string_equal(f->seen.kind, "bbbee");
+    assert_string_equal(f->seen.kind, "bbbrree");
     assert_int_equal(f->s.bad, 3);
-    assert_int_equal(f->s.ignored, 4);
+    assert_int_equal(f->s.ignored, 3);
+    assert_int_equal(f->s.refused, 2); /* a device part too long, one with '/' */
     assert_int_equal(f->s.delivered, 2);
     struct dw_sub_device *d = dw_stream_sub_device(&f->s, 0);
     assert_int_equal(d->acq.received, 2);

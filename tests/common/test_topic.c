@@ -51,6 +51,10 @@ static void test_topic_parse(void **state)
     assert_int_equal(parse("frame.", 6, dev), -EBADMSG);
     assert_int_equal(parse("frame.\0x", 8, dev), -EBADMSG);
     assert_int_equal(parse("frame.DW\0x", 10, dev), -EBADMSG);
+    /* a device part that would climb out of the recorder's directory */
+    assert_int_equal(parse("frame.../../../PWNED", 20, dev), -EBADMSG);
+    assert_int_equal(parse("frame.a b", 9, dev), -EBADMSG);
+    assert_int_equal(parse("event.\x7f", 7, dev), -EBADMSG);
     /* not one of the four kinds */
     assert_int_equal(parse("", 0, dev), -ENOENT);
     assert_int_equal(parse("frame", 5, dev), -ENOENT);

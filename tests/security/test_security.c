@@ -45,7 +45,9 @@ static void write_text(const char *name, const char *text, mode_t mode, char *pa
 static void test_policy(void **state)
 {
     static const struct { const char *ep; int curve, insecure, bind_ok, connect_ok; } t[] = {
-        { "ipc:///run/x", 0, 0, 1, 1 },
+        { "ipc:///run/x", 0, 0, 0, 1 },  /* /run is 0755: not private (ipc_path.h) */
+        { "ipc://@abstract", 0, 0, 0, 1 },
+        { "ipc:///nonexistent-dir/x", 0, 0, 1, 1 }, /* the bind will say so */
         { "inproc://x", 0, 0, 1, 1 },
         { "tcp://127.0.0.1:5550", 0, 0, 0, 0 },
         { "tcp://127.0.0.1:5550", 0, 1, 1, 1 },
