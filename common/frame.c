@@ -353,6 +353,11 @@ bool dw_event_kind_on_wire(unsigned kind)
     return kind >= DW_EV_FEED_START && kind <= DW_EV_PUMP_END;
 }
 
+bool dw_event_kind_has_value(unsigned kind)
+{
+    return kind == DW_EV_THERMOMETER;
+}
+
 static const char *const side_names[] = { "left", "right", "none" };
 
 const char *dw_side_name(unsigned side)

@@ -186,6 +186,9 @@ const char *dw_event_kind_name(unsigned kind);
 int dw_event_kind_from_name(const char *name);
 /* True for the kinds a garment may send in an EVENT frame (1..12). */
 bool dw_event_kind_on_wire(unsigned kind);
+/* True for the kinds whose value means something (a thermometer reading);
+ * the garment sends 0 for the others (docs/protocol.md 3.3). */
+bool dw_event_kind_has_value(unsigned kind);
 const char *dw_side_name(unsigned side);
 int dw_side_from_name(const char *name);
 

@@ -616,7 +616,9 @@ static void on_event(struct recorder *r, struct device *d, const char *body, siz
     row.t_host_ns = ev.t_host_ns;
     dw_session_strset(row.kind, sizeof(row.kind), kind ? kind : "unknown");
     dw_session_strset(row.side, sizeof(row.side), dw_side_name((unsigned)ev.side));
-    row.value = ev.has_value ? ev.value : NAN;
+    /* A garment sends 0 for kinds without a value: stored as none (NaN). */
+    row.value = ev.has_value && (strcmp(ev.source, "garment") ||
+                                 dw_event_kind_has_value((unsigned)ev.kind)) ? ev.value : NAN;
     row.missing = ev.missing;
     dw_session_strset(row.source, sizeof(row.source), ev.source);
     dw_session_strset(row.text, sizeof(row.text), ev.text);

@@ -535,6 +535,22 @@ static struct storage float_storage(hsize_t chunk, uint32_t scale)
     return st;
 }
 
+/* The zone names in column order, "left upper-outer inner, ...": the
+ * per-zone datasets name their columns as ambient_c and accel_g do. */
+static int zone_columns(const struct dw_hello *h, hid_t ds)
+{
+    char cols[DW_MAX_ZONES * 48], name[48];
+    size_t n = 0;
+    cols[0] = 0;
+    for (unsigned z = 0; z < h->n_zones && z < DW_MAX_ZONES; z++) {
+        dw_zone_name(h, z, name, sizeof(name));
+        n += (size_t)snprintf(cols + n, sizeof(cols) - n, "%s%s", z ? ", " : "", name);
+        if (n >= sizeof(cols))
+            return -1;
+    }
+    return attr_str(ds, "columns", cols);
+}
+
 static int create_frames(struct dw_session_writer *w, hsize_t chunk)
 {
     const struct dw_hello *h = &w->hello;
@@ -576,7 +592,9 @@ static int create_frames(struct dw_session_writer *w, hsize_t chunk)
             attr_scalar(w->fr[F_AMB].ds, "lsb", H5T_NATIVE_DOUBLE, &lsb_t) < 0 ||
             attr_scalar(w->fr[F_ACCEL].ds, "lsb", H5T_NATIVE_DOUBLE, &lsb_a) < 0 ||
             attr_str(w->fr[F_AMB].ds, "columns", "left cup, right cup") < 0 ||
-            attr_str(w->fr[F_ACCEL].ds, "columns", "x, y, z (garment axes)") < 0)
+            attr_str(w->fr[F_ACCEL].ds, "columns", "x, y, z (garment axes)") < 0 ||
+            zone_columns(h, w->fr[F_TEMP].ds) < 0 || zone_columns(h, w->fr[F_PRES].ds) < 0 ||
+            zone_columns(h, w->fr[F_STATUS].ds) < 0)
             goto out;
     }
     r = 0;

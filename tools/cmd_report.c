@@ -7,13 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include "cli.h"
 #include "log.h"
-#include "report.h"
-#include "session_format.h"
-#include "session_reader.h"
+#include "dw_report.h"
+#include "dwtime.h"
 #include "tool.h"
 
 static const char *prog = "ductwatch report";
@@ -78,6 +76,22 @@ static FILE *open_temp(const char *out, char *tmp, size_t cap, int *err)
     return f;
 }
 
+/* On a terminal one line redrawn in place; otherwise a line every 10 %. */
+struct progress { bool tty; int last; };
+
+static void on_progress(const char *path, unsigned pct, void *user)
+{
+    struct progress *p = user;
+    if (p->tty) {
+        fprintf(stderr, "\r%s: reading %s: %3u%%", prog, path, pct);
+        if (pct == 100)
+            fputc('\n', stderr);
+    } else if ((int)pct / 10 != p->last / 10) {
+        fprintf(stderr, "%s: reading %s: %u%%\n", prog, path, pct / 10 * 10);
+    }
+    p->last = (int)pct;
+}
+
 int dw_cmd_report(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -87,13 +101,13 @@ int dw_cmd_report(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
-    char out_default[PATH_MAX + 8], tmp[PATH_MAX + 16], err[DW_SESSION_ERR_MAX] = "";
+    char out_default[PATH_MAX + 8], tmp[PATH_MAX + 16], err[DW_REPORT_ERR_MAX] = "";
     const char *in, *out = NULL;
     int level = DW_LOG_INFO, ch, e, status = DW_EXIT_FAILURE;
-    struct dw_session_reader *r = NULL;
+    struct progress pr = { .last = -1 };
+    struct dw_report_request req = { 0 };
     struct dw_report *rep = NULL;
     bool to_stdout;
-    struct stat sb;
     FILE *f = NULL;
 
     opterr = 0;
@@ -121,15 +135,10 @@ int dw_cmd_report(int argc, char **argv)
     }
     to_stdout = !strcmp(out, "-");
 
-    if (stat(in, &sb) < 0) {
-        fprintf(stderr, "%s: %s: %s\n", prog, in, strerror(errno));
-        goto out;
-    }
-    if (S_ISDIR(sb.st_mode)) {
-        fprintf(stderr, "%s: %s is a directory, not a ductwatch session file\n", prog, in);
-        goto out;
-    }
-    if ((e = dw_session_reader_open(&r, in, err, sizeof(err))) < 0) {
+    req.path = in;
+    req.stop = &stop;
+    req.generated_ns = dw_now_realtime_ns();
+    if (dw_report_open(&rep, &req, err, sizeof(err)) < 0) {
         fprintf(stderr, "%s: %s\n", prog, err);
         goto out;
     }
@@ -146,27 +155,21 @@ int dw_cmd_report(int argc, char **argv)
         fprintf(stderr, "%s: cannot write %s: %s\n", prog, out, strerror(e));
         goto out;
     }
-    rep = calloc(1, sizeof(*rep));
-    if (!rep) {
-        fprintf(stderr, "%s: out of memory\n", prog);
+    if (level >= DW_LOG_INFO && dw_report_records(rep) > PROGRESS_RECORDS) {
+        pr.tty = isatty(STDERR_FILENO);
+        /* the request was copied at open: progress goes through the report */
+        dw_report_set_progress(rep, on_progress, &pr);
+    }
+    e = dw_report_write(rep, f, err, sizeof(err));
+    if (e == -EINTR) {
+        fprintf(stderr, "%s: interrupted; no report written\n", prog);
         goto out;
     }
-    rep->path = in;
-    {
-        const struct dw_session_info *info = dw_session_reader_info(r);
-        rep->progress.enabled = level >= DW_LOG_INFO &&
-            info->frames + info->events > PROGRESS_RECORDS;
-        rep->progress.tty = isatty(STDERR_FILENO);
-    }
-    if ((e = dw_report_collect(rep, r, &stop, err, sizeof(err))) < 0) {
-        if (e == -EINTR)
-            fprintf(stderr, "%s: interrupted; no report written\n", prog);
-        else
-            fprintf(stderr, "%s: %s\n", prog, err);
+    if (e < 0 && e != -EIO) {
+        fprintf(stderr, "%s: %s\n", prog, err);
         goto out;
     }
-    if (dw_report_write_html(rep, f) < 0 || fflush(f) != 0 ||
-        (!to_stdout && fsync(fileno(f)) < 0)) {
+    if (e < 0 || fflush(f) != 0 || (!to_stdout && fsync(fileno(f)) < 0)) {
         fprintf(stderr, "%s: cannot write %s: %s\n", prog, to_stdout ? "stdout" : out,
                 strerror(errno));
         goto out;
@@ -187,9 +190,6 @@ out:
         fclose(f);
     if (tmp[0])
         unlink(tmp);
-    if (rep)
-        dw_report_free(rep);
-    free(rep);
-    dw_session_reader_close(r);
+    dw_report_close(rep);
     return status;
 }

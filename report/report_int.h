@@ -1,14 +1,15 @@
-/* `ductwatch report`: what a session report shows (docs/report.md), gathered
- * in one pass over a session file, then written as one self-contained HTML
- * page with inline SVG.
+/* Inside the report library: what a session report shows (docs/report.md),
+ * gathered in one pass over a session file, then written as one
+ * self-contained HTML page with inline SVG.
  *
- * report_data.c reads the file (dw_report_collect), report_html.c writes the
- * page (dw_report_write_html). */
+ * report.c is the entry point (dw_report.h), report_data.c reads the file
+ * (dw_report_collect), report_html.c writes the page (dw_report_write_html). */
 #pragma once
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "dw_report.h"
 #include "frame.h"
 #include "session_reader.h"
 
@@ -44,13 +45,16 @@ struct dw_report_moment {
 };
 
 struct dw_report_progress {
-    bool enabled;
-    bool tty;                   /* redraw one line instead of printing lines */
-    int last;                   /* last percentage shown */
+    dw_report_progress_fn fn;   /* NULL: none */
+    void *user;
+    int last;                   /* last percentage passed on */
 };
 
 struct dw_report {
     const char *path;
+    struct dw_report_request req;
+    struct dw_session_reader *reader;
+    bool written;               /* dw_report_write ran */
     struct dw_session_info info;
     struct dw_hello hello;
     unsigned nz;
@@ -91,6 +95,7 @@ struct dw_report {
  * negative errno with the reason in err. */
 int dw_report_collect(struct dw_report *rep, struct dw_session_reader *r,
                       volatile sig_atomic_t *stop, char *err, size_t errcap);
+/* Frees what dw_report_collect allocated (not rep itself). */
 void dw_report_free(struct dw_report *rep);
 
 /* The page. 0 or -EIO (write error on f). */

@@ -11,7 +11,7 @@
 #include "dwtime.h"
 #include "html.h"
 #include "layout.h"
-#include "report.h"
+#include "report_int.h"
 #include "session_format.h"
 
 /* Time series geometry (px). */
@@ -866,9 +866,12 @@ int dw_report_write_html(const struct dw_report *rep, FILE *f)
     heatmaps(rep, f);
     loss(rep, f);
     events(rep, f);
-    dw_format_utc(dw_now_realtime_ns(), now, sizeof(now), 0);
     fputs("<footer><p>Made by ductwatch " DW_VERSION " from ", f);
     dw_html_text(f, base ? base + 1 : rep->path);
-    fprintf(f, " at %s.</p></footer>\n</body>\n</html>\n", now);
+    if (rep->req.generated_ns) {
+        dw_format_utc(rep->req.generated_ns, now, sizeof(now), 0);
+        fprintf(f, " at %s", now);
+    }
+    fputs(".</p></footer>\n</body>\n</html>\n", f);
     return ferror(f) ? -EIO : 0;
 }

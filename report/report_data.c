@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "layout.h"
-#include "report.h"
+#include "report_int.h"
 
 #define HIST_BINS 65536u
 
@@ -228,18 +228,13 @@ static void progress(struct dw_report *rep, uint64_t done, uint64_t total)
 {
     struct dw_report_progress *p = &rep->progress;
     int pct;
-    if (!p->enabled || !total)
+    if (!p->fn || !total)
         return;
     pct = (int)(done * 100 / total);
     if (pct > 100)
         pct = 100;
-    if (p->tty && pct != p->last) {
-        fprintf(stderr, "\rductwatch report: reading %s: %3d%%", rep->path, pct);
-        if (pct == 100)
-            fputc('\n', stderr);
-        p->last = pct;
-    } else if (!p->tty && pct / 10 != p->last / 10) {
-        fprintf(stderr, "ductwatch report: reading %s: %d%%\n", rep->path, pct / 10 * 10);
+    if (pct != p->last) {
+        p->fn(rep->path, (unsigned)pct, p->user);
         p->last = pct;
     }
 }
