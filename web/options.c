@@ -105,7 +105,7 @@ static void check(struct dw_web_options *o)
     if (!o->loopback && !o->tls_cert)
         dw_usage_error(prog, "--listen %s is not a loopback address: serving health data "
                        "beyond this machine needs --tls-cert and --tls-key", o->listen);
-    if (!o->on_alert && o->notify_level != 1)
+    if (!o->on_alert && o->notify_level_given)
         dw_usage_error(prog, "--notify-level goes with --on-alert");
 }
 
@@ -151,6 +151,7 @@ void dw_web_options_parse(int argc, char **argv, struct dw_web_options *o)
             if ((l = dw_notify_level(optarg)) < 0)
                 dw_usage_error(prog, "bad --notify-level '%s' (L0, L1, L2 or L3)", optarg);
             o->notify_level = (unsigned)l;
+            o->notify_level_given = true;
             break;
         case O_RENOTIFY: duration_opt("--renotify", optarg, 0, &o->renotify_us); break;
         case O_TIMEOUT: duration_opt("--on-alert-timeout", optarg, 1, &o->alert_timeout_us); break;

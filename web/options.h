@@ -19,6 +19,7 @@ struct dw_web_options {
     const char *dir;               /* session files; NULL: none */
     const char *on_alert;
     unsigned notify_level;
+    bool notify_level_given;
     uint64_t renotify_us, alert_timeout_us;
     const char *tls_cert, *tls_key;
     const char *token_file;        /* NULL: RUN/web-token */
