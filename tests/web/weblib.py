@@ -198,6 +198,7 @@ class Subscriber:
         for ep in endpoints:
             self.s.connect(ep)
         self.events, self.alerts, self.acq_seqs = [], [], []
+        self.hello, self.sample = None, None  # latest payloads
         self.stop_flag = False
         self.t = threading.Thread(target=self._run, daemon=True)
         self.t.start()
@@ -214,6 +215,10 @@ class Subscriber:
                 kind = topic.split(b".", 1)[0]
                 if kind == b"frame":
                     self.acq_seqs.append(int.from_bytes(body[8:16], "little"))
+                    if body[1] == 1:
+                        self.hello = body[40:]
+                    elif body[1] == 2:
+                        self.sample = body[40:]
                 elif kind == b"event":
                     e = json.loads(body)
                     self.acq_seqs.append(e["seq"])
@@ -222,6 +227,15 @@ class Subscriber:
                     self.acq_seqs.append(json.loads(body)["seq"])
                 elif kind == b"alert":
                     self.alerts.append(json.loads(body))
+
+    def temperatures(self):
+        """The latest sample's zone temperatures in deg C (docs/messages.md 3)."""
+        import struct
+        if not self.hello or not self.sample:
+            return None
+        n = self.hello[34]
+        scale = struct.unpack_from("<I", self.hello, 36)[0] * 1e-6
+        return [t * scale for t in struct.unpack_from("<%dh" % n, self.sample, 0)]
 
     def user_events(self, kind=None):
         return [e for e in list(self.events) if e["source"] == "user" and
@@ -246,6 +260,7 @@ class Pipeline:
     def __init__(self, tmp, sim_args, web_args=(), subscribers=0, listen="127.0.0.1:0",
                  record=True):
         self.tmp, self.procs = tmp, []
+        os.makedirs(tmp, exist_ok=True)
         self.env, self.run = private_env(tmp)
         self.dir = os.path.join(tmp, "sessions")
         os.mkdir(self.dir)

@@ -29,7 +29,7 @@ const KIND_LABELS = {
 
 const S = {
   device: null, st: null, alerts: new Map(), mode: 'warm', zone: null, hours: 6,
-  denied: false, connected: false, notified: new Set(), queue: [], busy: false,
+  denied: false, connected: false, notified: new Set(), unfolded: new Set(), queue: [], busy: false,
   groups: new Map(), toastGroup: null, toastTimer: 0, logTimer: 0, retryTimer: 0,
 };
 
@@ -390,9 +390,10 @@ function renderProblems() {
   const link = S.st.link, now = Date.now();
   const lastNs = S.st.values && S.st.values.t_host_ns;
   if (!link.link_up) {
-    box.append(problem('Garment not connected' + (link.since_ns ? ' since ' + clock(link.since_ns) : '') +
-                       (link.why ? ' (' + link.why + ')' : '') +
-                       '. Check that it is on, charged and near the hub.'));
+    const p = problem('The garment is not connected' + (link.since_ns ? ' (since ' + clock(link.since_ns) + ')' : '') +
+                      '. Check that it is on, charged and near the hub.');
+    if (link.why) p.append(el('span', { class: 'why' }, 'The hub says: ' + link.why));
+    box.append(p);
   } else if (lastNs && S.valuesAt && now - S.valuesAt > STALE_MS) {
     box.append(problem('No readings from the garment for ' + ago(now - S.valuesAt).replace(' ago', '') + '.'));
   }
@@ -423,8 +424,21 @@ function renderAlerts() {
     head.append(el('span', { class: 'alert-title' }, RULE_TITLES[a.rule] || a.rule));
     head.append(el('span', { class: 'alert-level' }, LEVEL_WORDS[a.level] || a.level));
     card.append(head);
-    if (a.zone_name) card.append(el('div', { class: 'small' }, 'Where: ' + zoneWords(a.zone_name)));
-    card.append(el('p', {}, a.message));
+    /* once seen, the advice folds away (a tap opens it again) so that the
+     * buttons come back up the screen */
+    const more = el('div', { class: 'alert-more' });
+    if (a.zone_name) more.append(el('div', { class: 'small' }, 'Where: ' + zoneWords(a.zone_name)));
+    more.append(el('p', {}, a.message));
+    more.hidden = a.acked && !S.unfolded.has(a.id);
+    card.append(more);
+    if (a.acked) {
+      head.setAttribute('role', 'button');
+      head.setAttribute('tabindex', '0');
+      head.addEventListener('click', () => {
+        if (S.unfolded.has(a.id)) S.unfolded.delete(a.id); else S.unfolded.add(a.id);
+        renderAlerts();
+      });
+    }
     const foot = el('div', { class: 'alert-foot' });
     foot.append(el('span', { class: 'small' }, 'Since ' + clock(a.clock_ns)));
     const b = el('button', { class: 'seen' }, a.acked ? 'Seen ✓' : 'Seen');
@@ -451,10 +465,12 @@ function renderSummary() {
   if (!f) return;
   if (f.last_side) {
     $('sum-last').textContent = sideWord(f.last_side) + (f.in_feed ? ' (feeding now)' : '');
-    $('sum-since').textContent = clock(f.last_clock_ns) + ' · ' + ago(Date.now() - f.last_clock_ns / 1e6);
+    $('sum-since').textContent = ago(Date.now() - f.last_clock_ns / 1e6);
+    $('sum-since-label').textContent = 'Started ' + clock(f.last_clock_ns);
   } else {
     $('sum-last').textContent = 'none logged';
     $('sum-since').textContent = '—';
+    $('sum-since-label').textContent = 'Started';
   }
   $('sum-next').textContent = f.suggest ? sideWord(f.suggest) +
     (f.suggest_why === 'firmer' ? ' (feels firmer)' : ' (other side)') : '—';
@@ -565,9 +581,18 @@ function mix(c0, c1, f) {
 
 /* Warmth: blue (cooler than usual) .. neutral .. orange/red (warmer);
  * firmness: teal (softer) .. neutral .. purple (firmer). */
+function cssVar(name) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+}
+
+function light(c) {
+  const h = (i) => parseInt(c.slice(i, i + 2), 16);
+  return 0.299 * h(1) + 0.587 * h(3) + 0.114 * h(5) > 140;
+}
+
 function zoneColour(v) {
   if (v === null || v === undefined) return null;
-  const neutral = '#d8d2c8';
+  const neutral = cssVar('--zone-neutral') || '#d8d2c8';
   if (S.mode === 'warm') {
     const f = Math.max(-1, Math.min(1, v / 1.0));
     return f < 0 ? mix(neutral, '#3d7cc9', -f) : mix(neutral, f > 0.5 ? '#d7301f' : '#f08a3c', Math.min(1, f * 1.6));
@@ -590,7 +615,7 @@ function renderGarment() {
     const t = v.t && v.t[z], p = v.firmness && v.firmness[z];
     s.label.textContent = bad ? '!' : S.mode === 'warm' ? (t === null || t === undefined ? '' : t.toFixed(1))
                                               : (p === null || p === undefined ? '' : p.toFixed(2) + '×');
-    s.label.setAttribute('class', c ? '' : 'dim');
+    s.label.setAttribute('class', c && light(c) ? '' : 'dim');
     let lvl = null;
     for (const a of active) if (a.zone === z && (!lvl || a.level > lvl)) lvl = a.level;
     s.outline.style.display = lvl ? '' : 'none';
@@ -600,12 +625,17 @@ function renderGarment() {
   const legend = $('legend');
   legend.textContent = '';
   const bar = el('span', { class: 'bar' });
+  const n = cssVar('--zone-neutral') || '#d8d2c8';
   bar.style.background = S.mode === 'warm'
-    ? 'linear-gradient(90deg,#3d7cc9,#d8d2c8,#f08a3c,#d7301f)'
-    : 'linear-gradient(90deg,#2a9d8f,#d8d2c8,#8e44ad)';
+    ? 'linear-gradient(90deg,#3d7cc9,' + n + ',#f08a3c,#d7301f)'
+    : 'linear-gradient(90deg,#2a9d8f,' + n + ',#8e44ad)';
   legend.append(el('span', {}, S.mode === 'warm' ? 'cooler' : 'softer'), bar,
                 el('span', {}, S.mode === 'warm' ? 'warmer' : 'firmer'));
-  $('legend-note').textContent = S.mode === 'warm'
+  const learning = !(v.warmth || []).some((x) => x !== null);
+  const stale = !S.st.link.link_up || (S.valuesAt && Date.now() - S.valuesAt > STALE_MS);
+  $('garment').classList.toggle('stale', !!stale);
+  $('legend-note').textContent = learning && v.t ? 'Learning what is usual for each zone: colours appear after the first minutes of wear.'
+    : stale ? 'These are the last readings the hub had.' : S.mode === 'warm'
     ? 'Each zone against its own usual warmth next to its neighbours; numbers are °C.'
     : 'Each zone against its own usual pressure; numbers are times its usual.';
 }
