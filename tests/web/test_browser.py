@@ -224,6 +224,17 @@ def shoot(d, name, scheme="light"):
         check(js(d, "return document.documentElement.scrollWidth <= "
                     "document.documentElement.clientWidth"), "wider than %d" % w)
         out.append(path)
+        if w == 360:
+            # the whole page as a phone scrolls it, for docs/web.md
+            import base64
+            hgt = js(d, "return document.documentElement.scrollHeight")
+            shot = d.execute_cdp_cmd("Page.captureScreenshot", {
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": w, "height": hgt, "scale": 1}})
+            path = os.path.join(ARTIFACTS, "web-%s-360-full-%s.png" % (name, scheme))
+            with open(path, "wb") as f:
+                f.write(base64.b64decode(shot["data"]))
+            out.append(path)
     viewport(d, 360, 780)
     return out
 
