@@ -19,18 +19,10 @@ static const char *const members[] = { "device", "kind", "side", "value", "text"
 /* Seq numbers as JSON numbers: exact as doubles up to 2^53. */
 #define MAX_EXACT_SEQ 9007199254740992.0
 
-static bool user_kind(const char *k)
+static bool in_list(const char *const *list, const char *k)
 {
-    for (unsigned i = 0; dw_web_user_kinds[i]; i++)
-        if (!strcmp(dw_web_user_kinds[i], k))
-            return true;
-    return false;
-}
-
-static bool known_member(const char *k)
-{
-    for (unsigned i = 0; members[i]; i++)
-        if (!strcmp(members[i], k))
+    for (unsigned i = 0; list[i]; i++)
+        if (!strcmp(list[i], k))
             return true;
     return false;
 }
@@ -72,7 +64,7 @@ static bool tap_ok(const char *s)
 static const char *check_members(const cJSON *root)
 {
     for (const cJSON *a = root->child; a; a = a->next) {
-        if (!a->string || !known_member(a->string))
+        if (!a->string || !in_list(members, a->string))
             return "unknown member (device, kind, side, value, text, id)";
         for (const cJSON *b = a->next; b; b = b->next)
             if (b->string && !strcmp(a->string, b->string))
@@ -84,7 +76,7 @@ static const char *check_members(const cJSON *root)
 static const char *read_strings(const struct dw_json_doc *d, struct dw_web_evreq *r,
                                 char *kind, size_t kcap, char *side, size_t scap)
 {
-    if (dw_json_str(d, "kind", kind, kcap) < 0 || !kind[0] || !user_kind(kind))
+    if (dw_json_str(d, "kind", kind, kcap) < 0 || !kind[0] || !in_list(dw_web_user_kinds, kind))
         return "bad or missing \"kind\" (feed-start, feed-end, thermometer, ice-pack, heat-pack, "
                "shower, garment-on, garment-off, symptom, pump-start, pump-end, cancel, "
                "alert-seen)";

@@ -54,7 +54,7 @@ static void fill_row(struct dw_feed_row *r, const struct dw_hub_device *d,
     r->kind = x->e.kind;
     r->side = x->e.side;
     r->seq = x->e.seq;
-    r->order = x->order;
+    r->order = x->it.order;
     r->clock_ns = dw_hub_event_clock_ns(d, &x->e);
     r->has_value = x->e.has_value && x->e.kind == DW_EV_THERMOMETER;
     r->value = x->e.value;
@@ -77,7 +77,7 @@ int dw_feedlog_rows(const struct dw_hub *h, const struct dw_hub_device *d, uint6
     }
     for (unsigned i = 0; i < h->ev_n; i++) {
         const struct dw_hub_event *x = dw_hub_event_at(h, i);
-        if (x->dev != d->index || x->cancelled || dw_hub_event_clock_ns(d, &x->e) < from)
+        if (x->it.dev != d->index || x->cancelled || dw_hub_event_clock_ns(d, &x->e) < from)
             continue;
         if (x->e.kind == DW_EV_FEED_END || x->e.kind == DW_EV_PUMP_END) {
             close_open(out, k, starts, x);
@@ -195,7 +195,7 @@ static const struct dw_hub_event *last_feed(const struct dw_hub *h, const struct
     *pumping = false;
     for (unsigned i = h->ev_n; i-- > 0;) {
         const struct dw_hub_event *x = dw_hub_event_at(h, i);
-        if (x->dev != d->index || x->cancelled)
+        if (x->it.dev != d->index || x->cancelled)
             continue;
         if (!pump_seen && (x->e.kind == DW_EV_PUMP_START || x->e.kind == DW_EV_PUMP_END)) {
             pump_seen = true;

@@ -132,8 +132,8 @@ static struct dw_hub_event *add_event(struct dw_hub *h, struct dw_hub_device *d,
     if (h->ev_n < DW_HUB_EVENTS)
         h->ev_n++;
     memset(x, 0, sizeof(*x));
-    x->order = ++h->ev_order;
-    x->dev = d->index;
+    x->it.order = ++h->ev_order;
+    x->it.dev = d->index;
     x->from_file = from_file;
     x->e = *e;
     return x;
@@ -148,7 +148,7 @@ static void apply_cancel(struct dw_hub *h, struct dw_hub_device *d, const struct
         return;
     for (unsigned i = h->ev_n; i-- > 0;) {
         struct dw_hub_event *x = event_slot(h, i);
-        if (x->dev == d->index && (double)x->e.seq == c->value &&
+        if (x->it.dev == d->index && (double)x->e.seq == c->value &&
             (x->from_file || x->e.stream == c->stream) && x->e.kind != DW_EV_CANCEL) {
             x->cancelled = true;
             return;
@@ -167,7 +167,7 @@ static void set_acked(struct dw_hub *h, struct dw_hub_device *d, uint64_t id)
         }
     for (unsigned i = 0; i < h->al_n; i++) {
         struct dw_hub_alert *x = (struct dw_hub_alert *)dw_hub_alert_at(h, i);
-        if (x->dev == d->index && x->a.id == id)
+        if (x->it.dev == d->index && x->a.id == id)
             x->acked = true;
     }
 }
@@ -212,7 +212,7 @@ static bool seen_in_file(const struct dw_hub *h, const struct dw_hub_device *d,
         const struct dw_hub_event *x = dw_hub_event_at(h, i);
         if (!x->from_file)
             continue;
-        if (x->dev == d->index && x->e.seq == e->seq && x->e.t_host_ns == e->t_host_ns &&
+        if (x->it.dev == d->index && x->e.seq == e->seq && x->e.t_host_ns == e->t_host_ns &&
             x->e.kind == e->kind)
             return true;
     }
@@ -291,7 +291,7 @@ static struct dw_hub_alert *track_active(struct dw_hub_device *d, const struct d
     if (level_num(a->level) > level_num(d->active[i].a.level))
         d->active[i].acked = false;
     d->active[i].a = *a;
-    d->active[i].dev = d->index;
+    d->active[i].it.dev = d->index;
     return &d->active[i];
 }
 
@@ -311,12 +311,12 @@ static void on_alert(const struct dw_sub_msg *m, const struct dw_msg_alert *a, v
     h->al_head = (h->al_head + 1) % DW_HUB_ALERTS;
     if (h->al_n < DW_HUB_ALERTS)
         h->al_n++;
-    x->order = ++h->al_order;
-    x->dev = d->index;
+    x->it.order = ++h->al_order;
+    x->it.dev = d->index;
     x->acked = act ? act->acked : false;
     x->a = *a;
     if (act)
-        act->order = x->order;
+        act->it.order = x->it.order;
     dw_hub_sse_begin(&h->out, "alert");
     dw_hub_json_alert(h, x, &h->out);
     dw_hub_sse_end(&h->out);

@@ -24,17 +24,21 @@
 #define DW_HUB_ACTIVE_MAX 64 /* active alerts per garment */
 #define DW_HUB_VALUES_NS 500000000ull /* at most 2 value updates a second */
 
-struct dw_hub_event {
-    uint64_t order;
+/* What events and alerts kept by the hub start with. */
+struct dw_hub_item {
+    uint64_t order;          /* arrival order, per list, from 1 */
     unsigned dev;            /* index of the garment */
+};
+
+struct dw_hub_event {
+    struct dw_hub_item it;   /* first */
     bool cancelled;          /* a later cancel names it */
     bool from_file;          /* read from a session file at start */
     struct dw_msg_event e;
 };
 
 struct dw_hub_alert {
-    uint64_t order;
-    unsigned dev;
+    struct dw_hub_item it;   /* first */
     bool acked;              /* an alert-seen event names it */
     struct dw_msg_alert a;
 };

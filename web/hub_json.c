@@ -31,10 +31,10 @@ void dw_hub_json_event(const struct dw_hub *h, const struct dw_hub_event *e,
         b->oom = true;
         return;
     }
-    const struct dw_hub_device *d = dw_hub_at(h, e->dev);
+    const struct dw_hub_device *d = dw_hub_at(h, e->it.dev);
     put_extended(b, j, strlen(j));
     dw_strbuf_printf(b, ",\"order\":%llu,\"cancelled\":%s,\"from_file\":%s,\"clock_ns\":%llu}",
-                     (unsigned long long)e->order, e->cancelled ? "true" : "false",
+                     (unsigned long long)e->it.order, e->cancelled ? "true" : "false",
                      e->from_file ? "true" : "false",
                      (unsigned long long)dw_hub_event_clock_ns(d, &e->e));
     free(j);
@@ -50,10 +50,10 @@ void dw_hub_json_alert(const struct dw_hub *h, const struct dw_hub_alert *a,
         free(j);
         return;
     }
-    const struct dw_hub_device *d = dw_hub_at(h, a->dev);
+    const struct dw_hub_device *d = dw_hub_at(h, a->it.dev);
     put_extended(b, j, (size_t)n);
     dw_strbuf_printf(b, ",\"order\":%llu,\"acked\":%s,\"clock_ns\":%llu}",
-                     (unsigned long long)a->order, a->acked ? "true" : "false",
+                     (unsigned long long)a->it.order, a->acked ? "true" : "false",
                      (unsigned long long)dw_hub_alert_clock_ns(d, &a->a));
     free(j);
 }
@@ -233,53 +233,72 @@ void dw_hub_json_state(const struct dw_hub *h, const struct dw_hub_device *d,
     dw_strbuf_puts(b, "}");
 }
 
-void dw_hub_json_events(const struct dw_hub *h, const struct dw_hub_device *only,
-                        uint64_t since, unsigned limit, struct dw_strbuf *b)
+/* Events and alerts are kept alike: one list writer for both. */
+struct list {
+    unsigned n;
+    const struct dw_hub_item *(*at)(const struct dw_hub *h, unsigned i);
+    void (*put)(const struct dw_hub *h, const struct dw_hub_item *it, struct dw_strbuf *b);
+};
+
+static const struct dw_hub_item *event_item(const struct dw_hub *h, unsigned i)
 {
-    unsigned start = h->ev_n, n = 0;
+    return &dw_hub_event_at(h, i)->it;
+}
+
+static void put_event(const struct dw_hub *h, const struct dw_hub_item *it, struct dw_strbuf *b)
+{
+    dw_hub_json_event(h, (const struct dw_hub_event *)it, b);
+}
+
+static const struct dw_hub_item *alert_item(const struct dw_hub *h, unsigned i)
+{
+    return &dw_hub_alert_at(h, i)->it;
+}
+
+static void put_alert(const struct dw_hub *h, const struct dw_hub_item *it, struct dw_strbuf *b)
+{
+    dw_hub_json_alert(h, (const struct dw_hub_alert *)it, b);
+}
+
+/* The newest `limit` items after `since` (of one garment, or all), oldest
+ * first. */
+static void put_list(const struct dw_hub *h, const struct list *l,
+                     const struct dw_hub_device *only, uint64_t since, unsigned limit,
+                     struct dw_strbuf *b)
+{
+    unsigned start = l->n, n = 0;
     bool first = true;
-    /* the newest `limit` matching ones, written oldest first */
     while (start > 0 && n < limit) {
-        const struct dw_hub_event *e = dw_hub_event_at(h, start - 1);
-        if (e->order <= since)
+        const struct dw_hub_item *it = l->at(h, start - 1);
+        if (it->order <= since)
             break;
         start--;
-        if (!only || e->dev == only->index)
+        if (!only || it->dev == only->index)
             n++;
     }
     dw_strbuf_puts(b, "[");
-    for (unsigned i = start; i < h->ev_n; i++) {
-        const struct dw_hub_event *e = dw_hub_event_at(h, i);
-        if (only && e->dev != only->index)
+    for (unsigned i = start; i < l->n; i++) {
+        const struct dw_hub_item *it = l->at(h, i);
+        if (only && it->dev != only->index)
             continue;
         dw_strbuf_sep(b, &first);
-        dw_hub_json_event(h, e, b);
+        l->put(h, it, b);
     }
     dw_strbuf_puts(b, "]");
+}
+
+void dw_hub_json_events(const struct dw_hub *h, const struct dw_hub_device *only,
+                        uint64_t since, unsigned limit, struct dw_strbuf *b)
+{
+    const struct list l = { h->ev_n, event_item, put_event };
+    put_list(h, &l, only, since, limit, b);
 }
 
 void dw_hub_json_alerts(const struct dw_hub *h, const struct dw_hub_device *only,
                         uint64_t since, unsigned limit, struct dw_strbuf *b)
 {
-    unsigned start = h->al_n, n = 0;
-    bool first = true;
-    while (start > 0 && n < limit) {
-        const struct dw_hub_alert *a = dw_hub_alert_at(h, start - 1);
-        if (a->order <= since)
-            break;
-        start--;
-        if (!only || a->dev == only->index)
-            n++;
-    }
-    dw_strbuf_puts(b, "[");
-    for (unsigned i = start; i < h->al_n; i++) {
-        const struct dw_hub_alert *a = dw_hub_alert_at(h, i);
-        if (only && a->dev != only->index)
-            continue;
-        dw_strbuf_sep(b, &first);
-        dw_hub_json_alert(h, a, b);
-    }
-    dw_strbuf_puts(b, "]");
+    const struct list l = { h->al_n, alert_item, put_alert };
+    put_list(h, &l, only, since, limit, b);
 }
 
 void dw_hub_sse_snapshot(const struct dw_hub *h, struct dw_strbuf *b)
