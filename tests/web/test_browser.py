@@ -333,6 +333,16 @@ def test_blocked_duct_outlined():
         check(2 in outlined, "outlined zones %s" % outlined)
         paths = shoot(d, "blocked-duct") + shoot(d, "blocked-duct", "dark")
         print("screenshots: %s" % ", ".join(paths))
+        # a feed starts: the detector's H1 says which side is firmer, the
+        # page says it in words
+        n0 = len([a for a in sub.alerts if a["rule"] == "H1"])
+        by_id(d, "b-feed-left").click()
+        h1 = wait_for(lambda: [a for a in sub.alerts if a["rule"] == "H1"][n0:], 10,
+                      "H1 at the feed start")[0]
+        hint = wait_for(lambda: by_id(d, "hint").is_displayed() and by_id(d, "hint").text, 5,
+                        "the hint on the page")
+        check(hint == "The %s side feels firmer: you may start there." % h1["side"],
+              "hint %r for H1 %s" % (hint, h1["side"]))
     finally:
         d.quit()
         sub.close()
