@@ -1,9 +1,12 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 #include "endpoint.h"
@@ -40,6 +43,7 @@ int dw_forward_init(struct dw_forward *f, void *ctx, const char *endpoint, const
     f->curve_key = curve_key;
     f->server_key = server_key;
     f->insecure = insecure;
+    f->tap_fd = -1;
     f->taps = calloc(DW_FORWARD_TAPS, sizeof(*f->taps));
     f->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     pthread_mutex_init(&f->lock, NULL);
@@ -54,6 +58,8 @@ void dw_forward_fini(struct dw_forward *f)
         zmq_close(f->req);
     if (f->wake_fd >= 0)
         close(f->wake_fd);
+    if (f->tap_fd >= 0)
+        close(f->tap_fd);
     free(f->taps);
     pthread_mutex_destroy(&f->lock);
 }
@@ -127,16 +133,72 @@ static const struct dw_forward_tap *tap_find(const struct dw_forward *f, const c
     return NULL;
 }
 
-static void tap_add(struct dw_forward *f, const char *id, uint64_t seq)
+static void tap_remember(struct dw_forward *f, const char *id, uint64_t seq)
 {
     struct dw_forward_tap *t = &f->taps[f->tap_head];
-    if (!id[0])
-        return;
     snprintf(t->id, sizeof(t->id), "%s", id);
     t->seq = seq;
     f->tap_head = (f->tap_head + 1) % DW_FORWARD_TAPS;
     if (f->tap_n < DW_FORWARD_TAPS)
         f->tap_n++;
+}
+
+static void tap_add(struct dw_forward *f, const char *id, uint64_t seq)
+{
+    if (!id[0])
+        return;
+    tap_remember(f, id, seq);
+    /* one short write: a crash loses at most the id being written */
+    if (f->tap_fd >= 0 && dprintf(f->tap_fd, "%s %" PRIu64 "\n", id, seq) < 0)
+        dw_warn("tap ids: %s", strerror(errno));
+}
+
+/* The ids of an earlier run, oldest first; the file is written again with
+ * only the ones still remembered, so that it never grows past them. */
+static int taps_reload(struct dw_forward *f, int fd, const char *path)
+{
+    char id[DW_WEB_TAP_MAX + 1], tmp[4096 + 8];
+    unsigned long long seq;
+    FILE *in = fdopen(dup(fd), "r");
+    int out;
+
+    if (!in)
+        return -errno;
+    while (fscanf(in, "%64[A-Za-z0-9_-] %llu\n", id, &seq) == 2)
+        tap_remember(f, id, seq);
+    fclose(in);
+    snprintf(tmp, sizeof(tmp), "%s.new", path);
+    out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (out < 0)
+        return -errno;
+    for (unsigned i = 0; i < f->tap_n; i++) {
+        const struct dw_forward_tap *t =
+            &f->taps[(f->tap_head + DW_FORWARD_TAPS - f->tap_n + i) % DW_FORWARD_TAPS];
+        dprintf(out, "%s %" PRIu64 "\n", t->id, t->seq);
+    }
+    if (close(out) < 0 || rename(tmp, path) < 0)
+        return -errno;
+    return 0;
+}
+
+int dw_forward_keep_taps(struct dw_forward *f, const char *path)
+{
+    struct stat st;
+    int r, fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+        (st.st_mode & 077)) {
+        close(fd);
+        return -EPERM;
+    }
+    r = taps_reload(f, fd, path);
+    close(fd);
+    if (r < 0)
+        return r;
+    f->tap_fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+    return f->tap_fd < 0 ? -errno : 0;
 }
 
 int dw_forward_pollitems(struct dw_forward *f, void *items)

@@ -41,6 +41,7 @@ struct dw_forward {
     uint64_t deadline_ns;
     struct dw_forward_tap *taps;   /* ring of DW_FORWARD_TAPS */
     unsigned tap_head, tap_n;
+    int tap_fd;                    /* the ids kept on disk (-1: none) */
     void (*done)(void *conn, void *user);
     void *done_user;
     uint64_t sent, refused, timeouts, duplicates;
@@ -50,6 +51,11 @@ struct dw_forward {
 int dw_forward_init(struct dw_forward *f, void *ctx, const char *endpoint, const char *curve_key,
                     const char *server_key, bool insecure);
 void dw_forward_fini(struct dw_forward *f);
+/* Keeps the tap ids in a file too (mode 0600, lines "ID SEQ"), and reads
+ * those of an earlier run first, so that a tap the page sends again after
+ * a restart of the server still counts once. 0, -EPERM (a file of another
+ * owner, or with group/other access), or another -errno. */
+int dw_forward_keep_taps(struct dw_forward *f, const char *path);
 /* HTTP thread: queue a job (answered through done(job->conn)). */
 void dw_forward_submit(struct dw_forward *f, struct dw_forward_job *job);
 /* Stream thread: the sockets to poll (wake fd, and the REQ socket while a

@@ -61,7 +61,8 @@ static int read_pem(const char *path, char **out)
     return n > 0 && n < PEM_MAX ? 0 : -EFBIG;
 }
 
-static int load_token(struct web *w)
+/* The token file, and the tap ids kept beside it. */
+static int load_token(struct web *w, char *taps, size_t cap)
 {
     char path[PATH_MAX + 16], run[PATH_MAX];
     bool created;
@@ -76,6 +77,7 @@ static int load_token(struct web *w)
         }
         snprintf(path, sizeof(path), "%s/web-token", run);
     }
+    snprintf(taps, cap, "%s.taps", path);
     r = dw_web_token_load(path, w->token, &created);
     if (r < 0)
         dw_err("token file %s: %s", path, r == -EPERM ? "not a private file of this user "
@@ -115,10 +117,11 @@ static int connect_subs(struct web *w)
     return 0;
 }
 
-static int start_forward(struct web *w)
+static int start_forward(struct web *w, const char *taps)
 {
     char ep[PATH_MAX + 16];
     const char *events = w->o.events;
+    int r;
     if (!events) {
         if (dw_default_endpoint("events", ep, sizeof(ep)) < 0) {
             dw_err("no runtime directory for the default endpoint (use --events)");
@@ -126,8 +129,13 @@ static int start_forward(struct web *w)
         }
         events = ep;
     }
-    return dw_forward_init(&w->fwd, w->ctx, events, w->o.curve_key, w->o.server_key,
-                           w->o.insecure);
+    if ((r = dw_forward_init(&w->fwd, w->ctx, events, w->o.curve_key, w->o.server_key,
+                             w->o.insecure)) < 0)
+        return r;
+    if ((r = dw_forward_keep_taps(&w->fwd, taps)) < 0)
+        dw_err("tap ids file %s: %s", taps, r == -EPERM ? "not a private file of this user "
+               "(chmod 600)" : strerror(-r));
+    return r;
 }
 
 static void print_url(struct web *w)
@@ -154,10 +162,10 @@ static void print_url(struct web *w)
 static int setup(struct web *w)
 {
     struct dw_http_conf hc = { 0 };
-    char why[256];
+    char why[256], taps[PATH_MAX + 32];
     int r;
 
-    if (load_token(w) < 0 || dw_hub_init(&w->hub) < 0)
+    if (load_token(w, taps, sizeof(taps)) < 0 || dw_hub_init(&w->hub) < 0)
         return -1;
     if (w->o.tls_cert && ((r = read_pem(w->o.tls_cert, &w->cert)) < 0 ||
                           (r = read_pem(w->o.tls_key, &w->key)) < 0)) {
@@ -177,7 +185,7 @@ static int setup(struct web *w)
     if (w->o.dir && (r = dw_web_sessions_load(&w->hub, w->o.dir, dw_now_realtime_ns(),
                                               LOG_HOURS)) >= 0)
         dw_info("%d events of the last %d h read from %s", r, LOG_HOURS, w->o.dir);
-    if (!(w->ctx = zmq_ctx_new()) || connect_subs(w) < 0 || start_forward(w) < 0)
+    if (!(w->ctx = zmq_ctx_new()) || connect_subs(w) < 0 || start_forward(w, taps) < 0)
         return -1;
     w->http.api = (struct dw_web_api){ .hub = &w->hub, .token = w->token, .dir = w->o.dir,
                                        .tls = w->o.tls_cert != NULL, .files = dw_web_page };
@@ -267,7 +275,7 @@ int main(int argc, char **argv)
     dw_web_options_parse(argc, argv, &w.o);
     dw_install_stop_signals(&stop);
     umask(077);
-    w.fwd.wake_fd = -1;
+    w.fwd.wake_fd = w.fwd.tap_fd = -1;
     if (setup(&w) == 0) {
         print_url(&w);
         dw_info("serving on %s (%s)", w.o.listen, w.o.tls_cert ? "HTTPS" : "HTTP, loopback");

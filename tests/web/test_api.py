@@ -143,6 +143,25 @@ def test_post_event_forwarded():
     check([x["cancelled"] for x in ev if x["seq"] == r["seq"]] == [True], "not marked cancelled")
 
 
+def test_tap_ids_survive_a_restart():
+    """A tap the server forwarded, sent again after the server restarted
+    (its answer lost on the way): the first answer again, nothing sent."""
+    st, _, r = post({"kind": "heat-pack", "side": "left", "id": "restart-tap-7"})
+    check(st == 200 and not r["duplicate"], "first: %d %s" % (st, r))
+    wait_for(lambda: [e for e in SUB.user_events("heat-pack") if e["seq"] == r["seq"]], 5, "it")
+    P.web.stop()
+    P.web.start()
+    st, _, r2 = post({"kind": "heat-pack", "side": "left", "id": "restart-tap-7"})
+    check(st == 200 and r2["duplicate"] is True and r2["seq"] == r["seq"],
+          "after the restart: %d %s" % (st, r2))
+    time.sleep(0.5)
+    check(len([e for e in SUB.user_events("heat-pack") if e["side"] == "left"]) == 1,
+          "sent twice")
+    taps = os.path.join(P.run, "web-token.taps")
+    check(os.stat(taps).st_mode & 0o777 == 0o600 and "restart-tap-7 %d" % r["seq"] in
+          open(taps).read(), "the ids file")
+
+
 def w_():
     return pipeline().web
 
@@ -449,7 +468,8 @@ def test_record_has_every_frame():
 def main():
     cases = [test_usage, test_page_files, test_login_cookie, test_token_required,
              test_garments_state, test_post_event_forwarded, test_post_bad_inputs, test_lists,
-             test_log_and_csv, test_trend, test_event_stream, test_hammer_no_gaps,
+             test_log_and_csv, test_trend, test_event_stream, test_tap_ids_survive_a_restart,
+             test_hammer_no_gaps,
              test_record_has_every_frame, test_sessions_and_report, test_acquire_not_answering,
              test_tls]
     try:

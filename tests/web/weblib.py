@@ -199,6 +199,7 @@ class Subscriber:
             self.s.connect(ep)
         self.events, self.alerts, self.acq_seqs = [], [], []
         self.hello, self.sample = None, None  # latest payloads
+        self.seen = set()
         self.stop_flag = False
         self.t = threading.Thread(target=self._run, daemon=True)
         self.t.start()
@@ -222,7 +223,11 @@ class Subscriber:
                 elif kind == b"event":
                     e = json.loads(body)
                     self.acq_seqs.append(e["seq"])
-                    self.events.append(e)
+                    # acquire replays its backlog to every subscriber when
+                    # one joins (docs/messages.md 8): a repeat, not an event
+                    if (e["stream"], e["seq"]) not in self.seen:
+                        self.seen.add((e["stream"], e["seq"]))
+                        self.events.append(e)
                 elif kind == b"stats":
                     self.acq_seqs.append(json.loads(body)["seq"])
                 elif kind == b"alert":
