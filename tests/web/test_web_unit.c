@@ -22,6 +22,7 @@
 #include "layout.h"
 #include "msg.h"
 #include "msg_alert.h"
+#include "notify.h"
 #include "options.h"
 
 #define DEV "bra-7"
@@ -162,6 +163,27 @@ static void test_listen_parse(void **state)
                           "[::1:80", "1.2.3:80", "127.0.0.1:8x" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
         assert_int_equal(dw_web_listen_parse(bad[i], &a, &n, &lo), -EINVAL);
+}
+
+/* ---- --on-alert's command line: words, quotes, no shell ---- */
+
+static void test_notify_words(void **state)
+{
+    struct dw_notify n;
+    assert_int_equal(dw_notify_init(&n, "  /usr/bin/curl -d 'a b' \"c 'd'\" e\"f g\"h $HOME ", 1,
+                                    0, 1), 0);
+    const char *want[] = { "/usr/bin/curl", "-d", "a b", "c 'd'", "ef gh", "$HOME", NULL };
+    for (unsigned i = 0; want[i]; i++)
+        assert_string_equal(n.argv[i], want[i]);
+    assert_null(n.argv[6]);
+    dw_notify_fini(&n);
+    assert_int_equal(dw_notify_init(&n, "   ", 1, 0, 1), -EINVAL);
+    dw_notify_fini(&n);
+    assert_int_equal(dw_notify_init(&n, "x 'open", 1, 0, 1), -EINVAL);
+    dw_notify_fini(&n);
+    assert_int_equal(dw_notify_level("L2"), 2);
+    assert_int_equal(dw_notify_level("L4"), -1);
+    assert_int_equal(dw_notify_level("L1x"), -1);
 }
 
 /* ---- the hub from message bodies ---- */
@@ -482,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_token_file),
         cmocka_unit_test(test_auth),
         cmocka_unit_test(test_listen_parse),
+        cmocka_unit_test(test_notify_words),
         cmocka_unit_test(test_hub_state),
         cmocka_unit_test(test_feedlog),
         cmocka_unit_test(test_api_routes),
