@@ -154,7 +154,8 @@ def test_undo_sends_a_cancel():
     check(by_id(B1, "undo").is_displayed(), "no Undo")
     by_id(B1, "undo").click()
     c = wait_for(lambda: SUB.user_events("cancel"), 5, "the cancel on the stream")[-1]
-    check(c["value"] == e["seq"] and c["text"] == "feed-start", "cancel %s for %s" % (c, e))
+    check(c["value"] == e["seq"] and c["text"] == "feed-start" and c["side"] == "right",
+          "cancel %s for %s" % (c, e))
     wait_for(lambda: not [r for r in log_rows(B1) if r[1] == str(e["seq"])], 5,
              "the cancelled feed gone from the log")
     wait_for(lambda: by_id(B1, "sum-last").text.startswith("Left"), 5, "the summary back to left")

@@ -266,8 +266,8 @@ async function sendOne(item) {
     const j = await r.json();
     const g = S.groups.get(item.gid);
     if (g) {
-      g.seqs.push({ seq: j.seq, kind: item.body.kind });
-      if (g.undone) cancelSeq(j.seq, item.body.kind);
+      g.seqs.push({ seq: j.seq, kind: item.body.kind, side: item.body.side || 'none' });
+      if (g.undone) cancelSeq(j.seq, item.body.kind, item.body.side || 'none');
     }
     return 'done';
   }
@@ -298,10 +298,12 @@ async function pump() {
   renderPending();
 }
 
-function cancelSeq(seq, kind) {
+/* The cancel names the event by its seq, and repeats its kind and side
+ * for readers of the file. */
+function cancelSeq(seq, kind, side) {
   const id = newId();
   S.queue.push({ id, gid: null, label: 'Undo',
-                 body: { id, device: S.device, kind: 'cancel', value: seq, text: kind } });
+                 body: { id, device: S.device, kind: 'cancel', side, value: seq, text: kind } });
   saveQueue();
   pump();
 }
@@ -312,7 +314,7 @@ function undo(gid) {
   g.undone = true;
   /* not on the hub yet: it never will be */
   S.queue = S.queue.filter((q) => !(q.gid === gid && !(S.busy && q === S.queue[0])));
-  for (const s of g.seqs) cancelSeq(s.seq, s.kind);
+  for (const s of g.seqs) cancelSeq(s.seq, s.kind, s.side);
   saveQueue();
   renderPending();
   showToast(null, g.label + ' undone');
