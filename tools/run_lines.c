@@ -5,6 +5,7 @@
  *   ductwatch-detect   pub: ENDPOINT        listening
  *   ductwatch-record   file: PATH           a session file opened
  *   ductwatch-record   lost: N garment frame(s) of DEV ...
+ *   ductwatch-web      url: http://ADDR:PORT/?token=TOKEN   the page to open
  * Every place that reads one of them is in this file. */
 #include <errno.h>
 #include <stdio.h>
@@ -80,6 +81,11 @@ void dw_run_on_stage_line(struct dw_stage *s, bool is_err, const char *line, voi
         on_lost(r, line + 6);
     else if (s == &r->st[ST_RECORD] && !strncmp(line, "file: ", 6))
         on_file(r, line + 6);
+    else if (s == &r->st[ST_WEB] && !strncmp(line, "url: ", 5)) {
+        /* shown even with --quiet: it is how a person gets to the page */
+        dw_run_say(r, "web: %s", line + 5);
+        r->web_ready = true;
+    }
     else if (r->level >= DW_LOG_DEBUG)
         dw_run_say(r, "%s: %s", s->name, line);
 }
