@@ -36,7 +36,7 @@ struct run {
     /* options */
     const char *scenario, *seed, *port, *duration, *speed, *dir, *config, *labels, *rate;
     bool fast, use_sim, no_report, no_web;
-    const char *web_listen;
+    const char *web_listen, *on_alert;
     uint64_t duration_us;
     int level;
 

@@ -42,6 +42,8 @@ static void usage(void)
 "      --web-listen ADDR:PORT  where ductwatch-web serves the page (default\n"
 "                       %s: loopback, any free port)\n"
 "      --no-web         do not start ductwatch-web\n"
+"      --on-alert CMD   ductwatch-web runs CMD for every alert of L1 or more\n"
+"                       (the alert's JSON on stdin; ductwatch-web(1))\n"
 "  -v, --verbose        more log output (passed on to the stages)\n"
 "  -q, --quiet          errors, alerts and the summary only\n"
 "  -h, --help           this text\n"
@@ -102,13 +104,15 @@ void dw_run_build_args(struct run *r)
     a[n++] = "--events"; a[n++] = r->ep_events;
     a[n++] = "--dir"; a[n++] = r->dir;
     a[n++] = "--listen"; a[n++] = r->web_listen;
+    if (r->on_alert) { a[n++] = "--on-alert"; a[n++] = r->on_alert; }
     if (verb) a[n++] = verb;
     a[n] = NULL;
 }
 
 void dw_run_parse_args(struct run *r, int argc, char **argv)
 {
-    enum { O_SEED = 256, O_SPEED, O_FAST, O_RATE, O_LABELS, O_NO_REPORT, O_WEB_LISTEN, O_NO_WEB };
+    enum { O_SEED = 256, O_SPEED, O_FAST, O_RATE, O_LABELS, O_NO_REPORT, O_WEB_LISTEN, O_NO_WEB,
+           O_ON_ALERT };
     static const struct option opts[] = {
         { "scenario", required_argument, NULL, 's' },
         { "seed", required_argument, NULL, O_SEED },
@@ -121,6 +125,7 @@ void dw_run_parse_args(struct run *r, int argc, char **argv)
         { "no-report", no_argument, NULL, O_NO_REPORT },
         { "web-listen", required_argument, NULL, O_WEB_LISTEN },
         { "no-web", no_argument, NULL, O_NO_WEB },
+        { "on-alert", required_argument, NULL, O_ON_ALERT },
         { "dir", required_argument, NULL, 'o' },
         { "config", required_argument, NULL, 'c' },
         { "verbose", no_argument, NULL, 'v' },
@@ -164,6 +169,7 @@ void dw_run_parse_args(struct run *r, int argc, char **argv)
         case O_NO_REPORT: r->no_report = true; break;
         case O_WEB_LISTEN: r->web_listen = optarg; break;
         case O_NO_WEB: r->no_web = true; break;
+        case O_ON_ALERT: r->on_alert = optarg; break;
         case 'o': r->dir = optarg; break;
         case 'c': r->config = optarg; break;
         case 'v': case 'q': dw_tool_verbosity(&r->level, ch); break;
@@ -188,8 +194,8 @@ void dw_run_parse_args(struct run *r, int argc, char **argv)
     }
     if (!r->dir)
         r->dir = DW_RUN_DEFAULT_DIR;
-    if (r->no_web && r->web_listen)
-        dw_usage_error(prog, "--web-listen and --no-web exclude each other");
+    if (r->no_web && (r->web_listen || r->on_alert))
+        dw_usage_error(prog, "--no-web excludes --web-listen and --on-alert");
     if (!r->web_listen)
         r->web_listen = DW_RUN_DEFAULT_WEB_LISTEN;
     dw_log_set_level(r->level);

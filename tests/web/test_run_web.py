@@ -76,7 +76,7 @@ def test_no_web():
 def test_bad_usage():
     p = subprocess.run([DUCTWATCH, "run", "--no-web", "--web-listen", "127.0.0.1:1"],
                        capture_output=True, text=True, timeout=20)
-    check(p.returncode == 2 and "exclude" in p.stderr, "%d %s" % (p.returncode, p.stderr))
+    check(p.returncode == 2 and "excludes" in p.stderr, "%d %s" % (p.returncode, p.stderr))
 
 
 if __name__ == "__main__":
