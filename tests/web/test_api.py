@@ -450,10 +450,14 @@ def test_hammer_no_gaps():
 
 
 def test_record_has_every_frame():
-    """The recorder, beside the hammered server, has acquire's stream whole."""
+    """The recorder, beside the hammered server, has acquire's stream whole
+    (the garment, acquire and the recorder stopped first, so that the file
+    is closed: a file being written shows each table as far as its last
+    flush)."""
     import h5py
     pipeline()
-    time.sleep(1.5)
+    for name in ("sim", "acquire", "record"):
+        P.stop_proc(name)
     for f in P.h5_files():
         with h5py.File(f, "r", swmr=True) as h:
             seqs = sorted(set(int(s) for s in h["frames/seq"][()]) |

@@ -279,8 +279,16 @@ class Pipeline:
     def _spawn(self, args, name):
         log = open(os.path.join(self.tmp, name + ".log"), "ab")
         p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, env=self.env)
+        p.name = name
         self.procs.append(p)
         return p
+
+    def stop_proc(self, name):
+        """Stops one program (SIGTERM) and waits for it."""
+        for p in self.procs:
+            if p.name == name and p.poll() is None:
+                p.terminate()
+                p.wait(60)
 
     def _start(self, sim_args, web_args, subscribers, listen, record):
         sim = self._spawn([SIM, "--out", "pty", "-q"] + list(sim_args), "sim")
