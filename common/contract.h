@@ -10,6 +10,7 @@
  *   closed: PATH: …  record: every file it closes, with its counts
  *   lost: N …        record: garment frames lost while acquire restarted
  *   deleted: PATH: … record: a session file deleted while written
+ *   url: URL         web: the page to open, with its token
  */
 #pragma once
 #include <stddef.h>
@@ -23,6 +24,7 @@
 #define DW_LINE_CLOSED "closed: "
 #define DW_LINE_LOST "lost: "
 #define DW_LINE_DELETED "deleted: "
+#define DW_LINE_URL "url: "
 
 /* What follows prefix in line, or NULL when line does not start with it. */
 const char *dw_line_value(const char *line, const char *prefix);

@@ -163,7 +163,7 @@ int dw_event_parse(const uint8_t *p, size_t len, struct dw_event *e)
     e->kind = p[0];
     e->side = p[1];
     e->value = (int32_t)dw_get_le32(p + 4);
-    if (!dw_event_kind_name(e->kind) || e->kind >= DW_EV_LINK_DOWN || e->side > DW_SIDE_NONE)
+    if (!dw_event_kind_on_wire(e->kind) || e->side > DW_SIDE_NONE)
         return -EBADMSG;
     for (size_t i = 8; i < len; i++)
         if (p[i] == 0)
@@ -330,6 +330,7 @@ static const char *const kind_names[] = {
     [DW_EV_GARMENT_ON] = "garment-on", [DW_EV_GARMENT_OFF] = "garment-off",
     [DW_EV_BUTTON] = "button", [DW_EV_SYMPTOM] = "symptom",
     [DW_EV_PUMP_START] = "pump-start", [DW_EV_PUMP_END] = "pump-end",
+    [DW_EV_CANCEL] = "cancel", [DW_EV_ALERT_SEEN] = "alert-seen",
     [DW_EV_LINK_DOWN] = "link-down", [DW_EV_LINK_UP] = "link-up",
     [DW_EV_GAP] = "gap",
 };
@@ -346,6 +347,11 @@ int dw_event_kind_from_name(const char *name)
         if (kind_names[k] && strcmp(kind_names[k], name) == 0)
             return (int)k;
     return -1;
+}
+
+bool dw_event_kind_on_wire(unsigned kind)
+{
+    return kind >= DW_EV_FEED_START && kind <= DW_EV_PUMP_END;
 }
 
 bool dw_event_kind_has_value(unsigned kind)

@@ -9,17 +9,20 @@
 # chromium renders `ductwatch report` pages in the report tests; clang,
 # libclang-rt and valgrind are for the fuzz and memcheck runs; libczmq-dev
 # writes the certificates of the security-zcert test (only it).
+# chromium-driver and python3-selenium drive the web page in tests/web;
+# libmicrohttpd-dev is ductwatch-web's HTTP library (so a build needs it);
+# openssl makes the TLS test's certificate.
 set -euo pipefail
 
 PKGS=(
   gcc pkg-config meson ninja-build
   libserialport-dev libzmq3-dev libhdf5-dev hdf5-tools libcmocka-dev
-  libinih-dev libcjson-dev scdoc
+  libinih-dev libcjson-dev scdoc libmicrohttpd-dev
   python3 python3-h5py python3-zmq python3-numpy
   procps util-linux
 )
 TEST_PKGS=(
-  chromium libczmq-dev
+  chromium chromium-driver python3-selenium libczmq-dev openssl
   clang libclang-rt-14-dev valgrind
 )
 if [ "${1:-}" != "--build" ]; then

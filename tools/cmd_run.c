@@ -2,8 +2,8 @@
  *
  * Stages are child processes in a private runtime directory (so two runs,
  * or a run next to system services, never share endpoints): the simulator
- * on a pseudo-terminal (unless --port), ductwatch-acquire, ductwatch-detect
- * and ductwatch-record. A stage that dies is reported and restarted with
+ * on a pseudo-terminal (unless --port), ductwatch-acquire, ductwatch-detect,
+ * ductwatch-record and ductwatch-web (unless --no-web). A stage that dies is reported and restarted with
  * backoff; the others keep running. At the end the stages stop in data-flow
  * order (simulator, acquire, detect, record) so nothing in flight is lost.
  * This file is the course of a run; run.h names the parts. */
@@ -186,6 +186,14 @@ static bool start_pipeline(struct run *r)
         if (!r->stop)
             dw_err("ductwatch-detect did not start");
         return false;
+    }
+    if (!r->no_web) {
+        dw_run_start_stage(r, ST_WEB);
+        if (r->fatal || !dw_run_wait_for(r, &r->web_ready, READY_TIMEOUT_MS, ST_WEB)) {
+            if (!r->stop)
+                dw_err("ductwatch-web did not start on %s", r->web_listen);
+            return false;
+        }
     }
     if (r->use_sim) {
         dw_run_start_stage(r, ST_SIM);

@@ -41,6 +41,7 @@ static const char *build_folder(const char *name)
         { "ductwatch-detect", "processing" },
         { "ductwatch-keygen", "net" },
         { "ductwatch-broker", "net" },
+        { "ductwatch-web", "web" },
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(*map); i++)
         if (strcmp(map[i].prog, name) == 0)

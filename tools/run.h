@@ -25,14 +25,18 @@
 
 #define DW_RUN_MAX_FILES 16
 
-enum { ST_RECORD, ST_DETECT, ST_SIM, ST_ACQUIRE, N_STAGES };
+enum { ST_RECORD, ST_DETECT, ST_SIM, ST_ACQUIRE, ST_WEB, N_STAGES };
+
+/* The web page, on loopback (any free port unless --web-listen). */
+#define DW_RUN_DEFAULT_WEB_LISTEN "127.0.0.1:0"
 
 struct run {
     volatile sig_atomic_t stop;  /* SIGINT/SIGTERM */
 
     /* options */
     const char *scenario, *seed, *port, *duration, *speed, *dir, *config, *labels, *rate;
-    bool fast, use_sim, no_report;
+    bool fast, use_sim, no_report, no_web;
+    const char *web_listen, *on_alert;
     uint64_t duration_us;
     int level;
 
@@ -46,7 +50,7 @@ struct run {
     const char *args[N_STAGES][DW_STAGE_MAX_ARGS + 1];
     unsigned backoff_ms[N_STAGES];
     unsigned quick_fails[N_STAGES];
-    bool pty_ready, acquire_ready, detect_ready;
+    bool pty_ready, acquire_ready, detect_ready, web_ready;
     bool running;               /* every stage started: supervising */
     bool sim_finished;          /* the simulator reached its duration */
     bool fatal;                 /* a stage cannot run at all: give up */

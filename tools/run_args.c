@@ -22,7 +22,8 @@ static void usage(void)
 "Usage: ductwatch run [--scenario NAME [--seed N] | --port PATH|auto] [options]\n"
 "Starts the whole pipeline -- the garment simulator on a pseudo-terminal (or a\n"
 "real garment with --port), ductwatch-acquire, ductwatch-detect and\n"
-"ductwatch-record -- shows live status and every alert, and at the end prints\n"
+"ductwatch-record, and ductwatch-web for the page -- shows live status and\n"
+"every alert, prints 'web: URL' (the page to open), and at the end prints\n"
 "the session file(s), an alert summary and the loss counters, and writes an\n"
 "HTML report of the whole run (ductwatch report over all its session files)\n"
 "beside the first session file.\n"
@@ -39,6 +40,11 @@ static void usage(void)
 "  -o, --dir DIR        where session files go (default ./%s)\n"
 "  -c, --config FILE    detection configuration (ductwatch-detect --config)\n"
 "      --no-report      do not write the HTML report at the end\n"
+"      --web-listen ADDR:PORT  where ductwatch-web serves the page (default\n"
+"                       %s: loopback, any free port)\n"
+"      --no-web         do not start ductwatch-web\n"
+"      --on-alert CMD   ductwatch-web runs CMD for every alert of L1 or more\n"
+"                       (the alert's JSON on stdin; ductwatch-web(1))\n"
 "  -v, --verbose        more log output (passed on to the stages)\n"
 "  -q, --quiet          errors, alerts and the summary only\n"
 "  -h, --help           this text\n"
@@ -50,7 +56,7 @@ static void usage(void)
 "it. A stage that dies is restarted (backoff 0.5 s doubling to 10 s). Ctrl-C\n"
 "ends the run cleanly. Programs are found as described in ductwatch(1).\n",
         DW_RUN_DEFAULT_SCENARIO, DW_RUN_DEFAULT_DURATION, DW_RUN_DEFAULT_SPEED, DW_RUN_DEFAULT_DIR,
-        DW_RUN_DEFAULT_DURATION, DW_RUN_DEFAULT_SCENARIO, DW_RUN_DEFAULT_SPEED);
+        DW_RUN_DEFAULT_WEB_LISTEN, DW_RUN_DEFAULT_DURATION, DW_RUN_DEFAULT_SCENARIO, DW_RUN_DEFAULT_SPEED);
 }
 
 void dw_run_build_args(struct run *r)
@@ -92,6 +98,16 @@ void dw_run_build_args(struct run *r)
     if (r->use_sim) { a[n++] = "--wait-subscribers"; a[n++] = SIM_WAIT_SUBSCRIBERS; }
     if (verb) a[n++] = verb;
     a[n] = NULL;
+
+    a = r->args[ST_WEB]; n = 0;
+    a[n++] = "--sub"; a[n++] = r->ep_acquire;
+    a[n++] = "--sub"; a[n++] = r->ep_detect;
+    a[n++] = "--events"; a[n++] = r->ep_events;
+    a[n++] = "--dir"; a[n++] = r->dir;
+    a[n++] = "--listen"; a[n++] = r->web_listen;
+    if (r->on_alert) { a[n++] = "--on-alert"; a[n++] = r->on_alert; }
+    if (verb) a[n++] = verb;
+    a[n] = NULL;
 }
 
 /* The options that exclude each other, and the defaults of the others. */
@@ -113,12 +129,17 @@ static void check_and_default(struct run *r, bool speed_given)
     }
     if (!r->dir)
         r->dir = DW_RUN_DEFAULT_DIR;
+    if (r->no_web && (r->web_listen || r->on_alert))
+        dw_usage_error(prog, "--no-web excludes --web-listen and --on-alert");
+    if (!r->web_listen)
+        r->web_listen = DW_RUN_DEFAULT_WEB_LISTEN;
     dw_log_set_level(r->level);
 }
 
 void dw_run_parse_args(struct run *r, int argc, char **argv)
 {
-    enum { O_SEED = 256, O_SPEED, O_FAST, O_RATE, O_LABELS, O_NO_REPORT };
+    enum { O_SEED = 256, O_SPEED, O_FAST, O_RATE, O_LABELS, O_NO_REPORT, O_WEB_LISTEN, O_NO_WEB,
+           O_ON_ALERT };
     static const struct option opts[] = {
         { "scenario", required_argument, NULL, 's' },
         { "seed", required_argument, NULL, O_SEED },
@@ -129,6 +150,9 @@ void dw_run_parse_args(struct run *r, int argc, char **argv)
         { "rate", required_argument, NULL, O_RATE },
         { "labels", required_argument, NULL, O_LABELS },
         { "no-report", no_argument, NULL, O_NO_REPORT },
+        { "web-listen", required_argument, NULL, O_WEB_LISTEN },
+        { "no-web", no_argument, NULL, O_NO_WEB },
+        { "on-alert", required_argument, NULL, O_ON_ALERT },
         { "dir", required_argument, NULL, 'o' },
         { "config", required_argument, NULL, 'c' },
         { "verbose", no_argument, NULL, 'v' },
@@ -170,6 +194,9 @@ void dw_run_parse_args(struct run *r, int argc, char **argv)
             break;
         case O_LABELS: r->labels = optarg; break;
         case O_NO_REPORT: r->no_report = true; break;
+        case O_WEB_LISTEN: r->web_listen = optarg; break;
+        case O_NO_WEB: r->no_web = true; break;
+        case O_ON_ALERT: r->on_alert = optarg; break;
         case 'o': r->dir = optarg; break;
         case 'c': r->config = optarg; break;
         case 'v': case 'q': dw_tool_verbosity(&r->level, ch); break;

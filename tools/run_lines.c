@@ -5,6 +5,7 @@
  *   ductwatch-detect   pub: ENDPOINT        listening
  *   ductwatch-record   file: PATH           a session file opened
  *   ductwatch-record   lost: N garment frame(s) of DEV ...
+ *   ductwatch-web      url: http://ADDR:PORT/?token=TOKEN   the page to open
  * Every place that reads one of them is in this file; the prefixes are
  * common/contract.h. */
 #include <errno.h>
@@ -81,6 +82,11 @@ void dw_run_on_stage_line(struct dw_stage *s, bool is_err, const char *line, voi
         on_lost(r, line);
     else if (s == &r->st[ST_RECORD] && (v = dw_line_value(line, DW_LINE_FILE)))
         on_file(r, v);
+    else if (s == &r->st[ST_WEB] && (v = dw_line_value(line, DW_LINE_URL))) {
+        /* shown even with --quiet: it is how a person gets to the page */
+        dw_run_say(r, "web: %s", v);
+        r->web_ready = true;
+    }
     else if (r->level >= DW_LOG_DEBUG)
         dw_run_say(r, "%s: %s", s->name, line);
 }

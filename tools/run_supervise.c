@@ -49,10 +49,11 @@ int dw_run_init_stages(struct run *r)
     static const char *const names[N_STAGES] = {
         [ST_RECORD] = "ductwatch-record", [ST_DETECT] = "ductwatch-detect",
         [ST_SIM] = "ductwatch-sim", [ST_ACQUIRE] = "ductwatch-acquire",
+        [ST_WEB] = "ductwatch-web",
     };
     for (int i = 0; i < N_STAGES; i++) {
         r->backoff_ms[i] = BACKOFF_MIN_MS;
-        if (i == ST_SIM && !r->use_sim)
+        if ((i == ST_SIM && !r->use_sim) || (i == ST_WEB && r->no_web))
             continue;
         if (dw_stage_init(&r->st[i], names[i], r->args[i], dw_run_on_stage_line, r) < 0) {
             dw_err("cannot set up %s", names[i]);
@@ -226,7 +227,8 @@ int dw_run_make_rundir(struct run *r)
 
 void dw_run_remove_rundir(struct run *r)
 {
-    static const char *const names[] = { "acquire", "events", "detect", "garment", "garment.new" };
+    static const char *const names[] = { "acquire", "events", "detect", "garment", "garment.new",
+                                         "web-token", "web-token.taps" };
     char p[PATH_MAX + 32], target[PATH_MAX];
     if (r->current_link[0]) {
         ssize_t n = readlink(r->current_link, target, sizeof(target) - 1);
@@ -282,7 +284,7 @@ static void wait_recorder_quiet(struct run *r)
 
 void dw_run_shutdown_stages(struct run *r)
 {
-    static const int order[] = { ST_SIM, ST_ACQUIRE, ST_DETECT, ST_RECORD };
+    static const int order[] = { ST_SIM, ST_ACQUIRE, ST_DETECT, ST_RECORD, ST_WEB };
     for (size_t k = 0; k < sizeof(order) / sizeof(*order); k++) {
         struct dw_stage *s = &r->st[order[k]];
         char why[96];

@@ -15,8 +15,9 @@ import sys
 import tempfile
 
 PROGRAMS = ["ductwatch", "ductwatch-acquire", "ductwatch-detect", "ductwatch-record",
-            "ductwatch-sim", "ductwatch-keygen", "ductwatch-broker"]
-UNITS = ["ductwatch-acquire@.service", "ductwatch-detect.service", "ductwatch-record.service"]
+            "ductwatch-sim", "ductwatch-keygen", "ductwatch-broker", "ductwatch-web"]
+UNITS = ["ductwatch-acquire@.service", "ductwatch-detect.service", "ductwatch-record.service",
+         "ductwatch-web.service"]
 
 
 class Fail(Exception):
