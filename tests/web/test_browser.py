@@ -85,7 +85,7 @@ def log_rows(d):
 
 def open_page(d, web):
     d.get(web.url)
-    wait_for(lambda: js(d, "return document.getElementById('conn').textContent") == "connected",
+    wait_for(lambda: js(d, "return document.getElementById('conn').textContent") == "hub connected",
              10, "the page connected")
 
 

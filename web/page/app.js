@@ -109,7 +109,7 @@ function connect() {
   es.addEventListener('alert', (e) => onAlert(JSON.parse(e.data)));
   es.addEventListener('ready', () => {
     S.connected = true;
-    setConn('connected', 'ok');
+    setConn('hub connected', 'ok');
     refreshLog();
     pump();
   });
