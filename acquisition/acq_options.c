@@ -94,10 +94,7 @@ void dw_acq_options_parse(int argc, char **argv, struct dw_acq_options *c)
         { "curve-key", required_argument, NULL, O_CURVE_KEY },
         { "allow", required_argument, NULL, O_ALLOW },
         { "insecure", no_argument, NULL, O_INSECURE },
-        { "verbose", no_argument, NULL, 'v' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },
+        DW_CLI_LONGOPTS_STD,
         { 0 },
     };
     uint64_t u;
@@ -158,11 +155,7 @@ void dw_acq_options_parse(int argc, char **argv, struct dw_acq_options *c)
         case O_CURVE_KEY: c->curve_key = optarg; break;
         case O_ALLOW: c->allow = optarg; break;
         case O_INSECURE: c->insecure = true; break;
-        case 'v': level = level < DW_LOG_INFO ? DW_LOG_INFO : DW_LOG_DEBUG; break;
-        case 'q': level = DW_LOG_ERROR; break;
-        case 'h': usage(); exit(0);
-        case 'V': dw_print_version(prog); exit(0);
-        default: dw_usage_bad_option(prog, ch, argv);
+        default: dw_cli_std_option(prog, ch, argv, &level, usage);
         }
     }
     dw_usage_no_operands(prog, argc, argv);

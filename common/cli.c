@@ -27,12 +27,24 @@ void dw_usage_bad_option(const char *prog, int ch, char **argv)
     dw_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
 }
 
+void dw_cli_verbosity(int *level, int ch)
+{
+    if (ch == 'v')
+        *level = *level < DW_LOG_INFO ? DW_LOG_INFO : DW_LOG_DEBUG;
+    else if (ch == 'q')
+        *level = DW_LOG_ERROR;
+}
+
+void dw_cli_check_room(const char *prog, long n, long max, const char *what)
+{
+    if (n >= max)
+        dw_usage_error(prog, "at most %ld %s", max, what);
+}
+
 void dw_cli_std_option(const char *prog, int ch, char **argv, int *level, void (*usage)(void))
 {
-    if (level && ch == 'v') {
-        *level = *level < DW_LOG_INFO ? DW_LOG_INFO : DW_LOG_DEBUG;
-    } else if (level && ch == 'q') {
-        *level = DW_LOG_ERROR;
+    if (level && (ch == 'v' || ch == 'q')) {
+        dw_cli_verbosity(level, ch);
     } else if (ch == 'h') {
         usage();
         exit(DW_EXIT_OK);

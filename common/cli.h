@@ -1,6 +1,7 @@
 /* Conventions every ductwatch program shares: exit 0 on success, 2 on bad
  * usage with a one-line reason, 1 on a runtime failure. */
 #pragma once
+#include <getopt.h>
 #include <signal.h>
 
 #define DW_EXIT_OK 0
@@ -20,6 +21,17 @@ void dw_usage_bad_option(const char *prog, int ch, char **argv) __attribute__((n
  * NULL: the program has neither), -h usage() and exit 0, -V the version
  * and exit 0; anything else is bad usage (dw_usage_bad_option, exit 2). */
 void dw_cli_std_option(const char *prog, int ch, char **argv, int *level, void (*usage)(void));
+/* The long options of dw_cli_std_option, for the end of a program's
+ * table: without --version (for the commands that have none) and with. */
+#define DW_CLI_LONGOPTS_VQH                                                             \
+    { "verbose", no_argument, NULL, 'v' }, { "quiet", no_argument, NULL, 'q' },        \
+    { "help", no_argument, NULL, 'h' }
+#define DW_CLI_LONGOPTS_STD DW_CLI_LONGOPTS_VQH, { "version", no_argument, NULL, 'V' }
+/* -v one log level more (info, then debug), -q errors only; other ch: nothing. */
+void dw_cli_verbosity(int *level, int ch);
+/* For a repeatable option that already has n of its max values: exits 2
+ * with "at most MAX WHAT" when it is full. */
+void dw_cli_check_room(const char *prog, long n, long max, const char *what);
 /* Exits 2 if arguments are left after the options (argv[optind..]). */
 void dw_usage_no_operands(const char *prog, int argc, char **argv);
 

@@ -124,10 +124,7 @@ static void parse_args(int argc, char **argv, struct config *c)
         { "upstream-server-key", required_argument, NULL, O_UP_SERVER },
         { "insecure", no_argument, NULL, O_INSECURE },
         { "hwm", required_argument, NULL, O_HWM },
-        { "verbose", no_argument, NULL, 'v' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },
+        DW_CLI_LONGOPTS_STD,
         { 0 },
     };
     int ch, level = DW_LOG_INFO;
@@ -137,21 +134,18 @@ static void parse_args(int argc, char **argv, struct config *c)
     while ((ch = getopt_long(argc, argv, ":f:b:vqhV", opts, NULL)) != -1) {
         switch (ch) {
         case 'f':
-            if (c->n_front == MAX_EP)
-                dw_usage_error(prog, "at most %d --frontend endpoints", MAX_EP);
+            dw_cli_check_room(prog, c->n_front, MAX_EP, "--frontend endpoints");
             c->front[c->n_front++] = parse_ep(optarg, false);
             break;
         case 'b':
-            if (c->n_back == MAX_EP)
-                dw_usage_error(prog, "at most %d --backend endpoints", MAX_EP);
+            dw_cli_check_room(prog, c->n_back, MAX_EP, "--backend endpoints");
             c->back[c->n_back++] = parse_ep(optarg, true);
             break;
         case O_CURVE_KEY: c->curve_key = optarg; break;
         case O_ALLOW: c->allow = optarg; break;
         case O_UP_KEY: c->upstream_key = optarg; break;
         case O_UP_SERVER:
-            if (c->n_upstream_server == MAX_EP)
-                dw_usage_error(prog, "at most %d --upstream-server-key", MAX_EP);
+            dw_cli_check_room(prog, c->n_upstream_server, MAX_EP, "--upstream-server-key");
             c->upstream_server[c->n_upstream_server++] = optarg;
             break;
         case O_INSECURE: c->insecure = true; break;

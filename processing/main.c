@@ -407,10 +407,7 @@ static void parse_args(int argc, char **argv, struct options *o)
         { "config", required_argument, NULL, O_CONFIG },
         { "print-config", no_argument, NULL, O_PRINT },
         { "input", required_argument, NULL, O_INPUT },
-        { "verbose", no_argument, NULL, 'v' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },
+        DW_CLI_LONGOPTS_STD,
         { 0 },
     };
     int verbosity = DW_LOG_WARN, ch;
@@ -419,8 +416,7 @@ static void parse_args(int argc, char **argv, struct options *o)
     while ((ch = getopt_long(argc, argv, ":vqhV", opts, NULL)) != -1) {
         switch (ch) {
         case O_SUB:
-            if (o->n_sub == MAX_SUB)
-                dw_usage_error(prog, "at most %d --sub endpoints", MAX_SUB);
+            dw_cli_check_room(prog, o->n_sub, MAX_SUB, "--sub endpoints");
             o->subs[o->n_sub++] = optarg;
             break;
         case O_PUB: o->pub_ep = optarg; break;

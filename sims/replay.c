@@ -76,9 +76,7 @@ static int parse_args(int argc, char **argv, struct replay *r)
         { "to", required_argument, NULL, O_TO },
         { "out", required_argument, NULL, O_OUT },
         { "pty-link", required_argument, NULL, O_PTY_LINK },
-        { "verbose", no_argument, NULL, 'v' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
+        DW_CLI_LONGOPTS_VQH,
         { 0 },
     };
     int ch, level = DW_LOG_INFO;
@@ -107,10 +105,7 @@ static int parse_args(int argc, char **argv, struct replay *r)
             break;
         case O_OUT: r->out = optarg; break;
         case O_PTY_LINK: r->pty_link = optarg; break;
-        case 'v': level = DW_LOG_DEBUG; break;
-        case 'q': level = DW_LOG_ERROR; break;
-        case 'h': usage(); exit(DW_EXIT_OK);
-        default: dw_usage_bad_option(prog, ch, argv);
+        default: dw_cli_std_option(prog, ch, argv, &level, usage);
         }
     }
     if (fast && speed_set)

@@ -141,10 +141,7 @@ static void parse_args(int argc, char **argv, struct sim *s)
         { "episode-duration", required_argument, NULL, O_EPISODE },
         { "param", required_argument, NULL, O_PARAM },
         { "link-faults", required_argument, NULL, O_FAULTS },
-        { "verbose", no_argument, NULL, 'v' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },
+        DW_CLI_LONGOPTS_STD,
         { 0 },
     };
     int ch, level = DW_LOG_INFO;
@@ -228,11 +225,7 @@ static void parse_args(int argc, char **argv, struct sim *s)
                 dw_usage_error(prog, "%s", err);
             s->faults_spec = optarg;
             break;
-        case 'v': level = DW_LOG_DEBUG; break;
-        case 'q': level = DW_LOG_ERROR; break;
-        case 'h': usage(); exit(DW_EXIT_OK);
-        case 'V': dw_print_version(prog); exit(DW_EXIT_OK);
-        default: dw_usage_bad_option(prog, ch, argv);
+        default: dw_cli_std_option(prog, ch, argv, &level, usage);
         }
     }
     dw_usage_no_operands(prog, argc, argv);

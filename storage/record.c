@@ -164,10 +164,7 @@ static void parse_args(int argc, char **argv, struct config *c)
         { "curve-key", required_argument, NULL, O_CURVE_KEY },
         { "server-key", required_argument, NULL, O_SERVER_KEY },
         { "insecure", no_argument, NULL, O_INSECURE },
-        { "verbose", no_argument, NULL, 'v' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },
+        DW_CLI_LONGOPTS_STD,
         { 0 },
     };
     int level = DW_LOG_INFO, ch;
@@ -180,8 +177,7 @@ static void parse_args(int argc, char **argv, struct config *c)
     while ((ch = getopt_long(argc, argv, ":d:vqhV", opts, NULL)) != -1) {
         switch (ch) {
         case O_SUB:
-            if (c->n_subs == MAX_SUBS)
-                dw_usage_error(prog, "at most %d --sub endpoints", MAX_SUBS);
+            dw_cli_check_room(prog, c->n_subs, MAX_SUBS, "--sub endpoints");
             c->subs[c->n_subs++] = optarg;
             break;
         case 'd': c->dir = optarg; break;

@@ -129,9 +129,7 @@ int dw_cmd_alerts(int argc, char **argv)
     static const struct option opts[] = {
         { "json", no_argument, NULL, 'j' },
         { "sub", required_argument, NULL, 's' },
-        { "verbose", no_argument, NULL, 'v' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
+        DW_CLI_LONGOPTS_VQH,
         { 0 },
     };
     struct alerts_ctx c = { 0 };
@@ -149,9 +147,7 @@ int dw_cmd_alerts(int argc, char **argv)
                 dw_usage_error(prog, "too many --sub (at most 16)");
             eps[n_eps++] = optarg;
             break;
-        case 'v': case 'q': dw_tool_verbosity(&level, ch); break;
-        case 'h': usage(); return DW_EXIT_OK;
-        default: dw_usage_bad_option(prog, ch, argv);
+        default: dw_cli_std_option(prog, ch, argv, &level, usage);
         }
     }
     dw_usage_no_operands(prog, argc, argv);

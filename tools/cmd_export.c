@@ -343,9 +343,7 @@ int dw_cmd_export(int argc, char **argv)
     enum { O_CSV = 256 };
     static const struct option opts[] = {
         { "csv", required_argument, NULL, O_CSV },
-        { "verbose", no_argument, NULL, 'v' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
+        DW_CLI_LONGOPTS_VQH,
         { 0 },
     };
     const char *dir = NULL;
@@ -356,9 +354,7 @@ int dw_cmd_export(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, ":vqh", opts, NULL)) != -1) {
         switch (ch) {
         case O_CSV: dir = optarg; break;
-        case 'v': case 'q': dw_tool_verbosity(&level, ch); break;
-        case 'h': usage(); return DW_EXIT_OK;
-        default: dw_usage_bad_option(prog, ch, argv);
+        default: dw_cli_std_option(prog, ch, argv, &level, usage);
         }
     }
     if (!dir || !dir[0])

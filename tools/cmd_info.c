@@ -244,8 +244,7 @@ int dw_cmd_info(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
         switch (ch) {
         case 'j': json = true; break;
-        case 'h': usage(); return DW_EXIT_OK;
-        default: dw_usage_bad_option(prog, ch, argv);
+        default: dw_cli_std_option(prog, ch, argv, NULL, usage);
         }
     }
     if (optind >= argc)

@@ -116,9 +116,7 @@ int dw_cmd_log(int argc, char **argv)
         { "side", required_argument, NULL, 's' },
         { "text", required_argument, NULL, 't' },
         { "events", required_argument, NULL, 'e' },
-        { "verbose", no_argument, NULL, 'v' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
+        DW_CLI_LONGOPTS_VQH,
         { 0 },
     };
     const char *kind = NULL, *side = "none", *text = "", *ep = NULL, *value_str = NULL;
@@ -152,9 +150,7 @@ int dw_cmd_log(int argc, char **argv)
             text = optarg;
             break;
         case 'e': ep = optarg; break;
-        case 'v': case 'q': dw_tool_verbosity(&level, ch); break;
-        case 'h': usage(); return DW_EXIT_OK;
-        default: dw_usage_bad_option(prog, ch, argv);
+        default: dw_cli_std_option(prog, ch, argv, &level, usage);
         }
     }
     dw_log_set_level(level);

@@ -99,9 +99,7 @@ static void parse_args(struct report_opts *o, int argc, char **argv)
         { "to", required_argument, NULL, 'T' },
         { "device", required_argument, NULL, 'd' },
         { "config", required_argument, NULL, 'c' },
-        { "verbose", no_argument, NULL, 'v' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
+        DW_CLI_LONGOPTS_VQH,
         { 0 },
     };
     int ch;
@@ -119,9 +117,7 @@ static void parse_args(struct report_opts *o, int argc, char **argv)
             break;
         case 'd': o->req.device = optarg; break;
         case 'c': o->req.config = optarg; break;
-        case 'v': case 'q': dw_tool_verbosity(&o->level, ch); break;
-        case 'h': usage(); exit(DW_EXIT_OK);
-        default: dw_usage_bad_option(prog, ch, argv);
+        default: dw_cli_std_option(prog, ch, argv, &o->level, usage);
         }
     }
     if (optind >= argc)

@@ -437,9 +437,7 @@ static void parse_args(struct view *v, int argc, char **argv)
         { "interval", required_argument, NULL, 'i' },
         { "timeout", required_argument, NULL, 't' },
         { "no-color", no_argument, NULL, 'C' },
-        { "verbose", no_argument, NULL, 'v' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
+        DW_CLI_LONGOPTS_VQH,
         { 0 },
     };
     int ch;
@@ -464,9 +462,7 @@ static void parse_args(struct view *v, int argc, char **argv)
                 dw_usage_error(prog, "bad --timeout '%s' (seconds)", optarg);
             break;
         case 'C': v->no_color = true; break;
-        case 'v': case 'q': dw_tool_verbosity(&v->level, ch); break;
-        case 'h': usage(); exit(DW_EXIT_OK);
-        default: dw_usage_bad_option(prog, ch, argv);
+        default: dw_cli_std_option(prog, ch, argv, &v->level, usage);
         }
     }
     dw_usage_no_operands(prog, argc, argv);

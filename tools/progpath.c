@@ -165,11 +165,3 @@ int dw_tool_default_endpoint(const char *name, char *buf, size_t cap)
     }
     return r;
 }
-
-void dw_tool_verbosity(int *level, int ch)
-{
-    if (ch == 'v')
-        *level = *level < DW_LOG_INFO ? DW_LOG_INFO : DW_LOG_DEBUG;
-    else if (ch == 'q')
-        *level = DW_LOG_ERROR;
-}

@@ -155,9 +155,7 @@ void dw_run_parse_args(struct run *r, int argc, char **argv)
         { "on-alert", required_argument, NULL, O_ON_ALERT },
         { "dir", required_argument, NULL, 'o' },
         { "config", required_argument, NULL, 'c' },
-        { "verbose", no_argument, NULL, 'v' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
+        DW_CLI_LONGOPTS_VQH,
         { 0 },
     };
     int ch;
@@ -199,9 +197,7 @@ void dw_run_parse_args(struct run *r, int argc, char **argv)
         case O_ON_ALERT: r->on_alert = optarg; break;
         case 'o': r->dir = optarg; break;
         case 'c': r->config = optarg; break;
-        case 'v': case 'q': dw_tool_verbosity(&r->level, ch); break;
-        case 'h': usage(); exit(DW_EXIT_OK);
-        default: dw_usage_bad_option(prog, ch, argv);
+        default: dw_cli_std_option(prog, ch, argv, &r->level, usage);
         }
     }
     dw_usage_no_operands(prog, argc, argv);

@@ -34,6 +34,3 @@ bool dw_tool_endpoint_present(const char *ep);
  * accepted); false when the socket file is gone or refuses (the program
  * stopped or was killed). Other transports: true (cannot be told). */
 bool dw_tool_endpoint_listening(const char *ep);
-
-/* -v/-q handling shared by all subcommands. */
-void dw_tool_verbosity(int *level, int ch);

@@ -124,9 +124,7 @@ void dw_web_options_parse(int argc, char **argv, struct dw_web_options *o)
         { "token-file", required_argument, NULL, O_TOKEN },
         { "curve-key", required_argument, NULL, O_CURVE },
         { "server-key", required_argument, NULL, O_SERVER },
-        { "insecure", no_argument, NULL, O_INSECURE }, { "verbose", no_argument, NULL, 'v' },
-        { "quiet", no_argument, NULL, 'q' }, { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' }, { 0 },
+        { "insecure", no_argument, NULL, O_INSECURE }, DW_CLI_LONGOPTS_STD, { 0 },
     };
     int level = DW_LOG_INFO, ch, l;
 
@@ -139,8 +137,7 @@ void dw_web_options_parse(int argc, char **argv, struct dw_web_options *o)
     while ((ch = getopt_long(argc, argv, ":l:d:vqhV", opts, NULL)) != -1) {
         switch (ch) {
         case O_SUB:
-            if (o->n_subs == DW_WEB_MAX_SUB)
-                dw_usage_error(prog, "at most %d --sub endpoints", DW_WEB_MAX_SUB);
+            dw_cli_check_room(prog, o->n_subs, DW_WEB_MAX_SUB, "--sub endpoints");
             o->subs[o->n_subs++] = optarg;
             break;
         case O_EVENTS: o->events = optarg; break;
@@ -161,11 +158,7 @@ void dw_web_options_parse(int argc, char **argv, struct dw_web_options *o)
         case O_CURVE: o->curve_key = optarg; break;
         case O_SERVER: o->server_key = optarg; break;
         case O_INSECURE: o->insecure = true; break;
-        case 'v': level = DW_LOG_DEBUG; break;
-        case 'q': level = DW_LOG_ERROR; break;
-        case 'h': usage(); exit(DW_EXIT_OK);
-        case 'V': dw_print_version(prog); exit(DW_EXIT_OK);
-        default: dw_usage_bad_option(prog, ch, argv);
+        default: dw_cli_std_option(prog, ch, argv, &level, usage);
         }
     }
     dw_usage_no_operands(prog, argc, argv);
