@@ -184,6 +184,22 @@ void dw_jsonw_null(struct dw_jsonw *w, const char *k)
     put(w, "null", 4);
 }
 
+void dw_jsonw_number_or_null(struct dw_jsonw *w, const char *k, bool has, double d)
+{
+    if (has)
+        dw_jsonw_number(w, k, d);
+    else
+        dw_jsonw_null(w, k);
+}
+
+void dw_jsonw_u64_or_null(struct dw_jsonw *w, const char *k, bool has, uint64_t v)
+{
+    if (has)
+        dw_jsonw_u64(w, k, v);
+    else
+        dw_jsonw_null(w, k);
+}
+
 void dw_jsonw_raw(struct dw_jsonw *w, const char *k, const char *json)
 {
     key(w, k);

@@ -25,6 +25,9 @@ void dw_jsonw_number(struct dw_jsonw *w, const char *key, double d);
 void dw_jsonw_u64(struct dw_jsonw *w, const char *key, uint64_t v); /* exact decimal */
 void dw_jsonw_bool(struct dw_jsonw *w, const char *key, bool v);
 void dw_jsonw_null(struct dw_jsonw *w, const char *key);
+/* The number when the field has one, else null (an unknown value). */
+void dw_jsonw_number_or_null(struct dw_jsonw *w, const char *key, bool has, double d);
+void dw_jsonw_u64_or_null(struct dw_jsonw *w, const char *key, bool has, uint64_t v);
 /* Value text written as it is (an object printed earlier, for example). */
 void dw_jsonw_raw(struct dw_jsonw *w, const char *key, const char *json);
 /* The text, NUL-terminated, or NULL after an overflow. */

@@ -26,10 +26,7 @@ ssize_t dw_msg_alert_write(const struct dw_msg_alert *a, char *buf, size_t cap)
         dw_jsonw_null(&w, "zone_name");
     }
     dw_jsonw_number(&w, "value", a->has_value && !isnan(a->value) ? a->value : 0);
-    if (a->has_threshold)
-        dw_jsonw_number(&w, "threshold", a->threshold);
-    else
-        dw_jsonw_null(&w, "threshold");
+    dw_jsonw_number_or_null(&w, "threshold", a->has_threshold, a->threshold);
     dw_jsonw_u64(&w, "t_device_us", a->t_device_us);
     dw_jsonw_u64(&w, "t_host_ns", a->t_host_ns);
     dw_jsonw_str(&w, "ruleset_version", a->ruleset_version);

@@ -24,10 +24,7 @@ char *dw_msg_event_to_json(const struct dw_msg_event *e)
     dw_jsonw_u64(&w, "t_host_ns", e->t_host_ns);
     dw_jsonw_str(&w, "kind", kind ? kind : "unknown");
     dw_jsonw_str(&w, "side", side ? side : "none");
-    if (e->has_value)
-        dw_jsonw_number(&w, "value", e->value);
-    else
-        dw_jsonw_null(&w, "value");
+    dw_jsonw_number_or_null(&w, "value", e->has_value, e->value);
     if (e->kind == DW_EV_GAP)
         dw_jsonw_u64(&w, "missing", e->missing);
     dw_jsonw_str(&w, "source", e->source[0] ? e->source : "acquire");

@@ -172,10 +172,7 @@ ssize_t dw_web_evreq_to_acquire(const struct dw_web_evreq *r, char *buf, size_t 
         dw_jsonw_str(&w, "device", r->device);
     dw_jsonw_str(&w, "kind", dw_event_kind_name((unsigned)r->kind));
     dw_jsonw_str(&w, "side", dw_side_name((unsigned)r->side));
-    if (r->has_value)
-        dw_jsonw_number(&w, "value", r->value);
-    else
-        dw_jsonw_null(&w, "value");
+    dw_jsonw_number_or_null(&w, "value", r->has_value, r->value);
     dw_jsonw_str(&w, "text", r->text);
     dw_jsonw_end(&w);
     return dw_jsonw_text(&w, &n) ? (ssize_t)n : -ENOBUFS;

@@ -127,18 +127,9 @@ void dw_feedlog_json(const struct dw_feed_row *rows, size_t n, struct dw_strbuf 
         dw_jsonw_u64(&w, "order", r->order);
         dw_jsonw_u64(&w, "clock_ns", r->clock_ns);
         dw_jsonw_bool(&w, "ended", r->ended);
-        if (r->ended)
-            dw_jsonw_u64(&w, "duration_s", r->duration_s);
-        else
-            dw_jsonw_null(&w, "duration_s");
-        if (r->has_gap)
-            dw_jsonw_u64(&w, "gap_s", r->gap_s);
-        else
-            dw_jsonw_null(&w, "gap_s");
-        if (r->has_value)
-            dw_jsonw_number(&w, "value", r->value);
-        else
-            dw_jsonw_null(&w, "value");
+        dw_jsonw_u64_or_null(&w, "duration_s", r->ended, r->duration_s);
+        dw_jsonw_u64_or_null(&w, "gap_s", r->has_gap, r->gap_s);
+        dw_jsonw_number_or_null(&w, "value", r->has_value, r->value);
         dw_jsonw_str(&w, "text", r->text);
         dw_jsonw_end(&w);
         dw_strbuf_sep(b, &first);
