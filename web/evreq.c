@@ -37,27 +37,38 @@ static bool text_ok(const char *s)
     return true;
 }
 
-static bool device_ok(const char *s)
+/* 1 to max bytes, each one that char_ok takes. */
+static bool word_ok(const char *s, size_t max, bool (*char_ok)(char c))
 {
     size_t n = strlen(s);
-    if (n < 1 || n > DW_ID_LEN)
+    if (n < 1 || n > max)
         return false;
     for (size_t i = 0; i < n; i++)
-        if (s[i] <= ' ' || s[i] > '~' || s[i] == '/')
+        if (!char_ok(s[i]))
             return false;
     return true;
 }
 
+/* A device id names files and topics: printable, no blank, no slash. */
+static bool device_char(char c)
+{
+    return c > ' ' && c <= '~' && c != '/';
+}
+
+static bool tap_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_';
+}
+
+static bool device_ok(const char *s)
+{
+    return word_ok(s, DW_ID_LEN, device_char);
+}
+
 static bool tap_ok(const char *s)
 {
-    size_t n = strlen(s);
-    if (n < 1 || n > DW_WEB_TAP_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-              (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
-            return false;
-    return true;
+    return word_ok(s, DW_WEB_TAP_MAX, tap_char);
 }
 
 /* Members: only known ones, each once, strings where strings go. */
