@@ -78,6 +78,15 @@ static void put_array(struct dw_strbuf *b, const char *key, const float *v, unsi
     dw_strbuf_puts(b, "]");
 }
 
+/* An object about one garment: it opens with the device id. */
+static void device_object(struct dw_jsonw *w, char *buf, size_t cap,
+                          const struct dw_hub_device *d)
+{
+    dw_jsonw_init(w, buf, cap);
+    dw_jsonw_begin(w);
+    dw_jsonw_str(w, "device", d->sub.id);
+}
+
 void dw_hub_json_values(const struct dw_hub_device *d, struct dw_strbuf *b)
 {
     float w[DW_MAX_ZONES], f[DW_MAX_ZONES], st[DW_MAX_ZONES];
@@ -91,9 +100,7 @@ void dw_hub_json_values(const struct dw_hub_device *d, struct dw_strbuf *b)
     char buf[256];
     struct dw_jsonw jw;
 
-    dw_jsonw_init(&jw, buf, sizeof(buf));
-    dw_jsonw_begin(&jw);
-    dw_jsonw_str(&jw, "device", d->sub.id);
+    device_object(&jw, buf, sizeof(buf), d);
     dw_jsonw_u64(&jw, "t_device_us", d->sample_t_us);
     dw_jsonw_u64(&jw, "t_host_ns", d->sample_host_ns);
     dw_jsonw_u64(&jw, "samples", d->samples);
@@ -120,9 +127,7 @@ void dw_hub_json_link(const struct dw_hub *h, const struct dw_hub_device *d,
     char buf[2048];
     struct dw_jsonw w;
 
-    dw_jsonw_init(&w, buf, sizeof(buf));
-    dw_jsonw_begin(&w);
-    dw_jsonw_str(&w, "device", d->sub.id);
+    device_object(&w, buf, sizeof(buf), d);
     dw_jsonw_bool(&w, "link_up", d->link_up);
     dw_jsonw_u64(&w, "since_ns", d->link_since_ns);
     dw_jsonw_str(&w, "why", d->link_why);
@@ -154,9 +159,7 @@ static void garment_json(const struct dw_hub_device *d, struct dw_strbuf *b)
     char buf[512];
     struct dw_jsonw w;
 
-    dw_jsonw_init(&w, buf, sizeof(buf));
-    dw_jsonw_begin(&w);
-    dw_jsonw_str(&w, "device", d->sub.id);
+    device_object(&w, buf, sizeof(buf), d);
     dw_jsonw_str(&w, "firmware", d->have_hello ? d->hello.firmware : "");
     dw_jsonw_number(&w, "rate_hz", d->have_hello ? d->hello.sample_rate_hz : 0);
     dw_jsonw_number(&w, "n_zones", d->have_hello ? d->hello.n_zones : 0);
