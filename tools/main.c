@@ -9,23 +9,27 @@
 
 /* Every command, once: the help text and the "missing command" line are
  * made from this table, so neither can forget one. */
-static const struct { const char *name, *args, *what; } commands[] = {
-    { "run", "", "start the whole pipeline (simulator by default) and watch it" },
+static const struct {
+    const char *name, *args, *what;
+    int (*run)(int argc, char **argv); /* NULL: handled in main() */
+} commands[] = {
+    { "run", "", "start the whole pipeline (simulator by default) and watch it", dw_cmd_run },
     { "log", "KIND [VALUE]", "log an event: feed-start, feed-end, thermometer VALUE, "
                              "ice-pack, heat-pack, shower, garment-on, garment-off, "
-                             "symptom, pump-start, pump-end" },
-    { "alerts", "", "follow alerts as they are raised, updated and cleared" },
-    { "view", "", "live view of both breasts, zone by zone" },
-    { "report", "FILE.h5...|DIR", "one HTML report of a garment's session files" },
-    { "info", "FILE.h5...", "what a session file holds: span, rows, rate, loss, alerts" },
-    { "export", "FILE.h5... --csv DIR", "session files as CSV for a spreadsheet" },
-    { "recover", "FILE.h5", "make a session file from a crashed writer readable" },
-    { "keygen", "NAME", "write a CURVE key pair for tcp:// endpoints (ductwatch-keygen)" },
-    { "broker", "...", "relay streams between machines (ductwatch-broker)" },
-    { "acquire", "...", "run ductwatch-acquire with these arguments" },
-    { "detect", "...", "run ductwatch-detect with these arguments" },
-    { "record", "...", "run ductwatch-record with these arguments" },
-    { "sim", "...", "run ductwatch-sim with these arguments" },
+                             "symptom, pump-start, pump-end", dw_cmd_log },
+    { "alerts", "", "follow alerts as they are raised, updated and cleared", dw_cmd_alerts },
+    { "view", "", "live view of both breasts, zone by zone", dw_cmd_view },
+    { "report", "FILE.h5...|DIR", "one HTML report of a garment's session files", dw_cmd_report },
+    { "info", "FILE.h5...", "what a session file holds: span, rows, rate, loss, alerts",
+      dw_cmd_info },
+    { "export", "FILE.h5... --csv DIR", "session files as CSV for a spreadsheet", dw_cmd_export },
+    { "recover", "FILE.h5", "make a session file from a crashed writer readable", NULL },
+    { "keygen", "NAME", "write a CURVE key pair for tcp:// endpoints (ductwatch-keygen)", NULL },
+    { "broker", "...", "relay streams between machines (ductwatch-broker)", NULL },
+    { "acquire", "...", "run ductwatch-acquire with these arguments", NULL },
+    { "detect", "...", "run ductwatch-detect with these arguments", NULL },
+    { "record", "...", "run ductwatch-record with these arguments", NULL },
+    { "sim", "...", "run ductwatch-sim with these arguments", NULL },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(*commands))
 
@@ -92,20 +96,9 @@ int main(int argc, char **argv)
         dw_print_version(DW_TOOL);
         return DW_EXIT_OK;
     }
-    if (!strcmp(cmd, "log"))
-        return dw_cmd_log(argc - 1, argv + 1);
-    if (!strcmp(cmd, "alerts"))
-        return dw_cmd_alerts(argc - 1, argv + 1);
-    if (!strcmp(cmd, "run"))
-        return dw_cmd_run(argc - 1, argv + 1);
-    if (!strcmp(cmd, "view"))
-        return dw_cmd_view(argc - 1, argv + 1);
-    if (!strcmp(cmd, "report"))
-        return dw_cmd_report(argc - 1, argv + 1);
-    if (!strcmp(cmd, "info"))
-        return dw_cmd_info(argc - 1, argv + 1);
-    if (!strcmp(cmd, "export"))
-        return dw_cmd_export(argc - 1, argv + 1);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (commands[i].run && !strcmp(cmd, commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
     if (!strcmp(cmd, "recover")) {
         if (argc == 3 && (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help"))) {
             printf("Usage: ductwatch recover FILE.h5\n"
