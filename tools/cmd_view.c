@@ -197,10 +197,25 @@ static void stopped_line(struct view *v, bool plain)
         plain ? "" : sgr(v, "\033[0m"));
 }
 
+/* The loss counters of the header, as printf's %llu takes them. */
+struct loss {
+    unsigned long long crc, length, cobs, resyncs, gaps, missing, reconnects, drops;
+};
+
+static struct loss loss_of(const struct dw_msg_stats *s)
+{
+    return (struct loss){
+        .crc = s->crc_errors, .length = s->length_errors, .cobs = s->cobs_errors,
+        .resyncs = s->resyncs, .gaps = s->device_seq_gaps, .missing = s->frames_missing,
+        .reconnects = s->reconnects, .drops = s->zmq_dropped,
+    };
+}
+
 static void header(struct view *v, bool plain)
 {
     const struct dw_live *l = &v->live;
     const struct dw_msg_stats *s = &l->stats;
+    const struct loss n = loss_of(s);
     char t[32], now[32], dev[4 * (DW_ID_LEN + 1)] = "-";
     if (l->device[0]) /* from the topic: no control character on the terminal */
         dw_term_safe(l->device, strlen(l->device), dev, sizeof(dev));
@@ -212,11 +227,8 @@ static void header(struct view *v, bool plain)
                                          : s->link_up ? "up" : "down", t, now);
         stopped_line(v, true);
         out(v, "loss crc %llu length %llu cobs %llu resyncs %llu seq_gaps %llu missing %llu "
-            "reconnects %llu zmq_drops %llu\n",
-            (unsigned long long)s->crc_errors, (unsigned long long)s->length_errors,
-            (unsigned long long)s->cobs_errors, (unsigned long long)s->resyncs,
-            (unsigned long long)s->device_seq_gaps, (unsigned long long)s->frames_missing,
-            (unsigned long long)s->reconnects, (unsigned long long)s->zmq_dropped);
+            "reconnects %llu zmq_drops %llu\n", n.crc, n.length, n.cobs, n.resyncs, n.gaps,
+            n.missing, n.reconnects, n.drops);
         return;
     }
     bool bad = v->watch.stopped || (l->have_stats && !s->link_up);
@@ -226,11 +238,8 @@ static void header(struct view *v, bool plain)
         bad ? sgr(v, "\033[0m") : "", t, now + 11); /* the time of day */
     stopped_line(v, false);
     out(v, "loss: crc %llu len %llu cobs %llu  seq gaps %llu (missing %llu)  "
-        "reconnects %llu  drops %llu\n",
-        (unsigned long long)s->crc_errors, (unsigned long long)s->length_errors,
-        (unsigned long long)s->cobs_errors, (unsigned long long)s->device_seq_gaps,
-        (unsigned long long)s->frames_missing, (unsigned long long)s->reconnects,
-        (unsigned long long)s->zmq_dropped);
+        "reconnects %llu  drops %llu\n", n.crc, n.length, n.cobs, n.gaps, n.missing,
+        n.reconnects, n.drops);
 }
 
 static void alerts_block(struct view *v, bool plain)
