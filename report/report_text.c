@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include "duration.h"
 #include "html.h"
 #include "report_int.h"
 
@@ -30,14 +31,9 @@ void dw_report_format_clock(int64_t ns, enum dw_clock_style style, char *buf, si
 
 void dw_report_format_device(uint64_t elapsed_us, char *buf, size_t cap)
 {
-    uint64_t s = elapsed_us / 1000000;
-    unsigned d = (unsigned)(s / 86400);
-    if (d)
-        snprintf(buf, cap, "t+%ud %02u:%02u:%02u", d, (unsigned)(s / 3600 % 24),
-                 (unsigned)(s / 60 % 60), (unsigned)(s % 60));
-    else
-        snprintf(buf, cap, "t+%02u:%02u:%02u", (unsigned)(s / 3600), (unsigned)(s / 60 % 60),
-                 (unsigned)(s % 60));
+    char d[32];
+    dw_duration_format(elapsed_us, d, sizeof(d));
+    snprintf(buf, cap, "t+%s", d);
 }
 
 void dw_report_format_span(uint64_t us, char *buf, size_t cap)
