@@ -46,12 +46,9 @@ static void usage(void)
 "      --curve-key FILE   this process's secret key (ductwatch-keygen): tcp://\n"
 "                         endpoints become CURVE servers (needs --allow)\n"
 "      --allow DIR|FILE   client public keys let in: a directory of *.pub\n"
-"                         files, or a file with one Z85 key per line\n"
-"      --insecure         allow tcp:// without CURVE, on loopback addresses only\n"
-"  -v, --verbose          debug log output\n"
-"  -q, --quiet            errors only\n"
-"  -h, --help             this text\n"
-"  -V, --version          print the version\n"
+"                         files, or a file with one Z85 key per line\n", prog, DEFAULT_BAUD, DEFAULT_USB_VID, DEFAULT_USB_PID, DEFAULT_BACKLOG, DEFAULT_BACKLOG_AGE_S, SNDHWM);
+    dw_cli_usage_std(25, DW_CLI_HELP_INSECURE | DW_CLI_HELP_VERSION);
+    printf(
 "\n"
 "RUN is $DUCTWATCH_RUNTIME_DIR, else $XDG_RUNTIME_DIR/ductwatch, else\n"
 "/tmp/ductwatch-UID. At start it prints 'pub: EP' and 'events: EP'. A port\n"
@@ -59,9 +56,7 @@ static void usage(void)
 "forever (100 ms backoff doubling to 2 s), re-resolving symlinks each time;\n"
 "a /dev/pts/N given directly is not (a pty never comes back).\n"
 "tcp:// endpoints need --curve-key and --allow, or --insecure on 127.0.0.1/::1\n"
-"(see docs/security.md).\n",
-        prog, DEFAULT_BAUD, DEFAULT_USB_VID, DEFAULT_USB_PID, DEFAULT_BACKLOG,
-        DEFAULT_BACKLOG_AGE_S, SNDHWM);
+"(see docs/security.md).\n");
 }
 
 static int parse_usb_id(const char *s, int *vid, int *pid)

@@ -62,6 +62,28 @@ void dw_usage_no_operands(const char *prog, int argc, char **argv)
         dw_usage_error(prog, "unexpected argument '%s'", argv[optind]);
 }
 
+static void help_line(int col, const char *option, const char *text)
+{
+    printf("%-*s%s\n", col, option, text);
+}
+
+void dw_cli_usage_std(int col, unsigned what)
+{
+    if (what & DW_CLI_HELP_CURVE_CLIENT) {
+        help_line(col, "      --curve-key FILE",
+                  "this process's key pair, for CURVE on tcp:// endpoints");
+        help_line(col, "      --server-key FILE", "the publisher's public key (with --curve-key)");
+    }
+    if (what & DW_CLI_HELP_INSECURE)
+        help_line(col, "      --insecure",
+                  "allow tcp:// without CURVE, on loopback addresses only");
+    help_line(col, "  -v, --verbose", "debug log output");
+    help_line(col, "  -q, --quiet", "errors only");
+    help_line(col, "  -h, --help", "this text");
+    if (what & DW_CLI_HELP_VERSION)
+        help_line(col, "  -V, --version", "print the version");
+}
+
 void dw_print_version(const char *prog)
 {
     const char *slash = strrchr(prog, '/');

@@ -32,6 +32,16 @@ void dw_cli_verbosity(int *level, int ch);
 /* For a repeatable option that already has n of its max values: exits 2
  * with "at most MAX WHAT" when it is full. */
 void dw_cli_check_room(const char *prog, long n, long max, const char *what);
+/* What dw_cli_usage_std prints besides -v, -q and -h. */
+enum {
+    DW_CLI_HELP_CURVE_CLIENT = 1, /* --curve-key, --server-key (a subscriber's CURVE) */
+    DW_CLI_HELP_INSECURE = 2,     /* --insecure */
+    DW_CLI_HELP_VERSION = 4,      /* -V, --version */
+};
+/* The --help lines of the options many programs share, in this order:
+ * --curve-key, --server-key, --insecure, -v, -q, -h, -V; their texts from
+ * column col, where the program's other option texts start. */
+void dw_cli_usage_std(int col, unsigned what);
 /* Exits 2 if arguments are left after the options (argv[optind..]). */
 void dw_usage_no_operands(const char *prog, int argc, char **argv);
 

@@ -57,15 +57,13 @@ static void usage(void)
 "                         one for all connected endpoints, or one per endpoint\n"
 "                         in the order of the connected endpoints\n"
 "      --insecure         allow tcp:// without CURVE, on loopback addresses only\n"
-"      --hwm N            high-water mark on both sides (default %d)\n"
-"  -v, --verbose          debug log output\n"
-"  -q, --quiet            errors only\n"
-"  -h, --help             this text\n"
-"  -V, --version          print the version\n"
+"      --hwm N            high-water mark on both sides (default %d)\n", prog, DEFAULT_HWM);
+    dw_cli_usage_std(25, DW_CLI_HELP_VERSION);
+    printf(
 "\n"
 "At start it prints 'frontend: EP' and 'backend: EP' for every endpoint (with\n"
 "the port the system chose for tcp://HOST:0). SIGINT/SIGTERM stop it cleanly.\n"
-"See docs/security.md.\n", prog, DEFAULT_HWM);
+"See docs/security.md.\n");
 }
 
 static struct ep parse_ep(const char *s, bool default_bind)

@@ -55,10 +55,9 @@ static void usage(void)
 "      --to T           stop T after the session start\n"
 "      --out pty|stdout|FILE  where the bytes go (default pty; prints\n"
 "                       'pty: /dev/pts/N' as its first line)\n"
-"      --pty-link PATH  keep a symlink PATH to the pty while it exists\n"
-"  -v, --verbose        debug log output\n"
-"  -q, --quiet          errors only\n"
-"  -h, --help           this text\n"
+"      --pty-link PATH  keep a symlink PATH to the pty while it exists\n");
+    dw_cli_usage_std(23, 0);
+    printf(
 "\n"
 "A HELLO_REQUEST read from the pty is answered with the session's HELLO,\n"
 "numbered like the last frame sent (a reader that had it sees a restart, not a\n"

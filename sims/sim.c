@@ -99,11 +99,9 @@ static void usage(void)
 "      --link-faults SPEC link faults, e.g. flip=1e-4,drop=1e-5,dup=1e-5,\n"
 "                         garbage=10m,garbage-max=64,unplug=30m,unplug-for=2s,\n"
 "                         drift=50 (per-byte probabilities; mean intervals of\n"
-"                         device time; ppm)\n"
-"  -v, --verbose          debug log output\n"
-"  -q, --quiet            errors only\n"
-"  -h, --help             this text\n"
-"  -V, --version          print the version\n"
+"                         device time; ppm)\n");
+    dw_cli_usage_std(25, DW_CLI_HELP_VERSION);
+    printf(
 "\n"
 "Exit status: 0 at the end of the session or on SIGINT/SIGTERM, 1 on a\n"
 "runtime failure, 2 on bad usage.\n");

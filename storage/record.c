@@ -131,14 +131,9 @@ static void usage(void)
 "      --chunk-rows N     rows per /frames chunk, 16..8192 (default: 30 s\n"
 "                         of samples, kept within 16..4096)\n"
 "      --recover FILE     make a file whose recorder was killed readable again,\n"
-"                         print what it holds, and exit\n"
-"      --curve-key FILE   this process's key pair, for CURVE on tcp:// endpoints\n"
-"      --server-key FILE  the publisher's public key (with --curve-key)\n"
-"      --insecure         allow tcp:// without CURVE, on loopback addresses only\n"
-"  -v, --verbose          debug log output\n"
-"  -q, --quiet            errors only\n"
-"  -h, --help             this text\n"
-"  -V, --version          print the version\n"
+"                         print what it holds, and exit\n", prog, prog);
+    dw_cli_usage_std(25, DW_CLI_HELP_CURVE_CLIENT | DW_CLI_HELP_INSECURE | DW_CLI_HELP_VERSION);
+    printf(
 "\n"
 "Prints 'file: PATH' for every file it opens, a summary line for every\n"
 "file it closes and a 'lost: N garment frame(s) of DEV ...' line for frames\n"
@@ -146,8 +141,7 @@ static void usage(void)
 "'deleted: PATH: N frame(s) of DEV lost with it' when the file being\n"
 "written was deleted (it goes on in a new one).\n"
 "SIGINT/SIGTERM: flush, close, exit 0. A write error (disk\n"
-"full...) closes the files with what they hold and exits 1.\n",
-        prog, prog);
+"full...) closes the files with what they hold and exits 1.\n");
 }
 
 static void parse_args(int argc, char **argv, struct config *c)

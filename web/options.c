@@ -35,17 +35,11 @@ static void usage(void)
 "      --on-alert-timeout D  kill a command still running after D (default 60s)\n"
 "      --tls-cert FILE     serve HTTPS with this certificate (PEM)...\n"
 "      --tls-key FILE      ...and its key (PEM)\n"
-"      --token-file FILE   where the access token is kept (default RUN/web-token)\n"
-"      --curve-key FILE    this process's key pair, for CURVE on tcp:// endpoints\n"
-"      --server-key FILE   the publisher's public key (with --curve-key)\n"
-"      --insecure          allow tcp:// without CURVE, on loopback addresses only\n"
-"  -v, --verbose           debug log output\n"
-"  -q, --quiet             errors only\n"
-"  -h, --help              this text\n"
-"  -V, --version           print the version\n"
+"      --token-file FILE   where the access token is kept (default RUN/web-token)\n", prog, DW_WEB_DEFAULT_LISTEN);
+    dw_cli_usage_std(26, DW_CLI_HELP_CURVE_CLIENT | DW_CLI_HELP_INSECURE | DW_CLI_HELP_VERSION);
+    printf(
 "\n"
-"Exit status: 0 after SIGINT/SIGTERM, 1 runtime failure, 2 bad usage.\n",
-        prog, DW_WEB_DEFAULT_LISTEN);
+"Exit status: 0 after SIGINT/SIGTERM, 1 runtime failure, 2 bad usage.\n");
 }
 
 int dw_web_listen_parse(const char *s, struct sockaddr_storage *addr, socklen_t *len,
