@@ -13,6 +13,8 @@
 #include "garment_link.h"
 #include "log.h"
 
+#define BATCH_BYTES (256 * 1024)
+
 static void on_host_frame(const struct dw_frame *f, void *user)
 {
     struct dw_garment_link *l = user;
@@ -108,6 +110,7 @@ void dw_garment_link_unplug(struct dw_garment_link *l)
         close(l->pty_slave);
     l->fd = l->pty_slave = -1;
     l->hello_requested = false;
+    l->fill = 0; /* a batch not written goes with the link */
 }
 
 int dw_garment_link_replug(struct dw_garment_link *l)
@@ -119,6 +122,9 @@ int dw_garment_link_replug(struct dw_garment_link *l)
 
 void dw_garment_link_close(struct dw_garment_link *l)
 {
+    free(l->buf);
+    l->buf = NULL;
+    l->fill = 0;
     if (l->is_pty) {
         dw_garment_link_unplug(l);
         return;
@@ -160,6 +166,8 @@ void dw_garment_link_wait_host(struct dw_garment_link *l, int timeout_ms)
 
 int dw_garment_link_write(struct dw_garment_link *l, const uint8_t *p, size_t len)
 {
+    uint64_t t0 = dw_now_monotonic_ns();
+    int r = 0;
     while (len && !*l->stop) {
         ssize_t n = write(l->fd, p, len);
         if (n > 0) {
@@ -179,8 +187,32 @@ int dw_garment_link_write(struct dw_garment_link *l, const uint8_t *p, size_t le
         }
         dw_err("writing to %s: %s", l->is_pty ? l->pty_name : l->out,
                n < 0 ? strerror(errno) : "short write");
+        r = -1;
+        break;
+    }
+    l->write_ns += dw_now_monotonic_ns() - t0;
+    return r;
+}
+
+int dw_garment_link_flush(struct dw_garment_link *l)
+{
+    size_t n = l->fill;
+    l->fill = 0;
+    return n ? dw_garment_link_write(l, l->buf, n) : 0;
+}
+
+int dw_garment_link_put(struct dw_garment_link *l, const uint8_t *p, size_t len)
+{
+    if (!l->buf && !(l->buf = malloc(BATCH_BYTES))) {
+        dw_err("out of memory");
         return -1;
     }
+    if (l->fill + len > BATCH_BYTES && dw_garment_link_flush(l) < 0)
+        return -1;
+    if (len > BATCH_BYTES)
+        return dw_garment_link_write(l, p, len);
+    memcpy(l->buf + l->fill, p, len);
+    l->fill += len;
     return 0;
 }
 
