@@ -11,8 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <cmocka.h>
 #include <zmq.h>
+#include "dwcmocka.h"
 #include "dwtime.h"
 #include "endpoint.h"
 
@@ -144,12 +144,12 @@ static void test_time(void **state)
     dw_sleep_until_monotonic(a, NULL);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_runtime_dir),
         cmocka_unit_test(test_pub_sub),
         cmocka_unit_test(test_time),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return dw_cmocka_run(tests, setup, teardown, argc, argv);
 }

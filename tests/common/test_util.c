@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
 #include "duration.h"
+#include "dwcmocka.h"
 #include "layout.h"
 #include "msg.h"
 
@@ -494,7 +494,7 @@ static void test_dseq_bridge(void **state)
     assert_int_equal(dw_dseq_frame(&d, 1), 2);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_duration),
@@ -510,5 +510,5 @@ int main(void)
         cmocka_unit_test(test_seq_check),
         cmocka_unit_test(test_dseq_bridge),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

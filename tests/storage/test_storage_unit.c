@@ -11,8 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <cmocka.h>
 
+#include "dwcmocka.h"
 #include "layout.h"
 #include "msg.h"
 #include "recover.h"
@@ -455,7 +455,7 @@ static void test_memory_flat_over_a_day(void **state)
     assert_true(cp.heap[4] < cp.heap[0] + 256 * 1024);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_phys_exact),
@@ -466,5 +466,5 @@ int main(void)
         cmocka_unit_test(test_flush_every_second_keeps_size),
         cmocka_unit_test(test_memory_flat_over_a_day),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return dw_cmocka_run(tests, setup, teardown, argc, argv);
 }
