@@ -5,9 +5,12 @@
 #include <string.h>
 #include <zmq.h>
 #include "acquire.h"
+#include "defaults.h"
 #include "dwtime.h"
 #include "endpoint.h"
+#include "event_value.h"
 #include "log.h"
+#include "utf8.h"
 
 static void on_frame(const struct dw_frame *f, void *user);
 
@@ -24,10 +27,14 @@ int dw_acquire_init(struct dw_acquire *a, void *pub_sock, const struct dw_acquir
     memset(a, 0, sizeof(*a));
     a->pub = pub_sock;
     a->stream = new_stream_id();
-    r = dw_backlog_init(&a->backlog, o && o->backlog ? o->backlog : 4096,
-                        o && o->backlog_age_ns ? o->backlog_age_ns : 10000000000ull);
+    r = dw_backlog_init(&a->backlog, o && o->backlog ? o->backlog : DW_BACKLOG_DEFAULT,
+                        o && o->backlog_age_ns ? o->backlog_age_ns
+                                               : DW_BACKLOG_AGE_S_DEFAULT * 1000000000ull);
     if (r < 0)
         return r;
+    /* A full backlog (and the pinned HELLO) at once, one more per backlog
+     * age on average. */
+    dw_replay_budget_init(&a->budget, a->backlog.cap + 1, a->backlog.max_age_ns, 0);
     dw_decoder_init(&a->dec, on_frame, a);
     return 0;
 }
@@ -266,6 +273,80 @@ static void check_device_seq(struct dw_acquire *a, const struct dw_frame *f)
     a->expected = f->seq + 1;
 }
 
+/* How far t is ahead of the time line at host time mono_ns, extended from
+ * (ref_us at ref_mono_ns) at the host's pace; 0 when it is not ahead. A
+ * faster pace (a simulator at N times real time) moves each frame only a
+ * frame's period ahead of the one before. */
+static uint64_t ahead_of(uint64_t t, uint64_t ref_us, uint64_t ref_mono_ns, uint64_t mono_ns)
+{
+    uint64_t line = ref_us + (mono_ns > ref_mono_ns ? (mono_ns - ref_mono_ns) / 1000 : 0);
+    if (line < ref_us)
+        line = UINT64_MAX; /* wrapped: nothing is ahead of it */
+    return t > line ? t - line : 0;
+}
+
+/* false when the frame's device time jumped ahead (DW_ACQ_TIME_JUMP_US)
+ * and the frame must be dropped. A HELLO starts a time line of its own (a
+ * garment that restarted counts from 0 again); DW_ACQ_TIME_RESYNC suspect
+ * frames in a row, each after the one before, start a new one too. A
+ * device time that goes back is a garment restart (drift_add). */
+static bool time_in_line(struct dw_acquire *a, const struct dw_frame *f)
+{
+    uint64_t t = f->t_device_us, now = a->rx_mono_ns, ahead;
+
+    ahead = a->have_frame ? ahead_of(t, a->last_dev_us, a->last_mono_ns, now) : 0;
+    if (ahead <= DW_ACQ_TIME_JUMP_US || f->type == DW_FRAME_HELLO) {
+        if (ahead > DW_ACQ_TIME_JUMP_US)
+            drift_reset(a);
+        a->suspect_n = 0;
+        return true;
+    }
+    if (a->suspect_n && (t <= a->suspect_dev_us ||
+                         ahead_of(t, a->suspect_dev_us, a->suspect_mono_ns, now) >
+                             DW_ACQ_TIME_JUMP_US))
+        a->suspect_n = 0;
+    a->suspect_n++;
+    a->suspect_dev_us = t;
+    a->suspect_mono_ns = now;
+    if (a->suspect_n >= DW_ACQ_TIME_RESYNC) {
+        dw_warn("garment clock jumped from t=%llu us to t=%llu us: following it",
+                (unsigned long long)a->last_dev_us, (unsigned long long)t);
+        drift_reset(a);
+        a->suspect_n = 0;
+        return true;
+    }
+    if (!a->time_suspect++)
+        dw_warn("dropped a %s frame %llu us ahead of the device time line (t=%llu us); "
+                "further ones are counted (stats length_errors)", dw_frame_type_name(f->type),
+                (unsigned long long)ahead, (unsigned long long)t);
+    return false;
+}
+
+/* A garment EVENT as published: its text made valid UTF-8 (each invalid
+ * byte becomes U+FFFD), its value in whole units. false for a value no
+ * sender should send (event_value.h). */
+static bool garment_event(struct dw_acquire *a, const struct dw_frame *f, const struct dw_event *ev,
+                          struct dw_msg_event *e)
+{
+    char why[128];
+    memset(e, 0, sizeof(*e));
+    e->kind = ev->kind;
+    e->side = ev->side;
+    e->has_value = true;
+    e->value = ev->value / 1000.0; /* milli-units on the wire */
+    e->t_device_us = f->t_device_us;
+    e->t_host_ns = a->rx_real_ns;
+    snprintf(e->source, sizeof(e->source), "garment");
+    if (dw_utf8_repair(ev->text, strlen(ev->text), e->text, sizeof(e->text)) &&
+        !a->text_repaired++)
+        dw_warn("garment EVENT text is not UTF-8: invalid bytes replaced by U+FFFD");
+    if (dw_event_value_check(e->kind, e->has_value, e->value, why, sizeof(why)) < 0) {
+        dw_debug("dropped garment EVENT %u: %s", f->seq, why);
+        return false;
+    }
+    return true;
+}
+
 static void on_frame(const struct dw_frame *f, void *user)
 {
     struct dw_acquire *a = user;
@@ -275,6 +356,7 @@ static void on_frame(const struct dw_frame *f, void *user)
         struct dw_event e;
         struct dw_status st;
     } u;
+    struct dw_msg_event ev;
 
     /* The first CRC-valid frame fixes where counting starts. */
     if (!a->have_base) {
@@ -307,26 +389,18 @@ static void on_frame(const struct dw_frame *f, void *user)
     case DW_FRAME_EVENT:
         if (!a->have_hello)
             goto pre_hello;
-        if (dw_event_parse(f->payload, f->len, &u.e) < 0)
+        if (dw_event_parse(f->payload, f->len, &u.e) < 0 || !garment_event(a, f, &u.e, &ev))
             goto bad_payload;
         break;
     default: /* HELLO_REQUEST is host -> garment only */
         goto bad_payload;
     }
 
+    if (!time_in_line(a, f))
+        goto bad_payload;
     check_device_seq(a, f);
     if (f->type == DW_FRAME_EVENT) {
-        struct dw_msg_event e;
-        memset(&e, 0, sizeof(e));
-        e.kind = u.e.kind;
-        e.side = u.e.side;
-        e.has_value = true;
-        e.value = u.e.value / 1000.0; /* milli-units on the wire */
-        e.t_device_us = f->t_device_us;
-        e.t_host_ns = a->rx_real_ns;
-        snprintf(e.source, sizeof(e.source), "garment");
-        snprintf(e.text, sizeof(e.text), "%s", u.e.text);
-        publish_event(a, &e);
+        publish_event(a, &ev);
     } else {
         publish_frame(a, f);
     }
@@ -376,6 +450,7 @@ void dw_acquire_user_event(struct dw_acquire *a, const char *json, size_t len,
 {
     struct dw_msg_event e;
     const char *why = NULL;
+    char range[128];
     uint64_t t;
 
     if (dw_msg_event_parse(json, len, &e, &why) < 0) {
@@ -384,6 +459,14 @@ void dw_acquire_user_event(struct dw_acquire *a, const char *json, size_t len,
     }
     if (e.kind >= DW_EV_LINK_DOWN) {
         reply_json(reply, cap, false, 0, "this kind is published by acquisition only");
+        return;
+    }
+    if (!dw_utf8_valid(e.text, strlen(e.text))) {
+        reply_json(reply, cap, false, 0, "\"text\" is not valid UTF-8");
+        return;
+    }
+    if (dw_event_value_check(e.kind, e.has_value, e.value, range, sizeof(range)) < 0) {
+        reply_json(reply, cap, false, 0, range);
         return;
     }
     if (!dw_acquire_device_now(a, mono_ns, &t)) {
@@ -453,22 +536,27 @@ void dw_acquire_publish_stats(struct dw_acquire *a, uint64_t real_ns, uint64_t m
 int dw_acquire_setup_pub(void *sock, int sndhwm)
 {
     int one = 1;
+    int64_t max = DW_ACQ_SUBSCRIPTION_MAX;
     if (zmq_setsockopt(sock, ZMQ_SNDHWM, &sndhwm, sizeof(sndhwm)) < 0 ||
-        zmq_setsockopt(sock, ZMQ_XPUB_VERBOSE, &one, sizeof(one)) < 0)
+        zmq_setsockopt(sock, ZMQ_XPUB_VERBOSE, &one, sizeof(one)) < 0 ||
+        zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max, sizeof(max)) < 0)
         return -errno;
     return 0;
 }
 
 int dw_acquire_handle_subscriptions(struct dw_acquire *a, uint64_t mono_ns)
 {
-    uint8_t buf[256];
+    uint8_t buf[1 + DW_BACKLOG_PREFIX_MAX];
     int subs = 0;
     for (;;) {
         int n = zmq_recv(a->pub, buf, sizeof(buf), ZMQ_DONTWAIT);
         if (n < 0)
             break;
-        /* 1 = subscribe, 0 = unsubscribe; one replay per batch. */
+        /* 1 = subscribe, 0 = unsubscribe; one replay per batch, for the
+         * prefixes of the batch. */
         if (n >= 1 && buf[0] == 1) {
+            if ((size_t)n <= sizeof(buf))
+                dw_backlog_filter_add(&a->want, buf + 1, (size_t)n - 1);
             a->replay_pending = true;
             subs++;
         }
@@ -483,6 +571,8 @@ void dw_acquire_check_subscriptions(struct dw_acquire *a, uint64_t mono_ns)
     size_t len = sizeof(ev);
     if (zmq_getsockopt(a->pub, ZMQ_EVENTS, &ev, &len) == 0 && (ev & ZMQ_POLLIN))
         dw_acquire_handle_subscriptions(a, mono_ns);
+    else if (a->replay_pending)
+        dw_acquire_replay(a, mono_ns);
 }
 
 void dw_acquire_replay(struct dw_acquire *a, uint64_t mono_ns)
@@ -491,10 +581,28 @@ void dw_acquire_replay(struct dw_acquire *a, uint64_t mono_ns)
     size_t n;
     if (!a->replay_pending)
         return;
-    a->replay_pending = false;
-    n = dw_backlog_replay(&a->backlog, a->pub, mono_ns, &dropped);
+    n = dw_backlog_replay(&a->backlog, NULL, mono_ns, &a->want, NULL);
+    if (n && dw_replay_budget_take(&a->budget, n, mono_ns)) {
+        n = dw_backlog_replay(&a->backlog, a->pub, mono_ns, &a->want, &dropped);
+        a->replays++;
+        if (n || dropped)
+            dw_debug("new subscriber: replayed %zu message(s), %llu refused", n,
+                     (unsigned long long)dropped);
+    } else if (!n) {
+        /* nothing the new subscriptions match (yet) */
+    } else if (dw_replay_budget_hello(&a->budget, mono_ns)) {
+        n = dw_backlog_replay_pinned(&a->backlog, a->pub, &a->want);
+        a->replays_hello++;
+        dw_debug("new subscriber: replay budget spent, sent the HELLO alone");
+    } else {
+        return; /* the HELLO alone, a moment later (dw_acquire_replay_due) */
+    }
     a->replayed += n;
-    if (n || dropped)
-        dw_debug("new subscriber: replayed %zu message(s), %llu refused", n,
-                 (unsigned long long)dropped);
+    a->replay_pending = false;
+    memset(&a->want, 0, sizeof(a->want));
+}
+
+uint64_t dw_acquire_replay_due(const struct dw_acquire *a)
+{
+    return a->replay_pending ? a->budget.next_hello_ns : UINT64_MAX;
 }

@@ -10,15 +10,24 @@
 #include "backlog.h"
 #include "frame.h"
 #include "msg.h"
+#include "replay_budget.h"
 
 #define DW_ACQ_DRIFT_POINTS 600
 #define DW_ACQ_DRIFT_STEP_NS 100000000ull    /* one point per 100 ms */
 #define DW_ACQ_DRIFT_MIN_SPAN_NS 2000000000ull  /* report 0 below 2 s */
 #define DW_ACQ_HELLO_RETRY_NS 1000000000ull
+/* A garment frame whose device time is more than this ahead of the time
+ * line (the last frame's device time plus the host time elapsed since) is
+ * suspect: dropped and counted, it moves neither the time line nor the
+ * drift estimate (docs/messages.md, section 6). */
+#define DW_ACQ_TIME_JUMP_US (3600ull * 1000000)
+/* ...unless this many suspect frames in a row, each after the one before,
+ * agree: the garment's clock really jumped, and the time line follows. */
+#define DW_ACQ_TIME_RESYNC 3
 
 struct dw_acquire_opts {
-    size_t backlog;          /* messages kept for replay (default 4096) */
-    uint64_t backlog_age_ns; /* and only those younger than this (10 s) */
+    size_t backlog;          /* messages kept for replay (0: DW_BACKLOG_DEFAULT) */
+    uint64_t backlog_age_ns; /* and only those younger than this (0: 10 s) */
 };
 
 struct dw_acquire {
@@ -42,6 +51,9 @@ struct dw_acquire {
     /* the latest published garment frame, for stamping host events */
     bool have_frame;
     uint64_t last_dev_us, last_mono_ns;
+    /* suspect device times in a row (DW_ACQ_TIME_JUMP_US), the latest one */
+    unsigned suspect_n;
+    uint64_t suspect_dev_us, suspect_mono_ns;
 
     /* device clock vs host clock */
     struct { uint64_t mono_ns, dev_us; } drift[DW_ACQ_DRIFT_POINTS];
@@ -52,13 +64,18 @@ struct dw_acquire {
     bool need_hello;
     uint64_t last_request_ns;
     bool replay_pending;
+    struct dw_backlog_filter want;  /* what the pending replay is for */
+    struct dw_replay_budget budget;
 
     /* counters (see docs/messages.md, stats) */
     uint64_t published_frames;  /* garment frames that reached the stream */
     uint64_t payload_errors;    /* CRC-valid frames whose payload is invalid */
     uint64_t pre_hello_dropped; /* frames before the first HELLO */
+    uint64_t time_suspect;      /* of payload_errors: device time out of line */
+    uint64_t text_repaired;     /* garment EVENT texts that were not UTF-8 */
     uint64_t device_seq_gaps, frames_missing, reboots;
     uint64_t reconnects, events_in, zmq_dropped, replayed;
+    uint64_t replays, replays_hello; /* full replays; HELLO alone (budget spent) */
 };
 
 /* stream id = realtime ns now. 0 or -errno. */
@@ -84,15 +101,25 @@ void dw_acquire_user_event(struct dw_acquire *a, const char *json, size_t len,
 void dw_acquire_publish_stats(struct dw_acquire *a, uint64_t real_ns, uint64_t mono_ns);
 void dw_acquire_fill_stats(const struct dw_acquire *a, struct dw_msg_stats *s);
 
+/* The largest message a peer may send acquire's XPUB (ZMQ_MAXMSGSIZE):
+ * a subscription is 1 byte and a topic prefix, and no prefix longer than a
+ * topic (64 bytes) can match anything; libzmq applies the limit to the
+ * handshake's commands too, and a CURVE INITIATE with its metadata is a few
+ * hundred bytes. A peer that sends more is disconnected before the message
+ * is buffered: a 5 MB subscription once cost acquire 168 MB. */
+#define DW_ACQ_SUBSCRIPTION_MAX 4096
+
 /* Sets up an XPUB socket for dw_acquire: every subscription reported
- * (ZMQ_XPUB_VERBOSE) and the send high-water mark. 0 or -errno.
+ * (ZMQ_XPUB_VERBOSE), the send high-water mark and the largest
+ * subscription (DW_ACQ_SUBSCRIPTION_MAX). 0 or -errno.
  * Not ZMQ_XPUB_MANUAL: in libzmq 4.3.4 a subscription read from a
  * subscriber that has already gone away is applied to a freed pipe
  * (fixed upstream by zeromq/libzmq PR #4137, after 4.3.4). */
 int dw_acquire_setup_pub(void *sock, int sndhwm);
 /* Reads subscription notices from the XPUB socket and, if a new
- * subscription came in, sends the backlog again at once. Returns the number
- * of new subscriptions. */
+ * subscription came in, replays at once what the backlog holds for the new
+ * subscriptions' prefixes, within the replay budget (replay_budget.h).
+ * Returns the number of new subscriptions. */
 int dw_acquire_handle_subscriptions(struct dw_acquire *a, uint64_t mono_ns);
 /* Cheap check (ZMQ_EVENTS) for pending subscription notices, handled as
  * above. Call it right before publishing a batch: libzmq applies a new
@@ -100,8 +127,12 @@ int dw_acquire_handle_subscriptions(struct dw_acquire *a, uint64_t mono_ns);
  * sent before the replay would make the subscriber drop the replay as
  * duplicates. */
 void dw_acquire_check_subscriptions(struct dw_acquire *a, uint64_t mono_ns);
-/* Sends the backlog if a replay is pending (replay_pending). */
+/* Sends the backlog if a replay is pending (replay_pending): all of what
+ * matches `want` if the budget allows, else the pinned HELLO alone, at
+ * most every DW_REPLAY_HELLO_GAP_NS (else it stays pending). */
 void dw_acquire_replay(struct dw_acquire *a, uint64_t mono_ns);
+/* When a pending replay is due (monotonic ns), or UINT64_MAX. */
+uint64_t dw_acquire_replay_due(const struct dw_acquire *a);
 
 /* Device time for "now": the latest frame's device time plus the host
  * time elapsed since it arrived. false before any frame. */

@@ -87,7 +87,45 @@ int dw_backlog_pin_last(struct dw_backlog *b)
     return 0;
 }
 
-size_t dw_backlog_replay(struct dw_backlog *b, void *sock, uint64_t now_ns, uint64_t *dropped)
+void dw_backlog_filter_add(struct dw_backlog_filter *f, const void *prefix, size_t len)
+{
+    if (len >= DW_BACKLOG_PREFIX_MAX)
+        return;
+    if (!len || f->n == DW_BACKLOG_PREFIXES) {
+        f->all = true;
+        return;
+    }
+    for (size_t i = 0; i < f->n; i++)
+        if (f->len[i] == len && !memcmp(f->prefix[i], prefix, len))
+            return;
+    memcpy(f->prefix[f->n], prefix, len);
+    f->len[f->n++] = len;
+}
+
+static bool filter_match(const struct dw_backlog_filter *f, const char *topic)
+{
+    if (!f || f->all || !f->n)
+        return true;
+    for (size_t i = 0; i < f->n; i++)
+        if (!strncmp(topic, f->prefix[i], f->len[i]))
+            return true;
+    return false;
+}
+
+/* Sends m if f matches it (counts it when sock is NULL). */
+static void send_one(void *sock, const struct dw_backlog_msg *m, const struct dw_backlog_filter *f,
+                     size_t *sent, uint64_t *drop)
+{
+    if (!filter_match(f, m->topic))
+        return;
+    if (!sock || dw_zmq_send2(sock, m->topic, m->body, m->len) == 0)
+        (*sent)++;
+    else
+        (*drop)++;
+}
+
+size_t dw_backlog_replay(struct dw_backlog *b, void *sock, uint64_t now_ns,
+                         const struct dw_backlog_filter *f, uint64_t *dropped)
 {
     size_t sent = 0, start = (b->head + b->cap - b->count) % b->cap;
     size_t first = 0;
@@ -97,20 +135,21 @@ size_t dw_backlog_replay(struct dw_backlog *b, void *sock, uint64_t now_ns, uint
     while (first < b->count && b->max_age_ns &&
            now_ns - b->ring[(start + first) % b->cap].t_ns > b->max_age_ns)
         first++;
-    if (b->have_pinned && b->pinned_no < b->pushed - b->count + first) {
-        if (dw_zmq_send2(sock, b->pinned.topic, b->pinned.body, b->pinned.len) == 0)
-            sent++;
-        else
-            drop++;
-    }
-    for (size_t i = first; i < b->count; i++) {
-        const struct dw_backlog_msg *m = &b->ring[(start + i) % b->cap];
-        if (dw_zmq_send2(sock, m->topic, m->body, m->len) == 0)
-            sent++;
-        else
-            drop++;
-    }
+    if (b->have_pinned && b->pinned_no < b->pushed - b->count + first)
+        send_one(sock, &b->pinned, f, &sent, &drop);
+    for (size_t i = first; i < b->count; i++)
+        send_one(sock, &b->ring[(start + i) % b->cap], f, &sent, &drop);
     if (dropped)
         *dropped = drop;
+    return sent;
+}
+
+size_t dw_backlog_replay_pinned(struct dw_backlog *b, void *sock,
+                                const struct dw_backlog_filter *f)
+{
+    size_t sent = 0;
+    uint64_t drop = 0;
+    if (b->have_pinned)
+        send_one(sock, &b->pinned, f, &sent, &drop);
     return sent;
 }

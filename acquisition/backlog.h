@@ -15,6 +15,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The subscriptions a replay is for: only messages whose topic starts with
+ * one of these prefixes are sent. No prefix (or an empty one): all. */
+#define DW_BACKLOG_PREFIXES 8
+#define DW_BACKLOG_PREFIX_MAX 64
+struct dw_backlog_filter {
+    size_t n;
+    bool all;
+    char prefix[DW_BACKLOG_PREFIXES][DW_BACKLOG_PREFIX_MAX];
+    size_t len[DW_BACKLOG_PREFIXES];
+};
+
 struct dw_backlog_msg {
     char topic[64];
     uint8_t *body;
@@ -45,8 +56,18 @@ int dw_backlog_push(struct dw_backlog *b, const char *topic, const void *body,
 /* Pins the message pushed last (replacing any pinned before). 0, -ENOENT
  * (nothing pushed) or -ENOMEM. */
 int dw_backlog_pin_last(struct dw_backlog *b);
+/* Adds a subscription's prefix to f; a prefix longer than any topic
+ * (DW_BACKLOG_PREFIX_MAX) matches nothing and is left out, more prefixes
+ * than f holds make it match all. */
+void dw_backlog_filter_add(struct dw_backlog_filter *f, const void *prefix, size_t len);
 /* Sends the pinned message, unless it is still among those the replay
  * would send, then every message younger than max_age_ns, oldest first,
- * on sock without blocking. Returns the number sent; *dropped gets the
- * number the socket refused (high-water mark). */
-size_t dw_backlog_replay(struct dw_backlog *b, void *sock, uint64_t now_ns, uint64_t *dropped);
+ * on sock without blocking; of these only the ones f matches (NULL: all).
+ * Returns the number sent; *dropped gets the number the socket refused
+ * (high-water mark). sock NULL: sends nothing, returns how many it would
+ * send. */
+size_t dw_backlog_replay(struct dw_backlog *b, void *sock, uint64_t now_ns,
+                         const struct dw_backlog_filter *f, uint64_t *dropped);
+/* Sends the pinned message alone if f matches it: 1 sent, else 0. */
+size_t dw_backlog_replay_pinned(struct dw_backlog *b, void *sock,
+                                const struct dw_backlog_filter *f);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "cli.h"
 #include "dw_config.h"
+#include "log.h"
 
 void dw_usage_error(const char *prog, const char *fmt, ...)
 {
@@ -24,6 +25,23 @@ void dw_usage_bad_option(const char *prog, int ch, char **argv)
     if (ch == ':')
         dw_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
     dw_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+}
+
+void dw_cli_std_option(const char *prog, int ch, char **argv, int *level, void (*usage)(void))
+{
+    if (level && ch == 'v') {
+        *level = *level < DW_LOG_INFO ? DW_LOG_INFO : DW_LOG_DEBUG;
+    } else if (level && ch == 'q') {
+        *level = DW_LOG_ERROR;
+    } else if (ch == 'h') {
+        usage();
+        exit(DW_EXIT_OK);
+    } else if (ch == 'V') {
+        dw_print_version(prog);
+        exit(DW_EXIT_OK);
+    } else {
+        dw_usage_bad_option(prog, ch, argv);
+    }
 }
 
 void dw_usage_no_operands(const char *prog, int argc, char **argv)

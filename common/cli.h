@@ -15,6 +15,11 @@ void dw_print_version(const char *prog);
  * its value; the optstring must start with ':') or '?' (an unknown option).
  * Says which, exits 2. */
 void dw_usage_bad_option(const char *prog, int ch, char **argv) __attribute__((noreturn));
+/* For what getopt_long returned that the program's own cases did not
+ * take: -v one log level more (info, then debug), -q errors only (level
+ * NULL: the program has neither), -h usage() and exit 0, -V the version
+ * and exit 0; anything else is bad usage (dw_usage_bad_option, exit 2). */
+void dw_cli_std_option(const char *prog, int ch, char **argv, int *level, void (*usage)(void));
 /* Exits 2 if arguments are left after the options (argv[optind..]). */
 void dw_usage_no_operands(const char *prog, int argc, char **argv);
 

@@ -1,39 +1,81 @@
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "duration.h"
 
-int dw_duration_parse_us(const char *s, uint64_t *out_us)
-{
-    char *end;
-    double v, mult;
+/* Units from the largest down; "ms" before "m" so the longer name wins. */
+static const struct { const char *name; double us; } units[] = {
+    { "d", 86400e6 }, { "h", 3600e6 }, { "ms", 1e3 }, { "m", 60e6 }, { "s", 1e6 },
+};
+#define N_UNITS (sizeof(units) / sizeof(*units))
 
-    if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+/* Rank of a unit for the largest-first order ("ms" ranks below "s"). */
+static unsigned unit_rank(size_t i)
+{
+    static const unsigned rank[N_UNITS] = { 0, 1, 4, 2, 3 };
+    return rank[i];
+}
+
+/* One term "NUMBER[UNIT]" at *p: its value in us and the unit's index
+ * (N_UNITS for a bare number). -EINVAL for junk, a sign or a space. */
+static int term(const char **p, double *us, size_t *unit)
+{
+    const char *s = *p;
+    char *end;
+    double v;
+    if (!((*s >= '0' && *s <= '9') || *s == '.'))
         return -EINVAL;
     errno = 0;
     v = strtod(s, &end);
     if (errno || end == s || !isfinite(v) || v < 0)
         return -EINVAL;
-    if (!strcmp(end, "") || !strcmp(end, "s"))
-        mult = 1e6;
-    else if (!strcmp(end, "ms"))
-        mult = 1e3;
-    else if (!strcmp(end, "m"))
-        mult = 60e6;
-    else if (!strcmp(end, "h"))
-        mult = 3600e6;
-    else if (!strcmp(end, "d"))
-        mult = 86400e6;
-    else
+    *unit = N_UNITS;
+    *us = v * 1e6;
+    for (size_t i = 0; i < N_UNITS; i++) {
+        size_t n = strlen(units[i].name);
+        if (!strncmp(end, units[i].name, n)) {
+            *unit = i;
+            *us = v * units[i].us;
+            end += n;
+            break;
+        }
+    }
+    *p = end;
+    return 0;
+}
+
+int dw_duration_parse_us(const char *s, uint64_t *out_us)
+{
+    double total = 0, us;
+    unsigned last_rank = 0;
+    size_t unit;
+    bool first = true;
+
+    if (!s || !*s)
         return -EINVAL;
-    v *= mult;
-    if (v >= 1.8e19)
+    /* "90" (seconds), "15m", or terms from the largest unit down with
+     * each unit once: "1h30m", "1d12h", "2m30s". */
+    while (*s) {
+        if (term(&s, &us, &unit) < 0)
+            return -EINVAL;
+        if (unit == N_UNITS && !(first && !*s))
+            return -EINVAL;
+        if (unit < N_UNITS) {
+            if (!first && unit_rank(unit) <= last_rank)
+                return -EINVAL;
+            last_rank = unit_rank(unit);
+        }
+        total += us;
+        first = false;
+    }
+    if (total >= 1.8e19)
         return -EINVAL;
     /* Not llround(): its long long overflows above 2^63 (about 292000 years
      * in us), which this range allows. */
-    *out_us = (uint64_t)(v + 0.5);
+    *out_us = (uint64_t)(total + 0.5);
     return 0;
 }
 
@@ -47,32 +89,4 @@ void dw_duration_format(uint64_t us, char *buf, unsigned len)
     else
         snprintf(buf, len, "%02u:%02u:%02u", (unsigned)(s / 3600), (unsigned)(s / 60 % 60),
                  (unsigned)(s % 60));
-}
-
-int dw_parse_double(const char *s, double min, double max, double *out)
-{
-    char *end;
-    double v;
-    if (!s || !*s)
-        return -EINVAL;
-    errno = 0;
-    v = strtod(s, &end);
-    if (errno || *end || end == s || !isfinite(v) || v < min || v > max)
-        return -EINVAL;
-    *out = v;
-    return 0;
-}
-
-int dw_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-    char *end;
-    unsigned long long v;
-    if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
-        return -EINVAL;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno || *end || v < min || v > max)
-        return -EINVAL;
-    *out = v;
-    return 0;
 }

@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <grp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,13 +9,61 @@
 #include <zmq.h>
 #include "endpoint.h"
 
+/* The group named by DUCTWATCH_RUNTIME_GROUP (opt-in sharing), or -1. */
+static int share_group(gid_t *gid)
+{
+    const char *name = getenv("DUCTWATCH_RUNTIME_GROUP");
+    struct group *g;
+    if (!name || !*name)
+        return 0;
+    if (!(g = getgrnam(name)))
+        return -EINVAL;
+    *gid = g->gr_gid;
+    return 1;
+}
+
+static bool in_group(gid_t gid)
+{
+    gid_t groups[256];
+    int n = getgroups(256, groups);
+    if (gid == getegid() || gid == getgid())
+        return true;
+    for (int i = 0; i < n; i++)
+        if (groups[i] == gid)
+            return true;
+    return false;
+}
+
+/* Is an existing directory one we may use? Ours and private (0700); ours
+ * shared read-only with the opt-in group (0750, that group); or, named
+ * explicitly, another user's shared with a group we are in (no write for
+ * the group, nothing for others): a desktop user following the services. */
+static int dir_ok(const struct stat *st, int share, gid_t gid, bool named)
+{
+    if (!S_ISDIR(st->st_mode))
+        return -EPERM;
+    if (st->st_uid == getuid()) {
+        if (!(st->st_mode & 077))
+            return 0;
+        if (share > 0 && st->st_gid == gid && !(st->st_mode & 027))
+            return 0;
+        return -EPERM;
+    }
+    if (named && !(st->st_mode & 027) && (st->st_mode & 050) == 050 && in_group(st->st_gid))
+        return 0;
+    return -EPERM;
+}
+
 int dw_runtime_dir(char *buf, size_t cap)
 {
     const char *env = getenv("DUCTWATCH_RUNTIME_DIR");
     const char *xdg = getenv("XDG_RUNTIME_DIR");
     struct stat st;
-    int n;
+    gid_t gid = 0;
+    int n, share = share_group(&gid);
 
+    if (share < 0)
+        return share;
     if (env && *env)
         n = snprintf(buf, cap, "%s", env);
     else if (xdg && *xdg)
@@ -22,13 +72,16 @@ int dw_runtime_dir(char *buf, size_t cap)
         n = snprintf(buf, cap, "/tmp/ductwatch-%u", (unsigned)getuid());
     if (n < 0 || (size_t)n >= cap)
         return -ENAMETOOLONG;
-    if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+    if (mkdir(buf, share > 0 ? 0750 : 0700) == 0) {
+        /* made by us for the group: its group, exactly 0750 */
+        if (share > 0 && (chown(buf, (uid_t)-1, gid) < 0 || chmod(buf, 0750) < 0))
+            return -errno;
+    } else if (errno != EEXIST) {
         return -errno;
+    }
     if (lstat(buf, &st) < 0)
         return -errno;
-    if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077))
-        return -EPERM;
-    return 0;
+    return dir_ok(&st, share, gid, env && *env);
 }
 
 int dw_default_endpoint(const char *name, char *buf, size_t cap)
@@ -50,6 +103,12 @@ void *dw_zmq_socket(void *ctx, int type)
     return s;
 }
 
+void dw_zmq_close(void *sock)
+{
+    if (sock)
+        zmq_close(sock);
+}
+
 int dw_zmq_send2(void *sock, const char *topic, const void *body, size_t len)
 {
     /* With a PUB/XPUB socket the first part is either queued with the rest
@@ -59,4 +118,44 @@ int dw_zmq_send2(void *sock, const char *topic, const void *body, size_t len)
     if (zmq_send(sock, body, len, ZMQ_DONTWAIT) < 0)
         return -errno;
     return 0;
+}
+
+/* The rest of a multipart message: a sender's extra parts are not ours. */
+static void drop_parts(void *sock, const zmq_msg_t *last)
+{
+    int more = zmq_msg_more(last);
+    while (more) {
+        zmq_msg_t x;
+        zmq_msg_init(&x);
+        if (zmq_msg_recv(&x, sock, 0) < 0)
+            more = 0;
+        else
+            more = zmq_msg_more(&x);
+        zmq_msg_close(&x);
+    }
+}
+
+int dw_zmq_recv2(void *sock, int flags, struct dw_zmq_msg2 *m)
+{
+    int e = 0;
+    zmq_msg_init(&m->topic);
+    zmq_msg_init(&m->body);
+    if (zmq_msg_recv(&m->topic, sock, flags) < 0)
+        e = zmq_errno();
+    else if (!zmq_msg_more(&m->topic))
+        e = EPROTO;
+    else if (zmq_msg_recv(&m->body, sock, 0) < 0) /* the parts arrive together */
+        e = zmq_errno();
+    if (e) {
+        dw_zmq_msg2_close(m);
+        return e == EAGAIN || e == EINTR ? 0 : -e;
+    }
+    drop_parts(sock, &m->body);
+    return 1;
+}
+
+void dw_zmq_msg2_close(struct dw_zmq_msg2 *m)
+{
+    zmq_msg_close(&m->topic);
+    zmq_msg_close(&m->body);
 }

@@ -2,6 +2,7 @@
 #include <string.h>
 #include "cobs.h"
 #include "crc32c.h"
+#include "device_id.h"
 #include "frame.h"
 
 size_t dw_hello_payload_size(unsigned n_zones) { return 48 + 5 * (size_t)n_zones; }
@@ -67,8 +68,8 @@ int dw_hello_parse(const uint8_t *p, size_t len, struct dw_hello *h)
     memset(h, 0, sizeof(*h));
     if (get_str(p, h->device_id) <= 0 || get_str(p + 16, h->firmware) < 0)
         return -EBADMSG;
-    /* The id names session files (<dir>/<device>-<time>.h5): no '/'. */
-    if (strchr(h->device_id, '/'))
+    /* The id names topics and session files (<dir>/<device>-<time>.h5). */
+    if (!dw_device_id_valid(h->device_id, strlen(h->device_id)))
         return -EBADMSG;
     h->sample_rate_hz = dw_get_le16(p + 32);
     h->n_zones = p[34];
@@ -162,7 +163,7 @@ int dw_event_parse(const uint8_t *p, size_t len, struct dw_event *e)
     e->kind = p[0];
     e->side = p[1];
     e->value = (int32_t)dw_get_le32(p + 4);
-    if (!dw_event_kind_name(e->kind) || e->kind >= DW_EV_LINK_DOWN || e->side > DW_SIDE_NONE)
+    if (!dw_event_kind_on_wire(e->kind) || e->side > DW_SIDE_NONE)
         return -EBADMSG;
     for (size_t i = 8; i < len; i++)
         if (p[i] == 0)
@@ -329,6 +330,7 @@ static const char *const kind_names[] = {
     [DW_EV_GARMENT_ON] = "garment-on", [DW_EV_GARMENT_OFF] = "garment-off",
     [DW_EV_BUTTON] = "button", [DW_EV_SYMPTOM] = "symptom",
     [DW_EV_PUMP_START] = "pump-start", [DW_EV_PUMP_END] = "pump-end",
+    [DW_EV_CANCEL] = "cancel", [DW_EV_ALERT_SEEN] = "alert-seen",
     [DW_EV_LINK_DOWN] = "link-down", [DW_EV_LINK_UP] = "link-up",
     [DW_EV_GAP] = "gap",
 };
@@ -345,6 +347,16 @@ int dw_event_kind_from_name(const char *name)
         if (kind_names[k] && strcmp(kind_names[k], name) == 0)
             return (int)k;
     return -1;
+}
+
+bool dw_event_kind_on_wire(unsigned kind)
+{
+    return kind >= DW_EV_FEED_START && kind <= DW_EV_PUMP_END;
+}
+
+bool dw_event_kind_has_value(unsigned kind)
+{
+    return kind == DW_EV_THERMOMETER;
 }
 
 static const char *const side_names[] = { "left", "right", "none" };

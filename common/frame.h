@@ -84,6 +84,11 @@ enum dw_event_kind {
     DW_EV_SYMPTOM = 10,
     DW_EV_PUMP_START = 11,
     DW_EV_PUMP_END = 12,
+    /* Host-side user kinds: accepted on the events endpoint, never on the
+     * wire. cancel: value = stream seq of the event it cancels (an undo;
+     * nothing is deleted); alert-seen: text = the alert id acknowledged. */
+    DW_EV_CANCEL = 32,
+    DW_EV_ALERT_SEEN = 33,
     /* Host-side only: never on the wire, published by acquisition. */
     DW_EV_LINK_DOWN = 64,
     DW_EV_LINK_UP = 65,
@@ -179,6 +184,11 @@ const char *dw_frame_type_name(unsigned type);
 const char *dw_event_kind_name(unsigned kind);
 /* Returns the kind for a name such as "feed-start", or -1. */
 int dw_event_kind_from_name(const char *name);
+/* True for the kinds a garment may send in an EVENT frame (1..12). */
+bool dw_event_kind_on_wire(unsigned kind);
+/* True for the kinds whose value means something (a thermometer reading);
+ * the garment sends 0 for the others (docs/protocol.md 3.3). */
+bool dw_event_kind_has_value(unsigned kind);
 const char *dw_side_name(unsigned side);
 int dw_side_from_name(const char *name);
 

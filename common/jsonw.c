@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <float.h>
 #include <locale.h>
 #include <math.h>
@@ -196,4 +197,17 @@ const char *dw_jsonw_text(const struct dw_jsonw *w, size_t *len)
     if (len)
         *len = w->len;
     return w->buf;
+}
+
+char *dw_jsonw_dup(const struct dw_jsonw *w)
+{
+    size_t len;
+    const char *t = dw_jsonw_text(w, &len);
+    char *out = t ? malloc(len + 1) : NULL;
+    if (!out) {
+        errno = t ? ENOMEM : EOVERFLOW;
+        return NULL;
+    }
+    memcpy(out, t, len + 1);
+    return out;
 }

@@ -29,6 +29,9 @@ void dw_jsonw_null(struct dw_jsonw *w, const char *key);
 void dw_jsonw_raw(struct dw_jsonw *w, const char *key, const char *json);
 /* The text, NUL-terminated, or NULL after an overflow. */
 const char *dw_jsonw_text(const struct dw_jsonw *w, size_t *len);
+/* A malloc'd copy of the text, or NULL with errno set (EOVERFLOW after an
+ * overflow, ENOMEM). */
+char *dw_jsonw_dup(const struct dw_jsonw *w);
 
 /* One number as cJSON prints it, into buf (at least 32 bytes); its
  * length. */

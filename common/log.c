@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "log.h"
+#include "termsafe.h"
 
 /* Process-wide by nature: one stderr, one program name. */
 static const char *prog_name = "ductwatch";
@@ -27,14 +28,20 @@ void dw_log(int level, const char *fmt, ...)
 {
     static const int syslog_prio[] = { 3, 4, 6, 7 };
     static const char *const names[] = { "error", "warning", "info", "debug" };
-    char line[1024];
+    char raw[1024], line[1024];
     va_list ap;
+    int n;
 
     if (level > cur_level)
         return;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    n = vsnprintf(raw, sizeof(raw), fmt, ap);
     va_end(ap);
+    if (n < 0)
+        return;
+    /* Messages quote ids, topics and texts from outside: one line each,
+     * no control characters reach the terminal or the journal. */
+    dw_term_safe(raw, (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw) - 1, line, sizeof(line));
     if (journal)
         fprintf(stderr, "<%d>%s\n", syslog_prio[level], line);
     else

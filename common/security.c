@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <zmq.h>
 #include "endpoint.h"
+#include "ipc_path.h"
 #include "log.h"
 #include "security.h"
 
@@ -93,6 +94,22 @@ static char *next_line(char **cursor)
     return NULL;
 }
 
+/* Next line of a key file that may hold a key: the section headers of a
+ * certificate CZMQ writes (zcert_save: "metadata" with indented "name =
+ * value" lines under it, then "curve" with the keys under it) and the
+ * metadata are skipped, so that those files read as ours do. */
+static char *next_key_line(char **cursor, bool *in_metadata)
+{
+    char *line;
+    while ((line = next_line(cursor))) {
+        if (!strcmp(line, "metadata") || !strcmp(line, "curve"))
+            *in_metadata = line[0] == 'm';
+        else if (!*in_metadata)
+            return line;
+    }
+    return NULL;
+}
+
 static int copy_key(char out[DW_Z85_KEY_LEN + 1], const char *s, const char **why)
 {
     if (!dw_security_valid_z85(s)) {
@@ -125,9 +142,10 @@ static char *key_value(char *line)
 static int parse_keypair(char *text, struct dw_curve_keys *k, const char **why)
 {
     char *cur = text, *line, derived[DW_Z85_KEY_LEN + 1];
+    bool in_metadata = false;
     int r;
     memset(k, 0, sizeof(*k));
-    while ((line = next_line(&cur))) {
+    while ((line = next_key_line(&cur, &in_metadata))) {
         char *name = line, *val;
         if (dw_security_valid_z85(line)) {
             *why = "a bare public key, no secret-key line (is this a .pub file?)";
@@ -179,10 +197,11 @@ int dw_security_load_keypair(const char *path, struct dw_curve_keys *k, const ch
 int dw_security_load_public(const char *path, char out[DW_Z85_KEY_LEN + 1], const char **why)
 {
     char buf[MAX_KEY_FILE], *cur = buf, *line;
+    bool in_metadata = false;
     int r = read_small_file(path, buf, sizeof(buf), false, why);
     if (r < 0)
         return r;
-    while ((line = next_line(&cur))) {
+    while ((line = next_key_line(&cur, &in_metadata))) {
         if (!strncmp(line, "secret-key", 10) && (line[10] == ' ' || line[10] == '\t'))
             continue; /* a .key file: only its public half is wanted */
         if (!strncmp(line, "public-key", 10) && (line[10] == ' ' || line[10] == '\t'))
@@ -332,7 +351,9 @@ static int check_endpoint(const char *endpoint, bool have_curve, bool insecure, 
         *why = "empty endpoint";
         return -EINVAL;
     }
-    if (!strncmp(endpoint, "ipc://", 6) || !strncmp(endpoint, "inproc://", 9))
+    if (!strncmp(endpoint, "ipc://", 6))
+        return connecting ? 0 : dw_ipc_endpoint_check(endpoint, why);
+    if (!strncmp(endpoint, "inproc://", 9))
         return 0;
     if (!dw_security_is_tcp(endpoint)) {
         *why = "only ipc://, inproc:// and tcp:// endpoints are supported";
@@ -764,10 +785,10 @@ struct dw_zap *dw_zap_start(void *ctx, const char *allow, const char **why)
     if (!allow || !*allow) {
         *why = "no allow-list of client keys";
         r = -EINVAL;
-        goto fail;
+        goto out;
     }
     if ((r = load_allow(z, allow, why)) < 0)
-        goto fail;
+        goto out;
     /* The handler must exist before any CURVE server binds: failing to
      * bind it is the caller's fatal error, never a warning. */
     z->rep = dw_zmq_socket(ctx, ZMQ_REP);
@@ -775,7 +796,7 @@ struct dw_zap *dw_zap_start(void *ctx, const char *allow, const char **why)
         r = -errno;
         *why = errno == EADDRINUSE ? "another ZAP handler is bound in this context"
                                    : "cannot bind the ZAP handler endpoint";
-        goto fail;
+        goto out;
     }
     snprintf(ctl_ep, sizeof(ctl_ep), "inproc://dw-zap-control-%p", (void *)z);
     z->ctl = dw_zmq_socket(ctx, ZMQ_PAIR);
@@ -784,7 +805,7 @@ struct dw_zap *dw_zap_start(void *ctx, const char *allow, const char **why)
         zmq_connect(z->ctl, ctl_ep) < 0) {
         r = -errno;
         *why = "cannot set up the ZAP handler's control pipe";
-        goto fail;
+        goto out;
     }
     /* Signals belong to the main thread (its stop flag and poll loop). */
     sigfillset(&all);
@@ -794,21 +815,21 @@ struct dw_zap *dw_zap_start(void *ctx, const char *allow, const char **why)
     if (e) {
         r = -e;
         *why = "cannot start the ZAP handler thread";
-        goto fail;
+        goto out;
     }
     z->running = true;
+    r = 0;
+out:
+    if (r < 0) {
+        dw_zmq_close(z->rep);
+        dw_zmq_close(z->ctl);
+        dw_zmq_close(z->ctl_thread);
+        free(z->keys);
+        free(z);
+        errno = -r;
+        return NULL;
+    }
     return z;
-fail:
-    if (z->rep)
-        zmq_close(z->rep);
-    if (z->ctl)
-        zmq_close(z->ctl);
-    if (z->ctl_thread)
-        zmq_close(z->ctl_thread);
-    free(z->keys);
-    free(z);
-    errno = -r;
-    return NULL;
 }
 
 size_t dw_zap_allowed(const struct dw_zap *z)

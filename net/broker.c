@@ -11,13 +11,14 @@
 #include <string.h>
 #include <zmq.h>
 #include "cli.h"
-#include "duration.h"
+#include "defaults.h"
 #include "endpoint.h"
 #include "log.h"
+#include "parse_num.h"
 #include "security.h"
 
 #define MAX_EP 16
-#define DEFAULT_HWM 100000
+#define DEFAULT_HWM DW_HWM_DEFAULT
 #define CONTROL_EP "inproc://dw-broker-control"
 
 static const char *prog = "ductwatch-broker";
@@ -79,6 +80,38 @@ static struct ep parse_ep(const char *s, bool default_bind)
     return e;
 }
 
+/* The policy is a function of the arguments: refused (exit 2) before any
+ * socket exists. */
+static void check_policy(const struct config *c)
+{
+    int n_connect = 0;
+    bool any_bind_tcp = false;
+    for (int side = 0; side < 2; side++) {
+        const struct ep *eps = side ? c->back : c->front;
+        int n = side ? c->n_back : c->n_front;
+        for (int i = 0; i < n; i++) {
+            const char *why = NULL;
+            bool tcp = dw_security_is_tcp(eps[i].addr);
+            int r;
+            if (eps[i].bind) {
+                any_bind_tcp |= tcp;
+                r = dw_security_check_bind(eps[i].addr, c->curve_key != NULL, c->insecure, &why);
+            } else {
+                n_connect += tcp;
+                r = dw_security_check_connect(eps[i].addr, c->upstream_key != NULL, c->insecure,
+                                              &why);
+            }
+            if (r < 0)
+                dw_usage_error(prog, "%s: %s", eps[i].addr, why);
+        }
+    }
+    if (c->n_upstream_server > 1 && c->n_upstream_server != n_connect)
+        dw_usage_error(prog, "%d --upstream-server-key for %d connected tcp:// endpoints",
+                       c->n_upstream_server, n_connect);
+    if (c->curve_key && !any_bind_tcp)
+        dw_log(DW_LOG_WARN, "--curve-key: no bound tcp:// endpoint uses it");
+}
+
 static void parse_args(int argc, char **argv, struct config *c)
 {
     enum { O_CURVE_KEY = 256, O_ALLOW, O_UP_KEY, O_UP_SERVER, O_INSECURE, O_HWM };
@@ -97,9 +130,8 @@ static void parse_args(int argc, char **argv, struct config *c)
         { "version", no_argument, NULL, 'V' },
         { 0 },
     };
-    int ch, level = DW_LOG_INFO, n_connect = 0;
+    int ch, level = DW_LOG_INFO;
     uint64_t u;
-    bool any_bind_tcp = false;
 
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":f:b:vqhV", opts, NULL)) != -1) {
@@ -128,11 +160,7 @@ static void parse_args(int argc, char **argv, struct config *c)
                 dw_usage_error(prog, "bad --hwm '%s' (0..10000000)", optarg);
             c->hwm = (int)u;
             break;
-        case 'v': level = DW_LOG_DEBUG; break;
-        case 'q': level = DW_LOG_ERROR; break;
-        case 'h': usage(); exit(DW_EXIT_OK);
-        case 'V': dw_print_version(prog); exit(DW_EXIT_OK);
-        default: dw_usage_bad_option(prog, ch, argv);
+        default: dw_cli_std_option(prog, ch, argv, &level, usage);
         }
     }
     dw_usage_no_operands(prog, argc, argv);
@@ -144,31 +172,7 @@ static void parse_args(int argc, char **argv, struct config *c)
         dw_usage_error(prog, "--curve-key and --allow go together");
     if (!c->upstream_key != !c->n_upstream_server)
         dw_usage_error(prog, "--upstream-key and --upstream-server-key go together");
-    /* The policy is a function of the arguments: refuse before any socket. */
-    for (int side = 0; side < 2; side++) {
-        const struct ep *eps = side ? c->back : c->front;
-        int n = side ? c->n_back : c->n_front;
-        for (int i = 0; i < n; i++) {
-            const char *why = NULL;
-            bool tcp = dw_security_is_tcp(eps[i].addr);
-            int r;
-            if (eps[i].bind) {
-                any_bind_tcp |= tcp;
-                r = dw_security_check_bind(eps[i].addr, c->curve_key != NULL, c->insecure, &why);
-            } else {
-                n_connect += tcp;
-                r = dw_security_check_connect(eps[i].addr, c->upstream_key != NULL, c->insecure,
-                                              &why);
-            }
-            if (r < 0)
-                dw_usage_error(prog, "%s: %s", eps[i].addr, why);
-        }
-    }
-    if (c->n_upstream_server > 1 && c->n_upstream_server != n_connect)
-        dw_usage_error(prog, "%d --upstream-server-key for %d connected tcp:// endpoints",
-                       c->n_upstream_server, n_connect);
-    if (c->curve_key && !any_bind_tcp)
-        dw_log(DW_LOG_WARN, "--curve-key: no bound tcp:// endpoint uses it");
+    check_policy(c);
     dw_log_set_level(level);
 }
 
@@ -249,103 +253,125 @@ static int setup_side(void *sock, const struct ep *eps, int n, const char *label
     return 0;
 }
 
-int main(int argc, char **argv)
-{
-    struct config c = { .hwm = DEFAULT_HWM };
+/* What the broker holds while it runs. */
+struct broker {
+    struct config c;
     struct dw_curve_keys server_keys, client_keys;
     char upstream[MAX_EP][DW_Z85_KEY_LEN + 1];
-    struct dw_zap *zap = NULL;
-    void *ctx = NULL, *front = NULL, *back = NULL, *ctl = NULL;
+    struct dw_zap *zap;
+    void *ctx, *front, *back, *ctl;
+};
+
+static int load_keys(struct broker *b)
+{
+    const struct config *c = &b->c;
+    const char *why = NULL;
+    if (c->curve_key && dw_security_load_keypair(c->curve_key, &b->server_keys, &why) < 0) {
+        dw_err("%s: %s", c->curve_key, why);
+        return -1;
+    }
+    if (c->upstream_key && dw_security_load_keypair(c->upstream_key, &b->client_keys, &why) < 0) {
+        dw_err("%s: %s", c->upstream_key, why);
+        return -1;
+    }
+    for (int i = 0; i < c->n_upstream_server; i++)
+        if (dw_security_load_public(c->upstream_server[i], b->upstream[i], &why) < 0) {
+            dw_err("%s: %s", c->upstream_server[i], why);
+            return -1;
+        }
+    return 0;
+}
+
+/* The ZAP handler (before any CURVE server binds: without it libzmq lets
+ * everyone in), the two sides and the control socket. */
+static int open_sockets(struct broker *b)
+{
+    const struct config *c = &b->c;
+    const char *why = NULL;
+    int one = 1, next_upstream = 0;
+    if (c->curve_key) {
+        if (!(b->zap = dw_zap_start(b->ctx, c->allow, &why))) {
+            dw_err("ZAP handler: %s: %s", why, strerror(errno));
+            return -1;
+        }
+        dw_info("%zu client keys allowed", dw_zap_allowed(b->zap));
+    }
+    b->front = dw_zmq_socket(b->ctx, ZMQ_XSUB);
+    b->back = dw_zmq_socket(b->ctx, ZMQ_XPUB);
+    b->ctl = dw_zmq_socket(b->ctx, ZMQ_PAIR);
+    if (!b->front || !b->back || !b->ctl || zmq_bind(b->ctl, CONTROL_EP) < 0) {
+        dw_err("zmq: %s", zmq_strerror(errno));
+        return -1;
+    }
+    const struct dw_curve_keys *server = c->curve_key ? &b->server_keys : NULL;
+    const struct dw_curve_keys *client = c->upstream_key ? &b->client_keys : NULL;
+    /* Every subscription goes upstream, so a publisher with a backlog
+     * (acquire) replays it for each subscriber that joins. */
+    if (zmq_setsockopt(b->back, ZMQ_XPUB_VERBOSE, &one, sizeof(one)) < 0 ||
+        setup_side(b->front, c->front, c->n_front, "frontend", c, server, b->zap, client,
+                   b->upstream, &next_upstream) < 0 ||
+        setup_side(b->back, c->back, c->n_back, "backend", c, server, b->zap, client,
+                   b->upstream, &next_upstream) < 0)
+        return -1;
+    fflush(stdout);
+    return 0;
+}
+
+static void close_all(struct broker *b)
+{
+    explicit_bzero(&b->server_keys, sizeof(b->server_keys));
+    explicit_bzero(&b->client_keys, sizeof(b->client_keys));
+    dw_zmq_close(b->front);
+    dw_zmq_close(b->back);
+    dw_zmq_close(b->ctl);
+    dw_zap_stop(b->zap);
+    if (b->ctx)
+        zmq_ctx_term(b->ctx);
+}
+
+int main(int argc, char **argv)
+{
+    static struct broker b = { .c = { .hwm = DEFAULT_HWM } };
     sigset_t set;
     pthread_t sig_thread;
     bool sig_started = false;
-    int status = DW_EXIT_FAILURE, r, one = 1, next_upstream = 0;
-    const char *why = NULL;
+    int status = DW_EXIT_FAILURE, r;
 
     dw_log_init(argv[0]);
-    parse_args(argc, argv, &c);
+    parse_args(argc, argv, &b.c);
     signal(SIGPIPE, SIG_IGN);
-
-    if (c.curve_key && (r = dw_security_load_keypair(c.curve_key, &server_keys, &why)) < 0) {
-        dw_err("%s: %s", c.curve_key, why);
-        return DW_EXIT_FAILURE;
-    }
-    if (c.upstream_key && (r = dw_security_load_keypair(c.upstream_key, &client_keys, &why)) < 0) {
-        dw_err("%s: %s", c.upstream_key, why);
+    if (load_keys(&b) < 0)
         goto out;
-    }
-    for (int i = 0; i < c.n_upstream_server; i++)
-        if (dw_security_load_public(c.upstream_server[i], upstream[i], &why) < 0) {
-            dw_err("%s: %s", c.upstream_server[i], why);
-            goto out;
-        }
-
     /* Every thread from here on (libzmq's too) inherits the blocked
      * signals; only the signal thread takes them. */
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-
-    ctx = zmq_ctx_new();
-    if (!ctx) {
+    if (!(b.ctx = zmq_ctx_new())) {
         dw_err("zmq: %s", zmq_strerror(errno));
         goto out;
     }
-    if (c.curve_key) {
-        /* Before any CURVE server binds; without it libzmq lets everyone in. */
-        zap = dw_zap_start(ctx, c.allow, &why);
-        if (!zap) {
-            dw_err("ZAP handler: %s: %s", why, strerror(errno));
-            goto out;
-        }
-        dw_info("%zu client keys allowed", dw_zap_allowed(zap));
-    }
-    front = dw_zmq_socket(ctx, ZMQ_XSUB);
-    back = dw_zmq_socket(ctx, ZMQ_XPUB);
-    ctl = dw_zmq_socket(ctx, ZMQ_PAIR);
-    if (!front || !back || !ctl || zmq_bind(ctl, CONTROL_EP) < 0) {
-        dw_err("zmq: %s", zmq_strerror(errno));
+    if (open_sockets(&b) < 0)
         goto out;
-    }
-    /* Every subscription goes upstream, so a publisher with a backlog
-     * (acquire) replays it for each subscriber that joins. */
-    if (zmq_setsockopt(back, ZMQ_XPUB_VERBOSE, &one, sizeof(one)) < 0 ||
-        setup_side(front, c.front, c.n_front, "frontend", &c, c.curve_key ? &server_keys : NULL,
-                   zap, c.upstream_key ? &client_keys : NULL, upstream, &next_upstream) < 0 ||
-        setup_side(back, c.back, c.n_back, "backend", &c, c.curve_key ? &server_keys : NULL, zap,
-                   c.upstream_key ? &client_keys : NULL, upstream, &next_upstream) < 0)
-        goto out;
-    fflush(stdout);
-    explicit_bzero(&server_keys, sizeof(server_keys));
-    explicit_bzero(&client_keys, sizeof(client_keys));
-
-    if ((r = pthread_create(&sig_thread, NULL, signal_thread, ctx))) {
+    explicit_bzero(&b.server_keys, sizeof(b.server_keys));
+    explicit_bzero(&b.client_keys, sizeof(b.client_keys));
+    if ((r = pthread_create(&sig_thread, NULL, signal_thread, b.ctx))) {
         dw_err("cannot start the signal thread: %s", strerror(r));
         goto out;
     }
     sig_started = true;
-    if (zmq_proxy_steerable(front, back, NULL, ctl) < 0) {
+    if (zmq_proxy_steerable(b.front, b.back, NULL, b.ctl) < 0) {
         dw_err("proxy: %s", zmq_strerror(errno));
         goto out;
     }
     dw_info("stopped");
     status = DW_EXIT_OK;
 out:
-    explicit_bzero(&server_keys, sizeof(server_keys));
-    explicit_bzero(&client_keys, sizeof(client_keys));
     if (sig_started) {
         pthread_kill(sig_thread, SIGTERM); /* no-op if it already took one */
         pthread_join(sig_thread, NULL);
     }
-    if (front)
-        zmq_close(front);
-    if (back)
-        zmq_close(back);
-    if (ctl)
-        zmq_close(ctl);
-    dw_zap_stop(zap);
-    if (ctx)
-        zmq_ctx_term(ctx);
+    close_all(&b);
     return status;
 }

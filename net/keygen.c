@@ -48,9 +48,7 @@ int main(int argc, char **argv)
         switch (ch) {
         case 'd': dir = optarg; break;
         case 'f': force = true; break;
-        case 'h': usage(); return DW_EXIT_OK;
-        case 'V': dw_print_version(prog); return DW_EXIT_OK;
-        default: dw_usage_bad_option(prog, ch, argv);
+        default: dw_cli_std_option(prog, ch, argv, NULL, usage);
         }
     }
     if (optind >= argc)

@@ -471,6 +471,22 @@ int dw_detector_stats(const struct dw_detector *d, const char *device, struct dw
     return 0;
 }
 
+int dw_detector_zone(const struct dw_detector *d, const char *device, unsigned zone,
+                     struct dw_detector_zone *out)
+{
+    const struct device *dv = device_find(d, device);
+    const struct zone *z;
+    if (!dv || zone >= dv->nz)
+        return -ENOENT;
+    z = &dv->z[zone];
+    /* before the first minute closes nothing has been computed */
+    out->dl = dv->st.minutes ? z->dl : NAN;
+    out->da = dv->st.minutes ? z->da : NAN;
+    out->r = dv->st.minutes && z->has_r ? z->r : NAN;
+    out->q = dv->st.minutes && z->has_q ? z->q : NAN;
+    return 0;
+}
+
 int dw_detector_hello(struct dw_detector *d, const char *device, const struct dw_hello *h)
 {
     struct device *dv = device_get(d, device, true);

@@ -53,5 +53,18 @@ struct dw_detector_stats {
 int dw_detector_stats(const struct dw_detector *d, const char *device,
                       struct dw_detector_stats *st);
 
+/* What the rules saw of one zone in the last minute the detector closed,
+ * for reports that colour a zone by it. NaN where the rules had no valid
+ * value then (learning a baseline, a feed or shower window, no contact). */
+struct dw_detector_zone {
+    double dl;  /* warmth against its neighbours, minus its own baseline: dL, degrees C */
+    double da;  /* against its mirror zone, minus that baseline: dA, degrees C */
+    double r;   /* pressure / its post-feed soft baseline: R */
+    double q;   /* R / the median R of its neighbours: Q */
+};
+/* 0, -ENOENT (device or zone unknown). */
+int dw_detector_zone(const struct dw_detector *d, const char *device, unsigned zone,
+                     struct dw_detector_zone *out);
+
 const char *dw_alert_level_name(int level);
 const char *dw_alert_state_name(int state);

@@ -15,20 +15,25 @@
 #include <zmq.h>
 #include "cli.h"
 #include "config.h"
+#include "contract.h"
+#include "defaults.h"
 #include "detector.h"
-#include "devindex.h"
+#include "devtab.h"
 #include "dwtime.h"
 #include "endpoint.h"
 #include "frame.h"
-#include "jsonw.h"
+#include "ipc_path.h"
 #include "log.h"
-#include "msg.h"
+#include "loop.h"
+#include "msg_alert.h"
+#include "stream_sub.h"
 
 #define MAX_SUB 16
 
 static const char *prog = "ductwatch-detect";
 static volatile sig_atomic_t stop;
 
+/* detect's own stream of alerts, per device (docs/messages.md 9). */
 struct out_stream {
     char device[DW_ID_LEN + 1];
     uint64_t seq;
@@ -41,32 +46,25 @@ struct param_cache {
     char *json;
 };
 
-struct in_stream {
-    char device[DW_ID_LEN + 1];
-    struct dw_seq_tracker tr;
-    bool have_hello;
-};
-
 struct app {
     struct dw_detect_config cfg;
     void *pub;            /* NULL: print JSON lines on stdout */
     uint64_t stream_id;   /* 0 in --input mode, so output is reproducible */
     bool host_time;
-    struct out_stream *out; /* both grow with the number of devices */
-    unsigned n_out, cap_out;
-    struct dw_devindex out_index;
-    struct in_stream *in;
-    unsigned n_in, cap_in;
-    struct dw_devindex in_index;
+    struct dw_devtab out; /* struct out_stream per device */
+    struct dw_stream_sub sub;
     uint64_t pub_dropped;
-    char stream_json[64]; /* stream_id as printed in alerts */
     struct param_cache params[MAX_PARAM_SECTIONS];
     unsigned n_params;
+    struct dw_msg_alert alert;              /* the one being published */
+    char alert_json[DW_MSG_ALERT_JSON_MAX];
     /* --input */
     struct dw_detector *det;
     char device[DW_ID_LEN + 1];
     bool have_device;
     uint64_t frames_before_hello;
+    struct dw_decoder dec;
+    uint8_t in_buf[1 << 16];
 };
 
 static void usage(void)
@@ -91,41 +89,6 @@ static void usage(void)
 "Exit status: 0 ok, 1 runtime failure (a config file that cannot be read), 2 bad\n"
 "usage or a bad configuration value.\n",
         prog);
-}
-
-/* Room for one more element in a doubling array; 0 or -ENOMEM. */
-static int grow(void **arr, unsigned *cap, unsigned n, size_t size)
-{
-    if (n < *cap)
-        return 0;
-    unsigned nc = *cap ? 2 * *cap : 64;
-    void *na = nc > *cap ? realloc(*arr, (size_t)nc * size) : NULL;
-    if (!na)
-        return -ENOMEM;
-    *arr = na;
-    *cap = nc;
-    return 0;
-}
-
-static const char *out_name(const void *ctx, unsigned pos)
-{
-    return ((const struct app *)ctx)->out[pos].device;
-}
-
-static struct out_stream *out_stream(struct app *a, const char *dev)
-{
-    long i = dw_devindex_find(&a->out_index, dev, out_name, a);
-    if (i >= 0)
-        return &a->out[i];
-    if (grow((void **)&a->out, &a->cap_out, a->n_out, sizeof(*a->out)) < 0)
-        return NULL;
-    struct out_stream *o = &a->out[a->n_out];
-    memset(o, 0, sizeof(*o));
-    snprintf(o->device, sizeof(o->device), "%s", dev);
-    if (dw_devindex_add(&a->out_index, o->device, a->n_out, out_name, a) < 0)
-        return NULL;
-    a->n_out++;
-    return o;
 }
 
 struct params_ctx { cJSON *obj; };
@@ -170,62 +133,55 @@ static const char *params_json(struct app *a, const char *section)
     return s;
 }
 
-/* The alert as JSON, the bytes cJSON_PrintUnformatted gave for the same
- * object (the --input output is the reference); NULL if it did not fit. */
-static const char *alert_json(struct app *a, struct out_stream *o, const struct dw_alert *al,
-                              char *buf, size_t cap, size_t *len)
+/* The detector's alert as the message body (struct dw_msg_alert); NULL
+ * when out of memory. */
+static const struct dw_msg_alert *alert_msg(struct app *a, const struct dw_alert *al)
 {
+    struct out_stream *o = dw_devtab_get(&a->out, al->device);
     const char *params = params_json(a, param_section(al->rule));
-    struct dw_jsonw w;
-    if (!params)
+    struct dw_msg_alert *m = &a->alert;
+    if (!o || !params)
         return NULL;
-    dw_jsonw_init(&w, buf, cap);
-    dw_jsonw_begin(&w);
-    dw_jsonw_number(&w, "seq", (double)o->seq++);
-    dw_jsonw_raw(&w, "stream", a->stream_json);
-    dw_jsonw_str(&w, "device", al->device);
-    dw_jsonw_number(&w, "id", (double)al->id);
-    dw_jsonw_str(&w, "rule", al->rule);
-    dw_jsonw_str(&w, "level", dw_alert_level_name(al->level));
-    dw_jsonw_str(&w, "state", dw_alert_state_name(al->state));
-    dw_jsonw_str(&w, "side", dw_side_name((unsigned)al->side));
-    if (al->zone >= 0) {
-        dw_jsonw_number(&w, "zone", al->zone);
-        dw_jsonw_str(&w, "zone_name", al->zone_name);
-    } else {
-        dw_jsonw_null(&w, "zone");
-        dw_jsonw_null(&w, "zone_name");
-    }
-    dw_jsonw_number(&w, "value", al->value == al->value ? al->value : 0);
-    dw_jsonw_number(&w, "threshold", al->threshold);
-    dw_jsonw_number(&w, "t_device_us", (double)al->t_device_us);
-    dw_jsonw_number(&w, "t_host_ns", a->host_time ? (double)dw_now_realtime_ns() : 0);
-    dw_jsonw_str(&w, "ruleset_version", DW_RULESET_VERSION);
-    dw_jsonw_bool(&w, "clinical", al->clinical);
-    dw_jsonw_raw(&w, "params", params);
-    dw_jsonw_str(&w, "message", al->message);
-    dw_jsonw_end(&w);
-    return dw_jsonw_text(&w, len);
+    memset(m, 0, sizeof(*m));
+    m->seq = o->seq++;
+    m->stream = a->stream_id;
+    snprintf(m->device, sizeof(m->device), "%s", al->device);
+    m->id = al->id;
+    snprintf(m->rule, sizeof(m->rule), "%s", al->rule);
+    snprintf(m->level, sizeof(m->level), "%s", dw_alert_level_name(al->level));
+    snprintf(m->state, sizeof(m->state), "%s", dw_alert_state_name(al->state));
+    snprintf(m->side, sizeof(m->side), "%s", dw_side_name((unsigned)al->side));
+    m->zone = al->zone >= 0 ? al->zone : -1;
+    snprintf(m->zone_name, sizeof(m->zone_name), "%s", al->zone_name);
+    m->has_value = al->value == al->value;
+    m->value = al->value;
+    m->has_threshold = true;
+    m->threshold = al->threshold;
+    m->t_device_us = al->t_device_us;
+    m->t_host_ns = a->host_time ? dw_now_realtime_ns() : 0;
+    snprintf(m->ruleset_version, sizeof(m->ruleset_version), "%s", DW_RULESET_VERSION);
+    m->clinical = al->clinical;
+    snprintf(m->params, sizeof(m->params), "%s", params);
+    snprintf(m->message, sizeof(m->message), "%s", al->message);
+    return m;
 }
 
 static void on_alert(const struct dw_alert *al, void *user)
 {
     struct app *a = user;
-    struct out_stream *o = out_stream(a, al->device);
-    char buf[16384];
-    size_t len = 0;
-    const char *s = o ? alert_json(a, o, al, buf, sizeof(buf), &len) : NULL;
-    if (!s) {
-        dw_err("%s: out of memory, alert %s not published", al->device, al->rule);
+    const struct dw_msg_alert *m = alert_msg(a, al);
+    ssize_t len = m ? dw_msg_alert_write(m, a->alert_json, sizeof(a->alert_json)) : -ENOMEM;
+    if (len < 0) {
+        dw_err("%s: %s, alert %s not published", al->device, strerror((int)-len), al->rule);
         return;
     }
     if (a->pub) {
         char topic[DW_TOPIC_MAX];
         if (dw_topic(topic, sizeof(topic), "alert", al->device) > 0 &&
-            dw_zmq_send2(a->pub, topic, s, len) < 0)
+            dw_zmq_send2(a->pub, topic, a->alert_json, (size_t)len) < 0)
             a->pub_dropped++;
     } else {
-        fwrite(s, 1, len, stdout);
+        fwrite(a->alert_json, 1, (size_t)len, stdout);
         fputc('\n', stdout);
     }
     dw_info("%s %s %s %s zone %d: %s", al->device, al->rule, dw_alert_level_name(al->level),
@@ -234,7 +190,7 @@ static void on_alert(const struct dw_alert *al, void *user)
 
 /* ---- --input: raw garment bytes -------------------------------------- */
 
-static void on_frame(const struct dw_frame *f, void *user)
+static void on_raw_frame(const struct dw_frame *f, void *user)
 {
     struct app *a = user;
     switch (f->type) {
@@ -278,12 +234,10 @@ static int run_input(struct app *a, const char *path)
         dw_err("%s: %s", path, strerror(errno));
         return DW_EXIT_FAILURE;
     }
-    static struct dw_decoder dec;
-    static uint8_t buf[1 << 16];
-    dw_decoder_init(&dec, on_frame, a);
+    dw_decoder_init(&a->dec, on_raw_frame, a);
     size_t n;
-    while (!stop && (n = fread(buf, 1, sizeof(buf), f)) > 0)
-        dw_decoder_feed(&dec, buf, n);
+    while (!stop && (n = fread(a->in_buf, 1, sizeof(a->in_buf), f)) > 0)
+        dw_decoder_feed(&a->dec, a->in_buf, n);
     int err = ferror(f);
     if (f != stdin)
         fclose(f);
@@ -292,83 +246,91 @@ static int run_input(struct app *a, const char *path)
         return DW_EXIT_FAILURE;
     }
     dw_info("%s: %" PRIu64 " frames, %" PRIu64 " CRC errors, %" PRIu64 " length errors",
-            path, dec.st.frames, dec.st.crc_errors, dec.st.length_errors);
+            path, a->dec.st.frames, a->dec.st.crc_errors, a->dec.st.length_errors);
     fflush(stdout);
     return DW_EXIT_OK;
 }
 
 /* ---- live: ZeroMQ ---------------------------------------------------- */
 
-static const char *in_name(const void *ctx, unsigned pos)
+static void warn_gap(const struct dw_sub_msg *m)
 {
-    return ((const struct app *)ctx)->in[pos].device;
+    if (m->seq > 0)
+        dw_warn("%s: %" PRId64 " messages missing", m->dev->id, m->seq);
 }
 
-static struct in_stream *in_stream(struct app *a, const char *dev)
+static int on_frame(const struct dw_sub_msg *m, const struct dw_msg_frame *f, void *user)
 {
-    long i = dw_devindex_find(&a->in_index, dev, in_name, a);
-    if (i >= 0)
-        return &a->in[i];
-    if (grow((void **)&a->in, &a->cap_in, a->n_in, sizeof(*a->in)) < 0)
-        return NULL;
-    struct in_stream *s = &a->in[a->n_in];
-    memset(s, 0, sizeof(*s));
-    snprintf(s->device, sizeof(s->device), "%s", dev);
-    if (dw_devindex_add(&a->in_index, s->device, a->n_in, in_name, a) < 0)
-        return NULL;
-    a->n_in++;
-    return s;
+    struct app *a = user;
+    warn_gap(m);
+    if (f->type == DW_FRAME_HELLO) {
+        struct dw_hello h;
+        int r = dw_hello_parse(f->payload, f->len, &h);
+        return r < 0 ? r : dw_detector_hello(a->det, m->dev->id, &h);
+    }
+    if (f->type == DW_FRAME_SAMPLE) {
+        struct dw_sample s;
+        if (dw_sample_parse(f->payload, f->len, &s) == 0)
+            dw_detector_sample(a->det, m->dev->id, f->t_device_us, &s);
+    }
+    return 0;
 }
 
-static void handle_message(struct app *a, const char *topic, size_t tlen,
-                           const uint8_t *body, size_t blen)
+static void on_event(const struct dw_sub_msg *m, const struct dw_msg_event *e, void *user)
 {
-    char kind[16], dev[DW_ID_LEN + 1];
-    if (!dw_topic_split(topic, tlen, kind, sizeof(kind), dev, sizeof(dev)))
-        return;
-    struct in_stream *is = in_stream(a, dev);
-    if (!is) {
-        dw_err("%s: out of memory, message dropped", dev);
-        return;
+    struct app *a = user;
+    warn_gap(m);
+    dw_detector_event(a->det, m->dev->id, e->t_device_us, e->kind, e->side, e->has_value,
+                      e->value);
+}
+
+/* Stats only keep acquire's stream sequence whole (they share it). */
+static void on_stats(const struct dw_sub_msg *m, const struct dw_msg_stats *st, void *user)
+{
+    (void)st;
+    (void)user;
+    warn_gap(m);
+}
+
+static void on_bad(const struct dw_sub_msg *m, enum dw_topic_kind k, const char *why, void *user)
+{
+    (void)user;
+    dw_warn("%s: bad %s message dropped: %s", m->dev->id, dw_topic_kind_name(k), why);
+}
+
+static void log_streams(struct app *a)
+{
+    for (unsigned i = 0; i < dw_stream_sub_count(&a->sub); i++) {
+        const struct dw_sub_device *d = dw_stream_sub_device(&a->sub, i);
+        struct dw_detector_stats st;
+        memset(&st, 0, sizeof(st));
+        dw_detector_stats(a->det, d->id, &st);
+        dw_info("%s: %" PRIu64 " received, %" PRIu64 " gaps (%" PRIu64 " missing), %" PRIu64
+                " duplicates dropped; %" PRIu64 " samples analysed, %" PRIu64
+                " ignored before a HELLO", d->id, d->acq.received, d->acq.gaps, d->acq.missing,
+                d->acq.duplicates, st.samples, st.ignored_before_hello);
     }
-    if (!strcmp(kind, "frame")) {
-        struct dw_msg_frame m;
-        if (dw_msg_frame_parse(body, blen, &m) < 0)
-            return;
-        int64_t r = dw_seq_check(&is->tr, m.stream, m.seq);
-        /* acquire's backlog replay can reach us after a few live messages
-         * (docs/messages.md section 8): its HELLO is then a duplicate by
-         * seq, but nothing can be analysed without one. */
-        if (r == DW_SEQ_DUP && !(m.type == DW_FRAME_HELLO && !is->have_hello))
-            return;
-        if (r > 0)
-            dw_warn("%s: %" PRId64 " messages missing", dev, r);
-        if (m.type == DW_FRAME_HELLO) {
-            struct dw_hello h;
-            if (dw_hello_parse(m.payload, m.len, &h) == 0 &&
-                dw_detector_hello(a->det, dev, &h) == 0)
-                is->have_hello = true;
-        } else if (m.type == DW_FRAME_SAMPLE) {
-            struct dw_sample s;
-            if (dw_sample_parse(m.payload, m.len, &s) == 0)
-                dw_detector_sample(a->det, dev, m.t_device_us, &s);
+}
+
+/* A blocking receive, woken by the message itself, not common/loop.h's
+ * poll: zmq_poll followed by non-blocking receives cost three to four more
+ * system calls per message (each a poll of the socket's mailbox), and with
+ * many garments at 10 Hz nearly every message arrives on its own. The
+ * receive timeout is the loops' look at the stop flag. */
+static int receive_loop(struct app *a, void *sub)
+{
+    int rcvtimeo = DW_LOOP_STOP_CHECK_MS;
+    zmq_setsockopt(sub, ZMQ_RCVTIMEO, &rcvtimeo, sizeof(rcvtimeo));
+    while (!stop) {
+        int r = dw_stream_sub_recv(&a->sub, sub, 0);
+        if (r == -ENOMEM) {
+            dw_err("out of memory, message dropped");
+        } else if (r < 0) {
+            dw_err("receive: %s", zmq_strerror(-r));
+            return -1;
         }
-    } else if (!strcmp(kind, "event")) {
-        struct dw_msg_event e;
-        const char *why = NULL;
-        if (dw_msg_event_parse((const char *)body, blen, &e, &why) < 0) {
-            dw_warn("%s: bad event: %s", dev, why ? why : "?");
-            return;
-        }
-        int64_t r = dw_seq_check(&is->tr, e.stream, e.seq);
-        if (r == DW_SEQ_DUP)
-            return;
-        dw_detector_event(a->det, dev, e.t_device_us, e.kind, e.side, e.has_value, e.value);
-    } else if (!strcmp(kind, "stats")) {
-        uint64_t seq, stream;
-        if (dw_msg_json_seq((const char *)body, blen, &seq, &stream) == 0)
-            dw_seq_check(&is->tr, stream, seq);
     }
+    return 0;
 }
 
 static int run_live(struct app *a, const char **subs, unsigned n_sub, const char *pub_ep)
@@ -397,9 +359,12 @@ static int run_live(struct app *a, const char **subs, unsigned n_sub, const char
     sub = dw_zmq_socket(ctx, ZMQ_SUB);
     if (!a->pub || !sub)
         goto out;
-    int hwm = 100000;
+    int hwm = DW_HWM_DEFAULT;
     zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(a->pub, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    const char *why = NULL;
+    if (dw_ipc_endpoint_check(pub_ep, &why) < 0)
+        dw_usage_error(prog, "--pub %s: %s", pub_ep, why); /* as acquire's policy */
     if (zmq_bind(a->pub, pub_ep) < 0) {
         dw_err("bind %s: %s", pub_ep, zmq_strerror(zmq_errno()));
         goto out;
@@ -414,66 +379,26 @@ static int run_live(struct app *a, const char **subs, unsigned n_sub, const char
             dw_err("connect %s: %s", subs[i], zmq_strerror(zmq_errno()));
             goto out;
         }
-    printf("pub: %s\n", last);
+    printf(DW_LINE_PUB "%s\n", last);
     fflush(stdout);
-
-    /* A blocking receive, woken by the message itself: zmq_poll followed
-     * by non-blocking receives cost three to four more system calls per
-     * message (each a poll of the socket's mailbox), and with many
-     * garments at 10 Hz nearly every message arrives on its own. The
-     * receive timeout keeps the old 200 ms look at the stop flag. */
-    int rcvtimeo = 200;
-    zmq_setsockopt(sub, ZMQ_RCVTIMEO, &rcvtimeo, sizeof(rcvtimeo));
-    while (!stop) {
-        zmq_msg_t t, b;
-        zmq_msg_init(&t);
-        if (zmq_msg_recv(&t, sub, 0) < 0) {
-            int e = zmq_errno();
-            zmq_msg_close(&t);
-            if (e == EAGAIN || e == EINTR)
-                continue;
-            dw_err("receive: %s", zmq_strerror(e));
-            goto out;
-        }
-        int more = zmq_msg_more(&t);
-        zmq_msg_init(&b);
-        if (more && zmq_msg_recv(&b, sub, 0) >= 0) {
-            while (zmq_msg_more(&b)) { /* ignore extra parts */
-                zmq_msg_t x;
-                zmq_msg_init(&x);
-                zmq_msg_recv(&x, sub, 0);
-                int mm = zmq_msg_more(&x);
-                zmq_msg_close(&x);
-                if (!mm)
-                    break;
-            }
-            handle_message(a, zmq_msg_data(&t), zmq_msg_size(&t),
-                           zmq_msg_data(&b), zmq_msg_size(&b));
-        }
-        zmq_msg_close(&b);
-        zmq_msg_close(&t);
-    }
-    rc = DW_EXIT_OK;
+    if (receive_loop(a, sub) == 0)
+        rc = DW_EXIT_OK;
 out:
-    for (unsigned i = 0; i < a->n_in; i++) {
-        struct dw_detector_stats st;
-        memset(&st, 0, sizeof(st));
-        dw_detector_stats(a->det, a->in[i].device, &st);
-        dw_info("%s: %" PRIu64 " received, %" PRIu64 " gaps (%" PRIu64 " missing), %" PRIu64
-                " duplicates dropped; %" PRIu64 " samples analysed, %" PRIu64
-                " ignored before a HELLO", a->in[i].device, a->in[i].tr.received,
-                a->in[i].tr.gaps, a->in[i].tr.missing, a->in[i].tr.duplicates, st.samples,
-                st.ignored_before_hello);
-    }
-    if (sub)
-        zmq_close(sub);
-    if (a->pub)
-        zmq_close(a->pub);
+    log_streams(a);
+    dw_zmq_close(sub);
+    dw_zmq_close(a->pub);
     zmq_ctx_term(ctx);
     return rc;
 }
 
-int main(int argc, char **argv)
+struct options {
+    const char *subs[MAX_SUB + 1], *pub_ep, *config, *input;
+    unsigned n_sub;
+    bool print;
+};
+
+/* Exits on --help, --version and bad usage. */
+static void parse_args(int argc, char **argv, struct options *o)
 {
     enum { O_SUB = 256, O_PUB, O_CONFIG, O_PRINT, O_INPUT };
     static const struct option opts[] = {
@@ -488,51 +413,64 @@ int main(int argc, char **argv)
         { "version", no_argument, NULL, 'V' },
         { 0 },
     };
-    static struct app app;
-    const char *subs[MAX_SUB + 1], *pub_ep = NULL, *config = NULL, *input = NULL;
-    unsigned n_sub = 0;
-    bool print = false;
     int verbosity = DW_LOG_WARN, ch;
 
-    dw_log_init(prog);
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":vqhV", opts, NULL)) != -1) {
         switch (ch) {
         case O_SUB:
-            if (n_sub == MAX_SUB)
+            if (o->n_sub == MAX_SUB)
                 dw_usage_error(prog, "at most %d --sub endpoints", MAX_SUB);
-            subs[n_sub++] = optarg;
+            o->subs[o->n_sub++] = optarg;
             break;
-        case O_PUB: pub_ep = optarg; break;
-        case O_CONFIG: config = optarg; break;
-        case O_PRINT: print = true; break;
-        case O_INPUT: input = optarg; break;
-        case 'v': verbosity++; break;
-        case 'q': verbosity = DW_LOG_ERROR; break;
-        case 'h': usage(); return DW_EXIT_OK;
-        case 'V': dw_print_version(prog); return DW_EXIT_OK;
-        default: dw_usage_bad_option(prog, ch, argv);
+        case O_PUB: o->pub_ep = optarg; break;
+        case O_CONFIG: o->config = optarg; break;
+        case O_PRINT: o->print = true; break;
+        case O_INPUT: o->input = optarg; break;
+        default: dw_cli_std_option(prog, ch, argv, &verbosity, usage);
         }
     }
     dw_usage_no_operands(prog, argc, argv);
-    if (input && (n_sub || pub_ep))
+    if (o->input && (o->n_sub || o->pub_ep))
         dw_usage_error(prog, "--input reads a file: it does not go with --sub or --pub");
     dw_log_set_level(verbosity);
+}
 
-    dw_detect_config_default(&app.cfg);
-    if (config) {
-        char err[512];
-        int e = dw_detect_config_load(&app.cfg, config, err, sizeof(err));
-        if (e == -EINVAL) {
-            fprintf(stderr, "%s: %s\n", prog, err);
-            return DW_EXIT_USAGE;
-        }
-        if (e < 0) {
-            dw_err("%s", err);
-            return DW_EXIT_FAILURE;
-        }
+/* The built-in parameters, or those of --config: an exit status, or -1
+ * to go on. */
+static int load_config(struct app *a, const char *config)
+{
+    char err[512];
+    int e;
+    dw_detect_config_default(&a->cfg);
+    if (!config)
+        return -1;
+    e = dw_detect_config_load(&a->cfg, config, err, sizeof(err));
+    if (e == -EINVAL) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return DW_EXIT_USAGE;
     }
-    if (print) {
+    if (e < 0) {
+        dw_err("%s", err);
+        return DW_EXIT_FAILURE;
+    }
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct dw_sub_handlers handlers = {
+        .on_frame = on_frame, .on_event = on_event, .on_stats = on_stats, .on_bad = on_bad,
+    };
+    static struct app app;
+    struct options o = { 0 };
+    int rc;
+
+    dw_log_init(prog);
+    parse_args(argc, argv, &o);
+    if ((rc = load_config(&app, o.config)) >= 0)
+        return rc;
+    if (o.print) {
         dw_detect_config_print(&app.cfg, stdout);
         return DW_EXIT_OK;
     }
@@ -542,20 +480,20 @@ int main(int argc, char **argv)
         dw_err("detector: %s", strerror(errno));
         return DW_EXIT_FAILURE;
     }
-    int rc;
-    app.stream_id = input ? 0 : dw_now_realtime_ns();
-    app.host_time = !input;
-    dw_json_format_number((double)app.stream_id, app.stream_json, sizeof(app.stream_json));
-    if (input)
-        rc = run_input(&app, input);
+    /* Start time in ns, rounded to a double as acquire's stream ids are
+     * (docs/messages.md 2): exact for readers that hold numbers as doubles. */
+    app.stream_id = o.input ? 0 : (uint64_t)(double)dw_now_realtime_ns();
+    app.host_time = !o.input;
+    dw_devtab_init(&app.out, sizeof(struct out_stream), offsetof(struct out_stream, device));
+    dw_stream_sub_init(&app.sub, &handlers, 0, &app);
+    if (o.input)
+        rc = run_input(&app, o.input);
     else
-        rc = run_live(&app, subs, n_sub, pub_ep);
+        rc = run_live(&app, o.subs, o.n_sub, o.pub_ep);
     dw_detector_free(app.det);
     for (unsigned i = 0; i < app.n_params; i++)
         free(app.params[i].json);
-    free(app.in);
-    free(app.out);
-    dw_devindex_free(&app.in_index);
-    dw_devindex_free(&app.out_index);
+    dw_stream_sub_fini(&app.sub);
+    dw_devtab_free(&app.out, NULL);
     return rc;
 }

@@ -4,7 +4,7 @@
 set -u
 cd "$(dirname "$0")/.."
 bad=0
-files=$(git ls-files '*.c' '*.h' '*.py' '*.sh' '*.md' '*.build' '*.scd' '*.conf' '*.service' '*.rules' 2>/dev/null)
+files=$(git ls-files '*.c' '*.h' '*.py' '*.sh' '*.md' '*.build' '*.scd' '*.conf' '*.service' '*.rules' '*.in' '*.js' '*.css' '*.html' 2>/dev/null)
 [ -n "$files" ] || { echo "lint: no tracked files"; exit 0; }
 for f in $files; do
   [ -f "$f" ] || continue

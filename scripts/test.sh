@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command: installs dependencies, builds from scratch and runs every
+# The test command: installs dependencies (apt only when a package is
+# missing), builds from scratch and runs every
 # test suite twice: a plain build, then the same tests built with
 # AddressSanitizer + UndefinedBehaviorSanitizer; then each libFuzzer target
 # for DW_FUZZ_SECONDS (30) from its corpus (docs/reliability.md). Ends with
@@ -45,7 +46,7 @@ fi
 if CC=clang meson setup "$FUZZ_BUILD" -Dfuzzing=true -Db_sanitize=address,undefined \
      -Db_lundef=false >/dev/null &&
    ninja -C "$FUZZ_BUILD" tests/fuzz/fuzz_frame tests/fuzz/fuzz_msg tests/fuzz/fuzz_hello \
-     tests/fuzz/fuzz_config tests/fuzz/fuzz_alert >/dev/null; then
+     tests/fuzz/fuzz_config tests/fuzz/fuzz_alert tests/fuzz/fuzz_web >/dev/null; then
   UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
     meson test -C "$FUZZ_BUILD" --no-rebuild --print-errorlogs --num-processes 2 \
     --suite fuzz-run || status=1

@@ -9,6 +9,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "contract.h"
 #include "dwtime.h"
 #include "garment_link.h"
 #include "log.h"
@@ -70,7 +71,7 @@ static int open_pty(struct dw_garment_link *l)
     dw_decoder_init(&l->dec, on_host_frame, l);
     if (make_link(l) < 0)
         return -1;
-    printf("pty: %s\n", l->pty_name);
+    printf(DW_LINE_PTY "%s\n", l->pty_name);
     fflush(stdout);
     return 0;
 }

@@ -1,6 +1,5 @@
 /* ductwatch-record: ZeroMQ streams -> one HDF5 session file per device
  * (docs/storage.md). */
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
 #include <fcntl.h>
@@ -20,17 +19,22 @@
 #include <zmq.h>
 
 #include "cli.h"
-#include "devindex.h"
+#include "contract.h"
+#include "device_id.h"
+#include "dseq.h"
 #include "duration.h"
 #include "dwtime.h"
 #include "endpoint.h"
 #include "frame.h"
 #include "log.h"
+#include "loop.h"
 #include "msg.h"
 #include "recover.h"
 #include "security.h"
+#include "session_file.h"
 #include "session_reader.h"
 #include "session_writer.h"
+#include "stream_sub.h"
 
 #define DEFAULT_ROTATE_US (24ull * 3600 * 1000000)
 #define DEFAULT_FSYNC_US (10ull * 1000000)
@@ -68,8 +72,7 @@ struct config {
 };
 
 struct device {
-    char id[DW_ID_LEN + 1];
-    struct dw_seq_tracker acq, det;   /* acquire's stream; detect's alerts */
+    struct dw_sub_device sub;         /* first: the id, acquire's and detect's streams */
     struct dw_session_writer *w;
     bool have_hello;
     uint8_t hello[DW_MAX_PAYLOAD];
@@ -84,6 +87,11 @@ struct device {
     uint64_t stream;                  /* latest acquire stream id */
     uint64_t unrecordable;            /* messages before any HELLO, or that did not fit */
     bool warned_unrecordable;
+    bool warned_hello_id;
+    /* acquire's gap event for frames before the device's first HELLO: it
+     * comes before the HELLO that opens the file, and goes first in it */
+    struct dw_row_event held_gap;
+    bool have_held_gap;
     uint64_t frames_total;
     char last_name[PATH_MAX];
     uint64_t last_t_device_us;
@@ -99,10 +107,10 @@ struct sweep {
 
 struct recorder {
     struct config cfg;
-    struct device *dev;
-    size_t n_dev, cap_dev;
-    struct dw_devindex index; /* id -> dev[] position */
+    struct dw_stream_sub sub; /* its device entries are struct device */
     struct sweep flush, sync;
+    int dir_fd;               /* --dir: session files are created under it */
+    uint64_t refused;         /* messages refused for their topic or HELLO (below) */
     int failed;
     char fail_msg[DW_SESSION_ERR_MAX];
 };
@@ -134,7 +142,9 @@ static void usage(void)
 "\n"
 "Prints 'file: PATH' for every file it opens, a summary line for every\n"
 "file it closes and a 'lost: N garment frame(s) of DEV ...' line for frames\n"
-"that fell between a killed acquire and the next (a gap row in the file).\n"
+"that fell between a killed acquire and the next (a gap row in the file);\n"
+"'deleted: PATH: N frame(s) of DEV lost with it' when the file being\n"
+"written was deleted (it goes on in a new one).\n"
 "SIGINT/SIGTERM: flush, close, exit 0. A write error (disk\n"
 "full...) closes the files with what they hold and exits 1.\n",
         prog, prog);
@@ -195,11 +205,7 @@ static void parse_args(int argc, char **argv, struct config *c)
         case O_CURVE_KEY: c->curve_key = optarg; break;
         case O_SERVER_KEY: c->server_key = optarg; break;
         case O_INSECURE: c->insecure = true; break;
-        case 'v': level = DW_LOG_DEBUG; break;
-        case 'q': level = DW_LOG_ERROR; break;
-        case 'h': usage(); exit(DW_EXIT_OK);
-        case 'V': dw_print_version(prog); exit(DW_EXIT_OK);
-        default: dw_usage_bad_option(prog, ch, argv);
+        default: dw_cli_std_option(prog, ch, argv, &level, usage);
         }
     }
     dw_usage_no_operands(prog, argc, argv);
@@ -212,74 +218,14 @@ static void parse_args(int argc, char **argv, struct config *c)
 
 /* ---- small helpers ---- */
 
-/* Exact u64 of a top-level JSON integer field (cJSON reads numbers as
- * doubles, which rounds host times in ns). 0 or -1. */
-static int json_u64(const char *json, size_t len, const char *key, uint64_t *out)
+static size_t n_devices(const struct recorder *r)
 {
-    char pat[40];
-    const char *p, *end = json + len;
-    int n = snprintf(pat, sizeof(pat), "\"%s\":", key);
-    for (p = json; p && p < end; p++) {
-        p = memmem(p, (size_t)(end - p), pat, (size_t)n);
-        if (!p)
-            return -1;
-        {
-            const char *v = p + n;
-            char buf[32];
-            size_t k = 0;
-            char *e;
-            while (v < end && *v == ' ')
-                v++;
-            while (v < end && k < sizeof(buf) - 1 && *v >= '0' && *v <= '9')
-                buf[k++] = *v++;
-            buf[k] = 0;
-            if (!k || (v < end && (*v == '.' || *v == 'e' || *v == 'E')))
-                return -1;
-            errno = 0;
-            *out = strtoull(buf, &e, 10);
-            return errno ? -1 : 0;
-        }
-    }
-    return -1;
+    return dw_stream_sub_count(&r->sub);
 }
 
-static const char *jstr(const cJSON *o, const char *k)
+static struct device *device_at(const struct recorder *r, size_t i)
 {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(it) ? it->valuestring : "";
-}
-
-static double jnum(const cJSON *o, const char *k, double dflt)
-{
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(it) ? it->valuedouble : dflt;
-}
-
-static const char *device_id_at(const void *ctx, unsigned pos)
-{
-    return ((const struct recorder *)ctx)->dev[pos].id;
-}
-
-static struct device *find_device(struct recorder *r, const char *id)
-{
-    long at = dw_devindex_find(&r->index, id, device_id_at, r);
-    if (at >= 0)
-        return &r->dev[at];
-    if (r->n_dev >= UINT32_MAX - 1)
-        return NULL;
-    if (r->n_dev == r->cap_dev) {
-        size_t nc = r->cap_dev ? r->cap_dev * 2 : 4;
-        struct device *nd = realloc(r->dev, nc * sizeof(*nd));
-        if (!nd)
-            return NULL;
-        r->dev = nd;
-        r->cap_dev = nc;
-    }
-    memset(&r->dev[r->n_dev], 0, sizeof(r->dev[0]));
-    snprintf(r->dev[r->n_dev].id, sizeof(r->dev[0].id), "%s", id);
-    if (dw_devindex_add(&r->index, r->dev[r->n_dev].id, (unsigned)r->n_dev, device_id_at, r) < 0)
-        return NULL;
-    return &r->dev[r->n_dev++];
+    return (struct device *)dw_stream_sub_device(&r->sub, (unsigned)i);
 }
 
 static void fail_writer(struct recorder *r, struct device *d, int e)
@@ -300,16 +246,16 @@ static void record_stats_row(struct device *d, uint64_t t_host_ns, struct dw_row
     row->t_host_ns = t_host_ns;
     row->t_device_us = d->last_t_device_us;
     dw_session_strset(row->source, sizeof(row->source), "record");
-    row->stream_gaps = d->acq.gaps + d->det.gaps;
-    row->messages_missing = d->acq.missing + d->det.missing;
-    row->duplicates = d->acq.duplicates + d->det.duplicates;
-    row->restarts = d->acq.restarts + d->det.restarts;
+    row->stream_gaps = d->sub.acq.gaps + d->sub.det.gaps;
+    row->messages_missing = d->sub.acq.missing + d->sub.det.missing;
+    row->duplicates = d->sub.acq.duplicates + d->sub.det.duplicates;
+    row->restarts = d->sub.acq.restarts + d->sub.det.restarts;
     row->write_queue = d->w ? dw_session_writer_queued(d->w) : 0;
     row->unrecordable = d->unrecordable;
     row->frames_written = d->frames_total;
 }
 
-static int close_file(struct recorder *r, struct device *d)
+static int close_file(struct recorder *r, struct device *d, struct dw_session_counts *held)
 {
     struct dw_session_counts c;
     struct dw_row_stats row;
@@ -324,11 +270,13 @@ static int close_file(struct recorder *r, struct device *d)
     snprintf(path, sizeof(path), "%s", dw_session_writer_path(d->w));
     e = dw_session_writer_close(d->w, &c, err, sizeof(err));
     d->w = NULL;
-    printf("closed: %s: frames %llu, events %llu, alerts %llu, gaps %llu (%llu missing)%s\n",
+    printf(DW_LINE_CLOSED "%s: frames %llu, events %llu, alerts %llu, gaps %llu (%llu missing)%s\n",
            path, (unsigned long long)c.frames, (unsigned long long)c.events,
            (unsigned long long)c.alerts, (unsigned long long)c.gaps,
            (unsigned long long)c.missing, e < 0 ? ", WRITE FAILED" : "");
     fflush(stdout);
+    if (held)
+        *held = c;
     if (e < 0 && !r->failed) {
         r->failed = e;
         snprintf(r->fail_msg, sizeof(r->fail_msg), "%s", err);
@@ -348,21 +296,23 @@ static void raise_fd_limit(void)
         dw_debug("cannot raise the open files limit: %s", strerror(errno));
 }
 
-/* After a file failed to open: when the descriptors ran out, say so
- * instead of HDF5's "unable to open file". */
-static void explain_fd_limit(struct recorder *r, const char *path)
+/* After a file failed to open (error e): when the descriptors ran out,
+ * say so instead of HDF5's "unable to open file". */
+static void explain_fd_limit(struct recorder *r, const char *path, int e)
 {
     struct rlimit rl;
     size_t open_files = 0;
-    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int fd = e == -EMFILE || e == -ENFILE ? -1 : open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
         close(fd);
         return;
     }
+    if (e == -EMFILE || e == -ENFILE)
+        errno = -e;
     if (errno != EMFILE && errno != ENFILE)
         return;
-    for (size_t i = 0; i < r->n_dev; i++)
-        open_files += r->dev[i].w != NULL;
+    for (size_t i = 0; i < n_devices(r); i++)
+        open_files += device_at(r, i)->w != NULL;
     if (errno == ENFILE || getrlimit(RLIMIT_NOFILE, &rl) < 0)
         snprintf(r->fail_msg, sizeof(r->fail_msg),
                  "cannot create %s: the system is out of open files (%zu session "
@@ -389,20 +339,24 @@ static int open_file(struct recorder *r, struct device *d, const struct dw_msg_f
 
     dw_format_utc(m->t_host_ns, stamp, sizeof(stamp), 1);
     for (int k = 0; k < 100 && e == -EEXIST; k++) {
-        int n = k ? snprintf(path, sizeof(path), "%s/%s-%s-%d.h5", r->cfg.dir, d->id, stamp, k)
-                  : snprintf(path, sizeof(path), "%s/%s-%s.h5", r->cfg.dir, d->id, stamp);
+        char name[NAME_MAX + 1];
+        int n = dw_session_name(name, sizeof(name), d->sub.id, stamp, k);
+        if (n >= 0)
+            n = snprintf(path, sizeof(path), "%s/%s", r->cfg.dir, name);
         if (n < 0 || (size_t)n >= sizeof(path)) {
             snprintf(err, sizeof(err), "%s: file name too long", r->cfg.dir);
             e = -ENAMETOOLONG;
             break;
         }
         s.path = path;
+        s.name = name;
+        s.dir_fd = r->dir_fd;
         e = dw_session_writer_create(&d->w, &s, err, sizeof(err));
     }
     if (e < 0) {
         r->failed = e;
         snprintf(r->fail_msg, sizeof(r->fail_msg), "%s", err);
-        explain_fd_limit(r, path);
+        explain_fd_limit(r, path, e);
         return e;
     }
     {
@@ -411,7 +365,7 @@ static int open_file(struct recorder *r, struct device *d, const struct dw_msg_f
     }
     d->file_elapsed_us = 0;
     d->have_t = false;
-    printf("file: %s\n", path);
+    printf(DW_LINE_FILE "%s\n", path);
     fflush(stdout);
     dw_info("recording %s (%s)", path, reason);
     return 0;
@@ -435,7 +389,7 @@ static void unrecordable(struct device *d, const char *what)
         d->warned_unrecordable = true;
         dw_warn("%s: %s before the device's first HELLO cannot be recorded (counted in "
                 "/stats unrecordable); start the recorder before acquire or within its "
-                "10 s backlog", d->id, what);
+                "10 s backlog", d->sub.id, what);
     }
 }
 
@@ -476,7 +430,7 @@ static void stream_event(struct recorder *r, struct device *d, const char *kind,
                          uint64_t missing, uint64_t t_dev, uint64_t t_host, const char *which)
 {
     if (!strcmp(kind, "gap"))
-        dw_warn("%s: %llu message(s) of the %s stream missing before seq %llu", d->id,
+        dw_warn("%s: %llu message(s) of the %s stream missing before seq %llu", d->sub.id,
                 (unsigned long long)missing, which, (unsigned long long)seq);
     own_event(r, d, kind, seq, missing, t_dev, t_host, which);
 }
@@ -488,231 +442,208 @@ static void bridge_gap(struct recorder *r, struct device *d, const struct dw_msg
                        uint32_t lost)
 {
     dw_warn("%s: %u garment frame(s) lost between two acquire streams (device seq %u to %u)",
-            d->id, lost, d->dseq.bridge_from, d->dseq.bridge_from + lost - 1);
+            d->sub.id, lost, d->dseq.bridge_from, d->dseq.bridge_from + lost - 1);
     own_event(r, d, "gap", m->seq, lost, m->t_device_us, m->t_host_ns,
               "garment frames lost while acquire restarted");
-    /* On stdout too, count first: what the file holds is what counts, and
-     * `ductwatch run` takes its summary from here (its own subscription
-     * may have got one frame more or less from a killed acquire). */
-    printf("lost: %u garment frame(s) of %s while acquire restarted (device seq %u to %u)\n",
-           lost, d->id, d->dseq.bridge_from, d->dseq.bridge_from + lost - 1);
-    fflush(stdout);
+    /* On stdout too: what the file holds is what counts, and `ductwatch
+     * run` takes its summary from here (its own subscription may have got
+     * one frame more or less from a killed acquire). */
+    dw_line_print_lost(stdout, lost, d->sub.id, d->dseq.bridge_from);
 }
 
-/* Stream sequence check: false when the message is a duplicate to drop. */
-static bool seq_ok(struct recorder *r, struct device *d, bool alert, uint64_t stream, uint64_t seq,
-                   uint64_t t_dev, uint64_t t_host)
+/* What the stream sequence said of a message (struct dw_sub_msg's seq):
+ * a restarted publisher and a gap each get their /events row. */
+static void stream_seq(struct recorder *r, struct device *d, bool alert, int64_t k, uint64_t seq,
+                       uint64_t t_dev, uint64_t t_host)
 {
-    struct dw_seq_tracker *t = alert ? &d->det : &d->acq;
     const char *which = alert ? "detect" : "acquire";
-    int64_t k = dw_seq_check(t, stream, seq);
-    if (k == DW_SEQ_DUP)
-        return false;
     if (k == DW_SEQ_RESTART)
         stream_event(r, d, "stream-restart", seq, 0, t_dev, t_host, which);
     else if (k > 0)
         stream_event(r, d, "gap", seq, (uint64_t)k, t_dev, t_host, which);
     if (!alert)
         dw_dseq_message(&d->dseq, k, seq);
-    return true;
 }
 
 /* ---- messages ---- */
 
-static void on_frame(struct recorder *r, struct device *d, const uint8_t *body, size_t len)
+/* A stream carries one device, the one its topics name: a HELLO for
+ * another cannot open (or change) that device's file. */
+static void refuse_hello(struct recorder *r, struct device *d, const char *hello_id)
 {
-    struct dw_msg_frame m;
-    bool late_hello = false, opened = false;
-    uint32_t lost;
+    r->refused++;
+    if (!d->warned_hello_id)
+        dw_warn("%s: refused a HELLO of device '%s' on this device's topic; its frames "
+                "cannot be recorded", d->sub.id, hello_id);
+    d->warned_hello_id = true;
+}
+
+/* A HELLO: a new file when it is the first or differs from the file's, or
+ * when no file is open. 1 when a file was opened, 0 when the current one
+ * goes on, <0 when it could not be taken. */
+static int take_hello(struct recorder *r, struct device *d, const struct dw_msg_frame *m,
+                      bool late)
+{
+    struct dw_hello h;
+    bool same = d->have_hello && d->hello_len == m->len && !memcmp(d->hello, m->payload, m->len);
+    if (dw_hello_parse(m->payload, m->len, &h) < 0) {
+        dw_warn("%s: a HELLO that does not parse, dropped", d->sub.id);
+        return -EBADMSG;
+    }
+    if (strcmp(h.device_id, d->sub.id) != 0) {
+        refuse_hello(r, d, h.device_id);
+        return -EPERM;
+    }
+    if (same && d->w)
+        return 0;
+    const char *reason = d->have_hello ? (same ? "continued" : "hello-changed") : "first-hello";
     int e;
-    if (dw_msg_frame_parse(body, len, &m) < 0) {
-        dw_warn("%s: malformed frame body (%zu bytes) dropped", d->id, len);
-        return;
+    if (d->w && (e = close_file(r, d, NULL)) < 0)
+        return e;
+    memcpy(d->hello, m->payload, m->len);
+    d->hello_len = m->len;
+    d->have_hello = true;
+    if ((e = open_file(r, d, m, reason)) < 0)
+        return e;
+    if (d->have_held_gap) {
+        d->have_held_gap = false;
+        write_event(r, d, &d->held_gap);
     }
-    if (!seq_ok(r, d, false, m.stream, m.seq, m.t_device_us, m.t_host_ns)) {
-        /* acquire's backlog replay can reach a new subscriber after a few
-         * live messages (docs/messages.md section 8): its HELLO is then a
-         * duplicate by seq, but without it nothing can be recorded. */
-        if (m.type != DW_FRAME_HELLO || d->w || m.stream != d->acq.stream)
-            return;
-        late_hello = true;
+    if (late && d->sub.acq.last > 1)
+        /* Everything of the stream up to the latest message seen, except
+         * this HELLO, is not in the file: say so. */
+        stream_event(r, d, "gap", d->sub.acq.last + 1, d->sub.acq.last - 1, m->t_device_us,
+                     m->t_host_ns, "acquire");
+    return 1;
+}
+
+/* Whether frame m starts the next file (--rotate of device time). */
+static bool rotation_due(const struct recorder *r, const struct device *d,
+                         const struct dw_msg_frame *m)
+{
+    return d->have_t && (d->file_elapsed_us + (m->t_device_us > d->last_t
+                                                   ? m->t_device_us - d->last_t : 0)) >=
+                            r->cfg.rotate_us;
+}
+
+static int on_frame(const struct dw_sub_msg *sm, const struct dw_msg_frame *m, void *user)
+{
+    struct recorder *r = user;
+    struct device *d = (struct device *)sm->dev;
+    /* a HELLO the subscriber passes although it repeats (a backlog replay
+     * that came late: docs/messages.md 8) carries an old device seq */
+    bool late = sm->seq == DW_SEQ_DUP, opened = false;
+    uint32_t lost = 0;
+    int e;
+    if (!late) {
+        stream_seq(r, d, false, sm->seq, m->seq, m->t_device_us, m->t_host_ns);
+        lost = dw_dseq_frame(&d->dseq, m->device_seq);
     }
-    d->stream = m.stream;
-    /* (not for a late HELLO: its device seq is an old one) */
-    lost = late_hello ? 0 : dw_dseq_frame(&d->dseq, m.device_seq);
-    if (m.type == DW_FRAME_HELLO) {
-        struct dw_hello h;
-        bool same = d->have_hello && d->hello_len == m.len && !memcmp(d->hello, m.payload, m.len);
-        if (dw_hello_parse(m.payload, m.len, &h) < 0) {
-            dw_warn("%s: a HELLO that does not parse, dropped", d->id);
-            return;
-        }
-        if (!same || !d->w) {
-            const char *reason = d->have_hello ? (same ? "continued" : "hello-changed")
-                                               : "first-hello";
-            if (d->w && close_file(r, d) < 0)
-                return;
-            memcpy(d->hello, m.payload, m.len);
-            d->hello_len = m.len;
-            d->have_hello = true;
-            if (open_file(r, d, &m, reason) < 0)
-                return;
-            opened = true;
-            if (late_hello && d->acq.last > 1)
-                /* Everything of the stream up to the latest message seen,
-                 * except this HELLO, is not in the file: say so. */
-                stream_event(r, d, "gap", d->acq.last + 1, d->acq.last - 1, m.t_device_us,
-                             m.t_host_ns, "acquire");
-        }
+    d->stream = m->stream;
+    if (m->type == DW_FRAME_HELLO) {
+        if ((e = take_hello(r, d, m, late)) < 0)
+            return e;
+        opened = e > 0;
     } else if (!d->w) {
         unrecordable(d, "a frame");
-        return;
-    } else if (d->have_t && (d->file_elapsed_us +
-                             (m.t_device_us > d->last_t ? m.t_device_us - d->last_t : 0)) >=
-                                r->cfg.rotate_us) {
+        return 0;
+    } else if (rotation_due(r, d, m)) {
         /* This frame starts the next file: nothing falls between the two. */
-        if (close_file(r, d) < 0 || open_file(r, d, &m, "rotation") < 0)
-            return;
+        if (close_file(r, d, NULL) < 0 || open_file(r, d, m, "rotation") < 0)
+            return 0;
     }
     /* A HELLO that opens a file may be a replayed one, long before the
      * frames that follow: the file's device-time clock starts with them. */
     if (!opened)
-        advance_clock(d, m.t_device_us);
+        advance_clock(d, m->t_device_us);
     if (lost)
-        bridge_gap(r, d, &m, lost);
-    e = dw_session_writer_frame(d->w, &m);
+        bridge_gap(r, d, m, lost);
+    e = dw_session_writer_frame(d->w, m);
     if (e == -EBADMSG) {
         d->unrecordable++;
-        dw_warn("%s: a %s frame that does not fit the HELLO, dropped", d->id,
-                dw_frame_type_name(m.type));
-        return;
-    }
-    if (e < 0) {
+        dw_warn("%s: a %s frame that does not fit the HELLO, dropped", d->sub.id,
+                dw_frame_type_name(m->type));
+    } else if (e < 0) {
         fail_writer(r, d, e);
-        return;
-    }
-    if (m.type == DW_FRAME_SAMPLE)
+    } else if (m->type == DW_FRAME_SAMPLE) {
         d->frames_total++;
+    }
+    return 0;
 }
 
-static void on_event(struct recorder *r, struct device *d, const char *body, size_t len)
+static void on_event(const struct dw_sub_msg *sm, const struct dw_msg_event *ev, void *user)
 {
-    struct dw_msg_event ev;
+    struct recorder *r = user;
+    struct device *d = (struct device *)sm->dev;
     struct dw_row_event row;
-    const char *why = "";
-    const char *kind;
-    if (dw_msg_event_parse(body, len, &ev, &why) < 0) {
-        dw_warn("%s: malformed event dropped: %s", d->id, why);
+    const char *kind = dw_event_kind_name((unsigned)ev->kind);
+    stream_seq(r, d, false, sm->seq, ev->seq, ev->t_device_us, ev->t_host_ns);
+    memset(&row, 0, sizeof(row));
+    row.seq = ev->seq;
+    row.t_device_us = ev->t_device_us;
+    row.t_host_ns = ev->t_host_ns;
+    dw_session_strset(row.kind, sizeof(row.kind), kind ? kind : "unknown");
+    dw_session_strset(row.side, sizeof(row.side), dw_side_name((unsigned)ev->side));
+    /* A garment sends 0 for kinds without a value: stored as none (NaN). */
+    row.value = ev->has_value && (strcmp(ev->source, "garment") ||
+                                 dw_event_kind_has_value((unsigned)ev->kind)) ? ev->value : NAN;
+    row.missing = ev->missing;
+    dw_session_strset(row.source, sizeof(row.source), ev->source);
+    dw_session_strset(row.text, sizeof(row.text), ev->text);
+    row.device_seq = -1;
+    if (!strcmp(ev->source, "garment"))
+        row.device_seq = dw_dseq_garment_event(&d->dseq);
+    else if (ev->kind == DW_EV_GAP)
+        /* Published just before the frame after the gap. */
+        dw_dseq_gap(&d->dseq, ev->missing);
+    if (!d->w && ev->kind == DW_EV_GAP && !d->have_held_gap) {
+        d->held_gap = row;
+        d->have_held_gap = true;
         return;
     }
-    json_u64(body, len, "t_host_ns", &ev.t_host_ns);
-    json_u64(body, len, "t_device_us", &ev.t_device_us);
-    if (!seq_ok(r, d, false, ev.stream, ev.seq, ev.t_device_us, ev.t_host_ns))
-        return;
-    memset(&row, 0, sizeof(row));
-    kind = dw_event_kind_name((unsigned)ev.kind);
-    row.seq = ev.seq;
-    row.t_device_us = ev.t_device_us;
-    row.t_host_ns = ev.t_host_ns;
-    dw_session_strset(row.kind, sizeof(row.kind), kind ? kind : "unknown");
-    dw_session_strset(row.side, sizeof(row.side), dw_side_name((unsigned)ev.side));
-    row.value = ev.has_value ? ev.value : NAN;
-    row.missing = ev.missing;
-    dw_session_strset(row.source, sizeof(row.source), ev.source);
-    dw_session_strset(row.text, sizeof(row.text), ev.text);
-    row.device_seq = -1;
-    if (!strcmp(ev.source, "garment"))
-        row.device_seq = dw_dseq_garment_event(&d->dseq);
-    else if (ev.kind == DW_EV_GAP)
-        /* Published just before the frame after the gap. */
-        dw_dseq_gap(&d->dseq, ev.missing);
     write_event(r, d, &row);
 }
 
-static void on_stats(struct recorder *r, struct device *d, const char *body, size_t len)
+static void on_stats(const struct dw_sub_msg *sm, const struct dw_msg_stats *s, void *user)
 {
-    struct dw_msg_stats s;
-    struct dw_row_stats row;
+    struct recorder *r = user;
+    struct device *d = (struct device *)sm->dev;
+    struct dw_row_stats row = { .t_host_ns = s->t_host_ns, .t_device_us = s->t_device_us,
+                                .seq = s->seq };
     int e;
-    if (dw_msg_stats_parse(body, len, &s) < 0) {
-        dw_warn("%s: malformed stats dropped", d->id);
-        return;
-    }
-    json_u64(body, len, "t_host_ns", &s.t_host_ns);
-    json_u64(body, len, "t_device_us", &s.t_device_us);
-    if (!seq_ok(r, d, false, s.stream, s.seq, s.t_device_us, s.t_host_ns))
-        return;
+    stream_seq(r, d, false, sm->seq, s->seq, s->t_device_us, s->t_host_ns);
     if (!d->w) {
         unrecordable(d, "a stats message");
         return;
     }
-    memset(&row, 0, sizeof(row));
-    row.t_host_ns = s.t_host_ns;
-    row.t_device_us = s.t_device_us;
     dw_session_strset(row.source, sizeof(row.source), "acquire");
-    row.seq = s.seq;
-    row.bytes = s.bytes;
-    row.frames = s.frames;
-    row.crc_errors = s.crc_errors;
-    row.length_errors = s.length_errors;
-    row.cobs_errors = s.cobs_errors;
-    row.version_errors = s.version_errors;
-    row.resyncs = s.resyncs;
-    row.device_seq_gaps = s.device_seq_gaps;
-    row.frames_missing = s.frames_missing;
-    row.reconnects = s.reconnects;
-    row.events_in = s.events_in;
-    row.zmq_dropped = s.zmq_dropped;
-    row.drift_ppm = s.drift_ppm;
-    row.link_up = s.link_up;
+#define X(f) row.f = s->f;
+    X(bytes) X(frames) X(crc_errors) X(length_errors) X(cobs_errors) X(version_errors)
+    X(resyncs) X(device_seq_gaps) X(frames_missing) X(reconnects) X(events_in) X(zmq_dropped)
+    X(drift_ppm) X(link_up)
+#undef X
     if ((e = dw_session_writer_stats(d->w, &row)) < 0)
         fail_writer(r, d, e);
 }
 
-static void on_alert(struct recorder *r, struct device *d, const char *body, size_t len)
+static void on_alert(const struct dw_sub_msg *sm, const struct dw_msg_alert *a, void *user)
 {
-    cJSON *o = cJSON_ParseWithLength(body, len);
-    struct dw_row_alert row;
-    uint64_t seq = 0, stream = 0;
-    const cJSON *z;
+    struct recorder *r = user;
+    struct device *d = (struct device *)sm->dev;
+    struct dw_row_alert row = {
+        .seq = a->seq, .t_device_us = a->t_device_us, .t_host_ns = a->t_host_ns, .id = a->id,
+        .zone = (int16_t)a->zone, .value = a->has_value ? a->value : NAN,
+        .threshold = a->has_threshold ? a->threshold : NAN,
+    };
     int e;
-    if (!o || !cJSON_IsObject(o) || dw_msg_json_seq(body, len, &seq, &stream) < 0) {
-        dw_warn("%s: malformed alert dropped", d->id);
-        cJSON_Delete(o);
-        return;
-    }
-    memset(&row, 0, sizeof(row));
-    json_u64(body, len, "seq", &seq);
-    json_u64(body, len, "stream", &stream);
-    row.seq = seq;
-    /* Out of range: 0 (casting such a double is undefined behaviour). */
-    if (dw_msg_json_u64(o, "t_device_us", &row.t_device_us) < 0)
-        row.t_device_us = 0;
-    if (dw_msg_json_u64(o, "t_host_ns", &row.t_host_ns) < 0)
-        row.t_host_ns = 0;
-    json_u64(body, len, "t_device_us", &row.t_device_us);
-    json_u64(body, len, "t_host_ns", &row.t_host_ns);
-    if (!seq_ok(r, d, true, stream, seq, row.t_device_us, row.t_host_ns)) {
-        cJSON_Delete(o);
-        return;
-    }
-    if (dw_msg_json_u64(o, "id", &row.id) < 0)
-        row.id = 0;
-    json_u64(body, len, "id", &row.id);
-    dw_session_strset(row.rule, sizeof(row.rule), jstr(o, "rule"));
-    dw_session_strset(row.level, sizeof(row.level), jstr(o, "level"));
-    dw_session_strset(row.state, sizeof(row.state), jstr(o, "state"));
-    dw_session_strset(row.side, sizeof(row.side), jstr(o, "side"));
-    z = cJSON_GetObjectItemCaseSensitive(o, "zone");
-    row.zone = cJSON_IsNumber(z) && z->valuedouble >= 0 && z->valuedouble < DW_MAX_ZONES
-                   ? (int16_t)z->valuedouble : -1;
-    dw_session_strset(row.zone_name, sizeof(row.zone_name), jstr(o, "zone_name"));
-    row.value = jnum(o, "value", NAN);
-    row.threshold = jnum(o, "threshold", NAN);
-    dw_session_strset(row.ruleset_version, sizeof(row.ruleset_version),
-                      jstr(o, "ruleset_version"));
-    dw_session_strset(row.message, sizeof(row.message), jstr(o, "message"));
-    cJSON_Delete(o);
+    stream_seq(r, d, true, sm->seq, a->seq, a->t_device_us, a->t_host_ns);
+    dw_session_strset(row.rule, sizeof(row.rule), a->rule);
+    dw_session_strset(row.level, sizeof(row.level), a->level);
+    dw_session_strset(row.state, sizeof(row.state), a->state);
+    dw_session_strset(row.side, sizeof(row.side), a->side);
+    dw_session_strset(row.zone_name, sizeof(row.zone_name), a->zone_name);
+    dw_session_strset(row.ruleset_version, sizeof(row.ruleset_version), a->ruleset_version);
+    dw_session_strset(row.message, sizeof(row.message), a->message);
     if (!d->w) {
         unrecordable(d, "an alert");
         return;
@@ -721,63 +652,48 @@ static void on_alert(struct recorder *r, struct device *d, const char *body, siz
         fail_writer(r, d, e);
 }
 
-static void on_message(struct recorder *r, const char *topic, size_t tlen, const uint8_t *body,
-                       size_t blen)
+static void on_bad(const struct dw_sub_msg *sm, enum dw_topic_kind k, const char *why, void *user)
 {
-    char kind[16], id[DW_ID_LEN + 1];
-    struct device *d;
-    if (!dw_topic_split(topic, tlen, kind, sizeof(kind), id, sizeof(id))) {
-        dw_debug("ignoring a message with topic '%.*s'", (int)(tlen > 64 ? 64 : tlen), topic);
-        return;
-    }
-    if (strcmp(kind, "frame") && strcmp(kind, "event") && strcmp(kind, "stats") &&
-        strcmp(kind, "alert"))
-        return;
-    d = find_device(r, id);
-    if (!d) {
-        r->failed = -ENOMEM;
-        snprintf(r->fail_msg, sizeof(r->fail_msg), "out of memory");
-        return;
-    }
-    if (!strcmp(kind, "frame"))
-        on_frame(r, d, body, blen);
-    else if (!strcmp(kind, "event"))
-        on_event(r, d, (const char *)body, blen);
-    else if (!strcmp(kind, "stats"))
-        on_stats(r, d, (const char *)body, blen);
-    else
-        on_alert(r, d, (const char *)body, blen);
+    (void)user;
+    dw_warn("%s: malformed %s dropped (%zu bytes): %s", sm->dev->id, dw_topic_kind_name(k),
+            sm->len, why);
 }
 
-/* Receives one [topic, body] message without waiting: 1, 0 (none), <0. */
-static int recv_one(struct recorder *r, void *sock)
+/* A topic whose device part is no device id (docs/protocol.md, HELLO) names
+ * no file: a publisher that sends one is broken or hostile. Counted, the
+ * first one logged. */
+static void on_refused(const char *topic, size_t tlen, void *user)
 {
-    zmq_msg_t parts[2];
-    int n = 0, more = 1, ret = 1;
-    while (more) {
-        zmq_msg_t tmp;
-        zmq_msg_t *m = n < 2 ? &parts[n] : &tmp;
-        size_t sz = sizeof(more);
-        zmq_msg_init(m);
-        if (zmq_msg_recv(m, sock, n ? 0 : ZMQ_DONTWAIT) < 0) {
-            int e = errno;
-            zmq_msg_close(m);
-            for (int i = 0; i < n && i < 2; i++)
-                zmq_msg_close(&parts[i]);
-            return e == EAGAIN || e == EINTR ? 0 : -e;
-        }
-        if (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &sz) < 0)
-            more = 0;
-        if (n >= 2)
-            zmq_msg_close(m);
-        n++;
-    }
-    if (n == 2)
-        on_message(r, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), zmq_msg_data(&parts[1]),
-                   zmq_msg_size(&parts[1]));
-    for (int i = 0; i < n && i < 2; i++)
-        zmq_msg_close(&parts[i]);
-    return ret;
+    struct recorder *r = user;
+    if (!r->refused++)
+        dw_warn("refused a message on topic '%.*s': not KIND.DEVICE with a valid device id; "
+                "further ones are counted", (int)(tlen > 64 ? 64 : tlen), topic);
+}
+
+/* The file being written has no name left (someone deleted it): what it
+ * holds is lost. Say so, and go on in a new file that starts with a gap
+ * row counting the frames lost with the old one. */
+static void replace_deleted(struct recorder *r, struct device *d)
+{
+    struct dw_session_counts c;
+    struct dw_msg_frame m = { .t_host_ns = dw_now_realtime_ns(), .stream = d->stream,
+                              .t_device_us = d->last_t_device_us };
+    char path[PATH_MAX], text[DW_EVENT_TEXT_MAX + 1];
+
+    snprintf(path, sizeof(path), "%s", dw_session_writer_path(d->w));
+    if (close_file(r, d, &c) < 0)
+        return;
+    dw_warn("%s: %s was deleted while being recorded: %llu frames, %llu events, %llu alerts "
+            "lost with it; going on in a new file", d->sub.id, path,
+            (unsigned long long)c.frames, (unsigned long long)c.events,
+            (unsigned long long)c.alerts);
+    printf(DW_LINE_DELETED "%s: %llu frame(s) of %s lost with it\n", path,
+           (unsigned long long)c.frames, d->sub.id);
+    fflush(stdout);
+    if (open_file(r, d, &m, "file-deleted") < 0)
+        return;
+    snprintf(text, sizeof(text), "session file deleted while recording");
+    own_event(r, d, "gap", d->sub.acq.last + 1, c.frames, m.t_device_us, m.t_host_ns, text);
 }
 
 /* The once-a-second flush of one file; -v says what it holds after it (the
@@ -787,13 +703,17 @@ static void flush_device(struct recorder *r, struct device *d)
     struct dw_session_counts c;
     if (!d->w)
         return;
-    dw_debug("%s: flushing", d->id);
+    dw_debug("%s: flushing", d->sub.id);
     if (dw_session_writer_flush(d->w) < 0) {
         fail_writer(r, d, -EIO);
         return;
     }
+    if (dw_session_writer_unlinked(d->w)) {
+        replace_deleted(r, d);
+        return;
+    }
     dw_session_writer_counts(d->w, &c);
-    dw_debug("%s: flushed, %llu frames in the file", d->id, (unsigned long long)c.frames);
+    dw_debug("%s: flushed, %llu frames in the file", d->sub.id, (unsigned long long)c.frames);
 }
 
 static void sync_device(struct recorder *r, struct device *d)
@@ -829,9 +749,9 @@ static void sweep_run(struct recorder *r, struct sweep *s, uint64_t now,
                       void (*fn)(struct recorder *, struct device *))
 {
     for (int pass = 0; pass < 2 && !r->failed; pass++) {
-        size_t to = sweep_target(s, r->n_dev, now);
+        size_t to = sweep_target(s, n_devices(r), now);
         for (; s->done < to && !r->failed; s->done++)
-            fn(r, &r->dev[s->done]);
+            fn(r, device_at(r, s->done));
         if (now - s->start_ns < s->period_ns)
             return;
         s->start_ns += s->period_ns;
@@ -852,8 +772,8 @@ static uint64_t sweep_next(const struct sweep *s, size_t n)
 static void stats_rows(struct recorder *r)
 {
     uint64_t now = dw_now_realtime_ns();
-    for (size_t i = 0; i < r->n_dev && !r->failed; i++) {
-        struct device *d = &r->dev[i];
+    for (size_t i = 0; i < n_devices(r) && !r->failed; i++) {
+        struct device *d = device_at(r, i);
         struct dw_row_stats row;
         if (!d->w)
             continue;
@@ -866,8 +786,8 @@ static void stats_rows(struct recorder *r)
 static int close_all(struct recorder *r)
 {
     int e = 0;
-    for (size_t i = 0; i < r->n_dev; i++)
-        if (r->dev[i].w && close_file(r, &r->dev[i]) < 0)
+    for (size_t i = 0; i < n_devices(r); i++)
+        if (device_at(r, i)->w && close_file(r, device_at(r, i), NULL) < 0)
             e = -1;
     return e;
 }
@@ -969,15 +889,89 @@ static int setup_socket(struct recorder *r, void *ctx, void **out)
     return 0;
 }
 
+/* Takes what is waiting, at most DRAIN_BUDGET messages: how many. */
+static int drain(struct recorder *r, void *sock)
+{
+    int k = 0, got;
+    while (k < DRAIN_BUDGET && !r->failed &&
+           (got = dw_stream_sub_recv(&r->sub, sock, ZMQ_DONTWAIT)) != 0) {
+        if (got == -ENOMEM) {
+            r->failed = -ENOMEM;
+            snprintf(r->fail_msg, sizeof(r->fail_msg), "out of memory");
+        }
+        if (got < 0)
+            break;
+        k++;
+    }
+    return k;
+}
+
+/* When the flush and fsync sweeps want the next wake-up: not before
+ * SWEEP_TICK_NS after the last. */
+static uint64_t sweep_due(const struct recorder *r, uint64_t last_sweep)
+{
+    uint64_t next = sweep_next(&r->flush, n_devices(r));
+    uint64_t next_sync = sweep_next(&r->sync, n_devices(r));
+    if (next_sync < next)
+        next = next_sync;
+    return next < last_sweep + SWEEP_TICK_NS ? last_sweep + SWEEP_TICK_NS : next;
+}
+
+/* Receives and writes until a write fails, or until stopped once what had
+ * already arrived is taken: 0, or -1 when waiting failed. */
+static int record_loop(struct recorder *r, void *sock)
+{
+    struct dw_loop lp;
+    uint64_t now = dw_now_monotonic_ns(), next_stats = now + STATS_NS;
+    uint64_t last_sweep = 0, stop_deadline = 0;
+
+    dw_loop_init(&lp, &stop);
+    sweep_init(&r->flush, FLUSH_NS, now);
+    sweep_init(&r->sync, r->cfg.fsync_us * 1000, now);
+    while (!r->failed) {
+        zmq_pollitem_t pi = { sock, 0, ZMQ_POLLIN, 0 };
+        int k, e;
+        now = dw_now_monotonic_ns();
+        if (dw_loop_stopped(&lp) && !stop_deadline)
+            stop_deadline = now + STOP_DRAIN_NS;
+        dw_loop_begin(&lp);
+        dw_loop_wake_at(&lp, stop_deadline ? now : sweep_due(r, last_sweep));
+        dw_loop_wake_at(&lp, next_stats);
+        if ((e = dw_loop_poll(&lp, &pi, 1)) < 0) {
+            dw_err("zmq_poll: %s", zmq_strerror(-e));
+            return -1;
+        }
+        k = drain(r, sock);
+        now = dw_now_monotonic_ns();
+        if (now >= last_sweep + SWEEP_TICK_NS) {
+            sweep_run(r, &r->flush, now, flush_device);
+            sweep_run(r, &r->sync, now, sync_device);
+            last_sweep = now;
+        }
+        if (now >= next_stats) {
+            stats_rows(r);
+            next_stats = now + STATS_NS;
+        }
+        /* Stopping: take what already arrived, then close. */
+        if (stop_deadline && (k < DRAIN_BUDGET || now >= stop_deadline))
+            break;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    static const struct dw_sub_handlers handlers = {
+        .on_frame = on_frame, .on_event = on_event, .on_stats = on_stats, .on_alert = on_alert,
+        .on_bad = on_bad, .on_refused = on_refused,
+    };
     struct recorder r;
     void *ctx = NULL, *sock = NULL;
-    uint64_t next_stats, last_sweep = 0, stop_deadline = 0;
     struct stat sb;
     int status = DW_EXIT_OK;
 
     memset(&r, 0, sizeof(r));
+    dw_stream_sub_init(&r.sub, &handlers, sizeof(struct device), &r);
     dw_log_init(prog);
     parse_args(argc, argv, &r.cfg);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -994,6 +988,8 @@ int main(int argc, char **argv)
          * should be is "not a directory", whatever errno held before. */
         int e = stat(r.cfg.dir, &sb) < 0 ? errno : !S_ISDIR(sb.st_mode) ? ENOTDIR
                 : access(r.cfg.dir, W_OK | X_OK) < 0 ? errno : 0;
+        if (!e && (r.dir_fd = open(r.cfg.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+            e = errno;
         if (e) {
             dw_err("cannot record into %s: %s", r.cfg.dir, strerror(e));
             return DW_EXIT_FAILURE;
@@ -1006,49 +1002,8 @@ int main(int argc, char **argv)
             zmq_ctx_term(ctx);
         return DW_EXIT_FAILURE;
     }
-    sweep_init(&r.flush, FLUSH_NS, dw_now_monotonic_ns());
-    sweep_init(&r.sync, r.cfg.fsync_us * 1000, dw_now_monotonic_ns());
-    next_stats = dw_now_monotonic_ns() + STATS_NS;
-
-    while (!r.failed) {
-        uint64_t now = dw_now_monotonic_ns();
-        uint64_t next = sweep_next(&r.flush, r.n_dev), next_sync = sweep_next(&r.sync, r.n_dev);
-        zmq_pollitem_t pi = { sock, 0, ZMQ_POLLIN, 0 };
-        long timeout;
-        int k = 0, got;
-
-        if (next_sync < next)
-            next = next_sync;
-        if (next < last_sweep + SWEEP_TICK_NS)
-            next = last_sweep + SWEEP_TICK_NS;
-        if (next_stats < next)
-            next = next_stats;
-        timeout = now >= next ? 0 : (long)((next - now) / 1000000) + 1;
-        if (stop && !stop_deadline)
-            stop_deadline = now + STOP_DRAIN_NS;
-        if (stop_deadline)
-            timeout = 0;
-        if (zmq_poll(&pi, 1, timeout) < 0 && errno != EINTR) {
-            dw_err("zmq_poll: %s", zmq_strerror(errno));
-            status = DW_EXIT_FAILURE;
-            break;
-        }
-        while (k < DRAIN_BUDGET && !r.failed && (got = recv_one(&r, sock)) > 0)
-            k++;
-        now = dw_now_monotonic_ns();
-        if (now >= last_sweep + SWEEP_TICK_NS) {
-            sweep_run(&r, &r.flush, now, flush_device);
-            sweep_run(&r, &r.sync, now, sync_device);
-            last_sweep = now;
-        }
-        if (now >= next_stats) {
-            stats_rows(&r);
-            next_stats = now + STATS_NS;
-        }
-        /* Stopping: take what already arrived, then close. */
-        if (stop_deadline && (k < DRAIN_BUDGET || now >= stop_deadline))
-            break;
-    }
+    if (record_loop(&r, sock) < 0)
+        status = DW_EXIT_FAILURE;
     if (r.failed) {
         dw_err("%s", r.fail_msg);
         close_all(&r);
@@ -1058,16 +1013,19 @@ int main(int argc, char **argv)
         dw_err("%s", r.fail_msg);
         status = DW_EXIT_FAILURE;
     }
-    for (size_t i = 0; i < r.n_dev; i++) {
-        struct device *d = &r.dev[i];
-        if (d->acq.missing || d->det.missing || d->unrecordable)
+    for (size_t i = 0; i < n_devices(&r); i++) {
+        struct device *d = device_at(&r, i);
+        if (d->sub.acq.missing || d->sub.det.missing || d->unrecordable)
             dw_info("%s: stream messages missing %llu, duplicates dropped %llu, unrecordable %llu",
-                    d->id, (unsigned long long)(d->acq.missing + d->det.missing),
-                    (unsigned long long)(d->acq.duplicates + d->det.duplicates),
+                    d->sub.id, (unsigned long long)(d->sub.acq.missing + d->sub.det.missing),
+                    (unsigned long long)(d->sub.acq.duplicates + d->sub.det.duplicates),
                     (unsigned long long)d->unrecordable);
     }
-    free(r.dev);
-    dw_devindex_free(&r.index);
+    if (r.refused)
+        dw_warn("refused %llu message(s) whose topic names no valid device id, or another "
+                "device than its HELLO", (unsigned long long)r.refused);
+    dw_stream_sub_fini(&r.sub);
+    close(r.dir_fd);
     zmq_close(sock);
     zmq_ctx_term(ctx);
     if (r.failed) {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "session_file.h"
 #include "session_format.h"
 
 /* The file-access property h5clear sets (H5F_ACS_CLEAR_STATUS_FLAGS_NAME in
@@ -246,7 +247,7 @@ int dw_session_recover(const char *path, struct dw_recover_report *rep, char *er
     struct stat sb;
     hid_t f, fapl;
     hbool_t clear = 1;
-    int ret = 1;
+    int ret = 1, busy;
 
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     if (stat(path, &sb) < 0) {
@@ -257,6 +258,19 @@ int dw_session_recover(const char *path, struct dw_recover_report *rep, char *er
         H5Eclear2(H5E_DEFAULT);
         snprintf(err, errcap, "%s: not an HDF5 file, nothing to recover", path);
         return -EBADF;
+    }
+    /* Clearing the flags of a file a recorder is still writing would let
+     * readers see it half-written, and the recorder's next flush would
+     * write over what the recovery changed. */
+    busy = dw_session_file_busy(path);
+    if (busy > 0) {
+        snprintf(err, errcap, "%s: is being written by a live ductwatch-record; nothing to "
+                 "recover (stop that recorder first)", path);
+        return -EBUSY;
+    }
+    if (busy < 0) {
+        snprintf(err, errcap, "%s: %s", path, strerror(-busy));
+        return busy;
     }
     /* A file that opens normally was closed properly: leave it alone. */
     f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);

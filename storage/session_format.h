@@ -5,6 +5,7 @@
 #include <hdf5.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "msg_alert.h"
 
 #define DW_SESSION_FORMAT "ductwatch-session"
 #define DW_SESSION_FORMAT_VERSION 1
@@ -21,7 +22,7 @@
 #define DW_S_STATE 8
 #define DW_S_ZONE_NAME 32
 #define DW_S_RULESET 16
-#define DW_S_MESSAGE 256
+#define DW_S_MESSAGE DW_MSG_ALERT_MESSAGE_MAX /* every message detect writes, whole */
 #define DW_S_LAYOUT_NAME 32
 
 #define DW_LAYOUT_NEIGHBOURS 4

@@ -1,6 +1,7 @@
 #include "session_writer.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "dwtime.h"
 #include "frame.h"
 #include "layout.h"
+#include "session_file.h"
 
 /* Under SWMR, HDF5 1.10 never frees the old copy of a chunk that is written
  * again with a different size (a reader may still be reading it), and the
@@ -79,6 +81,8 @@ enum { A_HELLO, A_STATUS, A_EVENT, A_ALERT, A_STATS, A_COUNT };
 
 struct dw_session_writer {
     char path[4096];
+    char open_path[4096]; /* what HDF5 opens: the file fd holds (session_file.h) */
+    int fd;               /* the file as created, until HDF5's holds the lock */
     char err[DW_SESSION_ERR_MAX];
     int failed;           /* negative errno once something went wrong */
     int clean_stop;       /* failed before writing: the file can still close cleanly */
@@ -535,6 +539,22 @@ static struct storage float_storage(hsize_t chunk, uint32_t scale)
     return st;
 }
 
+/* The zone names in column order, "left upper-outer inner, ...": the
+ * per-zone datasets name their columns as ambient_c and accel_g do. */
+static int zone_columns(const struct dw_hello *h, hid_t ds)
+{
+    char cols[DW_MAX_ZONES * 48], name[48];
+    size_t n = 0;
+    cols[0] = 0;
+    for (unsigned z = 0; z < h->n_zones && z < DW_MAX_ZONES; z++) {
+        dw_zone_name(h, z, name, sizeof(name));
+        n += (size_t)snprintf(cols + n, sizeof(cols) - n, "%s%s", z ? ", " : "", name);
+        if (n >= sizeof(cols))
+            return -1;
+    }
+    return attr_str(ds, "columns", cols);
+}
+
 static int create_frames(struct dw_session_writer *w, hsize_t chunk)
 {
     const struct dw_hello *h = &w->hello;
@@ -576,7 +596,9 @@ static int create_frames(struct dw_session_writer *w, hsize_t chunk)
             attr_scalar(w->fr[F_AMB].ds, "lsb", H5T_NATIVE_DOUBLE, &lsb_t) < 0 ||
             attr_scalar(w->fr[F_ACCEL].ds, "lsb", H5T_NATIVE_DOUBLE, &lsb_a) < 0 ||
             attr_str(w->fr[F_AMB].ds, "columns", "left cup, right cup") < 0 ||
-            attr_str(w->fr[F_ACCEL].ds, "columns", "x, y, z (garment axes)") < 0)
+            attr_str(w->fr[F_ACCEL].ds, "columns", "x, y, z (garment axes)") < 0 ||
+            zone_columns(h, w->fr[F_TEMP].ds) < 0 || zone_columns(h, w->fr[F_PRES].ds) < 0 ||
+            zone_columns(h, w->fr[F_STATUS].ds) < 0)
             goto out;
     }
     r = 0;
@@ -696,7 +718,7 @@ static int swmr_reopen(struct dw_session_writer *w)
     w->file = -1;
     if (r < 0)
         return -1;
-    w->file = H5Fopen(w->path, H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE, w->fapl);
+    w->file = H5Fopen(w->open_path, H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE, w->fapl);
     if (w->file < 0 || (g = H5Gopen2(w->file, "frames", H5P_DEFAULT)) < 0)
         return -1;
     for (int i = 0; i < F_COUNT + A_COUNT && r == 0; i++) {
@@ -707,6 +729,29 @@ static int swmr_reopen(struct dw_session_writer *w)
     }
     H5Gclose(g);
     return r;
+}
+
+/* HDF5's descriptor of the file, or -1. */
+static int h5_fd(const struct dw_session_writer *w)
+{
+    int *fd = NULL;
+    if (w->file < 0 || H5Fget_vfd_handle(w->file, w->fapl, (void **)&fd) < 0 || !fd)
+        return -1;
+    return *fd;
+}
+
+/* The writer's lock moves to HDF5's own descriptor, and the one the file
+ * was created with closes: one descriptor per file, as before. */
+static int hold_lock(struct dw_session_writer *w)
+{
+    int fd = h5_fd(w), r;
+    if (fd < 0)
+        return fail(w, EIO, "getting the file descriptor");
+    if ((r = dw_session_file_hold(fd)) < 0)
+        return fail(w, -r, "locking");
+    close(w->fd);
+    w->fd = -1;
+    return 0;
 }
 
 int dw_session_writer_create(struct dw_session_writer **out, const struct dw_session_start *s,
@@ -727,6 +772,7 @@ int dw_session_writer_create(struct dw_session_writer **out, const struct dw_ses
         return -ENOMEM;
     }
     w->file = w->fapl = w->scratch = -1;
+    w->fd = -1;
     for (int i = 0; i < F_COUNT; i++)
         w->fr[i].ds = w->fr[i].mtype = -1;
     for (int i = 0; i < A_COUNT; i++)
@@ -757,16 +803,18 @@ int dw_session_writer_create(struct dw_session_writer **out, const struct dw_ses
         e = fail(w, EIO, "file access properties");
         goto bad;
     }
-    w->file = H5Fcreate(s->path, H5F_ACC_EXCL, H5P_DEFAULT, w->fapl);
-    if (w->file < 0) {
-        struct stat sb;
-        e = fail(w, stat(s->path, &sb) == 0 ? EEXIST : EIO, "cannot create");
+    w->fd = dw_session_file_create(s->name ? s->dir_fd : AT_FDCWD, s->name ? s->name : s->path);
+    if (w->fd < 0) {
+        e = fail(w, -w->fd, "cannot create");
         goto bad;
     }
     created = 1;
-    /* Private data: owner only, whatever the umask. */
-    if (chmod(s->path, 0600) < 0) {
-        e = fail(w, errno, "chmod 0600");
+    /* HDF5 opens by name: give it the file the descriptor holds, so that
+     * nothing done to the name in between can redirect it. */
+    dw_session_file_open_path(w->fd, s->path, w->open_path, sizeof(w->open_path));
+    w->file = H5Fcreate(w->open_path, H5F_ACC_TRUNC, H5P_DEFAULT, w->fapl);
+    if (w->file < 0) {
+        e = fail(w, errno == EMFILE || errno == ENFILE ? errno : EIO, "cannot create");
         goto bad;
     }
     if (write_root_attrs(w, s) < 0) {
@@ -793,14 +841,20 @@ int dw_session_writer_create(struct dw_session_writer **out, const struct dw_ses
         e = fail(w, EIO, "starting SWMR writing");
         goto bad;
     }
+    if ((e = hold_lock(w)) < 0)
+        goto bad;
     *out = w;
     return 0;
 bad:
     snprintf(err, errcap, "%s", w->err);
     /* A half-made file holds no data: do not leave it behind. */
+    if (created) {
+        if (s->name)
+            unlinkat(s->dir_fd, s->name, 0);
+        else
+            unlink(s->path);
+    }
     dw_session_writer_close(w, NULL, NULL, 0);
-    if (created)
-        unlink(s->path);
     return e;
 }
 
@@ -1081,6 +1135,8 @@ int dw_session_writer_close(struct dw_session_writer *w, struct dw_session_count
     }
     if (w->fapl >= 0)
         H5Pclose(w->fapl);
+    if (w->fd >= 0)
+        close(w->fd); /* (a failed start) after HDF5 let go of the file */
     if (counts)
         *counts = w->counts;
     r = w->failed;
@@ -1088,6 +1144,11 @@ int dw_session_writer_close(struct dw_session_writer *w, struct dw_session_count
         snprintf(err, errcap, "%s", w->err);
     free(w);
     return r;
+}
+
+bool dw_session_writer_unlinked(const struct dw_session_writer *w)
+{
+    return dw_session_file_unlinked(h5_fd(w));
 }
 
 const char *dw_session_writer_path(const struct dw_session_writer *w)

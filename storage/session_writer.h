@@ -7,6 +7,7 @@
  * every later call returns the same error, and closing it keeps what was
  * written before. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "msg.h"
@@ -15,7 +16,10 @@
 struct dw_session_writer;
 
 struct dw_session_start {
-    const char *path;        /* must not exist yet; created 0600 */
+    const char *path;        /* must not exist yet; created 0600 (as it is shown) */
+    const char *name;        /* if set: created as name under dir_fd instead
+                              * (dw_session_file_create), path only shown */
+    int dir_fd;
     const uint8_t *hello;    /* the HELLO payload as on the wire */
     size_t hello_len;
     uint64_t t_host_ns;      /* session start, host clock (ns since the epoch) */
@@ -59,6 +63,9 @@ int dw_session_writer_close(struct dw_session_writer *w, struct dw_session_count
 
 const char *dw_session_writer_path(const struct dw_session_writer *w);
 const char *dw_session_writer_error(const struct dw_session_writer *w);
+/* true when the file has no name left: deleted while being written (what
+ * is written from then on is lost with it). */
+bool dw_session_writer_unlinked(const struct dw_session_writer *w);
 /* Rows buffered in memory, not yet in the file. */
 size_t dw_session_writer_queued(const struct dw_session_writer *w);
 void dw_session_writer_counts(const struct dw_session_writer *w, struct dw_session_counts *c);

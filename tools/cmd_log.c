@@ -11,13 +11,12 @@
 #include "duration.h"
 #include "dwtime.h"
 #include "endpoint.h"
+#include "event_value.h"
 #include "frame.h"
 #include "log.h"
 #include "tool.h"
 
 #define LOG_TIMEOUT_MS 2000
-#define THERMO_MIN_C 30.0
-#define THERMO_MAX_C 45.0
 
 static const char *prog = "ductwatch log";
 
@@ -48,7 +47,7 @@ static void usage(void)
 "\n"
 "Waits up to %d s for the reply. Exit 0 logged, 1 not logged (nothing\n"
 "listening, or acquisition refused it), 2 bad usage.\n",
-        THERMO_MIN_C, THERMO_MAX_C, DW_EVENT_TEXT_MAX, LOG_TIMEOUT_MS / 1000);
+        DW_THERMO_MIN_C, DW_THERMO_MAX_C, DW_EVENT_TEXT_MAX, LOG_TIMEOUT_MS / 1000);
 }
 
 static bool user_kind(const char *k)
@@ -168,9 +167,9 @@ int dw_cmd_log(int argc, char **argv)
     if (!strcmp(kind, "thermometer")) {
         if (!value_str)
             dw_usage_error(prog, "thermometer needs a VALUE in degrees C, e.g. 38.2");
-        if (dw_parse_double(value_str, THERMO_MIN_C, THERMO_MAX_C, &value) < 0)
+        if (dw_parse_double(value_str, DW_THERMO_MIN_C, DW_THERMO_MAX_C, &value) < 0)
             dw_usage_error(prog, "bad thermometer value '%s' (degrees C, %.0f..%.0f)",
-                           value_str, THERMO_MIN_C, THERMO_MAX_C);
+                           value_str, DW_THERMO_MIN_C, DW_THERMO_MAX_C);
         has_value = true;
     } else if (value_str) {
         dw_usage_error(prog, "%s takes no value (got '%s'); use --text for notes", kind,

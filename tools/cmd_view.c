@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include <zmq.h>
 #include "cli.h"
@@ -18,6 +19,8 @@
 #include "layout.h"
 #include "livestate.h"
 #include "log.h"
+#include "pipewatch.h"
+#include "termsafe.h"
 #include "tool.h"
 
 static const char *prog = "ductwatch view";
@@ -29,15 +32,30 @@ static volatile sig_atomic_t stop;
 #define PRESSING_KPA 4.0  /* detection.md P1: magenta */
 
 #define VIEW_EVENTS 4
+/* acquire publishes stats every 2 s and frames at the garment's rate */
+#define SILENCE_NS 8000000000ull
+
+#define VIEW_MAX_SUBS 16
 
 struct view {
-    bool tty, color, once;
+    bool tty, color, once, no_color;
+    int level;
+    const char *eps[VIEW_MAX_SUBS];
+    unsigned n_eps;
+    char ep_acq[PATH_MAX + 16], ep_det[PATH_MAX + 16];
     struct dw_msg_event events[VIEW_EVENTS]; /* the latest, newest last */
     unsigned n_events;
     double interval_s, timeout_s;
     struct dw_live live;
+    struct dw_pipewatch watch;
     char *buf;
     size_t len, cap;
+};
+
+/* --once: waiting for the first sample and what follows it. */
+struct once {
+    uint64_t start, first_sample, ready;
+    bool quiet;             /* the last poll found nothing */
 };
 
 static void usage(void)
@@ -89,6 +107,14 @@ static void out(struct view *v, const char *fmt, ...)
         v->buf = nb;
         v->cap = ncap;
     }
+}
+
+/* Text from the stream, escaped for the terminal (termsafe.h). */
+static void out_text(struct view *v, const char *fmt, const char *s)
+{
+    char safe[4 * (DW_EVENT_TEXT_MAX + 1)];
+    dw_term_safe(s, strlen(s), safe, sizeof(safe));
+    out(v, fmt, safe);
 }
 
 static const char *sgr(struct view *v, const char *code)
@@ -160,16 +186,31 @@ static void cell(struct view *v, int z, const char *ring, double median)
     out(v, "%s ", alert ? sgr(v, "\033[0m") : "");
 }
 
+/* Once the pipeline is gone, what the view shows is its last state. */
+static void stopped_line(struct view *v, bool plain)
+{
+    char why[256];
+    if (!v->watch.stopped)
+        return;
+    dw_pipewatch_describe(&v->watch, dw_now_monotonic_ns(), why, sizeof(why));
+    out(v, "%s%s%s%s\n", plain ? "" : sgr(v, "\033[1;31m"), plain ? "" : "** ", why,
+        plain ? "" : sgr(v, "\033[0m"));
+}
+
 static void header(struct view *v, bool plain)
 {
     const struct dw_live *l = &v->live;
     const struct dw_msg_stats *s = &l->stats;
-    char t[32], now[32];
+    char t[32], now[32], dev[4 * (DW_ID_LEN + 1)] = "-";
+    if (l->device[0]) /* from the topic: no control character on the terminal */
+        dw_term_safe(l->device, strlen(l->device), dev, sizeof(dev));
     dw_format_utc(dw_now_realtime_ns(), now, sizeof(now), 0);
     dw_duration_format(l->have_sample ? l->sample_t_device_us : s->t_device_us, t, sizeof(t));
     if (plain) {
-        out(v, "device %s link %s t+%s at %s\n", l->device[0] ? l->device : "-",
-            !l->have_stats ? "unknown" : s->link_up ? "up" : "down", t, now);
+        out(v, "device %s link %s t+%s at %s\n", dev,
+            v->watch.stopped ? "stopped" : !l->have_stats ? "unknown"
+                                         : s->link_up ? "up" : "down", t, now);
+        stopped_line(v, true);
         out(v, "loss crc %llu length %llu cobs %llu resyncs %llu seq_gaps %llu missing %llu "
             "reconnects %llu zmq_drops %llu\n",
             (unsigned long long)s->crc_errors, (unsigned long long)s->length_errors,
@@ -178,13 +219,14 @@ static void header(struct view *v, bool plain)
             (unsigned long long)s->reconnects, (unsigned long long)s->zmq_dropped);
         return;
     }
-    out(v, "%sductwatch view%s  device %s  link %s%s%s  t+%s  %s\n", sgr(v, "\033[1m"),
-        sgr(v, "\033[0m"), l->device[0] ? l->device : "-",
-        l->have_stats && !s->link_up ? sgr(v, "\033[1;31m") : "",
-        !l->have_stats ? "?" : s->link_up ? "up" : "DOWN",
-        l->have_stats && !s->link_up ? sgr(v, "\033[0m") : "", t, now);
-    out(v, "loss: crc %llu  length %llu  cobs %llu  seq gaps %llu (missing %llu)  "
-        "reconnects %llu  zmq drops %llu\n",
+    bool bad = v->watch.stopped || (l->have_stats && !s->link_up);
+    out(v, "%sductwatch view%s  %s  link %s%s%s  t+%s  %s\n", sgr(v, "\033[1m"),
+        sgr(v, "\033[0m"), dev, bad ? sgr(v, "\033[1;31m") : "",
+        v->watch.stopped ? "STOPPED" : !l->have_stats ? "?" : s->link_up ? "up" : "DOWN",
+        bad ? sgr(v, "\033[0m") : "", t, now + 11); /* the time of day */
+    stopped_line(v, false);
+    out(v, "loss: crc %llu len %llu cobs %llu  seq gaps %llu (missing %llu)  "
+        "reconnects %llu  drops %llu\n",
         (unsigned long long)s->crc_errors, (unsigned long long)s->length_errors,
         (unsigned long long)s->cobs_errors, (unsigned long long)s->device_seq_gaps,
         (unsigned long long)s->frames_missing, (unsigned long long)s->reconnects,
@@ -212,6 +254,7 @@ static void on_msg(struct dw_live *l, enum dw_live_kind k, const uint8_t *body, 
 {
     struct view *v = user;
     (void)body; (void)len;
+    dw_pipewatch_heard(&v->watch, dw_now_monotonic_ns());
     if (k != DW_LIVE_EVENT)
         return;
     if (v->n_events == VIEW_EVENTS) {
@@ -236,8 +279,8 @@ static void events_block(struct view *v, bool plain)
         if (e->has_value)
             out(v, " %.2f", e->value);
         if (e->text[0])
-            out(v, " \"%s\"", e->text);
-        out(v, " (%s)\n", e->source[0] ? e->source : "acquire");
+            out_text(v, " \"%s\"", e->text);
+        out_text(v, " (%s)\n", e->source[0] ? e->source : "acquire");
     }
 }
 
@@ -296,15 +339,75 @@ static void render_grid(struct view *v)
             out(v, side == 0 ? " " : "\n");
         }
     }
-    if (l->have_sample)
-        out(v, "ambient  %5.2fC %30s%5.2fC   (median skin %.2fC | %.2fC)\n",
-            dw_sample_ambient_c(&l->hello, &l->sample, 0), "",
-            dw_sample_ambient_c(&l->hello, &l->sample, 1), med[0], med[1]);
+    if (l->have_sample) {
+        char amb[2][48];
+        for (unsigned side = 0; side < 2; side++)
+            snprintf(amb[side], sizeof(amb[side]), "ambient %5.2fC, skin median %5.2fC",
+                     dw_sample_ambient_c(&l->hello, &l->sample, side), med[side]);
+        out(v, "       %-37s%s\n", amb[0], amb[1]);
+    }
     else
         out(v, "waiting for the garment's first sample...\n");
     out(v, "(o = outer ring, i = inner ring near the nipple)\n");
     events_block(v, false);
     alerts_block(v, false);
+}
+
+/* Visible columns of n bytes of a line: escape sequences take none, a
+ * UTF-8 character one. */
+static size_t visible(const char *p, size_t n)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '\033') {
+            while (i < n && !(p[i] >= '@' && p[i] <= '~' && p[i] != '['))
+                i++;
+            continue;
+        }
+        w += ((unsigned char)p[i] & 0xc0) != 0x80;
+    }
+    return w;
+}
+
+/* On a terminal no line may be wider than it (80 columns when it does not
+ * say): a wrapped line would break the redraw. Long lines (alert messages)
+ * wrap at a space, continued with an indent. */
+static void fit(struct view *v, FILE *f, unsigned width)
+{
+    const char *p = v->buf, *end = v->buf + v->len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *next = nl ? nl + 1 : end;
+        size_t n = (size_t)((nl ? nl : end) - p);
+        bool first = true;
+        while (n > 0 && p[n - 1] == ' ') /* padding at the end shows nothing */
+            n--;
+        while (visible(p, n) > (first ? width : width - 4)) {
+            size_t cut = n, sp, lim = first ? width : width - 4;
+            while (cut > 0 && visible(p, cut) > lim)
+                cut--;
+            for (sp = cut; sp > 0 && p[sp] != ' '; sp--)
+                ;
+            if (sp > cut / 2)
+                cut = sp;
+            fprintf(f, "%s%.*s\n", first ? "" : "    ", (int)cut, p);
+            while (cut < n && p[cut] == ' ')
+                cut++;
+            p += cut;
+            n -= cut;
+            first = false;
+        }
+        fprintf(f, "%s%.*s%s", first ? "" : "    ", (int)n, p, nl ? "\n" : "");
+        p = next;
+    }
+}
+
+static unsigned term_width(void)
+{
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+        return ws.ws_col;
+    return 80;
 }
 
 static void render(struct view *v)
@@ -318,11 +421,15 @@ static void render(struct view *v)
         render_plain(v);
     if (!v->tty && !v->once)
         out(v, "\n");
-    fwrite(v->buf, 1, v->len, stdout);
+    if (v->tty)
+        fit(v, stdout, term_width() - 1); /* the last column would wrap on some */
+    else
+        fwrite(v->buf, 1, v->len, stdout);
     fflush(stdout);
 }
 
-int dw_cmd_view(int argc, char **argv)
+/* Options into v; exits on --help (0) and bad usage (2). */
+static void parse_args(struct view *v, int argc, char **argv)
 {
     static const struct option opts[] = {
         { "sub", required_argument, NULL, 's' },
@@ -335,28 +442,17 @@ int dw_cmd_view(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
-    struct view *v = calloc(1, sizeof(*v));
-    const char *eps[16];
-    char ep_acq[PATH_MAX + 16], ep_det[PATH_MAX + 16];
-    int n_eps = 0, level = DW_LOG_INFO, ch, r, status = DW_EXIT_FAILURE;
-    bool no_color = false;
-    void *ctx = NULL, *sub = NULL;
-    uint64_t start, next_draw = 0, first_sample = 0, ready = 0;
-    bool quiet = false;
-
-    if (!v) {
-        dw_err("out of memory");
-        return DW_EXIT_FAILURE;
-    }
+    int ch;
     v->interval_s = 1.0;
     v->timeout_s = 10.0;
+    v->level = DW_LOG_INFO;
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":s:1i:t:vqh", opts, NULL)) != -1) {
         switch (ch) {
         case 's':
-            if (n_eps >= 16)
+            if (v->n_eps >= VIEW_MAX_SUBS)
                 dw_usage_error(prog, "too many --sub (at most 16)");
-            eps[n_eps++] = optarg;
+            v->eps[v->n_eps++] = optarg;
             break;
         case '1': v->once = true; break;
         case 'i':
@@ -367,89 +463,131 @@ int dw_cmd_view(int argc, char **argv)
             if (dw_parse_double(optarg, 0.1, 3600, &v->timeout_s) < 0)
                 dw_usage_error(prog, "bad --timeout '%s' (seconds)", optarg);
             break;
-        case 'C': no_color = true; break;
-        case 'v': case 'q': dw_tool_verbosity(&level, ch); break;
-        case 'h': usage(); free(v); return DW_EXIT_OK;
+        case 'C': v->no_color = true; break;
+        case 'v': case 'q': dw_tool_verbosity(&v->level, ch); break;
+        case 'h': usage(); exit(DW_EXIT_OK);
         default: dw_usage_bad_option(prog, ch, argv);
         }
     }
     dw_usage_no_operands(prog, argc, argv);
-    dw_log_set_level(level);
-    dw_install_stop_signals(&stop);
-    v->tty = isatty(STDOUT_FILENO);
-    v->color = v->tty && !no_color && !getenv("NO_COLOR");
-    if (!n_eps) {
-        if ((r = dw_tool_default_endpoint("acquire", ep_acq, sizeof(ep_acq))) < 0 ||
-            (r = dw_tool_default_endpoint("detect", ep_det, sizeof(ep_det))) < 0) {
-            dw_err("runtime directory: %s", strerror(-r));
-            goto out;
-        }
-        eps[n_eps++] = ep_acq;
-        eps[n_eps++] = ep_det;
-    }
-    dw_live_init(&v->live);
-    ctx = zmq_ctx_new();
-    if (!ctx || !(sub = dw_zmq_socket(ctx, ZMQ_SUB))) {
-        dw_err("zmq: %s", zmq_strerror(errno));
-        goto out;
-    }
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "frame.", 6);
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "stats.", 6);
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "alert.", 6);
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "event.", 6);
-    for (int i = 0; i < n_eps; i++) {
-        if (zmq_connect(sub, eps[i]) < 0) {
-            fprintf(stderr, "%s: cannot connect to %s: %s\n", prog, eps[i], zmq_strerror(errno));
-            goto out;
-        }
-        if (!dw_tool_endpoint_present(eps[i]))
-            dw_warn("nothing publishes on %s yet; waiting", eps[i]);
-    }
+}
 
-    start = dw_now_monotonic_ns();
+/* The SUB socket on every endpoint (the defaults: acquire and detect). */
+static void *subscribe(struct view *v, void *ctx)
+{
+    static const char *const topics[] = { "frame.", "stats.", "alert.", "event." };
+    void *sub;
+    int r;
+    if (!v->n_eps) {
+        if ((r = dw_tool_default_endpoint("acquire", v->ep_acq, sizeof(v->ep_acq))) < 0 ||
+            (r = dw_tool_default_endpoint("detect", v->ep_det, sizeof(v->ep_det))) < 0) {
+            dw_err("runtime directory: %s", strerror(-r));
+            return NULL;
+        }
+        v->eps[v->n_eps++] = v->ep_acq;
+        v->eps[v->n_eps++] = v->ep_det;
+    }
+    if (!(sub = dw_zmq_socket(ctx, ZMQ_SUB))) {
+        dw_err("zmq: %s", zmq_strerror(errno));
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof(topics) / sizeof(*topics); i++)
+        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, topics[i], strlen(topics[i]));
+    for (unsigned i = 0; i < v->n_eps; i++) {
+        if (zmq_connect(sub, v->eps[i]) < 0) {
+            fprintf(stderr, "%s: cannot connect to %s: %s\n", prog, v->eps[i],
+                    zmq_strerror(errno));
+            zmq_close(sub);
+            return NULL;
+        }
+        if (!dw_tool_endpoint_present(v->eps[i]))
+            dw_warn("nothing publishes on %s yet; waiting", v->eps[i]);
+    }
+    return sub;
+}
+
+/* --once: after the first sample and the stats that follow it within
+ * their period, the rest of what already waits (a new subscriber first
+ * gets acquire's backlog, its recent events too, maybe in several pieces:
+ * ready, then up to 0.5 s more). 1 done, 0 go on, -1 timed out. */
+static int once_step(struct view *v, struct once *o, uint64_t now)
+{
+    if (v->live.have_sample && !o->first_sample)
+        o->first_sample = now;
+    if (o->first_sample && !o->ready &&
+        (v->live.have_stats || now - o->first_sample > 2500000000ull)) {
+        o->ready = now;
+        o->quiet = false; /* a quiet poll after this one */
+    }
+    if (o->ready && (o->quiet || now - o->ready > 500000000ull)) {
+        render(v);
+        return 1;
+    }
+    if (now - o->start > (uint64_t)(v->timeout_s * 1e9)) {
+        render(v);
+        fprintf(stderr, "%s: no sample within %.0f s\n", prog, v->timeout_s);
+        return -1;
+    }
+    return 0;
+}
+
+static int watch(struct view *v, void *sub)
+{
+    struct once o = { .start = dw_now_monotonic_ns() };
+    uint64_t next_draw = 0;
     while (!stop) {
         uint64_t now = dw_now_monotonic_ns();
         zmq_pollitem_t it = { .socket = sub, .events = ZMQ_POLLIN };
+        int np;
         if (v->once) {
-            /* The sample, and the stats that follow within their period;
-             * then the rest of what already waits: a new subscriber first
-             * gets acquire's backlog (its recent events too), which may
-             * come in several pieces (ready: it has, up to 0.5 s more). */
-            if (v->live.have_sample && !first_sample)
-                first_sample = now;
-            if (first_sample && !ready &&
-                (v->live.have_stats || now - first_sample > 2500000000ull)) {
-                ready = now;
-                quiet = false; /* a quiet poll after this one */
-            }
-            if (ready && (quiet || now - ready > 500000000ull)) {
-                render(v);
-                status = DW_EXIT_OK;
-                goto out;
-            }
-            if (now - start > (uint64_t)(v->timeout_s * 1e9)) {
-                render(v);
-                fprintf(stderr, "%s: no sample within %.0f s\n", prog, v->timeout_s);
-                goto out;
-            }
-        } else if (now >= next_draw) {
+            int k = once_step(v, &o, now);
+            if (k)
+                return k > 0 ? DW_EXIT_OK : DW_EXIT_FAILURE;
+        } else if (now >= next_draw || dw_pipewatch_check(&v->watch, now)) {
             render(v);
             next_draw = now + (uint64_t)(v->interval_s * 1e9);
         }
-        int np = zmq_poll(&it, 1, ready ? 30 : 100);
+        np = zmq_poll(&it, 1, o.ready ? 30 : 100);
         if (np < 0 && errno != EINTR) {
             dw_err("zmq_poll: %s", zmq_strerror(errno));
-            goto out;
+            return DW_EXIT_FAILURE;
         }
-        quiet = np == 0;
+        o.quiet = np == 0;
         dw_live_drain(&v->live, sub, on_msg, v);
     }
-    status = DW_EXIT_OK;
+    return DW_EXIT_OK;
+}
+
+int dw_cmd_view(int argc, char **argv)
+{
+    struct view *v = calloc(1, sizeof(*v));
+    int status = DW_EXIT_FAILURE;
+    void *ctx = NULL, *sub = NULL;
+
+    if (!v) {
+        dw_err("out of memory");
+        return DW_EXIT_FAILURE;
+    }
+    parse_args(v, argc, argv);
+    dw_log_set_level(v->level);
+    dw_install_stop_signals(&stop);
+    v->tty = isatty(STDOUT_FILENO);
+    v->color = v->tty && !v->no_color && !getenv("NO_COLOR");
+    dw_live_init(&v->live);
+    if (!(ctx = zmq_ctx_new())) {
+        dw_err("zmq: %s", zmq_strerror(errno));
+        goto out;
+    }
+    if (!(sub = subscribe(v, ctx)))
+        goto out;
+    dw_pipewatch_init(&v->watch, v->eps, v->n_eps, SILENCE_NS);
+    status = watch(v, sub);
 out:
     if (sub)
         zmq_close(sub);
     if (ctx)
         zmq_ctx_term(ctx);
+    dw_live_fini(&v->live);
     free(v->buf);
     free(v);
     return status;

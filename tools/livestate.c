@@ -6,17 +6,16 @@
 #include "layout.h"
 #include "livestate.h"
 
-void dw_live_init(struct dw_live *l)
+static bool same_alert(const struct dw_msg_alert *a, const struct dw_msg_alert *b)
 {
-    memset(l, 0, sizeof(*l));
-    dw_layout_default(&l->hello, "", "", 10);
+    return a->id == b->id && !strcmp(a->rule, b->rule) && !strcmp(a->device, b->device);
 }
 
-static void track_alert(struct dw_live *l, const struct dw_alert_info *a)
+static void track_alert(struct dw_live *l, const struct dw_msg_alert *a)
 {
     unsigned i;
     for (i = 0; i < l->n_active; i++)
-        if (!strcmp(l->active[i].id, a->id) && !strcmp(l->active[i].rule, a->rule))
+        if (same_alert(&l->active[i], a))
             break;
     if (!strcmp(a->state, "cleared")) {
         if (i < l->n_active)
@@ -40,107 +39,105 @@ static bool same_device(struct dw_live *l, const char *dev)
     return !strcmp(l->device, dev);
 }
 
+static void taken(struct dw_live *l, enum dw_live_kind k, const struct dw_sub_msg *m)
+{
+    l->kind = k;
+    if (l->cb)
+        l->cb(l, k, m->body, m->len, l->cb_user);
+}
+
+static int on_frame(const struct dw_sub_msg *m, const struct dw_msg_frame *f, void *user)
+{
+    struct dw_live *l = user;
+    int r = 0;
+    if (!same_device(l, m->dev->id))
+        return -ENOENT; /* not this device's HELLO: not taken */
+    l->frames_seen++;
+    if (f->type == DW_FRAME_HELLO) {
+        struct dw_hello h;
+        if ((r = dw_hello_parse(f->payload, f->len, &h)) == 0) {
+            l->hello = h;
+            l->have_hello = true;
+        }
+    } else if (f->type == DW_FRAME_SAMPLE) {
+        struct dw_sample s;
+        if (dw_sample_parse(f->payload, f->len, &s) == 0 && s.n_zones == l->hello.n_zones) {
+            l->sample = s;
+            l->have_sample = true;
+            l->sample_t_device_us = f->t_device_us;
+            l->sample_t_host_ns = f->t_host_ns;
+        }
+    }
+    taken(l, DW_LIVE_FRAME, m);
+    return r;
+}
+
+static void on_stats(const struct dw_sub_msg *m, const struct dw_msg_stats *s, void *user)
+{
+    struct dw_live *l = user;
+    if (same_device(l, m->dev->id)) {
+        l->stats = *s;
+        l->have_stats = true;
+        taken(l, DW_LIVE_STATS, m);
+    }
+}
+
+static void on_event(const struct dw_sub_msg *m, const struct dw_msg_event *e, void *user)
+{
+    if (same_device(user, m->dev->id)) {
+        struct dw_live *l = user;
+        l->last_event = *e;
+        l->have_event = true;
+        taken(l, DW_LIVE_EVENT, m);
+    }
+}
+
+static void on_alert(const struct dw_sub_msg *m, const struct dw_msg_alert *a, void *user)
+{
+    struct dw_live *l = user;
+    if (!same_device(l, m->dev->id))
+        return;
+    l->last_alert = *a;
+    l->alerts_seen++;
+    track_alert(l, a);
+    dw_alert_count(&l->counts, a);
+    taken(l, DW_LIVE_ALERT, m);
+}
+
+void dw_live_init(struct dw_live *l)
+{
+    static const struct dw_sub_handlers h = {
+        .on_frame = on_frame, .on_event = on_event, .on_stats = on_stats, .on_alert = on_alert,
+    };
+    memset(l, 0, sizeof(*l));
+    dw_layout_default(&l->hello, "", "", 10);
+    dw_stream_sub_init(&l->sub, &h, 0, l);
+}
+
+void dw_live_fini(struct dw_live *l)
+{
+    dw_stream_sub_fini(&l->sub);
+}
+
 enum dw_live_kind dw_live_handle(struct dw_live *l, const char *topic, size_t tlen,
                                  const uint8_t *body, size_t blen)
 {
-    char kind[16], dev[DW_ID_LEN + 1];
-    uint64_t seq, stream;
-
-    if (!dw_topic_split(topic, tlen, kind, sizeof(kind), dev, sizeof(dev)))
-        return DW_LIVE_NONE;
-    if (!strcmp(kind, "frame")) {
-        struct dw_msg_frame m;
-        if (dw_msg_frame_parse(body, blen, &m) < 0 || !same_device(l, dev))
-            return DW_LIVE_NONE;
-        /* A HELLO replayed after a few live messages (docs/messages.md
-         * section 8) is a duplicate by seq; without it the samples would be
-         * read with the default layout. */
-        if (dw_seq_check(&l->acq, m.stream, m.seq) == DW_SEQ_DUP &&
-            !(m.type == DW_FRAME_HELLO && !l->have_hello))
-            return DW_LIVE_NONE;
-        l->frames_seen++;
-        if (m.type == DW_FRAME_HELLO) {
-            struct dw_hello h;
-            if (dw_hello_parse(m.payload, m.len, &h) == 0) {
-                l->hello = h;
-                l->have_hello = true;
-            }
-        } else if (m.type == DW_FRAME_SAMPLE) {
-            struct dw_sample s;
-            if (dw_sample_parse(m.payload, m.len, &s) == 0 && s.n_zones == l->hello.n_zones) {
-                l->sample = s;
-                l->have_sample = true;
-                l->sample_t_device_us = m.t_device_us;
-                l->sample_t_host_ns = m.t_host_ns;
-            }
-        }
-        return DW_LIVE_FRAME;
-    }
-    if (!strcmp(kind, "stats")) {
-        struct dw_msg_stats s;
-        if (dw_msg_stats_parse((const char *)body, blen, &s) < 0 || !same_device(l, dev))
-            return DW_LIVE_NONE;
-        if (dw_seq_check(&l->acq, s.stream, s.seq) == DW_SEQ_DUP)
-            return DW_LIVE_NONE;
-        l->stats = s;
-        l->have_stats = true;
-        return DW_LIVE_STATS;
-    }
-    if (!strcmp(kind, "event")) {
-        struct dw_msg_event e;
-        if (dw_msg_event_parse((const char *)body, blen, &e, NULL) < 0 || !same_device(l, dev))
-            return DW_LIVE_NONE;
-        if (dw_seq_check(&l->acq, e.stream, e.seq) == DW_SEQ_DUP)
-            return DW_LIVE_NONE;
-        l->last_event = e;
-        l->have_event = true;
-        return DW_LIVE_EVENT;
-    }
-    if (!strcmp(kind, "alert")) {
-        struct dw_alert_info a;
-        if (dw_alert_parse((const char *)body, blen, &a) < 0 || !same_device(l, dev))
-            return DW_LIVE_NONE;
-        if (dw_msg_json_seq((const char *)body, blen, &seq, &stream) == 0 &&
-            dw_seq_check(&l->det, stream, seq) == DW_SEQ_DUP)
-            return DW_LIVE_NONE;
-        l->last_alert = a;
-        l->alerts_seen++;
-        track_alert(l, &a);
-        dw_alert_count(&l->counts, &a);
-        return DW_LIVE_ALERT;
-    }
-    return DW_LIVE_NONE;
+    l->kind = DW_LIVE_NONE;
+    l->cb = NULL;
+    dw_stream_sub_handle(&l->sub, topic, tlen, body, blen);
+    return l->kind;
 }
 
 int dw_live_drain(struct dw_live *l, void *sub, dw_live_cb cb, void *user)
 {
-    static uint8_t body[65536];
-    char topic[DW_TOPIC_MAX + 1];
-    int handled = 0;
-
-    for (;;) {
-        int more = 0, tn, bn;
-        size_t ml = sizeof(more);
-        tn = zmq_recv(sub, topic, sizeof(topic) - 1, ZMQ_DONTWAIT);
-        if (tn < 0)
-            break;
-        if (zmq_getsockopt(sub, ZMQ_RCVMORE, &more, &ml) < 0 || !more)
-            continue;
-        bn = zmq_recv(sub, body, sizeof(body), ZMQ_DONTWAIT);
-        /* Swallow any further parts: not ours. */
-        while (zmq_getsockopt(sub, ZMQ_RCVMORE, &more, &ml) == 0 && more) {
-            char junk[64];
-            zmq_recv(sub, junk, sizeof(junk), ZMQ_DONTWAIT);
-        }
-        if (bn < 0 || (size_t)bn > sizeof(body) || (size_t)tn > sizeof(topic) - 1)
-            continue;
-        topic[tn] = 0;
-        enum dw_live_kind k = dw_live_handle(l, topic, (size_t)tn, body, (size_t)bn);
-        if (k != DW_LIVE_NONE) {
-            handled++;
-            if (cb)
-                cb(l, k, body, (size_t)bn, user);
-        }
-    }
-    return handled;
+    int handled = 0, r;
+    l->cb = cb;
+    l->cb_user = user;
+    do {
+        l->kind = DW_LIVE_NONE;
+        r = dw_stream_sub_recv(&l->sub, sub, ZMQ_DONTWAIT);
+        handled += l->kind != DW_LIVE_NONE;
+    } while (r > 0);
+    l->cb = NULL;
+    return r < 0 ? r : handled;
 }

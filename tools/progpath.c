@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include "endpoint.h"
 #include "log.h"
@@ -39,6 +41,7 @@ static const char *build_folder(const char *name)
         { "ductwatch-detect", "processing" },
         { "ductwatch-keygen", "net" },
         { "ductwatch-broker", "net" },
+        { "ductwatch-web", "web" },
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(*map); i++)
         if (strcmp(map[i].prog, name) == 0)
@@ -122,6 +125,27 @@ bool dw_tool_endpoint_present(const char *ep)
     if (!p)
         return true;
     return stat(p, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+bool dw_tool_endpoint_listening(const char *ep)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    const char *p = ipc_path(ep);
+    bool up;
+    int fd;
+    if (!p)
+        return true;
+    if (strlen(p) >= sizeof(sa.sun_path))
+        return true; /* cannot tell */
+    strcpy(sa.sun_path, p);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return true;
+    /* A socket file nobody listens on (its program was killed) refuses. */
+    up = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ||
+         (errno != ENOENT && errno != ECONNREFUSED && errno != ENOTDIR);
+    close(fd);
+    return up;
 }
 
 int dw_tool_default_endpoint(const char *name, char *buf, size_t cap)

@@ -14,6 +14,8 @@ int dw_cmd_alerts(int argc, char **argv);
 int dw_cmd_run(int argc, char **argv);
 int dw_cmd_view(int argc, char **argv);
 int dw_cmd_report(int argc, char **argv);
+int dw_cmd_info(int argc, char **argv);
+int dw_cmd_export(int argc, char **argv);
 
 /* Where the other ductwatch programs are (see progpath.c for the order). */
 int dw_tool_find_program(const char *name, char *buf, size_t cap);
@@ -28,6 +30,10 @@ int dw_tool_default_endpoint(const char *name, char *buf, size_t cap);
 /* For ipc:// endpoints: true if the socket file exists. Other transports:
  * true (cannot be checked without connecting). */
 bool dw_tool_endpoint_present(const char *ep);
+/* For ipc:// endpoints: true if a program listens on it (a connect is
+ * accepted); false when the socket file is gone or refuses (the program
+ * stopped or was killed). Other transports: true (cannot be told). */
+bool dw_tool_endpoint_listening(const char *ep);
 
 /* -v/-q handling shared by all subcommands. */
 void dw_tool_verbosity(int *level, int ch);

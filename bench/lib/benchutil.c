@@ -7,9 +7,9 @@
 #include <string.h>
 #include "benchutil.h"
 #include "cli.h"
-#include "duration.h"
 #include "frame.h"
 #include "layout.h"
+#include "parse_num.h"
 
 uint64_t dw_bench_opt_u64(const char *prog, const char *opt, const char *val,
                           uint64_t min, uint64_t max)

@@ -1,6 +1,6 @@
 /* endpoint.c and dwtime.c: the private runtime directory, default
- * endpoints, sockets that never hang at exit, [topic, body] sends over a
- * real ZeroMQ PUB/SUB pair, and UTC formatting. */
+ * endpoints, sockets that never hang at exit, [topic, body] sends and
+ * receives over a real ZeroMQ PUB/SUB pair, and UTC formatting. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -125,6 +125,60 @@ static void test_pub_sub(void **state)
     assert_int_equal(zmq_ctx_term(ctx), 0);
 }
 
+/* dw_zmq_recv2: [topic, body] without copies or size limit, extra parts
+ * dropped, a one-part message refused, nothing waiting is not an error. */
+static void test_recv2(void **state)
+{
+    void *ctx = zmq_ctx_new();
+    void *pub = dw_zmq_socket(ctx, ZMQ_XPUB), *sub = dw_zmq_socket(ctx, ZMQ_SUB);
+    struct dw_zmq_msg2 m;
+    char sub_msg[16];
+    static char big[1 << 17]; /* more than any fixed buffer the tools had */
+    int timeout = 2000;
+    (void)state;
+
+    assert_int_equal(zmq_bind(pub, "inproc://recv2"), 0);
+    assert_int_equal(zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0), 0);
+    assert_int_equal(zmq_connect(sub, "inproc://recv2"), 0);
+    /* the XPUB sees the subscription: from now on nothing is dropped */
+    zmq_setsockopt(pub, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
+    assert_int_equal(zmq_recv(pub, sub_msg, sizeof(sub_msg), 0), 1);
+    assert_int_equal(dw_zmq_recv2(sub, ZMQ_DONTWAIT, &m), 0);
+
+    memset(big, 'b', sizeof(big));
+    assert_int_equal(dw_zmq_send2(pub, "frame.DW-1", big, sizeof(big)), 0);
+    assert_int_equal(zmq_send(pub, "one part", 8, 0), 8);
+    assert_int_equal(zmq_send(pub, "event.DW-2", 10, ZMQ_SNDMORE), 10);
+    assert_int_equal(zmq_send(pub, "{}", 2, ZMQ_SNDMORE), 2);
+    assert_int_equal(zmq_send(pub, "extra", 5, ZMQ_SNDMORE), 5);
+    assert_int_equal(zmq_send(pub, "more", 4, 0), 4);
+    assert_int_equal(dw_zmq_send2(pub, "stats.DW-3", "x", 1), 0);
+
+    assert_int_equal(dw_zmq_recv2(sub, 0, &m), 1);
+    assert_int_equal(zmq_msg_size(&m.topic), 10);
+    assert_memory_equal(zmq_msg_data(&m.topic), "frame.DW-1", 10);
+    assert_int_equal(zmq_msg_size(&m.body), sizeof(big));
+    assert_memory_equal(zmq_msg_data(&m.body), big, sizeof(big));
+    dw_zmq_msg2_close(&m);
+    assert_int_equal(dw_zmq_recv2(sub, 0, &m), -EPROTO);
+    assert_int_equal(dw_zmq_recv2(sub, 0, &m), 1);
+    assert_memory_equal(zmq_msg_data(&m.topic), "event.DW-2", 10);
+    assert_int_equal(zmq_msg_size(&m.body), 2);
+    dw_zmq_msg2_close(&m);
+    /* the extra parts went with their message: the next one is whole */
+    assert_int_equal(dw_zmq_recv2(sub, 0, &m), 1);
+    assert_memory_equal(zmq_msg_data(&m.topic), "stats.DW-3", 10);
+    assert_memory_equal(zmq_msg_data(&m.body), "x", 1);
+    dw_zmq_msg2_close(&m);
+    /* a receive timeout is "nothing came" */
+    timeout = 20;
+    zmq_setsockopt(sub, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
+    assert_int_equal(dw_zmq_recv2(sub, 0, &m), 0);
+    zmq_close(sub);
+    zmq_close(pub);
+    assert_int_equal(zmq_ctx_term(ctx), 0);
+}
+
 static void test_time(void **state)
 {
     char buf[32];
@@ -149,6 +203,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_runtime_dir),
         cmocka_unit_test(test_pub_sub),
+        cmocka_unit_test(test_recv2),
         cmocka_unit_test(test_time),
     };
     return dw_cmocka_run(tests, setup, teardown, argc, argv);

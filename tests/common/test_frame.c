@@ -597,8 +597,10 @@ static void test_event_rejects(void **state)
     p[n - 1] = 0; /* a C terminator sent along is a NUL in the text too */
     assert_int_equal(dw_event_parse(p, (size_t)n, &b), -EBADMSG);
     n = dw_event_pack(&e, p, sizeof(p));
-    /* kinds: 0, 13..63 unknown; 64..66 host-only; 67+ unknown */
-    unsigned bad_kinds[] = { 0, 13, 63, DW_EV_LINK_DOWN, DW_EV_LINK_UP, DW_EV_GAP, 67, 255 };
+    /* kinds: 0, 13..63 not on the wire (32, 33: host-side user kinds);
+     * 64..66 host-only; 67+ unknown */
+    unsigned bad_kinds[] = { 0, 13, DW_EV_CANCEL, DW_EV_ALERT_SEEN, 63, DW_EV_LINK_DOWN,
+                             DW_EV_LINK_UP, DW_EV_GAP, 67, 255 };
     for (size_t i = 0; i < sizeof(bad_kinds) / sizeof(*bad_kinds); i++) {
         p[0] = (uint8_t)bad_kinds[i];
         assert_int_equal(dw_event_parse(p, (size_t)n, &b), -EBADMSG);

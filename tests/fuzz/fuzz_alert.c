@@ -1,12 +1,12 @@
 /* Fuzz target for what `ductwatch alerts` and `ductwatch view` do with the
- * messages they receive: dw_alert_parse and dw_alert_format on an alert
- * JSON body, and dw_live_handle on [topic, body] messages of every kind
- * (the first input byte picks the topic).
+ * messages they receive: dw_msg_alert_parse and dw_alert_format on an
+ * alert JSON body, and dw_live_handle on [topic, body] messages of every
+ * kind (the first input byte picks the topic).
  *
  * Checks besides memory safety: every string field of a parsed alert is
- * terminated within its buffer, zone is -1 or a valid zone index, and the
- * one-line form is a terminated string. Plain replay main():
- * fuzz_replay.c. */
+ * terminated within its buffer, zone is -1 or a valid zone index, the
+ * one-line form is a terminated string, and a parsed alert written back
+ * parses to the same numbers. Plain replay main(): fuzz_replay.c. */
 #include <stdlib.h>
 #include <string.h>
 #include "livestate.h"
@@ -23,7 +23,8 @@ static const char *const topics[] = {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct dw_alert_info a;
+    static struct dw_msg_alert a, b;
+    static char json[DW_MSG_ALERT_JSON_MAX];
     struct dw_live *l;
     char line[160], big[1024];
     const char *topic;
@@ -33,16 +34,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     topic = topics[data[0] % (sizeof(topics) / sizeof(topics[0]))];
     data++;
     size--;
-    if (dw_alert_parse((const char *)data, size, &a) == 0) {
+    if (dw_msg_alert_parse((const char *)data, size, &a, NULL) == 0) {
         TERMINATED(a.device);
-        TERMINATED(a.id);
         TERMINATED(a.rule);
         TERMINATED(a.level);
         TERMINATED(a.state);
         TERMINATED(a.side);
         TERMINATED(a.zone_name);
         TERMINATED(a.message);
+        TERMINATED(a.params);
+        TERMINATED(a.ruleset_version);
         CHECK(a.zone >= -1 && a.zone < DW_MAX_ZONES);
+        ssize_t n = dw_msg_alert_write(&a, json, sizeof(json));
+        CHECK(n > 0 && dw_msg_alert_parse(json, (size_t)n, &b, NULL) == 0);
+        CHECK(b.seq == a.seq && b.stream == a.stream && b.id == a.id && b.zone == a.zone);
+        CHECK(b.t_device_us == a.t_device_us && b.t_host_ns == a.t_host_ns);
+        CHECK(!strcmp(b.message, a.message) && !strcmp(b.params, a.params));
         dw_alert_format(&a, line, sizeof(line));
         TERMINATED(line);
         dw_alert_format(&a, big, sizeof(big));
@@ -56,6 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < 2; i++)
         (void)dw_live_handle(l, topic, strlen(topic), data, size);
     CHECK(l->n_active <= DW_LIVE_MAX_ACTIVE);
+    dw_live_fini(l);
     free(l);
     return 0;
 }

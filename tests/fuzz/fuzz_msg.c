@@ -1,15 +1,23 @@
 /* Fuzz target for the parsers of what arrives over ZeroMQ and the command
  * line: event JSON (the events REP socket takes it from any local client),
- * stats JSON, the seq/stream probe, binary frame bodies, topics, durations.
+ * stats JSON, the seq/stream probe, binary frame bodies, topics, durations
+ * and numbers (msg_event, msg_stats, msg_json, msg_frame, topic, duration,
+ * parse_num).
  *
  * Besides memory safety: an event that parses is printed back to JSON and
  * that JSON parses to the same event; a frame body that parses packs back to
  * the same bytes. Plain replay main(): fuzz_replay.c. */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "duration.h"
-#include "msg.h"
+#include "msg_event.h"
+#include "msg_frame.h"
+#include "msg_json.h"
+#include "msg_stats.h"
+#include "parse_num.h"
+#include "topic.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -67,9 +75,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(re);
     }
 
-    char kind[16], dev[DW_ID_LEN + 1];
-    const char *d = dw_topic_split(s, size, kind, sizeof(kind), dev, sizeof(dev));
-    CHECK(!d || (d == dev && strlen(dev) > 0));
+    char dev[DW_ID_LEN + 1];
+    int k = dw_topic_parse(s, size, dev, sizeof(dev));
+    CHECK(k == -ENOENT || k == -EBADMSG ||
+          (k >= 0 && k < DW_TOPIC_N && strlen(dev) > 0 && strlen(dev) == size - 6));
 
     uint64_t us;
     double x;

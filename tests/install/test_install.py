@@ -18,8 +18,9 @@ import dwtest  # noqa: E402
 from dwtest import BUILD_ROOT, SOURCE_ROOT, case, check, skip  # noqa: E402
 
 PROGRAMS = ["ductwatch", "ductwatch-acquire", "ductwatch-detect", "ductwatch-record",
-            "ductwatch-sim", "ductwatch-keygen", "ductwatch-broker"]
-UNITS = ["ductwatch-acquire@.service", "ductwatch-detect.service", "ductwatch-record.service"]
+            "ductwatch-sim", "ductwatch-keygen", "ductwatch-broker", "ductwatch-web"]
+UNITS = ["ductwatch-acquire@.service", "ductwatch-detect.service", "ductwatch-record.service",
+         "ductwatch-web.service"]
 
 
 def meson():

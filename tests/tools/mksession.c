@@ -6,11 +6,13 @@
  *
  * mksession OUT.h5 [--hours H] [--rate HZ] [--device-id ID] [--text TEXT]
  *                  [--message MSG] [--spike-zone Z] [--spike-c C]
- *                  [--spike-at-h H] [--restart-at-h H] [--crash | --hold]
+ *                  [--spike-at-h H] [--restart-at-h H] [--fault-zone Z]
+ *                  [--crash | --hold]
  * --text goes into every user event's text, --message into every alert's
  * message (both for escaping tests); --spike-* puts one sample of zone Z at
  * C degrees; --restart-at-h restarts the garment there (its clock starts
- * again near 0, a new HELLO); --crash leaves the file as a killed writer would (flushed, not
+ * again near 0, a new HELLO); --fault-zone flags zone Z's thermistor
+ * faulted in every 7th sample; --crash leaves the file as a killed writer would (flushed, not
  * closed); --hold flushes, prints "ready" and keeps the file open in SWMR
  * mode until stdin closes, as a recorder still writing. Prints what it wrote
  * on stdout, one "key value" a line. --hours 0 writes the HELLO and one
@@ -154,11 +156,12 @@ int main(int argc, char **argv)
         { "crash", no_argument, NULL, 'x' },
         { "hold", no_argument, NULL, 'w' },
         { "restart-at-h", required_argument, NULL, 'R' },
+        { "fault-zone", required_argument, NULL, 'f' },
         { 0 },
     };
     struct gen g = { .text = "", .message = NULL };
     double hours = 2.0, spike_c = 45.0, spike_at_h = -1, restart_at_h = -1;
-    unsigned rate = 10, spike_zone = 3;
+    unsigned rate = 10, spike_zone = 3, fault_zone = UINT32_MAX;
     const char *dev = "bra-test";
     bool crash = false, hold = false;
     uint8_t hp[DW_MAX_PAYLOAD], sp[DW_MAX_PAYLOAD];
@@ -179,6 +182,7 @@ int main(int argc, char **argv)
         case 'x': crash = true; break;
         case 'w': hold = true; break;
         case 'R': restart_at_h = atof(optarg); break;
+        case 'f': fault_zone = (unsigned)atoi(optarg); break;
         default: return 2;
         }
     }
@@ -266,6 +270,11 @@ int main(int argc, char **argv)
                 tc = spike_c;
             smp.temp[z] = (int16_t)lround(tc * 100.0);
             smp.pressure[z] = (uint16_t)lround(kpa * 1000.0);
+            /* every 7th sample: a thermistor fault, a garment sends 0 */
+            if (z == fault_zone && i % 7 == 0) {
+                smp.status[z] = DW_ZS_TEMP_FAULT;
+                smp.temp[z] = 0;
+            }
         }
         smp.ambient[0] = smp.ambient[1] = 2600;
         smp.accel[2] = 1000;

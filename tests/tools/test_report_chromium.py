@@ -92,12 +92,13 @@ def case_rendered(t):
     check(n_markers == 8 and n_rows == 4, "page: %d markers, %d rows" % (n_markers, n_rows))
 
     png = os.path.join(d, "s.png")
-    p = run_chromium(exe, d, "--screenshot=" + png, "--window-size=1280,2000",
+    # tall enough to reach the charts below the summary and the tables
+    p = run_chromium(exe, d, "--screenshot=" + png, "--window-size=1280,4200",
                      "file://" + html)
     check(p.returncode == 0 and os.path.exists(png),
           "chromium screenshot failed (%d): %s" % (p.returncode, p.stderr[-500:]))
     w, h, rows = png_pixels(png)
-    check((w, h) == (1280, 2000), "screenshot is %dx%d" % (w, h))
+    check((w, h) == (1280, 4200), "screenshot is %dx%d" % (w, h))
     colours, non_white = set(), 0
     run, longest = [0] * w, [0] * w
     for row in rows:
@@ -131,7 +132,8 @@ def case_rendered(t):
     rules = sorted(g.attrs["data-rule"] for g in got_markers)
     check(rules == ["D1", "D1"] + ["T1"] * 6, "rendered alert markers: %s" % rules)
     check(len(list(dom.root.find_all("tr", cls="alert-row"))) == n_rows, "rendered alert rows")
-    check(len(list(dom.root.find_all("svg", cls="heatmap"))) == 8, "rendered heat maps")
+    # 4 moments x 2, and the D1's (L1) map in the summary box
+    check(len(list(dom.root.find_all("svg", cls="heatmap"))) == 9, "rendered heat maps")
 
 
 if __name__ == "__main__":

@@ -2,13 +2,11 @@
 known values: plain text (no escape codes) when stdout is not a terminal,
 the garment grid with ANSI when it is."""
 import os
-import select
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import dwtest  # noqa: E402
-from dwtest import case, check  # noqa: E402
+from dwtest import case, check, read_pty  # noqa: E402
 from dwtest.garment import fixed_garment  # noqa: E402
 
 
@@ -58,22 +56,8 @@ def test_terminal_grid(t):
     try:
         p = t.spawn(["ductwatch", "view", "--once"], stdout=slave)
         os.close(slave)
-        buf = b""
-        end = time.monotonic() + 15
-        while time.monotonic() < end:
-            r, _, _ = select.select([master], [], [], 0.2)
-            if r:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                buf += chunk
-            elif p.poll() is not None:
-                break
+        text = read_pty(master, p, 15)
         check(p.wait(15) == 0, "exit status")
-        text = buf.decode()
         check("\x1b[" in text, "no ANSI on a terminal")
         check("LEFT breast" in text and "RIGHT breast" in text, text)
         # zone 1 (left upper-outer outer) and zone 15 (right lower-outer outer)

@@ -11,11 +11,13 @@ A test file starts with
                                     "..", "pylib"))
     import dwtest
 """
-from .core import Fail, Skip, check, fail, skip
-from .procs import BUILD_ROOT, SOURCE_ROOT, Proc, Run, children, prog, source
+from .core import Fail, Skip, check, fail, skip, wait_for
+from .procs import (BUILD_ROOT, SOURCE_ROOT, Proc, Run, artifacts, children, prog, read_pty,
+                    source)
 from .runner import case, main
 from .stream import EVENT, FRAME_HDR, HELLO, SAMPLE, STATUS, Stream, parse_frame_body, subscribe
 
-__all__ = ["Fail", "Skip", "check", "fail", "skip", "BUILD_ROOT", "SOURCE_ROOT", "Proc", "Run",
-           "children", "prog", "source", "case", "main", "EVENT", "FRAME_HDR", "HELLO", "SAMPLE",
-           "STATUS", "Stream", "parse_frame_body", "subscribe"]
+__all__ = ["Fail", "Skip", "check", "fail", "skip", "wait_for", "BUILD_ROOT", "SOURCE_ROOT",
+           "Proc", "Run", "artifacts", "children", "prog", "read_pty", "source", "case", "main",
+           "EVENT", "FRAME_HDR", "HELLO", "SAMPLE", "STATUS", "Stream", "parse_frame_body",
+           "subscribe"]

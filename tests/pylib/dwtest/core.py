@@ -1,4 +1,5 @@
-"""Failing and skipping: one way for every test."""
+"""Failing, skipping and waiting for a state: one way for every test."""
+import time
 
 
 class Fail(Exception):
@@ -21,3 +22,16 @@ def fail(msg):
 
 def skip(reason):
     raise Skip(reason)
+
+
+def wait_for(cond, timeout, what, step=0.05):
+    """Until cond() holds (its value); Fail naming what at the timeout. For
+    states the programs reach, never for a time to pass."""
+    end = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > end:
+            raise Fail("timed out (%.0f s) waiting for %s" % (timeout, what))
+        time.sleep(step)

@@ -3,6 +3,7 @@ directory with a runtime dir for each case, processes whose output is read
 line by line, and the cleanup that leaves nothing behind."""
 import os
 import re
+import select
 import shutil
 import signal
 import stat
@@ -59,6 +60,14 @@ def _resolve(argv):
         if argv[0] in _programs:
             argv[0] = prog(argv[0])
     return argv
+
+
+def artifacts(folder):
+    """Where a test leaves files for people to look at (screenshots):
+    DW_ARTIFACTS, or the test folder's directory in the build."""
+    d = os.environ.get("DW_ARTIFACTS") or os.path.join(BUILD_ROOT, "tests", folder)
+    os.makedirs(d, exist_ok=True)
+    return d
 
 
 def source(*parts):
@@ -283,6 +292,26 @@ class Run:
             print("kept", self.dir, flush=True)
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def read_pty(master, proc, seconds, until=None, raw=False):
+    """What a process wrote to a pty (its master end) until it exits (proc
+    may be None), the pty closes, until(bytes so far) holds or seconds
+    pass; as text, or as bytes with raw."""
+    buf = b""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and not (until and until(buf)):
+        if select.select([master], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:   # EIO: every slave end is closed
+                break
+            if not chunk:
+                break
+            buf += chunk
+        elif proc is not None and proc.poll() is not None:
+            break
+    return buf if raw else buf.decode("utf-8", "replace")
 
 
 def children(pid):

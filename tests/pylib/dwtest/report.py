@@ -20,11 +20,16 @@ def mksession(path, *args):
     return out
 
 
+def ductwatch(*args, timeout=300):
+    """Runs `ductwatch ARGS` (report, info, export ...); returns (status,
+    stdout bytes, stderr text)."""
+    p = subprocess.run([prog("ductwatch")] + list(args), capture_output=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr.decode("utf-8", "replace")
+
+
 def report(*args, timeout=300):
     """Runs `ductwatch report ARGS`; returns (status, stdout, stderr)."""
-    p = subprocess.run([prog("ductwatch"), "report"] + list(args), capture_output=True,
-                       timeout=timeout)
-    return p.returncode, p.stdout, p.stderr.decode("utf-8", "replace")
+    return ductwatch("report", *args, timeout=timeout)
 
 
 VOID = {"meta", "br", "img", "input", "link", "hr", "area", "base", "col", "embed",
@@ -151,12 +156,14 @@ class Chart:
         self.sx = float(a["data-x-scale"])
         self.buckets = int(a["data-buckets"])
         self.bucket_us = int(a["data-bucket-us"])
+        self.origin_us = int(a["data-origin-us"])
 
     def value(self, y_units):
         return self.ymax - (y_units / 10.0) / self.plot_h * (self.ymax - self.ymin)
 
     def hours(self, x_units):
-        return x_units * self.bucket_us / 3.6e9
+        """Session time (garment clock since the first record) of x, in h."""
+        return (self.origin_us + x_units * self.bucket_us) / 3.6e9
 
     def hours_of_px(self, x_px):
         return self.hours((x_px - self.plot_left) / self.sx)
@@ -164,6 +171,22 @@ class Chart:
     def resolution(self):
         """One path unit (a tenth of a px) in data units."""
         return (self.ymax - self.ymin) / (self.plot_h * 10.0)
+
+
+def device_hours(elem):
+    """The garment time a report's time (span.when) stands for, in hours."""
+    w = elem if "when" in elem.attrs.get("class", "").split() else next(
+        elem.find_all("span", cls="when"))
+    return int(w.attrs["data-device-us"]) / 3.6e9
+
+
+def heatmap_values(svg):
+    """{zone: (side, value)} of a heat map; value is None where grey."""
+    out = {}
+    for p in svg.find_all("path", cls="zone"):
+        v = p.attrs["data-value"]
+        out[int(p.attrs["data-zone"])] = (p.attrs["data-side"], None if v == "nan" else float(v))
+    return out
 
 
 def charts(page, qty, side):

@@ -9,6 +9,11 @@ Then `test_x.py` runs every case, `test_x.py CASE...` only those, and
 `test_x.py --list` names them. meson registers one test per case (see
 tests/meson.build), so `meson test -C build NAME` runs one case alone.
 
+A file whose cases share one costly world (a running pipeline, a browser)
+sets SHARED = True: meson then runs the file as one test, its cases in
+order in one process, and `meson test NAME --test-args CASE` (or
+`test_x.py CASE`) still runs one case alone, the world made for it.
+
 Exit status: 0 when every case that ran passed, 1 when one failed, 77 (what
 meson reports as SKIP) when every case that ran was skipped, 2 on bad usage.
 """
@@ -84,10 +89,11 @@ def _run_one(name, fn, param, fixture):
     return "ok"
 
 
-def main(fixture=None, argv=None):
+def main(fixture=None, argv=None, finish=None):
     """Runs the cases of the __main__ module named on the command line (all
     when none is), each with a fresh fixture() (a context manager whose
-    value is passed to the case) when one is given."""
+    value is passed to the case) when one is given; then finish(failed),
+    whatever happened (a SHARED file's world torn down, its logs shown)."""
     argv = sys.argv if argv is None else argv
     module = sys.modules["__main__"]
     cases = cases_of(module)
@@ -103,7 +109,12 @@ def main(fixture=None, argv=None):
         print("%s: no case %s" % (argv[0], " ".join(unknown)), file=sys.stderr)
         _usage(argv[0], names)
     chosen = [c for c in cases if not args or c[0] in args]
-    results = [_run_one(n, fn, p, fixture) for n, fn, p, _ in chosen]
+    results = []
+    try:
+        results = [_run_one(n, fn, p, fixture) for n, fn, p, _ in chosen]
+    finally:
+        if finish:
+            finish("fail" in results or len(results) < len(chosen))
     if "fail" in results:
         sys.exit(1)
     sys.exit(SKIPPED if results and all(r == "skip" for r in results) else 0)
@@ -111,7 +122,8 @@ def main(fixture=None, argv=None):
 
 def list_for_meson(paths):
     """One line per case of each file: INDEX NAME TIMEOUT PARALLEL SUITES
-    (INDEX into paths, PARALLEL 1 or 0, SUITES comma-separated or '-').
+    (INDEX into paths, PARALLEL 1 or 0, SUITES comma-separated or '-');
+    one line with NAME '-' for a SHARED file.
     Imports each file without running it."""
     import importlib.util
     for i, path in enumerate(paths):
@@ -124,6 +136,13 @@ def list_for_meson(paths):
         found = cases_of(mod)
         if not found:
             raise SystemExit("%s: no @case in this file" % path)
+        if getattr(mod, "SHARED", False):
+            # one test for the file: the sum of its timeouts, its suites
+            suites = sorted(set(s for _, _, _, m in found for s in m["suites"]))
+            print("%d - %d %d %s" % (i, sum(m["timeout"] for _, _, _, m in found),
+                                     1 if all(m["parallel"] for _, _, _, m in found) else 0,
+                                     ",".join(suites) or "-"))
+            continue
         for n, _, _, meta in found:
             print("%d %s %d %d %s" % (i, n, meta["timeout"], 1 if meta["parallel"] else 0,
                                       ",".join(meta["suites"]) or "-"))

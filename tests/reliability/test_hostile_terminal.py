@@ -1,0 +1,113 @@
+"""Text from outside on a terminal (issue 21, item 6): an event text or an
+alert message holding terminal escapes (OSC retitle, clear screen, BEL, the
+C1 CSI U+009B, DEL) is shown escaped by `ductwatch view` and `ductwatch
+alerts`, on a real pseudo-terminal; `alerts --json` lines stay the same
+JSON with no raw control character. The publisher is the test's own (a
+compromised acquire or detect, or a broker in between)."""
+import json
+import os
+import pty
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dwtest  # noqa: E402
+from dwtest import HELLO, SAMPLE, case, check, read_pty  # noqa: E402
+from hostilelib import Publisher, hello_payload, sample_payload  # noqa: E402
+
+HOSTILE = "\x1b]0;TITLE\x07\x1b[2J\u009b2J\x7fend"
+SHOWN = "\\x1b]0;TITLE\\x07\\x1b[2J\\u009b2J\\x7fend"
+
+
+def on_pty(t, argv):
+    """Starts argv with stdout and stderr on a new pseudo-terminal; returns
+    (proc, master fd)."""
+    master, slave = pty.openpty()
+    p = t.spawn(argv, stdout=slave, stderr=slave)
+    os.close(slave)
+    return p, master
+
+
+def assert_escaped(out, what):
+    text = out.decode("utf-8", "replace")
+    check(b"\x1b]0;" not in out and b"\x07" not in out and "\u009b" not in text and
+          b"\x7f" not in out, "%s put the raw escapes on the terminal: %r" % (what, out[-600:]))
+    check(SHOWN in text, "%s does not show the text escaped (%r): %r" % (what, SHOWN, text[-600:]))
+
+
+@case()
+def test_view(t):
+    ctx = t.ctx
+    pub = Publisher(ctx, t)
+    view, master = on_pty(t, ["ductwatch", "view", "--once", "--no-color", "--sub",
+                              pub.ep, "--timeout", "10"])
+    try:
+        pub.wait_subscriber()
+        time.sleep(0.2)
+        pub.frame("frame.TTY-1", HELLO, hello_payload("TTY-1"), 0)
+        pub.event("event.TTY-1", "symptom", text=HOSTILE, source="user")
+        for k in range(5):
+            pub.frame("frame.TTY-1", SAMPLE, sample_payload(k), k + 1)
+        out = read_pty(master, view, 15, raw=True)
+        rc = view.wait(5)
+    finally:
+        pub.close()
+        os.close(master)
+    check(rc == 0, "view --once exit %s: %r" % (rc, out[-400:]))
+    assert_escaped(out, "ductwatch view")
+
+
+def alert_body(seq):
+    return {"seq": seq, "stream": 1700000000000000001, "device": "TTY-1", "id": seq,
+            "rule": "G3", "level": "L2", "state": "raised", "side": "left", "zone": 0,
+            "zone_name": "left upper-outer outer", "value": 39.0, "threshold": 38.5,
+            "t_device_us": 5000000, "t_host_ns": 1700000000000000000,
+            "ruleset_version": "1", "params": {}, "message": HOSTILE}
+
+
+@case()
+def test_alerts(t):
+    ctx = t.ctx
+    pub = Publisher(ctx, t)
+    al, master = on_pty(t, ["ductwatch", "alerts", "--sub", pub.ep])
+    try:
+        pub.wait_subscriber()   # alerts subscribes to alert. only
+        pub.send("alert.TTY-1", json.dumps(alert_body(1)).encode())
+        out = read_pty(master, None, 10, until=lambda o: b"end" in o, raw=True)
+        rc = al.stop()
+    finally:
+        pub.close()
+        os.close(master)
+    check(rc == 0, "alerts exit %d" % rc)
+    assert_escaped(out, "ductwatch alerts")
+
+
+@case()
+def test_alerts_json(t):
+    ctx = t.ctx
+    pub = Publisher(ctx, t)
+    al = t.spawn(["ductwatch", "alerts", "--json", "--sub", pub.ep])
+    try:
+        pub.wait_subscriber()   # alerts subscribes to alert. only
+        # raw control characters inside the JSON string, as a broken
+        # publisher could send them (JSON itself forbids them there)
+        raw = json.dumps(alert_body(1), ensure_ascii=False).replace(
+            "\\u001b", "\x1b").replace("\\u0007", "\x07").encode()
+        check(b"\x1b" in raw, "test body has no raw ESC")
+        pub.send("alert.TTY-1", raw)
+        pub.send("alert.TTY-1", json.dumps(alert_body(2)).encode())
+        lines = [al.line(10), al.line(10)]
+        rc = al.stop()
+        rest = al.rest(5)
+    finally:
+        pub.close()
+    check(rc == 0, "alerts --json exit %d" % rc)
+    check(rest == "\n".join(lines), "want 2 JSON lines, got %r" % rest)
+    for ln in lines:
+        check(not any(ord(c) < 0x20 or c == "\x7f" for c in ln), "raw control byte in %r" % ln)
+        a = json.loads(ln)
+        check(a["message"] == HOSTILE, "message changed: %r" % a["message"])
+
+
+if __name__ == "__main__":
+    dwtest.main(fixture=dwtest.Run)

@@ -1,0 +1,398 @@
+"""The page in a real browser (Debian's chromium, headless, driven by
+chromium-driver through python3-selenium) against the real pipeline:
+live values within 5 s, a tap that reaches acquire's stream and the
+recorder's file, undo, a fever alert, acknowledgements and taps seen by a
+second browser, a blocked duct outlined on the garment, a tap made while
+the server is down sent once when it is back, nothing requested but the
+hub, and screenshots at 360x780 and 1280x800 (light and dark) written to
+the build directory. Skipped (77) only when chromium or its driver is
+missing. A case runs alone with its name as the argument (the cases of
+the live pipeline share it, in order)."""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dwtest  # noqa: E402
+from dwtest import artifacts, case, skip  # noqa: E402
+from weblib import Pipeline, check, free_port, get_json, wait_for  # noqa: E402
+
+# The cases share one pipeline and browser (made by the first that needs them).
+SHARED = True
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run",
+         "--disable-default-apps", "--disable-extensions", "--mute-audio"]
+TMP = None      # the cases' directory, made when the file runs
+P = None
+SUB = None
+B1 = None
+B2 = None
+
+
+def have_browser():
+    return all(os.path.exists(p) for p in ("/usr/bin/chromium", "/usr/bin/chromedriver"))
+
+
+def browser():
+    if not have_browser():
+        skip("chromium or chromium-driver is not installed (scripts/install-deps.sh)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    o = webdriver.ChromeOptions()
+    for a in FLAGS + ["--user-data-dir=" + tempfile.mkdtemp(prefix="profile-", dir=TMP)]:
+        o.add_argument(a)
+    o.binary_location = "/usr/bin/chromium"
+    o.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
+    d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
+    d.requests = []
+    viewport(d, 360, 780)
+    return d
+
+
+def viewport(d, w, h, scheme="light"):
+    d.set_window_size(w, h)
+    d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                      {"width": w, "height": h, "deviceScaleFactor": 1, "mobile": w < 600})
+    d.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                      {"features": [{"name": "prefers-color-scheme", "value": scheme}]})
+
+
+def requested(d):
+    """Every URL the page asked for so far (the driver's network log)."""
+    for entry in d.get_log("performance"):
+        m = json.loads(entry["message"])["message"]
+        if m["method"] == "Network.requestWillBeSent":
+            p = m["params"]
+            d.requests.append((p["request"]["url"], p.get("documentURL", "")))
+    return d.requests
+
+
+def js(d, script, *args):
+    return d.execute_script(script, *args)
+
+
+def by_id(d, i):
+    from selenium.webdriver.common.by import By
+    return d.find_element(By.ID, i)
+
+
+def css(d, sel):
+    from selenium.webdriver.common.by import By
+    return d.find_elements(By.CSS_SELECTOR, sel)
+
+
+def log_rows(d):
+    return js(d, "return [...document.querySelectorAll('#log tr[data-kind]')].map("
+                 "r => [r.dataset.kind, r.dataset.seq, r.innerText])")
+
+
+def open_page(d, web):
+    d.get(web.url)
+    wait_for(lambda: js(d, "return document.getElementById('conn').textContent") == "hub connected",
+             10, "the page connected")
+
+
+def live():
+    global P, SUB, B1
+    if P is None:
+        port = free_port()
+        P = Pipeline(os.path.join(TMP, "live"), ["--scenario", "healthy", "--duration", "4h"],
+                     subscribers=1, listen="127.0.0.1:%d" % port)
+        SUB = P.subscriber()
+        wait_for(lambda: get_json(P.web, "/api/garments")["garments"], 10, "the garment")
+        B1 = browser()
+    return P
+
+
+def second():
+    global B2
+    if B2 is None:
+        B2 = browser()
+        open_page(B2, P.web)
+    return B2
+
+
+@case(timeout=30)
+def test_live_values():
+    live()
+    t0 = time.monotonic()
+    B1.get(P.web.url)
+    labels = wait_for(lambda: [t for t in js(B1, "return [...document.querySelectorAll("
+                                                 "'#garment text:not(.side)')].map(e => e.textContent)")
+                               if t], 5, "the zones' values on the page")
+    dt = time.monotonic() - t0
+    check(B1.current_url == P.web.base + "/", "the token left the address bar: %s" % B1.current_url)
+    check(len(labels) == 16 and all(20 < float(t) < 40 for t in labels), "labels %s" % labels)
+    check("Live from dwsim-01" in by_id(B1, "live").text, "live line: %s" % by_id(B1, "live").text)
+    # what the page shows is what the garment sends now
+    shown = [float(t) for t in js(B1, "return [...document.querySelectorAll('#garment path"
+                                      "[data-zone]')].map(p => S.shapes[+p.dataset.zone].label"
+                                      ".textContent)")]
+    sent = SUB.temperatures()
+    check(sent and max(abs(a - b) for a, b in zip(shown, sent)) < 0.3,
+          "page %s, stream %s" % (shown, sent))
+    print("live values on the page %.2f s after opening it" % dt)
+
+
+@case(timeout=30)
+def test_feed_left_reaches_stream_and_file():
+    live()
+    n0 = len(SUB.user_events("feed-start"))
+    by_id(B1, "b-feed-left").click()
+    e = wait_for(lambda: SUB.user_events("feed-start")[n0:], 5, "feed-start on acquire's stream")[0]
+    check(e["side"] == "left" and e["device"] == "dwsim-01", "event %s" % e)
+    rows = wait_for(lambda: [r for r in P.h5_events() if r["seq"] == e["seq"]], 10,
+                    "the feed in the session file's /events (h5py)")
+    check(rows[0]["kind"] == "feed-start" and rows[0]["side"] == "left" and
+          rows[0]["source"] == "user", "row %s" % rows[0])
+    wait_for(lambda: [r for r in log_rows(B1) if r[1] == str(e["seq"]) and "Feed, left" in r[2]],
+             5, "the feed in the page's log")
+    wait_for(lambda: by_id(B1, "sum-last").text.startswith("Left"), 5, "the summary")
+
+
+@case(timeout=30)
+def test_undo_sends_a_cancel():
+    live()
+    n0 = len(SUB.user_events("feed-start"))
+    by_id(B1, "b-feed-right").click()
+    e = wait_for(lambda: SUB.user_events("feed-start")[n0:], 5, "feed-start right")[0]
+    wait_for(lambda: [r for r in log_rows(B1) if r[1] == str(e["seq"])], 5, "it in the log")
+    check(by_id(B1, "undo").is_displayed(), "no Undo")
+    by_id(B1, "undo").click()
+    c = wait_for(lambda: SUB.user_events("cancel"), 5, "the cancel on the stream")[-1]
+    check(c["value"] == e["seq"] and c["text"] == "feed-start" and c["side"] == "right",
+          "cancel %s for %s" % (c, e))
+    wait_for(lambda: not [r for r in log_rows(B1) if r[1] == str(e["seq"])], 5,
+             "the cancelled feed gone from the log")
+    wait_for(lambda: by_id(B1, "sum-last").text.startswith("Left"), 5, "the summary back to left")
+    rows = wait_for(lambda: [r for r in P.h5_events() if r["kind"] == "cancel"], 10,
+                    "the cancel in the file")
+    kept = [r for r in P.h5_events() if r["seq"] == e["seq"]]
+    check(kept and rows[-1]["value"] == e["seq"], "file: feed %s, cancel %s" % (kept, rows))
+
+
+@case(timeout=30)
+def test_two_sessions():
+    live()
+    b2 = second()
+    n0 = len(SUB.user_events("ice-pack"))
+    t0 = time.monotonic()
+    by_id(B1, "b-cold").click()
+    e = wait_for(lambda: SUB.user_events("ice-pack")[n0:], 5, "the cold pack")[0]
+    wait_for(lambda: [r for r in log_rows(b2) if r[1] == str(e["seq"])], 5,
+             "page 1's tap on page 2")
+    t1 = time.monotonic()
+    by_id(b2, "b-on").click()
+    e2 = wait_for(lambda: SUB.user_events("garment-on"), 5, "garment-on")[-1]
+    wait_for(lambda: [r for r in log_rows(B1) if r[1] == str(e2["seq"])], 5,
+             "page 2's tap on page 1")
+    print("taps seen on the other page after %.2f s and %.2f s" % (t1 - t0, time.monotonic() - t1))
+
+
+@case(timeout=30)
+def test_fever_alert():
+    live()
+    b2 = second()
+    by_id(B1, "b-temp").click()
+    wait_for(lambda: by_id(B1, "temp-value").is_displayed(), 3, "the temperature dialog")
+    by_id(B1, "temp-value").send_keys("38.6")
+    by_id(B1, "temp-ok").click()
+    e = wait_for(lambda: SUB.user_events("thermometer"), 5, "the thermometer event")[-1]
+    check(e["value"] == 38.6, "value %s" % e)
+    for b in (B1, b2):
+        card = wait_for(lambda: css(b, "#alerts article[data-rule=G3]"), 5,
+                        "the fever alert on the page")[0]
+        check("L3" in card.get_attribute("class") and "Seek care today" in card.text and
+              card.is_displayed(), "card: %s" % card.text)
+
+
+@case(timeout=30)
+def test_acknowledge():
+    live()
+    b2 = second()
+    card = css(B1, "#alerts article[data-rule=G3]")[0]
+    aid = card.get_attribute("data-id")
+    card.find_element("css selector", "button.seen").click()
+    e = wait_for(lambda: SUB.user_events("alert-seen"), 5, "alert-seen on the stream")[-1]
+    check(e["text"] == aid, "acknowledged %s, the card is %s" % (e, aid))
+    wait_for(lambda: [c for c in css(b2, "#alerts article[data-rule=G3]")
+                      if "acked" in c.get_attribute("class")], 5, "'seen' on the other page")
+    check(css(b2, "#alerts article[data-rule=G3] button.seen")[0].text == "Seen ✓", "button")
+
+
+@case(timeout=30)
+def test_phone_first_screen():
+    """At 360x640 without scrolling: the last feed's side, the side
+    suggested next and the time since; the buttons at least 48 px."""
+    live()
+    viewport(B1, 360, 640)
+    time.sleep(0.5)
+    for i in ("sum-last", "sum-next", "sum-since"):
+        r = js(B1, "const r = document.getElementById(arguments[0]).getBoundingClientRect();"
+                   "return [r.top, r.bottom, r.width]", i)
+        check(r[0] >= 0 and r[1] <= 640 and r[2] > 0, "#%s at %s: not on the first screen" % (i, r))
+    heights = js(B1, "return [...document.querySelectorAll('.buttons .big')].map("
+                     "b => b.getBoundingClientRect().height)")
+    check(len(heights) == 8 and min(heights) >= 48, "button heights %s" % heights)
+    check(by_id(B1, "sum-next").text.startswith("Right"), "next side %s" % by_id(B1, "sum-next").text)
+    viewport(B1, 360, 780)
+
+
+@case(timeout=30)
+def test_screenshots_live():
+    live()
+    paths = shoot(B1, "live") + shoot(B1, "live", "dark")
+    bg = js(B1, "return getComputedStyle(document.body).backgroundColor")
+    print("screenshots: %s (dark background %s)" % (", ".join(paths), bg))
+
+
+@case(timeout=30)
+def test_dark_without_flash():
+    """With the phone dark, the first frame the browser paints is dark: the
+    stylesheet is in <head>, before the body."""
+    live()
+    viewport(B1, 360, 780, "dark")
+    B1.get(P.web.base + "/")
+    bg = js(B1, "return getComputedStyle(document.documentElement).backgroundColor")
+    check(bg == "rgb(18, 22, 27)", "dark background %s" % bg)
+    heads = js(B1, "return [...document.head.querySelectorAll('link[rel=stylesheet]')].length")
+    check(heads == 1, "the stylesheet is not in <head>")
+    open_page(B1, P.web)
+    viewport(B1, 360, 780, "light")
+
+
+@case(timeout=30)
+def test_tap_while_server_down():
+    live()
+    web = P.web
+    n0 = len(SUB.user_events("feed-start"))
+    web.stop()
+    wait_for(lambda: by_id(B1, "conn").text == "hub not reachable", 10, "the page noticing")
+    by_id(B1, "b-feed-right").click()
+    wait_for(lambda: by_id(B1, "pending").is_displayed() and
+             "Feeding right" in by_id(B1, "pending").text, 5, "'Not yet on the hub'")
+    time.sleep(4)  # at least one retry, refused
+    check(len(SUB.user_events("feed-start")) == n0, "sent while the server was down?")
+    web.start()    # the same port and token file
+    t0 = time.monotonic()
+    e = wait_for(lambda: SUB.user_events("feed-start")[n0:], 15, "the kept tap after the restart")
+    dt = time.monotonic() - t0
+    check(e[0]["side"] == "right", "event %s" % e)
+    wait_for(lambda: not by_id(B1, "pending").is_displayed(), 5, "the kept tap shown as sent")
+    time.sleep(4)
+    got = SUB.user_events("feed-start")[n0:]
+    check(len(got) == 1, "sent %d times: %s" % (len(got), got))
+    print("the kept tap reached acquire %.1f s after the server came back" % dt)
+
+
+@case(timeout=30)
+def test_only_the_hub():
+    live()
+    reqs = requested(B1) + (requested(B2) if B2 else [])
+    hub = P.web.base + "/"
+    # the page's requests (the browser's own start page is chrome://)
+    mine = [(u, doc) for u, doc in reqs if doc.startswith(hub) or not u.startswith("chrome")]
+    others = [u for u, _ in mine if not (u.startswith(hub) or u.startswith("data:"))]
+    print("%d requests by the page, all to %s" % (len(mine), P.web.base))
+    check(mine and not others, "requests elsewhere: %s" % others[:5])
+
+
+@case(timeout=30)
+def test_blocked_duct_outlined():
+    """A blocked duct simulated fast: D1 on the page, its zone outlined."""
+    close_live()
+    p = Pipeline(os.path.join(TMP, "duct"),
+                 ["--scenario", "blocked-duct", "--seed", "1", "--duration", "36h", "--side", "left",
+                  "--zone", "2", "--onset", "26h", "--rate", "1", "--fast"], subscribers=1)
+    sub = p.subscriber()
+    d = browser()
+    try:
+        d1 = wait_for(lambda: [a for a in sub.alerts if a["rule"] == "D1"], 120, "D1 from detect")[0]
+        check(d1["zone"] == 2, "D1 at %s" % d1["zone"])
+        open_page(d, p.web)
+        card = wait_for(lambda: css(d, "#alerts article[data-rule=D1]"), 5, "D1 on the page")[0]
+        check("blocked milk duct" in card.text and "left breast, upper inner, inner ring" in card.text,
+              "card: %s" % card.text)
+        zone = css(d, "#garment path[data-zone='2']")[0]
+        check(zone.get_attribute("data-alert") == "L1", "zone 2 alert %s" % zone.get_attribute("data-alert"))
+        outlined = js(d, "return [...S.shapes].filter(s => s.outline.style.display !== 'none')"
+                         ".map(s => S.shapes.indexOf(s))")
+        check(2 in outlined, "outlined zones %s" % outlined)
+        paths = shoot(d, "blocked-duct") + shoot(d, "blocked-duct", "dark")
+        print("screenshots: %s" % ", ".join(paths))
+        # a feed starts: the detector's H1 says which side is firmer, the
+        # page says it in words
+        n0 = len([a for a in sub.alerts if a["rule"] == "H1"])
+        by_id(d, "b-feed-left").click()
+        h1 = wait_for(lambda: [a for a in sub.alerts if a["rule"] == "H1"][n0:], 10,
+                      "H1 at the feed start")[0]
+        hint = wait_for(lambda: by_id(d, "hint").is_displayed() and by_id(d, "hint").text, 5,
+                        "the hint on the page")
+        check(hint == "The %s side feels firmer: you may start there." % h1["side"],
+              "hint %r for H1 %s" % (hint, h1["side"]))
+    finally:
+        d.quit()
+        sub.close()
+        p.close()
+
+
+def shoot(d, name, scheme="light"):
+    out = []
+    for w, h in ((360, 780), (1280, 800)):
+        viewport(d, w, h, scheme)
+        time.sleep(0.8)
+        path = os.path.join(artifacts("web"), "web-%s-%dx%d-%s.png" % (name, w, h, scheme))
+        d.save_screenshot(path)
+        check(os.path.getsize(path) > 10000, "%s looks empty" % path)
+        width = js(d, "return window.innerWidth")
+        check(width == w, "viewport %d, want %d" % (width, w))
+        # nothing wider than the screen (no sideways scrolling on a phone)
+        check(js(d, "return document.documentElement.scrollWidth <= "
+                    "document.documentElement.clientWidth"), "wider than %d" % w)
+        out.append(path)
+        if w == 360:
+            # the whole page as a phone scrolls it, for docs/web.md
+            import base64
+            hgt = js(d, "return document.documentElement.scrollHeight")
+            shot = d.execute_cdp_cmd("Page.captureScreenshot", {
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": w, "height": hgt, "scale": 1}})
+            path = os.path.join(artifacts("web"), "web-%s-360-full-%s.png" % (name, scheme))
+            with open(path, "wb") as f:
+                f.write(base64.b64decode(shot["data"]))
+            out.append(path)
+    viewport(d, 360, 780)
+    return out
+
+
+def close_live():
+    global P, SUB, B1, B2
+    for b in (B1, B2):
+        if b:
+            b.quit()
+    if SUB:
+        SUB.close()
+    if P:
+        P.close()
+    P = SUB = B1 = B2 = None
+
+
+def finish(failed):
+    close_live()
+    if failed:
+        for name in ("web", "acquire", "detect", "record"):
+            try:
+                sys.stdout.write("--- %s log ---\n%s\n" % (name, open(os.path.join(
+                    TMP, "live", name + ".log"), errors="replace").read()[-1500:]))
+            except OSError:
+                pass
+    else:
+        shutil.rmtree(TMP, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    TMP = tempfile.mkdtemp(prefix="dwweb-browser-")
+    dwtest.main(finish=finish)
