@@ -15,6 +15,8 @@
 #include "log.h"
 
 #define BATCH_BYTES (256 * 1024)
+/* How long the reader's queue must stay empty before a drain is done. */
+#define DRAIN_QUIET_NS 100000000ull
 
 static void on_host_frame(const struct dw_frame *f, void *user)
 {
@@ -227,18 +229,23 @@ int dw_garment_link_pending(struct dw_garment_link *l)
 
 bool dw_garment_link_drain(struct dw_garment_link *l, uint64_t max_ns)
 {
-    uint64_t until = dw_now_monotonic_ns() + max_ns;
-    int quiet = 0;
-    /* Two empty looks in a row: bytes still in the pty's flip buffer reach
-     * the reader's queue in between. */
-    while (!*l->stop && dw_now_monotonic_ns() < until && quiet < 2) {
+    uint64_t now = dw_now_monotonic_ns(), until = now + max_ns, empty_since = 0;
+    /* The reader's queue (FIONREAD on our slave) must stay empty for a
+     * while: bytes still in the kernel's flip buffer reach that queue only
+     * when its worker runs, which a loaded machine delays. Closing the pty
+     * earlier would throw them away (Linux drops unread input at hangup). */
+    while (!*l->stop && now < until) {
         if (dw_garment_link_pending(l) > 0) {
-            quiet = 0;
+            empty_since = 0;
             dw_garment_link_wait_host(l, 20);
+        } else if (!empty_since) {
+            empty_since = now;
+        } else if (now - empty_since >= DRAIN_QUIET_NS) {
+            return true;
         } else {
-            quiet++;
-            usleep(20000);
+            usleep(10000);
         }
+        now = dw_now_monotonic_ns();
     }
-    return quiet >= 2;
+    return false;
 }

@@ -112,6 +112,26 @@ def case_bulk(run):
           (n + 1, dt, (n + 1) / dt, stats["bytes"] / dt / 1e6))
 
 
+@case(timeout=90, parallel=False)
+def case_bulk_hangup(run):
+    """100 000 frames as fast as the pty takes them, then the garment hangs
+    up on its own (no hold): it closes only once acquire took every byte
+    (Linux drops unread input at hangup), so acquire publishes them all."""
+    n = 100000
+    st = sub(run)
+    g, pty = testgarment(run, "--frames", str(n), "--fast", "--wait-request", hold_ms=0)
+    a, _, _ = acquire(run, pty, "--wait-subscribers", "1")
+    s = summary(g, timeout=90)
+    check(g.wait(60) == 0, "testgarment exit %s" % g.returncode)
+    st.until(lambda: st.events_of("link-down"), 30)
+    check(st.events_of("link-down"), "no link-down after the hangup")
+    check(len(st.frames) == n + 1, "got %d frames, want %d (the garment sent %d)"
+          % (len(st.frames), n + 1, s["frames_sent"]))
+    check(st.gaps == 0, "%d stream gaps (%d missing)" % (st.gaps, st.missing))
+    stats = final_stats(a, st)
+    check(stats["frames_missing"] == 0 and stats["crc_errors"] == 0, "stats %r" % stats)
+
+
 @case(timeout=60, parallel=False)
 def case_corrupt(run):
     """1 % of the bytes corrupted: nothing invalid published, and every frame

@@ -405,10 +405,12 @@ int main(int argc, char **argv)
     if (send_hello(&g, true) < 0 || stream(&g) < 0)
         goto out;
     if (!stop) {
-        /* Closing the pty would throw away what the reader has not taken. */
+        /* Closing the pty would throw away what the reader has not taken:
+         * drained before the summary, and again before the close. */
         dw_garment_link_drain(&g.link, 30000000000ull);
         print_summary(&g);
         idle_ms(&g, g.o.hold_ms);
+        dw_garment_link_drain(&g.link, 30000000000ull);
     }
     status = DW_EXIT_OK;
 out:
