@@ -21,18 +21,13 @@ static char base[256];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(base, sizeof(base), "/tmp/dw-test-endpoint-XXXXXX");
-    if (!mkdtemp(base))
-        return -1;
-    return 0;
+    return dw_test_mkdtemp(base, sizeof(base), "dw-test-endpoint");
 }
 
 static int teardown(void **state)
 {
-    char cmd[300];
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
-    return system(cmd) == 0 ? 0 : -1;
+    return dw_test_rmtree(base);
 }
 
 static void test_runtime_dir(void **state)

@@ -21,8 +21,7 @@ static char base[256];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(base, sizeof(base), "/tmp/dwgroup-XXXXXX");
-    if (!mkdtemp(base))
+    if (dw_test_mkdtemp(base, sizeof(base), "dwgroup") < 0)
         return -1;
     unsetenv("DUCTWATCH_RUNTIME_GROUP");
     return 0;
@@ -30,10 +29,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[300];
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
-    return system(cmd) == 0 ? 0 : -1;
+    return dw_test_rmtree(base);
 }
 
 /* The name of a group we are in. */

@@ -127,6 +127,16 @@ def case_doc(run):
 
 # ---- decode ------------------------------------------------------------------
 
+def patched_status(g, t, index, value):
+    """A STATUS frame whose byte index is value, its CRC made right (a
+    version or a length the decoder must refuse), as wire bytes."""
+    raw = bytearray(pg.raw_frame(pg.STATUS, g.seq, t, pg.status_payload(1, 2, 3, 4)))
+    raw[index] = value
+    raw[-4:] = struct.pack('<I', pg.crc32c(bytes(raw[:-4])))
+    g.seq += 1
+    return pg.cobs_encode(bytes(raw)) + b'\x00'
+
+
 def random_stream(rng, g):
     """Valid frames of every type with values over their whole ranges, and
     a list of what was injected in between."""
@@ -181,19 +191,11 @@ def random_stream(rng, g):
             if rng.random() < 0.5:
                 out += g.frame(rng.randrange(6, 256), t, b'future')
             else:
-                raw = bytearray(pg.raw_frame(pg.STATUS, g.seq, t, pg.status_payload(1, 2, 3, 4)))
-                raw[0] = 2
-                raw[-4:] = struct.pack('<I', pg.crc32c(bytes(raw[:-4])))
-                g.seq += 1
-                out += pg.cobs_encode(bytes(raw)) + b'\x00'
+                out += patched_status(g, t, 0, 2)
             damage['version_errors'] += 1
         elif r < 0.99:
             # a length field that disagrees with the frame (CRC made right)
-            raw = bytearray(pg.raw_frame(pg.STATUS, g.seq, t, pg.status_payload(1, 2, 3, 4)))
-            raw[2] = 9
-            raw[-4:] = struct.pack('<I', pg.crc32c(bytes(raw[:-4])))
-            g.seq += 1
-            out += pg.cobs_encode(bytes(raw)) + b'\x00'
+            out += patched_status(g, t, 2, 9)
             damage['length_errors'] += 1
         else:
             out += b'\x00\x00\x00'   # empty blocks: ignored, not counted

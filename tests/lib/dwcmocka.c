@@ -1,6 +1,9 @@
 /* See dwcmocka.h. */
+#define _XOPEN_SOURCE 700
 #include <fnmatch.h>
+#include <ftw.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dwcmocka.h"
@@ -35,4 +38,26 @@ int dw_cmocka_main(const char *group, const struct CMUnitTest *tests, size_t n,
         cmocka_set_test_filter(argv[1]);
     }
     return _cmocka_run_group_tests(group, tests, n, setup, teardown);
+}
+
+int dw_test_mkdtemp(char *dir, size_t cap, const char *prefix)
+{
+    int n = snprintf(dir, cap, "/tmp/%s-XXXXXX", prefix);
+    if (n < 0 || (size_t)n >= cap || !mkdtemp(dir))
+        return -1;
+    return 0;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+int dw_test_rmtree(const char *dir)
+{
+    /* depth first, never following a symlink out of the tree */
+    return nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
 }

@@ -25,3 +25,9 @@
 
 int dw_cmocka_main(const char *group, const struct CMUnitTest *tests, size_t n,
                    CMFixtureFunction setup, CMFixtureFunction teardown, int argc, char **argv);
+
+/* A private directory for a unit's files: /tmp/PREFIX-XXXXXX into dir.
+ * 0, or -1 (too long, or mkdtemp failed). */
+int dw_test_mkdtemp(char *dir, size_t cap, const char *prefix);
+/* Removes dir and everything below it (symlinks not followed). 0 or -1. */
+int dw_test_rmtree(const char *dir);

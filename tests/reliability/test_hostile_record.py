@@ -73,24 +73,24 @@ def test_topic_traversal(t):
     check(text.count("refused a message on topic") == 1, "refusals not logged once")
 
 
-def recording(t, pub, dev, rdir):
-    """A recorder on pub with a file of 30 frames of dev flushed."""
+def recording(t, dev):
+    """A publisher and a recorder on it (into RUN/rec) with a file of 30
+    frames of dev flushed: (publisher, recorder, its directory)."""
+    rdir = t.path("rec")
+    pub = Publisher(t.ctx, t)
     rec = Recorder(t, [pub.ep], extra=["-v"], dir=rdir)
     pub.wait_subscriber()
     pub.frame("frame." + dev, HELLO, hello_payload(dev), 0)
     for k in range(30):
         pub.frame("frame." + dev, SAMPLE, sample_payload(k), k + 1)
     rec.wait_flushed(30)
-    return rec
+    return pub, rec, rdir
 
 
 @case()
 def test_deleted_file(t):
-    ctx = t.ctx
-    rdir = t.path("rec")
-    pub = Publisher(ctx, t)
+    pub, rec, rdir = recording(t, "DEL-1")
     try:
-        rec = recording(t, pub, "DEL-1", rdir)
         first = os.listdir(rdir)
         check(len(first) == 1, "files %r" % first)
         os.unlink(os.path.join(rdir, first[0]))
@@ -122,11 +122,8 @@ def test_deleted_file(t):
 
 @case()
 def test_recover_live(t):
-    ctx = t.ctx
-    rdir = t.path("rec")
-    pub = Publisher(ctx, t)
+    pub, rec, rdir = recording(t, "LIVE-1")
     try:
-        rec = recording(t, pub, "LIVE-1", rdir)
         path = os.path.join(rdir, os.listdir(rdir)[0])
         with open(path, "rb") as f:
             before = f.read()

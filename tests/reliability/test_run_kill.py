@@ -12,13 +12,12 @@ successor), the recorder marks the new stream (`stream-restart`),
 and the run's summary says the same."""
 import os
 import re
-import signal
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import dwtest  # noqa: E402
-from dwtest import case, check, children, prog  # noqa: E402
+from dwtest import case, check, children, kill_stage, prog, run_ended  # noqa: E402
 
 
 @case(timeout=120, suites=["slow"])
@@ -31,26 +30,17 @@ def test_kill_acquire_and_detect(t):
                DUCTWATCH_ACQUIRE=prog("ductwatch-acquire"))
     p = t.spawn(["ductwatch", "run", "--duration", "20m", "--speed", "60", "--dir",
                  sessions])
-    out = p
-    out.until(r"^recording to ")
+    p.until(r"^recording to ")
     time.sleep(2)
     before = children(p.pid)
     for victim in ("ductwatch-acquire", "ductwatch-detect"):
-        kids = children(p.pid)
-        check(victim in kids, "%s not among run's children %r" % (victim, kids))
-        os.kill(kids[victim], signal.SIGKILL)
-        out.until(r"^%s killed by signal 9 .*restarting it in" % victim)
-        out.until(r"^%s restarted" % victim)
+        kill_stage(p, victim)
         # the others keep running: same process ids
         for name, pid in children(p.pid).items():
             if name in before and name not in ("ductwatch-acquire", "ductwatch-detect"):
                 check(pid == before[name], "%s was restarted too" % name)
         time.sleep(2)
-    out = out.rest()
-    rc = p.wait(30)
-    check(rc == 0, "ductwatch run exit %d\n%s" % (rc, out))
-    check("restarts: ductwatch-acquire 1" in out and "restarts: ductwatch-detect 1" in out,
-          "restarts in the summary:\n" + out)
+    out = run_ended(p, restarted=("ductwatch-acquire", "ductwatch-detect"))
     files = re.findall(r"^session file: (\S+) ", out, re.M)
     check(len(files) == 1, "the recorder kept one file: %r" % files)
     with h5py.File(files[0], "r") as f:

@@ -20,15 +20,12 @@ static char tmpdir[256];
 
 static int setup(void **state)
 {
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/dwsec-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return dw_test_mkdtemp(tmpdir, sizeof(tmpdir), "dwsec");
 }
 
 static int teardown(void **state)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return dw_test_rmtree(tmpdir);
 }
 
 static void write_text(const char *name, const char *text, mode_t mode, char *path, size_t cap)

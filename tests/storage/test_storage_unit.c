@@ -23,8 +23,7 @@ static char tmpdir[256];
 
 static int setup(void **state)
 {
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/dwstorage-unit-XXXXXX");
-    if (!mkdtemp(tmpdir))
+    if (dw_test_mkdtemp(tmpdir, sizeof(tmpdir), "dwstorage-unit") < 0)
         return -1;
     umask(022);
     (void)state;
@@ -33,10 +32,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
     (void)state;
-    return system(cmd) == 0 ? 0 : -1;
+    return dw_test_rmtree(tmpdir);
 }
 
 /* Every 16-bit raw value survives the float32 column for every plausible

@@ -6,13 +6,12 @@ the simulator (tests/lib/testgarment) and the recorder (standin_record.py,
 text files)."""
 import os
 import re
-import signal
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import dwtest  # noqa: E402
-from dwtest import case, check, children, prog, source  # noqa: E402
+from dwtest import case, check, kill_stage, prog, run_ended, source  # noqa: E402
 
 SCENARIO = os.environ.get("DW_RUN_SCENARIO", "")
 
@@ -83,20 +82,11 @@ def stage_killed_and_restarted(t, standins):
     sessions = t.path("sessions")
     p = t.spawn(["ductwatch", "run"] + run_args(standins) +
                 ["--duration", "30m", "--speed", "120", "--dir", sessions])
-    out = p
-    out.until(r"^recording to ")
+    p.until(r"^recording to ")
     for victim in ("ductwatch-detect", "ductwatch-acquire"):
-        kids = children(p.pid)
-        check(victim in kids, "%s not among run's children %r" % (victim, kids))
-        os.kill(kids[victim], signal.SIGKILL)
-        out.until(r"^%s killed by signal 9 .*restarting it in" % victim)
-        out.until(r"^%s restarted" % victim)
+        kill_stage(p, victim)
         time.sleep(1)
-    out = out.rest()
-    rc = p.wait(30)
-    check(rc == 0, "exit %d\n%s" % (rc, out))
-    check("restarts: ductwatch-detect 1" in out and "restarts: ductwatch-acquire 1" in out,
-          "restarts in summary:\n" + out)
+    out = run_ended(p, restarted=("ductwatch-detect", "ductwatch-acquire"))
     for f in session_files(out):
         check(os.path.exists(f), "session file %s" % f)
     check_h5(session_files(out)[0], standins, want_gap=True)

@@ -314,6 +314,31 @@ def read_pty(master, proc, seconds, until=None, raw=False):
     return buf if raw else buf.decode("utf-8", "replace")
 
 
+def kill_stage(run_proc, name):
+    """SIGKILLs the stage name of a running `ductwatch run` (a Proc) and
+    waits until run says it restarted it."""
+    kids = children(run_proc.pid)
+    if name not in kids:
+        raise Fail("%s not among run's children %r" % (name, kids))
+    os.kill(kids[name], signal.SIGKILL)
+    run_proc.until(r"^%s killed by signal 9 .*restarting it in" % name)
+    run_proc.until(r"^%s restarted" % name)
+
+
+def run_ended(run_proc, restarted=(), timeout=60):
+    """Everything a `ductwatch run` (a Proc) printed until it ended on its
+    own, once it exited 0 and its summary counts one restart of each stage
+    named in restarted."""
+    out = run_proc.rest(timeout)
+    rc = run_proc.wait(timeout)
+    if rc != 0:
+        raise Fail("ductwatch run exit %d\n%s" % (rc, out))
+    for name in restarted:
+        if "restarts: %s 1" % name not in out:
+            raise Fail("%s's restart not in the summary:\n%s" % (name, out))
+    return out
+
+
 def children(pid):
     """{program name: pid} of pid's direct children."""
     out = {}
