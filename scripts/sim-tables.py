@@ -60,7 +60,7 @@ def main():
               'fed side P after/before a feed | feeds |')
         print('|---|---|---|---|---|---|---|')
         for s in seeds:
-            r = simlib.Run(sim, sf, tmp, 'healthy', s, args.duration)
+            r = simlib.SimRun(sim, sf, tmp, 'healthy', s, args.duration)
             v = r.valid_mask()
             lo, hi = np.percentile(r.temp[v], [0.1, 99.9])
             asym = np.max(np.abs(np.median(r.temp[v][:, :8] - r.temp[v][:, 8:], axis=0)))
@@ -83,7 +83,7 @@ def main():
         for sc, extra in (('blocked-duct', []), ('mastitis', []), ('garment-pressure', []),
                           ('sensor-detached', []), ('sensor-stuck', []), ('ice-pack', [])):
             for s in seeds:
-                r = simlib.Run(sim, sf, tmp, sc, s, args.duration, extra)
+                r = simlib.SimRun(sim, sf, tmp, sc, s, args.duration, extra)
                 ep = [e for e in r.episodes() if e['zone'] is not None][0]
                 t = zone_table(r, ep)
                 print('| %s | %d | %s | %s | %d | %.1f | %.1f | ' % (
@@ -95,7 +95,7 @@ def main():
         print('|---|---|---|---|---|---|---|')
         for sc in ('engorgement', 'mastitis', 'fever-only'):
             for s in seeds:
-                r = simlib.Run(sim, sf, tmp, sc, s, args.duration)
+                r = simlib.SimRun(sim, sf, tmp, sc, s, args.duration)
                 eps = r.episodes()
                 on = min(e['start_us'] for e in eps) / 1e6 / H
                 end = max(e['end_us'] for e in eps) / 1e6 / H

@@ -14,6 +14,10 @@
 #include "garment_link.h"
 #include "log.h"
 
+#define BATCH_BYTES (256 * 1024)
+/* How long the reader's queue must stay empty before a drain is done. */
+#define DRAIN_QUIET_NS 100000000ull
+
 static void on_host_frame(const struct dw_frame *f, void *user)
 {
     struct dw_garment_link *l = user;
@@ -109,6 +113,7 @@ void dw_garment_link_unplug(struct dw_garment_link *l)
         close(l->pty_slave);
     l->fd = l->pty_slave = -1;
     l->hello_requested = false;
+    l->fill = 0; /* a batch not written goes with the link */
 }
 
 int dw_garment_link_replug(struct dw_garment_link *l)
@@ -120,6 +125,9 @@ int dw_garment_link_replug(struct dw_garment_link *l)
 
 void dw_garment_link_close(struct dw_garment_link *l)
 {
+    free(l->buf);
+    l->buf = NULL;
+    l->fill = 0;
     if (l->is_pty) {
         dw_garment_link_unplug(l);
         return;
@@ -161,6 +169,8 @@ void dw_garment_link_wait_host(struct dw_garment_link *l, int timeout_ms)
 
 int dw_garment_link_write(struct dw_garment_link *l, const uint8_t *p, size_t len)
 {
+    uint64_t t0 = dw_now_monotonic_ns();
+    int r = 0;
     while (len && !*l->stop) {
         ssize_t n = write(l->fd, p, len);
         if (n > 0) {
@@ -180,8 +190,32 @@ int dw_garment_link_write(struct dw_garment_link *l, const uint8_t *p, size_t le
         }
         dw_err("writing to %s: %s", l->is_pty ? l->pty_name : l->out,
                n < 0 ? strerror(errno) : "short write");
+        r = -1;
+        break;
+    }
+    l->write_ns += dw_now_monotonic_ns() - t0;
+    return r;
+}
+
+int dw_garment_link_flush(struct dw_garment_link *l)
+{
+    size_t n = l->fill;
+    l->fill = 0;
+    return n ? dw_garment_link_write(l, l->buf, n) : 0;
+}
+
+int dw_garment_link_put(struct dw_garment_link *l, const uint8_t *p, size_t len)
+{
+    if (!l->buf && !(l->buf = malloc(BATCH_BYTES))) {
+        dw_err("out of memory");
         return -1;
     }
+    if (l->fill + len > BATCH_BYTES && dw_garment_link_flush(l) < 0)
+        return -1;
+    if (len > BATCH_BYTES)
+        return dw_garment_link_write(l, p, len);
+    memcpy(l->buf + l->fill, p, len);
+    l->fill += len;
     return 0;
 }
 
@@ -195,18 +229,23 @@ int dw_garment_link_pending(struct dw_garment_link *l)
 
 bool dw_garment_link_drain(struct dw_garment_link *l, uint64_t max_ns)
 {
-    uint64_t until = dw_now_monotonic_ns() + max_ns;
-    int quiet = 0;
-    /* Two empty looks in a row: bytes still in the pty's flip buffer reach
-     * the reader's queue in between. */
-    while (!*l->stop && dw_now_monotonic_ns() < until && quiet < 2) {
+    uint64_t now = dw_now_monotonic_ns(), until = now + max_ns, empty_since = 0;
+    /* The reader's queue (FIONREAD on our slave) must stay empty for a
+     * while: bytes still in the kernel's flip buffer reach that queue only
+     * when its worker runs, which a loaded machine delays. Closing the pty
+     * earlier would throw them away (Linux drops unread input at hangup). */
+    while (!*l->stop && now < until) {
         if (dw_garment_link_pending(l) > 0) {
-            quiet = 0;
+            empty_since = 0;
             dw_garment_link_wait_host(l, 20);
+        } else if (!empty_since) {
+            empty_since = now;
+        } else if (now - empty_since >= DRAIN_QUIET_NS) {
+            return true;
         } else {
-            quiet++;
-            usleep(20000);
+            usleep(10000);
         }
+        now = dw_now_monotonic_ns();
     }
-    return quiet >= 2;
+    return false;
 }

@@ -23,6 +23,9 @@ struct dw_garment_link {
     bool hello_requested;       /* a HELLO_REQUEST arrived, not yet taken */
     uint64_t bytes_out;
     uint64_t requests;          /* HELLO_REQUESTs seen */
+    uint64_t write_ns;          /* time spent in dw_garment_link_write */
+    uint8_t *buf;               /* dw_garment_link_put's batch, allocated on first use */
+    size_t fill;
 };
 
 /* Prepares l for out (pty, stdout or FILE). With a pty, prints
@@ -41,6 +44,11 @@ int dw_garment_link_replug(struct dw_garment_link *l);
  * 0 (also when stopped: the caller checks its stop flag), or -1 on a
  * write error (logged). */
 int dw_garment_link_write(struct dw_garment_link *l, const uint8_t *p, size_t len);
+/* Batched writes: put appends to a 256 KiB batch (written when full), flush
+ * writes the batch. Fewer, larger writes are what lets a garment reach the
+ * pty's own rate. 0, or -1 (logged) as dw_garment_link_write. */
+int dw_garment_link_put(struct dw_garment_link *l, const uint8_t *p, size_t len);
+int dw_garment_link_flush(struct dw_garment_link *l);
 /* Reads whatever the host sent (pty only), without blocking. */
 void dw_garment_link_read_host(struct dw_garment_link *l);
 /* Whether a HELLO_REQUEST arrived since the last call (reads the host first). */

@@ -9,29 +9,27 @@
  * G3 fever alert is raised and cleared again), from write() to the alert
  * arriving. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <poll.h>
-#include <signal.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <termios.h>
 #include <unistd.h>
+
 #include <cjson/cJSON.h>
 #include <zmq.h>
+
 #include "benchutil.h"
 #include "cli.h"
 #include "duration.h"
 #include "dwtime.h"
 #include "endpoint.h"
 #include "frame.h"
+#include "garment_link.h"
 #include "log.h"
 #include "msg.h"
 
@@ -43,10 +41,8 @@ struct garment {
     double rate;
     uint64_t frames, thermo_every, linger_ms, pause_after, pause_ms;
     const char *frames_sub, *alerts_sub, *input;
-    /* pty */
-    int master, slave;
-    bool request_seen;
-    struct dw_decoder dec;
+    /* the pty, written in batches (sims/garment_link) */
+    struct dw_garment_link link;
     /* sockets */
     void *ctx, *fsub, *asub;
     bool loopback;
@@ -59,9 +55,6 @@ struct garment {
     atomic_bool rx_stop;
     struct dw_decoder rx_dec;
     uint32_t dseq;
-    uint64_t sent_bytes, blocked_ns;
-    uint8_t out[1 << 18];
-    size_t fill;
 };
 
 static void usage(void)
@@ -99,58 +92,10 @@ static void die(const char *what)
     exit(DW_EXIT_FAILURE);
 }
 
-static void on_host_frame(const struct dw_frame *f, void *user)
-{
-    struct garment *g = user;
-    if (f->type == DW_FRAME_HELLO_REQUEST)
-        g->request_seen = true;
-}
-
-static void open_pty(struct garment *g)
-{
-    struct termios t;
-    g->master = posix_openpt(O_RDWR | O_NOCTTY);
-    if (g->master < 0 || grantpt(g->master) < 0 || unlockpt(g->master) < 0)
-        die("posix_openpt");
-    /* Raw mode before the first byte (the line discipline works on
-     * arrival), and a slave descriptor to ask what is still unread. */
-    g->slave = open(ptsname(g->master), O_RDWR | O_NOCTTY);
-    if (g->slave < 0 || tcgetattr(g->slave, &t) < 0)
-        die("open slave");
-    cfmakeraw(&t);
-    if (tcsetattr(g->slave, TCSANOW, &t) < 0)
-        die("tcsetattr");
-    printf("pty: %s\n", ptsname(g->master));
-    fflush(stdout);
-}
-
-static void read_host(struct garment *g)
-{
-    uint8_t buf[256];
-    struct pollfd p = { .fd = g->master, .events = POLLIN };
-    while (poll(&p, 1, 0) > 0 && (p.revents & POLLIN)) {
-        ssize_t n = read(g->master, buf, sizeof(buf));
-        if (n <= 0)
-            return;
-        dw_decoder_feed(&g->dec, buf, (size_t)n);
-    }
-}
-
 static void flush_out(struct garment *g)
 {
-    uint64_t t0 = dw_now_monotonic_ns();
-    for (size_t off = 0; off < g->fill;) {
-        ssize_t n = write(g->master, g->out + off, g->fill - off);
-        if (n < 0) {
-            if (errno == EINTR && !stop)
-                continue;
-            die("write");
-        }
-        off += (size_t)n;
-    }
-    g->sent_bytes += g->fill;
-    g->fill = 0;
-    g->blocked_ns += dw_now_monotonic_ns() - t0;
+    if (dw_garment_link_flush(&g->link) < 0)
+        exit(DW_EXIT_FAILURE);
 }
 
 static uint64_t device_time_us(const struct garment *g, uint32_t seq)
@@ -160,15 +105,15 @@ static uint64_t device_time_us(const struct garment *g, uint32_t seq)
 
 static void emit(struct garment *g, uint8_t type, const uint8_t *payload, size_t len)
 {
-    if (g->fill + DW_MAX_WIRE > sizeof(g->out))
-        flush_out(g);
+    uint8_t wire[DW_MAX_WIRE];
     ssize_t n = dw_frame_encode(type, g->dseq, device_time_us(g, g->dseq), payload, len,
-                                g->out + g->fill, sizeof(g->out) - g->fill);
+                                wire, sizeof(wire));
     if (n < 0) {
         errno = (int)-n;
         die("encode");
     }
-    g->fill += (size_t)n;
+    if (dw_garment_link_put(&g->link, wire, (size_t)n) < 0)
+        exit(DW_EXIT_FAILURE);
     g->dseq++;
 }
 
@@ -243,7 +188,7 @@ static void *receiver(void *arg)
     zmq_pollitem_t items[2];
     int n_pi = 0;
     if (g->loopback)
-        items[n_pi++] = (zmq_pollitem_t){ NULL, g->slave, ZMQ_POLLIN, 0 };
+        items[n_pi++] = (zmq_pollitem_t){ NULL, g->link.pty_slave, ZMQ_POLLIN, 0 };
     if (g->fsub)
         items[n_pi++] = (zmq_pollitem_t){ g->fsub, 0, ZMQ_POLLIN, 0 };
     if (g->asub)
@@ -254,7 +199,7 @@ static void *receiver(void *arg)
         for (int i = 0; i < n_pi; i++) {
             if (!items[i].socket) {
                 uint8_t buf[4096];
-                ssize_t n = read(g->slave, buf, sizeof(buf));
+                ssize_t n = read(g->link.pty_slave, buf, sizeof(buf));
                 if (n > 0)
                     dw_decoder_feed(&g->rx_dec, buf, (size_t)n);
                 continue;
@@ -290,11 +235,8 @@ static void sleep_ms(unsigned ms)
 /* Until acquisition has read everything written so far (at most 30 s). */
 static void wait_drained(struct garment *g)
 {
-    int unread = 0;
-    uint64_t deadline = dw_now_monotonic_ns() + 30000000000ULL;
-    while (!g->loopback && !stop && ioctl(g->slave, TIOCINQ, &unread) == 0 && unread > 0 &&
-           dw_now_monotonic_ns() < deadline)
-        sleep_ms(5);
+    if (!g->loopback)
+        dw_garment_link_drain(&g->link, 30000000000ULL);
 }
 
 static void count_frame(const struct dw_frame *f, void *user)
@@ -305,26 +247,28 @@ static void count_frame(const struct dw_frame *f, void *user)
  * the number of frames in it in g->dseq. */
 static void write_file(struct garment *g)
 {
+    enum { BIG = 1 << 18 };
     FILE *f = fopen(g->input, "rb");
     size_t n;
     if (!f)
         die(g->input);
     struct dw_decoder *count = malloc(sizeof(*count));
-    if (!count)
+    uint8_t *buf = malloc(BIG);
+    if (!count || !buf)
         die("malloc");
     dw_decoder_init(count, count_frame, NULL);
     bool paused = !g->pause_after;
     /* Paced (--rate): small pieces, each written once its frames are due. */
-    size_t piece = g->rate > 0 ? 8192 : sizeof(g->out);
+    size_t piece = g->rate > 0 ? 8192 : BIG;
     uint64_t t0 = dw_now_monotonic_ns(), skipped = 0;
-    while (!stop && (n = fread(g->out, 1, piece, f)) > 0) {
-        dw_decoder_feed(count, g->out, n);
+    while (!stop && (n = fread(buf, 1, piece, f)) > 0) {
+        dw_decoder_feed(count, buf, n);
         if (g->rate > 0)
             dw_sleep_until_monotonic(t0 + skipped + (uint64_t)((double)count->st.frames * 1e9 / g->rate),
                                      &stop);
-        g->fill = n;
-        flush_out(g);
-        read_host(g);
+        if (dw_garment_link_write(&g->link, buf, n) < 0)
+            exit(DW_EXIT_FAILURE);
+        dw_garment_link_read_host(&g->link);
         if (!paused && count->st.frames >= g->pause_after) {
             wait_drained(g);
             printf("paused: %" PRIu64 "\n", count->st.frames);
@@ -337,6 +281,7 @@ static void write_file(struct garment *g)
     }
     g->dseq = (uint32_t)count->st.frames + 1;
     free(count);
+    free(buf);
     fclose(f);
 }
 
@@ -359,8 +304,8 @@ static void report(struct garment *g, double elapsed)
     double a50 = dw_bench_quantile(g->alert_lat, g->n_alert_lat, 0.5) / 1e3;
     double a99 = dw_bench_quantile(g->alert_lat, g->n_alert_lat, 0.99) / 1e3;
     printf("garment: %" PRIu32 " frames, %" PRIu64 " bytes in %.3f s: %.0f frames/s of %.0f asked,"
-           " %.1f%% of the time blocked on the pty\n", g->dseq, g->sent_bytes, elapsed, achieved,
-           g->rate, elapsed > 0 ? 100.0 * (double)g->blocked_ns * 1e-9 / elapsed : 0);
+           " %.1f%% of the time blocked on the pty\n", g->dseq, g->link.bytes_out, elapsed,
+           achieved, g->rate, elapsed > 0 ? 100.0 * (double)g->link.write_ns * 1e-9 / elapsed : 0);
     if (g->fsub || g->loopback)
         printf("frame latency (write -> %s): %zu frames, p50 %.1f us, p99 %.1f us\n",
                g->loopback ? "read() on the pty" : "frame.<dev>", n_lat, f50, f99);
@@ -371,7 +316,7 @@ static void report(struct garment *g, double elapsed)
                     ",\"elapsed_s\":%.4f,\"rate\":%.1f,\"achieved\":%.1f,\"frame_lat_n\":%zu,"
                     "\"frame_p50_us\":%.1f,\"frame_p99_us\":%.1f,\"thermometer\":%zu,"
                     "\"alert_lat_n\":%zu,\"alert_p50_us\":%.1f,\"alert_p99_us\":%.1f",
-                    g->dseq, g->sent_bytes, elapsed, g->rate, achieved, n_lat, f50, f99,
+                    g->dseq, g->link.bytes_out, elapsed, g->rate, achieved, n_lat, f50, f99,
                     g->n_thermo, g->n_alert_lat, a50, a99);
     free(lat);
 }
@@ -446,20 +391,19 @@ int main(int argc, char **argv)
         g.fsub = subscribe(&g, g.frames_sub, "frame.");
     if (g.alerts_sub)
         g.asub = subscribe(&g, g.alerts_sub, "alert.");
-    dw_decoder_init(&g.dec, on_host_frame, &g);
     dw_decoder_init(&g.rx_dec, on_loopback_frame, &g);
-    open_pty(&g);
+    if (dw_garment_link_open(&g.link, "pty", NULL, &stop) < 0)
+        return DW_EXIT_FAILURE;
     bool threaded = g.fsub || g.asub || g.loopback;
     if (threaded && pthread_create(&g.rx, NULL, receiver, &g) != 0)
         die("pthread_create");
     /* Acquisition asks for a HELLO once its port is open and raw. */
     uint64_t deadline = dw_now_monotonic_ns() + 20000000000ULL;
-    while (!g.loopback && !g.request_seen && !stop && dw_now_monotonic_ns() < deadline) {
-        struct pollfd p = { .fd = g.master, .events = POLLIN };
-        poll(&p, 1, 10);
-        read_host(&g);
-    }
-    if (!g.loopback && !g.request_seen && !stop) {
+    bool asked = false;
+    while (!g.loopback && !stop && dw_now_monotonic_ns() < deadline &&
+           !(asked = dw_garment_link_take_request(&g.link)))
+        dw_garment_link_wait_host(&g.link, 10);
+    if (!g.loopback && !asked && !stop) {
         dw_err("no HELLO_REQUEST from acquisition within 20 s");
         return DW_EXIT_FAILURE;
     }
@@ -481,7 +425,7 @@ int main(int argc, char **argv)
         }
         flush_out(&g);
         t_end = dw_now_monotonic_ns();
-        read_host(&g);
+        dw_garment_link_read_host(&g.link);
         dw_sleep_until_monotonic(t0 + (uint64_t)((double)due * 1e9 / g.rate), &stop);
     }
     double elapsed = (double)(t_end - t0) * 1e-9;
@@ -499,8 +443,7 @@ int main(int argc, char **argv)
     if (g.asub)
         zmq_close(g.asub);
     zmq_ctx_term(g.ctx);
-    close(g.slave);
-    close(g.master);
+    dw_garment_link_close(&g.link);
     free(g.t_write);
     free(g.t_recv);
     free(g.alert_lat);

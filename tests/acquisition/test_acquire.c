@@ -4,13 +4,13 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
-#include <cmocka.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
 #include "acquire.h"
+#include "dwcmocka.h"
 #include "endpoint.h"
 
 struct fixture {
@@ -393,7 +393,7 @@ static void test_late_subscriber(void **state)
     zmq_close(late);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_in_order, setup, teardown),
@@ -407,5 +407,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replay_pinned_hello, setup, teardown),
         cmocka_unit_test_setup_teardown(test_late_subscriber, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

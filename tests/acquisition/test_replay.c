@@ -8,9 +8,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <cmocka.h>
 #include <zmq.h>
 #include "acquire.h"
+#include "dwcmocka.h"
 #include "endpoint.h"
 #include "replay_budget.h"
 
@@ -158,11 +158,11 @@ static void replay_budget_and_filter(void **state)
     zmq_ctx_term(f.ctx);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(budget_bucket),
         cmocka_unit_test(replay_budget_and_filter),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

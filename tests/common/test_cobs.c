@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <cmocka.h>
 #include "cobs.h"
+#include "dwcmocka.h"
 
 static void check_vector(const uint8_t *in, size_t in_len, const uint8_t *enc, size_t enc_len)
 {
@@ -168,7 +168,7 @@ static void test_decode_errors(void **state)
     assert_int_equal(dw_cobs_encode(raw, sizeof(raw), out, 5), 5);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_short_vectors),
@@ -177,5 +177,5 @@ int main(void)
         cmocka_unit_test(test_in_place_decode),
         cmocka_unit_test(test_decode_errors),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

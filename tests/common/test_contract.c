@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
 #include "contract.h"
+#include "dwcmocka.h"
 
 static void test_line_value(void **state)
 {
@@ -52,7 +52,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_lost_round_trip),
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

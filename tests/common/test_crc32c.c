@@ -4,8 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <cmocka.h>
 #include "crc32c.h"
+#include "dwcmocka.h"
 
 /* Bitwise reference, as docs/protocol.md §2.3 gives it. */
 static uint32_t crc_bitwise(const uint8_t *p, size_t n)
@@ -71,12 +71,12 @@ static void test_incremental(void **state)
     assert_int_equal(dw_crc32c_update(dw_crc32c_update(0, "1234", 4), "56789", 5), 0xE3069283u);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_check_value),
         cmocka_unit_test(test_against_bitwise),
         cmocka_unit_test(test_incremental),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

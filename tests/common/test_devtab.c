@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
 #include "devtab.h"
+#include "dwcmocka.h"
 #include "frame.h"
 
 struct entry {
@@ -93,7 +93,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_devtab_add),
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

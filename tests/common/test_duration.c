@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
 #include "duration.h"
+#include "dwcmocka.h"
 
 static uint64_t dur(const char *s)
 {
@@ -102,7 +102,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_duration_format),
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <cmocka.h>
 #include <zmq.h>
+#include "dwcmocka.h"
 #include "dwtime.h"
 #include "endpoint.h"
 
@@ -21,18 +21,13 @@ static char base[256];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(base, sizeof(base), "/tmp/dw-test-endpoint-XXXXXX");
-    if (!mkdtemp(base))
-        return -1;
-    return 0;
+    return dw_test_mkdtemp(base, sizeof(base), "dw-test-endpoint");
 }
 
 static int teardown(void **state)
 {
-    char cmd[300];
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
-    return system(cmd) == 0 ? 0 : -1;
+    return dw_test_rmtree(base);
 }
 
 static void test_runtime_dir(void **state)
@@ -198,7 +193,7 @@ static void test_time(void **state)
     dw_sleep_until_monotonic(a, NULL);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_runtime_dir),
@@ -206,5 +201,5 @@ int main(void)
         cmocka_unit_test(test_recv2),
         cmocka_unit_test(test_time),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return dw_cmocka_run(tests, setup, teardown, argc, argv);
 }

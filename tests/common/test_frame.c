@@ -9,9 +9,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <cmocka.h>
 #include "cobs.h"
 #include "crc32c.h"
+#include "dwcmocka.h"
 #include "frame.h"
 #include "layout.h"
 
@@ -742,7 +742,7 @@ static void test_resync(void **state)
     assert_int_equal(d.st.frames, 1);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hello_round_trip),
@@ -762,5 +762,5 @@ int main(void)
         cmocka_unit_test(test_byte_at_a_time),
         cmocka_unit_test(test_resync),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

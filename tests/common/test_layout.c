@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
+#include "dwcmocka.h"
 #include "frame.h"
 #include "layout.h"
 
@@ -120,7 +120,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_layout_scaling),
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <cmocka.h>
 #include <zmq.h>
+#include "dwcmocka.h"
 #include "dwtime.h"
 #include "endpoint.h"
 #include "loop.h"
@@ -82,7 +82,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_poll),
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
+#include "dwcmocka.h"
 #include "msg_alert.h"
 
 static void sample(struct dw_msg_alert *a)
@@ -164,7 +164,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_alert_parse_lenient),
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

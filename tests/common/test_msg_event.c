@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
+#include "dwcmocka.h"
 #include "frame.h"
 #include "msg_event.h"
 
@@ -109,7 +109,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_msg_event_json),
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

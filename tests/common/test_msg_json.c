@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <cmocka.h>
+#include "dwcmocka.h"
 #include "msg_json.h"
 
 static int member(const char *json, const char *key, char *out, size_t cap)
@@ -134,7 +134,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_str_and_seq),
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

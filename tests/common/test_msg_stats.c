@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
+#include "dwcmocka.h"
 #include "msg_json.h"
 #include "msg_stats.h"
 
@@ -69,7 +69,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_msg_stats_json),
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

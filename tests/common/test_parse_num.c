@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
+#include "dwcmocka.h"
 #include "parse_num.h"
 
 static void test_parse_numbers(void **state)
@@ -44,7 +44,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_parse_numbers),
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

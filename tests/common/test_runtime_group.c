@@ -6,7 +6,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 #include <errno.h>
 #include <grp.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "dwcmocka.h"
 #include "endpoint.h"
 
 static char base[256];
@@ -21,8 +21,7 @@ static char base[256];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(base, sizeof(base), "/tmp/dwgroup-XXXXXX");
-    if (!mkdtemp(base))
+    if (dw_test_mkdtemp(base, sizeof(base), "dwgroup") < 0)
         return -1;
     unsetenv("DUCTWATCH_RUNTIME_GROUP");
     return 0;
@@ -30,10 +29,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[300];
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
-    return system(cmd) == 0 ? 0 : -1;
+    return dw_test_rmtree(base);
 }
 
 /* The name of a group we are in. */
@@ -110,11 +107,11 @@ static void test_follow_the_services(void **state)
     assert_int_equal(dw_runtime_dir(dir, sizeof(dir)), -EPERM);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_opt_in_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_follow_the_services, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
 #include <zmq.h>
+#include "dwcmocka.h"
 #include "endpoint.h"
 #include "layout.h"
 #include "stream_sub.h"
@@ -414,7 +414,7 @@ static const struct CMUnitTest tests[] = {
     FX_TEST(test_own_device_struct),
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <cmocka.h>
 #include "device_id.h"
+#include "dwcmocka.h"
 #include "termsafe.h"
 #include "utf8.h"
 
@@ -89,7 +89,7 @@ static void terminal_safe(void **state)
     assert_string_equal(out, "{\"m\":\"\\u001b[2J\\u009b\\u007f\\ufffd\"}");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(device_ids),
@@ -97,5 +97,5 @@ int main(void)
         cmocka_unit_test(utf8_valid_and_repair),
         cmocka_unit_test(terminal_safe),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <cmocka.h>
+#include "dwcmocka.h"
 #include "frame.h"
 #include "topic.h"
 
@@ -73,7 +73,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_topic_parse),
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

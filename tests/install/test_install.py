@@ -4,8 +4,7 @@ units (whose paths point at what was installed), the udev rule, the system
 user and the defaults file. Checked twice: the real install of this build
 into a DESTDIR, and where a distribution build (prefix /usr) would install
 (a configured, unbuilt tree asked with `meson introspect --installed`).
-
-usage: test_install.py BUILD_DIR SOURCE_DIR MESON"""
+Every case runs alone: test_install.py [--list] [CASE...]."""
 import json
 import os
 import re
@@ -14,19 +13,21 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dwtest  # noqa: E402
+from dwtest import BUILD_ROOT, SOURCE_ROOT, case, check, skip  # noqa: E402
+
 PROGRAMS = ["ductwatch", "ductwatch-acquire", "ductwatch-detect", "ductwatch-record",
             "ductwatch-sim", "ductwatch-keygen", "ductwatch-broker", "ductwatch-web"]
 UNITS = ["ductwatch-acquire@.service", "ductwatch-detect.service", "ductwatch-record.service",
          "ductwatch-web.service"]
 
 
-class Fail(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Fail(what)
+def meson():
+    m = shutil.which("meson")
+    if not m:
+        skip("meson is not on PATH")
+    return m
 
 
 def options(meson, build):
@@ -167,16 +168,15 @@ def check_distribution_layout(meson, src):
         shutil.rmtree(d, ignore_errors=True)
 
 
-def main():
-    build, src, meson = sys.argv[1:4]
-    try:
-        check_real_install(meson, build, src)
-        check_distribution_layout(meson, src)
-    except Fail as e:
-        print("FAIL:", e)
-        return 1
-    return 0
+@case(timeout=120, parallel=False)
+def case_destdir():
+    check_real_install(meson(), BUILD_ROOT, SOURCE_ROOT)
+
+
+@case(timeout=120)
+def case_distribution_layout():
+    check_distribution_layout(meson(), SOURCE_ROOT)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    dwtest.main()

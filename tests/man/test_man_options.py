@@ -13,14 +13,11 @@ import re
 import subprocess
 import sys
 
-BUILD = os.environ["DW_BUILD_ROOT"]
-SRC = os.environ["DW_SOURCE_ROOT"]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dwtest  # noqa: E402
+from dwtest import BUILD_ROOT as BUILD, SOURCE_ROOT as SRC, case, fail, skip  # noqa: E402
+
 OPT = re.compile(r"(?<![\w/.-])(--[a-z][a-z0-9-]*[a-z0-9]|-[a-zA-Z0-9])(?![\w-])")
-
-
-def fail(msg):
-    print("FAIL:", msg)
-    sys.exit(1)
 
 
 def introspect(what):
@@ -81,11 +78,11 @@ def subcommands(duct):
     return out
 
 
-def main():
+@case(timeout=60)
+def case_options():
     man_dir = os.path.join(BUILD, "man")
     if not os.path.exists(os.path.join(man_dir, "ductwatch.1")):
-        print("the man pages were not built (no scdoc): skipped")
-        sys.exit(77)
+        skip("the man pages were not built (no scdoc)")
     progs = programs()
     if "ductwatch" not in progs:
         fail("no ductwatch in the build's installed executables: %s" % sorted(progs))
@@ -145,4 +142,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    dwtest.main()

@@ -5,11 +5,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "config.h"
+#include "dwcmocka.h"
 
 static void test_defaults(void **st)
 {
@@ -123,7 +123,7 @@ static void test_shipped_file(void **st)
     assert_memory_equal(&c, &d, sizeof(c));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
@@ -133,5 +133,5 @@ int main(void)
         cmocka_unit_test(test_print_roundtrip),
         cmocka_unit_test(test_shipped_file),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

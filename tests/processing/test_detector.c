@@ -4,7 +4,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include <string.h>
 #include "config.h"
 #include "detector.h"
+#include "dwcmocka.h"
 #include "robust.h"
 #include "synth.h"
 
@@ -697,7 +697,7 @@ static void test_determinism(void **st)
     free(in.b);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_robust_median_mad),
@@ -724,5 +724,5 @@ int main(void)
         cmocka_unit_test(test_two_devices),
         cmocka_unit_test(test_determinism),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

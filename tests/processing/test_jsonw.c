@@ -7,7 +7,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 #include <cjson/cJSON.h>
 #include <float.h>
 #include <stdbool.h>
@@ -15,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "dwcmocka.h"
 #include "jsonw.h"
 #include "msg.h"
 
@@ -277,7 +277,7 @@ static void test_event_parse(void **st)
     }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_numbers),
@@ -286,5 +286,5 @@ int main(void)
         cmocka_unit_test(test_events),
         cmocka_unit_test(test_event_parse),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

@@ -1,46 +1,35 @@
-"""Helpers for the hostile-input tests (issue 21): a publisher the test
-controls (what a compromised stage or a broker could send), the garment
-frame body and event JSON as docs/messages.md specifies them, and a runner
-that takes the names of the cases to run (all when none is given)."""
+"""Helpers for the hostile-input tests (issue 21), on tests/pylib/dwtest: a
+publisher the test controls (what a compromised stage or a broker could
+send, on any topic), and HELLO payloads with any bytes as the device id."""
 import json
 import os
-import sys
-import time
 
 import zmq
 
-from rellib import (FRAME_HDR, PROG, Fail, PtyGarment, Stream, Tmp, check, pygarment,  # noqa: F401
-                    read_line, start_acquire, stop, subscribe)
-
-HELLO, SAMPLE, STATUS, EVENT = 1, 2, 3, 4
-
-
-def frame_body(ftype, payload, device_seq, seq, stream, t_device_us, t_host_ns):
-    """A frame.<device> body (docs/messages.md section 3)."""
-    return FRAME_HDR.pack(1, ftype, len(payload), device_seq, seq, stream, t_device_us,
-                          t_host_ns) + payload
+from dwtest import check
+from dwtest.wire import frame_body, pg
 
 
 def hello_payload(device_id, n_zones=16, rate=10):
     # pygarment refuses a '/' in the id; the tests below need any bytes.
-    p = bytearray(pygarment.hello_payload("X", "fw-1", rate, pygarment.default_layout()[:n_zones]))
+    p = bytearray(pg.hello_payload("X", "fw-1", rate, pg.default_layout()[:n_zones]))
     raw = device_id.encode() if isinstance(device_id, str) else device_id
     p[0:16] = raw[:16].ljust(16, b"\x00")
     return bytes(p)
 
 
 def sample_payload(k, n_zones=16):
-    return pygarment.sample_payload([3400 + k % 50] * n_zones, [100] * n_zones, [2500, 2500],
-                                    [0, 0, 1000], [0] * n_zones)
+    return pg.sample_payload([3400 + k % 50] * n_zones, [100] * n_zones, [2500, 2500],
+                             [0, 0, 1000], [0] * n_zones)
 
 
 class Publisher:
-    """An XPUB socket bound in the test's directory: the stream a recorder
+    """An XPUB socket bound in the case's directory: the stream a recorder
     (or any subscriber) is pointed at. Sends one stream with its own id and
-    sequence numbers."""
+    sequence numbers, on whatever topic the case names."""
 
     def __init__(self, ctx, t, name="pub"):
-        self.ep = "ipc://%s" % t.path(name)
+        self.ep = t.ep(name)
         self.sock = ctx.socket(zmq.XPUB)
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.setsockopt(zmq.SNDHWM, 0)
@@ -61,8 +50,8 @@ class Publisher:
         self.seq += 1
         self.t_dev += 100000
         self.t_host += 100000000
-        self.send(topic, frame_body(ftype, payload, device_seq, self.seq, self.stream,
-                                    self.t_dev, self.t_host))
+        self.send(topic, frame_body(ftype, device_seq, self.seq, self.stream, self.t_dev,
+                                    self.t_host, payload))
 
     def event(self, topic, kind, missing=0, text="", source="acquire", value=None):
         self.seq += 1
@@ -76,45 +65,8 @@ class Publisher:
         self.sock.close()
 
 
-def start_record(t, sub, rdir, *args):
-    """ductwatch-record -v on one endpoint; stderr to a file (read with log())."""
-    os.makedirs(rdir, exist_ok=True)
-    err = open(t.path("record.log"), "wb")
-    return t.spawn([PROG["ductwatch-record"], "--sub", sub, "--dir", rdir, "-v", *args],
-                   stderr=err)
-
-
-def log(t, name="record.log"):
-    with open(t.path(name), "rb") as f:
-        return f.read().decode("utf-8", "replace")
-
-
 def files_under(top):
     out = []
     for d, _, fs in os.walk(top):
         out += [os.path.join(d, f) for f in fs]
     return out
-
-
-def run(cases):
-    """Runs the cases named on the command line (all by default); exit 1 if
-    one failed, 77 if every one skipped."""
-    names = sys.argv[1:] or [c.__name__ for c in cases]
-    known = {c.__name__: c for c in cases}
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        print("unknown case(s): %s; known: %s" % (" ".join(unknown), " ".join(known)))
-        sys.exit(2)
-    failed = skipped = 0
-    for n in names:
-        t0 = time.monotonic()
-        try:
-            if known[n]() == "skip":
-                skipped += 1
-                print("skip %s" % n, flush=True)
-            else:
-                print("ok   %s (%.1f s)" % (n, time.monotonic() - t0), flush=True)
-        except Exception as e:  # report every case, fail at the end
-            failed += 1
-            print("FAIL %s: %s: %s" % (n, type(e).__name__, e), flush=True)
-    sys.exit(1 if failed else 77 if skipped == len(names) else 0)

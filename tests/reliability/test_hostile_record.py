@@ -13,148 +13,135 @@ the recorder promises (docs/reliability.md, "Hostile input"):
   recorder is writing (exit 1, the file untouched) and recovers it once
   that recorder was killed."""
 import os
-import subprocess
-import time
+import sys
 
-import zmq
-
-from hostilelib import (HELLO, PROG, SAMPLE, Publisher, Tmp, check, files_under, hello_payload, log, run,
-                        sample_payload, start_record, stop)
-
-
-def test_topic_traversal():
-    ctx = zmq.Context()
-    with Tmp() as t:
-        rdir = t.path("a", "b", "c", "rec")
-        pub = Publisher(ctx, t)
-        rec = start_record(t, pub.ep, rdir)
-        try:
-            pub.wait_subscriber()
-            time.sleep(0.2)
-            hostile = [
-                ("frame.../../../PWNED", "GOOD-ID"),    # traversal, valid HELLO id
-                ("frame.OTHER-ID", "GOOD-ID"),          # an id that is not its HELLO's
-                ("frame.bad id", "bad id"),             # a space: not a device id
-            ]
-            dseq = 0
-            for topic, hid in hostile:
-                pub.frame(topic, HELLO, hello_payload(hid), dseq)
-                for k in range(20):
-                    dseq += 1
-                    pub.frame(topic, SAMPLE, sample_payload(k), dseq)
-            pub.frame("frame.GOOD-ID", HELLO, hello_payload("GOOD-ID"), 0)
-            for k in range(30):
-                pub.frame("frame.GOOD-ID", SAMPLE, sample_payload(k), k + 1)
-            time.sleep(1.5)
-            rc = stop(rec, "ductwatch-record")
-        finally:
-            pub.close()
-        out = rec.stdout.read().decode()
-        text = log(t)
-        outside = [f for f in files_under(t.dir) if not f.startswith(rdir + os.sep) and
-                   f.endswith(".h5")]
-        check(not outside, "files outside --dir: %r" % outside)
-        check(rc == 0, "record exit %d" % rc)
-        inside = sorted(os.listdir(rdir))
-        check(len(inside) == 1 and inside[0].startswith("GOOD-ID-"),
-              "want one GOOD-ID file in --dir, got %r (stdout %r)" % (inside, out))
-        import h5py
-        with h5py.File(os.path.join(rdir, inside[0]), "r") as f:
-            check(f.attrs["device_id"] in (b"GOOD-ID", "GOOD-ID"), "device_id %r" %
-                  f.attrs["device_id"])
-            n = len(f["frames/seq"])
-            check(n == 30, "GOOD-ID file holds %d frames, want 30" % n)
-        check("'frame.../../../PWNED'" in text, "the first refused topic is not in the log:\n%s"
-              % text[-2000:])
-        check("OTHER-ID: refused a HELLO of device 'GOOD-ID'" in text,
-              "the HELLO on another device's topic is not refused in the log:\n%s" % text[-2000:])
-        # 21 + 21 messages on topics that are no device id, 1 HELLO
-        check("refused 43 message(s)" in text, "the refused messages are not counted (43):\n%s"
-              % text[-2000:])
-        check(text.count("refused a message on topic") == 1, "refusals not logged once")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dwtest  # noqa: E402
+from dwtest import HELLO, SAMPLE, case, check, wait_for  # noqa: E402
+from dwtest.record import Recorder  # noqa: E402
+from hostilelib import Publisher, files_under, hello_payload, sample_payload  # noqa: E402
 
 
-def wait_for(cond, timeout, what):
-    end = time.monotonic() + timeout
-    while not cond():
-        check(time.monotonic() < end, "timed out waiting for %s" % what)
-        time.sleep(0.05)
+@case()
+def test_topic_traversal(t):
+    ctx = t.ctx
+    rdir = t.path("a", "b", "c", "rec")
+    pub = Publisher(ctx, t)
+    rec = Recorder(t, [pub.ep], extra=["-v"], dir=rdir)
+    try:
+        pub.wait_subscriber()   # the recorder's one subscription, to everything
+        hostile = [
+            ("frame.../../../PWNED", "GOOD-ID"),    # traversal, valid HELLO id
+            ("frame.OTHER-ID", "GOOD-ID"),          # an id that is not its HELLO's
+            ("frame.bad id", "bad id"),             # a space: not a device id
+        ]
+        dseq = 0
+        for topic, hid in hostile:
+            pub.frame(topic, HELLO, hello_payload(hid), dseq)
+            for k in range(20):
+                dseq += 1
+                pub.frame(topic, SAMPLE, sample_payload(k), dseq)
+        pub.frame("frame.GOOD-ID", HELLO, hello_payload("GOOD-ID"), 0)
+        for k in range(30):
+            pub.frame("frame.GOOD-ID", SAMPLE, sample_payload(k), k + 1)
+        rec.wait_flushed(30)   # everything before GOOD-ID's last frame arrived
+        rc = rec.stop()
+    finally:
+        pub.close()
+    out = "\n".join(rec.lines)
+    text = rec.err
+    outside = [f for f in files_under(t.dir) if not f.startswith(rdir + os.sep) and
+               f.endswith(".h5")]
+    check(not outside, "files outside --dir: %r" % outside)
+    check(rc == 0, "record exit %d" % rc)
+    inside = sorted(os.listdir(rdir))
+    check(len(inside) == 1 and inside[0].startswith("GOOD-ID-"),
+          "want one GOOD-ID file in --dir, got %r (stdout %r)" % (inside, out))
+    import h5py
+    with h5py.File(os.path.join(rdir, inside[0]), "r") as f:
+        check(f.attrs["device_id"] in (b"GOOD-ID", "GOOD-ID"), "device_id %r" %
+              f.attrs["device_id"])
+        n = len(f["frames/seq"])
+        check(n == 30, "GOOD-ID file holds %d frames, want 30" % n)
+    check("'frame.../../../PWNED'" in text, "the first refused topic is not in the log:\n%s"
+          % text[-2000:])
+    check("OTHER-ID: refused a HELLO of device 'GOOD-ID'" in text,
+          "the HELLO on another device's topic is not refused in the log:\n%s" % text[-2000:])
+    # 21 + 21 messages on topics that are no device id, 1 HELLO
+    check("refused 43 message(s)" in text, "the refused messages are not counted (43):\n%s"
+          % text[-2000:])
+    check(text.count("refused a message on topic") == 1, "refusals not logged once")
 
 
-def recording(t, pub, dev, rdir):
-    """A recorder on pub with a file of 30 frames of dev flushed."""
-    rec = start_record(t, pub.ep, rdir)
+def recording(t, dev):
+    """A publisher and a recorder on it (into RUN/rec) with a file of 30
+    frames of dev flushed: (publisher, recorder, its directory)."""
+    rdir = t.path("rec")
+    pub = Publisher(t.ctx, t)
+    rec = Recorder(t, [pub.ep], extra=["-v"], dir=rdir)
     pub.wait_subscriber()
-    time.sleep(0.2)
     pub.frame("frame." + dev, HELLO, hello_payload(dev), 0)
     for k in range(30):
         pub.frame("frame." + dev, SAMPLE, sample_payload(k), k + 1)
-    wait_for(lambda: "flushed, 30 frames" in log(t), 10, "the first flush")
-    return rec
+    rec.wait_flushed(30)
+    return pub, rec, rdir
 
 
-def test_deleted_file():
-    ctx = zmq.Context()
-    with Tmp() as t:
-        rdir = t.path("rec")
-        pub = Publisher(ctx, t)
-        try:
-            rec = recording(t, pub, "DEL-1", rdir)
-            first = os.listdir(rdir)
-            check(len(first) == 1, "files %r" % first)
-            os.unlink(os.path.join(rdir, first[0]))
-            wait_for(lambda: "was deleted" in log(t), 10, "the recorder to notice the deletion")
-            for k in range(30, 60):
-                pub.frame("frame.DEL-1", SAMPLE, sample_payload(k), k + 1)
-            time.sleep(1.5)
-            rc = stop(rec, "ductwatch-record")
-        finally:
-            pub.close()
-        out = rec.stdout.read().decode()
-        check(rc == 0, "record exit %d" % rc)
-        check("deleted: %s: 30 frame(s) of DEL-1 lost with it" % os.path.join(rdir, first[0])
-              in out, "no deleted: line: %r" % out)
-        files = os.listdir(rdir)
-        check(len(files) == 1 and files != first, "files after: %r" % files)
-        import h5py
-        with h5py.File(os.path.join(rdir, files[0]), "r") as f:
-            reason = f.attrs["file_reason"]
-            n = len(f["frames/seq"])
-            gaps = [(int(e["missing"]), bytes(e["text"]).rstrip(b"\x00").decode())
-                    for e in f["events"][:] if bytes(e["kind"]).rstrip(b"\x00") == b"gap"]
-        check(reason in (b"file-deleted", "file-deleted"), "file_reason %r" % reason)
-        check(n == 30, "the new file holds %d frames, want the 30 sent after" % n)
-        check(gaps == [(30, "session file deleted while recording")], "gap rows %r" % gaps)
+@case()
+def test_deleted_file(t):
+    pub, rec, rdir = recording(t, "DEL-1")
+    try:
+        first = os.listdir(rdir)
+        check(len(first) == 1, "files %r" % first)
+        os.unlink(os.path.join(rdir, first[0]))
+        wait_for(lambda: "was deleted" in rec.err, 10, "the recorder to notice the deletion")
+        n0 = len(rec.flushed())
+        for k in range(30, 60):
+            pub.frame("frame.DEL-1", SAMPLE, sample_payload(k), k + 1)
+        wait_for(lambda: any(n >= 30 for n in rec.flushed()[n0:]), 30,
+                 "the new file's flush of the 30 frames")
+        rc = rec.stop()
+    finally:
+        pub.close()
+    out = "\n".join(rec.lines)
+    check(rc == 0, "record exit %d" % rc)
+    check("deleted: %s: 30 frame(s) of DEL-1 lost with it" % os.path.join(rdir, first[0])
+          in out, "no deleted: line: %r" % out)
+    files = os.listdir(rdir)
+    check(len(files) == 1 and files != first, "files after: %r" % files)
+    import h5py
+    with h5py.File(os.path.join(rdir, files[0]), "r") as f:
+        reason = f.attrs["file_reason"]
+        n = len(f["frames/seq"])
+        gaps = [(int(e["missing"]), bytes(e["text"]).rstrip(b"\x00").decode())
+                for e in f["events"][:] if bytes(e["kind"]).rstrip(b"\x00") == b"gap"]
+    check(reason in (b"file-deleted", "file-deleted"), "file_reason %r" % reason)
+    check(n == 30, "the new file holds %d frames, want the 30 sent after" % n)
+    check(gaps == [(30, "session file deleted while recording")], "gap rows %r" % gaps)
 
 
-def test_recover_live():
-    ctx = zmq.Context()
-    with Tmp() as t:
-        rdir = t.path("rec")
-        pub = Publisher(ctx, t)
-        try:
-            rec = recording(t, pub, "LIVE-1", rdir)
-            path = os.path.join(rdir, os.listdir(rdir)[0])
-            with open(path, "rb") as f:
-                before = f.read()
-            r = subprocess.run([PROG["ductwatch-record"], "--recover", path], env=t.env,
-                               capture_output=True, timeout=30)
-            err = r.stderr.decode()
-            check(r.returncode == 1, "--recover on a live file: exit %d, %r" % (r.returncode, err))
-            check("being written" in err, "no clear reason: %r" % err)
-            with open(path, "rb") as f:
-                check(f.read() == before, "--recover changed the live file")
-            check(rec.poll() is None, "the recorder died")
-            rec.kill()
-            rec.wait()
-            r = subprocess.run([PROG["ductwatch-record"], "--recover", path], env=t.env,
-                               capture_output=True, timeout=30)
-            check(r.returncode == 0, "--recover after kill -9: exit %d, %r" %
-                  (r.returncode, r.stderr))
-            check(b"frames 30" in r.stdout, "recovered file: %r" % r.stdout)
-        finally:
-            pub.close()
+@case()
+def test_recover_live(t):
+    pub, rec, rdir = recording(t, "LIVE-1")
+    try:
+        path = os.path.join(rdir, os.listdir(rdir)[0])
+        with open(path, "rb") as f:
+            before = f.read()
+        r = t.run(["ductwatch-record", "--recover", path])
+        err = r.stderr
+        check(r.returncode == 1, "--recover on a live file: exit %d, %r" % (r.returncode, err))
+        check("being written" in err, "no clear reason: %r" % err)
+        with open(path, "rb") as f:
+            check(f.read() == before, "--recover changed the live file")
+        check(rec.p.poll() is None, "the recorder died")
+        rec.kill()
+        r = t.run(["ductwatch-record", "--recover", path])
+        check(r.returncode == 0, "--recover after kill -9: exit %d, %r" %
+              (r.returncode, r.stderr))
+        check("frames 30" in r.stdout, "recovered file: %r" % r.stdout)
+    finally:
+        pub.close()
 
 
 if __name__ == "__main__":
-    run([test_topic_traversal, test_deleted_file, test_recover_live])
+    dwtest.main(fixture=dwtest.Run)

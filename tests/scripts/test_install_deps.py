@@ -10,35 +10,35 @@ import subprocess
 import sys
 import tempfile
 
-SCRIPT = os.path.join(os.environ["DW_SOURCE_ROOT"], "scripts", "install-deps.sh")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dwtest  # noqa: E402
+from dwtest import case, fail, skip, source  # noqa: E402
+
+SCRIPT = source("scripts", "install-deps.sh")
 
 
-def main():
+@case(timeout=60)
+def case_apt_left_alone():
     d = tempfile.mkdtemp(prefix="dwdeps-")
     try:
         for tool in ("bash", "id", "dpkg-query"):
             path = shutil.which(tool)
             if not path:
-                print("no %s here (not Debian?): skipped" % tool)
-                return 77
+                skip("no %s here (not Debian?)" % tool)
             os.symlink(path, os.path.join(d, tool))
         env = {"PATH": d, "HOME": d, "LANG": "C"}
         for args in ([], ["--build"]):
             p = subprocess.run([os.path.join(d, "bash"), SCRIPT] + args, env=env,
                                capture_output=True, text=True, timeout=60)
             if "installing" in p.stdout:
-                print("this machine lacks %s: skipped" % p.stdout.split("installing", 1)[1].strip())
-                return 77
+                skip("this machine lacks %s" % p.stdout.split("installing", 1)[1].strip())
             if p.returncode != 0 or "packages are installed" not in p.stdout:
-                print("FAIL: install-deps.sh %s with everything installed: exit %d\n%s%s"
-                      % (" ".join(args), p.returncode, p.stdout, p.stderr))
-                return 1
+                fail("install-deps.sh %s with everything installed: exit %d\n%s%s"
+                     % (" ".join(args), p.returncode, p.stdout, p.stderr))
             print("install-deps.sh %s: %s" % (" ".join(args), p.stdout.strip()))
     finally:
         shutil.rmtree(d)
-    print("ok")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    dwtest.main()

@@ -20,15 +20,15 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 
 import zmq
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reliability"))
-from hostilelib import (PROG, PtyGarment, Stream, Tmp, check, log, read_line, run,  # noqa: E402
-                        start_acquire, start_record, stop, subscribe)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dwtest  # noqa: E402
+from dwtest import Stream, case, check, fail, subscribe  # noqa: E402
+from dwtest.garment import PtyGarment, acquire, testgarment  # noqa: E402
+from dwtest.record import Recorder  # noqa: E402
 
-TESTGARMENT = os.environ.get("DW_TESTGARMENT", "")
 RATE, SECONDS = 1000, 12
 
 ATTACK = r'''
@@ -94,159 +94,142 @@ def status_kb(pid, field):
     return 0
 
 
-def acquire_log(t):
-    return log(t, "acquire.log")
-
-
 def start_garment_and_acquire(t, frames, *args):
-    tg = t.spawn([TESTGARMENT, "--frames", str(frames), "--rate", str(RATE), "--hold-ms", "60000"])
-    line = read_line(tg)
-    check(line.startswith("pty: "), "testgarment said %r" % line)
-    err = open(t.path("acquire.log"), "wb")
-    pub = "ipc://" + t.path("acq-pub")
-    events = "ipc://" + t.path("acq-events")
-    a = t.spawn([PROG["ductwatch-acquire"], "--port", line[5:], "--pub", pub, "--events", events,
-                 "-v", *args], stderr=err)
-    check(read_line(a) == "pub: " + pub and read_line(a) == "events: " + events, "acquire lines")
-    return tg, a, pub, events
+    _, port = testgarment(t, "--frames", str(frames), "--rate", str(RATE))
+    a, pub, events = acquire(t, port, "-v", *args)
+    return a, pub, events
 
 
-def churn(kind):
-    ctx = zmq.Context()
+def churn(t, kind):
+    ctx = t.ctx
     frames = RATE * SECONDS
-    with Tmp() as t:
-        st = Stream(subscribe(ctx, "ipc://" + t.path("acq-pub")))
-        rec = start_record(t, "ipc://" + t.path("acq-pub"), t.path("rec"))
-        tg, a, pub, _ = start_garment_and_acquire(t, frames, "--wait-subscribers", "2")
-        check(st.until(lambda: len(st.frames) >= RATE * 2, 20), "no stream")
-        rss0 = status_kb(a.pid, "VmRSS")
-        atk = subprocess.Popen([sys.executable, "-c", ATTACK, pub, kind, str(SECONDS - 4)],
-                               stdout=subprocess.PIPE, env=t.env)
-        st.until(lambda: atk.poll() is not None and len(st.frames) >= frames + 1, SECONDS + 30)
-        attacks = int(atk.stdout.read() or 0)
-        atk.wait()
-        peak = status_kb(a.pid, "VmHWM")
-        check(stop(a, "acquire") == 0, "acquire exit")
-        time.sleep(1.5)
-        check(stop(rec, "record") == 0, "record exit")
-        text = acquire_log(t)
-        # acquire -v logs every replay with its size (the trees before the
-        # budget too); the stop line has the HELLO-only ones
-        sizes = [int(x) for x in re.findall(r"new subscriber: replayed (\d+) message", text)]
-        replays, replayed = len(sizes), sum(sizes)
-        m = re.search(r"(\d+) limited to the HELLO", text)
-        hello_only = int(m.group(1)) if m else 0
-        print("churn %s: %d attack rounds; acquire: %d full replays (%d messages), %d HELLO-only; "
-              "honest subscriber: %d frames, %d gaps (%d missing), %d duplicates dropped; acquire "
-              "RSS %d kB before, peak %d kB" % (kind, attacks, replays, replayed, hello_only,
-                                               len(st.frames), st.gaps, st.missing, st.dups, rss0,
-                                               peak))
-        check(st.gaps == 0 and len(st.frames) == frames + 1,
-              "the honest subscriber lost live data: %d of %d frames, %d gaps (%d missing)" %
-              (len(st.frames), frames + 1, st.gaps, st.missing))
-        import h5py
-        files = os.listdir(t.path("rec"))
-        check(len(files) == 1, "recorder files %r" % files)
-        with h5py.File(t.path("rec", files[0]), "r") as f:
-            n = len(f["frames/seq"])
-            gaps = [int(e["missing"]) for e in f["events"][:]
-                    if bytes(e["kind"]).rstrip(b"\x00") == b"gap"]
-        check(n == frames and not gaps, "the recorder lost data: %d of %d frames, gap rows %r" %
-              (n, frames, gaps))
-        # the budget: a full backlog (16384 and the HELLO) at once, one more
-        # per backlog age (10 s) on average, whatever the peers do
-        budget = 16385 * (1 + SECONDS / 10)
-        check(0 <= replayed <= budget, "%d messages replayed under churn, budget %d" %
-              (replayed, budget))
-    ctx.destroy(linger=0)
+    st = Stream(subscribe(ctx, t.ep("acq-pub")))
+    rec = Recorder(t, [t.ep("acq-pub")], extra=["-v"], dir=t.path("rec"))
+    a, pub, _ = start_garment_and_acquire(t, frames, "--wait-subscribers", "2")
+    check(st.until(lambda: len(st.frames) >= RATE * 2, 20), "no stream")
+    rss0 = status_kb(a.pid, "VmRSS")
+    atk = t.spawn([sys.executable, "-c", ATTACK, pub, kind, str(SECONDS - 4)])
+    st.until(lambda: atk.poll() is not None and len(st.frames) >= frames + 1, SECONDS + 30)
+    attacks = int(atk.rest(5).strip() or 0)
+    peak = status_kb(a.pid, "VmHWM")
+    check(a.stop() == 0, "acquire exit")
+    rec.wait_flushed(frames)   # the recorder has the whole stream
+    check(rec.stop() == 0, "record exit")
+    text = a.err_text()
+    # acquire -v logs every replay with its size (the trees before the
+    # budget too); the stop line has the HELLO-only ones
+    sizes = [int(x) for x in re.findall(r"new subscriber: replayed (\d+) message", text)]
+    replays, replayed = len(sizes), sum(sizes)
+    m = re.search(r"(\d+) limited to the HELLO", text)
+    hello_only = int(m.group(1)) if m else 0
+    print("churn %s: %d attack rounds; acquire: %d full replays (%d messages), %d HELLO-only; "
+          "honest subscriber: %d frames, %d gaps (%d missing), %d duplicates dropped; acquire "
+          "RSS %d kB before, peak %d kB" % (kind, attacks, replays, replayed, hello_only,
+                                           len(st.frames), st.gaps, st.missing, st.dups, rss0,
+                                           peak))
+    check(st.gaps == 0 and len(st.frames) == frames + 1,
+          "the honest subscriber lost live data: %d of %d frames, %d gaps (%d missing)" %
+          (len(st.frames), frames + 1, st.gaps, st.missing))
+    import h5py
+    files = os.listdir(t.path("rec"))
+    check(len(files) == 1, "recorder files %r" % files)
+    with h5py.File(t.path("rec", files[0]), "r") as f:
+        n = len(f["frames/seq"])
+        gaps = [int(e["missing"]) for e in f["events"][:]
+                if bytes(e["kind"]).rstrip(b"\x00") == b"gap"]
+    check(n == frames and not gaps, "the recorder lost data: %d of %d frames, gap rows %r" %
+          (n, frames, gaps))
+    # the budget: a full backlog (16384 and the HELLO) at once, one more
+    # per backlog age (10 s) on average, whatever the peers do
+    budget = 16385 * (1 + SECONDS / 10)
+    check(0 <= replayed <= budget, "%d messages replayed under churn, budget %d" %
+          (replayed, budget))
 
 
-def test_churn_zz():
-    churn("zz")
+@case(timeout=60, parallel=False)
+def test_churn_zz(t):
+    churn(t, "zz")
 
 
-def test_churn_all():
-    churn("all")
+@case(timeout=60, parallel=False)
+def test_churn_all(t):
+    churn(t, "all")
 
 
-def test_churn_connect():
-    churn("connect")
+@case(timeout=60, parallel=False)
+def test_churn_connect(t):
+    churn(t, "connect")
 
 
-def oversized(kind, size, what):
+def oversized(t, kind, size, what):
     """One oversized message of kind to a streaming acquire: the stream goes
     on, acquire's peak memory stays within 20 MB of where it was, and the
     events endpoint answers the next client."""
-    ctx = zmq.Context()
-    with Tmp() as t:
-        st = Stream(subscribe(ctx, "ipc://" + t.path("acq-pub")))
-        tg, a, pub, events = start_garment_and_acquire(t, 100000, "--wait-subscribers", "1")
-        check(st.until(lambda: len(st.frames) >= 500, 20), "no stream")
-        rss0 = status_kb(a.pid, "VmRSS")
-        n0 = len(st.frames)
-        said = big_message(t, pub if kind == "sub" else events, kind, size)
-        st.until(lambda: len(st.frames) >= n0 + 3 * RATE, 20)
-        rss1 = status_kb(a.pid, "VmHWM")
-        req = ctx.socket(zmq.REQ)
-        req.setsockopt(zmq.LINGER, 0)
-        req.setsockopt(zmq.RCVTIMEO, 5000)
-        req.connect(events)
-        req.send(b'{"kind":"shower"}')
-        ok = req.recv()
-        req.close()
-        print("%s (%s): acquire RSS %d kB before, peak %d kB after (+%d kB)" %
-              (what, said, rss0, rss1, rss1 - rss0))
-        check(len(st.frames) >= n0 + 3 * RATE and st.gaps == 0, "the stream stalled or lost data")
-        check(b'"ok":true' in ok, "the endpoint no longer answers: %r" % ok)
-        check(rss1 - rss0 < 20 * 1024, "acquire grew by %d kB for %s" % (rss1 - rss0, what))
-        check(stop(a, "acquire") == 0, "acquire exit")
-    ctx.destroy(linger=0)
+    ctx = t.ctx
+    st = Stream(subscribe(ctx, t.ep("acq-pub")))
+    a, pub, events = start_garment_and_acquire(t, 100000, "--wait-subscribers", "1")
+    check(st.until(lambda: len(st.frames) >= 500, 20), "no stream")
+    rss0 = status_kb(a.pid, "VmRSS")
+    n0 = len(st.frames)
+    said = big_message(t, pub if kind == "sub" else events, kind, size)
+    st.until(lambda: len(st.frames) >= n0 + 3 * RATE, 20)
+    rss1 = status_kb(a.pid, "VmHWM")
+    req = ctx.socket(zmq.REQ)
+    req.setsockopt(zmq.LINGER, 0)
+    req.setsockopt(zmq.RCVTIMEO, 5000)
+    req.connect(events)
+    req.send(b'{"kind":"shower"}')
+    ok = req.recv()
+    req.close()
+    print("%s (%s): acquire RSS %d kB before, peak %d kB after (+%d kB)" %
+          (what, said, rss0, rss1, rss1 - rss0))
+    check(len(st.frames) >= n0 + 3 * RATE and st.gaps == 0, "the stream stalled or lost data")
+    check(b'"ok":true' in ok, "the endpoint no longer answers: %r" % ok)
+    check(rss1 - rss0 < 20 * 1024, "acquire grew by %d kB for %s" % (rss1 - rss0, what))
+    check(a.stop() == 0, "acquire exit")
 
 
-def test_big_topic():
-    oversized("sub", 5 * 1024 * 1024, "a 5 MB subscription")
+@case(timeout=60, parallel=False)
+def test_big_topic(t):
+    oversized(t, "sub", 5 * 1024 * 1024, "a 5 MB subscription")
 
 
-def test_big_request():
-    oversized("req", 64 * 1024 * 1024, "a 64 MB request")
+@case(timeout=60, parallel=False)
+def test_big_request(t):
+    oversized(t, "req", 64 * 1024 * 1024, "a 64 MB request")
 
 
-def test_ipc_private():
-    with Tmp() as t:
-        g = PtyGarment()
-        open_dir = tempfile.mkdtemp(prefix="dwopen-")
-        try:
-            os.chmod(open_dir, 0o755)
-            private = t.path("acq-events")
-            cases = [
-                [PROG["ductwatch-acquire"], "--port", g.path, "--pub",
-                 "ipc://%s/acq" % open_dir, "--events", "ipc://" + private],
-                [PROG["ductwatch-acquire"], "--port", g.path, "--pub", "ipc://@dw-abstract",
-                 "--events", "ipc://" + private],
-                [PROG["ductwatch-detect"], "--sub", "ipc://" + t.path("x"), "--pub",
-                 "ipc://%s/det" % open_dir],
-            ]
-            for argv in cases:
-                p = subprocess.Popen(argv, env=t.env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
-                try:
-                    out, err = p.communicate(timeout=5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    out, err = p.communicate()
-                    raise AssertionError("%s: accepted, still running after 5 s (stdout %r)" %
-                                         (" ".join(argv[1:]), out))
-                err = err.decode()
-                check(p.returncode == 2 and ("not private" in err or "every user" in err),
-                      "%s: exit %d, %r" % (" ".join(argv[1:]), p.returncode, err))
-            check(os.listdir(open_dir) == [], "a socket was created: %r" % os.listdir(open_dir))
-        finally:
-            g.close()
-            for f in os.listdir(open_dir):
-                os.unlink(os.path.join(open_dir, f))
-            os.rmdir(open_dir)
+@case(timeout=30)
+def test_ipc_private(t):
+    g = PtyGarment()
+    open_dir = tempfile.mkdtemp(prefix="dwopen-")
+    try:
+        os.chmod(open_dir, 0o755)
+        private = t.path("acq-events")
+        cases = [
+            ["ductwatch-acquire", "--port", g.path, "--pub",
+             "ipc://%s/acq" % open_dir, "--events", "ipc://" + private],
+            ["ductwatch-acquire", "--port", g.path, "--pub", "ipc://@dw-abstract",
+             "--events", "ipc://" + private],
+            ["ductwatch-detect", "--sub", "ipc://" + t.path("x"), "--pub",
+             "ipc://%s/det" % open_dir],
+        ]
+        for argv in cases:
+            try:
+                p = t.run(argv, timeout=5)
+            except subprocess.TimeoutExpired as e:
+                fail("%s: accepted, still running after 5 s (stdout %r)" %
+                     (" ".join(argv[1:]), e.stdout))
+            err = p.stderr
+            check(p.returncode == 2 and ("not private" in err or "every user" in err),
+                  "%s: exit %d, %r" % (" ".join(argv[1:]), p.returncode, err))
+        check(os.listdir(open_dir) == [], "a socket was created: %r" % os.listdir(open_dir))
+    finally:
+        g.close()
+        for f in os.listdir(open_dir):
+            os.unlink(os.path.join(open_dir, f))
+        os.rmdir(open_dir)
 
 
 if __name__ == "__main__":
-    run([test_churn_zz, test_churn_all, test_churn_connect, test_big_topic, test_big_request,
-         test_ipc_private])
+    dwtest.main(fixture=dwtest.Run)

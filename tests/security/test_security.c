@@ -10,8 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <cmocka.h>
 #include <zmq.h>
+#include "dwcmocka.h"
 #include "endpoint.h"
 #include "log.h"
 #include "security.h"
@@ -20,15 +20,12 @@ static char tmpdir[256];
 
 static int setup(void **state)
 {
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/dwsec-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return dw_test_mkdtemp(tmpdir, sizeof(tmpdir), "dwsec");
 }
 
 static int teardown(void **state)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return dw_test_rmtree(tmpdir);
 }
 
 static void write_text(const char *name, const char *text, mode_t mode, char *path, size_t cap)
@@ -368,7 +365,7 @@ static void test_bind_helper(void **state)
     assert_int_equal(zmq_ctx_term(ctx), 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_policy),
@@ -379,5 +376,5 @@ int main(void)
         cmocka_unit_test(test_bind_helper),
     };
     dw_log_set_level(DW_LOG_ERROR);
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return dw_cmocka_run(tests, setup, teardown, argc, argv);
 }

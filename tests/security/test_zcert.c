@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <cmocka.h>
+#include "dwcmocka.h"
 #include "endpoint.h"
 #include "security.h"
 
@@ -24,16 +24,13 @@ static int setup(void **state)
 {
     (void)state;
     zsys_handler_set(NULL); /* the test's signals stay the test's */
-    snprintf(dir, sizeof(dir), "/tmp/dwzcert-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return dw_test_mkdtemp(dir, sizeof(dir), "dwzcert");
 }
 
 static int teardown(void **state)
 {
-    char cmd[300];
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return dw_test_rmtree(dir);
 }
 
 /* A certificate with metadata, as CZMQ writes it: NAME and NAME_secret. */
@@ -118,7 +115,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_zcert_allowed),
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return dw_cmocka_run(tests, setup, teardown, argc, argv);
 }

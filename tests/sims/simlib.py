@@ -18,7 +18,7 @@ def neighbours(z):
             side * 8 + ((q + 3) % 4) * 2 + ring]
 
 
-class Run:
+class SimRun:
     """One simulator run, decoded. Times in hours of device time."""
 
     def __init__(self, sim, simframes, tmp, scenario, seed=1, duration='48h', extra=(), block=600):

@@ -6,26 +6,22 @@ used to print t_host_ns and its stream id through a double, with an
 exponent: 1.7654321098765432e+18), t_host_ns is a host time in ns of this
 run, and the recorder's /alerts row holds the same numbers as the body, to
 the nanosecond. An alert message of 1000 bytes (detect writes up to 767) is
-in the file whole (the column used to cut at 255).
-
-Environment: DW_SIM, DW_ACQUIRE, DW_DETECT, DW_RECORD."""
+in the file whole (the column used to cut at 255)."""
 import json
 import os
 import re
-import signal
-import subprocess
 import sys
 import time
 
 import h5py
-import zmq
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dwstream import Garment, Publisher  # noqa: E402
-from dwtest import ACQUIRE, Recorder, Workdir, check  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dwtest  # noqa: E402
+from dwtest import case, check, subscribe  # noqa: E402
+from dwtest.garment import acquire  # noqa: E402
+from dwtest.record import Recorder  # noqa: E402
+from dwtest.wire import Garment, Publisher  # noqa: E402
 
-SIM = os.environ["DW_SIM"]
-DETECT = os.environ["DW_DETECT"]
 # A detached sensor an hour in: alerts from about 1 h of device time on,
 # 2 s after the start at 1800 x real time (the subscribers are connected by
 # then), three more over the next 2 h.
@@ -44,46 +40,26 @@ def digits(body, key):
 
 def run(wd):
     acq_ep, det_ep = wd.ep("acquire"), wd.ep("detect")
-    link = os.path.join(wd.path, "garment")
-    procs = []
-    ctx = zmq.Context()
-    sub = ctx.socket(zmq.SUB)
-    sub.setsockopt(zmq.LINGER, 0)
-    sub.setsockopt(zmq.SUBSCRIBE, b"alert.")
-    try:
-        det = subprocess.Popen([DETECT, "--sub", acq_ep, "--pub", det_ep, "-q"],
-                               stdout=subprocess.PIPE, text=True)
-        procs.append(det)
-        check(det.stdout.readline().strip() == "pub: " + det_ep, "detect's pub line")
-        sub.connect(det_ep)
-        rec = Recorder(wd, [acq_ep, det_ep])
-        t0 = time.time_ns()
-        sim = subprocess.Popen([SIM, *SIM_ARGS, "--out", "pty", "--pty-link", link],
-                               stdout=subprocess.PIPE, text=True)
-        procs.append(sim)
-        check(sim.stdout.readline().startswith("pty: "), "the simulator did not say its pty")
-        acq = subprocess.Popen([ACQUIRE, "--port", link, "--pub", acq_ep, "--events",
-                                wd.ep("events"), "--wait-subscribers", "2", "-q"],
-                               stdout=subprocess.DEVNULL)
-        procs.append(acq)
-        path = rec.wait_file(timeout=30)
-        check(sim.wait(timeout=120) == 0, "the simulator failed")
-        bodies = []
-        while sub.poll(2000):
-            topic, body = sub.recv_multipart()
-            bodies.append(body)
-        t1 = time.time_ns()
-        for p in (acq, det):
-            p.send_signal(signal.SIGTERM)
-            check(p.wait(timeout=15) == 0, "%s exit status" % p.args[0])
-        check(rec.stop() == 0, "recorder: %s" % rec.err)
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        sub.close()
-        ctx.term()
+    link = wd.path("garment")
+    sub = subscribe(wd.ctx, det_ep, topic=b"alert.")
+    det = wd.spawn(["ductwatch-detect", "--sub", acq_ep, "--pub", det_ep, "-q"])
+    check(det.expect("pub: ") == det_ep, "detect's pub line")
+    rec = Recorder(wd, [acq_ep, det_ep])
+    t0 = time.time_ns()
+    sim = wd.spawn(["ductwatch-sim", *SIM_ARGS, "--out", "pty", "--pty-link", link])
+    sim.expect("pty: ")
+    acq, _, _ = acquire(wd, link, "--wait-subscribers", "2", "-q", pub=acq_ep)
+    path = rec.wait_file(timeout=30)
+    check(sim.wait(120) == 0, "the simulator failed")
+    bodies = []
+    while sub.poll(2000):
+        topic, body = sub.recv_multipart()
+        bodies.append(body)
+    t1 = time.time_ns()
+    for p in (acq, det):
+        check(p.stop() == 0, "%s exit status" % p.name)
+    check(rec.stop() == 0, "recorder: %s" % rec.err)
+    sub.close()
     return path, bodies, t0, t1
 
 
@@ -101,7 +77,7 @@ def long_message(wd):
         p.alert(g.t, message=msg)
         p.alert(g.t, state="cleared", message="x" * 1023)
         path = rec.wait_file()
-        time.sleep(0.5)
+        rec.wait_row("alerts", lambda rows: len(rows) >= 2, 60)
         check(rec.stop() == 0, "recorder: %s" % rec.err)
     finally:
         p.close()
@@ -110,28 +86,33 @@ def long_message(wd):
     check(got == [msg, "x" * 1023], "messages cut: %r" % [len(m) for m in got])
 
 
-def main():
-    with Workdir() as wd:
-        long_message(wd)
-        path, bodies, t0, t1 = run(wd)
-        check(bodies, "no alert reached the subscriber")
-        with h5py.File(path, "r") as f:
-            rows = {int(r["seq"]): r for r in f["alerts"][:]}
-        for body in bodies:
-            a = json.loads(body)
-            for k in INTS:
-                check(digits(body, k) == a[k], "%s differs from its digits" % k)
-            check(t0 <= a["t_host_ns"] <= t1, "t_host_ns %d is not a time of this run (%d..%d)"
-                  % (a["t_host_ns"], t0, t1))
-            check(int(float(a["stream"])) == a["stream"], "stream id %d is not an exact double"
-                  % a["stream"])
-            r = rows.get(a["seq"])
-            check(r is not None, "alert seq %d is not in the file (%r)" % (a["seq"], sorted(rows)))
-            for k in ("id", "t_device_us", "t_host_ns"):
-                check(int(r[k]) == a[k], "/alerts %s %d, the body said %d" % (k, r[k], a[k]))
-            check(r["message"].decode() == a["message"], "message %r" % r["message"])
-        print("ok: %d alert(s), every integer exact (t_host_ns %d in the file)"
-              % (len(bodies), rows[json.loads(bodies[0])["seq"]]["t_host_ns"]))
+@case(timeout=60)
+def case_long_message(wd):
+    long_message(wd)
 
 
-main()
+@case(timeout=120)
+def case_pipeline(wd):
+    path, bodies, t0, t1 = run(wd)
+    check(bodies, "no alert reached the subscriber")
+    with h5py.File(path, "r") as f:
+        rows = {int(r["seq"]): r for r in f["alerts"][:]}
+    for body in bodies:
+        a = json.loads(body)
+        for k in INTS:
+            check(digits(body, k) == a[k], "%s differs from its digits" % k)
+        check(t0 <= a["t_host_ns"] <= t1, "t_host_ns %d is not a time of this run (%d..%d)"
+              % (a["t_host_ns"], t0, t1))
+        check(int(float(a["stream"])) == a["stream"], "stream id %d is not an exact double"
+              % a["stream"])
+        r = rows.get(a["seq"])
+        check(r is not None, "alert seq %d is not in the file (%r)" % (a["seq"], sorted(rows)))
+        for k in ("id", "t_device_us", "t_host_ns"):
+            check(int(r[k]) == a[k], "/alerts %s %d, the body said %d" % (k, r[k], a[k]))
+        check(r["message"].decode() == a["message"], "message %r" % r["message"])
+    print("ok: %d alert(s), every integer exact (t_host_ns %d in the file)"
+          % (len(bodies), rows[json.loads(bodies[0])["seq"]]["t_host_ns"]))
+
+
+if __name__ == "__main__":
+    dwtest.main(fixture=dwtest.Run)

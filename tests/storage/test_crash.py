@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """kill -9 of ductwatch-record in the middle of a session: the file does not
 open as it is (SWMR flags still set), `ductwatch-record --recover` makes it
-open in every reader, and it then holds every frame sent up to one flush
-interval (1 s) before the kill, unchanged.
+open in every reader, and it then holds, unchanged, at least every frame the
+writer had logged as flushed before the kill (`-v`: "flushed, N frames in
+the file"; it flushes at least once a second).
 
 Second case: after the kill, bytes in the middle of the last chunk of one
 /frames column are overwritten, as a power loss can tear a chunk that is
@@ -14,53 +15,56 @@ chunk, and /stats to the start of its chunk; everything before them reads
 back unchanged."""
 import os
 import signal
-import subprocess
 import sys
 import time
 
 import h5py
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import dwstream as ds  # noqa: E402
-from dwtest import RECORD, Recorder, Workdir, check  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dwtest  # noqa: E402
+import dwtest.wire as ds  # noqa: E402
+from dwtest import case, check  # noqa: E402
+from dwtest.record import Recorder  # noqa: E402
 
 CHUNK = 256  # --chunk-rows: several chunks in the few seconds of the test
+KILL_AT = 4 * CHUNK  # frames the writer has flushed when it is killed
 
 
 def killed_session(wd, dev):
-    """Records for 3.5 s, then kill -9; returns (path, publisher, kill time)."""
+    """Records until the writer has flushed KILL_AT frames (several chunks,
+    whatever the machine's speed), a little more, then kill -9; returns
+    (path, publisher, the writer's last logged flush)."""
     ep = wd.ep("pub-" + dev)
-    p = ds.Publisher(ep, dev)
-    rec = Recorder(wd, [ep], extra=["--chunk-rows", str(CHUNK)])
+    p = ds.Publisher(ep, dev, wd.ctx)
+    rec = Recorder(wd, [ep], extra=["--chunk-rows", str(CHUNK), "-v"])
     p.wait_subscriber()
     g = ds.Garment(dev, rate=100, seed=9)
     p.frame(g.hello_frame())
     path = rec.wait_file()
-    t0 = time.monotonic()
     i = 0
-    while time.monotonic() - t0 < 3.5:
+    while max(rec.flushed(), default=0) < KILL_AT or i % 50:
         for _ in range(5):
             p.frame(g.sample_frame())
         i += 1
         if i % 2 == 0:  # /stats rows: several 64-row table chunks too
             p.stats(g.t, frames=i)
         time.sleep(0.01)
-    os.kill(rec.p.pid, signal.SIGKILL)
-    t_kill = time.monotonic()
+        check(i < 100000, "the writer logged no flush of %d frames" % KILL_AT)
+    os.kill(rec.pid, signal.SIGKILL)
     rec.kill()
     check(rec.p.returncode == -signal.SIGKILL, "recorder was not killed")
+    flushed = rec.flushed()
     try:
         h5py.File(path, "r").close()
         opened = True
     except OSError:
         opened = False
     check(not opened, "a killed SWMR file opened without recovery: test is not testing")
-    return path, p, t_kill
+    return path, p, flushed[-1]
 
 
-def recover(path):
-    r = subprocess.run([RECORD, "--recover", path], capture_output=True, text=True,
-                       timeout=30)
+def recover(wd, path):
+    r = wd.run(["ductwatch-record", "--recover", path], timeout=30)
     check(r.returncode == 0, "--recover exit %d: %s" % (r.returncode, r.stderr))
     check("recovered" in r.stdout and "frames " in r.stdout, "--recover says: %r" % r.stdout)
     return r.stdout
@@ -81,22 +85,23 @@ def check_frames(path, sent, out):
     return n
 
 
+@case()
 def case_kill(wd):
-    path, p, t_kill = killed_session(wd, "bra-kill")
-    out = recover(path)
+    path, p, flushed = killed_session(wd, "bra-kill")
+    out = recover(wd, path)
     samples = [(s, d, t) for s, kind, d, t, when in p.sent if kind == ds.SAMPLE]
-    older = sum(1 for s, kind, d, t, when in p.sent if kind == ds.SAMPLE and when <= t_kill - 1.0)
     n = check_frames(path, samples, out)
-    check(n >= older, "recovered %d frames, but %d were sent more than 1 s before the kill"
-          % (n, older))
+    check(n >= flushed, "recovered %d frames, but the writer had logged a flush of %d before "
+          "the kill" % (n, flushed))
     # a second recovery finds nothing to do
-    r = subprocess.run([RECORD, "--recover", path], capture_output=True, text=True,
-                       timeout=30)
+    r = wd.run(["ductwatch-record", "--recover", path], timeout=30)
     check(r.returncode == 0 and "nothing to recover" in r.stdout, "second --recover: %r"
           % r.stdout)
-    print("ok: %d frames recovered, %d sent up to 1 s before the kill" % (n, older))
+    print("%d frames recovered of %d sent; the writer's last logged flush before the kill: %d"
+          % (n, len(samples), flushed))
 
 
+@case()
 def case_torn_chunk(wd):
     path, p, _ = killed_session(wd, "bra-torn")
     with h5py.File(path, "r", libver="latest", swmr=True) as f:
@@ -118,7 +123,7 @@ def case_torn_chunk(wd):
             fp.write(bytes((i * 37 + 11) & 0xFF for i in range(24)))
         fp.seek(zeroed.byte_offset)
         fp.write(bytes(zeroed.size))
-    out = recover(path)
+    out = recover(wd, path)
     check("no longer reads back" in out, "--recover does not report the torn chunk: %r" % out)
     check("cut the last %d table rows" % (n_stats - last_stats) in out,
           "--recover does not report the torn /stats chunk: %r" % out)
@@ -129,15 +134,9 @@ def case_torn_chunk(wd):
     kept = check_frames(path, samples, out)
     check(kept == last - CHUNK, "kept %d frames, want %d (up to the zeroed chunk)"
           % (kept, last - CHUNK))
-    print("ok: a zeroed chunk at row %d and a torn one at %d of %d: cut at %d"
+    print("a zeroed chunk at row %d and a torn one at %d of %d: cut at %d"
           % (last - CHUNK, last, n, kept))
 
 
-def main():
-    with Workdir() as wd:
-        case_kill(wd)
-        case_torn_chunk(wd)
-
-
 if __name__ == "__main__":
-    main()
+    dwtest.main(fixture=dwtest.Run)

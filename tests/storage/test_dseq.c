@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
 #include "dseq.h"
+#include "dwcmocka.h"
 #include "seqtrack.h"
 
 /* The device seq across an acquire restart (struct dw_dseq). */
@@ -56,7 +56,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_dseq_bridge),
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <cmocka.h>
 
+#include "dwcmocka.h"
 #include "layout.h"
 #include "msg.h"
 #include "recover.h"
@@ -23,8 +23,7 @@ static char tmpdir[256];
 
 static int setup(void **state)
 {
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/dwstorage-unit-XXXXXX");
-    if (!mkdtemp(tmpdir))
+    if (dw_test_mkdtemp(tmpdir, sizeof(tmpdir), "dwstorage-unit") < 0)
         return -1;
     umask(022);
     (void)state;
@@ -33,10 +32,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
     (void)state;
-    return system(cmd) == 0 ? 0 : -1;
+    return dw_test_rmtree(tmpdir);
 }
 
 /* Every 16-bit raw value survives the float32 column for every plausible
@@ -455,7 +452,7 @@ static void test_memory_flat_over_a_day(void **state)
     assert_true(cp.heap[4] < cp.heap[0] + 256 * 1024);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_phys_exact),
@@ -466,5 +463,5 @@ int main(void)
         cmocka_unit_test(test_flush_every_second_keeps_size),
         cmocka_unit_test(test_memory_flat_over_a_day),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return dw_cmocka_run(tests, setup, teardown, argc, argv);
 }

@@ -1,13 +1,15 @@
 """ductwatch alerts: follows what a real ZeroMQ publisher sends, as JSON
 lines (--json, bodies verbatim) or readable lines; exits 0 on SIGINT."""
 import json
-import shutil
+import os
 import signal
-import subprocess
+import sys
 
 import zmq
 
-from toolslib import DUCTWATCH, Fail, check, main, private_env, read_line
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dwtest  # noqa: E402
+from dwtest import case, check  # noqa: E402
 
 ALERTS = [
     {"seq": 10, "stream": 1700000000000000000, "device": "bra-7", "id": "a1", "rule": "D1",
@@ -28,46 +30,38 @@ ALERTS = [
 ]
 
 
-def follow(extra):
-    env, d = private_env()
-    ctx = zmq.Context.instance()
-    pub = ctx.socket(zmq.XPUB)
+def follow(t, extra):
+    pub = t.ctx.socket(zmq.XPUB)
     pub.setsockopt(zmq.LINGER, 0)
-    pub.bind("ipc://%s/detect" % d)
-    p = subprocess.Popen([DUCTWATCH, "alerts"] + extra, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, env=env)
-    try:
-        # Wait for its subscription so nothing is dropped by the PUB side.
-        check(pub.poll(10000), "no subscription from ductwatch alerts")
-        sub = pub.recv()
-        check(sub == b"\x01alert.", "subscription %r" % sub)
-        bodies = [json.dumps(a, separators=(",", ":")).encode() for a in ALERTS]
-        for a, b in zip(ALERTS, bodies):
-            pub.send_multipart([b"alert." + a["device"].encode(), b])
-        # Something that is not an alert must not show (not subscribed anyway).
-        pub.send_multipart([b"stats.bra-7", b'{"seq":13}'])
-        lines = [read_line(p, 10) for _ in ALERTS]
-        p.send_signal(signal.SIGINT)
-        rc = p.wait(5)
-        rest = p.stdout.read().decode()
-        check(rc == 0, "exit %d after SIGINT" % rc)
-        return lines, bodies, rest
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        pub.close()
-        shutil.rmtree(d)
+    pub.bind("ipc://%s/detect" % t.rundir)
+    p = t.spawn(["ductwatch", "alerts"] + extra)
+    # Wait for its subscription so nothing is dropped by the PUB side.
+    check(pub.poll(10000), "no subscription from ductwatch alerts")
+    sub = pub.recv()
+    check(sub == b"\x01alert.", "subscription %r" % sub)
+    bodies = [json.dumps(a, separators=(",", ":")).encode() for a in ALERTS]
+    for a, b in zip(ALERTS, bodies):
+        pub.send_multipart([b"alert." + a["device"].encode(), b])
+    # Something that is not an alert must not show (not subscribed anyway).
+    pub.send_multipart([b"stats.bra-7", b'{"seq":13}'])
+    lines = [p.line(10) for _ in ALERTS]
+    rc = p.stop(10, signal.SIGINT)
+    p.rest(5)
+    rest = "\n".join(p.lines[len(lines):])
+    check(rc == 0, "exit %d after SIGINT" % rc)
+    return lines, bodies, rest
 
 
-def test_json():
-    lines, bodies, rest = follow(["--json"])
+@case()
+def test_json(t):
+    lines, bodies, rest = follow(t, ["--json"])
     check([l.encode() for l in lines] == bodies, "json lines %r" % lines)
     check(rest == "", "extra output %r" % rest)
 
 
-def test_text():
-    lines, _, _ = follow([])
+@case()
+def test_text(t):
+    lines, _, _ = follow(t, [])
     check("L1" in lines[0] and "raised" in lines[0] and "D1" in lines[0], lines[0])
     check("left lower-inner outer" in lines[0] and "possible blocked duct" in lines[0], lines[0])
     check("1d 02:03:04" in lines[0], "device time: %r" % lines[0])
@@ -77,4 +71,4 @@ def test_text():
 
 
 if __name__ == "__main__":
-    main([test_json, test_text])
+    dwtest.main(fixture=dwtest.Run)

@@ -10,26 +10,29 @@ import json
 import math
 import os
 import stat
-import subprocess
 import sys
 from collections import Counter
 
 import h5py
-import numpy as np
 
-from reportlib import DUCTWATCH, check, mksession, run_test
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dwtest  # noqa: E402
+from dwtest import case, check  # noqa: E402
+from dwtest.report import ductwatch, mksession  # noqa: E402
 
 
 def run(*args, timeout=300):
-    p = subprocess.run([DUCTWATCH] + list(args), capture_output=True, timeout=timeout)
-    return p.returncode, p.stdout.decode(), p.stderr.decode("utf-8", "replace")
+    st, out, err = ductwatch(*args, timeout=timeout)
+    return st, out.decode(), err
 
 
 def text(b):
     return b.decode() if isinstance(b, bytes) else str(b)
 
 
-def test_info(d):
+@case(timeout=120)
+def test_info(t):
+    d = t.dir
     sess = os.path.join(d, "bra-0042-20261124T183159Z.h5")
     made = mksession(sess, "--hours", "2")
     crashed = os.path.join(d, "crashed.h5")
@@ -90,7 +93,9 @@ def read_csv(path):
         return list(csv.reader(f))
 
 
-def test_export(d):
+@case(timeout=180)
+def test_export(t):
+    d = t.dir
     sess = os.path.join(d, "s.h5")
     mksession(sess, "--hours", "1", "--text", "=HYPERLINK(\"x\"), 1", "--fault-zone", "6")
     out = os.path.join(d, "csv")
@@ -166,13 +171,5 @@ def test_export(d):
     check(st == 1 and "not a directory" in err, "--csv onto a file: %d %s" % (st, err))
 
 
-def main(d):
-    for name, fn in (("info", test_info), ("export", test_export)):
-        sub = os.path.join(d, name)
-        os.mkdir(sub)
-        fn(sub)
-        print("ok", name)
-
-
 if __name__ == "__main__":
-    sys.exit(run_test(main, "info-export"))
+    dwtest.main(fixture=dwtest.Run)

@@ -2,165 +2,132 @@
 event reaching a real REP socket and a real ductwatch-acquire."""
 import json
 import os
-import shutil
 import socket
+import sys
 import threading
-import time
 
 import zmq
 
-from toolslib import Fail, Garment, check, main, private_env, run
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dwtest  # noqa: E402
+from dwtest import case, check  # noqa: E402
+from dwtest.garment import fixed_garment  # noqa: E402
 
 
-def test_nothing_listening_ipc():
-    env, d = private_env()
-    try:
-        t0 = time.monotonic()
-        r = run(["log", "feed-start"], env)
-        check(r.returncode == 1, "exit %d, want 1" % r.returncode)
-        check("no ductwatch-acquire is listening on ipc://%s/events" % d in r.stderr, r.stderr)
-        check(time.monotonic() - t0 < 1.5, "ipc check should not wait for a reply")
-    finally:
-        shutil.rmtree(d)
+def run(t, args, env=None):
+    return t.run(["ductwatch"] + args, timeout=20, env=env)
 
 
-def test_nothing_listening_tcp():
-    env, d = private_env()
+@case()
+def test_nothing_listening_ipc(t):
+    r = run(t, ["log", "feed-start"])
+    check(r.returncode == 1, "exit %d, want 1" % r.returncode)
+    check("no ductwatch-acquire is listening on ipc://%s/events" % t.rundir in r.stderr, r.stderr)
+
+
+@case()
+def test_nothing_listening_tcp(t):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
-    try:
-        r = run(["log", "shower", "--events", "tcp://127.0.0.1:%d" % port], env)
-        check(r.returncode == 1, "exit %d, want 1" % r.returncode)
-        check("no ductwatch-acquire is listening on tcp://127.0.0.1:%d" % port in r.stderr, r.stderr)
-    finally:
-        shutil.rmtree(d)
+    r = run(t, ["log", "shower", "--events", "tcp://127.0.0.1:%d" % port])
+    check(r.returncode == 1, "exit %d, want 1" % r.returncode)
+    check("no ductwatch-acquire is listening on tcp://127.0.0.1:%d" % port in r.stderr, r.stderr)
 
 
-def test_bad_usage():
-    env, d = private_env()
-    try:
-        for args in (["log"], ["log", "bogus"], ["log", "thermometer"],
-                     ["log", "thermometer", "50"], ["log", "thermometer", "abc"],
-                     ["log", "feed-start", "--side", "middle"], ["log", "feed-start", "3"],
-                     ["log", "button"], ["log", "link-down"], ["log", "shower", "--frobnicate"],
-                     ["log", "symptom", "--text", "x" * 65]):
-            r = run(args, env)
-            check(r.returncode == 2, "%s: exit %d, want 2" % (args, r.returncode))
-            check(r.stderr.startswith("ductwatch log: "), "%s: %r" % (args, r.stderr))
-            check(len(r.stderr.splitlines()) <= 2, "one-line reason: %r" % r.stderr)
-    finally:
-        shutil.rmtree(d)
+@case()
+def test_bad_usage(t):
+    for args in (["log"], ["log", "bogus"], ["log", "thermometer"],
+                 ["log", "thermometer", "50"], ["log", "thermometer", "abc"],
+                 ["log", "feed-start", "--side", "middle"], ["log", "feed-start", "3"],
+                 ["log", "button"], ["log", "link-down"], ["log", "shower", "--frobnicate"],
+                 ["log", "symptom", "--text", "x" * 65]):
+        r = run(t, args)
+        check(r.returncode == 2, "%s: exit %d, want 2" % (args, r.returncode))
+        check(r.stderr.startswith("ductwatch log: "), "%s: %r" % (args, r.stderr))
+        check(len(r.stderr.splitlines()) <= 2, "one-line reason: %r" % r.stderr)
 
 
-def test_request_json_on_rep_stub():
-    env, d = private_env()
-    ctx = zmq.Context.instance()
-    rep = ctx.socket(zmq.REP)
+def rep_stub(t, ep, replies):
+    """A REP socket on ep answering the requests it gets with replies, in a
+    thread; returns (thread, the requests)."""
+    rep = t.ctx.socket(zmq.REP)
     rep.setsockopt(zmq.LINGER, 0)
-    rep.bind("ipc://%s/events" % d)
+    rep.bind(ep)
     got = []
 
     def serve():
-        for _ in range(2):
-            if not rep.poll(5000):
-                return
+        for answer in replies:
+            if not rep.poll(10000):
+                break
             got.append(json.loads(rep.recv()))
-            rep.send(b'{"ok":true,"seq":7}' if len(got) == 1 else b'{"ok":false,"error":"no garment data yet"}')
+            rep.send(answer)
+        rep.close()
 
     th = threading.Thread(target=serve)
     th.start()
-    try:
-        r = run(["log", "thermometer", "38.4", "--side", "left", "--text", "after nap"], env)
-        check(r.returncode == 0, "exit %d: %s" % (r.returncode, r.stderr))
-        check("seq 7" in r.stdout, r.stdout)
-        r2 = run(["log", "feed-end"], env)
-        th.join()
-        check(got[0] == {"kind": "thermometer", "side": "left", "value": 38.4, "text": "after nap"},
-              "request %r" % got[0])
-        check(got[1] == {"kind": "feed-end", "side": "none", "value": None, "text": ""},
-              "request %r" % got[1])
-        check(r2.returncode == 1, "refused: exit %d" % r2.returncode)
-        check("no garment data yet" in r2.stderr, r2.stderr)
-    finally:
-        rep.close()
-        shutil.rmtree(d)
+    return th, got
 
 
-def test_finds_running_pipeline():
+@case()
+def test_request_json_on_rep_stub(t):
+    th, got = rep_stub(t, "ipc://%s/events" % t.rundir,
+                       [b'{"ok":true,"seq":7}', b'{"ok":false,"error":"no garment data yet"}'])
+    r = run(t, ["log", "thermometer", "38.4", "--side", "left", "--text", "after nap"])
+    check(r.returncode == 0, "exit %d: %s" % (r.returncode, r.stderr))
+    check("seq 7" in r.stdout, r.stdout)
+    r2 = run(t, ["log", "feed-end"])
+    th.join()
+    check(got[0] == {"kind": "thermometer", "side": "left", "value": 38.4, "text": "after nap"},
+          "request %r" % got[0])
+    check(got[1] == {"kind": "feed-end", "side": "none", "value": None, "text": ""},
+          "request %r" % got[1])
+    check(r2.returncode == 1, "refused: exit %d" % r2.returncode)
+    check("no garment data yet" in r2.stderr, r2.stderr)
+
+
+@case()
+def test_finds_running_pipeline(t):
     """Without DUCTWATCH_RUNTIME_DIR, RUN/current (made by ductwatch run)
     leads to the running pipeline's events endpoint."""
-    env, xdg = private_env()
+    env = dict(t.env, XDG_RUNTIME_DIR=t.rundir)
     del env["DUCTWATCH_RUNTIME_DIR"]
-    env["XDG_RUNTIME_DIR"] = xdg
-    base = os.path.join(xdg, "ductwatch")
+    base = os.path.join(t.rundir, "ductwatch")
     os.mkdir(base, 0o700)
     os.mkdir(os.path.join(base, "run-abc123"), 0o700)
     os.symlink("run-abc123", os.path.join(base, "current"))
-    ctx = zmq.Context.instance()
-    rep = ctx.socket(zmq.REP)
-    rep.setsockopt(zmq.LINGER, 0)
-    rep.bind("ipc://%s/run-abc123/events" % base)
-    got = []
-
-    def serve():
-        if rep.poll(5000):
-            got.append(json.loads(rep.recv()))
-            rep.send(b'{"ok":true,"seq":1}')
-
-    th = threading.Thread(target=serve)
-    th.start()
-    try:
-        r = run(["log", "shower"], env)
-        th.join()
-        check(r.returncode == 0, "exit %d: %s" % (r.returncode, r.stderr))
-        check(got and got[0]["kind"] == "shower", "request %r" % got)
-    finally:
-        rep.close()
-        shutil.rmtree(xdg)
+    th, got = rep_stub(t, "ipc://%s/run-abc123/events" % base, [b'{"ok":true,"seq":1}'])
+    r = run(t, ["log", "shower"], env)
+    th.join()
+    check(r.returncode == 0, "exit %d: %s" % (r.returncode, r.stderr))
+    check(got and got[0]["kind"] == "shower", "request %r" % got)
 
 
-def test_event_through_real_acquire():
-    env, d = private_env()
-    g = Garment(env)
-    ctx = zmq.Context.instance()
-    sub = ctx.socket(zmq.SUB)
-    sub.setsockopt(zmq.LINGER, 0)
-    sub.setsockopt(zmq.SUBSCRIBE, b"event.")
-    sub.connect(g.pub)
-    try:
-        g.wait_data(env)
-        # acquire needs a frame before it can stamp an event; retry briefly.
-        for _ in range(20):
-            r = run(["log", "ice-pack", "--side", "right", "--text", "evening"], env)
-            if r.returncode == 0 or "no garment data" not in r.stderr:
-                break
-            time.sleep(0.2)
-        check(r.returncode == 0, "exit %d: %s" % (r.returncode, r.stderr))
-        r = run(["log", "thermometer", "38.6"], env)
-        check(r.returncode == 0, "exit %d: %s" % (r.returncode, r.stderr))
-        seen = []
-        end = time.monotonic() + 5
-        while time.monotonic() < end and len(seen) < 2:
-            if sub.poll(200):
-                topic, body = sub.recv_multipart()
-                e = json.loads(body)
-                if e.get("source") == "user":
-                    seen.append((topic.decode(), e))
-        check(len(seen) == 2, "user events seen: %r" % seen)
-        (t1, e1), (t2, e2) = seen
-        check(t1 == "event.testbra-01", t1)
-        check((e1["kind"], e1["side"], e1["text"]) == ("ice-pack", "right", "evening"), e1)
-        check((e2["kind"], e2["value"]) == ("thermometer", 38.6), e2)
-        check(e2["seq"] > e1["seq"], "stream order")
-    finally:
-        sub.close()
-        g.close()
-        shutil.rmtree(d)
+@case()
+def test_event_through_real_acquire(t):
+    pub = fixed_garment(t)
+    sub = dwtest.subscribe(t.ctx, pub, topic=b"event.")
+    # acquire needs a frame before it can stamp an event (fixed_garment
+    # saw one come out)
+    r = run(t, ["log", "ice-pack", "--side", "right", "--text", "evening"])
+    check(r.returncode == 0, "exit %d: %s" % (r.returncode, r.stderr))
+    r = run(t, ["log", "thermometer", "38.6"])
+    check(r.returncode == 0, "exit %d: %s" % (r.returncode, r.stderr))
+    seen = []
+    # (acquire's backlog replays them if the subscription came late)
+    while len(seen) < 2:
+        check(sub.poll(20000), "user events seen: %r" % seen)
+        topic, body = sub.recv_multipart()
+        e = json.loads(body)
+        if e.get("source") == "user" and e not in [x for _, x in seen]:
+            seen.append((topic.decode(), e))
+    (t1, e1), (t2, e2) = seen
+    check(t1 == "event.testbra-01", t1)
+    check((e1["kind"], e1["side"], e1["text"]) == ("ice-pack", "right", "evening"), e1)
+    check((e2["kind"], e2["value"]) == ("thermometer", 38.6), e2)
+    check(e2["seq"] > e1["seq"], "stream order")
 
 
 if __name__ == "__main__":
-    main([test_nothing_listening_ipc, test_nothing_listening_tcp, test_bad_usage,
-          test_request_json_on_rep_stub, test_finds_running_pipeline,
-          test_event_through_real_acquire])
+    dwtest.main(fixture=dwtest.Run)

@@ -9,8 +9,11 @@ import sys
 
 import h5py
 
-from reportlib import (DUCTWATCH, charts, check, device_hours, heatmap_values, mksession,
-                       parse, path_points, report, run_test)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dwtest  # noqa: E402
+from dwtest import case, check, prog  # noqa: E402
+from dwtest.report import (charts, device_hours, heatmap_values, mksession, parse,
+                           path_points, report)  # noqa: E402
 
 HOURS = 2.0
 # Where mksession puts things (fractions of the session, in hours here).
@@ -38,7 +41,9 @@ def no_markup_from_file(page, text):
         check(s not in low, "%r in the page (external reference?)" % s)
 
 
-def test_normal(d):
+@case(timeout=60)
+def test_normal(t):
+    d = t.dir
     sess = os.path.join(d, "bra-0042-20261124T183159Z.h5")
     made = mksession(sess, "--hours", str(HOURS))
     st, out, err = report(sess)
@@ -177,12 +182,14 @@ def test_normal(d):
           "stdout page differs")
 
 
-def test_hostile(d):
+@case(timeout=60)
+def test_hostile(t):
+    d = t.dir
     sess = os.path.join(d, "evil.h5")
     dev = '"><script>x()'
     text = b'</td><script>alert(1)</script><img src=x onerror=alert(2)>\xff\x01'
     msg = "<script>alert('m')</script> possible & \"q\" <a href=\"javascript:x\">x</a>"
-    p = subprocess.run([os.environ["DW_MKSESSION"].encode(), sess.encode(), b"--hours", b"0.2",
+    p = subprocess.run([prog("mksession").encode(), sess.encode(), b"--hours", b"0.2",
                         b"--device-id", dev.encode(), b"--text", text, b"--message", msg.encode()],
                        capture_output=True, timeout=60)
     check(p.returncode == 0, "mksession: %r" % p.stderr)
@@ -202,9 +209,11 @@ def test_hostile(d):
     check(msgs and all(m == msg for m in msgs), "message shown as %r" % msgs[:1])
 
 
-def test_being_written(d):
+@case(timeout=60)
+def test_being_written(t):
+    d = t.dir
     sess = os.path.join(d, "live.h5")
-    w = subprocess.Popen([os.environ["DW_MKSESSION"], sess, "--hours", "0.3", "--hold"],
+    w = subprocess.Popen([prog("mksession"), sess, "--hours", "0.3", "--hold"],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         check(w.stdout.readline() == b"ready\n", "mksession --hold did not get ready")
@@ -228,7 +237,9 @@ def test_being_written(d):
     check("%d of about" % made["frames"] in summary, "crashed file's frames: %s" % summary)
 
 
-def test_empty(d):
+@case(timeout=60)
+def test_empty(t):
+    d = t.dir
     """A session that never got a sample (garment said HELLO, then nothing)."""
     sess = os.path.join(d, "empty.h5")
     made = mksession(sess, "--hours", "0")
@@ -251,7 +262,9 @@ def expect(args, status, words, what):
         check(err.count("\n") <= 2, "%s: more than a short message: %r" % (what, err))
 
 
-def test_bad_inputs(d):
+@case(timeout=60)
+def test_bad_inputs(t):
+    d = t.dir
     good = os.path.join(d, "good.h5")
     mksession(good, "--hours", "0.1")
     expect([os.path.join(d, "nope.h5")], 1, ["ductwatch report:", "nope.h5", "No such file"],
@@ -299,28 +312,17 @@ def test_bad_inputs(d):
     check(err == "", "-q still printed %r" % err)
 
 
-def test_help():
+@case()
+def test_help(t):
     st, out, err = report("--help")
     check(st == 0, "--help status %d" % st)
     h = out.decode()
     check(".h5 replaced by" in h and ".html" in h and "Exit status" in h, "help: %s" % h)
-    p = subprocess.run([DUCTWATCH, "--help"], capture_output=True, timeout=10)
+    p = subprocess.run([prog("ductwatch"), "--help"], capture_output=True, timeout=10)
     check(b"report FILE.h5" in p.stdout, "ductwatch --help does not list report")
     for w in ("--from", "--to", "--device", "--config", "DIR"):
         check(w in h, "report --help lacks %s" % w)
 
 
-def main(d):
-    for name, fn in (("normal", test_normal), ("hostile", test_hostile),
-                     ("being-written", test_being_written), ("empty", test_empty),
-                     ("bad-inputs", test_bad_inputs)):
-        sub = os.path.join(d, name)
-        os.mkdir(sub)
-        fn(sub)
-        print("ok", name)
-    test_help()
-    print("ok help")
-
-
 if __name__ == "__main__":
-    sys.exit(run_test(main, "contents"))
+    dwtest.main(fixture=dwtest.Run)

@@ -10,9 +10,10 @@ import sys
 import tempfile
 import zlib
 
-from reportlib import check, mksession, parse, report, run_test
-
-SKIP = 77
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dwtest  # noqa: E402
+from dwtest import case, check, skip  # noqa: E402
+from dwtest.report import mksession, parse, report  # noqa: E402
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ALERT_RED = (0xd7, 0x19, 0x1c)
@@ -74,11 +75,12 @@ def png_pixels(path):
     return w, h, rows
 
 
-def main(d):
+@case(timeout=180)
+def case_rendered(t):
+    d = t.dir
     exe = chromium()
     if not exe:
-        print("chromium is not installed (scripts/install-deps.sh installs it): skipped")
-        return SKIP
+        skip("chromium is not installed (scripts/install-deps.sh installs it)")
     sess = os.path.join(d, "s.h5")
     mksession(sess, "--hours", "2")
     html = os.path.join(d, "s.html")
@@ -135,4 +137,4 @@ def main(d):
 
 
 if __name__ == "__main__":
-    sys.exit(run_test(main, "chromium"))
+    dwtest.main(fixture=dwtest.Run)

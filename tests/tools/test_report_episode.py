@@ -10,20 +10,21 @@ writes ONE report of the whole run. In it:
 - `ductwatch report DIR` gives the same page; --from/--to cut a window
   (relative and clock forms agree);
 - with Chromium installed, screenshots of the page at phone (360 px) and
-  desktop width are written to the build directory (DW_ARTIFACTS), and the
+  desktop width are written to the build directory (dwtest.artifacts), and the
   alerted zone's colour is on the phone's first screen."""
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 
 import h5py
 
-from reportlib import (DUCTWATCH, charts, check, device_hours, heatmap_values, parse, report,
-                       run_test)
-from test_report_chromium import chromium, png_pixels, run_chromium
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dwtest  # noqa: E402
+from dwtest import case, check  # noqa: E402
+from dwtest.report import charts, device_hours, heatmap_values, parse, report  # noqa: E402
+from test_report_chromium import chromium, png_pixels, run_chromium  # noqa: E402
 
 HOURS = 48
 
@@ -32,15 +33,12 @@ def text(b):
     return b.decode() if isinstance(b, bytes) else b
 
 
-def run_blocked_duct(d):
-    sessions = os.path.join(d, "sessions")
-    labels = os.path.join(d, "labels.jsonl")
-    env = dict(os.environ, DUCTWATCH_RUNTIME_DIR=os.path.join(d, "run"))
-    os.mkdir(env["DUCTWATCH_RUNTIME_DIR"], 0o700)
-    r = subprocess.run([DUCTWATCH, "run", "--scenario", "blocked-duct", "--seed", "1",
-                        "--duration", "%dh" % HOURS, "--fast", "--dir", sessions,
-                        "--labels", labels, "-q"],
-                       env=env, capture_output=True, text=True, timeout=600)
+def run_blocked_duct(t):
+    sessions = t.path("sessions")
+    labels = t.path("labels.jsonl")
+    r = t.run(["ductwatch", "run", "--scenario", "blocked-duct", "--seed", "1",
+               "--duration", "%dh" % HOURS, "--fast", "--dir", sessions,
+               "--labels", labels, "-q"], timeout=600)
     check(r.returncode == 0, "run: %d\n%s\n%s" % (r.returncode, r.stdout[-2000:], r.stderr[-2000:]))
     files = re.findall(r"^session file: (\S+) \(", r.stdout, re.M)
     reports = re.findall(r"^report: (\S+)$", r.stdout, re.M)
@@ -151,7 +149,7 @@ def screenshots(d, html, hm):
     if not exe:
         print("chromium is not installed: no screenshots")
         return
-    art = os.environ.get("DW_ARTIFACTS", d)
+    art = dwtest.artifacts("tools")
     colour = next(p for p in hm.find_all("path", cls="alert-zone")).attrs["fill"]
     rgb = tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
     for name, size in (("phone", "360,1400"), ("desktop", "1280,1000")):
@@ -167,14 +165,15 @@ def screenshots(d, html, hm):
         check(n >= 1500, "the alerted zone's colour is hardly on the first screen (%d px)" % n)
 
 
-def main(d):
-    files, html, label = run_blocked_duct(d)
+@case(timeout=600, suites=["slow"])
+def case_blocked_duct(t):
+    files, html, label = run_blocked_duct(t)
     page, _ = parse(html)
     check_continuous(page, files)
     hm = check_episode(page, label)
-    check_window(d, html, files)
-    screenshots(d, html, hm)
+    check_window(t.dir, html, files)
+    screenshots(t.dir, html, hm)
 
 
 if __name__ == "__main__":
-    sys.exit(run_test(main, "episode"))
+    dwtest.main(fixture=dwtest.Run)

@@ -8,15 +8,20 @@ import signal
 import subprocess
 import sys
 
-from reportlib import (DUCTWATCH, charts, check, mksession, parse, path_points, report,
-                       run_test)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dwtest  # noqa: E402
+from dwtest import case, check, prog  # noqa: E402
+from dwtest.report import charts, mksession, parse, path_points, report  # noqa: E402
 
 HOURS, RESTART_H, SPIKE_H, SPIKE_ZONE, SPIKE_C = 72, 30, 40.5, 3, 44.5
 T1_RAISED_H = HOURS / 2
 MAX_BYTES = 2_000_000
 
 
-def main(d):
+@case(timeout=240, suites=["slow"])
+def case_three_days(t):
+    d = t.path("long")
+    os.mkdir(d)
     sess = os.path.join(d, "long.h5")
     made = mksession(sess, "--hours", str(HOURS), "--restart-at-h", str(RESTART_H),
                      "--spike-at-h", str(SPIKE_H), "--spike-zone", str(SPIKE_ZONE),
@@ -61,7 +66,7 @@ def main(d):
 
     # SIGINT while reading: status 1, no report, no temporary file.
     out2 = os.path.join(d, "interrupted.html")
-    p = subprocess.Popen([DUCTWATCH, "report", sess, "-o", out2], stderr=subprocess.PIPE,
+    p = subprocess.Popen([prog("ductwatch"), "report", sess, "-o", out2], stderr=subprocess.PIPE,
                          text=True)
     line = p.stderr.readline()
     check("reading" in line, "no progress line before the interrupt: %r" % line)
@@ -81,4 +86,4 @@ def main(d):
 
 
 if __name__ == "__main__":
-    sys.exit(run_test(main, "long"))
+    dwtest.main(fixture=dwtest.Run)

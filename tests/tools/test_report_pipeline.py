@@ -4,19 +4,17 @@ pseudo-terminal -> ductwatch-acquire -> ductwatch-detect -> ductwatch-record.
 The report must show exactly the alerts, events and counters h5py reads from
 that file, and the inflammation alert's zone warm on its heat map."""
 import os
-import signal
-import subprocess
 import sys
-import time
 
 import h5py
 
-from reportlib import charts, check, heatmap_values, parse, report, run_test
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dwtest  # noqa: E402
+from dwtest import case, check  # noqa: E402
+from dwtest.garment import acquire  # noqa: E402
+from dwtest.record import Recorder  # noqa: E402
+from dwtest.report import charts, heatmap_values, parse, report  # noqa: E402
 
-ACQUIRE = os.environ["DW_ACQUIRE"]
-DETECT = os.environ["DW_DETECT"]
-RECORD = os.environ["DW_RECORD"]
-SYNTHGEN = os.environ["DW_SYNTHGEN"]
 HOURS = 36
 WARM_ZONE = 10  # synthgen's "warm" scenario
 
@@ -25,42 +23,20 @@ def text(b):
     return b.decode() if isinstance(b, bytes) else b
 
 
-def first_line(p, prefix, what):
-    line = p.stdout.readline()
-    check(line.startswith(prefix), "%s printed %r" % (what, line))
-    return line[len(prefix):].strip()
-
-
-def record_session(d):
-    raw = os.path.join(d, "garment.bin")
-    subprocess.run([SYNTHGEN, "--out", raw, "--scenario", "warm", "--hours", str(HOURS)],
-                   check=True, timeout=60)
-    env = dict(os.environ, DUCTWATCH_RUNTIME_DIR=os.path.join(d, "run"))
-    os.mkdir(env["DUCTWATCH_RUNTIME_DIR"], 0o700)
-    acq_ep, det_ep, ev_ep = ("ipc://" + os.path.join(d, n) for n in ("acq", "det", "ev"))
-    sessions = os.path.join(d, "sessions")
-    os.mkdir(sessions)
+def record_session(t):
+    raw = t.path("garment.bin")
+    t.run(["synthgen", "--out", raw, "--scenario", "warm", "--hours", str(HOURS)], timeout=60,
+          check=True)
     master, slave = os.openpty()
-    procs = []
-
-    def start(args):
-        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env=env)
-        procs.append(p)
-        return p
-
     try:
         # Detect and record subscribe before acquire reads a byte.
-        acq = start([ACQUIRE, "--port", os.ttyname(slave), "--pub", acq_ep, "--events", ev_ep,
-                     "--wait-subscribers", "2"])
-        first_line(acq, "pub: ", "acquire")
+        acq, acq_ep, _ = acquire(t, os.ttyname(slave), "--wait-subscribers", "2")
         # Only acquire holds the garment's end, so closing ours hangs it up.
         os.close(slave)
         slave = None
-        det = start([DETECT, "--sub", acq_ep, "--pub", det_ep])
-        first_line(det, "pub: ", "detect")
-        rec = start([RECORD, "--dir", sessions, "--sub", acq_ep, "--sub", det_ep,
-                     "--rotate", "%dh" % (2 * HOURS)])
+        det = t.spawn(["ductwatch-detect", "--sub", acq_ep, "--pub", t.ep("det")])
+        det.expect("pub: ")
+        rec = Recorder(t, [acq_ep, t.ep("det")], extra=["--rotate", "%dh" % (2 * HOURS)])
 
         # The garment: its bytes into the pty. (Acquire's few HELLO requests
         # stay unread in the other direction; a reading thread would keep
@@ -70,43 +46,28 @@ def record_session(d):
         view = memoryview(data)
         while view:
             view = view[os.write(master, view[:65536]):]
-        path = first_line(rec, "file: ", "record")
-
-        # Wait until the recorded frames stop growing (everything went through).
-        last, still = -1, 0
-        deadline = time.monotonic() + 120
-        while still < 3 and time.monotonic() < deadline:
-            time.sleep(1)
-            try:
-                with h5py.File(path, "r", libver="latest", swmr=True) as f:
-                    n = f["frames/seq"].shape[0]
-            except OSError:
-                n = last
-            still = still + 1 if n == last and n > 0 else 0
-            last = n
-        check(still >= 3, "recording did not settle (%d frames)" % last)
+        path = rec.wait_file(timeout=60)
+        # Everything went through once the file holds an acquire stats row
+        # that counts every byte (the stream is in order).
+        rec.wait_row("stats", lambda rows: (rows["bytes"] == len(data)).any(), 600)
         # The garment goes away: acquire records the link going down.
         os.close(master)
         master = None
-        time.sleep(2.5)
-        for p in (acq, det, rec):
-            p.send_signal(signal.SIGTERM)
-            p.wait(timeout=60)
-            check(p.returncode == 0, "%s exited %d: %s" % (p.args[0], p.returncode,
-                                                           p.stderr.read()[-500:]))
+        rec.wait_row("events", lambda rows: (rows["kind"] == b"link-down").any())
+        for p in (acq, det, rec.p):
+            check(p.stop(60) == 0, "%s exited %d: %s" % (p.name, p.returncode,
+                                                         p.err_text()[-500:]))
         return path
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
         for fd in (master, slave):
             if fd is not None:
                 os.close(fd)
 
 
-def main(d):
-    path = record_session(d)
+@case(timeout=300)
+def case_pipeline(t):
+    d = t.dir
+    path = record_session(t)
     with h5py.File(path, "r") as f:
         alerts = f["alerts"][:]
         events = f["events"][:]
@@ -207,4 +168,4 @@ def main(d):
 
 
 if __name__ == "__main__":
-    sys.exit(run_test(main, "pipeline"))
+    dwtest.main(fixture=dwtest.Run)

@@ -10,16 +10,15 @@ to 80 columns:
 import fcntl
 import os
 import re
-import select
-import shutil
-import signal
 import struct
-import subprocess
+import sys
 import termios
 import time
 
-from toolslib import (DUCTWATCH, Garment, Lines, check, main, private_env, read_line,
-                      read_pty, run)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dwtest  # noqa: E402
+from dwtest import case, check, read_pty  # noqa: E402
+from dwtest.garment import fixed_garment  # noqa: E402
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 COLS = 80
@@ -35,107 +34,72 @@ def visible_lines(text):
     return [ANSI.sub("", l) for l in re.split(r"\r\n|\n|\r", text)]
 
 
-def test_view_80_columns():
-    env, d = private_env()
-    g = Garment(env)
+def on_pty_80(t, argv, seconds):
+    """What argv writes to an 80-column terminal, and its exit status."""
     master, slave = pty_80()
     try:
-        g.wait_data(env)
-        text = "a long note: " + "x" * 30 + " and some more words to wrap"
-        for _ in range(20):
-            lg = run(["log", "symptom", "--side", "right", "--text", text[:64]], env)
-            if lg.returncode == 0:
-                break
-            time.sleep(0.2)
-        check(lg.returncode == 0, "log: %s" % lg.stderr)
-        p = subprocess.Popen([DUCTWATCH, "view", "--once"], stdout=slave,
-                             stderr=subprocess.DEVNULL, env=env)
+        p = t.spawn(argv, stdout=slave)
         os.close(slave)
         slave = None
-        out = read_pty(master, p, 15)
-        check(p.wait(5) == 0, "view exit status")
-        lines = visible_lines(out)
-        check(any("RIGHT breast" in l for l in lines) and any("ambient" in l for l in lines),
-              "no grid:\n%s" % out)
-        long = [(len(l), l) for l in lines if len(l) > COLS - 1]
-        check(not long, "lines wider than %d columns: %s" % (COLS - 1, long))
-        check("a long note" in out, "the event text is not shown:\n%s" % out)
+        out = read_pty(master, p, seconds)
+        return out, p.wait(seconds)
     finally:
         if slave is not None:
             os.close(slave)
         os.close(master)
-        g.close()
-        shutil.rmtree(d)
 
 
-def test_run_status_line():
-    env, d = private_env()
-    sessions = os.path.join(d, "sessions")
-    master, slave = pty_80()
-    try:
-        p = subprocess.Popen([DUCTWATCH, "run", "--scenario", "healthy", "--duration", "3h",
-                              "--speed", "2000", "--dir", sessions, "--no-report"],
-                             stdout=slave, stderr=subprocess.DEVNULL, env=env)
-        os.close(slave)
-        slave = None
-        out = read_pty(master, p, 60)
-        check(p.wait(60) == 0, "run exit status %s" % p.returncode)
-        status = [l for l in visible_lines(out) if re.search(r"t\+\d.*alerts \d", l)]
-        check(len(status) >= 2, "few status lines (%d):\n%s" % (len(status), out[-2000:]))
-        for l in status:
-            check(len(l) <= COLS - 1, "status line of %d columns: %r" % (len(l), l))
-            check(re.search(r"alerts \d+ \(\d+ active\)$", l), "status line cut: %r" % l)
-        check(any(re.search(r"\bL \d+\.\dC \d+\.\d\dkPa  R \d+\.\dC", l) for l in status),
-              "the readings never fit:\n%s" % "\n".join(status))
-    finally:
-        if slave is not None:
-            os.close(slave)
-        os.close(master)
-        shutil.rmtree(d)
+@case(timeout=60)
+def test_view_80_columns(t):
+    fixed_garment(t)
+    text = "a long note: " + "x" * 30 + " and some more words to wrap"
+    lg = t.run(["ductwatch", "log", "symptom", "--side", "right", "--text", text[:64]])
+    check(lg.returncode == 0, "log: %s" % lg.stderr)
+    out, rc = on_pty_80(t, ["ductwatch", "view", "--once"], 15)
+    check(rc == 0, "view exit status")
+    lines = visible_lines(out)
+    check(any("RIGHT breast" in l for l in lines) and any("ambient" in l for l in lines),
+          "no grid:\n%s" % out)
+    long = [(len(l), l) for l in lines if len(l) > COLS - 1]
+    check(not long, "lines wider than %d columns: %s" % (COLS - 1, long))
+    check("a long note" in out, "the event text is not shown:\n%s" % out)
 
 
-def test_pipeline_stopped():
-    env, d = private_env()
-    g = Garment(env)
-    det = alerts = view = None
-    try:
-        g.wait_data(env)
-        det_ep = "ipc://" + os.path.join(d, "det")
-        det = subprocess.Popen([os.environ.get("DW_DETECT", "ductwatch-detect"),
-                                "--sub", g.pub, "--pub", det_ep], stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, env=env)
-        check(read_line(det).startswith("pub: "), "detect did not start")
-        view = subprocess.Popen([DUCTWATCH, "view", "--interval", "0.5", "--sub", g.pub,
-                                 "--sub", det_ep], stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, env=env)
-        alerts = subprocess.Popen([DUCTWATCH, "alerts", "--sub", det_ep],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-        lines = Lines(view)
-        lines.until(r"^device testbra-01 link up", timeout=20)
-        time.sleep(2.5)  # alerts has seen detect listening
-        # the pipeline goes: detect killed (its socket file stays, refusing),
-        # acquire and the garment stopped
-        det.send_signal(signal.SIGKILL)
-        det.wait(5)
-        g.close()
-        line = lines.until(r"the pipeline has stopped", timeout=20)
-        check("nothing from it since" in line, "view says %r" % line)
-        lines.until(r"^device testbra-01 link stopped", timeout=10)
-        err = ""
-        end = time.monotonic() + 15
-        while "the pipeline has stopped" not in err and time.monotonic() < end:
-            r, _, _ = select.select([alerts.stderr], [], [], 0.5)
-            if r:
-                err += os.read(alerts.stderr.fileno(), 4096).decode()
-        check("the pipeline has stopped" in err, "alerts says nothing: %r" % err)
-    finally:
-        for p in (view, alerts, det):
-            if p and p.poll() is None:
-                p.terminate()
-                p.wait(5)
-        g.close()
-        shutil.rmtree(d)
+@case(timeout=120)
+def test_run_status_line(t):
+    out, rc = on_pty_80(t, ["ductwatch", "run", "--scenario", "healthy", "--duration", "3h",
+                            "--speed", "2000", "--dir", t.path("sessions"), "--no-report"], 90)
+    check(rc == 0, "run exit status %s" % rc)
+    status = [l for l in visible_lines(out) if re.search(r"t\+\d.*alerts \d", l)]
+    check(len(status) >= 2, "few status lines (%d):\n%s" % (len(status), out[-2000:]))
+    for l in status:
+        check(len(l) <= COLS - 1, "status line of %d columns: %r" % (len(l), l))
+        check(re.search(r"alerts \d+ \(\d+ active\)$", l), "status line cut: %r" % l)
+    check(any(re.search(r"\bL \d+\.\dC \d+\.\d\dkPa  R \d+\.\dC", l) for l in status),
+          "the readings never fit:\n%s" % "\n".join(status))
+
+
+@case(timeout=90)
+def test_pipeline_stopped(t):
+    pub = fixed_garment(t)
+    garment = list(t.procs)     # testgarment and acquire
+    det_ep = t.ep("det")
+    det = t.spawn(["ductwatch-detect", "--sub", pub, "--pub", det_ep])
+    det.expect("pub: ")
+    view = t.spawn(["ductwatch", "view", "--interval", "0.5", "--sub", pub, "--sub", det_ep])
+    alerts = t.spawn(["ductwatch", "alerts", "--sub", det_ep])
+    view.until(r"^device testbra-01 link up", timeout=20)
+    time.sleep(2.5)  # alerts has seen detect listening
+    # the pipeline goes: detect killed (its socket file stays, refusing),
+    # acquire and the garment stopped
+    det.kill()
+    for p in garment:
+        p.stop()
+    line = view.until(r"the pipeline has stopped", timeout=20)
+    check("nothing from it since" in line, "view says %r" % line)
+    view.until(r"^device testbra-01 link stopped", timeout=10)
+    alerts.wait_log(r"the pipeline has stopped", timeout=15)
 
 
 if __name__ == "__main__":
-    main([test_view_80_columns, test_run_status_line, test_pipeline_stopped])
+    dwtest.main(fixture=dwtest.Run)

@@ -5,7 +5,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "dwcmocka.h"
 #include "html.h"
 #include "layout.h"
 #include "livestate.h"
@@ -278,7 +278,7 @@ static void test_stage(void **state)
     unsetenv("DUCTWATCH_SH");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_find_program_env),
@@ -289,5 +289,5 @@ int main(void)
         cmocka_unit_test(test_html_escape),
         cmocka_unit_test(test_stage),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

@@ -7,16 +7,22 @@ the argument."""
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 
-from weblib import (WEB, Pipeline, EventStream, Web, check, get_json, free_port, private_env,
-                    request, run_cases, wait_for)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dwtest  # noqa: E402
+from dwtest import case, prog  # noqa: E402
+from weblib import (Pipeline, EventStream, Web, check, get_json, private_env,  # noqa: E402
+                    request, wait_for)
 
-TMP = tempfile.mkdtemp(prefix="dwweb-api-")
+# The cases share one pipeline (made by the first that needs it).
+SHARED = True
+TMP = None      # the cases' directory, made when the file runs
 P = None
 SUB = None
 DEV = "dwsim-01"
@@ -45,6 +51,41 @@ def post(body, headers=None, auth=True, raw=None):
     return st, h, json.loads(b) if b else None
 
 
+@case(timeout=30)
+def test_usage():
+    def run(*args, env=None):
+        return subprocess.run([prog("ductwatch-web")] + list(args), capture_output=True, text=True, timeout=20,
+                              env=env)
+    p = run("--help")
+    check(p.returncode == 0 and "url: http" in p.stdout, "--help")
+    check(run("--version").returncode == 0, "--version")
+    for args, why in ((["--listen", "0.0.0.0:8080"], "tls-cert"), (["--listen", "[::]:8080"], "tls"),
+                      (["--listen", "192.0.2.7:8080"], "tls"), (["--listen", "nope"], "listen"),
+                      (["--listen", "127.0.0.1:70000"], "listen"), (["--tls-cert", "x"], "together"),
+                      (["--notify-level", "L1"], "on-alert"),
+                      (["--on-alert", "x", "--notify-level", "L9"], "notify-level"),
+                      (["--renotify", "soon"], "renotify"), (["--bogus"], "unknown option"),
+                      (["extra"], "unexpected")):
+        p = run(*args)
+        check(p.returncode == 2 and why in p.stderr and len(p.stderr.splitlines()) == 2,
+              "%s: %d %s" % (args, p.returncode, p.stderr))
+    # a token file others can read is refused
+    env, run_dir = private_env(tempfile.mkdtemp(prefix="dwweb-tok-", dir=TMP))
+    tok = os.path.join(run_dir, "web-token")
+    with open(tok, "w") as f:
+        f.write("a" * 40 + "\n")
+    os.chmod(tok, 0o644)
+    p = run("--listen", "127.0.0.1:0", env=env)
+    check(p.returncode == 1 and "chmod 600" in p.stderr, "0644 token: %d %s" % (p.returncode, p.stderr))
+    os.chmod(tok, 0o600)
+    w = Web(env, [])
+    try:
+        check(w.token == "a" * 40, "the kept token is used")
+    finally:
+        w.stop()
+
+
+@case(timeout=30)
 def test_page_files():
     w = pipeline().web
     st, h, body = request(w, "GET", "/", auth=False)
@@ -62,6 +103,7 @@ def test_page_files():
     check(st == 405 and "GET" in h["allow"], "POST /: %d %s" % (st, h))
 
 
+@case(timeout=30)
 def test_login_cookie():
     w = pipeline().web
     st, h, _ = request(w, "GET", "/?token=" + w.token, auth=False)
@@ -76,6 +118,7 @@ def test_login_cookie():
     check(st == 200, "cookie: %d" % st)
 
 
+@case(timeout=30)
 def test_token_required():
     w = pipeline().web
     for path in ("/api/garments", "/api/state/" + DEV, "/api/alerts", "/api/events",
@@ -92,6 +135,7 @@ def test_token_required():
     check(not SUB.user_events(), "a refused request reached acquire: %s" % SUB.user_events())
 
 
+@case(timeout=60)
 def test_garments_state():
     w = pipeline().web
     g = get_json(w, "/api/garments")["garments"]
@@ -111,6 +155,7 @@ def test_garments_state():
         check(st == 404 and json.loads(body)["error"], "%s: %d %s" % (path, st, body))
 
 
+@case(timeout=30)
 def test_post_event_forwarded():
     st, _, r = post({"kind": "feed-start", "side": "left", "id": "api-tap-1"})
     check(st == 200 and r["ok"] is True and r["seq"] > 0 and r["duplicate"] is False,
@@ -143,29 +188,7 @@ def test_post_event_forwarded():
     check([x["cancelled"] for x in ev if x["seq"] == r["seq"]] == [True], "not marked cancelled")
 
 
-def test_tap_ids_survive_a_restart():
-    """A tap the server forwarded, sent again after the server restarted
-    (its answer lost on the way): the first answer again, nothing sent."""
-    st, _, r = post({"kind": "heat-pack", "side": "left", "id": "restart-tap-7"})
-    check(st == 200 and not r["duplicate"], "first: %d %s" % (st, r))
-    wait_for(lambda: [e for e in SUB.user_events("heat-pack") if e["seq"] == r["seq"]], 5, "it")
-    P.web.stop()
-    P.web.start()
-    st, _, r2 = post({"kind": "heat-pack", "side": "left", "id": "restart-tap-7"})
-    check(st == 200 and r2["duplicate"] is True and r2["seq"] == r["seq"],
-          "after the restart: %d %s" % (st, r2))
-    time.sleep(0.5)
-    check(len([e for e in SUB.user_events("heat-pack") if e["side"] == "left"]) == 1,
-          "sent twice")
-    taps = os.path.join(P.run, "web-token.taps")
-    check(os.stat(taps).st_mode & 0o777 == 0o600 and "restart-tap-7 %d" % r["seq"] in
-          open(taps).read(), "the ids file")
-
-
-def w_():
-    return pipeline().web
-
-
+@case(timeout=30)
 def test_post_bad_inputs():
     w = pipeline().web
     before = len(SUB.user_events())
@@ -223,7 +246,7 @@ def test_post_bad_inputs():
     check(st == 200, "cookie from the page's origin: %d %s" % (st, r))
 
 
-
+@case(timeout=30)
 def test_lists():
     w = pipeline().web
     ev = get_json(w, "/api/events")
@@ -241,6 +264,7 @@ def test_lists():
         check(st == status and json.loads(body)["error"], "%s: %d %s" % (path, st, body))
 
 
+@case(timeout=30)
 def test_log_and_csv():
     w = pipeline().web
     post({"kind": "feed-start", "side": "right"})
@@ -267,6 +291,7 @@ def test_log_and_csv():
         check(st in (400, 404) and json.loads(body)["error"], "%s: %d" % (path, st))
 
 
+@case(timeout=30)
 def test_trend():
     w = pipeline().web
     t = get_json(w, "/api/trend/%s?zone=3&hours=1" % DEV)
@@ -279,6 +304,7 @@ def test_trend():
         check(st == status and json.loads(body)["error"], "%s: %d %s" % (path, st, body))
 
 
+@case(timeout=30)
 def test_event_stream():
     w = pipeline().web
     es = EventStream(w)
@@ -302,106 +328,27 @@ def test_event_stream():
         es.close()
 
 
-def test_sessions_and_report():
-    w = pipeline().web
-    s = wait_for(lambda: get_json(w, "/api/sessions")["sessions"], 10, "a session file")
-    f = s[0]
-    check(f["device"] == DEV and f["file"].endswith(".h5") and f["bytes"] > 0 and
-          f["report"] == "/sessions/" + f["file"][:-3] + ".html", "sessions: %s" % s)
-    st, h, body = request(w, "GET", f["report"], timeout=120)
-    check(st == 200 and h["content-type"].startswith("text/html") and b"<svg" in body and
-          DEV.encode() in body, "report: %d %s" % (st, body[:200]))
-    check("style-src 'unsafe-inline'" in h["content-security-policy"], "report CSP %s" % h)
-    check(os.path.exists(os.path.join(P.dir, f["file"][:-3] + ".html")), "not cached")
-    for path in ("/sessions/nope.html", "/sessions/..%2F..%2Fetc%2Fpasswd.html",
-                 "/sessions/%2Fetc%2Fpasswd.html", "/sessions/.hidden.html",
-                 "/sessions/" + f["file"], "/sessions/"):
-        st, _, body = request(w, "GET", path)
-        check(st == 404 and json.loads(body)["error"], "%s: %d %s" % (path, st, body[:100]))
+@case(timeout=30)
+def test_tap_ids_survive_a_restart():
+    """A tap the server forwarded, sent again after the server restarted
+    (its answer lost on the way): the first answer again, nothing sent."""
+    st, _, r = post({"kind": "heat-pack", "side": "left", "id": "restart-tap-7"})
+    check(st == 200 and not r["duplicate"], "first: %d %s" % (st, r))
+    wait_for(lambda: [e for e in SUB.user_events("heat-pack") if e["seq"] == r["seq"]], 5, "it")
+    P.web.stop()
+    P.web.start()
+    st, _, r2 = post({"kind": "heat-pack", "side": "left", "id": "restart-tap-7"})
+    check(st == 200 and r2["duplicate"] is True and r2["seq"] == r["seq"],
+          "after the restart: %d %s" % (st, r2))
+    time.sleep(0.5)
+    check(len([e for e in SUB.user_events("heat-pack") if e["side"] == "left"]) == 1,
+          "sent twice")
+    taps = os.path.join(P.run, "web-token.taps")
+    check(os.stat(taps).st_mode & 0o777 == 0o600 and "restart-tap-7 %d" % r["seq"] in
+          open(taps).read(), "the ids file")
 
 
-def test_acquire_not_answering():
-    d = tempfile.mkdtemp(prefix="dwweb-noacq-", dir=TMP)
-    env, _ = private_env(d)
-    log = os.path.join(d, "web.log")
-    w = Web(env, ["--events", "ipc://" + os.path.join(TMP, "nobody-here")], log=log)
-    try:
-        # a refusal is logged with its reason (at most 20 lines per 10 s)
-        st, _, _ = request(w, "POST", "/api/events", body={"kind": "dance"})
-        check(st == 400, "unknown kind: %d" % st)
-        wait_for(lambda: 'POST /api/events: 400 bad or missing "kind"' in open(log).read(), 5,
-                 "the refusal in the log")
-        t0 = time.monotonic()
-        st, _, body = request(w, "POST", "/api/events", body={"kind": "shower"})
-        dt = time.monotonic() - t0
-        check(st == 504 and json.loads(body)["ok"] is False and 2 < dt < 10,
-              "no acquire: %d %s after %.1f s" % (st, body, dt))
-        # and the server still serves
-        st, _, _ = request(w, "GET", "/api/garments")
-        check(st == 200, "after a timeout: %d" % st)
-    finally:
-        w.stop()
-
-
-def test_usage():
-    def run(*args, env=None):
-        return subprocess.run([WEB] + list(args), capture_output=True, text=True, timeout=20,
-                              env=env)
-    p = run("--help")
-    check(p.returncode == 0 and "url: http" in p.stdout, "--help")
-    check(run("--version").returncode == 0, "--version")
-    for args, why in ((["--listen", "0.0.0.0:8080"], "tls-cert"), (["--listen", "[::]:8080"], "tls"),
-                      (["--listen", "192.0.2.7:8080"], "tls"), (["--listen", "nope"], "listen"),
-                      (["--listen", "127.0.0.1:70000"], "listen"), (["--tls-cert", "x"], "together"),
-                      (["--notify-level", "L1"], "on-alert"),
-                      (["--on-alert", "x", "--notify-level", "L9"], "notify-level"),
-                      (["--renotify", "soon"], "renotify"), (["--bogus"], "unknown option"),
-                      (["extra"], "unexpected")):
-        p = run(*args)
-        check(p.returncode == 2 and why in p.stderr and len(p.stderr.splitlines()) == 2,
-              "%s: %d %s" % (args, p.returncode, p.stderr))
-    # a token file others can read is refused
-    env, run_dir = private_env(tempfile.mkdtemp(prefix="dwweb-tok-", dir=TMP))
-    tok = os.path.join(run_dir, "web-token")
-    with open(tok, "w") as f:
-        f.write("a" * 40 + "\n")
-    os.chmod(tok, 0o644)
-    p = run("--listen", "127.0.0.1:0", env=env)
-    check(p.returncode == 1 and "chmod 600" in p.stderr, "0644 token: %d %s" % (p.returncode, p.stderr))
-    os.chmod(tok, 0o600)
-    w = Web(env, [])
-    try:
-        check(w.token == "a" * 40, "the kept token is used")
-    finally:
-        w.stop()
-
-
-def test_tls():
-    d = tempfile.mkdtemp(prefix="dwweb-tls-", dir=TMP)
-    key, cert = os.path.join(d, "k.pem"), os.path.join(d, "c.pem")
-    p = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
-                        "-days", "2", "-subj", "/CN=localhost"], capture_output=True)
-    check(p.returncode == 0, "openssl: %s" % p.stderr)
-    env, _ = private_env(d)
-    w = Web(env, ["--tls-cert", cert, "--tls-key", key], listen="0.0.0.0:0")
-    try:
-        check(w.scheme == "https", "URL %s" % w.url)
-        import ssl
-        import http.client
-        ctx = ssl.create_default_context(cafile=cert)
-        ctx.check_hostname = False
-        c = http.client.HTTPSConnection("127.0.0.1", w.port, context=ctx, timeout=10)
-        c.request("GET", "/?token=" + w.token)
-        r = c.getresponse()
-        r.read()
-        check(r.status == 303 and "; Secure" in r.getheader("Set-Cookie") and
-              r.getheader("Strict-Transport-Security"), "https: %d %s" % (r.status, r.getheaders()))
-        c.close()
-    finally:
-        w.stop()
-
-
+@case(timeout=90)
 def test_hammer_no_gaps():
     """20 clients hammering the API for 10 s: acquire's stream reaches the
     web server and the recorder without a hole, and the server's own
@@ -449,6 +396,7 @@ def test_hammer_no_gaps():
     check(SUB.gaps() == 0, "the test's subscriber saw %d missing" % SUB.gaps())
 
 
+@case(timeout=60)
 def test_record_has_every_frame():
     """The recorder, beside the hammered server, has acquire's stream whole
     (the garment, acquire and the recorder stopped first, so that the file
@@ -469,25 +417,92 @@ def test_record_has_every_frame():
             check(seqs and not holes, "%s: holes in the recorded stream %s" % (f, holes[:5]))
 
 
-def main():
-    cases = [test_usage, test_page_files, test_login_cookie, test_token_required,
-             test_garments_state, test_post_event_forwarded, test_post_bad_inputs, test_lists,
-             test_log_and_csv, test_trend, test_event_stream, test_tap_ids_survive_a_restart,
-             test_hammer_no_gaps,
-             test_record_has_every_frame, test_sessions_and_report, test_acquire_not_answering,
-             test_tls]
+@case(timeout=60)
+def test_sessions_and_report():
+    w = pipeline().web
+    s = wait_for(lambda: get_json(w, "/api/sessions")["sessions"], 10, "a session file")
+    f = s[0]
+    check(f["device"] == DEV and f["file"].endswith(".h5") and f["bytes"] > 0 and
+          f["report"] == "/sessions/" + f["file"][:-3] + ".html", "sessions: %s" % s)
+    st, h, body = request(w, "GET", f["report"], timeout=120)
+    check(st == 200 and h["content-type"].startswith("text/html") and b"<svg" in body and
+          DEV.encode() in body, "report: %d %s" % (st, body[:200]))
+    check("style-src 'unsafe-inline'" in h["content-security-policy"], "report CSP %s" % h)
+    check(os.path.exists(os.path.join(P.dir, f["file"][:-3] + ".html")), "not cached")
+    for path in ("/sessions/nope.html", "/sessions/..%2F..%2Fetc%2Fpasswd.html",
+                 "/sessions/%2Fetc%2Fpasswd.html", "/sessions/.hidden.html",
+                 "/sessions/" + f["file"], "/sessions/"):
+        st, _, body = request(w, "GET", path)
+        check(st == 404 and json.loads(body)["error"], "%s: %d %s" % (path, st, body[:100]))
+
+
+@case(timeout=30)
+def test_acquire_not_answering():
+    d = tempfile.mkdtemp(prefix="dwweb-noacq-", dir=TMP)
+    env, _ = private_env(d)
+    log = os.path.join(d, "web.log")
+    w = Web(env, ["--events", "ipc://" + os.path.join(TMP, "nobody-here")], log=log)
     try:
-        status = run_cases(cases)
+        # a refusal is logged with its reason (at most 20 lines per 10 s)
+        st, _, _ = request(w, "POST", "/api/events", body={"kind": "dance"})
+        check(st == 400, "unknown kind: %d" % st)
+        wait_for(lambda: 'POST /api/events: 400 bad or missing "kind"' in open(log).read(), 5,
+                 "the refusal in the log")
+        t0 = time.monotonic()
+        st, _, body = request(w, "POST", "/api/events", body={"kind": "shower"})
+        dt = time.monotonic() - t0
+        check(st == 504 and json.loads(body)["ok"] is False and 2 < dt < 10,
+              "no acquire: %d %s after %.1f s" % (st, body, dt))
+        # and the server still serves
+        st, _, _ = request(w, "GET", "/api/garments")
+        check(st == 200, "after a timeout: %d" % st)
     finally:
-        if SUB:
-            SUB.close()
-        if P:
-            P.close()
-    if status:
+        w.stop()
+
+
+@case(timeout=30)
+def test_tls():
+    d = tempfile.mkdtemp(prefix="dwweb-tls-", dir=TMP)
+    key, cert = os.path.join(d, "k.pem"), os.path.join(d, "c.pem")
+    p = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "2", "-subj", "/CN=localhost"], capture_output=True)
+    check(p.returncode == 0, "openssl: %s" % p.stderr)
+    env, _ = private_env(d)
+    w = Web(env, ["--tls-cert", cert, "--tls-key", key], listen="0.0.0.0:0")
+    try:
+        check(w.scheme == "https", "URL %s" % w.url)
+        import ssl
+        import http.client
+        ctx = ssl.create_default_context(cafile=cert)
+        ctx.check_hostname = False
+        c = http.client.HTTPSConnection("127.0.0.1", w.port, context=ctx, timeout=10)
+        c.request("GET", "/?token=" + w.token)
+        r = c.getresponse()
+        r.read()
+        check(r.status == 303 and "; Secure" in r.getheader("Set-Cookie") and
+              r.getheader("Strict-Transport-Security"), "https: %d %s" % (r.status, r.getheaders()))
+        c.close()
+    finally:
+        w.stop()
+
+
+def w_():
+    return pipeline().web
+
+
+def finish(failed):
+    if SUB:
+        SUB.close()
+    if P:
+        P.close()
+    if failed:
         for name in ("web", "acquire", "detect", "record"):
             sys.stdout.write("--- %s log (end) ---\n%s\n" % (name, P.log(name)[-1500:] if P else ""))
-    sys.exit(status)
+    else:
+        shutil.rmtree(TMP, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    main()
+    TMP = tempfile.mkdtemp(prefix="dwweb-api-")
+    dwtest.main(finish=finish)

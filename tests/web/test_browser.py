@@ -15,13 +15,17 @@ import sys
 import tempfile
 import time
 
-from weblib import (ARTIFACTS, Pipeline, Web, check, free_port, get_json, run_cases, wait_for)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dwtest  # noqa: E402
+from dwtest import artifacts, case, skip  # noqa: E402
+from weblib import Pipeline, check, free_port, get_json, wait_for  # noqa: E402
 
-SKIP = 77
+# The cases share one pipeline and browser (made by the first that needs them).
+SHARED = True
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run",
          "--disable-default-apps", "--disable-extensions", "--mute-audio"]
-TMP = tempfile.mkdtemp(prefix="dwweb-browser-")
+TMP = None      # the cases' directory, made when the file runs
 P = None
 SUB = None
 B1 = None
@@ -33,6 +37,8 @@ def have_browser():
 
 
 def browser():
+    if not have_browser():
+        skip("chromium or chromium-driver is not installed (scripts/install-deps.sh)")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     o = webdriver.ChromeOptions()
@@ -109,6 +115,7 @@ def second():
     return B2
 
 
+@case(timeout=30)
 def test_live_values():
     live()
     t0 = time.monotonic()
@@ -130,6 +137,7 @@ def test_live_values():
     print("live values on the page %.2f s after opening it" % dt)
 
 
+@case(timeout=30)
 def test_feed_left_reaches_stream_and_file():
     live()
     n0 = len(SUB.user_events("feed-start"))
@@ -145,6 +153,7 @@ def test_feed_left_reaches_stream_and_file():
     wait_for(lambda: by_id(B1, "sum-last").text.startswith("Left"), 5, "the summary")
 
 
+@case(timeout=30)
 def test_undo_sends_a_cancel():
     live()
     n0 = len(SUB.user_events("feed-start"))
@@ -165,6 +174,7 @@ def test_undo_sends_a_cancel():
     check(kept and rows[-1]["value"] == e["seq"], "file: feed %s, cancel %s" % (kept, rows))
 
 
+@case(timeout=30)
 def test_two_sessions():
     live()
     b2 = second()
@@ -182,6 +192,7 @@ def test_two_sessions():
     print("taps seen on the other page after %.2f s and %.2f s" % (t1 - t0, time.monotonic() - t1))
 
 
+@case(timeout=30)
 def test_fever_alert():
     live()
     b2 = second()
@@ -198,6 +209,7 @@ def test_fever_alert():
               card.is_displayed(), "card: %s" % card.text)
 
 
+@case(timeout=30)
 def test_acknowledge():
     live()
     b2 = second()
@@ -211,35 +223,7 @@ def test_acknowledge():
     check(css(b2, "#alerts article[data-rule=G3] button.seen")[0].text == "Seen ✓", "button")
 
 
-def shoot(d, name, scheme="light"):
-    out = []
-    for w, h in ((360, 780), (1280, 800)):
-        viewport(d, w, h, scheme)
-        time.sleep(0.8)
-        path = os.path.join(ARTIFACTS, "web-%s-%dx%d-%s.png" % (name, w, h, scheme))
-        d.save_screenshot(path)
-        check(os.path.getsize(path) > 10000, "%s looks empty" % path)
-        width = js(d, "return window.innerWidth")
-        check(width == w, "viewport %d, want %d" % (width, w))
-        # nothing wider than the screen (no sideways scrolling on a phone)
-        check(js(d, "return document.documentElement.scrollWidth <= "
-                    "document.documentElement.clientWidth"), "wider than %d" % w)
-        out.append(path)
-        if w == 360:
-            # the whole page as a phone scrolls it, for docs/web.md
-            import base64
-            hgt = js(d, "return document.documentElement.scrollHeight")
-            shot = d.execute_cdp_cmd("Page.captureScreenshot", {
-                "captureBeyondViewport": True,
-                "clip": {"x": 0, "y": 0, "width": w, "height": hgt, "scale": 1}})
-            path = os.path.join(ARTIFACTS, "web-%s-360-full-%s.png" % (name, scheme))
-            with open(path, "wb") as f:
-                f.write(base64.b64decode(shot["data"]))
-            out.append(path)
-    viewport(d, 360, 780)
-    return out
-
-
+@case(timeout=30)
 def test_phone_first_screen():
     """At 360x640 without scrolling: the last feed's side, the side
     suggested next and the time since; the buttons at least 48 px."""
@@ -257,6 +241,7 @@ def test_phone_first_screen():
     viewport(B1, 360, 780)
 
 
+@case(timeout=30)
 def test_screenshots_live():
     live()
     paths = shoot(B1, "live") + shoot(B1, "live", "dark")
@@ -264,6 +249,7 @@ def test_screenshots_live():
     print("screenshots: %s (dark background %s)" % (", ".join(paths), bg))
 
 
+@case(timeout=30)
 def test_dark_without_flash():
     """With the phone dark, the first frame the browser paints is dark: the
     stylesheet is in <head>, before the body."""
@@ -278,6 +264,7 @@ def test_dark_without_flash():
     viewport(B1, 360, 780, "light")
 
 
+@case(timeout=30)
 def test_tap_while_server_down():
     live()
     web = P.web
@@ -301,6 +288,7 @@ def test_tap_while_server_down():
     print("the kept tap reached acquire %.1f s after the server came back" % dt)
 
 
+@case(timeout=30)
 def test_only_the_hub():
     live()
     reqs = requested(B1) + (requested(B2) if B2 else [])
@@ -312,6 +300,7 @@ def test_only_the_hub():
     check(mine and not others, "requests elsewhere: %s" % others[:5])
 
 
+@case(timeout=30)
 def test_blocked_duct_outlined():
     """A blocked duct simulated fast: D1 on the page, its zone outlined."""
     close_live()
@@ -350,6 +339,35 @@ def test_blocked_duct_outlined():
         p.close()
 
 
+def shoot(d, name, scheme="light"):
+    out = []
+    for w, h in ((360, 780), (1280, 800)):
+        viewport(d, w, h, scheme)
+        time.sleep(0.8)
+        path = os.path.join(artifacts("web"), "web-%s-%dx%d-%s.png" % (name, w, h, scheme))
+        d.save_screenshot(path)
+        check(os.path.getsize(path) > 10000, "%s looks empty" % path)
+        width = js(d, "return window.innerWidth")
+        check(width == w, "viewport %d, want %d" % (width, w))
+        # nothing wider than the screen (no sideways scrolling on a phone)
+        check(js(d, "return document.documentElement.scrollWidth <= "
+                    "document.documentElement.clientWidth"), "wider than %d" % w)
+        out.append(path)
+        if w == 360:
+            # the whole page as a phone scrolls it, for docs/web.md
+            import base64
+            hgt = js(d, "return document.documentElement.scrollHeight")
+            shot = d.execute_cdp_cmd("Page.captureScreenshot", {
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": w, "height": hgt, "scale": 1}})
+            path = os.path.join(artifacts("web"), "web-%s-360-full-%s.png" % (name, scheme))
+            with open(path, "wb") as f:
+                f.write(base64.b64decode(shot["data"]))
+            out.append(path)
+    viewport(d, 360, 780)
+    return out
+
+
 def close_live():
     global P, SUB, B1, B2
     for b in (B1, B2):
@@ -362,30 +380,19 @@ def close_live():
     P = SUB = B1 = B2 = None
 
 
-def main():
-    if not have_browser():
-        print("chromium or chromium-driver is not installed (scripts/install-deps.sh): skipped")
-        return SKIP
-    cases = [test_live_values, test_feed_left_reaches_stream_and_file, test_undo_sends_a_cancel,
-             test_two_sessions, test_fever_alert, test_acknowledge, test_phone_first_screen,
-             test_screenshots_live, test_dark_without_flash, test_tap_while_server_down,
-             test_only_the_hub, test_blocked_duct_outlined]
-    logs = os.path.join(TMP, "live")
-    try:
-        status = run_cases(cases)
-    finally:
-        close_live()
-    if status:
+def finish(failed):
+    close_live()
+    if failed:
         for name in ("web", "acquire", "detect", "record"):
             try:
                 sys.stdout.write("--- %s log ---\n%s\n" % (name, open(os.path.join(
-                    logs, name + ".log"), errors="replace").read()[-1500:]))
+                    TMP, "live", name + ".log"), errors="replace").read()[-1500:]))
             except OSError:
                 pass
     else:
         shutil.rmtree(TMP, ignore_errors=True)
-    return status
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    TMP = tempfile.mkdtemp(prefix="dwweb-browser-")
+    dwtest.main(finish=finish)

@@ -7,13 +7,17 @@ not hold back the alerts the server publishes meanwhile."""
 import glob
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
 
-from weblib import (Pipeline, EventStream, check, get_json, request, run_cases, wait_for)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dwtest  # noqa: E402
+from dwtest import case  # noqa: E402
+from weblib import (Pipeline, EventStream, check, get_json, request, wait_for)  # noqa: E402
 
-TMP = tempfile.mkdtemp(prefix="dwweb-alert-")
+TMP = None      # the cases' directory, made when the file runs
 RECORDER = """import os, sys, time
 d = sys.argv[1]
 data = sys.stdin.read()
@@ -61,6 +65,7 @@ def post_temp(w, value):
     check(st == 200, "thermometer %s: %d %s" % (value, st, body))
 
 
+@case(timeout=90)
 def test_once_per_alert():
     """A blocked duct simulated fast (D1 at L1, L0 findings around it), then
     fevers logged by hand: one run per L1+ alert and per rise in level."""
@@ -101,6 +106,7 @@ def test_once_per_alert():
         p.close()
 
 
+@case(timeout=90)
 def test_renotify_until_seen():
     d = os.path.join(TMP, "runs2")
     tmp = os.path.join(TMP, "p2")
@@ -125,6 +131,7 @@ def test_renotify_until_seen():
         p.close()
 
 
+@case(timeout=90)
 def test_hanging_command():
     tmp = os.path.join(TMP, "p3")
     os.mkdir(tmp)
@@ -158,4 +165,5 @@ def test_hanging_command():
 
 
 if __name__ == "__main__":
-    sys.exit(run_cases([test_once_per_alert, test_renotify_until_seen, test_hanging_command]))
+    TMP = tempfile.mkdtemp(prefix="dwweb-alert-")
+    dwtest.main(finish=lambda failed: failed or shutil.rmtree(TMP, ignore_errors=True))

@@ -13,9 +13,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <cmocka.h>
 #include "api.h"
 #include "auth.h"
+#include "dwcmocka.h"
 #include "evreq.h"
 #include "feedlog.h"
 #include "hub.h"
@@ -496,7 +496,7 @@ static void test_api_routes(void **state)
     dw_hub_fini(&h);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_evreq),
@@ -509,5 +509,5 @@ int main(void)
         cmocka_unit_test(test_feedlog),
         cmocka_unit_test(test_api_routes),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

@@ -1,50 +1,23 @@
 """Helpers for the ductwatch-web tests: the real pipeline (simulator on a
 pty, acquire, detect, record, web) in a private runtime directory, HTTP
 requests with http.client, an event-stream reader, a stream subscriber.
-Paths of the programs come from the environment (tests/web/meson.build)."""
+On tests/pylib/dwtest: the programs are the build's (dwtest.prog)."""
 import http.client
 import json
 import os
 import re
 import select
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 import zmq
 
-SIM = os.environ.get("DW_SIM", "")
-ACQUIRE = os.environ.get("DW_ACQUIRE", "")
-DETECT = os.environ.get("DW_DETECT", "")
-RECORD = os.environ.get("DW_RECORD", "")
-WEB = os.environ["DW_WEB"]
-ARTIFACTS = os.environ.get("DW_ARTIFACTS", tempfile.gettempdir())
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Fail(what)
-
-
-def wait_for(fn, timeout, what, step=0.05):
-    """fn() until it returns something true; that value, or Fail."""
-    end = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.monotonic() > end:
-            raise Fail("timed out after %.1f s waiting for %s" % (timeout, what))
-        time.sleep(step)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from dwtest import Fail, check, prog, wait_for  # noqa: E402,F401
 
 
 def free_port():
@@ -100,7 +73,7 @@ class Web:
 
     def start(self):
         err = open(self.log, "ab") if self.log else subprocess.DEVNULL
-        self.proc = subprocess.Popen([WEB, "--listen", self.listen_arg] + self.args,
+        self.proc = subprocess.Popen([prog("ductwatch-web"), "--listen", self.listen_arg] + self.args,
                                      stdout=subprocess.PIPE, stderr=err, env=self.env)
         line = Lines(self.proc).line(15)
         m = re.match(r"url: (https?)://([^/]+)/\?token=([0-9a-f]{40})$", line)
@@ -291,17 +264,17 @@ class Pipeline:
                 p.wait(60)
 
     def _start(self, sim_args, web_args, subscribers, listen, record):
-        sim = self._spawn([SIM, "--out", "pty", "-q"] + list(sim_args), "sim")
+        sim = self._spawn([prog("ductwatch-sim"), "--out", "pty", "-q"] + list(sim_args), "sim")
         self.pty = Lines(sim).line(10)[5:]
         # every consumer subscribed before acquire reads the first byte
         n = 2 + (1 if record else 0) + subscribers
-        acq = self._spawn([ACQUIRE, "--port", self.pty, "--sndhwm", "0",
+        acq = self._spawn([prog("ductwatch-acquire"), "--port", self.pty, "--sndhwm", "0",
                            "--wait-subscribers", str(n)], "acquire")
         lines = Lines(acq)
         self.pub, self.events = lines.line()[5:], lines.line()[8:]
-        det = self._spawn([DETECT], "detect")
+        det = self._spawn([prog("ductwatch-detect")], "detect")
         if record:
-            self._spawn([RECORD, "--dir", self.dir], "record")
+            self._spawn([prog("ductwatch-record"), "--dir", self.dir], "record")
         self.detect_ep = "ipc://" + os.path.join(self.run, "detect")
         wait_for(lambda: os.path.exists(os.path.join(self.run, "detect")), 10, "detect's socket")
         self.web = Web(self.env, ["--dir", self.dir] + list(web_args), listen,
@@ -344,21 +317,3 @@ class Pipeline:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
-
-
-def run_cases(cases, setup=None):
-    """Runs each case (one by name with argv[1]); prints ok/FAIL, exit 1 on
-    any failure."""
-    only = sys.argv[1:]
-    failed = 0
-    for c in cases:
-        if only and c.__name__ not in only:
-            continue
-        t0 = time.monotonic()
-        try:
-            c()
-            print("ok   %s (%.1f s)" % (c.__name__, time.monotonic() - t0), flush=True)
-        except Exception as e:  # every case reported, the run fails at the end
-            failed += 1
-            print("FAIL %s: %s: %s" % (c.__name__, type(e).__name__, e), flush=True)
-    return 1 if failed else 0

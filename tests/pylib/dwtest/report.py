@@ -1,37 +1,17 @@
-"""Helpers for the `ductwatch report` tests: session files written by
-mksession (storage's real writer), the report run as a user runs it, and
-the page parsed back into elements."""
+"""Helpers for the `ductwatch report` tests: session files with known
+contents written by tests/tools/mksession (storage's real writer), the
+report run as a user runs it, and the page parsed back into elements."""
 import html.parser
-import os
 import re
-import shutil
 import subprocess
-import tempfile
 
-from toolslib import DUCTWATCH, Fail, check
-
-MKSESSION = os.environ["DW_MKSESSION"]
-
-
-def run_test(body, name):
-    """Runs body(tmpdir); returns the exit status (0 ok, 1 failed, or what
-    body returns, e.g. 77 for skipped), cleaning up either way."""
-    d = tempfile.mkdtemp(prefix="dwreport-%s-" % name)
-    try:
-        st = body(d)
-    except Fail as e:
-        print("FAIL:", e)
-        return 1
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
-    if not st:
-        print("ok")
-    return st or 0
+from .core import Fail, check
+from .procs import prog
 
 
 def mksession(path, *args):
     """Writes a session; returns mksession's "key value" lines as a dict."""
-    p = subprocess.run([MKSESSION, path] + list(args), capture_output=True, timeout=300)
+    p = subprocess.run([prog("mksession"), path] + list(args), capture_output=True, timeout=300)
     check(p.returncode == 0, "mksession failed: %r" % p.stderr)
     out = {}
     for line in p.stdout.decode().splitlines():
@@ -40,10 +20,16 @@ def mksession(path, *args):
     return out
 
 
+def ductwatch(*args, timeout=300):
+    """Runs `ductwatch ARGS` (report, info, export ...); returns (status,
+    stdout bytes, stderr text)."""
+    p = subprocess.run([prog("ductwatch")] + list(args), capture_output=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr.decode("utf-8", "replace")
+
+
 def report(*args, timeout=300):
     """Runs `ductwatch report ARGS`; returns (status, stdout, stderr)."""
-    p = subprocess.run([DUCTWATCH, "report"] + list(args), capture_output=True, timeout=timeout)
-    return p.returncode, p.stdout, p.stderr.decode("utf-8", "replace")
+    return ductwatch("report", *args, timeout=timeout)
 
 
 VOID = {"meta", "br", "img", "input", "link", "hr", "area", "base", "col", "embed",

@@ -1,50 +1,40 @@
 #!/usr/bin/python3
 """Interoperability of an independent garment (pygarment.py, written from
-docs/protocol.md) with the C side.
+docs/protocol.md) with the C side. Every case runs alone:
+test_interop.py [--list] [CASE...].
 
-Usage:
-  interop.py doc PROTOCOL_MD
-      the Python encoder reproduces every worked example and COBS vector
-      of the specification, byte for byte
-  interop.py decode DWFRAMES
-      a Python garment's stream (valid frames of every type plus every kind
-      of damage) decoded by common/'s decoder: the same values, the same
-      bytes from the C encoder, each damaged frame in the right counter
-  interop.py acquire DUCTWATCH_ACQUIRE
-      end to end: the Python garment on a pseudo-terminal, ductwatch-acquire
-      reading it, a pyzmq subscriber checking that exactly those values are
-      published
-  interop.py sim DUCTWATCH_SIM [SCENARIO]
-      the other way round: ductwatch-sim's byte stream (--out stdout, no
-      link faults) read by the Python decoder written from the spec, every
-      rule of docs/protocol.md checked on every frame
+  doc      the Python encoder reproduces every worked example and COBS vector
+           of the specification, byte for byte
+  decode   a Python garment's stream (valid frames of every type plus every
+           kind of damage) decoded by common/'s decoder (tests/interop/
+           dwframes): the same values, the same bytes from the C encoder,
+           each damaged frame in the right counter
+  acquire  end to end: the Python garment on a pseudo-terminal,
+           ductwatch-acquire reading it, a pyzmq subscriber checking that
+           exactly those values are published
+  sim      the other way round: ductwatch-sim's byte stream (--out stdout, no
+           link faults) read by the Python decoder written from the spec,
+           every rule of docs/protocol.md checked on every frame
+
+pygarment.py imports nothing of ours (not even tests/pylib): it is the
+garment written from the specification alone. This file only drives it.
 """
 import json
 import os
 import random
 import re
 import select
-import shutil
-import signal
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 import tty
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'pylib'))
+import dwtest  # noqa: E402
 import pygarment as pg  # noqa: E402
-
-
-def fail(msg):
-    print('FAIL:', msg, flush=True)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
+from dwtest import case, check, prog, source  # noqa: E402
 
 
 # ---- doc -------------------------------------------------------------------
@@ -95,7 +85,9 @@ def example_frames():
     }
 
 
-def case_doc(path):
+@case()
+def case_doc(run):
+    path = source('docs', 'protocol.md')
     text = open(path, encoding='utf-8').read()
     ex = doc_examples(text)
     check(len(ex) >= 20, 'only %d example blocks in %s' % (len(ex), path))
@@ -134,6 +126,16 @@ def case_doc(path):
 
 
 # ---- decode ------------------------------------------------------------------
+
+def patched_status(g, t, index, value):
+    """A STATUS frame whose byte index is value, its CRC made right (a
+    version or a length the decoder must refuse), as wire bytes."""
+    raw = bytearray(pg.raw_frame(pg.STATUS, g.seq, t, pg.status_payload(1, 2, 3, 4)))
+    raw[index] = value
+    raw[-4:] = struct.pack('<I', pg.crc32c(bytes(raw[:-4])))
+    g.seq += 1
+    return pg.cobs_encode(bytes(raw)) + b'\x00'
+
 
 def random_stream(rng, g):
     """Valid frames of every type with values over their whole ranges, and
@@ -189,26 +191,20 @@ def random_stream(rng, g):
             if rng.random() < 0.5:
                 out += g.frame(rng.randrange(6, 256), t, b'future')
             else:
-                raw = bytearray(pg.raw_frame(pg.STATUS, g.seq, t, pg.status_payload(1, 2, 3, 4)))
-                raw[0] = 2
-                raw[-4:] = struct.pack('<I', pg.crc32c(bytes(raw[:-4])))
-                g.seq += 1
-                out += pg.cobs_encode(bytes(raw)) + b'\x00'
+                out += patched_status(g, t, 0, 2)
             damage['version_errors'] += 1
         elif r < 0.99:
             # a length field that disagrees with the frame (CRC made right)
-            raw = bytearray(pg.raw_frame(pg.STATUS, g.seq, t, pg.status_payload(1, 2, 3, 4)))
-            raw[2] = 9
-            raw[-4:] = struct.pack('<I', pg.crc32c(bytes(raw[:-4])))
-            g.seq += 1
-            out += pg.cobs_encode(bytes(raw)) + b'\x00'
+            out += patched_status(g, t, 2, 9)
             damage['length_errors'] += 1
         else:
             out += b'\x00\x00\x00'   # empty blocks: ignored, not counted
     return bytes(out), expect, damage
 
 
-def case_decode(dwframes):
+@case(timeout=60)
+def case_decode(run):
+    dwframes = prog('dwframes')
     rng = random.Random(20261124)
     # 40 zones and other scales: the protocol is not tied to 16 zones
     zones = [(z % 2, (z // 2) % 4, (z // 8) % 2, (z + 1) % 40, z & 1) for z in range(40)]
@@ -335,23 +331,19 @@ def random_sample(rng, n):
                              [rng.choice([0, 0, 0, pg.PRES_SAT, pg.TEMP_FAULT]) for _ in range(n)])
 
 
-def case_acquire(acquire):
+@case(timeout=60, parallel=False)
+def case_acquire(run):
     import zmq
-    tmp = tempfile.mkdtemp(prefix='interop-')
-    os.chmod(tmp, 0o700)
-    env = dict(os.environ, DUCTWATCH_RUNTIME_DIR=os.path.join(tmp, 'run'))
-    pub, events = 'ipc://%s/pub' % tmp, 'ipc://%s/events' % tmp
+    pub, events = run.ep('pub'), run.ep('events')
     master, slave = os.openpty()
     tty.setraw(slave)
     port = os.ttyname(slave)
-    ctx = zmq.Context()
-    proc = None
+    ctx = run.ctx
     rng = random.Random(7)
     try:
-        proc = subprocess.Popen([acquire, '--port', port, '--pub', pub, '--events', events],
-                                stdout=subprocess.PIPE, env=env, text=True)
-        l1, l2 = proc.stdout.readline(), proc.stdout.readline()
-        check(l1 == 'pub: %s\n' % pub and l2 == 'events: %s\n' % events, 'acquire said %r %r' % (l1, l2))
+        proc = run.spawn(['ductwatch-acquire', '--port', port, '--pub', pub, '--events', events])
+        l1, l2 = proc.expect('pub: '), proc.expect('events: ')
+        check(l1 == pub and l2 == events, 'acquire said %r %r' % (l1, l2))
         sub = ctx.socket(zmq.SUB)
         sub.setsockopt(zmq.LINGER, 0)
         sub.setsockopt(zmq.RCVHWM, 0)
@@ -484,17 +476,11 @@ def case_acquire(acquire):
         checked = check_published(new, g, 0, valid)
         print('phase 3: another garment (40 zones, 1000 Hz): new stream, %d frames published exactly' % checked)
 
-        proc.send_signal(signal.SIGTERM)
-        rc = proc.wait(timeout=10)
+        rc = proc.stop(10)
         check(rc == 0, 'acquire exited %d on SIGTERM' % rc)
     finally:
-        if proc and proc.poll() is None:
-            proc.kill()
-            proc.wait()
         os.close(master)
         os.close(slave)
-        ctx.destroy(linger=0)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # ---- sim: ductwatch-sim's bytes against the specification --------------------
@@ -521,8 +507,9 @@ def check_hello_rules(p):
     return nz, rate
 
 
-def case_sim(sim, scenario='mastitis'):
-    argv = [sim, '--scenario', scenario, '--seed', '3', '--duration', '60s', '--fast', '--out', 'stdout']
+@case(timeout=60, suites=['sims'])
+def case_sim(run, scenario='mastitis'):
+    argv = [prog('ductwatch-sim'), '--scenario', scenario, '--seed', '3', '--duration', '60s', '--fast', '--out', 'stdout']
     p = subprocess.run(argv, stdout=subprocess.PIPE, timeout=120)
     check(p.returncode == 0, '%s exited %d' % (' '.join(argv), p.returncode))
     data = p.stdout
@@ -567,9 +554,4 @@ def case_sim(sim, scenario='mastitis'):
 
 
 if __name__ == '__main__':
-    cases = {'doc': case_doc, 'decode': case_decode, 'acquire': case_acquire, 'sim': case_sim}
-    if len(sys.argv) < 3 or sys.argv[1] not in cases:
-        print(__doc__, file=sys.stderr)
-        sys.exit(2)
-    cases[sys.argv[1]](*sys.argv[2:])
-    print('PASS')
+    dwtest.main(fixture=dwtest.Run)

@@ -1,107 +1,62 @@
-"""A small, independent implementation of the ductwatch wire protocol and the
-ZeroMQ message bodies (docs/protocol.md, docs/messages.md), used to feed the
-recorder real messages and to know the exact garment bytes they stand for.
+"""Garment bytes and ZeroMQ message bodies made by the tests themselves, to
+feed the programs real input and to know exactly what it stands for.
 
-Nothing here imports ductwatch code: if the recorder or the replay disagrees
-with the documents, the tests notice."""
+The wire format (COBS, CRC-32C, payloads) is tests/interop/pygarment.py,
+the garment written from docs/protocol.md alone; the message bodies are
+written here from docs/messages.md. Nothing here uses ductwatch's C code:
+where a program disagrees with the documents, the tests notice."""
 import json
+import os
 import random
 import struct
+import sys
 import time
 
-import zmq
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "interop"))
+import pygarment as pg  # noqa: E402
 
-HELLO, SAMPLE, EVENT, STATUS = 1, 2, 3, 4
-KINDS = {1: "feed-start", 2: "feed-end", 3: "thermometer", 4: "ice-pack", 5: "heat-pack",
-         6: "shower", 7: "garment-on", 8: "garment-off", 9: "button", 10: "symptom",
-         11: "pump-start", 12: "pump-end"}
+from .stream import EVENT, FRAME_HDR, HELLO, SAMPLE, STATUS  # noqa: E402,F401
+
+HELLO_REQUEST = pg.HELLO_REQUEST
+KINDS = {v: k for k, v in pg.EVENT_KINDS.items()}
 SIDES = {0: "left", 1: "right", 2: "none"}
 
-
-def _crc32c_table():
-    t = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        t.append(c)
-    return t
+crc32c = pg.crc32c
+wire = pg.wire_frame
+default_layout = pg.default_layout
+sample_payload = pg.sample_payload
+status_payload = pg.status_payload
 
 
-_T = _crc32c_table()
-
-
-def crc32c(data):
-    c = 0xFFFFFFFF
-    for b in data:
-        c = _T[(c ^ b) & 0xFF] ^ (c >> 8)
-    return c ^ 0xFFFFFFFF
-
-
-def cobs(data):
-    out = bytearray()
-    block = bytearray()
-    for b in data:
-        if b == 0:
-            out.append(len(block) + 1)
-            out += block
-            block = bytearray()
-        else:
-            block.append(b)
-            if len(block) == 254:
-                out.append(255)
-                out += block
-                block = bytearray()
-    out.append(len(block) + 1)
-    out += block
-    return bytes(out)
-
-
-def wire(ftype, seq, t_us, payload):
-    raw = struct.pack("<BBHIQ", 1, ftype, len(payload), seq & 0xFFFFFFFF, t_us) + payload
-    raw += struct.pack("<I", crc32c(raw))
-    return cobs(raw) + b"\x00"
-
-
-def default_layout(n_zones=16):
-    zones = []
-    for z in range(n_zones):
-        side, rest = divmod(z, 8)
-        quad, ring = divmod(rest, 2)
-        mirror = (z + 8) % 16
-        zones.append((side, quad, ring, mirror, 1 if quad >= 2 and ring == 1 else 0))
-    return zones
-
-
-def hello_payload(device, firmware="fw-1.2.3", rate=10, zones=None,
-                  scales=(10000, 1000, 1000)):
-    zones = zones or default_layout()
-    p = device.encode().ljust(16, b"\0") + firmware.encode().ljust(16, b"\0")
-    p += struct.pack("<HBBIII", rate, len(zones), 2, *scales)
-    for z in zones:
-        p += bytes(z)
-    return p
-
-
-def sample_payload(temp, pres, amb, acc, status):
-    n = len(temp)
-    return struct.pack("<%dh%dH2h3h%dB" % (n, n, n), *temp, *pres, *amb, *acc, *status)
+def hello_payload(device, firmware="fw-1.2.3", rate=10, zones=None, scales=(10000, 1000, 1000)):
+    return pg.hello_payload(device, firmware, rate, zones or pg.default_layout(), *scales)
 
 
 def event_payload(kind, side, value, text=b""):
     return struct.pack("<BBHi", kind, side, 0, value) + text
 
 
-def status_payload(mv, pct, flags, mcu_cc):
-    return struct.pack("<HBBhH", mv, pct, flags, mcu_cc, 0)
-
-
 def frame_body(ftype, dseq, seq, stream, t_us, t_ns, payload):
-    return struct.pack("<BBHIQQQQ", 1, ftype, len(payload), dseq, seq, stream, t_us, t_ns) + payload
+    return FRAME_HDR.pack(1, ftype, len(payload), dseq, seq, stream, t_us, t_ns) + payload
+
+
+def decode_wire(data):
+    """A byte stream as frames (type, seq, t_us, payload), CRC and length
+    checked; a lone delimiter (an empty block) is None."""
+    out = []
+    for block in data.split(b"\x00")[:-1]:
+        if not block:
+            out.append(None)
+            continue
+        _, ftype, seq, t, payload = pg.parse_raw(pg.cobs_decode(block))
+        out.append((ftype, seq, t, payload))
+    return out
 
 
 class Garment:
-    """A deterministic garment: yields (ftype, device_seq, t_us, payload)."""
+    """A deterministic garment with varied values (out-of-range readings,
+    saturation and fault bits): yields frames (type, device seq, t_us,
+    payload)."""
 
     def __init__(self, device="bra-test", seed=1, rate=10, n_zones=16, t0_us=1_000_000):
         self.device = device
@@ -110,7 +65,7 @@ class Garment:
         self.n = n_zones
         self.dseq = 0
         self.t = t0_us
-        self.hello = hello_payload(device, rate=rate, zones=default_layout(n_zones))
+        self.hello = hello_payload(device, rate=rate, zones=pg.default_layout()[:n_zones])
 
     def next_seq(self):
         s = self.dseq
@@ -121,8 +76,7 @@ class Garment:
         return (HELLO, self.next_seq(), self.t, self.hello)
 
     def sample_frame(self):
-        r = self.rng
-        n = self.n
+        r, n = self.rng, self.n
         temp = [r.randint(-32768, 32767) if r.random() < 0.05 else r.randint(3300, 3800)
                 for _ in range(n)]
         pres = [r.choice([0, 65535]) if r.random() < 0.05 else r.randint(0, 20000)
@@ -145,18 +99,21 @@ class Garment:
 
 
 class Publisher:
-    """Publishes one acquire-like stream (frames, events, stats) and one
-    detect-like stream (alerts) on an XPUB socket, exactly as docs/messages.md
-    says; waits for the recorder's subscription before the first message."""
+    """One acquire-like stream (frames, events, stats) and one detect-like
+    stream (alerts) on an XPUB socket, as docs/messages.md says; waits for a
+    subscription before the first message."""
 
-    def __init__(self, endpoint, device):
-        self.ctx = zmq.Context()
+    def __init__(self, endpoint, device, ctx=None):
+        import zmq
+        self.own_ctx = ctx is None
+        self.ctx = ctx or zmq.Context()
         self.sock = self.ctx.socket(zmq.XPUB)
         self.sock.setsockopt(zmq.LINGER, 2000)
         self.sock.setsockopt(zmq.SNDHWM, 0)
         self.sock.bind(endpoint)
         self.device = device
-        self.stream = int(float(time.time_ns()))
+        # a multiple of 4096: exact as a JSON double
+        self.stream = time.time_ns() // 4096 * 4096
         self.det_stream = self.stream + 4096
         self.seq = 0
         self.det_seq = 0
@@ -174,16 +131,16 @@ class Publisher:
     def frame(self, f, skip=0):
         """Publishes a HELLO/SAMPLE/STATUS as a frame body, or an EVENT as a
         garment event JSON; appends its wire bytes. skip: stream seqs to
-        leave out before it (a hole the recorder must report)."""
+        leave out before it (a hole the subscriber must report)."""
         ftype, dseq, t_us, payload = f
         self.seq += 1 + skip
-        t_ns = time.time_ns()
         if ftype == EVENT:
             kind, side, _, value = struct.unpack_from("<BBHi", payload)
             self.event(KINDS[kind], SIDES[side], value / 1000.0, "garment",
                        payload[8:].decode(), t_us=t_us, counted=False)
         else:
-            self._send("frame", frame_body(ftype, dseq, self.seq, self.stream, t_us, t_ns, payload))
+            self._send("frame", frame_body(ftype, dseq, self.seq, self.stream, t_us,
+                                           time.time_ns(), payload))
         self.wire += wire(ftype, dseq, t_us, payload)
         self.sent.append((self.seq, ftype, dseq, t_us, time.monotonic()))
 
@@ -222,35 +179,5 @@ class Publisher:
 
     def close(self):
         self.sock.close()
-        self.ctx.term()
-
-
-def uncobs(block):
-    out = bytearray()
-    i = 0
-    while i < len(block):
-        code = block[i]
-        if code == 0 or i + code > len(block):
-            raise ValueError("bad COBS")
-        out += block[i + 1:i + code]
-        i += code
-        if code < 255 and i < len(block):
-            out.append(0)
-    return bytes(out)
-
-
-def decode_wire(data):
-    """Splits a byte stream into frames: (type, seq, t_us, payload); checks
-    CRC and length. Empty blocks (lone delimiters) are counted as None."""
-    frames = []
-    for block in data.split(b"\x00")[:-1]:
-        if not block:
-            frames.append(None)
-            continue
-        raw = uncobs(block)
-        ver, ftype, ln, seq, t = struct.unpack_from("<BBHIQ", raw)
-        payload = raw[16:16 + ln]
-        if len(raw) != 16 + ln + 4 or crc32c(raw[:-4]) != struct.unpack_from("<I", raw, 16 + ln)[0]:
-            raise ValueError("bad frame")
-        frames.append((ftype, seq, t, payload))
-    return frames
+        if self.own_ctx:
+            self.ctx.term()

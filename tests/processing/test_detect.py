@@ -1,29 +1,21 @@
 #!/usr/bin/python3
 """Integration tests of ductwatch-detect, as a user would run it.
-
-usage: detecttest.py DETECT SYNTHGEN CASE [SIM]
-cases: usage, input, zmq, sim-<scenario>
-"""
+Every case runs alone: test_detect.py [--list] [CASE...]."""
 import json
 import os
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 
-DETECT, SYNTHGEN, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
-SIM = sys.argv[4] if len(sys.argv) > 4 else None
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dwtest  # noqa: E402
+from dwtest import case, fail, prog  # noqa: E402
+
 CLINICAL = {"T1", "T2", "F1", "F1-FR", "D1", "I1", "G1", "G2", "G3", "E1", "E2"}
 
 
-def fail(msg):
-    print("FAIL:", msg)
-    sys.exit(1)
-
-
 def run_input(path, extra=()):
-    p = subprocess.run([DETECT, "--input", path, *extra], capture_output=True, text=True,
+    p = subprocess.run([prog("ductwatch-detect"), "--input", path, *extra], capture_output=True, text=True,
                        timeout=120)
     if p.returncode != 0:
         fail(f"detect --input exit {p.returncode}: {p.stderr}")
@@ -42,50 +34,54 @@ def check_alert_json(a):
         fail(f"bad state {a}")
 
 
-def case_usage(tmp):
-    p = subprocess.run([DETECT, "--bogus"], capture_output=True, text=True)
+@case()
+def case_usage(run):
+    tmp = run.dir
+    p = subprocess.run([prog("ductwatch-detect"), "--bogus"], capture_output=True, text=True)
     if p.returncode != 2 or "--bogus" not in p.stderr:
         fail(f"unknown option: {p.returncode} {p.stderr}")
-    p = subprocess.run([DETECT, "--help"], capture_output=True, text=True)
+    p = subprocess.run([prog("ductwatch-detect"), "--help"], capture_output=True, text=True)
     if p.returncode != 0 or "--input" not in p.stdout:
         fail("--help")
-    p = subprocess.run([DETECT, "--version"], capture_output=True, text=True)
+    p = subprocess.run([prog("ductwatch-detect"), "--version"], capture_output=True, text=True)
     if p.returncode != 0 or "ductwatch-detect" not in p.stdout:
         fail("--version")
     bad = os.path.join(tmp, "bad.conf")
     with open(bad, "w") as f:
         f.write("[T1]\ndelta_c = 0.5\n\n[F1]\nr = firm\n")
-    p = subprocess.run([DETECT, "--config", bad, "--print-config"], capture_output=True,
+    p = subprocess.run([prog("ductwatch-detect"), "--config", bad, "--print-config"], capture_output=True,
                        text=True)
     if p.returncode != 2 or f"{bad}:5: [F1] r: 'firm'" not in p.stderr:
         fail(f"bad config: {p.returncode} {p.stderr!r}")
     good = os.path.join(tmp, "good.conf")
     with open(good, "w") as f:
         f.write("[T1]\ndelta_c = 0.7\n")
-    p = subprocess.run([DETECT, "--config", good, "--print-config"], capture_output=True,
+    p = subprocess.run([prog("ductwatch-detect"), "--config", good, "--print-config"], capture_output=True,
                        text=True)
     if p.returncode != 0 or "\n[T1]\n" not in p.stdout:
         fail("print-config")
     printed = os.path.join(tmp, "printed.conf")
     with open(printed, "w") as f:
         f.write(p.stdout)
-    q = subprocess.run([DETECT, "--config", printed, "--print-config"], capture_output=True,
+    q = subprocess.run([prog("ductwatch-detect"), "--config", printed, "--print-config"], capture_output=True,
                        text=True)
     if q.returncode != 0 or q.stdout != p.stdout:
         fail("print-config output does not read back the same")
     if "delta_c = 0.7" not in p.stdout:
         fail("print-config lacks the configured value")
-    p = subprocess.run([DETECT, "--input", os.path.join(tmp, "missing")], capture_output=True,
+    p = subprocess.run([prog("ductwatch-detect"), "--input", os.path.join(tmp, "missing")], capture_output=True,
                        text=True)
     if p.returncode != 1:
         fail(f"missing input file: exit {p.returncode}")
 
 
-def case_input(tmp):
+@case(timeout=60)
+def case_input(run):
+    tmp = run.dir
     warm = os.path.join(tmp, "warm.bin")
     healthy = os.path.join(tmp, "healthy.bin")
-    subprocess.run([SYNTHGEN, "--out", warm, "--scenario", "warm"], check=True, timeout=60)
-    subprocess.run([SYNTHGEN, "--out", healthy, "--scenario", "healthy"], check=True, timeout=60)
+    subprocess.run([prog("synthgen"), "--out", warm, "--scenario", "warm"], check=True, timeout=60)
+    subprocess.run([prog("synthgen"), "--out", healthy, "--scenario", "healthy"], check=True, timeout=60)
     alerts = run_input(warm)
     for a in alerts:
         check_alert_json(a)
@@ -109,56 +105,48 @@ def case_input(tmp):
         fail(f"clinical alerts in healthy wear: {bad[:3]}")
 
 
-def case_zmq(tmp):
+@case(timeout=100)
+def case_zmq(run):
     import zmq
-    env = dict(os.environ, DUCTWATCH_RUNTIME_DIR=os.path.join(tmp, "run"))
-    acq = f"ipc://{tmp}/acq"
-    det_ep = f"ipc://{tmp}/det"
-    det = subprocess.Popen([DETECT, "--sub", acq, "--pub", det_ep], stdout=subprocess.PIPE,
-                           text=True, env=env)
-    try:
-        line = det.stdout.readline()
-        if line.strip() != f"pub: {det_ep}":
-            fail(f"first line {line!r}")
-        ctx = zmq.Context()
-        sub = ctx.socket(zmq.SUB)
-        sub.setsockopt(zmq.LINGER, 0)
-        sub.setsockopt(zmq.SUBSCRIBE, b"alert.")
-        sub.connect(det_ep)
-        time.sleep(0.3)
-        gen = subprocess.Popen([SYNTHGEN, "--pub", acq, "--scenario", "warm"],
-                               stdout=subprocess.DEVNULL, env=env)
-        got = None
-        seqs = []
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and got is None:
-            if sub.poll(500):
-                topic, body = sub.recv_multipart()
-                a = json.loads(body)
-                check_alert_json(a)
-                if topic != b"alert.synth01" or a["device"] != "synth01":
-                    fail(f"topic {topic} {a}")
-                seqs.append(a["seq"])
-                if a["rule"] == "I1" and a["state"] == "raised":
-                    got = a
-        gen.wait(timeout=60)
-        if got is None:
-            fail("no I1 alert over ZeroMQ")
-        if got["side"] != "right" or got["zone"] != 10:
-            fail(f"I1 wrong: {got}")
-        if seqs != list(range(seqs[0], seqs[0] + len(seqs))) or got["stream"] == 0:
-            fail(f"alert stream seq/stream: {seqs} {got['stream']}")
-        if got["t_host_ns"] <= 0:
-            fail("t_host_ns")
-        sub.close()
-        ctx.term()
-        det.send_signal(signal.SIGTERM)
-        rc = det.wait(timeout=10)
-        if rc != 0:
-            fail(f"detect exit {rc} after SIGTERM")
-    finally:
-        if det.poll() is None:
-            det.kill()
+    acq = run.ep("acq")
+    det_ep = run.ep("det")
+    det = run.spawn(["ductwatch-detect", "--sub", acq, "--pub", det_ep])
+    line = det.expect("pub: ")
+    if line != det_ep:
+        fail(f"first line {line!r}")
+    ctx = run.ctx
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.LINGER, 0)
+    sub.setsockopt(zmq.SUBSCRIBE, b"alert.")
+    sub.connect(det_ep)
+    time.sleep(0.3)
+    gen = run.spawn(["synthgen", "--pub", acq, "--scenario", "warm"],
+                    stdout=subprocess.DEVNULL)
+    got = None
+    seqs = []
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and got is None:
+        if sub.poll(500):
+            topic, body = sub.recv_multipart()
+            a = json.loads(body)
+            check_alert_json(a)
+            if topic != b"alert.synth01" or a["device"] != "synth01":
+                fail(f"topic {topic} {a}")
+            seqs.append(a["seq"])
+            if a["rule"] == "I1" and a["state"] == "raised":
+                got = a
+    gen.wait(60)
+    if got is None:
+        fail("no I1 alert over ZeroMQ")
+    if got["side"] != "right" or got["zone"] != 10:
+        fail(f"I1 wrong: {got}")
+    if seqs != list(range(seqs[0], seqs[0] + len(seqs))) or got["stream"] == 0:
+        fail(f"alert stream seq/stream: {seqs} {got['stream']}")
+    if got["t_host_ns"] <= 0:
+        fail("t_host_ns")
+    rc = det.stop(10)
+    if rc != 0:
+        fail(f"detect exit {rc} after SIGTERM")
 
 
 def labels_of(path):
@@ -166,11 +154,15 @@ def labels_of(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def case_sim(tmp, scenario):
+# the simulator's labelled scenarios through the detector: each episode
+# must raise its rule on its side (healthy: no clinical alert)
+@case(timeout=120, suites=["sims"], params=["healthy", "blocked-duct", "mastitis"])
+def case_sim(run, scenario):
+    tmp = run.dir
     raw = os.path.join(tmp, "sim.bin")
     lab = os.path.join(tmp, "labels.jsonl")
     dur = os.environ.get("DW_TEST_SIM_DURATION", "48h")
-    p = subprocess.run([SIM, "--scenario", scenario, "--seed", "1", "--duration", dur, "--fast",
+    p = subprocess.run([prog("ductwatch-sim"), "--scenario", scenario, "--seed", "1", "--duration", dur, "--fast",
                         "--out", raw, "--labels", lab], capture_output=True, text=True,
                        timeout=100)
     if p.returncode != 0:
@@ -191,19 +183,5 @@ def case_sim(tmp, scenario):
                  f"{[(a['rule'], a['side'], a['zone'], a['level']) for a in raised][:20]}")
 
 
-def main():
-    with tempfile.TemporaryDirectory() as tmp:
-        if CASE == "usage":
-            case_usage(tmp)
-        elif CASE == "input":
-            case_input(tmp)
-        elif CASE == "zmq":
-            case_zmq(tmp)
-        elif CASE.startswith("sim-"):
-            case_sim(tmp, CASE[4:])
-        else:
-            fail(f"unknown case {CASE}")
-    print("ok")
-
-
-main()
+if __name__ == "__main__":
+    dwtest.main(fixture=dwtest.Run)
