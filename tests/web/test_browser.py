@@ -84,6 +84,14 @@ def css(d, sel):
     return d.find_elements(By.CSS_SELECTOR, sel)
 
 
+def card_state(d, rule):
+    """The first card of rule as (id, class, text, shown), read in one
+    script: the page re-renders the list when an alert arrives, and an
+    element kept across that render is stale."""
+    return js(d, "const a = document.querySelector('#alerts article[data-rule=' + arguments[0] + ']');"
+                 "return a && [a.dataset.id, a.className, a.innerText, a.offsetParent !== null]", rule)
+
+
 def log_rows(d):
     return js(d, "return [...document.querySelectorAll('#log tr[data-kind]')].map("
                  "r => [r.dataset.kind, r.dataset.seq, r.innerText])")
@@ -203,24 +211,21 @@ def test_fever_alert():
     e = wait_for(lambda: SUB.user_events("thermometer"), 5, "the thermometer event")[-1]
     check(e["value"] == 38.6, "value %s" % e)
     for b in (B1, b2):
-        card = wait_for(lambda: css(b, "#alerts article[data-rule=G3]"), 5,
-                        "the fever alert on the page")[0]
-        check("L3" in card.get_attribute("class") and "Seek care today" in card.text and
-              card.is_displayed(), "card: %s" % card.text)
+        _, cls, text, shown = wait_for(lambda: card_state(b, "G3"), 5, "the fever alert on the page")
+        check("L3" in cls and "Seek care today" in text and shown, "card: %s" % text)
 
 
 @case(timeout=30)
 def test_acknowledge():
     live()
     b2 = second()
-    card = css(B1, "#alerts article[data-rule=G3]")[0]
-    aid = card.get_attribute("data-id")
-    card.find_element("css selector", "button.seen").click()
+    aid = card_state(B1, "G3")[0]
+    css(B1, '#alerts article[data-id="%s"] button.seen' % aid)[0].click()
     e = wait_for(lambda: SUB.user_events("alert-seen"), 5, "alert-seen on the stream")[-1]
     check(e["text"] == aid, "acknowledged %s, the card is %s" % (e, aid))
-    wait_for(lambda: [c for c in css(b2, "#alerts article[data-rule=G3]")
-                      if "acked" in c.get_attribute("class")], 5, "'seen' on the other page")
-    check(css(b2, "#alerts article[data-rule=G3] button.seen")[0].text == "Seen ✓", "button")
+    wait_for(lambda: "acked" in card_state(b2, "G3")[1], 5, "'seen' on the other page")
+    seen = js(b2, "return document.querySelector('#alerts article[data-rule=G3] button.seen').innerText")
+    check(seen == "Seen ✓", "button %r" % seen)
 
 
 @case(timeout=30)
@@ -313,11 +318,15 @@ def test_blocked_duct_outlined():
         d1 = wait_for(lambda: [a for a in sub.alerts if a["rule"] == "D1"], 120, "D1 from detect")[0]
         check(d1["zone"] == 2, "D1 at %s" % d1["zone"])
         open_page(d, p.web)
-        card = wait_for(lambda: css(d, "#alerts article[data-rule=D1]"), 5, "D1 on the page")[0]
-        check("blocked milk duct" in card.text and "left breast, upper inner, inner ring" in card.text,
-              "card: %s" % card.text)
-        zone = css(d, "#garment path[data-zone='2']")[0]
-        check(zone.get_attribute("data-alert") == "L1", "zone 2 alert %s" % zone.get_attribute("data-alert"))
+        # the page re-renders its lists as alerts arrive: read text and
+        # attributes in one script, never through an element kept across
+        # a render (that is a stale element in Selenium)
+        card = wait_for(lambda: js(d, "const a = document.querySelector('#alerts article[data-rule=D1]');"
+                                      "return a && a.innerText"), 5, "D1 on the page")
+        check("blocked milk duct" in card and "left breast, upper inner, inner ring" in card,
+              "card: %s" % card)
+        level = js(d, "return document.querySelector(\"#garment path[data-zone='2']\").dataset.alert")
+        check(level == "L1", "zone 2 alert %s" % level)
         outlined = js(d, "return [...S.shapes].filter(s => s.outline.style.display !== 'none')"
                          ".map(s => S.shapes.indexOf(s))")
         check(2 in outlined, "outlined zones %s" % outlined)
@@ -329,7 +338,8 @@ def test_blocked_duct_outlined():
         by_id(d, "b-feed-left").click()
         h1 = wait_for(lambda: [a for a in sub.alerts if a["rule"] == "H1"][n0:], 10,
                       "H1 at the feed start")[0]
-        hint = wait_for(lambda: by_id(d, "hint").is_displayed() and by_id(d, "hint").text, 5,
+        hint = wait_for(lambda: js(d, "const h = document.getElementById('hint');"
+                                      "return h.offsetParent !== null && h.innerText"), 5,
                         "the hint on the page")
         check(hint == "The %s side feels firmer: you may start there." % h1["side"],
               "hint %r for H1 %s" % (hint, h1["side"]))
