@@ -114,21 +114,8 @@ static int write_layout(struct dw_session_writer *w)
     int r = -1;
 
     memset(rows, 0, sizeof(rows));
-    for (unsigned z = 0; z < h->n_zones; z++) {
-        unsigned nb[DW_MAX_NEIGHBOURS];
-        unsigned k = dw_layout_neighbours(h, z, nb);
-        char name[64];
-        rows[z].zone = (int16_t)z;
-        rows[z].side = h->zone[z].side;
-        rows[z].quadrant = h->zone[z].quadrant;
-        rows[z].ring = h->zone[z].ring;
-        rows[z].mirror = h->zone[z].mirror;
-        rows[z].flags = h->zone[z].flags;
-        for (unsigned i = 0; i < DW_LAYOUT_NEIGHBOURS; i++)
-            rows[z].neighbours[i] = i < k ? (int16_t)nb[i] : -1;
-        dw_zone_name(h, z, name, sizeof(name));
-        dw_session_strset(rows[z].name, sizeof(rows[z].name), name);
-    }
+    for (unsigned z = 0; z < h->n_zones; z++)
+        dw_session_layout_row(h, z, &rows[z]);
     if (t < 0)
         return -1;
     s = H5Screate_simple(1, &n, NULL);
