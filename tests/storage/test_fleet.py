@@ -106,6 +106,8 @@ def check_fleet_contract(path, pubs, gs):
         for i, p in enumerate(pubs):
             j = ids.index(p.device)
             nz = gs[i].n
+            # docs/storage.md's recipe: n_zones at offset 34 of the HELLO
+            check(dev[j]["hello"][34] == nz, "%s: n_zones in /devices" % p.device)
             rows = d == j
             sent = [s for s, kind, _, _, _ in p.sent if kind == ds.SAMPLE]
             check(list(fr["seq"][rows]) == sent, "%s: seqs differ" % p.device)
