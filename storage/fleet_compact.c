@@ -203,38 +203,76 @@ static int read_block(struct compact *c, hsize_t first)
 
 /* ---- the session files ---- */
 
+/* Whether the session file name under dir_fd was compacted from the
+ * fleet file `from` (its root attribute compacted_from). */
+static bool ours(struct compact *c, const char *name, const char *from)
+{
+    char path[PATH_MAX + NAME_MAX + 2], got[NAME_MAX + 1] = "";
+    hid_t f, a, t;
+    snprintf(path, sizeof(path), "%s/%s", c->dir, name);
+    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return false;
+    }
+    if ((a = H5Aopen(f, "compacted_from", H5P_DEFAULT)) >= 0) {
+        t = H5Tcopy(H5T_C_S1);
+        H5Tset_size(t, sizeof(got) - 1);
+        H5Tset_cset(t, H5T_CSET_UTF8);
+        H5Aread(a, t, got);
+        H5Tclose(t);
+        H5Aclose(a);
+    }
+    H5Fclose(f);
+    H5Eclear2(H5E_DEFAULT);
+    return !strcmp(got, from);
+}
+
 /* The final name of /devices row i: the recorder's, stamped with the row's
- * start; k counts the earlier rows of the same device and second. */
+ * start; -k after the k-th name taken by another file (a session file the
+ * recorder wrote in the same second, or another row of the garment). 1
+ * when that file was already compacted from this fleet file (a run
+ * stopped after renaming it), 0 when it is to be written, <0 on error. */
 static int target_name(struct compact *c, size_t i, char *buf, size_t cap)
 {
-    char stamp[32], s2[32];
-    int k = 0;
+    const char *base = strrchr(c->path, '/') ? strrchr(c->path, '/') + 1 : c->path;
+    char stamp[32];
     dw_format_utc(c->dev[i].t_host_ns, stamp, sizeof(stamp), 1);
-    for (size_t j = 0; j < i; j++) {
-        dw_format_utc(c->dev[j].t_host_ns, s2, sizeof(s2), 1);
-        k += !strcmp(c->dev[j].device_id, c->dev[i].device_id) && !strcmp(stamp, s2);
+    for (int k = 0; k < 1000; k++) {
+        bool taken = false;
+        if (dw_session_name(buf, cap, c->dev[i].device_id, stamp, k) < 0)
+            return -EBADMSG;
+        for (size_t j = 0; j < i && !taken; j++)
+            taken = !strcmp(c->tg[j].final, buf);
+        if (taken)
+            continue;
+        if (faccessat(c->dir_fd, buf, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+            return 0;
+        if (ours(c, buf, base))
+            return 1;
     }
-    return dw_session_name(buf, cap, c->dev[i].device_id, stamp, k);
+    return -EEXIST;
 }
 
 static int start_target(struct compact *c, size_t i)
 {
     struct target *t = &c->tg[i];
     struct dw_fleet_device *d = &c->dev[i];
+    const char *base = strrchr(c->path, '/') ? strrchr(c->path, '/') + 1 : c->path;
     char path[PATH_MAX + NAME_MAX + 32], err[DW_SESSION_ERR_MAX];
     struct dw_session_start s = { .name = t->tmp, .dir_fd = c->dir_fd, .hello = d->hello,
                                   .hello_len = d->hello_len, .t_host_ns = d->t_host_ns,
                                   .t_device_us = d->t_device_us, .stream = d->stream,
-                                  .reason = d->reason };
+                                  .reason = d->reason, .compacted_from = base };
     int e;
     d->device_id[DW_ID_LEN] = 0;
     d->reason[DW_S_KIND - 1] = 0;
     if (d->hello_len > DW_MAX_PAYLOAD || dw_hello_parse(d->hello, d->hello_len, &t->h) < 0)
         return say(c, -EBADMSG, "a /devices row whose HELLO does not parse");
-    if (target_name(c, i, t->final, sizeof(t->final)) < 0)
-        return say(c, -EBADMSG, "a /devices row whose device id is not valid");
+    if ((e = target_name(c, i, t->final, sizeof(t->final))) < 0)
+        return say(c, e, "a /devices row that names no free session file");
     snprintf(t->tmp, sizeof(t->tmp), ".%s.compacting", t->final);
-    if (faccessat(c->dir_fd, t->final, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (e == 1) {
         c->rep->redone = true; /* renamed only once complete: keep it */
         return 0;
     }
@@ -419,10 +457,12 @@ static int note_paths(struct compact *c)
     if (!c->rep->paths)
         return -ENOMEM;
     for (size_t i = 0; i < c->n_dev; i++) {
-        size_t n = strlen(c->dir) + strlen(c->tg[i].final) + 2;
-        if (!(c->rep->paths[i] = malloc(n)))
+        size_t n = strlen(c->dir) + strlen(c->tg[i].final) + 2, k = c->rep->files;
+        if (!c->tg[i].final[0])
+            continue;
+        if (!(c->rep->paths[k] = malloc(n)))
             return -ENOMEM;
-        snprintf(c->rep->paths[i], n, "%s/%s", c->dir, c->tg[i].final);
+        snprintf(c->rep->paths[k], n, "%s/%s", c->dir, c->tg[i].final);
         c->rep->files++;
     }
     return 0;
@@ -530,7 +570,8 @@ static int compact_file(struct compact *c)
         if ((e = start_target(c, i)) < 0)
             return e;
     for (size_t i = 0; i < c->n_dev && done; i++)
-        target_name(c, i, c->tg[i].final, sizeof(c->tg[i].final));
+        if (target_name(c, i, c->tg[i].final, sizeof(c->tg[i].final)) != 1)
+            c->tg[i].final[0] = 0; /* removed since: not reported */
     if (!done && ((e = replay_rows(c)) < 0 || (e = finish_targets(c)) < 0))
         return e;
     H5Fclose(c->file);

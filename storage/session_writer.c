@@ -100,7 +100,8 @@ static int write_root_attrs(struct dw_session_writer *w, const struct dw_session
         dw_h5_attr_scalar(root, "accel_scale", H5T_NATIVE_UINT32, &h->accel_scale) < 0 ||
         dw_h5_attr_u8_array(root, "hello_payload", w->hello_raw, w->hello_len) < 0 ||
         dw_h5_attr_str(root, "file_reason", s->reason ? s->reason : "first-hello") < 0 ||
-        dw_h5_attr_str(root, "previous_file", s->previous ? s->previous : "") < 0)
+        dw_h5_attr_str(root, "previous_file", s->previous ? s->previous : "") < 0 ||
+        (s->compacted_from && dw_h5_attr_str(root, "compacted_from", s->compacted_from) < 0))
         return -1;
     return 0;
 }

@@ -178,6 +178,50 @@ def case_contract_and_compaction(wd):
           % (N_DEV, N_DEV * SAMPLES))
 
 
+@case(timeout=120)
+def case_auto_switch(wd):
+    """--layout auto --fleet-above 2: two garments get session files; the
+    third one's HELLO moves all three to a fleet file. Compacted, each
+    garment's session files hold together every frame it sent, once, and
+    the compacted ones never replace the session layout's (same second,
+    same garment: the next -k name)."""
+    pubs, gs = publishers(wd, 3)
+    eps = [p.sock.getsockopt(zmq.LAST_ENDPOINT).decode() for p in pubs]
+    rec = Recorder(wd, eps, extra=["--layout", "auto", "--fleet-above", "2", "--name", "a",
+                                   "-v"])
+    for p in pubs:
+        p.wait_subscriber()
+    for p, g in zip(pubs[:2], gs[:2]):
+        p.frame(g.hello_frame())
+    send_all(pubs[:2], gs[:2], 20)
+    rec.wait_flushed(20)
+    pubs[2].frame(gs[2].hello_frame())
+    send_all(pubs, gs, 30, 20)
+    end = time.monotonic() + 60
+    while max(flushed_fleet(rec), default=0) < 2 * 30 + 30:
+        check(time.monotonic() < end and rec.p.poll() is None, "no fleet flush: %s"
+              % rec.err[-500:])
+        time.sleep(0.05)
+    check(rec.stop() == 0, rec.err[-800:])
+    files = rec.files()
+    fleet = [f for f in files if os.path.basename(f).startswith("fleet-")]
+    check(len(fleet) == 1 and len(files) == 3, "files: %s" % files)
+    check("switching to the fleet layout" in rec.err, "no switch logged")
+    compact(wd, fleet[0])
+    for p in pubs:
+        mine = sorted(x for x in os.listdir(rec.dir) if x.startswith(p.device + "-"))
+        seqs = []
+        for x in mine:
+            with h5py.File(os.path.join(rec.dir, x), "r") as f:
+                seqs += list(f["frames/seq"][:])
+        sent = [s for s, kind, _, _, _ in p.sent if kind == ds.SAMPLE]
+        check(sorted(seqs) == sent, "%s: %d frames in %s, sent %d"
+              % (p.device, len(seqs), mine, len(sent)))
+        check(len(mine) == (2 if p is not pubs[2] else 1), "%s: files %s" % (p.device, mine))
+    print("auto: 2 garments in session files, the third moved all three to %s"
+          % os.path.basename(fleet[0]))
+
+
 def flushed_fleet(rec):
     return [int(x) for x in re.findall(r"fleet: flushed, (\d+) frames", rec.err)]
 
