@@ -101,8 +101,8 @@ def check_fleet_contract(path, pubs, gs):
         check(n == N_DEV * SAMPLES, "%d /frames rows, sent %d" % (n, N_DEV * SAMPLES))
         for k in fr:
             check(fr[k].shape[0] == n, "%s: %d rows of %d" % (k, fr[k].shape[0], n))
-        # arrival order: the garments interleave, each in its own order
-        check(len(set(d[:N_DEV * 4])) == N_DEV, "the first rows are not interleaved: %s" % d[:8])
+        # arrival order: each garment's rows in the order it sent them (how
+        # the garments interleave is the subscriber's fair queueing)
         for i, p in enumerate(pubs):
             j = ids.index(p.device)
             nz = gs[i].n
