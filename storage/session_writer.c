@@ -50,6 +50,7 @@ struct dw_session_writer {
     uint8_t hello_raw[DW_MAX_PAYLOAD];
     size_t hello_len;
     uint64_t order;       /* next message order number */
+    bool defer_sync;      /* dw_session_start's */
     struct dw_session_counts counts;
 };
 
@@ -349,6 +350,7 @@ int dw_session_writer_create(struct dw_session_writer **out, const struct dw_ses
     for (int i = 0; i < A_COUNT; i++)
         w->tab[i].ds = w->tab[i].mtype = -1;
     snprintf(w->path, sizeof(w->path), "%s", s->path);
+    w->defer_sync = s->defer_sync;
     if (dw_hello_parse(s->hello, s->hello_len, &w->hello) < 0) {
         snprintf(err, errcap, "%s: the HELLO payload does not parse", s->path);
         free(w);
@@ -670,7 +672,8 @@ int dw_session_writer_close(struct dw_session_writer *w, struct dw_session_count
         return 0;
     if (!w->failed && w->file >= 0) {
         dw_session_writer_flush(w);
-        dw_session_writer_sync(w);
+        if (!w->defer_sync)
+            dw_session_writer_sync(w);
     }
     /* Rows still in memory never reached the file: count what it holds. */
     w->counts.frames -= dw_h5col_pending(&w->fr[F_SEQ]);

@@ -30,6 +30,8 @@ struct dw_session_start {
     unsigned chunk_rows;     /* rows per /frames chunk; 0 = default (30 s of rows, 16..4096) */
     const char *compacted_from; /* if set: the fleet file this one is compacted from
                                  * (root attribute of that name) */
+    bool defer_sync;         /* close flushes but does not fsync: the caller syncs
+                              * the file system once for many files (compaction) */
 };
 
 struct dw_session_counts {
