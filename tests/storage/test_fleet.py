@@ -318,7 +318,7 @@ def case_kill_compacting(wd):
     for k in range(KILLS):
         p = subprocess.Popen([prog("ductwatch-record"), "--compact", killed],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(took * (k + 1) / (KILLS + 1))
+        time.sleep(took * (k + 0.5) / (KILLS + 1))
         p.send_signal(signal.SIGKILL)
         p.wait()
         kills += p.returncode == -signal.SIGKILL
