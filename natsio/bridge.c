@@ -35,6 +35,7 @@
 /* A batch still open this long (a garment that stopped mid-second) goes out. */
 #define BATCH_MAX_AGE_NS 2000000000ull
 #define DRAIN_BUDGET 4096
+#define RETRY_EVERY_NS 250000000ull
 
 static const char *prog = "ductwatch-bridge";
 static volatile sig_atomic_t stop;
@@ -386,19 +387,26 @@ static int relay(struct bridge *b, void *sock)
 {
     struct dw_loop l;
     uint64_t now = dw_now_monotonic_ns(), next_stats = now + b->c.stats_ms * 1000000;
+    uint64_t next_retry = now;
+    size_t waiting = 0;
 
     dw_loop_init(&l, &stop);
     while (!dw_loop_stopped(&l) && !b->fatal) {
         zmq_pollitem_t it = { .socket = sock, .events = ZMQ_POLLIN };
-        size_t waiting = dw_jspub_retry(b->pub);
         int r;
 
         now = dw_now_monotonic_ns();
+        if (now >= next_retry) {
+            /* what failed goes again, not faster than RETRY_EVERY_NS:
+             * a stream without a leader refuses at once */
+            waiting = dw_jspub_retry(b->pub);
+            next_retry = now + RETRY_EVERY_NS;
+        }
         dw_loop_begin(&l);
         dw_loop_wake_at(&l, flush_aged(b, now));
         dw_loop_wake_at(&l, next_stats);
         if (waiting)
-            dw_loop_wake_at(&l, now + 50000000);
+            dw_loop_wake_at(&l, next_retry);
         if ((r = dw_loop_poll(&l, &it, 1)) < 0) {
             fail(b, r, "poll");
             break;

@@ -13,6 +13,7 @@
 
 #define STALL_WAIT_MS 200
 #define SECRET_MAX 16384
+#define MAX_SERVERS 32
 
 struct dw_jspub {
     natsOptions *opts;
@@ -137,12 +138,32 @@ static natsStatus set_auth(natsOptions *o, const struct dw_jspub_config *c, char
     return s;
 }
 
+/* url: one URL or several, comma-separated (libnats' SetURL takes one). */
+static natsStatus set_servers(natsOptions *o, const char *url)
+{
+    char *copy = strdup(url), *save = NULL, *tok;
+    const char *list[MAX_SERVERS];
+    int n = 0;
+    natsStatus s = NATS_INVALID_ARG;
+
+    if (!copy)
+        return NATS_NO_MEMORY;
+    for (tok = strtok_r(copy, ",", &save); tok && n < MAX_SERVERS;
+         tok = strtok_r(NULL, ",", &save))
+        if (*tok)
+            list[n++] = tok;
+    if (n > 0 && !tok)
+        s = natsOptions_SetServers(o, list, n);
+    free(copy);
+    return s;
+}
+
 static natsStatus make_options(struct dw_jspub *p, const struct dw_jspub_config *c, char *why,
                                size_t cap)
 {
     natsStatus s = natsOptions_Create(&p->opts);
     if (s == NATS_OK)
-        s = natsOptions_SetURL(p->opts, c->url);
+        s = set_servers(p->opts, c->url);
     if (s == NATS_OK && c->name)
         s = natsOptions_SetName(p->opts, c->name);
     if (s == NATS_OK)
