@@ -9,6 +9,12 @@
  *       publishes an empty message on PREFIX.DEVICE for each device and
  *       prints the subject it arrives on (the server's mapping):
  *       {"device":D,"subject":S}
+ *   natscheck source URL STREAM FROM DOMAIN
+ *       creates STREAM (file storage, subjects dw.p.> for hubs that publish
+ *       to it directly) sourcing stream FROM of JetStream domain DOMAIN
+ *       (a leaf hub's), the API
+ *       prefix $JS.DOMAIN.API set by hand: libnats 3.4's jsStreamSource
+ *       has no Domain member
  */
 #include <nats/nats.h>
 #include <stdio.h>
@@ -55,6 +61,41 @@ static int dump(natsConnection *nc, const char *stream, const char *domain)
     return 0;
 }
 
+static int source(natsConnection *nc, const char *stream, const char *from, const char *domain)
+{
+    jsCtx *js = NULL;
+    jsStreamConfig cfg;
+    jsStreamSource src;
+    jsStreamSource *srcs[1] = { &src };
+    jsExternalStream ext;
+    const char *subjects[] = { "dw.p.>" };
+    jsErrCode jerr = 0;
+    char prefix[256];
+    natsStatus s;
+
+    snprintf(prefix, sizeof(prefix), "$JS.%s.API", domain);
+    memset(&src, 0, sizeof(src));
+    memset(&ext, 0, sizeof(ext));
+    ext.APIPrefix = prefix;
+    ext.DeliverPrefix = ""; /* libnats 3.4 writes it whether set or not (strlen of NULL) */
+    src.Name = from;
+    src.External = &ext;
+    jsStreamConfig_Init(&cfg);
+    cfg.Name = stream;
+    cfg.Storage = js_FileStorage;
+    cfg.Subjects = subjects;
+    cfg.SubjectsLen = 1;
+    cfg.Sources = srcs;
+    cfg.SourcesLen = 1;
+    if ((s = natsConnection_JetStream(&js, nc, NULL)) == NATS_OK)
+        s = js_AddStream(NULL, js, &cfg, NULL, &jerr);
+    if (s != NATS_OK)
+        fprintf(stderr, "natscheck: cannot create %s: %s (%d)\n", stream,
+                nats_GetLastError(NULL), jerr);
+    jsCtx_Destroy(js);
+    return s == NATS_OK ? 0 : 1;
+}
+
 static int map(natsConnection *nc, const char *prefix, char **devs, int n)
 {
     natsSubscription *sub = NULL;
@@ -83,8 +124,10 @@ int main(int argc, char **argv)
 {
     natsConnection *nc = NULL;
     int status;
-    if (argc < 4 || (strcmp(argv[1], "dump") && strcmp(argv[1], "map"))) {
-        fprintf(stderr, "usage: natscheck dump URL STREAM [DOMAIN] | map URL PREFIX DEVICE...\n");
+    if (argc < 4 || (strcmp(argv[1], "dump") && strcmp(argv[1], "map") &&
+                     strcmp(argv[1], "source")) || (!strcmp(argv[1], "source") && argc != 6)) {
+        fprintf(stderr, "usage: natscheck dump URL STREAM [DOMAIN] | map URL PREFIX DEVICE... | "
+                        "source URL STREAM FROM DOMAIN\n");
         return 2;
     }
     if (natsConnection_ConnectTo(&nc, argv[2]) != NATS_OK) {
@@ -93,6 +136,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "dump"))
         status = dump(nc, argv[3], argc > 4 ? argv[4] : NULL);
+    else if (!strcmp(argv[1], "source"))
+        status = source(nc, argv[3], argv[4], argv[5]);
     else
         status = map(nc, argv[3], argv + 4, argc - 4);
     fflush(stdout);

@@ -6,7 +6,9 @@ one exactly once, in the right partition, with its message id; the
 partition agrees with nats-server's own partition() mapping; a bridge
 killed with -9 and restarted resumes without loss or repeat, and what it
 sends again is dropped by the stream for its Nats-Msg-Id; a 3-server
-cluster (replicas 3) loses a server and the stream goes on."""
+cluster (replicas 3) loses a server and the stream goes on; a leaf hub
+with its own JetStream domain holds the data while the fleet is away and
+the fleet's stream sources all of it afterwards."""
 import json
 import os
 import random
@@ -19,7 +21,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import dwtest  # noqa: E402
 from dwtest import HELLO, SAMPLE, Run, case, check, wait_for  # noqa: E402
 from dwtest.garment import acquire, check_samples, summary, testgarment  # noqa: E402
-from dwtest.natsrv import NatsServer, batch_frames, cluster, dump, fnv1a32  # noqa: E402
+from dwtest.natsrv import NatsServer, batch_frames, cluster, dump, fnv1a32, free_port  # noqa: E402
 
 PARTS = 4
 SUBJECT = re.compile(r"^dw\.p\.(\d+)\.(frame|event|stats|alert)\.([^.]+)$")
@@ -51,12 +53,12 @@ def bridged(b, sig=signal.SIGTERM):
     return c
 
 
-def stored(run, url):
+def stored(run, url, stream="DW"):
     """What the stream holds, checked message by message: subjects in the
     device's partition, frame messages one garment-second with the id of
     their first and last frame. Per device: (frames, other messages)."""
     by_dev = {}
-    for m in dump(run, url):
+    for m in dump(run, url, stream):
         s = SUBJECT.match(m["subject"])
         check(s, "subject %r" % m["subject"])
         k, kind, dev = int(s.group(1)), s.group(2), s.group(3)
@@ -77,8 +79,8 @@ def stored(run, url):
     return by_dev
 
 
-def samples_in(run, url, device):
-    frames = stored(run, url).get(device, ([], []))[0]
+def samples_in(run, url, device, stream="DW"):
+    frames = stored(run, url, stream).get(device, ([], []))[0]
     return sum(1 for f in frames if f["type"] == SAMPLE)
 
 
@@ -215,6 +217,51 @@ def cluster_server_lost():
         check("NATS connection back" in b.err_text(), "the bridge did not reconnect")
         for u in urls_left:
             check_once(stored(run, u), "tg-r3", sent)
+
+
+@case(timeout=120, parallel=False)
+def leaf_link_cut():
+    """A hub's own nats-server as a leaf node of the fleet's, with its own
+    JetStream domain (hub1): the bridge publishes into the hub's stream DW;
+    the fleet's stream FLEET (dw.p.> for hubs without a leaf, too) sources
+    it through $JS.hub1.API. The fleet server is stopped while the garment
+    streams (the link is cut): the hub keeps everything, and once the fleet
+    server is back FLEET holds every frame exactly once (the leaf remote
+    denies dw.>, so nothing arrives both directly and through the source)."""
+    with Run() as run:
+        leaf_port = free_port()
+        fleet = NatsServer(run, "fleet", domain="fleet",
+                           extra="leafnodes { listen: 127.0.0.1:%d }\n" % leaf_port)
+        fleet.wait_ready()
+        hub = NatsServer(run, "hub", domain="hub1", extra=(
+            'leafnodes { remotes: [ { url: "nats-leaf://127.0.0.1:%d", '
+            'deny_exports: ["dw.>"], deny_imports: ["dw.>"] } ] }\n' % leaf_port))
+        hub.wait_ready()
+        wait_for(lambda: (fleet.monitor("/leafz") or {}).get("leafnodes", 0) >= 1, 30,
+                 "the hub's leaf connection (/leafz)")
+        g, a, pub = garment(run, "tg-l1", "--frames", "1500", "--rate", "100",
+                            "--hold-ms", "110000")
+        b = bridge(run, [hub.url], [pub])
+        p = run.run(["natscheck", "source", fleet.url, "FLEET", "DW", "hub1"])
+        check(p.returncode == 0, "the fleet's sourcing stream: %s" % p.stderr.strip())
+        wait_for(lambda: samples_in(run, fleet.url, "tg-l1", "FLEET") >= 200, 30,
+                 "200 samples sourced into FLEET", step=0.2)
+        fleet.proc.stop()
+        cut = samples_in(run, hub.url, "tg-l1")
+        wait_for(lambda: samples_in(run, hub.url, "tg-l1") >= cut + 300, 30,
+                 "300 more samples in the hub while the link is cut", step=0.2)
+        fleet.start()
+        fleet.wait_ready()
+        sent = summary(g, timeout=60)["samples"]
+        t = time.monotonic()
+        wait_for(lambda: samples_in(run, fleet.url, "tg-l1", "FLEET") >= sent, 60,
+                 "all %d samples in FLEET after the link came back" % sent, step=0.5)
+        print("link cut at %d samples; FLEET complete %.1f s after the garment ended"
+              % (cut, time.monotonic() - t))
+        c = bridged(b)
+        check(c["pending"] == 0 and c["acked"] == c["published"], "unacked: %s" % c)
+        check_once(stored(run, hub.url), "tg-l1", sent)
+        check_once(stored(run, fleet.url, "FLEET"), "tg-l1", sent)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ class NatsServer:
     member of a cluster when cluster=(name, [route ports]) is given with
     this server's own route port."""
 
-    def __init__(self, run, name, cluster=None, route_port=None, extra=""):
+    def __init__(self, run, name, cluster=None, route_port=None, extra="", domain=None):
         if not os.access(NATS_SERVER, os.X_OK):
             skip("nats-server is not installed (scripts/install-deps.sh)")
         self.run, self.name = run, name
@@ -43,8 +43,9 @@ class NatsServer:
         self.route_port = route_port
         self.conf = run.path(name + ".conf")
         text = ("server_name: %s\nlisten: 127.0.0.1:%d\nhttp: 127.0.0.1:%d\n"
-                "jetstream { store_dir: \"%s\", max_mem: 64MB, max_file: 1GB }\n"
-                % (name, self.port, self.http, run.path(name + "-js")))
+                "jetstream { store_dir: \"%s\", max_mem: 64MB, max_file: 1GB%s }\n"
+                % (name, self.port, self.http, run.path(name + "-js"),
+                   ", domain: " + domain if domain else ""))
         if cluster:
             cname, routes = cluster
             text += ("cluster { name: %s, listen: 127.0.0.1:%d, routes: [%s] }\n"
