@@ -126,6 +126,48 @@ def partition_mapping():
 
 
 @case(timeout=60)
+def usage_and_credentials():
+    """Bad usage exits 2 with a one-line reason; a password file that
+    group or others can read is refused (exit 1) before any connection; a
+    server that requires a user: refused with a wrong password, bridged
+    with the right one (read from a 0600 file)."""
+    with Run() as run:
+        for args, pat in ((["--sub", "ipc://x"], "missing --nats URL"),
+                          (["--nats", "nats://127.0.0.1:1", "--partitions", "0"], "bad --partitions"),
+                          (["--nats", "nats://127.0.0.1:1", "--name", "a.b"], "bad --name"),
+                          (["--nats", "nats://127.0.0.1:1", "--stream", "a.b"], "bad --stream")):
+            p = run.run(["ductwatch-bridge", *args])
+            check(p.returncode == 2 and re.search(pat, p.stderr),
+                  "%s: exit %d, %r" % (args, p.returncode, p.stderr))
+        srv = NatsServer(run, "auth", extra=(
+            'authorization { users: [ { user: hub1, password: "right-one" } ] }\n'))
+        srv.wait_ready()
+        g, a, pub = garment(run, "tg-u1", "--frames", "200", "--rate", "100")
+        pw = run.path("nats.pass")
+        with open(pw, "w") as f:
+            f.write("hub1:right-one\n")
+        os.chmod(pw, 0o644)
+        p = run.run(["ductwatch-bridge", "--nats", srv.url, "--sub", pub, "--user-file", pw])
+        check(p.returncode == 1 and "group or others" in p.stderr,
+              "a 0644 password file: exit %d, %r" % (p.returncode, p.stderr))
+        os.chmod(pw, 0o600)
+        with open(pw, "w") as f:
+            f.write("hub1:wrong-one\n")
+        p = run.run(["ductwatch-bridge", "--nats", srv.url, "--sub", pub, "--user-file", pw])
+        check(p.returncode == 1 and "cannot connect" in p.stderr,
+              "a wrong password: exit %d, %r" % (p.returncode, p.stderr))
+        with open(pw, "w") as f:
+            f.write("hub1:right-one\n")
+        b = bridge(run, [srv.url], [pub], "--user-file", pw)
+        sent = summary(g)["samples"]
+        url = "nats://hub1:right-one@127.0.0.1:%d" % srv.port
+        wait_for(lambda: samples_in(run, url, "tg-u1") >= sent, 30, "the samples stored",
+                 step=0.3)
+        bridged(b)
+        check_once(stored(run, url), "tg-u1", sent)
+
+
+@case(timeout=60)
 def single_server():
     """Three garments through three acquires and one bridge into one
     server: every frame exactly once, one message per garment-second, the
