@@ -24,6 +24,7 @@ struct dw_jspub {
     natsMsg **retry;
     size_t n_retry, cap_retry;
     uint64_t published, acked, duplicates, retried, stalls, inflight; /* __atomic */
+    bool failing;         /* __atomic: the last ack was a failure */
 };
 
 static void add(uint64_t *v, int64_t d)
@@ -64,10 +65,16 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
         add(&p->acked, 1);
         if (pa->Duplicate)
             add(&p->duplicates, 1);
+        if (__atomic_exchange_n(&p->failing, false, __ATOMIC_RELAXED))
+            dw_info("publishes acked again");
         natsMsg_Destroy(msg);
     } else {
-        dw_debug("publish on %s failed (%s): sent again", natsMsg_GetSubject(msg),
-                 pae && pae->ErrText ? pae->ErrText : natsStatus_GetText(pae ? pae->Err : 0));
+        const char *why = pae && pae->ErrText ? pae->ErrText
+                                              : natsStatus_GetText(pae ? pae->Err : NATS_ERR);
+        /* once per streak of failures, not per message */
+        if (!__atomic_exchange_n(&p->failing, true, __ATOMIC_RELAXED))
+            dw_warn("publishes not acked (%s): sending them again with the same ids", why);
+        dw_debug("publish on %s failed (%s): sent again", natsMsg_GetSubject(msg), why);
         if (!keep_for_retry(p, msg)) {
             dw_err("out of memory: a message on %s is lost", natsMsg_GetSubject(msg));
             natsMsg_Destroy(msg);

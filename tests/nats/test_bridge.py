@@ -228,6 +228,36 @@ def kill_restart():
         check(c["duplicates"] > 0, "no resent message was dropped as a duplicate: %s" % c)
 
 
+@case(timeout=90)
+def stalled_server():
+    """The server frozen (SIGSTOP) for 4 s while a garment streams, with a
+    window of 2 unacked messages and a 500 ms ack wait: the bridge waits
+    (stalls), sends what was not acked again with the same ids, and once
+    the server runs again every frame is stored exactly once: the copies
+    that did arrive twice are dropped by their Nats-Msg-Id."""
+    with Run() as run:
+        srv = NatsServer(run, "n0")
+        srv.wait_ready()
+        g, a, pub = garment(run, "tg-s1", "--frames", "1200", "--rate", "100",
+                            "--hold-ms", "80000")
+        b = bridge(run, [srv.url], [pub], "--max-pending", "2", "--ack-wait", "500")
+        wait_for(lambda: samples_in(run, srv.url, "tg-s1") >= 200, 30,
+                 "200 samples in the stream", step=0.2)
+        srv.proc.send_signal(signal.SIGSTOP)
+        try:
+            b.wait_log("publishes not acked", timeout=20)
+            time.sleep(4)  # the outage itself: a time to pass, not a state to wait for
+        finally:
+            srv.proc.send_signal(signal.SIGCONT)
+        sent = summary(g)["samples"]
+        wait_for(lambda: samples_in(run, srv.url, "tg-s1") >= sent, 40,
+                 "all %d samples in the stream" % sent, step=0.3)
+        c = bridged(b)
+        check(c["retried"] > 0 and c["stalls"] > 0, "no retry or no stall: %s" % c)
+        check(c["pending"] == 0 and c["acked"] == c["published"], "unacked: %s" % c)
+        check_once(stored(run, srv.url), "tg-s1", sent)
+
+
 @case(timeout=120, parallel=False)
 def cluster_server_lost():
     """A 3-server cluster, the stream with 3 replicas: the server the
