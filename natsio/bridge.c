@@ -35,6 +35,9 @@
 /* A batch still open this long (a garment that stopped mid-second) goes out. */
 #define BATCH_MAX_AGE_NS 2000000000ull
 #define DRAIN_BUDGET 4096
+/* A garment-second larger than this (a fast garment with many zones) goes
+ * in several messages: NATS refuses payloads over max_payload (1 MB). */
+#define BATCH_MAX_BYTES (256 * 1024)
 #define RETRY_EVERY_NS 250000000ull
 
 static const char *prog = "ductwatch-bridge";
@@ -247,13 +250,13 @@ static bool device_ready(struct bridge *b, struct bdev *d)
     if (!d->ready) {
         d->ready = true;
         d->usable = subject_token(d->sub.id);
-        if (!d->usable) {
+        if (d->usable) {
+            d->part = dw_partition(d->sub.id, b->c.partitions);
+            resume_point(b, d);
+        } else {
             dw_warn("device '%s': its id cannot be a NATS subject token; not bridged",
                     d->sub.id);
-            return false;
         }
-        d->part = dw_partition(d->sub.id, b->c.partitions);
-        resume_point(b, d);
     }
     if (!d->usable)
         b->refused++;
@@ -297,7 +300,8 @@ static int on_frame(const struct dw_sub_msg *m, const struct dw_msg_frame *f, vo
         return 0;
     }
     if (d->batch.n && (f->stream != d->batch.stream ||
-                       f->t_device_us / 1000000 != d->batch.second))
+                       f->t_device_us / 1000000 != d->batch.second ||
+                       d->batch.len + 4 + m->len > BATCH_MAX_BYTES))
         flush_batch(b, d);
     if (!d->batch.n)
         d->opened_ns = dw_now_monotonic_ns();
