@@ -318,8 +318,11 @@ size_t dw_jspub_retry(struct dw_jspub *p)
     pthread_mutex_unlock(&p->lock);
     for (i = 0; i < n; i++) {
         int r = hand_over(p, &list[i]);
-        if (r == -EAGAIN)
+        if (r == -EAGAIN) {
+            /* the window is full: a stall as much as a new message's */
+            add(&p->stalls, 1);
             break;
+        }
         if (r == 0)
             add(&p->retried, 1);
         else
