@@ -8,6 +8,7 @@
  * EVENT frames (--thermometer-every N: alternately 38.6 and 36.8 C, so the
  * G3 fever alert is raised and cleared again), from write() to the alert
  * arriving. */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -19,10 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <cjson/cJSON.h>
 #include <zmq.h>
-
 #include "benchutil.h"
 #include "cli.h"
 #include "duration.h"

@@ -2,12 +2,12 @@
  * (docs/security.md): DUCTWATCH_RUNTIME_GROUP makes it 0750 with that
  * group; a directory another user shares with one of our groups is
  * accepted when named; anything looser is still refused. */
+#include <errno.h>
+#include <grp.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <errno.h>
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
