@@ -52,7 +52,6 @@ SKIP_FUNCTIONS = {
     "tests/interop/dwframes.c:print_payload": SPLIT_LATER,
     "tests/storage/test_storage_unit.c:test_roundtrip": SPLIT_LATER,
     "tests/tools/mksession.c:main": SPLIT_LATER,
-    "tools/cmd_log.c:dw_cmd_log": SPLIT_LATER,
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
