@@ -44,7 +44,6 @@ SKIP_FUNCTIONS = {
     "sims/sim.c:parse_args": BUSY,
     "storage/session_reader.c:dw_session_reader_open": BUSY,
     "storage/session_writer.c:dw_session_writer_create": BUSY,
-    "acquisition/acq_options.c:dw_acq_options_parse": SPLIT_LATER,
     "bench/fleet/loadgen.c:main": SPLIT_LATER,
     "bench/pipeline/pty_garment.c:main": SPLIT_LATER,
     "bench/storage/record_bench.c:main": SPLIT_LATER,
