@@ -50,7 +50,6 @@ SKIP_FUNCTIONS = {
     "tests/common/test_msg_event.c:test_msg_event_json": SPLIT_LATER,
     "tests/interop/dwframes.c:print_payload": SPLIT_LATER,
     "tests/storage/test_storage_unit.c:test_roundtrip": SPLIT_LATER,
-    "tests/tools/mksession.c:main": SPLIT_LATER,
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
