@@ -49,7 +49,6 @@ SKIP_FUNCTIONS = {
     "bench/storage/record_bench.c:main": SPLIT_LATER,
     "tests/common/test_msg_event.c:test_msg_event_json": SPLIT_LATER,
     "tests/interop/dwframes.c:print_payload": SPLIT_LATER,
-    "tests/storage/test_storage_unit.c:test_roundtrip": SPLIT_LATER,
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
