@@ -47,7 +47,6 @@ SKIP_FUNCTIONS = {
     "bench/fleet/loadgen.c:main": SPLIT_LATER,
     "bench/pipeline/pty_garment.c:main": SPLIT_LATER,
     "bench/storage/record_bench.c:main": SPLIT_LATER,
-    "tests/interop/dwframes.c:print_payload": SPLIT_LATER,
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
