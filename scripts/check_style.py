@@ -35,7 +35,6 @@ SKIP_GOTOS = {
     "storage/session_writer.c": BUSY + " (bad: becomes fail)",
 }
 # "path:function"
-SPLIT_LATER = "not split yet"
 SKIP_FUNCTIONS = {
     "processing/detector.c:close_minute": BUSY,
     "processing/detector.c:dw_detector_event": BUSY,
@@ -44,9 +43,6 @@ SKIP_FUNCTIONS = {
     "sims/sim.c:parse_args": BUSY,
     "storage/session_reader.c:dw_session_reader_open": BUSY,
     "storage/session_writer.c:dw_session_writer_create": BUSY,
-    "bench/fleet/loadgen.c:main": SPLIT_LATER,
-    "bench/pipeline/pty_garment.c:main": SPLIT_LATER,
-    "bench/storage/record_bench.c:main": SPLIT_LATER,
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
