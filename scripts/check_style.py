@@ -2,7 +2,7 @@
 """Checks the C sources against the rules of docs/CODING_STYLE.md that a
 script can check. One mode per rule:
 
-  check_style.py includes [FILE...]   include order
+  check_style.py includes [FILE...]   include order, #pragma once in headers
   check_style.py gotos [FILE...]      goto labels: out or fail only
   check_style.py functions [FILE...]  no function over 80 lines between braces
 
@@ -46,6 +46,10 @@ SKIP_FUNCTIONS = {
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
+# Includes under #if are the platform's (crc32c.c): they stay where the
+# condition is, outside the order. "#pragma once"/include guards are not #if.
+PREPROC_IF = re.compile(r"^\s*#\s*(ifdef|ifndef|if|elif|else|endif)\b")
+PRAGMA_ONCE = re.compile(r"^\s*#\s*pragma\s+once\b")
 GOTO = re.compile(r"\bgoto\s+([A-Za-z_]\w*)\s*;")
 # A function's name: the last identifier before "(" in its head.
 FUNC_NAME = re.compile(r"([A-Za-z_]\w*)\s*\(")
@@ -102,13 +106,18 @@ def strip_comments(lines):
 
 def check_includes(path, lines):
     """System and library headers (<>) first, then project headers (""),
-    each group in byte order; <cmocka.h> may close the first group."""
+    each group in byte order; <cmocka.h> may close the first group.
+    Includes inside #if blocks are not ordered."""
     found = []
     seen_project = False
     system, project = [], []
+    depth = 0
     for n, line in enumerate(lines, 1):
         m = INCLUDE.match(line)
-        if not m:
+        d = PREPROC_IF.match(line)
+        if d:
+            depth += -1 if d.group(1) == "endif" else 1 if d.group(1).startswith("if") else 0
+        if not m or depth > 0:
             continue
         kind, name = m.groups()
         if kind == "<":
@@ -118,6 +127,8 @@ def check_includes(path, lines):
         else:
             seen_project = True
             project.append((n, name))
+    if path.endswith(".h") and not any(PRAGMA_ONCE.match(line) for line in lines):
+        found.append("%s:1: no #pragma once (headers use it, not include guards)" % path)
     plain = [s for s in system if s[1] != "cmocka.h"]
     cm = [s for s in system if s[1] == "cmocka.h"]
     if cm and plain and cm[0][0] < plain[-1][0]:
