@@ -52,6 +52,7 @@ PREPROC_IF = re.compile(r"^\s*#\s*(ifdef|ifndef|if|elif|else|endif)\b")
 PRAGMA_ONCE = re.compile(r"^\s*#\s*pragma\s+once\b")
 GOTO = re.compile(r"\bgoto\s+([A-Za-z_]\w*)\s*;")
 # A function's name: the last identifier before "(" in its head.
+BRACE_AFTER_HEAD = re.compile(r"\)\s*\{\s*$")
 FUNC_NAME = re.compile(r"([A-Za-z_]\w*)\s*\(")
 
 
@@ -154,8 +155,8 @@ def check_gotos(path, lines):
 
 def functions(lines):
     """(name, first line of the head, body lines) for each function
-    definition: a head ending at a "{" in the first column, up to the "}"
-    in the first column that closes it."""
+    definition: a head ending at a "{" in the first column (or at the end of
+    a head's line), up to the "}" in the first column that closes it."""
     code = strip_comments(lines)
     res, head = [], None
     for i, line in enumerate(code):
@@ -169,6 +170,12 @@ def functions(lines):
             # not an initializer (x = {...}) nor a struct or enum body
             if name and "=" not in text.split("(")[0]:
                 head = (name.group(1), j + 1, i)
+        elif head is None and line[:1].isalpha() and BRACE_AFTER_HEAD.search(line) \
+                and "=" not in line.split("(")[0]:
+            # int f(void) { ... }: the brace at the end of the head
+            name = FUNC_NAME.search(line)
+            if name:
+                head = (name.group(1), i + 1, i)
         elif line.startswith("}") and head is not None:
             res.append((head[0], head[1], i - head[2] - 1))
             head = None

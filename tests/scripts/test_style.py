@@ -18,8 +18,12 @@ BAD = {
     "includes": '#include "frame.h"\n#include <stdio.h>\n',
     "gotos": "int f(int x)\n{\n    if (x)\n        goto done;\n    return 1;\ndone:\n"
              "    return 0;\n}\n",
-    "functions": "int f(int x)\n{\n" + "    x++;\n" * 81 + "    return x;\n}\n",
+    # both brace styles: on its own line, and at the end of the head
+    "functions": "int f(int x)\n{\n" + "    x++;\n" * 81 + "    return x;\n}\n"
+                 "int g(int x) {\n" + "    x--;\n" * 81 + "    return x;\n}\n",
 }
+# what the checker must name in BAD[mode]
+NAMED = {"includes": ["<stdio.h>"], "gotos": ["goto done"], "functions": ["f()", "g()"]}
 GOOD = {
     "includes": "#include <stdio.h>\n#include <string.h>\n\n#include <cmocka.h>\n"
                 '#include "dwcmocka.h"\n#include "frame.h"\n',
@@ -66,7 +70,7 @@ def case_checker_finds(mode):
         with open(good, "w") as f:
             f.write(GOOD[mode])
         p = run(mode, bad)
-        check(p.returncode == 1 and bad in p.stdout,
+        check(p.returncode == 1 and bad in p.stdout and all(n in p.stdout for n in NAMED[mode]),
               "%s: a file that breaks the rule passed (exit %d)\n%s" % (mode, p.returncode,
                                                                        p.stdout))
         p = run(mode, good)
