@@ -1,8 +1,7 @@
-#include "session_format.h"
-
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include "session_format.h"
 
 #include "layout.h"
 
