@@ -36,8 +36,6 @@ SKIP_FUNCTIONS = {
     "sims/model.c:setup_scenario": BUSY,
     "sims/model.c:slow_step": BUSY,
     "sims/sim.c:parse_args": BUSY,
-    "storage/session_reader.c:dw_session_reader_open": BUSY,
-    "storage/session_writer.c:dw_session_writer_create": BUSY,
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')

@@ -212,14 +212,161 @@ static hid_t open_file(const char *path, bool *swmr)
     return f;
 }
 
+/* The file at path is an HDF5 file that opens and is a ductwatch session
+ * of a format version this build reads. */
+static int open_session_file(struct dw_session_reader *r, const char *path)
+{
+    char fmt[64];
+    struct stat sb;
+    int e;
+
+    if (stat(path, &sb) < 0) {
+        e = -errno;
+        snprintf(r->err, sizeof(r->err), "%s: %s", path, strerror(-e));
+        return e;
+    }
+    if (H5Fis_hdf5(path) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        snprintf(r->err, sizeof(r->err), "%s: not an HDF5 file, so not a ductwatch session", path);
+        return -EBADF;
+    }
+    r->file = open_file(path, &r->info.swmr_open);
+    if (r->file < 0)
+        return set_err(r, EIO, NULL, "cannot open (if its recorder was killed, run "
+                       "'ductwatch-record --recover FILE' first)");
+    if (attr_get_str(r->file, "format", fmt, sizeof(fmt)) < 0 || strcmp(fmt, DW_SESSION_FORMAT)) {
+        H5Eclear2(H5E_DEFAULT);
+        snprintf(r->err, sizeof(r->err), "%s: not a ductwatch session file (its root attribute "
+                 "format is not \"%s\")", path, DW_SESSION_FORMAT);
+        return -EBADF;
+    }
+    if (attr_get(r->file, "format_version", H5T_NATIVE_INT, &r->info.format_version) < 0 ||
+        r->info.format_version < 1 || r->info.format_version > DW_SESSION_FORMAT_VERSION) {
+        snprintf(r->err, sizeof(r->err), "%s: unsupported ductwatch session format_version %d "
+                 "(this build reads 1..%d)", path, r->info.format_version,
+                 DW_SESSION_FORMAT_VERSION);
+        return -EBADF;
+    }
+    return 0;
+}
+
+/* The HELLO (required) and the optional root attributes. */
+static int read_root_attrs(struct dw_session_reader *r)
+{
+    if (read_hello_attr(r) < 0)
+        return set_err(r, EBADF, NULL, "damaged session: no valid hello_payload attribute");
+    snprintf(r->info.device_id, sizeof(r->info.device_id), "%s", r->hello.device_id);
+    snprintf(r->info.firmware, sizeof(r->info.firmware), "%s", r->hello.firmware);
+    attr_get_str(r->file, "session_start", r->info.session_start, sizeof(r->info.session_start));
+    attr_get_str(r->file, "software_version", r->info.software_version,
+                 sizeof(r->info.software_version));
+    attr_get(r->file, "session_start_ns", H5T_NATIVE_UINT64, &r->info.start_ns);
+    attr_get(r->file, "session_start_device_us", H5T_NATIVE_UINT64, &r->info.start_device_us);
+    H5Eclear2(H5E_DEFAULT);
+    return 0;
+}
+
+/* Opens every /frames column, checks its shape and sets info.frames. */
+static int open_frames(struct dw_session_reader *r)
+{
+    uint64_t n = UINT64_MAX;
+
+    for (int i = 0; i < C_COUNT; i++) {
+        hsize_t dims[2] = { 0, 0 };
+        hid_t sp;
+        int rank, want = cols[i].width < 0 ? r->hello.n_zones : cols[i].width;
+        r->ds[i] = H5Dopen2(r->file, cols[i].name, H5P_DEFAULT);
+        if (r->ds[i] < 0)
+            return set_err(r, EBADF, NULL, "damaged session: a /frames dataset is missing");
+        sp = H5Dget_space(r->ds[i]);
+        rank = sp >= 0 ? H5Sget_simple_extent_dims(sp, dims, NULL) : -1;
+        if (sp >= 0)
+            H5Sclose(sp);
+        if (rank != (want ? 2 : 1) || (want && dims[1] != (hsize_t)want))
+            return set_err(r, EBADF, NULL, "damaged session: a /frames dataset has the wrong shape");
+        /* After a crash the columns can differ in length: the shortest
+         * is what is complete. */
+        if (dims[0] < n)
+            n = dims[0];
+    }
+    r->info.frames = n;
+    return 0;
+}
+
+static int read_tables(struct dw_session_reader *r)
+{
+    if (read_table(r, "hellos", DW_T_HELLO, sizeof(struct dw_row_hello), &r->hellos) < 0 ||
+        read_table(r, "device_status", DW_T_STATUS, sizeof(struct dw_row_status), &r->status) < 0 ||
+        read_table(r, "events", DW_T_EVENT, sizeof(struct dw_row_event), &r->events) < 0 ||
+        read_table(r, "alerts", DW_T_ALERT, sizeof(struct dw_row_alert), &r->alerts) < 0 ||
+        read_table(r, "stats", DW_T_STATS, sizeof(struct dw_row_stats), &r->stats) < 0)
+        return set_err(r, EIO, NULL, "cannot read the tables");
+    r->info.hellos = r->hellos.n;
+    r->info.status = r->status.n;
+    r->info.events = r->events.n;
+    r->info.alerts = r->alerts.n;
+    r->info.alert_message_width = column_width(r->file, "alerts", "message");
+    r->info.stats = r->stats.n;
+    return 0;
+}
+
+/* The buffers that hold one block of /frames rows. */
+static int alloc_block(struct dw_session_reader *r, const char *path)
+{
+    size_t zn = r->hello.n_zones;
+    r->b_seq = malloc(BLOCK * sizeof(uint64_t));
+    r->b_tdev = malloc(BLOCK * sizeof(uint64_t));
+    r->b_thost = malloc(BLOCK * sizeof(uint64_t));
+    r->b_dseq = malloc(BLOCK * sizeof(uint32_t));
+    r->b_temp = malloc(BLOCK * zn * sizeof(float));
+    r->b_pres = malloc(BLOCK * zn * sizeof(float));
+    r->b_amb = malloc(BLOCK * DW_N_AMBIENT * sizeof(float));
+    r->b_acc = malloc(BLOCK * 3 * sizeof(float));
+    r->b_status = malloc(BLOCK * zn);
+    if (!r->b_seq || !r->b_tdev || !r->b_thost || !r->b_dseq || !r->b_temp || !r->b_pres ||
+        !r->b_amb || !r->b_acc || !r->b_status) {
+        snprintf(r->err, sizeof(r->err), "%s: out of memory", path);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* Device and host times of the first and the last frame (none: left 0). */
+static int read_time_span(struct dw_session_reader *r)
+{
+    uint64_t n = r->info.frames, t[2], h[2];
+    hsize_t idx[2] = { 0, n - 1 };
+    hsize_t one = 2;
+    hid_t fs, ms, fs2;
+    int ok;
+
+    if (!n)
+        return 0;
+    fs = H5Dget_space(r->ds[C_TDEV]);
+    ms = H5Screate_simple(1, &one, NULL);
+    fs2 = H5Dget_space(r->ds[C_THOST]);
+    ok = fs >= 0 && ms >= 0 && fs2 >= 0 &&
+         H5Sselect_elements(fs, H5S_SELECT_SET, 2, idx) >= 0 &&
+         H5Sselect_elements(fs2, H5S_SELECT_SET, 2, idx) >= 0 &&
+         H5Dread(r->ds[C_TDEV], H5T_NATIVE_UINT64, ms, fs, H5P_DEFAULT, t) >= 0 &&
+         H5Dread(r->ds[C_THOST], H5T_NATIVE_UINT64, ms, fs2, H5P_DEFAULT, h) >= 0;
+    if (fs >= 0) H5Sclose(fs);
+    if (fs2 >= 0) H5Sclose(fs2);
+    if (ms >= 0) H5Sclose(ms);
+    if (!ok)
+        return set_err(r, EIO, NULL, "cannot read /frames");
+    r->info.t_first_us = t[0];
+    r->info.t_last_us = t[1];
+    r->info.t_first_ns = h[0];
+    r->info.t_last_ns = h[1];
+    return 0;
+}
+
 int dw_session_reader_open(struct dw_session_reader **out, const char *path,
                            char *err, size_t errcap)
 {
     struct dw_session_reader *r = calloc(1, sizeof(*r));
-    char fmt[64];
-    struct stat sb;
-    uint64_t n = UINT64_MAX;
-    int e = -EBADF;
+    int e;
 
     *out = NULL;
     if (!r) {
@@ -231,127 +378,10 @@ int dw_session_reader_open(struct dw_session_reader **out, const char *path,
     r->file = -1;
     for (int i = 0; i < C_COUNT; i++)
         r->ds[i] = -1;
-    if (stat(path, &sb) < 0) {
-        e = -errno;
-        snprintf(r->err, sizeof(r->err), "%s: %s", path, strerror(-e));
+    if ((e = open_session_file(r, path)) < 0 || (e = read_root_attrs(r)) < 0 ||
+        (e = open_frames(r)) < 0 || (e = read_tables(r)) < 0 ||
+        (e = alloc_block(r, path)) < 0 || (e = read_time_span(r)) < 0)
         goto fail;
-    }
-    if (H5Fis_hdf5(path) <= 0) {
-        H5Eclear2(H5E_DEFAULT);
-        snprintf(r->err, sizeof(r->err), "%s: not an HDF5 file, so not a ductwatch session", path);
-        goto fail;
-    }
-    r->file = open_file(path, &r->info.swmr_open);
-    if (r->file < 0) {
-        e = set_err(r, EIO, NULL, "cannot open (if its recorder was killed, run "
-                    "'ductwatch-record --recover FILE' first)");
-        goto fail;
-    }
-    if (attr_get_str(r->file, "format", fmt, sizeof(fmt)) < 0 || strcmp(fmt, DW_SESSION_FORMAT)) {
-        H5Eclear2(H5E_DEFAULT);
-        snprintf(r->err, sizeof(r->err), "%s: not a ductwatch session file (its root attribute "
-                 "format is not \"%s\")", path, DW_SESSION_FORMAT);
-        goto fail;
-    }
-    if (attr_get(r->file, "format_version", H5T_NATIVE_INT, &r->info.format_version) < 0 ||
-        r->info.format_version < 1 || r->info.format_version > DW_SESSION_FORMAT_VERSION) {
-        snprintf(r->err, sizeof(r->err), "%s: unsupported ductwatch session format_version %d "
-                 "(this build reads 1..%d)", path, r->info.format_version,
-                 DW_SESSION_FORMAT_VERSION);
-        goto fail;
-    }
-    if (read_hello_attr(r) < 0) {
-        e = set_err(r, EBADF, NULL, "damaged session: no valid hello_payload attribute");
-        goto fail;
-    }
-    snprintf(r->info.device_id, sizeof(r->info.device_id), "%s", r->hello.device_id);
-    snprintf(r->info.firmware, sizeof(r->info.firmware), "%s", r->hello.firmware);
-    attr_get_str(r->file, "session_start", r->info.session_start, sizeof(r->info.session_start));
-    attr_get_str(r->file, "software_version", r->info.software_version,
-                 sizeof(r->info.software_version));
-    attr_get(r->file, "session_start_ns", H5T_NATIVE_UINT64, &r->info.start_ns);
-    attr_get(r->file, "session_start_device_us", H5T_NATIVE_UINT64, &r->info.start_device_us);
-    H5Eclear2(H5E_DEFAULT);
-
-    for (int i = 0; i < C_COUNT; i++) {
-        hsize_t dims[2] = { 0, 0 };
-        hid_t sp;
-        int rank, want = cols[i].width < 0 ? r->hello.n_zones : cols[i].width;
-        r->ds[i] = H5Dopen2(r->file, cols[i].name, H5P_DEFAULT);
-        if (r->ds[i] < 0) {
-            e = set_err(r, EBADF, NULL, "damaged session: a /frames dataset is missing");
-            goto fail;
-        }
-        sp = H5Dget_space(r->ds[i]);
-        rank = sp >= 0 ? H5Sget_simple_extent_dims(sp, dims, NULL) : -1;
-        if (sp >= 0)
-            H5Sclose(sp);
-        if (rank != (want ? 2 : 1) || (want && dims[1] != (hsize_t)want)) {
-            e = set_err(r, EBADF, NULL, "damaged session: a /frames dataset has the wrong shape");
-            goto fail;
-        }
-        /* After a crash the columns can differ in length: the shortest
-         * is what is complete. */
-        if (dims[0] < n)
-            n = dims[0];
-    }
-    r->info.frames = n;
-    if (read_table(r, "hellos", DW_T_HELLO, sizeof(struct dw_row_hello), &r->hellos) < 0 ||
-        read_table(r, "device_status", DW_T_STATUS, sizeof(struct dw_row_status), &r->status) < 0 ||
-        read_table(r, "events", DW_T_EVENT, sizeof(struct dw_row_event), &r->events) < 0 ||
-        read_table(r, "alerts", DW_T_ALERT, sizeof(struct dw_row_alert), &r->alerts) < 0 ||
-        read_table(r, "stats", DW_T_STATS, sizeof(struct dw_row_stats), &r->stats) < 0) {
-        e = set_err(r, EIO, NULL, "cannot read the tables");
-        goto fail;
-    }
-    r->info.hellos = r->hellos.n;
-    r->info.status = r->status.n;
-    r->info.events = r->events.n;
-    r->info.alerts = r->alerts.n;
-    r->info.alert_message_width = column_width(r->file, "alerts", "message");
-    r->info.stats = r->stats.n;
-
-    {
-        size_t zn = r->hello.n_zones;
-        r->b_seq = malloc(BLOCK * sizeof(uint64_t));
-        r->b_tdev = malloc(BLOCK * sizeof(uint64_t));
-        r->b_thost = malloc(BLOCK * sizeof(uint64_t));
-        r->b_dseq = malloc(BLOCK * sizeof(uint32_t));
-        r->b_temp = malloc(BLOCK * zn * sizeof(float));
-        r->b_pres = malloc(BLOCK * zn * sizeof(float));
-        r->b_amb = malloc(BLOCK * DW_N_AMBIENT * sizeof(float));
-        r->b_acc = malloc(BLOCK * 3 * sizeof(float));
-        r->b_status = malloc(BLOCK * zn);
-        if (!r->b_seq || !r->b_tdev || !r->b_thost || !r->b_dseq || !r->b_temp || !r->b_pres ||
-            !r->b_amb || !r->b_acc || !r->b_status) {
-            snprintf(r->err, sizeof(r->err), "%s: out of memory", path);
-            e = -ENOMEM;
-            goto fail;
-        }
-    }
-    if (n) {
-        uint64_t t[2], h[2];
-        hsize_t idx[2] = { 0, n - 1 };
-        hsize_t one = 2;
-        hid_t fs = H5Dget_space(r->ds[C_TDEV]), ms = H5Screate_simple(1, &one, NULL);
-        hid_t fs2 = H5Dget_space(r->ds[C_THOST]);
-        int ok = fs >= 0 && ms >= 0 && fs2 >= 0 &&
-                 H5Sselect_elements(fs, H5S_SELECT_SET, 2, idx) >= 0 &&
-                 H5Sselect_elements(fs2, H5S_SELECT_SET, 2, idx) >= 0 &&
-                 H5Dread(r->ds[C_TDEV], H5T_NATIVE_UINT64, ms, fs, H5P_DEFAULT, t) >= 0 &&
-                 H5Dread(r->ds[C_THOST], H5T_NATIVE_UINT64, ms, fs2, H5P_DEFAULT, h) >= 0;
-        if (fs >= 0) H5Sclose(fs);
-        if (fs2 >= 0) H5Sclose(fs2);
-        if (ms >= 0) H5Sclose(ms);
-        if (!ok) {
-            e = set_err(r, EIO, NULL, "cannot read /frames");
-            goto fail;
-        }
-        r->info.t_first_us = t[0];
-        r->info.t_last_us = t[1];
-        r->info.t_first_ns = h[0];
-        r->info.t_last_ns = h[1];
-    }
     *out = r;
     return 0;
 fail:

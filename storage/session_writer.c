@@ -324,14 +324,12 @@ static int hold_lock(struct dw_session_writer *w)
     return 0;
 }
 
-int dw_session_writer_create(struct dw_session_writer **out, const struct dw_session_start *s,
-                             char *err, size_t errcap)
+/* A writer holding the start's HELLO, with nothing open yet. */
+static int writer_new(struct dw_session_writer **out, const struct dw_session_start *s,
+                      char *err, size_t errcap)
 {
     struct dw_session_writer *w;
-    hsize_t chunk = s->chunk_rows;
-    int e = 0, created = 0;
 
-    *out = NULL;
     if (!s->path || !s->hello || !s->hello_len || s->hello_len > DW_MAX_PAYLOAD) {
         snprintf(err, errcap, "session: bad parameters");
         return -EINVAL;
@@ -356,63 +354,86 @@ int dw_session_writer_create(struct dw_session_writer **out, const struct dw_ses
     }
     memcpy(w->hello_raw, s->hello, s->hello_len);
     w->hello_len = s->hello_len;
+    *out = w;
+    return 0;
+}
+
+/* Rows per /frames chunk: the start's, or about CHUNK_SECONDS of samples. */
+static hsize_t frames_chunk_rows(const struct dw_session_writer *w,
+                                 const struct dw_session_start *s)
+{
+    hsize_t chunk = s->chunk_rows;
     if (!chunk) {
         chunk = (hsize_t)w->hello.sample_rate_hz * CHUNK_SECONDS;
         chunk = chunk < MIN_CHUNK_ROWS ? MIN_CHUNK_ROWS : chunk > MAX_CHUNK_ROWS ? MAX_CHUNK_ROWS : chunk;
     }
+    return chunk;
+}
 
-    if (!H5Zfilter_avail(H5Z_FILTER_DEFLATE) || !H5Zfilter_avail(H5Z_FILTER_SHUFFLE) ||
-        !H5Zfilter_avail(H5Z_FILTER_SCALEOFFSET) || !H5Zfilter_avail(H5Z_FILTER_FLETCHER32)) {
+static bool filters_available(void)
+{
+    return H5Zfilter_avail(H5Z_FILTER_DEFLATE) && H5Zfilter_avail(H5Z_FILTER_SHUFFLE) &&
+           H5Zfilter_avail(H5Z_FILTER_SCALEOFFSET) && H5Zfilter_avail(H5Z_FILTER_FLETCHER32);
+}
+
+/* Creates the file and opens it in HDF5; *created once it exists on disk. */
+static int create_file(struct dw_session_writer *w, const struct dw_session_start *s,
+                       int *created)
+{
+    w->fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (w->fapl < 0 || H5Pset_libver_bounds(w->fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) < 0 ||
+        dw_h5_set_mdc_size(w->fapl) < 0)
+        return fail(w, EIO, "file access properties");
+    w->fd = dw_session_file_create(s->name ? s->dir_fd : AT_FDCWD, s->name ? s->name : s->path);
+    if (w->fd < 0)
+        return fail(w, -w->fd, "cannot create");
+    *created = 1;
+    /* HDF5 opens by name: give it the file the descriptor holds, so that
+     * nothing done to the name in between can redirect it. */
+    dw_session_file_open_path(w->fd, s->path, w->open_path, sizeof(w->open_path));
+    w->file = H5Fcreate(w->open_path, H5F_ACC_TRUNC, H5P_DEFAULT, w->fapl);
+    if (w->file < 0)
+        return fail(w, errno == EMFILE || errno == ENFILE ? errno : EIO, "cannot create");
+    return 0;
+}
+
+/* Writes the attributes and /layout, creates /frames and the tables, then
+ * starts SWMR writing and takes the lock. */
+static int build_session(struct dw_session_writer *w, const struct dw_session_start *s,
+                         hsize_t chunk)
+{
+    if (write_root_attrs(w, s) < 0)
+        return fail(w, EIO, "writing attributes");
+    if (write_layout(w) < 0)
+        return fail(w, EIO, "writing /layout");
+    if ((w->scratch = dw_h5_scratch_get()) < 0)
+        return fail(w, EIO, "creating the in-memory chunk file");
+    if (create_frames(w, chunk) < 0)
+        return fail(w, EIO, "creating /frames");
+    if (create_tables(w) < 0)
+        return fail(w, EIO, "creating the tables");
+    if (swmr_reopen(w) < 0)
+        return fail(w, EIO, "starting SWMR writing");
+    return hold_lock(w);
+}
+
+int dw_session_writer_create(struct dw_session_writer **out, const struct dw_session_start *s,
+                             char *err, size_t errcap)
+{
+    struct dw_session_writer *w;
+    int e, created = 0;
+
+    *out = NULL;
+    if ((e = writer_new(&w, s, err, errcap)) < 0)
+        return e;
+    if (!filters_available()) {
         snprintf(err, errcap, "%s: this HDF5 library lacks the deflate, shuffle, scale-offset "
                  "or Fletcher-32 filter", s->path);
         free(w);
         return -ENOSYS;
     }
-    w->fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (w->fapl < 0 || H5Pset_libver_bounds(w->fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) < 0 ||
-        dw_h5_set_mdc_size(w->fapl) < 0) {
-        e = fail(w, EIO, "file access properties");
-        goto fail;
-    }
-    w->fd = dw_session_file_create(s->name ? s->dir_fd : AT_FDCWD, s->name ? s->name : s->path);
-    if (w->fd < 0) {
-        e = fail(w, -w->fd, "cannot create");
-        goto fail;
-    }
-    created = 1;
-    /* HDF5 opens by name: give it the file the descriptor holds, so that
-     * nothing done to the name in between can redirect it. */
-    dw_session_file_open_path(w->fd, s->path, w->open_path, sizeof(w->open_path));
-    w->file = H5Fcreate(w->open_path, H5F_ACC_TRUNC, H5P_DEFAULT, w->fapl);
-    if (w->file < 0) {
-        e = fail(w, errno == EMFILE || errno == ENFILE ? errno : EIO, "cannot create");
-        goto fail;
-    }
-    if (write_root_attrs(w, s) < 0) {
-        e = fail(w, EIO, "writing attributes");
-        goto fail;
-    }
-    if (write_layout(w) < 0) {
-        e = fail(w, EIO, "writing /layout");
-        goto fail;
-    }
-    if ((w->scratch = dw_h5_scratch_get()) < 0) {
-        e = fail(w, EIO, "creating the in-memory chunk file");
-        goto fail;
-    }
-    if (create_frames(w, chunk) < 0) {
-        e = fail(w, EIO, "creating /frames");
-        goto fail;
-    }
-    if (create_tables(w) < 0) {
-        e = fail(w, EIO, "creating the tables");
-        goto fail;
-    }
-    if (swmr_reopen(w) < 0) {
-        e = fail(w, EIO, "starting SWMR writing");
-        goto fail;
-    }
-    if ((e = hold_lock(w)) < 0)
+    if ((e = create_file(w, s, &created)) < 0 ||
+        (e = build_session(w, s, frames_chunk_rows(w, s))) < 0)
         goto fail;
     *out = w;
     return 0;
