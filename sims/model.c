@@ -449,42 +449,50 @@ static const struct feed *feed_after(const struct dw_model *m, uint64_t t, int s
     return NULL;
 }
 
-static int setup_scenario(struct dw_model *m, const struct dw_model_config *cfg, char *err,
-                          size_t errlen)
+/* The anomaly's side and zone, from the options or the seed. */
+static int place_anomaly(struct dw_model *m, const struct dw_model_config *cfg, char *err,
+                         size_t errlen)
+{
+    const struct scenario *s = &scenarios[m->sc];
+
+    m->side = cfg->side >= 0 ? cfg->side : (int)(dw_prng_next(&m->plan) & 1);
+    if (!s->has_side)
+        m->side = s->rule && m->sc == SC_ENGORGEMENT ? DW_MODEL_SIDE_BOTH : DW_SIDE_NONE;
+    m->zone = -1;
+    if (!s->has_zone)
+        return 0;
+    if (cfg->zone < 0) {
+        m->zone = pick_zone(m, s->band_zone);
+        return 0;
+    }
+    if (cfg->zone >= m->h.n_zones) {
+        snprintf(err, errlen, "--zone %d: the layout has zones 0..%u", cfg->zone,
+                 m->h.n_zones - 1u);
+        return -EINVAL;
+    }
+    if (cfg->side >= 0 && m->h.zone[cfg->zone].side != cfg->side) {
+        snprintf(err, errlen, "--zone %d is not on the %s side", cfg->zone,
+                 dw_side_name((unsigned)cfg->side));
+        return -EINVAL;
+    }
+    if (s->band_zone && !(m->h.zone[cfg->zone].flags & DW_ZF_BAND)) {
+        snprintf(err, errlen, "--zone %d is not a band or strap zone (%s needs one)",
+                 cfg->zone, s->name);
+        return -EINVAL;
+    }
+    m->zone = cfg->zone;
+    m->side = m->h.zone[cfg->zone].side;
+    return 0;
+}
+
+/* When the episode starts and ends. */
+static int plan_episode(struct dw_model *m, const struct dw_model_config *cfg, char *err,
+                        size_t errlen)
 {
     const struct scenario *s = &scenarios[m->sc];
     struct dw_prng *r = &m->plan;
     uint64_t d = m->duration_us, episode;
 
-    m->side = cfg->side >= 0 ? cfg->side : (int)(dw_prng_next(r) & 1);
-    if (!s->has_side)
-        m->side = s->rule && m->sc == SC_ENGORGEMENT ? DW_MODEL_SIDE_BOTH : DW_SIDE_NONE;
-    m->zone = -1;
-    if (s->has_zone) {
-        if (cfg->zone >= 0) {
-            if (cfg->zone >= m->h.n_zones) {
-                snprintf(err, errlen, "--zone %d: the layout has zones 0..%u", cfg->zone,
-                         m->h.n_zones - 1u);
-                return -EINVAL;
-            }
-            if (cfg->side >= 0 && m->h.zone[cfg->zone].side != cfg->side) {
-                snprintf(err, errlen, "--zone %d is not on the %s side", cfg->zone,
-                         dw_side_name((unsigned)cfg->side));
-                return -EINVAL;
-            }
-            if (s->band_zone && !(m->h.zone[cfg->zone].flags & DW_ZF_BAND)) {
-                snprintf(err, errlen, "--zone %d is not a band or strap zone (%s needs one)",
-                         cfg->zone, s->name);
-                return -EINVAL;
-            }
-            m->zone = cfg->zone;
-            m->side = m->h.zone[cfg->zone].side;
-        } else {
-            m->zone = pick_zone(m, s->band_zone);
-        }
-    }
-    if (!s->rule)
-        return 0;
     /* Default onset: after the detector's first day of learning when the
      * session is long enough, else in its middle. */
     if (cfg->onset_us >= 0)
@@ -510,6 +518,14 @@ static int setup_scenario(struct dw_model *m, const struct dw_model_config *cfg,
     m->end = m->onset + episode;
     if (param(cfg, "persist", 0) >= 0.5)
         m->end = UINT64_MAX;
+    return 0;
+}
+
+/* How strong the anomaly is. */
+static void scenario_magnitudes(struct dw_model *m, const struct dw_model_config *cfg)
+{
+    struct dw_prng *r = &m->plan;
+
     switch (m->sc) {
     case SC_BLOCKED:
         m->firmness = param(cfg, "firmness", dw_prng_uniform(r, 0.5, 0.8));
@@ -541,18 +557,37 @@ static int setup_scenario(struct dw_model *m, const struct dw_model_config *cfg,
     default:
         break;
     }
-    /* Where the anomaly acts: the zone, then its neighbours. */
-    if (m->zone >= 0) {
-        struct zone_model *zm = &m->z[m->zone];
-        zm->lump = zm->warm = zm->extra_kpa = zm->cool = 1.0;
-        for (unsigned k = 0; k < zm->n_nb; k++) {
-            struct zone_model *nb = &m->z[zm->nb[k]];
-            nb->lump = m->sc == SC_MASTITIS ? 0.5 : 0.1;
-            nb->warm = m->sc == SC_MASTITIS ? 0.5 : 0.3;
-            nb->extra_kpa = 0.25;
-            nb->cool = 0.35;
-        }
+}
+
+/* Where the anomaly acts: the zone, then its neighbours. */
+static void weight_zones(struct dw_model *m)
+{
+    struct zone_model *zm;
+
+    if (m->zone < 0)
+        return;
+    zm = &m->z[m->zone];
+    zm->lump = zm->warm = zm->extra_kpa = zm->cool = 1.0;
+    for (unsigned k = 0; k < zm->n_nb; k++) {
+        struct zone_model *nb = &m->z[zm->nb[k]];
+        nb->lump = m->sc == SC_MASTITIS ? 0.5 : 0.1;
+        nb->warm = m->sc == SC_MASTITIS ? 0.5 : 0.3;
+        nb->extra_kpa = 0.25;
+        nb->cool = 0.35;
     }
+}
+
+static int setup_scenario(struct dw_model *m, const struct dw_model_config *cfg, char *err,
+                          size_t errlen)
+{
+    if (place_anomaly(m, cfg, err, errlen) < 0)
+        return -EINVAL;
+    if (!scenarios[m->sc].rule)
+        return 0;
+    if (plan_episode(m, cfg, err, errlen) < 0)
+        return -EINVAL;
+    scenario_magnitudes(m, cfg);
+    weight_zones(m);
     return 0;
 }
 
@@ -635,28 +670,13 @@ static int feeding_side(struct dw_model *m, uint64_t t, int side)
     return *i < m->n_feeds && m->feeds[*i].start <= t;
 }
 
-/* Advances the ODE states by one tick to time t and writes the noise-free
- * readings at t. */
-static void slow_step(struct dw_model *m, uint64_t t, struct dw_model_slow *o)
+/* Filling between feeds, emptying during a feed on that side; a feed
+ * warms that breast (+1.0-1.8 C, Kimura 2007), fading after. Returns
+ * whether a feed is on. */
+static bool step_fill(struct dw_model *m, uint64_t t, double dt)
 {
-    const double dt = (double)TICK_US / (double)US_S;
-    bool on = !in_windows(m->off, m->n_off, t, NULL);
-    bool shower = in_windows(m->showers, m->n_showers, t, NULL);
-    bool asleep = asleep_at(m, t);
-    size_t wi = 0;
-    bool walking = in_windows(m->walks, m->n_walks, t, &wi);
     bool feeding = false;
-    double room = m->room0 + 0.8 * cos(2 * M_PI * (hour_of_day(m, t) - 16.0) / 24.0);
-    double circ = m->circ_amp * cos(2 * M_PI * (hour_of_day(m, t) - m->circ_peak_h) / 24.0);
-    double core = core_temp(m, t), fever_skin = 0, env = 0, eng = 0;
-    double skin_mean[2] = { 0, 0 };
-    unsigned n_side[2] = { 0, 0 };
-    enum posture posture = P_UPRIGHT;
 
-    if (walking && !isnan(m->walks[wi].value))
-        room = m->walks[wi].value;
-    /* Filling between feeds, emptying during a feed on that side;
-     * a feed warms that breast (+1.0-1.8 C, Kimura 2007), fading after. */
     for (int s = 0; s < 2; s++) {
         bool f = feeding_side(m, t, s);
         double fill_tau = m->fill_tau_h * 3600.0;
@@ -671,13 +691,26 @@ static void slow_step(struct dw_model *m, uint64_t t, struct dw_model_slow *o)
             m->warm_feed[s] -= dt * m->warm_feed[s] / 1800.0;
         }
     }
-    if (feeding)
-        posture = P_UPRIGHT;
-    else if (asleep) {
-        /* A new sleeping posture every 75 min or so. */
-        uint64_t key = m->posture_key + t / (75 * US_M);
-        posture = (enum posture)(1 + dw_splitmix64(&key) % 3);
-    }
+    return feeding;
+}
+
+static enum posture posture_at(const struct dw_model *m, uint64_t t, bool asleep, bool feeding)
+{
+    uint64_t key;
+
+    if (feeding || !asleep)
+        return P_UPRIGHT;
+    /* A new sleeping posture every 75 min or so. */
+    key = m->posture_key + t / (75 * US_M);
+    return (enum posture)(1 + dw_splitmix64(&key) % 3);
+}
+
+/* Garment contact, room, shower, pack and detachment states. */
+static void step_states(struct dw_model *m, uint64_t t, double dt, double room)
+{
+    bool on = !in_windows(m->off, m->n_off, t, NULL);
+    bool shower = in_windows(m->showers, m->n_showers, t, NULL);
+
     m->contact += dt * ((on ? 1.0 : 0.0) - m->contact) / (on ? 180.0 : 60.0);
     m->contact_p += dt * ((on ? 1.0 : 0.0) - m->contact_p) / 5.0;
     m->room_lag += dt * (room - m->room_lag) / 300.0;
@@ -688,79 +721,100 @@ static void slow_step(struct dw_model *m, uint64_t t, struct dw_model_slow *o)
     }
     if (m->sc == SC_DETACHED)
         m->detach = envelope(t, m->onset, m->end, US_M, US_M);
-    if (m->fever_on) {
-        /* Skin cools in the chill phase while the core rises, then runs
-         * warm with the fever (detection.md: skin cannot measure fever). */
-        double chill = t >= m->fever_on && t < m->fever_on + 90 * US_M
-                           ? sin(M_PI * (double)(t - m->fever_on) / (double)(90 * US_M)) : 0;
-        fever_skin = 0.45 * (core - 37.0) - 0.9 * chill;
-    }
-    if (m->sc == SC_BLOCKED || m->sc == SC_MASTITIS)
-        env = envelope(t, m->onset, m->end, m->sc == SC_BLOCKED ? 2 * US_H : 3 * US_H, 4 * US_H);
-    if (m->sc == SC_ENGORGEMENT)
-        eng = envelope(t, m->onset, m->end, 2 * US_H, 6 * US_H);
+}
 
-    for (unsigned z = 0; z < m->h.n_zones; z++) {
-        const struct zone_model *zm = &m->z[z];
-        int s = m->h.zone[z].side;
-        double skin = m->t_base + m->side_off[s] + zm->base + circ +
-                      0.08 * (m->room_lag - ROOM_REF_C) + zm->feed_warm * m->warm_feed[s] +
-                      m->shower_warm + fever_skin;
-        double lump = 0, extra = 0, p, air, tr;
-        switch (m->sc) {
-        case SC_BLOCKED:
-            lump = m->firmness * zm->lump * env;
-            skin += m->warmth * zm->warm * ramp(t, m->onset + 12 * US_H, 8 * US_H) * env;
-            break;
-        case SC_MASTITIS:
-            lump = m->firmness * zm->lump *
-                   (zm->lump >= 1.0 ? env : env * ramp(t, m->onset + 4 * US_H, 8 * US_H));
-            skin += m->warmth * zm->warm *
-                    (zm->warm >= 1.0 ? ramp(t, m->onset + US_H, 10 * US_H)
-                                     : ramp(t, m->onset + 4 * US_H, 12 * US_H)) *
-                    (m->end == UINT64_MAX ? 1.0 : 1.0 - ramp(t, m->end - 12 * US_H, 12 * US_H));
-            break;
-        case SC_ENGORGEMENT:
-            lump = m->firmness * eng * (m->h.zone[z].ring == DW_RING_INNER ? 1.0 : 0.8);
-            skin += m->warmth * eng;
-            break;
-        case SC_GARMENT_PRESSURE:
-            extra = zm->extra_kpa * envelope(t, m->onset, m->end, 2 * US_M, 2 * US_M) *
-                    (zm->extra_kpa >= 1.0 ? fmax(0, m->kpa - zm->p0) : 0.8);
-            break;
-        case SC_ICE:
-            skin -= zm->cool * m->ice;
-            extra = t >= m->onset && t < m->end ? 0.5 * zm->cool : 0;
-            break;
-        default:
-            break;
-        }
-        skin_mean[s] += skin;
-        n_side[s]++;
-        /* Off the skin a thermistor reads the air it hangs in: the room
-         * when the garment is off, the air in the cup when detached. */
-        tr = m->room_lag + (skin + zm->contact - m->room_lag) * m->contact;
-        /* A detached thermistor hangs against the cup's fabric. */
-        air = m->amb_lag[s] + 0.08 * (skin - m->amb_lag[s]);
-        if (m->sc == SC_DETACHED && (int)z == m->zone)
-            tr += (air - tr) * m->detach;
-        p = zm->p0 * (1.0 + zm->fill_gain * m->fill[s] * (1.0 + 1.5 * eng) + lump) + extra;
-        if ((int)posture == P_LEFT + s && m->h.zone[z].ring == DW_RING_OUTER)
-            p *= 1.1; /* lying on that side */
-        p *= m->contact_p;
-        if (m->sc == SC_DETACHED && (int)z == m->zone)
-            p += (0.02 - p) * m->detach;
-        o->temp[z] = tr;
-        o->pres[z] = p;
+/* Skin cools in the chill phase while the core rises, then runs warm with
+ * the fever (detection.md: skin cannot measure fever). */
+static double fever_skin_at(const struct dw_model *m, uint64_t t)
+{
+    double chill;
+
+    if (!m->fever_on)
+        return 0;
+    chill = t >= m->fever_on && t < m->fever_on + 90 * US_M
+                ? sin(M_PI * (double)(t - m->fever_on) / (double)(90 * US_M)) : 0;
+    return 0.45 * (core_temp(m, t) - 37.0) - 0.9 * chill;
+}
+
+/* What one instant shares across the zones. */
+struct slow_ctx {
+    uint64_t t;
+    enum posture posture;
+    double circ, fever_skin, env, eng;
+};
+
+/* The scenario's local change at zone z: skin warmth (added to *skin),
+ * lump (fraction of P0) and extra pressure (kPa). */
+static void zone_anomaly(const struct dw_model *m, unsigned z, const struct slow_ctx *c,
+                         double *skin, double *lump, double *extra)
+{
+    const struct zone_model *zm = &m->z[z];
+    uint64_t t = c->t;
+
+    switch (m->sc) {
+    case SC_BLOCKED:
+        *lump = m->firmness * zm->lump * c->env;
+        *skin += m->warmth * zm->warm * ramp(t, m->onset + 12 * US_H, 8 * US_H) * c->env;
+        break;
+    case SC_MASTITIS:
+        *lump = m->firmness * zm->lump *
+                (zm->lump >= 1.0 ? c->env : c->env * ramp(t, m->onset + 4 * US_H, 8 * US_H));
+        *skin += m->warmth * zm->warm *
+                 (zm->warm >= 1.0 ? ramp(t, m->onset + US_H, 10 * US_H)
+                                  : ramp(t, m->onset + 4 * US_H, 12 * US_H)) *
+                 (m->end == UINT64_MAX ? 1.0 : 1.0 - ramp(t, m->end - 12 * US_H, 12 * US_H));
+        break;
+    case SC_ENGORGEMENT:
+        *lump = m->firmness * c->eng * (m->h.zone[z].ring == DW_RING_INNER ? 1.0 : 0.8);
+        *skin += m->warmth * c->eng;
+        break;
+    case SC_GARMENT_PRESSURE:
+        *extra = zm->extra_kpa * envelope(t, m->onset, m->end, 2 * US_M, 2 * US_M) *
+                 (zm->extra_kpa >= 1.0 ? fmax(0, m->kpa - zm->p0) : 0.8);
+        break;
+    case SC_ICE:
+        *skin -= zm->cool * m->ice;
+        *extra = t >= m->onset && t < m->end ? 0.5 * zm->cool : 0;
+        break;
+    default:
+        break;
     }
-    /* The cup's outer-fabric thermistor: room air warmed by the body. */
-    for (int s = 0; s < 2; s++) {
-        double target = m->room_lag + m->cup_off[s] +
-                        0.3 * (skin_mean[s] / (n_side[s] ? n_side[s] : 1) - m->room_lag) *
-                            m->contact_p;
-        m->amb_lag[s] += dt * (target - m->amb_lag[s]) / 180.0;
-        o->amb[s] = m->amb_lag[s];
-    }
+}
+
+/* Zone z's noise-free reading; returns its skin temperature. */
+static double zone_reading(const struct dw_model *m, unsigned z, const struct slow_ctx *c,
+                           struct dw_model_slow *o)
+{
+    const struct zone_model *zm = &m->z[z];
+    int s = m->h.zone[z].side;
+    double skin = m->t_base + m->side_off[s] + zm->base + c->circ +
+                  0.08 * (m->room_lag - ROOM_REF_C) + zm->feed_warm * m->warm_feed[s] +
+                  m->shower_warm + c->fever_skin;
+    double lump = 0, extra = 0, p, air, tr;
+
+    zone_anomaly(m, z, c, &skin, &lump, &extra);
+    /* Off the skin a thermistor reads the air it hangs in: the room
+     * when the garment is off, the air in the cup when detached. */
+    tr = m->room_lag + (skin + zm->contact - m->room_lag) * m->contact;
+    /* A detached thermistor hangs against the cup's fabric. */
+    air = m->amb_lag[s] + 0.08 * (skin - m->amb_lag[s]);
+    if (m->sc == SC_DETACHED && (int)z == m->zone)
+        tr += (air - tr) * m->detach;
+    p = zm->p0 * (1.0 + zm->fill_gain * m->fill[s] * (1.0 + 1.5 * c->eng) + lump) + extra;
+    if ((int)c->posture == P_LEFT + s && m->h.zone[z].ring == DW_RING_OUTER)
+        p *= 1.1; /* lying on that side */
+    p *= m->contact_p;
+    if (m->sc == SC_DETACHED && (int)z == m->zone)
+        p += (0.02 - p) * m->detach;
+    o->temp[z] = tr;
+    o->pres[z] = p;
+    return skin;
+}
+
+/* Gravity by posture, breathing, gait and motion noise. */
+static void motion(struct dw_model_slow *o, enum posture posture, bool asleep, bool feeding,
+                   bool walking)
+{
     /* Accelerometer: x lateral, y up the body, z out of the chest. */
     switch (posture) {
     case P_SUPINE: o->grav[0] = 0.02; o->grav[1] = 0.15; o->grav[2] = 0.99; break;
@@ -773,6 +827,46 @@ static void slow_step(struct dw_model *m, uint64_t t, struct dw_model_slow *o)
     o->gait_g = walking ? 0.25 : 0;
     o->motion_g = walking ? 0.04 : asleep ? 0.001 : feeding ? 0.02 : 0.012;
     o->pres_jitter = walking ? 0.06 : feeding ? 0.03 : asleep ? 0.005 : 0.012;
+}
+
+/* Advances the ODE states by one tick to time t and writes the noise-free
+ * readings at t. */
+static void slow_step(struct dw_model *m, uint64_t t, struct dw_model_slow *o)
+{
+    const double dt = (double)TICK_US / (double)US_S;
+    bool asleep = asleep_at(m, t), feeding;
+    size_t wi = 0;
+    bool walking = in_windows(m->walks, m->n_walks, t, &wi);
+    double room = m->room0 + 0.8 * cos(2 * M_PI * (hour_of_day(m, t) - 16.0) / 24.0);
+    double skin_mean[2] = { 0, 0 };
+    unsigned n_side[2] = { 0, 0 };
+    struct slow_ctx c = { .t = t };
+
+    c.circ = m->circ_amp * cos(2 * M_PI * (hour_of_day(m, t) - m->circ_peak_h) / 24.0);
+    if (walking && !isnan(m->walks[wi].value))
+        room = m->walks[wi].value;
+    feeding = step_fill(m, t, dt);
+    c.posture = posture_at(m, t, asleep, feeding);
+    step_states(m, t, dt, room);
+    c.fever_skin = fever_skin_at(m, t);
+    if (m->sc == SC_BLOCKED || m->sc == SC_MASTITIS)
+        c.env = envelope(t, m->onset, m->end, m->sc == SC_BLOCKED ? 2 * US_H : 3 * US_H, 4 * US_H);
+    if (m->sc == SC_ENGORGEMENT)
+        c.eng = envelope(t, m->onset, m->end, 2 * US_H, 6 * US_H);
+    for (unsigned z = 0; z < m->h.n_zones; z++) {
+        int s = m->h.zone[z].side;
+        skin_mean[s] += zone_reading(m, z, &c, o);
+        n_side[s]++;
+    }
+    /* The cup's outer-fabric thermistor: room air warmed by the body. */
+    for (int s = 0; s < 2; s++) {
+        double target = m->room_lag + m->cup_off[s] +
+                        0.3 * (skin_mean[s] / (n_side[s] ? n_side[s] : 1) - m->room_lag) *
+                            m->contact_p;
+        m->amb_lag[s] += dt * (target - m->amb_lag[s]) / 180.0;
+        o->amb[s] = m->amb_lag[s];
+    }
+    motion(o, c.posture, asleep, feeding, walking);
 }
 
 /* ---- public --------------------------------------------------------- */

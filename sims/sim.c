@@ -117,36 +117,120 @@ static void check_device_id(const char *id)
             dw_usage_error(prog, "bad --device '%s' (printable, no spaces, no '/')", id);
 }
 
+enum { O_LIST = 256, O_SEED, O_RATE, O_SPEED, O_FAST, O_OUT, O_PTY_LINK, O_LABELS,
+       O_DEVICE, O_SIDE, O_ZONE, O_ONSET, O_EPISODE, O_PARAM, O_FAULTS };
+
+static const struct option sim_opts[] = {
+    { "scenario", required_argument, NULL, 's' },
+    { "list-scenarios", no_argument, NULL, O_LIST },
+    { "seed", required_argument, NULL, O_SEED },
+    { "duration", required_argument, NULL, 'd' },
+    { "rate", required_argument, NULL, O_RATE },
+    { "speed", required_argument, NULL, O_SPEED },
+    { "fast", no_argument, NULL, O_FAST },
+    { "out", required_argument, NULL, O_OUT },
+    { "pty-link", required_argument, NULL, O_PTY_LINK },
+    { "labels", required_argument, NULL, O_LABELS },
+    { "device", required_argument, NULL, O_DEVICE },
+    { "side", required_argument, NULL, O_SIDE },
+    { "zone", required_argument, NULL, O_ZONE },
+    { "onset", required_argument, NULL, O_ONSET },
+    { "episode-duration", required_argument, NULL, O_EPISODE },
+    { "param", required_argument, NULL, O_PARAM },
+    { "link-faults", required_argument, NULL, O_FAULTS },
+    DW_CLI_LONGOPTS_STD,
+    { 0 },
+};
+
+static void parse_param(struct sim *s, char *arg)
+{
+    char *eq = strchr(arg, '=');
+    double d;
+
+    if (!eq || eq == arg)
+        dw_usage_error(prog, "bad --param '%s' (KEY=VALUE)", arg);
+    if (s->mc.n_params >= DW_MODEL_MAX_PARAMS)
+        dw_usage_error(prog, "too many --param options");
+    if (dw_parse_double(eq + 1, -1e9, 1e9, &d) < 0)
+        dw_usage_error(prog, "bad --param '%s' (the value must be a number)", arg);
+    *eq = 0;
+    s->mc.param_key[s->mc.n_params] = arg;
+    s->mc.param_value[s->mc.n_params++] = d;
+}
+
+/* The scenario's options: where, when and how. false: not one of them. */
+static bool parse_scenario_option(struct sim *s, int ch, char *arg)
+{
+    uint64_t u;
+
+    switch (ch) {
+    case O_SIDE:
+        if (strcmp(arg, "left") && strcmp(arg, "right"))
+            dw_usage_error(prog, "bad --side '%s' (left or right)", arg);
+        s->mc.side = arg[0] == 'l' ? DW_SIDE_LEFT : DW_SIDE_RIGHT;
+        return true;
+    case O_ZONE:
+        if (dw_parse_u64(arg, 0, DW_DEFAULT_ZONES - 1, &u) < 0)
+            dw_usage_error(prog, "bad --zone '%s' (0 to %d)", arg, DW_DEFAULT_ZONES - 1);
+        s->mc.zone = (int)u;
+        return true;
+    case O_ONSET:
+        if (dw_duration_parse_us(arg, &u) < 0 || u > INT64_MAX)
+            dw_usage_error(prog, "bad --onset '%s' (a duration such as 30h)", arg);
+        s->mc.onset_us = (int64_t)u;
+        return true;
+    case O_EPISODE:
+        if (dw_duration_parse_us(arg, &u) < 0 || !u || u > INT64_MAX)
+            dw_usage_error(prog, "bad --episode-duration '%s' (a duration such as 36h)", arg);
+        s->mc.episode_us = (int64_t)u;
+        return true;
+    case O_PARAM:
+        parse_param(s, arg);
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The session's options. false: not one of them. */
+static bool parse_session_option(struct sim *s, int ch, char *arg)
+{
+    char err[256];
+    uint64_t u;
+
+    switch (ch) {
+    case 's': s->mc.scenario = arg; return true;
+    case O_SEED:
+        if (dw_parse_u64(arg, 0, UINT64_MAX, &s->mc.seed) < 0)
+            dw_usage_error(prog, "bad --seed '%s' (a non-negative integer)", arg);
+        return true;
+    case 'd':
+        if (dw_duration_parse_us(arg, &s->mc.duration_us) < 0 || !s->mc.duration_us)
+            dw_usage_error(prog, "bad --duration '%s' (e.g. 90s, 15m, 72h, 3d)", arg);
+        return true;
+    case O_RATE:
+        if (dw_parse_u64(arg, 1, 1000, &u) < 0)
+            dw_usage_error(prog, "bad --rate '%s' (1 to 1000 Hz)", arg);
+        s->rate = (unsigned)u;
+        return true;
+    case O_OUT: s->out = arg; return true;
+    case O_PTY_LINK: s->pty_link = arg; return true;
+    case O_LABELS: s->labels_path = arg; return true;
+    case O_DEVICE: check_device_id(arg); s->device = arg; return true;
+    case O_FAULTS:
+        if (dw_link_faults_parse(arg, &s->fspec, err, sizeof(err)) < 0)
+            dw_usage_error(prog, "%s", err);
+        s->faults_spec = arg;
+        return true;
+    default:
+        return parse_scenario_option(s, ch, arg);
+    }
+}
+
 static void parse_args(int argc, char **argv, struct sim *s)
 {
-    enum { O_LIST = 256, O_SEED, O_RATE, O_SPEED, O_FAST, O_OUT, O_PTY_LINK, O_LABELS,
-           O_DEVICE, O_SIDE, O_ZONE, O_ONSET, O_EPISODE, O_PARAM, O_FAULTS };
-    static const struct option opts[] = {
-        { "scenario", required_argument, NULL, 's' },
-        { "list-scenarios", no_argument, NULL, O_LIST },
-        { "seed", required_argument, NULL, O_SEED },
-        { "duration", required_argument, NULL, 'd' },
-        { "rate", required_argument, NULL, O_RATE },
-        { "speed", required_argument, NULL, O_SPEED },
-        { "fast", no_argument, NULL, O_FAST },
-        { "out", required_argument, NULL, O_OUT },
-        { "pty-link", required_argument, NULL, O_PTY_LINK },
-        { "labels", required_argument, NULL, O_LABELS },
-        { "device", required_argument, NULL, O_DEVICE },
-        { "side", required_argument, NULL, O_SIDE },
-        { "zone", required_argument, NULL, O_ZONE },
-        { "onset", required_argument, NULL, O_ONSET },
-        { "episode-duration", required_argument, NULL, O_EPISODE },
-        { "param", required_argument, NULL, O_PARAM },
-        { "link-faults", required_argument, NULL, O_FAULTS },
-        DW_CLI_LONGOPTS_STD,
-        { 0 },
-    };
     int ch, level = DW_LOG_INFO;
     bool speed_set = false, fast = false;
-    uint64_t u;
-    double d;
-    char err[256];
 
     s->mc.scenario = "healthy";
     s->mc.seed = 1;
@@ -158,72 +242,18 @@ static void parse_args(int argc, char **argv, struct sim *s)
     s->out = "pty";
     s->device = "dwsim-01";
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":s:d:vqhV", opts, NULL)) != -1) {
-        switch (ch) {
-        case 's': s->mc.scenario = optarg; break;
-        case O_LIST: dw_model_list_scenarios(stdout); exit(DW_EXIT_OK);
-        case O_SEED:
-            if (dw_parse_u64(optarg, 0, UINT64_MAX, &s->mc.seed) < 0)
-                dw_usage_error(prog, "bad --seed '%s' (a non-negative integer)", optarg);
-            break;
-        case 'd':
-            if (dw_duration_parse_us(optarg, &s->mc.duration_us) < 0 || !s->mc.duration_us)
-                dw_usage_error(prog, "bad --duration '%s' (e.g. 90s, 15m, 72h, 3d)", optarg);
-            break;
-        case O_RATE:
-            if (dw_parse_u64(optarg, 1, 1000, &u) < 0)
-                dw_usage_error(prog, "bad --rate '%s' (1 to 1000 Hz)", optarg);
-            s->rate = (unsigned)u;
-            break;
-        case O_SPEED:
+    while ((ch = getopt_long(argc, argv, ":s:d:vqhV", sim_opts, NULL)) != -1) {
+        if (ch == O_LIST) {
+            dw_model_list_scenarios(stdout);
+            exit(DW_EXIT_OK);
+        } else if (ch == O_SPEED) {
             if (dw_parse_double(optarg, 1e-3, 1e9, &s->speed) < 0)
                 dw_usage_error(prog, "bad --speed '%s' (a number from 0.001 to 1e9)", optarg);
             speed_set = true;
-            break;
-        case O_FAST: fast = true; break;
-        case O_OUT: s->out = optarg; break;
-        case O_PTY_LINK: s->pty_link = optarg; break;
-        case O_LABELS: s->labels_path = optarg; break;
-        case O_DEVICE: check_device_id(optarg); s->device = optarg; break;
-        case O_SIDE:
-            if (strcmp(optarg, "left") && strcmp(optarg, "right"))
-                dw_usage_error(prog, "bad --side '%s' (left or right)", optarg);
-            s->mc.side = optarg[0] == 'l' ? DW_SIDE_LEFT : DW_SIDE_RIGHT;
-            break;
-        case O_ZONE:
-            if (dw_parse_u64(optarg, 0, DW_DEFAULT_ZONES - 1, &u) < 0)
-                dw_usage_error(prog, "bad --zone '%s' (0 to %d)", optarg, DW_DEFAULT_ZONES - 1);
-            s->mc.zone = (int)u;
-            break;
-        case O_ONSET:
-            if (dw_duration_parse_us(optarg, &u) < 0 || u > INT64_MAX)
-                dw_usage_error(prog, "bad --onset '%s' (a duration such as 30h)", optarg);
-            s->mc.onset_us = (int64_t)u;
-            break;
-        case O_EPISODE:
-            if (dw_duration_parse_us(optarg, &u) < 0 || !u || u > INT64_MAX)
-                dw_usage_error(prog, "bad --episode-duration '%s' (a duration such as 36h)", optarg);
-            s->mc.episode_us = (int64_t)u;
-            break;
-        case O_PARAM: {
-            char *eq = strchr(optarg, '=');
-            if (!eq || eq == optarg)
-                dw_usage_error(prog, "bad --param '%s' (KEY=VALUE)", optarg);
-            if (s->mc.n_params >= DW_MODEL_MAX_PARAMS)
-                dw_usage_error(prog, "too many --param options");
-            if (dw_parse_double(eq + 1, -1e9, 1e9, &d) < 0)
-                dw_usage_error(prog, "bad --param '%s' (the value must be a number)", optarg);
-            *eq = 0;
-            s->mc.param_key[s->mc.n_params] = optarg;
-            s->mc.param_value[s->mc.n_params++] = d;
-            break;
-        }
-        case O_FAULTS:
-            if (dw_link_faults_parse(optarg, &s->fspec, err, sizeof(err)) < 0)
-                dw_usage_error(prog, "%s", err);
-            s->faults_spec = optarg;
-            break;
-        default: dw_cli_std_option(prog, ch, argv, &level, usage);
+        } else if (ch == O_FAST) {
+            fast = true;
+        } else if (!parse_session_option(s, ch, optarg)) {
+            dw_cli_std_option(prog, ch, argv, &level, usage);
         }
     }
     dw_usage_no_operands(prog, argc, argv);
