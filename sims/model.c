@@ -14,6 +14,7 @@
 #define US_H DW_MODEL_US_H
 #define TICK_US US_S            /* the slow state advances once a second */
 #define ROOM_REF_C 23.0
+#define TENSION 0.4              /* fullness firming near capacity, fraction of P0 */
 
 enum posture { P_UPRIGHT, P_SUPINE, P_LEFT, P_RIGHT };
 
@@ -26,6 +27,14 @@ struct feed {
 struct window {
     uint64_t start, end;
     double value;
+};
+
+/* A stretch of lying on one side at night: the mattress presses the down
+ * side's outer zones. */
+struct lie {
+    uint64_t start, end;
+    int side;
+    double press;            /* extra pressure at the most pressed zone, fraction */
 };
 
 enum sc_id { SC_HEALTHY, SC_BLOCKED, SC_MASTITIS, SC_ENGORGEMENT, SC_GARMENT_PRESSURE,
@@ -104,6 +113,7 @@ struct zone_model {
     double feed_warm;        /* share of the feed's warming */
     /* scenario weights */
     double lump, warm, extra_kpa, cool;
+    double mattress;         /* share of the mattress's press when lying on this side */
     unsigned nb[DW_MAX_NEIGHBOURS], n_nb;
 };
 
@@ -115,13 +125,14 @@ struct dw_model {
     /* the wearer */
     double t_base, start_hour, room0, circ_amp, circ_peak_h, cup_off[2], fill_tau_h;
     double side_off[2];
-    uint64_t posture_key;
     struct zone_model z[DW_MAX_ZONES];
     /* the schedule */
     struct feed *feeds;
     size_t n_feeds;
     struct window *off, *showers, *walks, *readings;
     size_t n_off, n_showers, n_walks, n_readings;
+    struct lie *lying;
+    size_t n_lying, cap_lying;
     struct dw_model_event *ev;
     size_t n_ev, cap_ev;
     struct dw_model_span *spans;
@@ -299,6 +310,19 @@ void dw_model_list_scenarios(FILE *f)
 
 /* ---- the wearer ----------------------------------------------------- */
 
+/* Lying on one side, the mattress presses that breast's outer (lateral)
+ * zones, the lower ones and the band most. */
+static double mattress_share(const struct dw_zone_desc *d)
+{
+    bool outer = d->ring == DW_RING_OUTER;
+    switch (d->quadrant) {
+    case 3: return outer ? 1.0 : 0.6;   /* lower-outer */
+    case 0: return outer ? 0.7 : 0.3;   /* upper-outer */
+    case 2: return outer ? 0.25 : 0.0;  /* lower-inner: the band only */
+    default: return 0.0;
+    }
+}
+
 static void make_wearer(struct dw_model *m, const struct dw_model_config *cfg)
 {
     struct dw_prng *r = &m->plan;
@@ -313,8 +337,7 @@ static void make_wearer(struct dw_model *m, const struct dw_model_config *cfg)
     m->room0 = param(cfg, "room", dw_prng_uniform(r, 21.0, 24.0));
     m->circ_amp = dw_prng_uniform(r, 0.3, 0.8);
     m->circ_peak_h = dw_prng_uniform(r, 2.0, 5.0);
-    m->fill_tau_h = dw_prng_uniform(r, 2.5, 3.5);
-    m->posture_key = dw_prng_next(r);
+    m->fill_tau_h = dw_prng_uniform(r, 3.5, 5.0);
     m->side_off[0] = asym / 2;
     m->side_off[1] = -asym / 2;
     for (int i = 0; i < 2; i++)
@@ -337,11 +360,89 @@ static void make_wearer(struct dw_model *m, const struct dw_model_config *cfg)
                                          : dw_prng_uniform(r, 0.7, 1.3);
         zm->fill_gain = (inner ? 0.35 : 0.25) * dw_prng_uniform(r, 0.8, 1.2);
         zm->feed_warm = inner ? 1.0 : 0.6;
+        zm->mattress = mattress_share(d);
         zm->n_nb = dw_layout_neighbours(&m->h, z, zm->nb);
     }
 }
 
 /* ---- the schedule --------------------------------------------------- */
+
+/* Start to start: 3.5-5 h when the next feed would fall in the night
+ * (the baby sleeps longer), uneven by day: 1.5-3.5 h, and a cluster feed
+ * of 1-1.5 h one time in six. */
+static uint64_t feed_gap(struct dw_model *m, uint64_t t)
+{
+    struct dw_prng *r = &m->plan;
+    double h;
+
+    if (asleep_at(m, t) || asleep_at(m, t + (uint64_t)(2.5 * (double)US_H)))
+        h = dw_prng_uniform(r, 3.5, 5.0);
+    else if (dw_prng_unit(r) < 1.0 / 6)
+        h = dw_prng_uniform(r, 1.0, 1.5);
+    else
+        h = dw_prng_uniform(r, 1.5, 3.5);
+    return (uint64_t)(h * (double)US_H);
+}
+
+/* Stretches of lying on one side in [a, b), at most *left of them, each
+ * 1-2.5 h, 15 min clear of what comes next. */
+static void place_lying(struct dw_model *m, uint64_t a, uint64_t b, unsigned *left)
+{
+    struct dw_prng *r = &m->plan;
+
+    if (b > m->duration_us)
+        b = m->duration_us;
+    while (*left && b > a && b - a >= 75 * US_M && m->n_lying < m->cap_lying) {
+        uint64_t room = b - a - 15 * US_M;
+        uint64_t len = (uint64_t)(dw_prng_uniform(r, 1.0, 2.5) * (double)US_H), start;
+        if (len > room)
+            len = room;
+        start = a + (uint64_t)(dw_prng_unit(r) * fmin((double)(room - len), 45.0 * (double)US_M));
+        m->lying[m->n_lying++] = (struct lie){ start, start + len, (int)(dw_prng_next(r) & 1),
+                                               dw_prng_uniform(r, 0.4, 0.9) };
+        a = start + len + 15 * US_M;
+        (*left)--;
+    }
+}
+
+/* One to three stretches of lying on one side each night (22:30-06:30),
+ * between the night feeds; the rest of the night on the back. */
+static int plan_lying(struct dw_model *m)
+{
+    m->cap_lying = 3 * (m->duration_us / (24 * US_H) + 2);
+    m->lying = calloc(m->cap_lying, sizeof(*m->lying));
+    if (!m->lying)
+        return -ENOMEM;
+    for (int d = 0; ; d++) {
+        double s_h = 22.5 - m->start_hour + 24.0 * d;
+        uint64_t a, e;
+        unsigned left = 1 + (unsigned)(dw_prng_next(&m->plan) % 3);
+        if (s_h < -8.0)
+            continue;
+        a = s_h > 0 ? (uint64_t)(s_h * (double)US_H) : 0;
+        e = (uint64_t)((s_h + 8.0) * (double)US_H);
+        if (a >= m->duration_us)
+            break;
+        for (size_t i = 0; i < m->n_feeds; i++) {
+            const struct feed *f = &m->feeds[i];
+            if (f->end + 10 * US_M <= a || f->start >= e)
+                continue;
+            if (f->start > a + 10 * US_M)
+                place_lying(m, a, f->start - 10 * US_M, &left);
+            a = f->end + 10 * US_M;
+        }
+        place_lying(m, a, e, &left);
+    }
+    return 0;
+}
+
+static const struct lie *lying_at(const struct dw_model *m, uint64_t t)
+{
+    for (size_t i = 0; i < m->n_lying; i++)
+        if (m->lying[i].start <= t && t < m->lying[i].end)
+            return &m->lying[i];
+    return NULL;
+}
 
 static int make_schedule(struct dw_model *m)
 {
@@ -351,19 +452,21 @@ static int make_schedule(struct dw_model *m)
     size_t cap = m->duration_us / (2 * US_H) + 4;
     double day0;
 
-    m->feeds = calloc(cap, sizeof(*m->feeds));
+    m->feeds = calloc(2 * cap, sizeof(*m->feeds));
     m->off = calloc(cap, sizeof(*m->off));
     m->showers = calloc(cap, sizeof(*m->showers));
     m->walks = calloc(cap, sizeof(*m->walks));
     m->readings = calloc(cap * 2 + 8, sizeof(*m->readings));
     if (!m->feeds || !m->off || !m->showers || !m->walks || !m->readings)
         return -ENOMEM;
-    /* Feeds every 2-3 h, alternating sides, 10-25 min each. */
-    while (t < m->duration_us && m->n_feeds < cap) {
+    /* Feeds of 10-25 min, irregular (feed_gap); mostly alternating sides,
+     * now and then the same side twice. */
+    while (t < m->duration_us && m->n_feeds < 2 * cap) {
         uint64_t len = (uint64_t)(dw_prng_uniform(r, 10, 25) * (double)US_M);
         m->feeds[m->n_feeds++] = (struct feed){ t, t + len, side, dw_prng_uniform(r, 1.0, 1.8) };
-        side ^= 1;
-        t += (uint64_t)(dw_prng_uniform(r, 2.0, 3.0) * (double)US_H);
+        if (dw_prng_unit(r) >= 0.15)
+            side ^= 1;
+        t += feed_gap(m, t);
     }
     /* A shower every morning at 7-9 h: garment off a few minutes before,
      * back on 5-15 min after; moved after a feed that is in the way. */
@@ -598,7 +701,8 @@ static int make_labels(struct dw_model *m)
     int rc = 0;
 
     m->cap_ev = 2 * m->n_feeds + 2 * m->n_off + m->n_showers + m->n_readings + 4;
-    m->cap_spans = m->n_feeds + m->n_off + m->n_showers + m->n_walks + m->n_readings + 4;
+    m->cap_spans = m->n_feeds + m->n_off + m->n_showers + m->n_walks + m->n_readings +
+                   m->n_lying + 4;
     m->ev = calloc(m->cap_ev, sizeof(*m->ev));
     m->spans = calloc(m->cap_spans, sizeof(*m->spans));
     if (!m->ev || !m->spans)
@@ -624,6 +728,9 @@ static int make_labels(struct dw_model *m)
     for (size_t i = 0; i < m->n_walks; i++)
         add_span(m, "artefact", isnan(m->walks[i].value) ? "walk" : "walk-outdoors", NULL,
                  DW_SIDE_NONE, -1, m->walks[i].start, m->walks[i].end, m->walks[i].value, -1);
+    for (size_t i = 0; i < m->n_lying; i++)
+        add_span(m, "artefact", "lying", NULL, m->lying[i].side, -1, m->lying[i].start,
+                 m->lying[i].end, NAN, -1);
     for (size_t i = 0; i < m->n_readings; i++) {
         rc |= add_event(m, m->readings[i].start, DW_EV_THERMOMETER, DW_SIDE_NONE,
                         (int32_t)lround(m->readings[i].value * 1000.0), "oral");
@@ -694,15 +801,14 @@ static bool step_fill(struct dw_model *m, uint64_t t, double dt)
     return feeding;
 }
 
-static enum posture posture_at(const struct dw_model *m, uint64_t t, bool asleep, bool feeding)
+/* Asleep: on one side in a lying stretch, else on the back. */
+static enum posture posture_at(const struct lie *lie, bool asleep, bool feeding)
 {
-    uint64_t key;
-
     if (feeding || !asleep)
         return P_UPRIGHT;
-    /* A new sleeping posture every 75 min or so. */
-    key = m->posture_key + t / (75 * US_M);
-    return (enum posture)(1 + dw_splitmix64(&key) % 3);
+    if (lie)
+        return lie->side == DW_SIDE_LEFT ? P_LEFT : P_RIGHT;
+    return P_SUPINE;
 }
 
 /* Garment contact, room, shower, pack and detachment states. */
@@ -740,6 +846,7 @@ static double fever_skin_at(const struct dw_model *m, uint64_t t)
 struct slow_ctx {
     uint64_t t;
     enum posture posture;
+    const struct lie *lie;   /* while lying on one side */
     double circ, fever_skin, env, eng;
 };
 
@@ -793,6 +900,14 @@ static double zone_reading(const struct dw_model *m, unsigned z, const struct sl
     double lump = 0, extra = 0, p, air, tr;
 
     zone_anomaly(m, z, c, &skin, &lump, &extra);
+    if (c->lie && c->posture != P_UPRIGHT && c->lie->side == s && zm->mattress > 0) {
+        /* The mattress presses (rolling over takes a minute) and keeps a
+         * little warmth in (at most +0.15 C, over 20 min). */
+        lump += c->lie->press * zm->mattress *
+                envelope(c->t, c->lie->start, c->lie->end, US_M, US_M);
+        skin += 0.15 * zm->mattress * envelope(c->t, c->lie->start, c->lie->end, 20 * US_M,
+                                               2 * US_M);
+    }
     /* Off the skin a thermistor reads the air it hangs in: the room
      * when the garment is off, the air in the cup when detached. */
     tr = m->room_lag + (skin + zm->contact - m->room_lag) * m->contact;
@@ -800,9 +915,11 @@ static double zone_reading(const struct dw_model *m, unsigned z, const struct sl
     air = m->amb_lag[s] + 0.08 * (skin - m->amb_lag[s]);
     if (m->sc == SC_DETACHED && (int)z == m->zone)
         tr += (air - tr) * m->detach;
-    p = zm->p0 * (1.0 + zm->fill_gain * m->fill[s] * (1.0 + 1.5 * c->eng) + lump) + extra;
-    if ((int)c->posture == P_LEFT + s && m->h.zone[z].ring == DW_RING_OUTER)
-        p *= 1.1; /* lying on that side */
+    /* Near capacity the breast firms faster (tension): after a long night
+     * gap most zones are 1.3-1.5x their post-feed pressure, ordinary
+     * fullness, not engorgement. */
+    p = zm->p0 * (1.0 + zm->fill_gain * m->fill[s] * (1.0 + 1.5 * c->eng) +
+                  TENSION * pow(m->fill[s], 4) + lump) + extra;
     p *= m->contact_p;
     if (m->sc == SC_DETACHED && (int)z == m->zone)
         p += (0.02 - p) * m->detach;
@@ -846,7 +963,8 @@ static void slow_step(struct dw_model *m, uint64_t t, struct dw_model_slow *o)
     if (walking && !isnan(m->walks[wi].value))
         room = m->walks[wi].value;
     feeding = step_fill(m, t, dt);
-    c.posture = posture_at(m, t, asleep, feeding);
+    c.lie = lying_at(m, t);
+    c.posture = posture_at(c.lie, asleep, feeding);
     step_states(m, t, dt, room);
     c.fever_skin = fever_skin_at(m, t);
     if (m->sc == SC_BLOCKED || m->sc == SC_MASTITIS)
@@ -922,7 +1040,7 @@ struct dw_model *dw_model_new(const struct dw_model_config *cfg, const struct dw
     dw_prng_seed(&m->plan, cfg->seed, 1);
     dw_prng_seed(&m->noise, cfg->seed, 2);
     make_wearer(m, cfg);
-    if (make_schedule(m) < 0)
+    if (make_schedule(m) < 0 || plan_lying(m) < 0)
         goto nomem;
     if (setup_scenario(m, cfg, err, errlen) < 0) {
         dw_model_free(m);
@@ -957,6 +1075,7 @@ void dw_model_free(struct dw_model *m)
     free(m->showers);
     free(m->walks);
     free(m->readings);
+    free(m->lying);
     free(m->ev);
     free(m->spans);
     free(m);

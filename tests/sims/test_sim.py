@@ -138,9 +138,7 @@ def sc_healthy(r):
     pmax = np.percentile(r.pres[v], 99.9)
     check(pmax < 4.0, 'pressure %.2f kPa: above the 4 kPa called harmful' % pmax)
     feeds = r.feeds()
-    gaps = np.diff([f[0] for f in feeds])
-    check(len(feeds) >= 15 and np.all((gaps >= 2.0) & (gaps <= 3.0)), 'feed intervals %r' % gaps.round(2))
-    check(all(a[2] != b[2] for a, b in zip(feeds, feeds[1:])), 'feeds do not alternate sides')
+    feed_text = check_feeding(r, 8.0)
     # pressure rises between feeds and falls during one, on the fed side
     drops = []
     for (s, e, side) in feeds[2:]:
@@ -172,8 +170,92 @@ def sc_healthy(r):
     hm = [np.median(r.temp[v & (hours == h)]) for h in range(int(r.t[-1])) if np.any(v & (hours == h))]
     swing = np.percentile(hm, 95) - np.percentile(hm, 5)
     check(0.2 <= swing <= 2.5, 'circadian swing %.2f C' % swing)
-    return 'skin %.2f..%.2f C, |asym| max %.2f, P max %.2f kPa, swing %.2f C, feed drop %.2f' % (
-        lo, hi, np.max(np.abs(asym)), pmax, swing, np.median(drops))
+    lying = check_lying_pressure(r)
+    return 'skin %.2f..%.2f C, |asym| max %.2f, P max %.2f kPa, swing %.2f C, feed drop %.2f; %s; %s' % (
+        lo, hi, np.max(np.abs(asym)), pmax, swing, np.median(drops), feed_text, lying)
+
+
+def asleep_h(hod):
+    return hod >= 22.5 or hod < 6.5
+
+
+def check_feeding(r, start_hour):
+    """Irregular feeding (docs/simulator.md "The day"): 3.5-5 h from a feed
+    whose next would fall in the night, 1-3.5 h and uneven by day, now and
+    then the same side twice; a long gap leaves the breast fuller before the
+    next feed (ordinary, not an episode)."""
+    feeds = r.feeds()
+    night, day = [], []
+    for a, b in zip(feeds, feeds[1:]):
+        hod = (start_hour + a[0]) % 24
+        (night if asleep_h(hod) or asleep_h((hod + 2.5) % 24) else day).append(b[0] - a[0])
+    night, day = np.array(night), np.array(day)
+    check(len(night) >= 4 and np.all((night >= 3.5) & (night <= 5.0)), 'night gaps %r' % night.round(2))
+    check(len(day) >= 8 and np.all((day >= 1.0) & (day <= 3.5)), 'day gaps %r' % day.round(2))
+    check(np.std(day) >= 0.4, 'day gaps not uneven: %r' % day.round(2))
+    same = sum(a[2] == b[2] for a, b in zip(feeds, feeds[1:]))
+    check(1 <= same <= len(feeds) // 3, 'the same side twice %d times in %d feeds' % (same, len(feeds)))
+    # pre-feed fullness (median R of the fed breast) grows with that side's gap
+    pts = []
+    for side, zs in (('left', list(range(8))), ('right', list(range(8, 16)))):
+        base = r.soft_baseline(side, r.t[-1])
+        fs = r.feeds(side)
+        for prev, f in zip(fs, fs[1:]):
+            R = np.array([r.mean(r.pres, f[0] - 0.25, f[0], z) for z in zs]) / base[zs]
+            if np.all(np.isfinite(R)) and np.median(R) > 0.5:  # not across a garment-off
+                pts.append((f[0] - prev[1], float(np.median(R))))
+    short = [R for g, R in pts if g < 4.0]
+    long_ = [R for g, R in pts if g >= 7.0]
+    check(short and long_ and np.median(long_) > np.median(short) + 0.1,
+          'pre-feed R after short %r / long %r gaps' % (np.round(short, 2), np.round(long_, 2)))
+    check(max(R for g, R in pts) < 1.7, 'pre-feed R %r: beyond ordinary fullness' % max(R for g, R in pts))
+    return 'feed gaps night %.1f-%.1f h, day %.1f-%.1f h, same side twice %d, pre-feed R %.2f (< 4 h) vs %.2f (>= 7 h)' % (
+        night.min(), night.max(), day.min(), day.max(), same, np.median(short), np.median(long_))
+
+
+def check_lying(r, start_hour=None):
+    """Every scenario: one to three stretches of lying on one side of 1-2.5 h
+    per night, labelled, asleep, and seen in the accelerometer (gravity on
+    x: -1 g lying on the left, +1 g on the right; on z lying on the back)."""
+    ly = r.artefacts('lying')
+    check(ly, 'no lying stretches in the labels')
+    nights = {}
+    for l in ly:
+        a, b = l['start_us'] / 1e6 / H, l['end_us'] / 1e6 / H
+        check(1.0 - 1e-6 <= b - a <= 2.5 + 1e-6 and l['side'] in ('left', 'right'), 'stretch %r' % l)
+        if start_hour is not None:
+            check(asleep_h((start_hour + a) % 24) and asleep_h((start_hour + b - 0.01) % 24),
+                  'stretch at %.2f-%.2f h is not in the night' % (a, b))
+        w = r.window(a + 0.05, b - 0.05)
+        x = np.median(r.accel[w, 0])
+        check((x < -0.8) if l['side'] == 'left' else (x > 0.8), 'lying %s: accel x %.2f g' % (l['side'], x))
+        check(abs(np.median(r.accel[w, 2])) < 0.5, 'lying on a side: accel z %.2f g' % np.median(r.accel[w, 2]))
+        nights.setdefault(int((a + 12) // 24), []).append(l)
+    counts = [len(v) for v in nights.values()]
+    check(all(1 <= c <= 3 for c in counts), 'stretches per night %r' % counts)
+    return '%d lying stretches, per night %r' % (len(ly), counts)
+
+
+def check_lying_pressure(r):
+    """The mattress presses the down side's outer zones (lower-outer most),
+    not the inner ones, and warms them at most a little."""
+    ratios, warm = [], []
+    for l in r.artefacts('lying'):
+        a, b = l['start_us'] / 1e6 / H, l['end_us'] / 1e6 / H
+        off = 0 if l['side'] == 'left' else 8
+        lo, ui = off + 7, off + 2  # lower-outer outer ring; upper-inner inner ring
+        if any(s < b and e > a - 0.5 for (s, e, _) in r.feeds()):
+            continue
+        before, during = r.window(a - 0.4, a - 0.05), r.window(a + 0.2, b - 0.05)
+        rel = lambda z: r.pres[during, z].mean() / r.pres[before, z].mean()
+        ratios.append(rel(lo) / rel(ui))
+        warm.append((r.temp[during, lo].mean() - r.temp[before, lo].mean()) -
+                    (r.temp[during, ui].mean() - r.temp[before, ui].mean()))
+    check(len(ratios) >= 2, 'too few lying stretches away from feeds')
+    check(min(ratios) >= 1.3, 'outer zone pressed only x%r' % np.round(ratios, 2))
+    check(max(np.abs(warm)) <= 0.3, 'lying changes the pressed zone by %r C' % np.round(warm, 2))
+    return 'lying presses lower-outer x%.2f-%.2f, temperature %+.2f C at most' % (
+        min(ratios), max(ratios), max(warm, key=abs))
 
 
 def sc_blocked_duct(r):
@@ -330,7 +412,7 @@ def case_scenario(run, name):
           'sensor-detached': sc_sensor_detached, 'sensor-stuck': sc_sensor_stuck,
           'ice-pack': lambda r: sc_ice_pack(r, False), 'ice-pack-logged': lambda r: sc_ice_pack(r, True),
           'fever-only': sc_fever_only}[name]
-    print('%s: %s' % (name, fn(r)))
+    print('%s: %s; %s' % (name, fn(r), check_lying(r, 8.0 if name == 'healthy' else None)))
 
 
 # ---- through a real pty into the real ductwatch-acquire ------------------------
