@@ -65,6 +65,8 @@ def case_usage(run):
         (['--link-faults', 'flip=2'], 'flip'), (['--link-faults', 'melt=1'], 'unknown fault'),
         (['--link-faults', 'garbage'], 'KEY=VALUE'),
         (['--speed', '2', '--fast'], 'exclude'), (['--pty-link', out], '--pty-link'),
+        (['--zone-order', 'sideways'], '--zone-order'), (['--reboot-at', '2m'], '--reboot-at'),
+        (['--link-faults', 'lose-minutes=0.9'], 'lose-minutes'),
         (['--bogus'], 'unknown option'),
     ]
     for args, why in bad:
@@ -413,6 +415,117 @@ def case_scenario(run, name):
           'ice-pack': lambda r: sc_ice_pack(r, False), 'ice-pack-logged': lambda r: sc_ice_pack(r, True),
           'fever-only': sc_fever_only}[name]
     print('%s: %s; %s' % (name, fn(r), check_lying(r, 8.0 if name == 'healthy' else None)))
+
+
+# ---- garment variants: zone order, reboot, lost minutes, 1 Hz -----------------
+
+def frames_of(tmp, name, *args):
+    """The decoded frames (type, seq, t_us, payload) and labels of one run."""
+    data, lab = run_bytes(tmp, name, *args)
+    return [f for f in pg_frames(data) if f is not None], [json.loads(l) for l in lab.splitlines()]
+
+
+def pg_frames(data):
+    from dwtest.wire import decode_wire
+    return decode_wire(data)
+
+
+def hello_zones(payload):
+    """The zone table of a HELLO payload (docs/protocol.md 3.1)."""
+    n = payload[34]
+    return [tuple(payload[48 + 5 * i:53 + 5 * i]) for i in range(n)]
+
+
+def sample_zones(payload, n=Z):
+    """(temperatures, pressures) raw of a SAMPLE payload."""
+    t = np.frombuffer(payload[:2 * n], dtype='<i2')
+    p = np.frombuffer(payload[2 * n:4 * n], dtype='<u2')
+    return t, p
+
+
+@case(timeout=60, suites=['integration'])
+def case_zone_order(run):
+    """--zone-order shuffle: the HELLO declares the zones in another order,
+    every SAMPLE follows it, the labels name zones in the HELLO's order."""
+    base = ['--scenario', 'blocked-duct', '--zone', '3', '--seed', '4', '--duration', '3h',
+            '--rate', '1', '--onset', '1h']
+    ref, lref = frames_of(run.dir, 'ref', *base)
+    shu, lshu = frames_of(run.dir, 'shu', *base, '--zone-order', 'shuffle')
+    order = [l for l in lshu if l['type'] == 'summary'][0]['zone_order']
+    check(sorted(order) == list(range(Z)) and order != list(range(Z)), 'zone_order %r' % order)
+    zr, zs = hello_zones(ref[0][3]), hello_zones(shu[0][3])
+    check(ref[0][0] == 1 and shu[0][0] == 1 and zr != zs, 'the HELLOs declare the same order')
+    for i, z in enumerate(order):
+        side, q, ring, mirror, flags = zs[i]
+        check((side, q, ring, flags) == zr[z][:3] + zr[z][4:], 'HELLO zone %d is not reference zone %d' % (i, z))
+        check(order[mirror] == zr[z][3], 'HELLO zone %d: mirror %d is not the reference mirror' % (i, mirror))
+    samples = 0
+    for a, b in zip(ref, shu):
+        check(a[:3] == b[:3], 'frames differ in type, seq or time: %r %r' % (a[:3], b[:3]))
+        if a[0] == 2:
+            ta, pa = sample_zones(a[3])
+            tb, pb = sample_zones(b[3])
+            check(np.array_equal(tb, ta[order]) and np.array_equal(pb, pa[order]),
+                  'sample seq %d does not follow the HELLO order' % a[1])
+            samples += 1
+    ep = [l for l in lshu if l['type'] == 'episode'][0]
+    epr = [l for l in lref if l['type'] == 'episode'][0]
+    check(epr['zone'] == 3 and order[ep['zone']] == 3 and ep['zone_name'] == epr['zone_name'],
+          'episode zone %r (%r) vs reference %r' % (ep['zone'], ep['zone_name'], epr['zone_name']))
+    print('zone-order: HELLO order %r, %d samples follow it, episode at HELLO zone %d (%s)' % (
+        order, samples, ep['zone'], ep['zone_name']))
+
+
+@case(timeout=60, suites=['integration'])
+def case_reboot(run):
+    """--reboot-at: a new HELLO, then seq and device time from 0; the
+    wearer goes on (the same readings as without the reboot)."""
+    base = ['--scenario', 'healthy', '--seed', '5', '--duration', '2h', '--rate', '1']
+    plain, _ = frames_of(run.dir, 'plain', *base)
+    rb, lab = frames_of(run.dir, 'rb', *base, '--reboot-at', '70m')
+    hellos = [i for i, f in enumerate(rb) if f[0] == 1]
+    check(len(hellos) == 2 and hellos[0] == 0, 'HELLOs at frames %r' % hellos)
+    k = hellos[1]
+    before, after = rb[:k], rb[k:]
+    check(after[0][1] == 0 and after[0][2] == 0, 'the new HELLO has seq %d time %d' % after[0][1:3])
+    check([f[1] for f in after] == list(range(len(after))), 'seq does not count up from 0 after the reboot')
+    check(before[-1][2] < 70 * 60e6 and 69 * 60e6 <= before[-1][2], 'last time before %d' % before[-1][2])
+    ts = [f[2] for f in after]
+    check(ts == sorted(ts) and ts[-1] < 51 * 60e6, 'device time after the reboot %d..%d' % (ts[0], ts[-1]))
+    sp = [f[3] for f in plain if f[0] == 2]
+    sr = [f[3] for f in rb if f[0] == 2]
+    check(sp == sr, 'the readings changed with the reboot')
+    f = [l for l in lab if l.get('kind') == 'reboot']
+    check(len(f) == 1 and f[0]['t_us'] == 70 * 60 * 10**6 and f[0]['frames_before'] == k,
+          'reboot label %r' % f)
+    print('reboot: HELLO again at frame %d, then seq 0..%d and time 0..%.0f s; %d samples as without it' % (
+        k, len(after) - 1, ts[-1] / 1e6, len(sr)))
+
+
+@case(timeout=120, suites=['integration'])
+def case_lost_minutes(run):
+    """lose-minutes=0.05 (a 1 Hz garment): ~5 % of the device minutes never
+    arrive, whole; the rest is what the garment sent without losses."""
+    base = ['--scenario', 'healthy', '--seed', '6', '--duration', '24h', '--rate', '1']
+    plain, _ = frames_of(run.dir, 'plain', *base)
+    lossy, lab = frames_of(run.dir, 'lossy', *base, '--link-faults', 'lose-minutes=0.05')
+    sent = {f[1]: f for f in plain}
+    got = {f[1]: f for f in lossy}
+    check(all(sent[q] == f for q, f in got.items()), 'a frame that arrived differs from the one sent')
+    minutes = lambda fr: {int(f[2] // 60e6) for f in fr.values() if f[0] == 2}
+    lost = minutes(sent) - minutes(got)
+    share = len(lost) / len(minutes(sent))
+    check(0.035 <= share <= 0.065, 'lost %.3f of the minutes' % share)
+    for q, f in sent.items():
+        if q not in got:
+            check(int(f[2] // 60e6) in lost, 'frame seq %d lost outside a lost minute' % q)
+    lab_min = {int(l['start_us'] // 60e6) for l in lab if l.get('kind') == 'lost-minute'}
+    summ = [l for l in lab if l['type'] == 'summary'][0]
+    check(lab_min == lost and summ['frames_lost'] == len(sent) - len(got),
+          'labels: %d lost minutes, %d frames lost; measured %d, %d' % (
+              len(lab_min), summ['frames_lost'], len(lost), len(sent) - len(got)))
+    print('lost minutes: %d of %d (%.1f %%), %d frames, as labelled' % (
+        len(lost), len(minutes(sent)), 100 * share, len(sent) - len(got)))
 
 
 # ---- through a real pty into the real ductwatch-acquire ------------------------
