@@ -65,7 +65,7 @@ struct sim {
     /* accounting */
     uint32_t seq;
     uint64_t sent[5], written, damaged, lost_unplugged, lost_minutes, answered, bytes_garbage;
-    uint64_t last_lost_minute;
+    uint64_t last_lost_minute, n_lost_minutes;
     struct seq_range *lost;
     size_t n_lost, cap_lost;
     bool lost_truncated;
@@ -458,8 +458,10 @@ static void write_summary(struct sim *s)
     for (unsigned k = 0; k < DW_FAULT_KINDS; k++)
         fprintf(s->labels, "%s\"%s\":%llu", k ? "," : "", dw_fault_kind_name(k),
                 (unsigned long long)s->faults.count[k]);
-    fprintf(s->labels, ",\"lose-minutes\":%llu},\"frames_lost_minutes\":%llu,\"zone_order\":[",
-            (unsigned long long)s->lost_minutes, (unsigned long long)s->lost_minutes);
+    if (s->fspec.lose_minutes > 0)
+        fprintf(s->labels, ",\"lost-minute\":%llu", (unsigned long long)s->n_lost_minutes);
+    fprintf(s->labels, "},\"frames_lost_minutes\":%llu,\"zone_order\":[",
+            (unsigned long long)s->lost_minutes);
     for (unsigned i = 0; i < s->hello.n_zones; i++)
         fprintf(s->labels, "%s%u", i ? "," : "", s->order[i]);
     fprintf(s->labels, "],\"lost_seqs\":[");
@@ -527,12 +529,14 @@ static void lost_minute(struct sim *s, uint32_t seq, uint64_t t_dev)
     uint64_t minute = t_dev / 60000000ull;
     s->lost_minutes++;
     note_lost(s, seq);
-    if (!s->labels || s->last_lost_minute == minute + 1)
+    if (s->last_lost_minute == minute + 1)
         return;
     s->last_lost_minute = minute + 1;
-    fprintf(s->labels, "{\"type\":\"fault\",\"kind\":\"lost-minute\",\"start_us\":%llu,"
-            "\"end_us\":%llu,\"first_seq\":%u}\n", (unsigned long long)(minute * 60000000ull),
-            (unsigned long long)((minute + 1) * 60000000ull), seq);
+    s->n_lost_minutes++;
+    if (s->labels)
+        fprintf(s->labels, "{\"type\":\"fault\",\"kind\":\"lost-minute\",\"start_us\":%llu,"
+                "\"end_us\":%llu,\"first_seq\":%u}\n", (unsigned long long)(minute * 60000000ull),
+                (unsigned long long)((minute + 1) * 60000000ull), seq);
 }
 
 /* A HELLO_REQUEST is answered by a HELLO as the next frame. */

@@ -521,7 +521,8 @@ def case_lost_minutes(run):
             check(int(f[2] // 60e6) in lost, 'frame seq %d lost outside a lost minute' % q)
     lab_min = {int(l['start_us'] // 60e6) for l in lab if l.get('kind') == 'lost-minute'}
     summ = [l for l in lab if l['type'] == 'summary'][0]
-    check(lab_min == lost and summ['frames_lost'] == len(sent) - len(got),
+    check(lab_min == lost and summ['frames_lost'] == len(sent) - len(got) and
+          summ['faults']['lost-minute'] == len(lost) and summ['frames_lost_minutes'] == len(sent) - len(got),
           'labels: %d lost minutes, %d frames lost; measured %d, %d' % (
               len(lab_min), summ['frames_lost'], len(lost), len(sent) - len(got)))
     print('lost minutes: %d of %d (%.1f %%), %d frames, as labelled' % (
