@@ -1,5 +1,3 @@
-#include "fleet_compact.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -8,8 +6,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
 #include "dwtime.h"
+#include "fleet_compact.h"
 #include "fleet_writer.h"
 #include "frame.h"
 #include "h5column.h"

@@ -1,5 +1,3 @@
-#include "fleet_writer.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -7,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
 #include "dw_config.h"
 #include "dwtime.h"
+#include "fleet_writer.h"
 #include "frame.h"
 #include "h5column.h"
 #include "session_file.h"

@@ -1,10 +1,8 @@
-#include "h5column.h"
-
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
 #include "frame.h"
+#include "h5column.h"
 
 /* Under SWMR, HDF5 1.10 never frees the old copy of a chunk that is written
  * again with a different size (a reader may still be reading it), and the

@@ -1,8 +1,8 @@
 /* ductwatch-record: ZeroMQ streams -> one HDF5 session file per device
  * (docs/storage.md). */
 #include <errno.h>
-#include <getopt.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -172,10 +172,67 @@ static void usage(void)
 "full...) closes the files with what they hold and exits 1.\n");
 }
 
+enum { O_SUB = 256, O_ROTATE, O_FSYNC_EVERY, O_CHUNK, O_RECOVER, O_CURVE_KEY, O_SERVER_KEY,
+       O_INSECURE, O_LAYOUT, O_FLEET_ABOVE, O_FLEET_PERIOD, O_NAME, O_COMPACT };
+
+/* The fleet options (--layout, --fleet-above, --fleet-period, --name);
+ * false for any other option. */
+static bool parse_fleet_option(int ch, struct config *c)
+{
+    uint64_t u;
+
+    switch (ch) {
+    case O_LAYOUT:
+        if (!strcmp(optarg, "session"))
+            c->layout = LAYOUT_SESSION;
+        else if (!strcmp(optarg, "fleet"))
+            c->layout = LAYOUT_FLEET;
+        else if (!strcmp(optarg, "auto"))
+            c->layout = LAYOUT_AUTO;
+        else
+            dw_usage_error(prog, "bad --layout '%s' (session, fleet or auto)", optarg);
+        return true;
+    case O_FLEET_ABOVE:
+        if (dw_parse_u64(optarg, 0, 1000000, &u) < 0)
+            dw_usage_error(prog, "bad --fleet-above '%s' (0..1000000)", optarg);
+        c->fleet_above = (size_t)u;
+        return true;
+    case O_FLEET_PERIOD:
+        if (dw_duration_parse_us(optarg, &c->fleet_period_us) < 0 ||
+            c->fleet_period_us < 1000000)
+            dw_usage_error(prog, "bad --fleet-period '%s' (at least 1s, e.g. 1h)", optarg);
+        return true;
+    case O_NAME:
+        if (!dw_device_id_valid(optarg, strlen(optarg)))
+            dw_usage_error(prog, "bad --name '%s' (letters, digits, '-' and '_', as a "
+                           "device id)", optarg);
+        c->name = optarg;
+        return true;
+    }
+    return false;
+}
+
+/* What the options say together, and the operands (only --compact has). */
+static void check_args(int argc, char **argv, struct config *c)
+{
+    if (c->compact) {
+        c->compact = argv + optind;
+        c->n_compact = argc - optind;
+        if (!c->n_compact)
+            dw_usage_error(prog, "--compact needs the fleet files to compact");
+        if (c->n_subs || c->recover)
+            dw_usage_error(prog, "--compact does not record: no --sub or --recover with it");
+    } else {
+        dw_usage_no_operands(prog, argc, argv);
+    }
+    if (!!c->curve_key != !!c->server_key)
+        dw_usage_error(prog, "--curve-key and --server-key go together");
+    if (c->recover && c->n_subs)
+        dw_usage_error(prog, "--recover does not record: no --sub with it");
+}
+
 static void parse_args(int argc, char **argv, struct config *c)
 {
-    enum { O_SUB = 256, O_ROTATE, O_FSYNC_EVERY, O_CHUNK, O_RECOVER, O_CURVE_KEY, O_SERVER_KEY,
-           O_INSECURE, O_LAYOUT, O_FLEET_ABOVE, O_FLEET_PERIOD, O_NAME, O_COMPACT };
     static const struct option opts[] = {
         { "sub", required_argument, NULL, O_SUB },
         { "dir", required_argument, NULL, 'd' },
@@ -231,50 +288,13 @@ static void parse_args(int argc, char **argv, struct config *c)
         case O_CURVE_KEY: c->curve_key = optarg; break;
         case O_SERVER_KEY: c->server_key = optarg; break;
         case O_INSECURE: c->insecure = true; break;
-        case O_LAYOUT:
-            if (!strcmp(optarg, "session"))
-                c->layout = LAYOUT_SESSION;
-            else if (!strcmp(optarg, "fleet"))
-                c->layout = LAYOUT_FLEET;
-            else if (!strcmp(optarg, "auto"))
-                c->layout = LAYOUT_AUTO;
-            else
-                dw_usage_error(prog, "bad --layout '%s' (session, fleet or auto)", optarg);
-            break;
-        case O_FLEET_ABOVE:
-            if (dw_parse_u64(optarg, 0, 1000000, &u) < 0)
-                dw_usage_error(prog, "bad --fleet-above '%s' (0..1000000)", optarg);
-            c->fleet_above = (size_t)u;
-            break;
-        case O_FLEET_PERIOD:
-            if (dw_duration_parse_us(optarg, &c->fleet_period_us) < 0 ||
-                c->fleet_period_us < 1000000)
-                dw_usage_error(prog, "bad --fleet-period '%s' (at least 1s, e.g. 1h)", optarg);
-            break;
-        case O_NAME:
-            if (!dw_device_id_valid(optarg, strlen(optarg)))
-                dw_usage_error(prog, "bad --name '%s' (letters, digits, '-' and '_', as a "
-                               "device id)", optarg);
-            c->name = optarg;
-            break;
         case O_COMPACT: c->compact = argv; break;
-        default: dw_cli_std_option(prog, ch, argv, &level, usage);
+        default:
+            if (!parse_fleet_option(ch, c))
+                dw_cli_std_option(prog, ch, argv, &level, usage);
         }
     }
-    if (c->compact) {
-        c->compact = argv + optind;
-        c->n_compact = argc - optind;
-        if (!c->n_compact)
-            dw_usage_error(prog, "--compact needs the fleet files to compact");
-        if (c->n_subs || c->recover)
-            dw_usage_error(prog, "--compact does not record: no --sub or --recover with it");
-    } else {
-        dw_usage_no_operands(prog, argc, argv);
-    }
-    if (!!c->curve_key != !!c->server_key)
-        dw_usage_error(prog, "--curve-key and --server-key go together");
-    if (c->recover && c->n_subs)
-        dw_usage_error(prog, "--recover does not record: no --sub with it");
+    check_args(argc, argv, c);
     dw_log_set_level(level);
 }
 

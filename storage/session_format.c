@@ -1,9 +1,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include "session_format.h"
-
 #include "layout.h"
+#include "session_format.h"
 
 static hid_t str_type(size_t width)
 {

@@ -1,5 +1,3 @@
-#include "session_writer.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -11,13 +9,13 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
-
 #include "dw_config.h"
 #include "dwtime.h"
 #include "frame.h"
 #include "h5column.h"
 #include "layout.h"
 #include "session_file.h"
+#include "session_writer.h"
 
 #define CHUNK_SECONDS 30
 #define MIN_CHUNK_ROWS 16
@@ -374,12 +372,12 @@ int dw_session_writer_create(struct dw_session_writer **out, const struct dw_ses
     if (w->fapl < 0 || H5Pset_libver_bounds(w->fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) < 0 ||
         dw_h5_set_mdc_size(w->fapl) < 0) {
         e = fail(w, EIO, "file access properties");
-        goto bad;
+        goto fail;
     }
     w->fd = dw_session_file_create(s->name ? s->dir_fd : AT_FDCWD, s->name ? s->name : s->path);
     if (w->fd < 0) {
         e = fail(w, -w->fd, "cannot create");
-        goto bad;
+        goto fail;
     }
     created = 1;
     /* HDF5 opens by name: give it the file the descriptor holds, so that
@@ -388,37 +386,37 @@ int dw_session_writer_create(struct dw_session_writer **out, const struct dw_ses
     w->file = H5Fcreate(w->open_path, H5F_ACC_TRUNC, H5P_DEFAULT, w->fapl);
     if (w->file < 0) {
         e = fail(w, errno == EMFILE || errno == ENFILE ? errno : EIO, "cannot create");
-        goto bad;
+        goto fail;
     }
     if (write_root_attrs(w, s) < 0) {
         e = fail(w, EIO, "writing attributes");
-        goto bad;
+        goto fail;
     }
     if (write_layout(w) < 0) {
         e = fail(w, EIO, "writing /layout");
-        goto bad;
+        goto fail;
     }
     if ((w->scratch = dw_h5_scratch_get()) < 0) {
         e = fail(w, EIO, "creating the in-memory chunk file");
-        goto bad;
+        goto fail;
     }
     if (create_frames(w, chunk) < 0) {
         e = fail(w, EIO, "creating /frames");
-        goto bad;
+        goto fail;
     }
     if (create_tables(w) < 0) {
         e = fail(w, EIO, "creating the tables");
-        goto bad;
+        goto fail;
     }
     if (swmr_reopen(w) < 0) {
         e = fail(w, EIO, "starting SWMR writing");
-        goto bad;
+        goto fail;
     }
     if ((e = hold_lock(w)) < 0)
-        goto bad;
+        goto fail;
     *out = w;
     return 0;
-bad:
+fail:
     snprintf(err, errcap, "%s", w->err);
     /* A half-made file holds no data: do not leave it behind. */
     if (created) {
