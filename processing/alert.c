@@ -27,7 +27,7 @@ static const struct dw_rule_info rules[DW_RULE_COUNT] = {
     [DW_RULE_G3] = { "G3", "High fever logged (38.5 C or more)", true, DW_L3 },
     [DW_RULE_E1] = { "E1", "Possible engorgement: both breasts are firmer than usual", true, DW_L1 },
     [DW_RULE_E2] = { "E2", "Possible engorgement that feeds are not relieving", true, DW_L2 },
-    [DW_RULE_H1] = { "H1", "Information: this breast feels firmer; you may start the feed on it",
+    [DW_RULE_H1] = { "H1", " feels firmer; you may start the next feed on that side.",
                      false, DW_L0 },
 };
 
@@ -52,9 +52,8 @@ static const char *advice(int level)
 {
     switch (level) {
     case DW_L1:
-        return "Self-care: keep feeding on demand (no extra feeds or pumping), use a cold pack "
-               "between feeds, and wear a supportive bra that is not tight. Contact care if you "
-               "get a fever or it is no better in 24-48 hours.";
+        return "Feed on demand, no extra pumping; cold pack; a bra not tight. Fever or no "
+               "better in 2 days: get care.";
     case DW_L2:
         return "Please contact your breastfeeding clinic, midwife or GP within 24 hours.";
     case DW_L3:
@@ -65,20 +64,35 @@ static const char *advice(int level)
     }
 }
 
-static void describe(char *buf, size_t cap, const struct dw_rule_info *r, int level,
-                     const char *where, bool note)
+/* The longest message: a one-sided L1 finding at the longest place with
+ * this note; the test builds it (test_messages_fit). */
+#define NOTE_7_DAYS " Over a week: other conditions can look like mastitis; get checked."
+
+size_t dw_det_message(char *buf, size_t cap, enum dw_rule rule, int level, int state,
+                      const char *where, bool note)
 {
-    snprintf(buf, cap, "%s%s%s. %s%s", r->name, where[0] ? " at " : "", where,
-             !r->clinical && level == DW_L0 ? "" : advice(level),
-             note ? " This has lasted more than 7 days: other conditions can look like mastitis "
-                    "and need an assessment." : "");
+    const struct dw_rule_info *r = &rules[rule];
+    int n;
+    if (state == DW_ALERT_CLEARED)
+        n = snprintf(buf, cap, "No longer seen: %s%s%s.", r->id, where[0] ? " at " : "", where);
+    else if (rule == DW_RULE_H1) /* the place leads: which breast to start with */
+        n = snprintf(buf, cap, "Information: %s%s", where[0] ? where : "one breast", r->name);
+    else
+        n = snprintf(buf, cap, "%s%s%s. %s%s", r->name, where[0] ? " at " : "", where,
+                     !r->clinical && level == DW_L0 ? "" : advice(level),
+                     note ? NOTE_7_DAYS : "");
+    return n < 0 ? 0 : (size_t)n;
 }
 
-static void zone_where(const struct dw_device *dv, int side, int zone, char *buf, size_t cap)
+/* "the left breast, upper-inner, inner ring", as the web page and the
+ * report word it (the zone name "left upper-inner inner" read as a typo). */
+void dw_det_where(const struct dw_hello *hello, int side, int zone, char *buf, size_t cap)
 {
-    if (zone >= 0 && (unsigned)zone < dv->n_zones)
-        dw_zone_name(&dv->hello, (unsigned)zone, buf, cap);
-    else if (side == DW_SIDE_LEFT || side == DW_SIDE_RIGHT)
+    if (zone >= 0 && (unsigned)zone < hello->n_zones) {
+        const struct dw_zone_desc *z = &hello->zone[zone];
+        snprintf(buf, cap, "the %s breast, %s, %s", dw_side_name(z->side),
+                 dw_quadrant_name(z->quadrant), z->ring ? "outer ring" : "inner ring");
+    } else if (side == DW_SIDE_LEFT || side == DW_SIDE_RIGHT)
         snprintf(buf, cap, "the %s breast", dw_side_name((unsigned)side));
     else
         buf[0] = 0;
@@ -99,7 +113,7 @@ static void emit(struct dw_detector *d, struct dw_device *dv, const struct dw_ha
                  int state, int side, struct dw_measure m, uint64_t t)
 {
     const struct dw_rule_info *r = &rules[h->rule];
-    char where[64], msg[768];
+    char where[64], msg[DW_ALERT_MESSAGE_MAX];
     struct dw_alert a;
     memset(&a, 0, sizeof(a));
     a.device = dv->id;
@@ -115,12 +129,9 @@ static void emit(struct dw_detector *d, struct dw_device *dv, const struct dw_ha
     a.threshold = m.threshold;
     a.t_device_us = t;
     a.clinical = r->clinical;
-    zone_where(dv, side, h->zone, where, sizeof(where));
-    if (state == DW_ALERT_CLEARED)
-        snprintf(msg, sizeof(msg), "No longer seen: %s%s%s.", r->id, where[0] ? " at " : "",
-                 where);
-    else
-        describe(msg, sizeof(msg), r, h->level, where, episode_note(d, dv, h->rule, side, t));
+    dw_det_where(&dv->hello, side, h->zone, where, sizeof(where));
+    dw_det_message(msg, sizeof(msg), h->rule, h->level, state, where,
+                   state != DW_ALERT_CLEARED && episode_note(d, dv, h->rule, side, t));
     a.message = msg;
     dv->stats.alerts++;
     d->fn(&a, d->user);
@@ -138,6 +149,7 @@ void dw_det_alert_set(struct dw_detector *d, struct dw_device *dv, struct dw_han
         h->level = level;
         h->zone = zone;
         h->rule = rule;
+        h->side = side;
         h->since_us = t;
         h->noted = note;
         emit(d, dv, h, DW_ALERT_RAISED, side, m, t);
@@ -148,6 +160,7 @@ void dw_det_alert_set(struct dw_detector *d, struct dw_device *dv, struct dw_han
         h->level = level;
         h->zone = zone;
         h->rule = rule;
+        h->side = side;
         emit(d, dv, h, DW_ALERT_UPDATED, side, m, t);
     }
 }

@@ -336,8 +336,12 @@ static void accumulate(struct dw_detector *d, struct dw_device *dv, const struct
         a->sum_t_c += t_c;
         a->sum_p_kpa += p_kpa;
         a->n++;
-        if (t_c < d->c.s4_temp_min_c || t_c > d->c.s4_temp_max_c || (s->status[i] & 0x0f))
+        if (t_c > d->c.s4_temp_max_c || (s->status[i] & 0x0f))
             a->out_of_range = true;
+        if (t_c < d->c.s4_temp_min_c) {
+            a->too_cold = true;
+            a->n_cold_pressed += p_kpa >= d->c.contact_kpa;
+        }
     }
     for (unsigned k = 0; k < 2; k++)
         dv->acc_ambient_c[k] += s->ambient[k < h->n_ambient ? k : 0] * ts;

@@ -66,7 +66,7 @@ struct dw_sustain {
 struct dw_handle {
     bool active;
     uint64_t id;
-    int level, zone;
+    int level, side, zone;
     enum dw_rule rule;
     uint64_t since_us;
     bool noted; /* the 7-day note went out */
@@ -78,7 +78,9 @@ struct dw_zone_acc {
     uint32_t n;
     int16_t t_raw_min, t_raw_max;
     uint16_t p_raw_min, p_raw_max;
-    bool out_of_range;
+    bool out_of_range; /* too hot, or a status bit (ADC rail, saturated) */
+    bool too_cold;     /* below S4's range: a fault only on the skin or below the room */
+    uint32_t n_cold_pressed; /* samples below the range with contact pressure */
 };
 
 struct dw_zone {
@@ -221,6 +223,11 @@ int dw_sustain_step(struct dw_sustain *s, bool raise, bool hold, bool valid,
                     uint32_t need, uint32_t clear, uint32_t max_invalid);
 
 /* alert.c */
+/* The place of an alert in words; "" when it has neither zone nor side. */
+void dw_det_where(const struct dw_hello *hello, int side, int zone, char *buf, size_t cap);
+/* An alert's message into buf: the length it needs (as snprintf). */
+size_t dw_det_message(char *buf, size_t cap, enum dw_rule rule, int level, int state,
+                      const char *where, bool note);
 void dw_det_alert_set(struct dw_detector *d, struct dw_device *dv, struct dw_handle *h,
                       enum dw_rule rule, int level, int side, int zone, struct dw_measure m,
                       uint64_t t);

@@ -79,6 +79,13 @@ static void zone_means(struct minute_ctx *x, struct dw_zone *z, const struct dw_
     z->t_c = a->sum_t_c / a->n;
     z->p_kpa = a->sum_p_kpa / a->n;
     double amb = x->dv->ambient_c[z->side];
+    /* A zone off the skin in a cool room reads the room, or is cooling
+     * towards it: the garment off (S2) or a detached sensor (S1), not a
+     * broken one. Out of range is cold under contact pressure for a whole
+     * minute (a sensor put back on warms within seconds), or colder than
+     * the room. */
+    if (a->too_cold && (a->n_cold_pressed == a->n || z->t_c < amb - c->skin_minus_ambient_c))
+        z->out_of_range = true;
     z->contact = z->p_kpa >= c->contact_kpa && z->t_c - amb >= c->skin_minus_ambient_c &&
                  z->t_c >= c->temp_min_c;
     z->detached = !z->contact;

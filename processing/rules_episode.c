@@ -345,8 +345,7 @@ void dw_rules_feed_end(struct dw_detector *d, struct dw_device *dv, int s0, int 
             }
     }
     if (dv->h1_alert.active)
-        dw_det_alert_clear(d, dv, &dv->h1_alert,
-                           dv->breast[0].median_r_last > dv->breast[1].median_r_last ? 0 : 1,
+        dw_det_alert_clear(d, dv, &dv->h1_alert, dv->h1_alert.side,
                            (struct dw_measure){ 0, 0 }, t);
     if (dv->e1_alert.active && !dv->breast[0].in_feed && !dv->breast[1].in_feed) {
         dv->e1_check = true;

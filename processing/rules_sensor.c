@@ -78,7 +78,7 @@ static void zone_detached(struct minute_ctx *x, unsigned i, bool excuse, bool ga
                          (struct dw_measure){ z->t_c, c->temp_min_c }, x->t_us);
     else if (tr < 0)
         dw_det_alert_clear(x->d, x->dv, &z->handle[DW_RULE_S1], side,
-                           (struct dw_measure){ (int)i, z->t_c }, x->t_us);
+                           (struct dw_measure){ z->t_c, c->temp_min_c }, x->t_us);
 }
 
 /* S4: instant. */

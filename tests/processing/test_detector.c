@@ -11,7 +11,9 @@
 #include <string.h>
 #include "config.h"
 #include "detector.h"
+#include "detector_internal.h"
 #include "dwcmocka.h"
+#include "layout.h"
 #include "robust.h"
 #include "synth.h"
 
@@ -22,8 +24,8 @@
 struct rec {
     char rule[8];
     int level, state, side, zone;
-    uint64_t t;
-    double value;
+    uint64_t t, id;
+    double value, threshold;
     bool clinical;
     char msg[800];
 };
@@ -46,6 +48,8 @@ static void on_alert(const struct dw_alert *a, void *u)
     r->zone = a->zone;
     r->t = a->t_device_us;
     r->value = a->value;
+    r->threshold = a->threshold;
+    r->id = a->id;
     r->clinical = a->clinical;
     snprintf(r->msg, sizeof(r->msg), "%s", a->message);
 }
@@ -211,6 +215,143 @@ static void test_learning_period(void **st)
     fx_free(f);
 }
 
+/* ---- bugs of issue 18 point 4 ---- */
+
+/* A cleared S1 carries the zone's temperature against S1's threshold (it
+ * carried the zone index and the temperature). */
+static void test_s1_clear_value(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(11);
+    synth_run(&f->s, f->d, 30 * H_US);
+    f->s.detached[4] = true;
+    synth_run(&f->s, f->d, 1 * H_US);
+    const struct rec *up = find(&f->log, "S1", DW_ALERT_RAISED, 0);
+    assert_non_null(up);
+    f->s.detached[4] = false;
+    synth_run(&f->s, f->d, 1 * H_US);
+    const struct rec *down = find(&f->log, "S1", DW_ALERT_CLEARED, 0);
+    assert_non_null(down);
+    assert_int_equal(down->zone, 4);
+    assert_true(down->threshold == f->c.temp_min_c);
+    assert_true(down->value > 32 && down->value < 37); /* back on the skin */
+    assert_true(up->value < f->c.temp_min_c);
+    fx_free(f);
+}
+
+/* H1 is cleared at the side it was raised at, even when the other breast
+ * became the firmer one during the feed, and says which breast in plain
+ * words. */
+static void test_h1_side_and_text(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(21);
+    synth_run(&f->s, f->d, 30 * H_US);
+    unsigned from = f->log.n;
+    const struct rec *up = NULL;
+    while (!up) {
+        synth_run(&f->s, f->d, M_US);
+        for (unsigned i = from; i < f->log.n && !up; i++)
+            if (!strcmp(f->log.r[i].rule, "H1") && f->log.r[i].state == DW_ALERT_RAISED)
+                up = &f->log.r[i];
+    }
+    char want[96];
+    snprintf(want, sizeof(want), "Information: the %s breast feels firmer; ",
+             dw_side_name((unsigned)up->side));
+    if (!strstr(up->msg, want))
+        fprintf(stderr, "H1: %s\n", up->msg);
+    assert_non_null(strstr(up->msg, want));
+    assert_null(strstr(up->msg, "on it at"));
+    /* while that feed lasts, the other breast gets much firmer */
+    for (int z = 0; z < 16; z++)
+        if (z / 8 != up->side)
+            f->s.firm[z] = 1.6;
+    synth_run(&f->s, f->d, 40 * M_US);
+    const struct rec *down = NULL;
+    for (unsigned i = 0; i < f->log.n; i++)
+        if (f->log.r[i].id == up->id && f->log.r[i].state == DW_ALERT_CLEARED)
+            down = &f->log.r[i];
+    assert_non_null(down);
+    assert_int_equal(down->side, up->side);
+    fx_free(f);
+}
+
+/* The highest level each rule escalates to (docs/detection.md). */
+static int top_level(int rule)
+{
+    switch (rule) {
+    case DW_RULE_F1: return DW_L2; /* F1 > 7 days */
+    case DW_RULE_D1: case DW_RULE_I1: case DW_RULE_E1: case DW_RULE_E2:
+    case DW_RULE_G1: case DW_RULE_G2: case DW_RULE_G3: return DW_L3;
+    default: return DW_L0;
+    }
+}
+
+static bool whole_body(int rule)
+{
+    return rule == DW_RULE_S2 || rule == DW_RULE_G1 || rule == DW_RULE_G2 ||
+           rule == DW_RULE_G3 || rule == DW_RULE_E1 || rule == DW_RULE_E2;
+}
+
+/* The longest message every rule can produce, at every level it can have,
+ * at the longest place of the reference layout, with the 7-day note: it
+ * fits the detector's message size (the alert is never cut). */
+static void test_messages_fit(void **st)
+{
+    (void)st;
+    struct dw_hello h;
+    char where[64], msg[2048];
+    size_t longest = 0;
+    dw_layout_default(&h, "synth01", "test", 10);
+    for (int rule = 0; rule < DW_RULE_COUNT; rule++)
+        for (int zone = -2; zone < (int)h.n_zones; zone++)
+            for (int level = dw_det_rule(rule)->step; level <= top_level(rule); level++)
+                for (int state = DW_ALERT_RAISED; state <= DW_ALERT_CLEARED; state++)
+                    for (int note = 0; note < 2; note++) {
+                        int side = zone >= 0 ? h.zone[zone].side : zone == -1 ? 1 : DW_SIDE_NONE;
+                        /* the whole-body rules have neither side nor zone, so no note */
+                        if (whole_body(rule) && zone != -2)
+                            continue;
+                        if (note && (side == DW_SIDE_NONE || !dw_det_rule(rule)->clinical))
+                            continue;
+                        dw_det_where(&h, side, zone, where, sizeof(where));
+                        size_t n = dw_det_message(msg, sizeof(msg), (enum dw_rule)rule, level,
+                                                  state, where, note);
+                        assert_int_equal(n, strlen(msg));
+                        if (n >= DW_ALERT_MESSAGE_MAX)
+                            fprintf(stderr, "%zu: %s\n", n, msg);
+                        assert_true(n < DW_ALERT_MESSAGE_MAX);
+                        longest = n > longest ? n : longest;
+                    }
+    assert_true(longest > 200); /* the combinations above did reach the long ones */
+}
+
+/* A garment taken off (logged) in a cool room: its zones read the room,
+ * which is no sensor fault (S4 was raised on all 16 zones). A zone reading
+ * cold on the skin still is. */
+static void test_s4_not_at_garment_off(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(12);
+    f->s.room_c = 15;
+    synth_run(&f->s, f->d, 3 * H_US);
+    dw_detector_event(f->d, "synth01", f->s.t_us, DW_EV_GARMENT_OFF, DW_SIDE_NONE, false, 0);
+    f->s.garment_off = true;
+    synth_run(&f->s, f->d, 2 * H_US);
+    dw_detector_event(f->d, "synth01", f->s.t_us, DW_EV_GARMENT_ON, DW_SIDE_NONE, false, 0);
+    f->s.garment_off = false;
+    synth_run(&f->s, f->d, 1 * H_US);
+    if (find(&f->log, "S4", -1, 0))
+        dump(&f->log);
+    assert_null(find(&f->log, "S4", -1, 0));
+    f->s.cold[3] = 20; /* 14 C with contact pressure: a broken thermistor */
+    synth_run(&f->s, f->d, 10 * M_US);
+    const struct rec *s4 = find(&f->log, "S4", DW_ALERT_RAISED, 0);
+    assert_non_null(s4);
+    assert_int_equal(s4->zone, 3);
+    fx_free(f);
+}
+
 /* ---- T2 -> I1 (2 h) ---- */
 
 static void test_t2_i1(void **st)
@@ -233,7 +374,7 @@ static void test_t2_i1(void **st)
     assert_int_equal(i1->level, DW_L1);
     assert_true(i1->t >= t2->t + 2 * H_US - M_US);
     assert_true(i1->t <= onset + 5 * H_US);
-    assert_non_null(strstr(i1->msg, "feeding on demand"));
+    assert_non_null(strstr(i1->msg, "Feed on demand, no extra pumping"));
     assert_null(strstr(i1->msg, "add"));
     /* a fever reading makes it L3 */
     dw_detector_event(f->d, "synth01", f->s.t_us, DW_EV_THERMOMETER, DW_SIDE_NONE, true, 38.2);
@@ -272,6 +413,9 @@ static void test_f1_fr_d1(void **st)
     assert_int_equal(d1->zone, 6);
     assert_int_equal(d1->side, DW_SIDE_LEFT);
     assert_int_equal(d1->level, DW_L1);
+    /* the place in words (zone 6: left, quadrant 3, inner ring) */
+    assert_non_null(strstr(d1->msg, "Possible blocked milk duct at the left breast, "));
+    assert_non_null(strstr(d1->msg, ", inner ring. "));
     assert_true(f1->t >= onset + 59 * M_US);
     assert_true(d1->t >= f1->t + 2 * H_US - M_US);
     assert_null(find(&f->log, "I1", -1, 0));
@@ -723,6 +867,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_s5_not_global),
         cmocka_unit_test(test_two_devices),
         cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_s1_clear_value),
+        cmocka_unit_test(test_h1_side_and_text),
+        cmocka_unit_test(test_messages_fit),
+        cmocka_unit_test(test_s4_not_at_garment_off),
     };
     return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }
