@@ -235,6 +235,8 @@ int dw_detector_hello(struct dw_detector *d, const char *device, const struct dw
         z->mirror = h->zone[i].mirror < dv->n_zones ? h->zone[i].mirror : i;
         z->side = h->zone[i].side < 2 ? h->zone[i].side : 0;
         z->band = h->zone[i].flags & DW_ZF_BAND;
+        z->lateral = z->band || h->zone[i].quadrant == DW_Q_UPPER_OUTER ||
+                     h->zone[i].quadrant == DW_Q_LOWER_OUTER;
         dw_ring_clear(&z->base_l);
         dw_ring_clear(&z->base_a);
         z->soft_n = z->soft_head = 0;
@@ -347,6 +349,9 @@ static void accumulate(struct dw_detector *d, struct dw_device *dv, const struct
         dv->acc_ambient_c[k] += s->ambient[k < h->n_ambient ? k : 0] * ts;
     double ax = s->accel[0] * as, ay = s->accel[1] * as, az = s->accel[2] * as;
     double mag = sqrt(ax * ax + ay * ay + az * az);
+    dv->acc_gravity_g[0] += ax;
+    dv->acc_gravity_g[1] += ay;
+    dv->acc_gravity_g[2] += az;
     dv->acc_accel_g += mag;
     dv->acc_accel_g2 += mag * mag;
     dv->acc_n++;

@@ -28,6 +28,8 @@
 #define DW_DET_ZONE_EPISODES 8    /* episode starts remembered per zone */
 #define DW_DET_FR_MIN_MINUTES 5   /* minutes of data an F1-FR window needs */
 #define DW_DET_CLOCK_HOURS 72     /* same-clock-hour history: 3 days */
+#define DW_DET_LYING_G 0.5        /* gravity share on x (sides) or z (back): lying */
+#define DW_DET_LYING_AFTER_US (2 * DW_DET_MINUTE_US) /* the press fades after a roll */
 
 /* Every rule, in the order of the rules table. */
 enum dw_rule {
@@ -37,6 +39,10 @@ enum dw_rule {
     DW_RULE_E1, DW_RULE_E2, DW_RULE_H1,
     DW_RULE_COUNT
 };
+
+/* The wearer's posture in a minute, from the direction of gravity in the
+ * garment's axes (docs/protocol.md section 3.2). */
+enum dw_posture { DW_POSTURE_UPRIGHT, DW_POSTURE_BACK, DW_POSTURE_LEFT, DW_POSTURE_RIGHT };
 
 /* One row per rule: its id on the wire, the plain-language finding of its
  * message, whether it is a clinical finding (false for the sensor rules,
@@ -86,6 +92,7 @@ struct dw_zone_acc {
 struct dw_zone {
     unsigned neighbour[DW_MAX_NEIGHBOURS], n_neighbours, mirror, side;
     bool band;
+    bool lateral; /* an outer quadrant or the band: what a mattress presses */
     /* the closed minute */
     double t_c, p_kpa, l_c, a_c, r, q, dl_c, da_c, dg_c;
     double last_dl_c, last_r; /* last valid, for alert values */
@@ -153,7 +160,7 @@ struct dw_device {
     struct dw_breast breast[2];
     /* the open minute */
     struct dw_zone_acc acc[DW_MAX_ZONES];
-    double acc_ambient_c[2], acc_accel_g, acc_accel_g2;
+    double acc_ambient_c[2], acc_accel_g, acc_accel_g2, acc_gravity_g[3];
     uint32_t acc_n;
     bool started;
     uint64_t minute, last_t_us, t_offset_us;
@@ -163,6 +170,8 @@ struct dw_device {
     double ambient_hour_sum_c;
     uint32_t ambient_hour_n;
     uint64_t motion_until_us, ambient_artefact_until_us, shower_until_us;
+    enum dw_posture posture;     /* of the closed minute */
+    uint64_t lying_until_us[2];  /* lying on that side, and a little after */
     bool garment_off_logged;
     uint64_t wear_minutes, feeds;
     bool learned;

@@ -6,6 +6,36 @@
 #include <string.h>
 #include "detector_internal.h"
 
+/* The minute's mean acceleration is gravity (gait and breathing average
+ * out). Lying on a side tilts the lateral x axis towards the vertical:
+ * x <= -0.5 g (more than 30 degrees) is lying on the left, >= +0.5 g on the
+ * right; else z (out of the chest) >= 0.5 g is lying on the back. */
+static enum dw_posture posture_of(const double g[3])
+{
+    if (g[0] <= -DW_DET_LYING_G)
+        return DW_POSTURE_LEFT;
+    if (g[0] >= DW_DET_LYING_G)
+        return DW_POSTURE_RIGHT;
+    if (g[2] >= DW_DET_LYING_G)
+        return DW_POSTURE_BACK;
+    return DW_POSTURE_UPRIGHT;
+}
+
+static void posture(struct minute_ctx *x)
+{
+    struct dw_device *dv = x->dv;
+    double g[3];
+    if (!x->have)
+        return; /* no data: keep the last posture */
+    for (int k = 0; k < 3; k++)
+        g[k] = dv->acc_gravity_g[k] / dv->acc_n;
+    dv->posture = posture_of(g);
+    /* rolling over takes a minute: the mattress's press lasts a little */
+    if (dv->posture == DW_POSTURE_LEFT || dv->posture == DW_POSTURE_RIGHT)
+        dv->lying_until_us[dv->posture == DW_POSTURE_LEFT ? DW_SIDE_LEFT : DW_SIDE_RIGHT] =
+            x->t_us + DW_DET_LYING_AFTER_US;
+}
+
 /* Motion and room changes: artefact windows for the whole device. */
 static void device_means(struct minute_ctx *x)
 {
@@ -34,6 +64,7 @@ static void device_means(struct minute_ctx *x)
     }
     dv->ambient_history[x->minute % DW_DET_AMB_HISTORY_MIN] = (float)x->ambient_mean_c;
     x->shower = x->t0_us < dv->shower_until_us;
+    posture(x);
 }
 
 /* The band of raw values a zone kept since its run started (S3). */
@@ -146,7 +177,10 @@ void dw_minute_validity(struct minute_ctx *x)
                     x->t0_us >= z->settle_until_us && !dev_art && z->t_c <= c->temp_max_c;
         z->t_valid = base && x->t0_us >= z->suppress_until_us && !b->in_feed &&
                      !b->feed_minute && x->t0_us >= b->artefact_until_us;
-        z->p_valid = base && !b->in_feed && !b->feed_minute;
+        /* Lying on this side, the mattress presses its lateral zones: their
+         * pressure is no firmness reading (as at P1's harmful pressure). */
+        bool mattress = z->lateral && x->t_us <= dv->lying_until_us[z->side];
+        z->p_valid = base && !b->in_feed && !b->feed_minute && !mattress;
         b->n_present += z->has;
         b->n_t_valid += z->t_valid;
         n_t_valid += z->t_valid;
@@ -227,6 +261,7 @@ void dw_minute_reset(struct dw_device *dv)
 {
     memset(dv->acc, 0, sizeof(dv->acc));
     dv->acc_ambient_c[0] = dv->acc_ambient_c[1] = dv->acc_accel_g = dv->acc_accel_g2 = 0;
+    dv->acc_gravity_g[0] = dv->acc_gravity_g[1] = dv->acc_gravity_g[2] = 0;
     dv->acc_n = 0;
     for (int s = 0; s < 2; s++)
         dv->breast[s].feed_minute = dv->breast[s].in_feed;
