@@ -18,7 +18,7 @@ const char *dw_fault_kind_name(unsigned kind)
 bool dw_link_faults_any(const struct dw_link_faults_spec *s)
 {
     return s->flip > 0 || s->drop > 0 || s->dup > 0 || s->garbage_us || s->unplug_us ||
-           s->drift_ppm != 0;
+           s->drift_ppm != 0 || s->lose_minutes > 0;
 }
 
 int dw_link_faults_parse(const char *spec, struct dw_link_faults_spec *out, char *err,
@@ -61,9 +61,11 @@ int dw_link_faults_parse(const char *spec, struct dw_link_faults_spec *out, char
             r = dw_duration_parse_us(v, &out->unplug_for_us) < 0 || !out->unplug_for_us ? -EINVAL : 0;
         else if (!strcmp(tok, "drift"))
             r = dw_parse_double(v, -10000, 10000, &out->drift_ppm);
+        else if (!strcmp(tok, "lose-minutes"))
+            r = dw_parse_double(v, 0, 0.5, &out->lose_minutes);
         else {
             snprintf(err, errlen, "--link-faults: unknown fault '%s' (flip, drop, dup, garbage, "
-                     "garbage-max, unplug, unplug-for, drift)", tok);
+                     "garbage-max, unplug, unplug-for, drift, lose-minutes)", tok);
             return -EINVAL;
         }
         if (r < 0) {
@@ -102,6 +104,18 @@ void dw_link_faults_init(struct dw_link_faults *f, const struct dw_link_faults_s
     f->skip = next_skip(f);
     f->next_garbage_us = spec->garbage_us ? exp_wait(&f->rng, (double)spec->garbage_us) : UINT64_MAX;
     f->next_unplug_us = spec->unplug_us ? exp_wait(&f->rng, (double)spec->unplug_us) : UINT64_MAX;
+    /* Its own draw, so that lose-minutes leaves the other faults as they were. */
+    f->minute_key = seed ^ 0x6c6f73652d6d696eull;
+    f->minute_key = dw_splitmix64(&f->minute_key);
+}
+
+bool dw_link_faults_minute_lost(const struct dw_link_faults *f, uint64_t t_us)
+{
+    uint64_t k = f->minute_key + t_us / 60000000ull;
+
+    if (f->spec.lose_minutes <= 0)
+        return false;
+    return (double)(dw_splitmix64(&k) >> 11) * 0x1p-53 < f->spec.lose_minutes;
 }
 
 void dw_link_faults_reset(struct dw_link_faults *f)

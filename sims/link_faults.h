@@ -18,10 +18,11 @@ struct dw_link_faults_spec {
     uint64_t unplug_us;         /* mean interval between unplugs; 0 = none */
     uint64_t unplug_for_us;     /* how long the garment stays unplugged */
     double drift_ppm;           /* device clock against real time */
+    double lose_minutes;        /* share of device minutes whose frames are lost */
 };
 
 /* Parses "flip=1e-4,drop=1e-5,dup=1e-5,garbage=10m,garbage-max=64,
- * unplug=30m,unplug-for=2s,drift=50". 0 or -EINVAL with a reason in err. */
+ * unplug=30m,unplug-for=2s,drift=50,lose-minutes=0.05". 0 or -EINVAL with a reason in err. */
 int dw_link_faults_parse(const char *spec, struct dw_link_faults_spec *out, char *err,
                          size_t errlen);
 bool dw_link_faults_any(const struct dw_link_faults_spec *s);
@@ -45,6 +46,7 @@ struct dw_link_faults {
     uint64_t skip;              /* bytes left before the next byte fault */
     uint64_t next_garbage_us, next_unplug_us;
     bool merge_pending;         /* an unterminated block runs into the next frame */
+    uint64_t minute_key;        /* which minutes are lost: a hash of the seed and the minute */
     uint64_t count[DW_FAULT_KINDS];
 };
 
@@ -63,5 +65,8 @@ size_t dw_link_faults_frame(struct dw_link_faults *f, const uint8_t *in, size_t 
 size_t dw_link_faults_garbage(struct dw_link_faults *f, uint64_t t_us, uint8_t *out, bool *glued);
 /* Whether an unplug is due at t_us (then schedules the next one). */
 bool dw_link_faults_unplug_due(struct dw_link_faults *f, uint64_t t_us);
+/* Whether every frame of the device minute holding t_us is lost (the
+ * lose-minutes fault: a radio link that drops out now and then). */
+bool dw_link_faults_minute_lost(const struct dw_link_faults *f, uint64_t t_us);
 /* The link was re-established: nothing pending carries over. */
 void dw_link_faults_reset(struct dw_link_faults *f);

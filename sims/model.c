@@ -14,6 +14,7 @@
 #define US_H DW_MODEL_US_H
 #define TICK_US US_S            /* the slow state advances once a second */
 #define ROOM_REF_C 23.0
+#define TENSION 0.4              /* fullness firming near capacity, fraction of P0 */
 
 enum posture { P_UPRIGHT, P_SUPINE, P_LEFT, P_RIGHT };
 
@@ -26,6 +27,14 @@ struct feed {
 struct window {
     uint64_t start, end;
     double value;
+};
+
+/* A stretch of lying on one side at night: the mattress presses the down
+ * side's outer zones. */
+struct lie {
+    uint64_t start, end;
+    int side;
+    double press;            /* extra pressure at the most pressed zone, fraction */
 };
 
 enum sc_id { SC_HEALTHY, SC_BLOCKED, SC_MASTITIS, SC_ENGORGEMENT, SC_GARMENT_PRESSURE,
@@ -104,6 +113,7 @@ struct zone_model {
     double feed_warm;        /* share of the feed's warming */
     /* scenario weights */
     double lump, warm, extra_kpa, cool;
+    double mattress;         /* share of the mattress's press when lying on this side */
     unsigned nb[DW_MAX_NEIGHBOURS], n_nb;
 };
 
@@ -115,13 +125,14 @@ struct dw_model {
     /* the wearer */
     double t_base, start_hour, room0, circ_amp, circ_peak_h, cup_off[2], fill_tau_h;
     double side_off[2];
-    uint64_t posture_key;
     struct zone_model z[DW_MAX_ZONES];
     /* the schedule */
     struct feed *feeds;
     size_t n_feeds;
     struct window *off, *showers, *walks, *readings;
     size_t n_off, n_showers, n_walks, n_readings;
+    struct lie *lying;
+    size_t n_lying, cap_lying;
     struct dw_model_event *ev;
     size_t n_ev, cap_ev;
     struct dw_model_span *spans;
@@ -299,6 +310,19 @@ void dw_model_list_scenarios(FILE *f)
 
 /* ---- the wearer ----------------------------------------------------- */
 
+/* Lying on one side, the mattress presses that breast's outer (lateral)
+ * zones, the lower ones and the band most. */
+static double mattress_share(const struct dw_zone_desc *d)
+{
+    bool outer = d->ring == DW_RING_OUTER;
+    switch (d->quadrant) {
+    case 3: return outer ? 1.0 : 0.6;   /* lower-outer */
+    case 0: return outer ? 0.7 : 0.3;   /* upper-outer */
+    case 2: return outer ? 0.25 : 0.0;  /* lower-inner: the band only */
+    default: return 0.0;
+    }
+}
+
 static void make_wearer(struct dw_model *m, const struct dw_model_config *cfg)
 {
     struct dw_prng *r = &m->plan;
@@ -313,8 +337,7 @@ static void make_wearer(struct dw_model *m, const struct dw_model_config *cfg)
     m->room0 = param(cfg, "room", dw_prng_uniform(r, 21.0, 24.0));
     m->circ_amp = dw_prng_uniform(r, 0.3, 0.8);
     m->circ_peak_h = dw_prng_uniform(r, 2.0, 5.0);
-    m->fill_tau_h = dw_prng_uniform(r, 2.5, 3.5);
-    m->posture_key = dw_prng_next(r);
+    m->fill_tau_h = dw_prng_uniform(r, 3.5, 5.0);
     m->side_off[0] = asym / 2;
     m->side_off[1] = -asym / 2;
     for (int i = 0; i < 2; i++)
@@ -337,11 +360,89 @@ static void make_wearer(struct dw_model *m, const struct dw_model_config *cfg)
                                          : dw_prng_uniform(r, 0.7, 1.3);
         zm->fill_gain = (inner ? 0.35 : 0.25) * dw_prng_uniform(r, 0.8, 1.2);
         zm->feed_warm = inner ? 1.0 : 0.6;
+        zm->mattress = mattress_share(d);
         zm->n_nb = dw_layout_neighbours(&m->h, z, zm->nb);
     }
 }
 
 /* ---- the schedule --------------------------------------------------- */
+
+/* Start to start: 3.5-5 h when the next feed would fall in the night
+ * (the baby sleeps longer), uneven by day: 1.5-3.5 h, and a cluster feed
+ * of 1-1.5 h one time in six. */
+static uint64_t feed_gap(struct dw_model *m, uint64_t t)
+{
+    struct dw_prng *r = &m->plan;
+    double h;
+
+    if (asleep_at(m, t) || asleep_at(m, t + (uint64_t)(2.5 * (double)US_H)))
+        h = dw_prng_uniform(r, 3.5, 5.0);
+    else if (dw_prng_unit(r) < 1.0 / 6)
+        h = dw_prng_uniform(r, 1.0, 1.5);
+    else
+        h = dw_prng_uniform(r, 1.5, 3.5);
+    return (uint64_t)(h * (double)US_H);
+}
+
+/* Stretches of lying on one side in [a, b), at most *left of them, each
+ * 1-2.5 h, 15 min clear of what comes next. */
+static void place_lying(struct dw_model *m, uint64_t a, uint64_t b, unsigned *left)
+{
+    struct dw_prng *r = &m->plan;
+
+    if (b > m->duration_us)
+        b = m->duration_us;
+    while (*left && b > a && b - a >= 75 * US_M && m->n_lying < m->cap_lying) {
+        uint64_t room = b - a - 15 * US_M;
+        uint64_t len = (uint64_t)(dw_prng_uniform(r, 1.0, 2.5) * (double)US_H), start;
+        if (len > room)
+            len = room;
+        start = a + (uint64_t)(dw_prng_unit(r) * fmin((double)(room - len), 45.0 * (double)US_M));
+        m->lying[m->n_lying++] = (struct lie){ start, start + len, (int)(dw_prng_next(r) & 1),
+                                               dw_prng_uniform(r, 0.4, 0.9) };
+        a = start + len + 15 * US_M;
+        (*left)--;
+    }
+}
+
+/* One to three stretches of lying on one side each night (22:30-06:30),
+ * between the night feeds; the rest of the night on the back. */
+static int plan_lying(struct dw_model *m)
+{
+    m->cap_lying = 3 * (m->duration_us / (24 * US_H) + 2);
+    m->lying = calloc(m->cap_lying, sizeof(*m->lying));
+    if (!m->lying)
+        return -ENOMEM;
+    for (int d = 0; ; d++) {
+        double s_h = 22.5 - m->start_hour + 24.0 * d;
+        uint64_t a, e;
+        unsigned left = 1 + (unsigned)(dw_prng_next(&m->plan) % 3);
+        if (s_h < -8.0)
+            continue;
+        a = s_h > 0 ? (uint64_t)(s_h * (double)US_H) : 0;
+        e = (uint64_t)((s_h + 8.0) * (double)US_H);
+        if (a >= m->duration_us)
+            break;
+        for (size_t i = 0; i < m->n_feeds; i++) {
+            const struct feed *f = &m->feeds[i];
+            if (f->end + 10 * US_M <= a || f->start >= e)
+                continue;
+            if (f->start > a + 10 * US_M)
+                place_lying(m, a, f->start - 10 * US_M, &left);
+            a = f->end + 10 * US_M;
+        }
+        place_lying(m, a, e, &left);
+    }
+    return 0;
+}
+
+static const struct lie *lying_at(const struct dw_model *m, uint64_t t)
+{
+    for (size_t i = 0; i < m->n_lying; i++)
+        if (m->lying[i].start <= t && t < m->lying[i].end)
+            return &m->lying[i];
+    return NULL;
+}
 
 static int make_schedule(struct dw_model *m)
 {
@@ -351,19 +452,21 @@ static int make_schedule(struct dw_model *m)
     size_t cap = m->duration_us / (2 * US_H) + 4;
     double day0;
 
-    m->feeds = calloc(cap, sizeof(*m->feeds));
+    m->feeds = calloc(2 * cap, sizeof(*m->feeds));
     m->off = calloc(cap, sizeof(*m->off));
     m->showers = calloc(cap, sizeof(*m->showers));
     m->walks = calloc(cap, sizeof(*m->walks));
     m->readings = calloc(cap * 2 + 8, sizeof(*m->readings));
     if (!m->feeds || !m->off || !m->showers || !m->walks || !m->readings)
         return -ENOMEM;
-    /* Feeds every 2-3 h, alternating sides, 10-25 min each. */
-    while (t < m->duration_us && m->n_feeds < cap) {
+    /* Feeds of 10-25 min, irregular (feed_gap); mostly alternating sides,
+     * now and then the same side twice. */
+    while (t < m->duration_us && m->n_feeds < 2 * cap) {
         uint64_t len = (uint64_t)(dw_prng_uniform(r, 10, 25) * (double)US_M);
         m->feeds[m->n_feeds++] = (struct feed){ t, t + len, side, dw_prng_uniform(r, 1.0, 1.8) };
-        side ^= 1;
-        t += (uint64_t)(dw_prng_uniform(r, 2.0, 3.0) * (double)US_H);
+        if (dw_prng_unit(r) >= 0.15)
+            side ^= 1;
+        t += feed_gap(m, t);
     }
     /* A shower every morning at 7-9 h: garment off a few minutes before,
      * back on 5-15 min after; moved after a feed that is in the way. */
@@ -449,42 +552,50 @@ static const struct feed *feed_after(const struct dw_model *m, uint64_t t, int s
     return NULL;
 }
 
-static int setup_scenario(struct dw_model *m, const struct dw_model_config *cfg, char *err,
-                          size_t errlen)
+/* The anomaly's side and zone, from the options or the seed. */
+static int place_anomaly(struct dw_model *m, const struct dw_model_config *cfg, char *err,
+                         size_t errlen)
+{
+    const struct scenario *s = &scenarios[m->sc];
+
+    m->side = cfg->side >= 0 ? cfg->side : (int)(dw_prng_next(&m->plan) & 1);
+    if (!s->has_side)
+        m->side = s->rule && m->sc == SC_ENGORGEMENT ? DW_MODEL_SIDE_BOTH : DW_SIDE_NONE;
+    m->zone = -1;
+    if (!s->has_zone)
+        return 0;
+    if (cfg->zone < 0) {
+        m->zone = pick_zone(m, s->band_zone);
+        return 0;
+    }
+    if (cfg->zone >= m->h.n_zones) {
+        snprintf(err, errlen, "--zone %d: the layout has zones 0..%u", cfg->zone,
+                 m->h.n_zones - 1u);
+        return -EINVAL;
+    }
+    if (cfg->side >= 0 && m->h.zone[cfg->zone].side != cfg->side) {
+        snprintf(err, errlen, "--zone %d is not on the %s side", cfg->zone,
+                 dw_side_name((unsigned)cfg->side));
+        return -EINVAL;
+    }
+    if (s->band_zone && !(m->h.zone[cfg->zone].flags & DW_ZF_BAND)) {
+        snprintf(err, errlen, "--zone %d is not a band or strap zone (%s needs one)",
+                 cfg->zone, s->name);
+        return -EINVAL;
+    }
+    m->zone = cfg->zone;
+    m->side = m->h.zone[cfg->zone].side;
+    return 0;
+}
+
+/* When the episode starts and ends. */
+static int plan_episode(struct dw_model *m, const struct dw_model_config *cfg, char *err,
+                        size_t errlen)
 {
     const struct scenario *s = &scenarios[m->sc];
     struct dw_prng *r = &m->plan;
     uint64_t d = m->duration_us, episode;
 
-    m->side = cfg->side >= 0 ? cfg->side : (int)(dw_prng_next(r) & 1);
-    if (!s->has_side)
-        m->side = s->rule && m->sc == SC_ENGORGEMENT ? DW_MODEL_SIDE_BOTH : DW_SIDE_NONE;
-    m->zone = -1;
-    if (s->has_zone) {
-        if (cfg->zone >= 0) {
-            if (cfg->zone >= m->h.n_zones) {
-                snprintf(err, errlen, "--zone %d: the layout has zones 0..%u", cfg->zone,
-                         m->h.n_zones - 1u);
-                return -EINVAL;
-            }
-            if (cfg->side >= 0 && m->h.zone[cfg->zone].side != cfg->side) {
-                snprintf(err, errlen, "--zone %d is not on the %s side", cfg->zone,
-                         dw_side_name((unsigned)cfg->side));
-                return -EINVAL;
-            }
-            if (s->band_zone && !(m->h.zone[cfg->zone].flags & DW_ZF_BAND)) {
-                snprintf(err, errlen, "--zone %d is not a band or strap zone (%s needs one)",
-                         cfg->zone, s->name);
-                return -EINVAL;
-            }
-            m->zone = cfg->zone;
-            m->side = m->h.zone[cfg->zone].side;
-        } else {
-            m->zone = pick_zone(m, s->band_zone);
-        }
-    }
-    if (!s->rule)
-        return 0;
     /* Default onset: after the detector's first day of learning when the
      * session is long enough, else in its middle. */
     if (cfg->onset_us >= 0)
@@ -510,6 +621,14 @@ static int setup_scenario(struct dw_model *m, const struct dw_model_config *cfg,
     m->end = m->onset + episode;
     if (param(cfg, "persist", 0) >= 0.5)
         m->end = UINT64_MAX;
+    return 0;
+}
+
+/* How strong the anomaly is. */
+static void scenario_magnitudes(struct dw_model *m, const struct dw_model_config *cfg)
+{
+    struct dw_prng *r = &m->plan;
+
     switch (m->sc) {
     case SC_BLOCKED:
         m->firmness = param(cfg, "firmness", dw_prng_uniform(r, 0.5, 0.8));
@@ -541,18 +660,37 @@ static int setup_scenario(struct dw_model *m, const struct dw_model_config *cfg,
     default:
         break;
     }
-    /* Where the anomaly acts: the zone, then its neighbours. */
-    if (m->zone >= 0) {
-        struct zone_model *zm = &m->z[m->zone];
-        zm->lump = zm->warm = zm->extra_kpa = zm->cool = 1.0;
-        for (unsigned k = 0; k < zm->n_nb; k++) {
-            struct zone_model *nb = &m->z[zm->nb[k]];
-            nb->lump = m->sc == SC_MASTITIS ? 0.5 : 0.1;
-            nb->warm = m->sc == SC_MASTITIS ? 0.5 : 0.3;
-            nb->extra_kpa = 0.25;
-            nb->cool = 0.35;
-        }
+}
+
+/* Where the anomaly acts: the zone, then its neighbours. */
+static void weight_zones(struct dw_model *m)
+{
+    struct zone_model *zm;
+
+    if (m->zone < 0)
+        return;
+    zm = &m->z[m->zone];
+    zm->lump = zm->warm = zm->extra_kpa = zm->cool = 1.0;
+    for (unsigned k = 0; k < zm->n_nb; k++) {
+        struct zone_model *nb = &m->z[zm->nb[k]];
+        nb->lump = m->sc == SC_MASTITIS ? 0.5 : 0.1;
+        nb->warm = m->sc == SC_MASTITIS ? 0.5 : 0.3;
+        nb->extra_kpa = 0.25;
+        nb->cool = 0.35;
     }
+}
+
+static int setup_scenario(struct dw_model *m, const struct dw_model_config *cfg, char *err,
+                          size_t errlen)
+{
+    if (place_anomaly(m, cfg, err, errlen) < 0)
+        return -EINVAL;
+    if (!scenarios[m->sc].rule)
+        return 0;
+    if (plan_episode(m, cfg, err, errlen) < 0)
+        return -EINVAL;
+    scenario_magnitudes(m, cfg);
+    weight_zones(m);
     return 0;
 }
 
@@ -563,7 +701,8 @@ static int make_labels(struct dw_model *m)
     int rc = 0;
 
     m->cap_ev = 2 * m->n_feeds + 2 * m->n_off + m->n_showers + m->n_readings + 4;
-    m->cap_spans = m->n_feeds + m->n_off + m->n_showers + m->n_walks + m->n_readings + 4;
+    m->cap_spans = m->n_feeds + m->n_off + m->n_showers + m->n_walks + m->n_readings +
+                   m->n_lying + 4;
     m->ev = calloc(m->cap_ev, sizeof(*m->ev));
     m->spans = calloc(m->cap_spans, sizeof(*m->spans));
     if (!m->ev || !m->spans)
@@ -589,6 +728,9 @@ static int make_labels(struct dw_model *m)
     for (size_t i = 0; i < m->n_walks; i++)
         add_span(m, "artefact", isnan(m->walks[i].value) ? "walk" : "walk-outdoors", NULL,
                  DW_SIDE_NONE, -1, m->walks[i].start, m->walks[i].end, m->walks[i].value, -1);
+    for (size_t i = 0; i < m->n_lying; i++)
+        add_span(m, "artefact", "lying", NULL, m->lying[i].side, -1, m->lying[i].start,
+                 m->lying[i].end, NAN, -1);
     for (size_t i = 0; i < m->n_readings; i++) {
         rc |= add_event(m, m->readings[i].start, DW_EV_THERMOMETER, DW_SIDE_NONE,
                         (int32_t)lround(m->readings[i].value * 1000.0), "oral");
@@ -635,28 +777,13 @@ static int feeding_side(struct dw_model *m, uint64_t t, int side)
     return *i < m->n_feeds && m->feeds[*i].start <= t;
 }
 
-/* Advances the ODE states by one tick to time t and writes the noise-free
- * readings at t. */
-static void slow_step(struct dw_model *m, uint64_t t, struct dw_model_slow *o)
+/* Filling between feeds, emptying during a feed on that side; a feed
+ * warms that breast (+1.0-1.8 C, Kimura 2007), fading after. Returns
+ * whether a feed is on. */
+static bool step_fill(struct dw_model *m, uint64_t t, double dt)
 {
-    const double dt = (double)TICK_US / (double)US_S;
-    bool on = !in_windows(m->off, m->n_off, t, NULL);
-    bool shower = in_windows(m->showers, m->n_showers, t, NULL);
-    bool asleep = asleep_at(m, t);
-    size_t wi = 0;
-    bool walking = in_windows(m->walks, m->n_walks, t, &wi);
     bool feeding = false;
-    double room = m->room0 + 0.8 * cos(2 * M_PI * (hour_of_day(m, t) - 16.0) / 24.0);
-    double circ = m->circ_amp * cos(2 * M_PI * (hour_of_day(m, t) - m->circ_peak_h) / 24.0);
-    double core = core_temp(m, t), fever_skin = 0, env = 0, eng = 0;
-    double skin_mean[2] = { 0, 0 };
-    unsigned n_side[2] = { 0, 0 };
-    enum posture posture = P_UPRIGHT;
 
-    if (walking && !isnan(m->walks[wi].value))
-        room = m->walks[wi].value;
-    /* Filling between feeds, emptying during a feed on that side;
-     * a feed warms that breast (+1.0-1.8 C, Kimura 2007), fading after. */
     for (int s = 0; s < 2; s++) {
         bool f = feeding_side(m, t, s);
         double fill_tau = m->fill_tau_h * 3600.0;
@@ -671,13 +798,25 @@ static void slow_step(struct dw_model *m, uint64_t t, struct dw_model_slow *o)
             m->warm_feed[s] -= dt * m->warm_feed[s] / 1800.0;
         }
     }
-    if (feeding)
-        posture = P_UPRIGHT;
-    else if (asleep) {
-        /* A new sleeping posture every 75 min or so. */
-        uint64_t key = m->posture_key + t / (75 * US_M);
-        posture = (enum posture)(1 + dw_splitmix64(&key) % 3);
-    }
+    return feeding;
+}
+
+/* Asleep: on one side in a lying stretch, else on the back. */
+static enum posture posture_at(const struct lie *lie, bool asleep, bool feeding)
+{
+    if (feeding || !asleep)
+        return P_UPRIGHT;
+    if (lie)
+        return lie->side == DW_SIDE_LEFT ? P_LEFT : P_RIGHT;
+    return P_SUPINE;
+}
+
+/* Garment contact, room, shower, pack and detachment states. */
+static void step_states(struct dw_model *m, uint64_t t, double dt, double room)
+{
+    bool on = !in_windows(m->off, m->n_off, t, NULL);
+    bool shower = in_windows(m->showers, m->n_showers, t, NULL);
+
     m->contact += dt * ((on ? 1.0 : 0.0) - m->contact) / (on ? 180.0 : 60.0);
     m->contact_p += dt * ((on ? 1.0 : 0.0) - m->contact_p) / 5.0;
     m->room_lag += dt * (room - m->room_lag) / 300.0;
@@ -688,79 +827,111 @@ static void slow_step(struct dw_model *m, uint64_t t, struct dw_model_slow *o)
     }
     if (m->sc == SC_DETACHED)
         m->detach = envelope(t, m->onset, m->end, US_M, US_M);
-    if (m->fever_on) {
-        /* Skin cools in the chill phase while the core rises, then runs
-         * warm with the fever (detection.md: skin cannot measure fever). */
-        double chill = t >= m->fever_on && t < m->fever_on + 90 * US_M
-                           ? sin(M_PI * (double)(t - m->fever_on) / (double)(90 * US_M)) : 0;
-        fever_skin = 0.45 * (core - 37.0) - 0.9 * chill;
-    }
-    if (m->sc == SC_BLOCKED || m->sc == SC_MASTITIS)
-        env = envelope(t, m->onset, m->end, m->sc == SC_BLOCKED ? 2 * US_H : 3 * US_H, 4 * US_H);
-    if (m->sc == SC_ENGORGEMENT)
-        eng = envelope(t, m->onset, m->end, 2 * US_H, 6 * US_H);
+}
 
-    for (unsigned z = 0; z < m->h.n_zones; z++) {
-        const struct zone_model *zm = &m->z[z];
-        int s = m->h.zone[z].side;
-        double skin = m->t_base + m->side_off[s] + zm->base + circ +
-                      0.08 * (m->room_lag - ROOM_REF_C) + zm->feed_warm * m->warm_feed[s] +
-                      m->shower_warm + fever_skin;
-        double lump = 0, extra = 0, p, air, tr;
-        switch (m->sc) {
-        case SC_BLOCKED:
-            lump = m->firmness * zm->lump * env;
-            skin += m->warmth * zm->warm * ramp(t, m->onset + 12 * US_H, 8 * US_H) * env;
-            break;
-        case SC_MASTITIS:
-            lump = m->firmness * zm->lump *
-                   (zm->lump >= 1.0 ? env : env * ramp(t, m->onset + 4 * US_H, 8 * US_H));
-            skin += m->warmth * zm->warm *
-                    (zm->warm >= 1.0 ? ramp(t, m->onset + US_H, 10 * US_H)
-                                     : ramp(t, m->onset + 4 * US_H, 12 * US_H)) *
-                    (m->end == UINT64_MAX ? 1.0 : 1.0 - ramp(t, m->end - 12 * US_H, 12 * US_H));
-            break;
-        case SC_ENGORGEMENT:
-            lump = m->firmness * eng * (m->h.zone[z].ring == DW_RING_INNER ? 1.0 : 0.8);
-            skin += m->warmth * eng;
-            break;
-        case SC_GARMENT_PRESSURE:
-            extra = zm->extra_kpa * envelope(t, m->onset, m->end, 2 * US_M, 2 * US_M) *
-                    (zm->extra_kpa >= 1.0 ? fmax(0, m->kpa - zm->p0) : 0.8);
-            break;
-        case SC_ICE:
-            skin -= zm->cool * m->ice;
-            extra = t >= m->onset && t < m->end ? 0.5 * zm->cool : 0;
-            break;
-        default:
-            break;
-        }
-        skin_mean[s] += skin;
-        n_side[s]++;
-        /* Off the skin a thermistor reads the air it hangs in: the room
-         * when the garment is off, the air in the cup when detached. */
-        tr = m->room_lag + (skin + zm->contact - m->room_lag) * m->contact;
-        /* A detached thermistor hangs against the cup's fabric. */
-        air = m->amb_lag[s] + 0.08 * (skin - m->amb_lag[s]);
-        if (m->sc == SC_DETACHED && (int)z == m->zone)
-            tr += (air - tr) * m->detach;
-        p = zm->p0 * (1.0 + zm->fill_gain * m->fill[s] * (1.0 + 1.5 * eng) + lump) + extra;
-        if ((int)posture == P_LEFT + s && m->h.zone[z].ring == DW_RING_OUTER)
-            p *= 1.1; /* lying on that side */
-        p *= m->contact_p;
-        if (m->sc == SC_DETACHED && (int)z == m->zone)
-            p += (0.02 - p) * m->detach;
-        o->temp[z] = tr;
-        o->pres[z] = p;
+/* Skin cools in the chill phase while the core rises, then runs warm with
+ * the fever (detection.md: skin cannot measure fever). */
+static double fever_skin_at(const struct dw_model *m, uint64_t t)
+{
+    double chill;
+
+    if (!m->fever_on)
+        return 0;
+    chill = t >= m->fever_on && t < m->fever_on + 90 * US_M
+                ? sin(M_PI * (double)(t - m->fever_on) / (double)(90 * US_M)) : 0;
+    return 0.45 * (core_temp(m, t) - 37.0) - 0.9 * chill;
+}
+
+/* What one instant shares across the zones. */
+struct slow_ctx {
+    uint64_t t;
+    enum posture posture;
+    const struct lie *lie;   /* while lying on one side */
+    double circ, fever_skin, env, eng;
+};
+
+/* The scenario's local change at zone z: skin warmth (added to *skin),
+ * lump (fraction of P0) and extra pressure (kPa). */
+static void zone_anomaly(const struct dw_model *m, unsigned z, const struct slow_ctx *c,
+                         double *skin, double *lump, double *extra)
+{
+    const struct zone_model *zm = &m->z[z];
+    uint64_t t = c->t;
+
+    switch (m->sc) {
+    case SC_BLOCKED:
+        *lump = m->firmness * zm->lump * c->env;
+        *skin += m->warmth * zm->warm * ramp(t, m->onset + 12 * US_H, 8 * US_H) * c->env;
+        break;
+    case SC_MASTITIS:
+        *lump = m->firmness * zm->lump *
+                (zm->lump >= 1.0 ? c->env : c->env * ramp(t, m->onset + 4 * US_H, 8 * US_H));
+        *skin += m->warmth * zm->warm *
+                 (zm->warm >= 1.0 ? ramp(t, m->onset + US_H, 10 * US_H)
+                                  : ramp(t, m->onset + 4 * US_H, 12 * US_H)) *
+                 (m->end == UINT64_MAX ? 1.0 : 1.0 - ramp(t, m->end - 12 * US_H, 12 * US_H));
+        break;
+    case SC_ENGORGEMENT:
+        *lump = m->firmness * c->eng * (m->h.zone[z].ring == DW_RING_INNER ? 1.0 : 0.8);
+        *skin += m->warmth * c->eng;
+        break;
+    case SC_GARMENT_PRESSURE:
+        *extra = zm->extra_kpa * envelope(t, m->onset, m->end, 2 * US_M, 2 * US_M) *
+                 (zm->extra_kpa >= 1.0 ? fmax(0, m->kpa - zm->p0) : 0.8);
+        break;
+    case SC_ICE:
+        *skin -= zm->cool * m->ice;
+        *extra = t >= m->onset && t < m->end ? 0.5 * zm->cool : 0;
+        break;
+    default:
+        break;
     }
-    /* The cup's outer-fabric thermistor: room air warmed by the body. */
-    for (int s = 0; s < 2; s++) {
-        double target = m->room_lag + m->cup_off[s] +
-                        0.3 * (skin_mean[s] / (n_side[s] ? n_side[s] : 1) - m->room_lag) *
-                            m->contact_p;
-        m->amb_lag[s] += dt * (target - m->amb_lag[s]) / 180.0;
-        o->amb[s] = m->amb_lag[s];
+}
+
+/* Zone z's noise-free reading; returns its skin temperature. */
+static double zone_reading(const struct dw_model *m, unsigned z, const struct slow_ctx *c,
+                           struct dw_model_slow *o)
+{
+    const struct zone_model *zm = &m->z[z];
+    int s = m->h.zone[z].side;
+    double skin = m->t_base + m->side_off[s] + zm->base + c->circ +
+                  0.08 * (m->room_lag - ROOM_REF_C) + zm->feed_warm * m->warm_feed[s] +
+                  m->shower_warm + c->fever_skin;
+    double lump = 0, extra = 0, p, air, tr;
+
+    zone_anomaly(m, z, c, &skin, &lump, &extra);
+    if (c->lie && c->posture != P_UPRIGHT && c->lie->side == s && zm->mattress > 0) {
+        /* The mattress presses (rolling over takes a minute) and keeps a
+         * little warmth in (at most +0.15 C, over 20 min). */
+        lump += c->lie->press * zm->mattress *
+                envelope(c->t, c->lie->start, c->lie->end, US_M, US_M);
+        skin += 0.15 * zm->mattress * envelope(c->t, c->lie->start, c->lie->end, 20 * US_M,
+                                               2 * US_M);
     }
+    /* Off the skin a thermistor reads the air it hangs in: the room
+     * when the garment is off, the air in the cup when detached. */
+    tr = m->room_lag + (skin + zm->contact - m->room_lag) * m->contact;
+    /* A detached thermistor hangs against the cup's fabric. */
+    air = m->amb_lag[s] + 0.08 * (skin - m->amb_lag[s]);
+    if (m->sc == SC_DETACHED && (int)z == m->zone)
+        tr += (air - tr) * m->detach;
+    /* Near capacity the breast firms faster (tension): after a long night
+     * gap most zones are 1.3-1.5x their post-feed pressure, ordinary
+     * fullness, not engorgement. */
+    p = zm->p0 * (1.0 + zm->fill_gain * m->fill[s] * (1.0 + 1.5 * c->eng) +
+                  TENSION * pow(m->fill[s], 4) + lump) + extra;
+    p *= m->contact_p;
+    if (m->sc == SC_DETACHED && (int)z == m->zone)
+        p += (0.02 - p) * m->detach;
+    o->temp[z] = tr;
+    o->pres[z] = p;
+    return skin;
+}
+
+/* Gravity by posture, breathing, gait and motion noise. */
+static void motion(struct dw_model_slow *o, enum posture posture, bool asleep, bool feeding,
+                   bool walking)
+{
     /* Accelerometer: x lateral, y up the body, z out of the chest. */
     switch (posture) {
     case P_SUPINE: o->grav[0] = 0.02; o->grav[1] = 0.15; o->grav[2] = 0.99; break;
@@ -773,6 +944,47 @@ static void slow_step(struct dw_model *m, uint64_t t, struct dw_model_slow *o)
     o->gait_g = walking ? 0.25 : 0;
     o->motion_g = walking ? 0.04 : asleep ? 0.001 : feeding ? 0.02 : 0.012;
     o->pres_jitter = walking ? 0.06 : feeding ? 0.03 : asleep ? 0.005 : 0.012;
+}
+
+/* Advances the ODE states by one tick to time t and writes the noise-free
+ * readings at t. */
+static void slow_step(struct dw_model *m, uint64_t t, struct dw_model_slow *o)
+{
+    const double dt = (double)TICK_US / (double)US_S;
+    bool asleep = asleep_at(m, t), feeding;
+    size_t wi = 0;
+    bool walking = in_windows(m->walks, m->n_walks, t, &wi);
+    double room = m->room0 + 0.8 * cos(2 * M_PI * (hour_of_day(m, t) - 16.0) / 24.0);
+    double skin_mean[2] = { 0, 0 };
+    unsigned n_side[2] = { 0, 0 };
+    struct slow_ctx c = { .t = t };
+
+    c.circ = m->circ_amp * cos(2 * M_PI * (hour_of_day(m, t) - m->circ_peak_h) / 24.0);
+    if (walking && !isnan(m->walks[wi].value))
+        room = m->walks[wi].value;
+    feeding = step_fill(m, t, dt);
+    c.lie = lying_at(m, t);
+    c.posture = posture_at(c.lie, asleep, feeding);
+    step_states(m, t, dt, room);
+    c.fever_skin = fever_skin_at(m, t);
+    if (m->sc == SC_BLOCKED || m->sc == SC_MASTITIS)
+        c.env = envelope(t, m->onset, m->end, m->sc == SC_BLOCKED ? 2 * US_H : 3 * US_H, 4 * US_H);
+    if (m->sc == SC_ENGORGEMENT)
+        c.eng = envelope(t, m->onset, m->end, 2 * US_H, 6 * US_H);
+    for (unsigned z = 0; z < m->h.n_zones; z++) {
+        int s = m->h.zone[z].side;
+        skin_mean[s] += zone_reading(m, z, &c, o);
+        n_side[s]++;
+    }
+    /* The cup's outer-fabric thermistor: room air warmed by the body. */
+    for (int s = 0; s < 2; s++) {
+        double target = m->room_lag + m->cup_off[s] +
+                        0.3 * (skin_mean[s] / (n_side[s] ? n_side[s] : 1) - m->room_lag) *
+                            m->contact_p;
+        m->amb_lag[s] += dt * (target - m->amb_lag[s]) / 180.0;
+        o->amb[s] = m->amb_lag[s];
+    }
+    motion(o, c.posture, asleep, feeding, walking);
 }
 
 /* ---- public --------------------------------------------------------- */
@@ -828,7 +1040,7 @@ struct dw_model *dw_model_new(const struct dw_model_config *cfg, const struct dw
     dw_prng_seed(&m->plan, cfg->seed, 1);
     dw_prng_seed(&m->noise, cfg->seed, 2);
     make_wearer(m, cfg);
-    if (make_schedule(m) < 0)
+    if (make_schedule(m) < 0 || plan_lying(m) < 0)
         goto nomem;
     if (setup_scenario(m, cfg, err, errlen) < 0) {
         dw_model_free(m);
@@ -863,6 +1075,7 @@ void dw_model_free(struct dw_model *m)
     free(m->showers);
     free(m->walks);
     free(m->readings);
+    free(m->lying);
     free(m->ev);
     free(m->spans);
     free(m);

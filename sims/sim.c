@@ -42,7 +42,13 @@ struct sim {
     const char *out, *pty_link, *labels_path, *device, *faults_spec;
     struct dw_link_faults_spec fspec;
     bool faults_on;
-    struct dw_hello hello;
+    struct dw_hello ref, hello;     /* the model's layout; the one the HELLO declares */
+    const char *zone_order;
+    uint8_t order[DW_MAX_ZONES];    /* HELLO zone i is the reference zone order[i] */
+    uint8_t inv[DW_MAX_ZONES];      /* and reference zone z is HELLO zone inv[z] */
+    uint64_t reboot_at_us;          /* 0: never */
+    bool rebooted;
+    uint64_t boot_dev;              /* device time of the last boot, on the session's line */
     uint8_t hello_payload[DW_MAX_PAYLOAD];
     size_t hello_len;
     struct dw_model *model;
@@ -58,7 +64,8 @@ struct sim {
     uint32_t unplug_first_seq;
     /* accounting */
     uint32_t seq;
-    uint64_t sent[5], written, damaged, lost_unplugged, answered, bytes_garbage;
+    uint64_t sent[5], written, damaged, lost_unplugged, lost_minutes, answered, bytes_garbage;
+    uint64_t last_lost_minute, n_lost_minutes;
     struct seq_range *lost;
     size_t n_lost, cap_lost;
     bool lost_truncated;
@@ -98,8 +105,14 @@ static void usage(void)
 "      --param KEY=VALUE  a scenario parameter (repeatable; --list-scenarios)\n"
 "      --link-faults SPEC link faults, e.g. flip=1e-4,drop=1e-5,dup=1e-5,\n"
 "                         garbage=10m,garbage-max=64,unplug=30m,unplug-for=2s,\n"
-"                         drift=50 (per-byte probabilities; mean intervals of\n"
-"                         device time; ppm)\n");
+"                         drift=50,lose-minutes=0.05 (per-byte probabilities;\n"
+"                         mean intervals of device time; ppm; share of whole\n"
+"                         minutes whose frames are lost)\n"
+"      --zone-order ORDER the order the HELLO declares the zones in: ref (the\n"
+"                         reference order, default), reverse or shuffle (from\n"
+"                         the seed); SAMPLEs follow it, --zone stays reference\n"
+"      --reboot-at D      the garment reboots D into the session: device time\n"
+"                         and seq restart at 0 after a new HELLO\n");
     dw_cli_usage_std(25, DW_CLI_HELP_VERSION);
     printf(
 "\n"
@@ -117,36 +130,132 @@ static void check_device_id(const char *id)
             dw_usage_error(prog, "bad --device '%s' (printable, no spaces, no '/')", id);
 }
 
+enum { O_LIST = 256, O_SEED, O_RATE, O_SPEED, O_FAST, O_OUT, O_PTY_LINK, O_LABELS,
+       O_DEVICE, O_SIDE, O_ZONE, O_ONSET, O_EPISODE, O_PARAM, O_FAULTS, O_ZONE_ORDER,
+       O_REBOOT };
+
+static const struct option sim_opts[] = {
+    { "scenario", required_argument, NULL, 's' },
+    { "list-scenarios", no_argument, NULL, O_LIST },
+    { "seed", required_argument, NULL, O_SEED },
+    { "duration", required_argument, NULL, 'd' },
+    { "rate", required_argument, NULL, O_RATE },
+    { "speed", required_argument, NULL, O_SPEED },
+    { "fast", no_argument, NULL, O_FAST },
+    { "out", required_argument, NULL, O_OUT },
+    { "pty-link", required_argument, NULL, O_PTY_LINK },
+    { "labels", required_argument, NULL, O_LABELS },
+    { "device", required_argument, NULL, O_DEVICE },
+    { "side", required_argument, NULL, O_SIDE },
+    { "zone", required_argument, NULL, O_ZONE },
+    { "onset", required_argument, NULL, O_ONSET },
+    { "episode-duration", required_argument, NULL, O_EPISODE },
+    { "param", required_argument, NULL, O_PARAM },
+    { "link-faults", required_argument, NULL, O_FAULTS },
+    { "zone-order", required_argument, NULL, O_ZONE_ORDER },
+    { "reboot-at", required_argument, NULL, O_REBOOT },
+    DW_CLI_LONGOPTS_STD,
+    { 0 },
+};
+
+static void parse_param(struct sim *s, char *arg)
+{
+    char *eq = strchr(arg, '=');
+    double d;
+
+    if (!eq || eq == arg)
+        dw_usage_error(prog, "bad --param '%s' (KEY=VALUE)", arg);
+    if (s->mc.n_params >= DW_MODEL_MAX_PARAMS)
+        dw_usage_error(prog, "too many --param options");
+    if (dw_parse_double(eq + 1, -1e9, 1e9, &d) < 0)
+        dw_usage_error(prog, "bad --param '%s' (the value must be a number)", arg);
+    *eq = 0;
+    s->mc.param_key[s->mc.n_params] = arg;
+    s->mc.param_value[s->mc.n_params++] = d;
+}
+
+/* The scenario's options: where, when and how. false: not one of them. */
+static bool parse_scenario_option(struct sim *s, int ch, char *arg)
+{
+    uint64_t u;
+
+    switch (ch) {
+    case O_SIDE:
+        if (strcmp(arg, "left") && strcmp(arg, "right"))
+            dw_usage_error(prog, "bad --side '%s' (left or right)", arg);
+        s->mc.side = arg[0] == 'l' ? DW_SIDE_LEFT : DW_SIDE_RIGHT;
+        return true;
+    case O_ZONE:
+        if (dw_parse_u64(arg, 0, DW_DEFAULT_ZONES - 1, &u) < 0)
+            dw_usage_error(prog, "bad --zone '%s' (0 to %d)", arg, DW_DEFAULT_ZONES - 1);
+        s->mc.zone = (int)u;
+        return true;
+    case O_ONSET:
+        if (dw_duration_parse_us(arg, &u) < 0 || u > INT64_MAX)
+            dw_usage_error(prog, "bad --onset '%s' (a duration such as 30h)", arg);
+        s->mc.onset_us = (int64_t)u;
+        return true;
+    case O_EPISODE:
+        if (dw_duration_parse_us(arg, &u) < 0 || !u || u > INT64_MAX)
+            dw_usage_error(prog, "bad --episode-duration '%s' (a duration such as 36h)", arg);
+        s->mc.episode_us = (int64_t)u;
+        return true;
+    case O_PARAM:
+        parse_param(s, arg);
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The session's options. false: not one of them. */
+static bool parse_session_option(struct sim *s, int ch, char *arg)
+{
+    char err[256];
+    uint64_t u;
+
+    switch (ch) {
+    case 's': s->mc.scenario = arg; return true;
+    case O_SEED:
+        if (dw_parse_u64(arg, 0, UINT64_MAX, &s->mc.seed) < 0)
+            dw_usage_error(prog, "bad --seed '%s' (a non-negative integer)", arg);
+        return true;
+    case 'd':
+        if (dw_duration_parse_us(arg, &s->mc.duration_us) < 0 || !s->mc.duration_us)
+            dw_usage_error(prog, "bad --duration '%s' (e.g. 90s, 15m, 72h, 3d)", arg);
+        return true;
+    case O_RATE:
+        if (dw_parse_u64(arg, 1, 1000, &u) < 0)
+            dw_usage_error(prog, "bad --rate '%s' (1 to 1000 Hz)", arg);
+        s->rate = (unsigned)u;
+        return true;
+    case O_OUT: s->out = arg; return true;
+    case O_PTY_LINK: s->pty_link = arg; return true;
+    case O_LABELS: s->labels_path = arg; return true;
+    case O_DEVICE: check_device_id(arg); s->device = arg; return true;
+    case O_FAULTS:
+        if (dw_link_faults_parse(arg, &s->fspec, err, sizeof(err)) < 0)
+            dw_usage_error(prog, "%s", err);
+        s->faults_spec = arg;
+        return true;
+    case O_ZONE_ORDER:
+        if (strcmp(arg, "ref") && strcmp(arg, "reverse") && strcmp(arg, "shuffle"))
+            dw_usage_error(prog, "bad --zone-order '%s' (ref, reverse or shuffle)", arg);
+        s->zone_order = arg;
+        return true;
+    case O_REBOOT:
+        if (dw_duration_parse_us(arg, &s->reboot_at_us) < 0 || !s->reboot_at_us)
+            dw_usage_error(prog, "bad --reboot-at '%s' (a duration such as 30h)", arg);
+        return true;
+    default:
+        return parse_scenario_option(s, ch, arg);
+    }
+}
+
 static void parse_args(int argc, char **argv, struct sim *s)
 {
-    enum { O_LIST = 256, O_SEED, O_RATE, O_SPEED, O_FAST, O_OUT, O_PTY_LINK, O_LABELS,
-           O_DEVICE, O_SIDE, O_ZONE, O_ONSET, O_EPISODE, O_PARAM, O_FAULTS };
-    static const struct option opts[] = {
-        { "scenario", required_argument, NULL, 's' },
-        { "list-scenarios", no_argument, NULL, O_LIST },
-        { "seed", required_argument, NULL, O_SEED },
-        { "duration", required_argument, NULL, 'd' },
-        { "rate", required_argument, NULL, O_RATE },
-        { "speed", required_argument, NULL, O_SPEED },
-        { "fast", no_argument, NULL, O_FAST },
-        { "out", required_argument, NULL, O_OUT },
-        { "pty-link", required_argument, NULL, O_PTY_LINK },
-        { "labels", required_argument, NULL, O_LABELS },
-        { "device", required_argument, NULL, O_DEVICE },
-        { "side", required_argument, NULL, O_SIDE },
-        { "zone", required_argument, NULL, O_ZONE },
-        { "onset", required_argument, NULL, O_ONSET },
-        { "episode-duration", required_argument, NULL, O_EPISODE },
-        { "param", required_argument, NULL, O_PARAM },
-        { "link-faults", required_argument, NULL, O_FAULTS },
-        DW_CLI_LONGOPTS_STD,
-        { 0 },
-    };
     int ch, level = DW_LOG_INFO;
     bool speed_set = false, fast = false;
-    uint64_t u;
-    double d;
-    char err[256];
 
     s->mc.scenario = "healthy";
     s->mc.seed = 1;
@@ -158,72 +267,18 @@ static void parse_args(int argc, char **argv, struct sim *s)
     s->out = "pty";
     s->device = "dwsim-01";
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":s:d:vqhV", opts, NULL)) != -1) {
-        switch (ch) {
-        case 's': s->mc.scenario = optarg; break;
-        case O_LIST: dw_model_list_scenarios(stdout); exit(DW_EXIT_OK);
-        case O_SEED:
-            if (dw_parse_u64(optarg, 0, UINT64_MAX, &s->mc.seed) < 0)
-                dw_usage_error(prog, "bad --seed '%s' (a non-negative integer)", optarg);
-            break;
-        case 'd':
-            if (dw_duration_parse_us(optarg, &s->mc.duration_us) < 0 || !s->mc.duration_us)
-                dw_usage_error(prog, "bad --duration '%s' (e.g. 90s, 15m, 72h, 3d)", optarg);
-            break;
-        case O_RATE:
-            if (dw_parse_u64(optarg, 1, 1000, &u) < 0)
-                dw_usage_error(prog, "bad --rate '%s' (1 to 1000 Hz)", optarg);
-            s->rate = (unsigned)u;
-            break;
-        case O_SPEED:
+    while ((ch = getopt_long(argc, argv, ":s:d:vqhV", sim_opts, NULL)) != -1) {
+        if (ch == O_LIST) {
+            dw_model_list_scenarios(stdout);
+            exit(DW_EXIT_OK);
+        } else if (ch == O_SPEED) {
             if (dw_parse_double(optarg, 1e-3, 1e9, &s->speed) < 0)
                 dw_usage_error(prog, "bad --speed '%s' (a number from 0.001 to 1e9)", optarg);
             speed_set = true;
-            break;
-        case O_FAST: fast = true; break;
-        case O_OUT: s->out = optarg; break;
-        case O_PTY_LINK: s->pty_link = optarg; break;
-        case O_LABELS: s->labels_path = optarg; break;
-        case O_DEVICE: check_device_id(optarg); s->device = optarg; break;
-        case O_SIDE:
-            if (strcmp(optarg, "left") && strcmp(optarg, "right"))
-                dw_usage_error(prog, "bad --side '%s' (left or right)", optarg);
-            s->mc.side = optarg[0] == 'l' ? DW_SIDE_LEFT : DW_SIDE_RIGHT;
-            break;
-        case O_ZONE:
-            if (dw_parse_u64(optarg, 0, DW_DEFAULT_ZONES - 1, &u) < 0)
-                dw_usage_error(prog, "bad --zone '%s' (0 to %d)", optarg, DW_DEFAULT_ZONES - 1);
-            s->mc.zone = (int)u;
-            break;
-        case O_ONSET:
-            if (dw_duration_parse_us(optarg, &u) < 0 || u > INT64_MAX)
-                dw_usage_error(prog, "bad --onset '%s' (a duration such as 30h)", optarg);
-            s->mc.onset_us = (int64_t)u;
-            break;
-        case O_EPISODE:
-            if (dw_duration_parse_us(optarg, &u) < 0 || !u || u > INT64_MAX)
-                dw_usage_error(prog, "bad --episode-duration '%s' (a duration such as 36h)", optarg);
-            s->mc.episode_us = (int64_t)u;
-            break;
-        case O_PARAM: {
-            char *eq = strchr(optarg, '=');
-            if (!eq || eq == optarg)
-                dw_usage_error(prog, "bad --param '%s' (KEY=VALUE)", optarg);
-            if (s->mc.n_params >= DW_MODEL_MAX_PARAMS)
-                dw_usage_error(prog, "too many --param options");
-            if (dw_parse_double(eq + 1, -1e9, 1e9, &d) < 0)
-                dw_usage_error(prog, "bad --param '%s' (the value must be a number)", optarg);
-            *eq = 0;
-            s->mc.param_key[s->mc.n_params] = optarg;
-            s->mc.param_value[s->mc.n_params++] = d;
-            break;
-        }
-        case O_FAULTS:
-            if (dw_link_faults_parse(optarg, &s->fspec, err, sizeof(err)) < 0)
-                dw_usage_error(prog, "%s", err);
-            s->faults_spec = optarg;
-            break;
-        default: dw_cli_std_option(prog, ch, argv, &level, usage);
+        } else if (ch == O_FAST) {
+            fast = true;
+        } else if (!parse_session_option(s, ch, optarg)) {
+            dw_cli_std_option(prog, ch, argv, &level, usage);
         }
     }
     dw_usage_no_operands(prog, argc, argv);
@@ -233,6 +288,8 @@ static void parse_args(int argc, char **argv, struct sim *s)
         s->speed = 0;
     if (s->pty_link && strcmp(s->out, "pty"))
         dw_usage_error(prog, "--pty-link goes with --out pty");
+    if (s->reboot_at_us && s->reboot_at_us >= s->mc.duration_us)
+        dw_usage_error(prog, "--reboot-at is not before the end of the session (--duration)");
     s->faults_on = dw_link_faults_any(&s->fspec);
     dw_log_set_level(level);
 }
@@ -250,6 +307,48 @@ static uint64_t real_us(const struct sim *s, uint64_t dev)
 {
     return s->fspec.drift_ppm == 0 ? dev
                                    : (uint64_t)llround((double)dev / (1.0 + s->fspec.drift_ppm * 1e-6));
+}
+
+/* ---- zone order ---------------------------------------------------- */
+
+/* The HELLO's layout: the reference zones in --zone-order's order. The
+ * model keeps the reference layout; order_sample follows the HELLO. */
+static void order_zones(struct sim *s)
+{
+    unsigned n = s->ref.n_zones;
+    bool rev = s->zone_order && !strcmp(s->zone_order, "reverse");
+    struct dw_prng r;
+
+    for (unsigned i = 0; i < n; i++)
+        s->order[i] = (uint8_t)(rev ? n - 1 - i : i);
+    if (s->zone_order && !strcmp(s->zone_order, "shuffle")) {
+        dw_prng_seed(&r, s->mc.seed, 4);
+        for (unsigned i = n - 1; i > 0; i--) {
+            unsigned j = (unsigned)(dw_prng_next(&r) % (i + 1));
+            uint8_t t = s->order[i];
+            s->order[i] = s->order[j];
+            s->order[j] = t;
+        }
+    }
+    for (unsigned i = 0; i < n; i++)
+        s->inv[s->order[i]] = (uint8_t)i;
+    s->hello = s->ref;
+    for (unsigned i = 0; i < n; i++) {
+        const struct dw_zone_desc *d = &s->ref.zone[s->order[i]];
+        s->hello.zone[i] = *d;
+        if (d->mirror < n)
+            s->hello.zone[i].mirror = s->inv[d->mirror];
+    }
+}
+
+static void order_sample(const struct sim *s, struct dw_sample *smp)
+{
+    struct dw_sample ref = *smp;
+    for (unsigned i = 0; i < smp->n_zones; i++) {
+        smp->temp[i] = ref.temp[s->order[i]];
+        smp->pressure[i] = ref.pressure[s->order[i]];
+        smp->status[i] = ref.status[s->order[i]];
+    }
 }
 
 /* ---- labels -------------------------------------------------------- */
@@ -297,13 +396,14 @@ static void write_spans(struct sim *s)
             end = real_us(s, s->t_dev_end);
         if (!strcmp(p->type, "episode")) {
             char zname[64] = "";
-            if (p->zone >= 0)
-                dw_zone_name(&s->hello, (unsigned)p->zone, zname, sizeof(zname));
+            int zone = p->zone >= 0 ? s->inv[p->zone] : -1;
+            if (zone >= 0)
+                dw_zone_name(&s->hello, (unsigned)zone, zname, sizeof(zname));
             fprintf(s->labels, "{\"type\":\"episode\",\"scenario\":\"%s\",\"rule\":\"%s\","
                     "\"what\":\"%s\",\"side\":\"%s\",", s->mc.scenario, p->rule, p->kind,
                     side_label(p->side));
-            if (p->zone >= 0)
-                fprintf(s->labels, "\"zone\":%d,\"zone_name\":\"%s\",", p->zone, zname);
+            if (zone >= 0)
+                fprintf(s->labels, "\"zone\":%d,\"zone_name\":\"%s\",", zone, zname);
             else
                 fprintf(s->labels, "\"zone\":null,\"zone_name\":null,");
             fprintf(s->labels, "\"start_us\":%llu,\"end_us\":%llu",
@@ -315,7 +415,7 @@ static void write_spans(struct sim *s)
             fprintf(s->labels, "{\"type\":\"artefact\",\"kind\":\"%s\",\"side\":\"%s\"", p->kind,
                     side_label(p->side));
             if (p->zone >= 0)
-                fprintf(s->labels, ",\"zone\":%d", p->zone);
+                fprintf(s->labels, ",\"zone\":%d", s->inv[p->zone]);
             fprintf(s->labels, ",\"start_us\":%llu,\"end_us\":%llu",
                     (unsigned long long)dev_us(s, p->start_us), (unsigned long long)dev_us(s, end));
             if (!isnan(p->value))
@@ -351,13 +451,20 @@ static void write_summary(struct sim *s)
             (unsigned long long)s->sent[4], (unsigned long long)total,
             total ? (long long)s->seq - 1 : -1LL, (unsigned long long)s->written,
             (unsigned long long)s->damaged, (unsigned long long)s->lost_unplugged,
-            (unsigned long long)(s->damaged + s->lost_unplugged), (unsigned long long)s->answered,
+            (unsigned long long)(s->damaged + s->lost_unplugged + s->lost_minutes),
+            (unsigned long long)s->answered,
             (unsigned long long)s->link.bytes_out, (unsigned long long)s->bytes_garbage,
             s->fspec.drift_ppm);
     for (unsigned k = 0; k < DW_FAULT_KINDS; k++)
         fprintf(s->labels, "%s\"%s\":%llu", k ? "," : "", dw_fault_kind_name(k),
                 (unsigned long long)s->faults.count[k]);
-    fprintf(s->labels, "},\"lost_seqs\":[");
+    if (s->fspec.lose_minutes > 0)
+        fprintf(s->labels, ",\"lost-minute\":%llu", (unsigned long long)s->n_lost_minutes);
+    fprintf(s->labels, "},\"frames_lost_minutes\":%llu,\"zone_order\":[",
+            (unsigned long long)s->lost_minutes);
+    for (unsigned i = 0; i < s->hello.n_zones; i++)
+        fprintf(s->labels, "%s%u", i ? "," : "", s->order[i]);
+    fprintf(s->labels, "],\"lost_seqs\":[");
     for (size_t i = 0; i < s->n_lost; i++)
         fprintf(s->labels, "%s[%u,%u]", i ? "," : "", s->lost[i].first, s->lost[i].last);
     fprintf(s->labels, "]}\n");
@@ -414,6 +521,23 @@ static void fault_line(struct sim *s, const struct dw_byte_fault *bf, uint32_t s
 
 static int emit(struct sim *s, uint8_t type, const uint8_t *payload, size_t len, uint64_t t_dev,
                 bool exempt);
+static int connect_sequence(struct sim *s, uint64_t t_dev);
+
+/* A frame of a lost minute: numbered, never sent; one label per minute. */
+static void lost_minute(struct sim *s, uint32_t seq, uint64_t t_dev)
+{
+    uint64_t minute = t_dev / 60000000ull;
+    s->lost_minutes++;
+    note_lost(s, seq);
+    if (s->last_lost_minute == minute + 1)
+        return;
+    s->last_lost_minute = minute + 1;
+    s->n_lost_minutes++;
+    if (s->labels)
+        fprintf(s->labels, "{\"type\":\"fault\",\"kind\":\"lost-minute\",\"start_us\":%llu,"
+                "\"end_us\":%llu,\"first_seq\":%u}\n", (unsigned long long)(minute * 60000000ull),
+                (unsigned long long)((minute + 1) * 60000000ull), seq);
+}
 
 /* A HELLO_REQUEST is answered by a HELLO as the next frame. */
 static int answer_requests(struct sim *s, uint64_t t_dev)
@@ -442,7 +566,8 @@ static int emit(struct sim *s, uint8_t type, const uint8_t *payload, size_t len,
     if (type != DW_FRAME_HELLO && answer_requests(s, t_dev) < 0)
         return -1;
     seq = s->seq++;
-    n = dw_frame_encode(type, seq, t_dev, payload, len, wire, sizeof(wire));
+    n = dw_frame_encode(type, seq, t_dev >= s->boot_dev ? t_dev - s->boot_dev : 0, payload, len,
+                        wire, sizeof(wire));
 
     if (n < 0) {
         dw_err("cannot encode a %s frame: %s", dw_frame_type_name(type), strerror((int)-n));
@@ -457,6 +582,10 @@ static int emit(struct sim *s, uint8_t type, const uint8_t *payload, size_t len,
     if (!s->faults_on || exempt) {
         s->written++;
         return put_bytes(s, wire, (size_t)n);
+    }
+    if (dw_link_faults_minute_lost(&s->faults, t_dev)) {
+        lost_minute(s, seq, t_dev);
+        return 0;
     }
     if ((g = dw_link_faults_garbage(&s->faults, t_dev, garbage, &glued)) > 0) {
         s->bytes_garbage += g;
@@ -477,6 +606,22 @@ static int emit(struct sim *s, uint8_t type, const uint8_t *payload, size_t len,
         note_lost(s, seq);
     }
     return put_bytes(s, bad, (size_t)n);
+}
+
+/* A garment reboot: a new HELLO, device time and seq from 0. */
+static int reboot(struct sim *s, uint64_t t_dev)
+{
+    if (s->labels)
+        fprintf(s->labels, "{\"type\":\"fault\",\"kind\":\"reboot\",\"t_us\":%llu,"
+                "\"frames_before\":%u}\n", (unsigned long long)t_dev, s->seq);
+    s->rebooted = true;
+    s->boot_dev = t_dev;
+    s->seq = 0;
+    if (s->unplugged)
+        return 0; /* the replug says HELLO */
+    if (flush_out(s) < 0)
+        return -1;
+    return connect_sequence(s, t_dev);
 }
 
 static int emit_hello(struct sim *s, uint64_t t_dev, bool exempt)
@@ -540,6 +685,30 @@ static void wait_for_reader(struct sim *s)
 }
 
 
+/* The garment's events up to t_dev, each at its own time. */
+static int emit_events(struct sim *s, const struct dw_model_event *ev, size_t n_ev, size_t *ei,
+                       uint64_t t_dev)
+{
+    uint8_t payload[DW_MAX_PAYLOAD];
+    struct dw_event e;
+    ssize_t n;
+
+    for (; *ei < n_ev && dev_us(s, ev[*ei].t_us) <= t_dev; (*ei)++) {
+        uint64_t te = dev_us(s, ev[*ei].t_us);
+        memset(&e, 0, sizeof(e));
+        e.kind = ev[*ei].kind;
+        e.side = ev[*ei].side;
+        e.value = ev[*ei].value;
+        if (ev[*ei].text)
+            snprintf(e.text, sizeof(e.text), "%s", ev[*ei].text);
+        n = dw_event_pack(&e, payload, sizeof(payload));
+        pace(s, te);
+        if (n < 0 || emit(s, DW_FRAME_EVENT, payload, (size_t)n, te, false) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int run(struct sim *s)
 {
     size_t n_ev, ei = 0;
@@ -549,7 +718,6 @@ static int run(struct sim *s)
     uint8_t payload[DW_MAX_PAYLOAD];
     struct dw_sample smp;
     struct dw_status st;
-    struct dw_event e;
     ssize_t n;
 
     wait_for_reader(s);
@@ -562,26 +730,16 @@ static int run(struct sim *s)
         t_dev = k * 1000000ull / s->rate;
         if (t_dev >= dur_dev || stop)
             break;
+        if (s->reboot_at_us && !s->rebooted && t_dev >= dev_us(s, s->reboot_at_us) &&
+            reboot(s, t_dev) < 0)
+            return -1;
         if (s->faults_on && !s->unplugged && dw_link_faults_unplug_due(&s->faults, t_dev) &&
             unplug(s, t_dev) < 0)
             return -1;
         if (s->unplugged && t_dev >= s->unplug_end_us && replug(s, t_dev) < 0)
             return -1;
-        /* The garment's events up to this sample, each at its own time. */
-        while (ei < n_ev && dev_us(s, ev[ei].t_us) <= t_dev) {
-            uint64_t te = dev_us(s, ev[ei].t_us);
-            memset(&e, 0, sizeof(e));
-            e.kind = ev[ei].kind;
-            e.side = ev[ei].side;
-            e.value = ev[ei].value;
-            if (ev[ei].text)
-                snprintf(e.text, sizeof(e.text), "%s", ev[ei].text);
-            n = dw_event_pack(&e, payload, sizeof(payload));
-            pace(s, te);
-            if (n < 0 || emit(s, DW_FRAME_EVENT, payload, (size_t)n, te, false) < 0)
-                return -1;
-            ei++;
-        }
+        if (emit_events(s, ev, n_ev, &ei, t_dev) < 0)
+            return -1;
         if (t_dev >= next_status) {
             dw_model_status(s->model, real_us(s, t_dev), &st);
             n = dw_status_pack(&st, payload, sizeof(payload));
@@ -591,6 +749,7 @@ static int run(struct sim *s)
             next_status += STATUS_EVERY_US;
         }
         dw_model_sample(s->model, real_us(s, t_dev), &smp);
+        order_sample(s, &smp);
         n = dw_sample_pack(&smp, payload, sizeof(payload));
         pace(s, t_dev);
         if (n < 0 || emit(s, DW_FRAME_SAMPLE, payload, (size_t)n, t_dev, false) < 0)
@@ -630,14 +789,15 @@ static int sim_main(int argc, char **argv)
     memset(&s, 0, sizeof(s));
     dw_log_init(prog);
     parse_args(argc, argv, &s);
-    dw_layout_default(&s.hello, s.device, "dwsim-" DW_VERSION, s.rate);
+    dw_layout_default(&s.ref, s.device, "dwsim-" DW_VERSION, s.rate);
+    order_zones(&s);
     n = dw_hello_pack(&s.hello, s.hello_payload, sizeof(s.hello_payload));
     if (n < 0) {
         dw_err("cannot build the HELLO: %s", strerror((int)-n));
         return DW_EXIT_FAILURE;
     }
     s.hello_len = (size_t)n;
-    s.model = dw_model_new(&s.mc, &s.hello, err, sizeof(err));
+    s.model = dw_model_new(&s.mc, &s.ref, err, sizeof(err));
     if (!s.model) {
         if (errno == EINVAL)
             dw_usage_error(prog, "%s", err);
@@ -666,9 +826,11 @@ static int sim_main(int argc, char **argv)
         status = DW_EXIT_FAILURE;
     if (s.lost_truncated)
         dw_warn("out of memory: the labels' lost_seqs list is incomplete");
-    dw_info("done: %u frames, %llu bytes, %llu lost to link faults, %llu HELLO_REQUEST answered",
-            s.seq, (unsigned long long)s.link.bytes_out,
-            (unsigned long long)(s.damaged + s.lost_unplugged), (unsigned long long)s.answered);
+    dw_info("done: %llu frames, %llu bytes, %llu lost to link faults, %llu HELLO_REQUEST answered",
+            (unsigned long long)(s.sent[1] + s.sent[2] + s.sent[3] + s.sent[4]),
+            (unsigned long long)s.link.bytes_out,
+            (unsigned long long)(s.damaged + s.lost_unplugged + s.lost_minutes),
+            (unsigned long long)s.answered);
 out:
     if (s.labels) {
         write_spans(&s);

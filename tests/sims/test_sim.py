@@ -65,6 +65,8 @@ def case_usage(run):
         (['--link-faults', 'flip=2'], 'flip'), (['--link-faults', 'melt=1'], 'unknown fault'),
         (['--link-faults', 'garbage'], 'KEY=VALUE'),
         (['--speed', '2', '--fast'], 'exclude'), (['--pty-link', out], '--pty-link'),
+        (['--zone-order', 'sideways'], '--zone-order'), (['--reboot-at', '2m'], '--reboot-at'),
+        (['--link-faults', 'lose-minutes=0.9'], 'lose-minutes'),
         (['--bogus'], 'unknown option'),
     ]
     for args, why in bad:
@@ -138,9 +140,7 @@ def sc_healthy(r):
     pmax = np.percentile(r.pres[v], 99.9)
     check(pmax < 4.0, 'pressure %.2f kPa: above the 4 kPa called harmful' % pmax)
     feeds = r.feeds()
-    gaps = np.diff([f[0] for f in feeds])
-    check(len(feeds) >= 15 and np.all((gaps >= 2.0) & (gaps <= 3.0)), 'feed intervals %r' % gaps.round(2))
-    check(all(a[2] != b[2] for a, b in zip(feeds, feeds[1:])), 'feeds do not alternate sides')
+    feed_text = check_feeding(r, 8.0)
     # pressure rises between feeds and falls during one, on the fed side
     drops = []
     for (s, e, side) in feeds[2:]:
@@ -172,8 +172,92 @@ def sc_healthy(r):
     hm = [np.median(r.temp[v & (hours == h)]) for h in range(int(r.t[-1])) if np.any(v & (hours == h))]
     swing = np.percentile(hm, 95) - np.percentile(hm, 5)
     check(0.2 <= swing <= 2.5, 'circadian swing %.2f C' % swing)
-    return 'skin %.2f..%.2f C, |asym| max %.2f, P max %.2f kPa, swing %.2f C, feed drop %.2f' % (
-        lo, hi, np.max(np.abs(asym)), pmax, swing, np.median(drops))
+    lying = check_lying_pressure(r)
+    return 'skin %.2f..%.2f C, |asym| max %.2f, P max %.2f kPa, swing %.2f C, feed drop %.2f; %s; %s' % (
+        lo, hi, np.max(np.abs(asym)), pmax, swing, np.median(drops), feed_text, lying)
+
+
+def asleep_h(hod):
+    return hod >= 22.5 or hod < 6.5
+
+
+def check_feeding(r, start_hour):
+    """Irregular feeding (docs/simulator.md "The day"): 3.5-5 h from a feed
+    whose next would fall in the night, 1-3.5 h and uneven by day, now and
+    then the same side twice; a long gap leaves the breast fuller before the
+    next feed (ordinary, not an episode)."""
+    feeds = r.feeds()
+    night, day = [], []
+    for a, b in zip(feeds, feeds[1:]):
+        hod = (start_hour + a[0]) % 24
+        (night if asleep_h(hod) or asleep_h((hod + 2.5) % 24) else day).append(b[0] - a[0])
+    night, day = np.array(night), np.array(day)
+    check(len(night) >= 4 and np.all((night >= 3.5) & (night <= 5.0)), 'night gaps %r' % night.round(2))
+    check(len(day) >= 8 and np.all((day >= 1.0) & (day <= 3.5)), 'day gaps %r' % day.round(2))
+    check(np.std(day) >= 0.4, 'day gaps not uneven: %r' % day.round(2))
+    same = sum(a[2] == b[2] for a, b in zip(feeds, feeds[1:]))
+    check(1 <= same <= len(feeds) // 3, 'the same side twice %d times in %d feeds' % (same, len(feeds)))
+    # pre-feed fullness (median R of the fed breast) grows with that side's gap
+    pts = []
+    for side, zs in (('left', list(range(8))), ('right', list(range(8, 16)))):
+        base = r.soft_baseline(side, r.t[-1])
+        fs = r.feeds(side)
+        for prev, f in zip(fs, fs[1:]):
+            R = np.array([r.mean(r.pres, f[0] - 0.25, f[0], z) for z in zs]) / base[zs]
+            if np.all(np.isfinite(R)) and np.median(R) > 0.5:  # not across a garment-off
+                pts.append((f[0] - prev[1], float(np.median(R))))
+    short = [R for g, R in pts if g < 4.0]
+    long_ = [R for g, R in pts if g >= 7.0]
+    check(short and long_ and np.median(long_) > np.median(short) + 0.1,
+          'pre-feed R after short %r / long %r gaps' % (np.round(short, 2), np.round(long_, 2)))
+    check(max(R for g, R in pts) < 1.7, 'pre-feed R %r: beyond ordinary fullness' % max(R for g, R in pts))
+    return 'feed gaps night %.1f-%.1f h, day %.1f-%.1f h, same side twice %d, pre-feed R %.2f (< 4 h) vs %.2f (>= 7 h)' % (
+        night.min(), night.max(), day.min(), day.max(), same, np.median(short), np.median(long_))
+
+
+def check_lying(r, start_hour=None):
+    """Every scenario: one to three stretches of lying on one side of 1-2.5 h
+    per night, labelled, asleep, and seen in the accelerometer (gravity on
+    x: -1 g lying on the left, +1 g on the right; on z lying on the back)."""
+    ly = r.artefacts('lying')
+    check(ly, 'no lying stretches in the labels')
+    nights = {}
+    for l in ly:
+        a, b = l['start_us'] / 1e6 / H, l['end_us'] / 1e6 / H
+        check(1.0 - 1e-6 <= b - a <= 2.5 + 1e-6 and l['side'] in ('left', 'right'), 'stretch %r' % l)
+        if start_hour is not None:
+            check(asleep_h((start_hour + a) % 24) and asleep_h((start_hour + b - 0.01) % 24),
+                  'stretch at %.2f-%.2f h is not in the night' % (a, b))
+        w = r.window(a + 0.05, b - 0.05)
+        x = np.median(r.accel[w, 0])
+        check((x < -0.8) if l['side'] == 'left' else (x > 0.8), 'lying %s: accel x %.2f g' % (l['side'], x))
+        check(abs(np.median(r.accel[w, 2])) < 0.5, 'lying on a side: accel z %.2f g' % np.median(r.accel[w, 2]))
+        nights.setdefault(int((a + 12) // 24), []).append(l)
+    counts = [len(v) for v in nights.values()]
+    check(all(1 <= c <= 3 for c in counts), 'stretches per night %r' % counts)
+    return '%d lying stretches, per night %r' % (len(ly), counts)
+
+
+def check_lying_pressure(r):
+    """The mattress presses the down side's outer zones (lower-outer most),
+    not the inner ones, and warms them at most a little."""
+    ratios, warm = [], []
+    for l in r.artefacts('lying'):
+        a, b = l['start_us'] / 1e6 / H, l['end_us'] / 1e6 / H
+        off = 0 if l['side'] == 'left' else 8
+        lo, ui = off + 7, off + 2  # lower-outer outer ring; upper-inner inner ring
+        if any(s < b and e > a - 0.5 for (s, e, _) in r.feeds()):
+            continue
+        before, during = r.window(a - 0.4, a - 0.05), r.window(a + 0.2, b - 0.05)
+        rel = lambda z: r.pres[during, z].mean() / r.pres[before, z].mean()
+        ratios.append(rel(lo) / rel(ui))
+        warm.append((r.temp[during, lo].mean() - r.temp[before, lo].mean()) -
+                    (r.temp[during, ui].mean() - r.temp[before, ui].mean()))
+    check(len(ratios) >= 2, 'too few lying stretches away from feeds')
+    check(min(ratios) >= 1.3, 'outer zone pressed only x%r' % np.round(ratios, 2))
+    check(max(np.abs(warm)) <= 0.3, 'lying changes the pressed zone by %r C' % np.round(warm, 2))
+    return 'lying presses lower-outer x%.2f-%.2f, temperature %+.2f C at most' % (
+        min(ratios), max(ratios), max(warm, key=abs))
 
 
 def sc_blocked_duct(r):
@@ -330,7 +414,119 @@ def case_scenario(run, name):
           'sensor-detached': sc_sensor_detached, 'sensor-stuck': sc_sensor_stuck,
           'ice-pack': lambda r: sc_ice_pack(r, False), 'ice-pack-logged': lambda r: sc_ice_pack(r, True),
           'fever-only': sc_fever_only}[name]
-    print('%s: %s' % (name, fn(r)))
+    print('%s: %s; %s' % (name, fn(r), check_lying(r, 8.0 if name == 'healthy' else None)))
+
+
+# ---- garment variants: zone order, reboot, lost minutes, 1 Hz -----------------
+
+def frames_of(tmp, name, *args):
+    """The decoded frames (type, seq, t_us, payload) and labels of one run."""
+    data, lab = run_bytes(tmp, name, *args)
+    return [f for f in pg_frames(data) if f is not None], [json.loads(l) for l in lab.splitlines()]
+
+
+def pg_frames(data):
+    from dwtest.wire import decode_wire
+    return decode_wire(data)
+
+
+def hello_zones(payload):
+    """The zone table of a HELLO payload (docs/protocol.md 3.1)."""
+    n = payload[34]
+    return [tuple(payload[48 + 5 * i:53 + 5 * i]) for i in range(n)]
+
+
+def sample_zones(payload, n=Z):
+    """(temperatures, pressures) raw of a SAMPLE payload."""
+    t = np.frombuffer(payload[:2 * n], dtype='<i2')
+    p = np.frombuffer(payload[2 * n:4 * n], dtype='<u2')
+    return t, p
+
+
+@case(timeout=60, suites=['integration'])
+def case_zone_order(run):
+    """--zone-order shuffle: the HELLO declares the zones in another order,
+    every SAMPLE follows it, the labels name zones in the HELLO's order."""
+    base = ['--scenario', 'blocked-duct', '--zone', '3', '--seed', '4', '--duration', '3h',
+            '--rate', '1', '--onset', '1h']
+    ref, lref = frames_of(run.dir, 'ref', *base)
+    shu, lshu = frames_of(run.dir, 'shu', *base, '--zone-order', 'shuffle')
+    order = [l for l in lshu if l['type'] == 'summary'][0]['zone_order']
+    check(sorted(order) == list(range(Z)) and order != list(range(Z)), 'zone_order %r' % order)
+    zr, zs = hello_zones(ref[0][3]), hello_zones(shu[0][3])
+    check(ref[0][0] == 1 and shu[0][0] == 1 and zr != zs, 'the HELLOs declare the same order')
+    for i, z in enumerate(order):
+        side, q, ring, mirror, flags = zs[i]
+        check((side, q, ring, flags) == zr[z][:3] + zr[z][4:], 'HELLO zone %d is not reference zone %d' % (i, z))
+        check(order[mirror] == zr[z][3], 'HELLO zone %d: mirror %d is not the reference mirror' % (i, mirror))
+    samples = 0
+    for a, b in zip(ref, shu):
+        check(a[:3] == b[:3], 'frames differ in type, seq or time: %r %r' % (a[:3], b[:3]))
+        if a[0] == 2:
+            ta, pa = sample_zones(a[3])
+            tb, pb = sample_zones(b[3])
+            check(np.array_equal(tb, ta[order]) and np.array_equal(pb, pa[order]),
+                  'sample seq %d does not follow the HELLO order' % a[1])
+            samples += 1
+    ep = [l for l in lshu if l['type'] == 'episode'][0]
+    epr = [l for l in lref if l['type'] == 'episode'][0]
+    check(epr['zone'] == 3 and order[ep['zone']] == 3 and ep['zone_name'] == epr['zone_name'],
+          'episode zone %r (%r) vs reference %r' % (ep['zone'], ep['zone_name'], epr['zone_name']))
+    print('zone-order: HELLO order %r, %d samples follow it, episode at HELLO zone %d (%s)' % (
+        order, samples, ep['zone'], ep['zone_name']))
+
+
+@case(timeout=60, suites=['integration'])
+def case_reboot(run):
+    """--reboot-at: a new HELLO, then seq and device time from 0; the
+    wearer goes on (the same readings as without the reboot)."""
+    base = ['--scenario', 'healthy', '--seed', '5', '--duration', '2h', '--rate', '1']
+    plain, _ = frames_of(run.dir, 'plain', *base)
+    rb, lab = frames_of(run.dir, 'rb', *base, '--reboot-at', '70m')
+    hellos = [i for i, f in enumerate(rb) if f[0] == 1]
+    check(len(hellos) == 2 and hellos[0] == 0, 'HELLOs at frames %r' % hellos)
+    k = hellos[1]
+    before, after = rb[:k], rb[k:]
+    check(after[0][1] == 0 and after[0][2] == 0, 'the new HELLO has seq %d time %d' % after[0][1:3])
+    check([f[1] for f in after] == list(range(len(after))), 'seq does not count up from 0 after the reboot')
+    check(before[-1][2] < 70 * 60e6 and 69 * 60e6 <= before[-1][2], 'last time before %d' % before[-1][2])
+    ts = [f[2] for f in after]
+    check(ts == sorted(ts) and ts[-1] < 51 * 60e6, 'device time after the reboot %d..%d' % (ts[0], ts[-1]))
+    sp = [f[3] for f in plain if f[0] == 2]
+    sr = [f[3] for f in rb if f[0] == 2]
+    check(sp == sr, 'the readings changed with the reboot')
+    f = [l for l in lab if l.get('kind') == 'reboot']
+    check(len(f) == 1 and f[0]['t_us'] == 70 * 60 * 10**6 and f[0]['frames_before'] == k,
+          'reboot label %r' % f)
+    print('reboot: HELLO again at frame %d, then seq 0..%d and time 0..%.0f s; %d samples as without it' % (
+        k, len(after) - 1, ts[-1] / 1e6, len(sr)))
+
+
+@case(timeout=120, suites=['integration'])
+def case_lost_minutes(run):
+    """lose-minutes=0.05 (a 1 Hz garment): ~5 % of the device minutes never
+    arrive, whole; the rest is what the garment sent without losses."""
+    base = ['--scenario', 'healthy', '--seed', '6', '--duration', '24h', '--rate', '1']
+    plain, _ = frames_of(run.dir, 'plain', *base)
+    lossy, lab = frames_of(run.dir, 'lossy', *base, '--link-faults', 'lose-minutes=0.05')
+    sent = {f[1]: f for f in plain}
+    got = {f[1]: f for f in lossy}
+    check(all(sent[q] == f for q, f in got.items()), 'a frame that arrived differs from the one sent')
+    minutes = lambda fr: {int(f[2] // 60e6) for f in fr.values() if f[0] == 2}
+    lost = minutes(sent) - minutes(got)
+    share = len(lost) / len(minutes(sent))
+    check(0.035 <= share <= 0.065, 'lost %.3f of the minutes' % share)
+    for q, f in sent.items():
+        if q not in got:
+            check(int(f[2] // 60e6) in lost, 'frame seq %d lost outside a lost minute' % q)
+    lab_min = {int(l['start_us'] // 60e6) for l in lab if l.get('kind') == 'lost-minute'}
+    summ = [l for l in lab if l['type'] == 'summary'][0]
+    check(lab_min == lost and summ['frames_lost'] == len(sent) - len(got) and
+          summ['faults']['lost-minute'] == len(lost) and summ['frames_lost_minutes'] == len(sent) - len(got),
+          'labels: %d lost minutes, %d frames lost; measured %d, %d' % (
+              len(lab_min), summ['frames_lost'], len(lost), len(sent) - len(got)))
+    print('lost minutes: %d of %d (%.1f %%), %d frames, as labelled' % (
+        len(lost), len(minutes(sent)), 100 * share, len(sent) - len(got)))
 
 
 # ---- through a real pty into the real ductwatch-acquire ------------------------
