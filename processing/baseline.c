@@ -109,3 +109,52 @@ void dw_baseline_step(struct minute_ctx *x)
         dv->next_baseline_minute = x->minute + 1 + dw_det_minutes(c->baseline_update_us);
     }
 }
+
+/* R = 1 + a * gap^b by least squares in log-log over the points that have
+ * filled at all (R - 1 >= 0.02, gap >= 0.5 h); b is kept within [0.5, 4]
+ * (filling near capacity is faster: tension). The scatter is the robust SD
+ * (1.4826 x MAD) of her points around the curve. */
+static void fill_fit(struct dw_breast *b, float *scratch)
+{
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    unsigned n = 0;
+    for (uint32_t k = 0; k < b->fill_n; k++) {
+        if (b->fill_r[k] - 1 < 0.02 || b->fill_gap_h[k] < 0.5)
+            continue;
+        double x = log(b->fill_gap_h[k]), y = log(b->fill_r[k] - 1);
+        sx += x;
+        sy += y;
+        sxx += x * x;
+        sxy += x * y;
+        n++;
+    }
+    b->fill_fit = false;
+    if (n < DW_DET_FILL_MIN)
+        return;
+    double den = n * sxx - sx * sx;
+    double slope = den > 1e-6 ? (n * sxy - sx * sy) / den : 1.0;
+    slope = fmin(fmax(slope, 0.5), 4.0);
+    b->fill_b = slope;
+    b->fill_a = exp((sy - slope * sx) / n);
+    b->fill_fit = true;
+    for (uint32_t k = 0; k < b->fill_n; k++)
+        scratch[k] = (float)fabs(b->fill_r[k] - dw_baseline_fill_expected(b, b->fill_gap_h[k]));
+    b->fill_sd = 1.4826 * dw_det_median(scratch, b->fill_n);
+}
+
+void dw_baseline_fill_add(struct dw_breast *b, double gap_h, double r, float *scratch)
+{
+    b->fill_gap_h[b->fill_head] = (float)gap_h;
+    b->fill_r[b->fill_head] = (float)r;
+    b->fill_head = (b->fill_head + 1) % DW_DET_FILL_CAP;
+    if (b->fill_n < DW_DET_FILL_CAP)
+        b->fill_n++;
+    fill_fit(b, scratch);
+}
+
+double dw_baseline_fill_expected(const struct dw_breast *b, double gap_h)
+{
+    if (!b->fill_fit || gap_h <= 0)
+        return NAN;
+    return 1 + b->fill_a * pow(gap_h, b->fill_b);
+}

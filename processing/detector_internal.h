@@ -28,6 +28,12 @@
 #define DW_DET_ZONE_EPISODES 8    /* episode starts remembered per zone */
 #define DW_DET_FR_MIN_MINUTES 5   /* minutes of data an F1-FR window needs */
 #define DW_DET_CLOCK_HOURS 72     /* same-clock-hour history: 3 days */
+#define DW_DET_FILL_CAP 32        /* pre-feed fullness points kept per breast */
+#define DW_DET_FILL_MIN 4         /* points before the wearer's own curve is used */
+#define DW_DET_E1_MARGIN 0.15     /* E1: R above this wearer's usual pre-feed R at that gap */
+#define DW_DET_E1_MAD_FACTOR 3.0  /* ... and above 3 robust SDs of her own scatter */
+#define DW_DET_E1_POST_FEED_R 1.20 /* E1: breast median R 30-60 min after a feed: not relieved */
+#define DW_DET_E1_POST_FEED_US (6ULL * 3600 * 1000000) /* that verdict counts this long */
 #define DW_DET_LYING_G 0.5        /* gravity share on x (sides) or z (back): lying */
 #define DW_DET_LYING_AFTER_US (2 * DW_DET_MINUTE_US) /* the press fades after a roll */
 
@@ -139,6 +145,14 @@ struct dw_breast {
     double median_r;      /* this minute, NAN if none */
     double median_r_last; /* last valid */
     uint32_t n_t_valid, n_present;
+    /* this wearer's pre-feed fullness: median R at a feed start against
+     * the hours since the last feed on this side (R = 1 + a * gap^b) */
+    float fill_gap_h[DW_DET_FILL_CAP], fill_r[DW_DET_FILL_CAP];
+    uint32_t fill_n, fill_head;
+    bool fill_fit;
+    double fill_a, fill_b, fill_sd;
+    double post_feed_r;   /* breast median R 30-60 min after the last feed */
+    uint64_t post_feed_us;
     /* D1 / I1 */
     struct dw_sustain d1, i1, i1_t2;
     uint32_t cooc_feeds;
@@ -272,6 +286,12 @@ void dw_rules_thermometer(struct dw_detector *d, struct dw_device *dv, uint64_t 
 /* rules_firmness.c */
 void dw_rules_firmness_step(struct minute_ctx *x);
 void dw_rules_relief_step(struct minute_ctx *x);
+
+/* baseline.c: the wearer's own pre-feed fullness */
+void dw_baseline_fill_add(struct dw_breast *b, double gap_h, double r, float *scratch);
+/* Her usual median R after gap_h hours without a feed on that side; NAN
+ * while too few feeds were seen. */
+double dw_baseline_fill_expected(const struct dw_breast *b, double gap_h);
 
 /* rules_episode.c */
 void dw_rules_episode_touch(struct dw_device *dv, unsigned side, int zone, uint64_t t);

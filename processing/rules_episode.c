@@ -229,6 +229,20 @@ void dw_rules_duct_step(struct minute_ctx *x)
         duct_breast(x, s);
 }
 
+/* Fuller than this wearer gets after the same time without a feed on
+ * that side, or not relieved by the last feed (E2's idea, per breast). */
+static bool beyond_usual(const struct minute_ctx *x, const struct dw_breast *b, double r)
+{
+    if (b->post_feed_us && x->t_us - b->post_feed_us <= DW_DET_E1_POST_FEED_US &&
+        b->post_feed_r >= DW_DET_E1_POST_FEED_R)
+        return true;
+    double gap_h = b->feed_end_us ? (double)(x->t_us - b->feed_end_us) / 3.6e9 : -1;
+    double usual = dw_baseline_fill_expected(b, gap_h);
+    if (isnan(usual)) /* too few feeds seen: the fixed threshold alone */
+        return true;
+    return r >= usual + fmax(DW_DET_E1_MARGIN, DW_DET_E1_MAD_FACTOR * b->fill_sd);
+}
+
 /* E1: most zones of both breasts firm, the sides alike. */
 static int engorgement_sustain(struct minute_ctx *x, double *value)
 {
@@ -248,7 +262,8 @@ static int engorgement_sustain(struct minute_ctx *x, double *value)
     bool both = ok && firm[0] >= c->e1_zone_fraction * n_r[0] &&
                 firm[1] >= c->e1_zone_fraction * n_r[1];
     bool alike = ok && fabs(ml - mr) <= c->e1_side_diff * fmax(ml, mr);
-    bool raise = dv->learned && both && alike;
+    bool raise = dv->learned && both && alike && beyond_usual(x, &dv->breast[0], ml) &&
+                 beyond_usual(x, &dv->breast[1], mr);
     bool hold = ok && ml >= h * c->e1_r + (1 - h) && mr >= h * c->e1_r + (1 - h);
     *value = ok ? fmin(ml, mr) : 0;
     return dw_sustain_step(&dv->e1, raise, hold, ok, dw_det_minutes(c->e1_sustain_us),
@@ -314,8 +329,14 @@ void dw_rules_feed_start(struct dw_detector *d, struct dw_device *dv, int s0, in
         dv->e1_relieved = false;
     }
     for (int s = s0; s <= s1; s++) {
-        dv->breast[s].in_feed = dv->breast[s].feed_minute = true;
-        dv->breast[s].feed_start_us = t;
+        struct dw_breast *b = &dv->breast[s];
+        /* her usual fullness: learnt while no engorgement is suspected */
+        if (b->feed_end_us && !b->in_feed && !isnan(b->median_r_last) &&
+            !dv->e1_alert.active && !dv->e1.minutes_true)
+            dw_baseline_fill_add(b, (double)(t - b->feed_end_us) / 3.6e9, b->median_r_last,
+                                 dv->scratch);
+        b->in_feed = b->feed_minute = true;
+        b->feed_start_us = t;
     }
     dv->feeds++;
     for (int s = 0; s < 2; s++)

@@ -130,6 +130,10 @@ void dw_rules_relief_step(struct minute_ctx *x)
             continue;
         b->fr_pending = false;
         double breast_median = b->fr_median_n ? b->fr_median_sum / b->fr_median_n : NAN;
+        if (!isnan(breast_median)) { /* E1: does the feed relieve this breast? */
+            b->post_feed_r = breast_median;
+            b->post_feed_us = x->t_us;
+        }
         for (unsigned i = 0; i < x->n_zones; i++)
             if (x->dv->zone[i].side == (unsigned)s)
                 relief_verdict(x, s, i, breast_median);

@@ -579,6 +579,46 @@ static void test_e1_engorgement(void **st)
     fx_free(f);
 }
 
+/* A long night gap: both breasts fed (a pump on both sides), then 5 h
+ * asleep without a feed. Both fill up to R ~1.5, as full as this wearer
+ * always is before a feed: no E1 (it was raised). Engorgement (edema that
+ * a feed does not relieve, as in test_e1_engorgement) after the same
+ * nights still is E1. */
+static void night_gap(struct fx *f)
+{
+    dw_detector_event(f->d, "synth01", f->s.t_us, DW_EV_PUMP_START, DW_SIDE_NONE, false, 0);
+    f->s.feeds_enabled = false;
+    synth_run(&f->s, f->d, 20 * M_US);
+    f->s.fill[0] = f->s.fill[1] = 0;
+    dw_detector_event(f->d, "synth01", f->s.t_us, DW_EV_PUMP_END, DW_SIDE_NONE, false, 0);
+    synth_run(&f->s, f->d, 5 * H_US);
+    f->s.feeds_enabled = true;
+    f->s.next_feed_us = f->s.t_us;
+    synth_run(&f->s, f->d, 19 * H_US);
+}
+
+static void test_e1_night_gap_is_usual(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(41);
+    synth_run(&f->s, f->d, 30 * H_US);
+    night_gap(f);
+    night_gap(f);
+    if (find(&f->log, "E1", -1, 0))
+        dump(&f->log);
+    assert_null(find(&f->log, "E1", -1, 0));
+    assert_int_equal(count_level(&f->log, DW_L1, 0), 0);
+    uint64_t onset = f->s.t_us;
+    f->s.all_firm = 0.8;
+    synth_run(&f->s, f->d, 8 * H_US);
+    const struct rec *e1 = find(&f->log, "E1", DW_ALERT_RAISED, onset);
+    if (!e1)
+        dump(&f->log);
+    assert_non_null(e1);
+    assert_true(e1->t - onset <= 8 * H_US);
+    fx_free(f);
+}
+
 /* ---- P1 ---- */
 
 static void test_p1_pressing(void **st)
@@ -923,6 +963,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_messages_fit),
         cmocka_unit_test(test_s4_not_at_garment_off),
         cmocka_unit_test(test_lying_left_not_firmness),
+        cmocka_unit_test(test_e1_night_gap_is_usual),
     };
     return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }
