@@ -11,6 +11,8 @@
  *   lost: N …        record: garment frames lost while acquire restarted
  *   deleted: PATH: … record: a session file deleted while written
  *   url: URL         web: the page to open, with its token
+ *   nats: URL        bridge: connected to NATS and subscribed
+ *   bridged: {JSON}  bridge: its counters at the end (docs/operations.md)
  */
 #pragma once
 #include <stddef.h>
@@ -25,6 +27,8 @@
 #define DW_LINE_LOST "lost: "
 #define DW_LINE_DELETED "deleted: "
 #define DW_LINE_URL "url: "
+#define DW_LINE_NATS "nats: "
+#define DW_LINE_BRIDGED "bridged: "
 
 /* What follows prefix in line, or NULL when line does not start with it. */
 const char *dw_line_value(const char *line, const char *prefix);

@@ -71,6 +71,11 @@ static int read_small_file(const char *path, char *buf, size_t cap, bool secret,
     return 0;
 }
 
+int dw_security_read_secret(const char *path, char *buf, size_t cap, const char **why)
+{
+    return read_small_file(path, buf, cap, true, why);
+}
+
 /* Next non-comment line, trimmed; NULL at the end. Modifies the buffer. */
 static char *next_line(char **cursor)
 {

@@ -29,6 +29,10 @@ struct dw_curve_keys {
  * other have any access to it (-EPERM), when a key is malformed or the
  * public key does not belong to the secret key (-EINVAL). */
 int dw_security_load_keypair(const char *path, struct dw_curve_keys *k, const char **why);
+/* Any other small secret file (a NATS credentials or password file): at
+ * most cap - 1 bytes, NUL-terminated, refused (-EPERM) like a secret key
+ * file when group or others have any access to it or another user owns it. */
+int dw_security_read_secret(const char *path, char *buf, size_t cap, const char **why);
 /* A public key: from a .pub file, or the public half of a .key file. */
 int dw_security_load_public(const char *path, char out[DW_Z85_KEY_LEN + 1], const char **why);
 /* True for a 40-character Z85 string that decodes to 32 bytes. */

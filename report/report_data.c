@@ -300,7 +300,8 @@ static int load_tables(struct dw_report *rep, struct dw_session_reader *r)
     const struct dw_row_event *ev;
     const struct dw_row_alert *al;
     const struct dw_row_stats *st;
-    size_t ne, na, ns, ce = rep->cap_events, ca = rep->cap_alerts;
+    size_t ne, na, ns, ce = rep->cap_events, ca = rep->cap_alerts, cc = rep->cap_alerts;
+    size_t width = dw_session_reader_info(r)->alert_message_width;
     ev = dw_session_reader_events(r, &ne);
     al = dw_session_reader_alerts(r, &na);
     st = dw_session_reader_stats(r, &ns);
@@ -308,6 +309,7 @@ static int load_tables(struct dw_report *rep, struct dw_session_reader *r)
         grow((void **)&rep->event_elapsed, &ce, rep->n_events + ne, sizeof(uint64_t)) < 0 ||
         grow((void **)&rep->alerts, &rep->cap_alerts, rep->n_alerts + na, sizeof(*al)) < 0 ||
         grow((void **)&rep->alert_elapsed, &ca, rep->n_alerts + na, sizeof(uint64_t)) < 0 ||
+        grow((void **)&rep->alert_cut, &cc, rep->n_alerts + na, sizeof(bool)) < 0 ||
         grow((void **)&rep->stats, &rep->cap_stats, rep->n_stats + ns, sizeof(*st)) < 0)
         return -ENOMEM;
     if (ne)
@@ -320,6 +322,9 @@ static int load_tables(struct dw_report *rep, struct dw_session_reader *r)
         memset(rep->event_elapsed + rep->n_events, 0, ne * sizeof(uint64_t));
     if (na)
         memset(rep->alert_elapsed + rep->n_alerts, 0, na * sizeof(uint64_t));
+    for (size_t i = 0; i < na; i++)
+        rep->alert_cut[rep->n_alerts + i] =
+            width && strnlen(al[i].message, sizeof(al[i].message)) >= width;
     rep->n_events += ne;
     rep->n_alerts += na;
     rep->n_stats += ns;
@@ -576,6 +581,7 @@ static void keep_window(struct dw_report *rep)
         if (!keep)
             continue;
         rep->alerts[n] = rep->alerts[i];
+        rep->alert_cut[n] = rep->alert_cut[i];
         rep->alert_elapsed[n++] = rep->alert_elapsed[i];
     }
     rep->n_alerts = n;
@@ -673,6 +679,7 @@ void dw_report_free(struct dw_report *rep)
     free(rep->event_elapsed);
     free(rep->alerts);
     free(rep->alert_elapsed);
+    free(rep->alert_cut);
     free(rep->stats);
     free(rep->moments);
 }

@@ -399,10 +399,10 @@ void dw_report_parameters(FILE *f, const struct dw_report *rep, const struct dw_
     } else {
         fputs("The built-in defaults of ruleset " DW_RULESET_VERSION " (docs/detection.md)", f);
     }
-    fputs(". The session files record each alert's ruleset version, not its parameters: "
-          "if detection ran with another configuration, give it to <code>ductwatch report "
-          "--config</code>. The heat maps' dL and R come from detection re-run over these "
-          "samples with these parameters", f);
+    fputs(". Each alert row below carries the parameters its rule ran with (files "
+          "recorded before 2026-12 do not): if detection ran with another configuration, "
+          "give it to <code>ductwatch report --config</code>. The heat maps' dL and R come "
+          "from detection re-run over these samples with these parameters", f);
     fprintf(f, "; it raised %llu clinical alert%s where the files hold %llu.</p>\n",
             (unsigned long long)rep->replay_raised, rep->replay_raised == 1 ? "" : "s",
             (unsigned long long)rep->file_raised);

@@ -62,7 +62,9 @@ static void head(const struct dw_report *rep, FILE *f)
           ".legend .mk,.legend .zone-range{white-space:nowrap}\n"
           "details{margin:.6em 0}summary{cursor:pointer;font-weight:bold}\n"
           "code{font-size:.9em}\n"
-          "td.cut::after{content:\"\\2026 (cut: a session file keeps 256 bytes)\";color:#666}\n"
+          "td.cut::after{content:\"\\2026 (cut: files recorded before 2026-12 keep 256 "
+          "bytes)\";color:#666}\n"
+          "td.params{font-family:monospace;font-size:.85em;word-break:break-all}\n"
           "</style>\n</head>\n<body>\n", f);
 }
 
@@ -177,17 +179,17 @@ static void alert_row(const struct dw_report *rep, FILE *f, size_t i)
     dw_report_value(f, rule, a->value);
     fputs("</td><td class=\"num\">", f);
     dw_report_value(f, rule, a->threshold);
-    /* a message that fills the field was cut by the file's fixed width */
-    td(f, strnlen(a->message, sizeof(a->message)) == sizeof(a->message) ? "message cut"
-                                                                        : "message",
-       a->message, sizeof(a->message));
+    /* a message that filled its file's column (256 bytes before 2026-12) was cut there */
+    td(f, rep->alert_cut[i] ? "message cut" : "message", a->message, sizeof(a->message));
+    /* the rule's parameters as detection ran them; files before format 2 have none */
+    td(f, "params", a->params[0] ? a->params : "not recorded", sizeof(a->params));
     fputs("</td></tr>\n", f);
 }
 
 static const char alert_header[] =
     "<div class=\"wide\"><table class=\"alerts\">\n<tr><th>Time</th><th>Rule</th>"
     "<th>Level</th><th>State</th><th>Where</th><th>Value</th><th>Threshold</th>"
-    "<th>Message</th></tr>\n";
+    "<th>Message</th><th>Parameters</th></tr>\n";
 
 static void alerts_table(const struct dw_report *rep, FILE *f)
 {
@@ -206,7 +208,8 @@ static void alerts_table(const struct dw_report *rep, FILE *f)
         }
         if (!n++)
             fprintf(f, "<p>As detection recorded them: raised, updated (still present, new "
-                    "value or level) and cleared; the message is detection's own words.</p>\n%s",
+                    "value or level) and cleared; the message is detection's own words, the "
+                    "parameters those its rule ran with.</p>\n%s",
                     alert_header);
         alert_row(rep, f, i);
     }

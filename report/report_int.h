@@ -115,6 +115,7 @@ struct dw_report {
     size_t n_events, cap_events;
     struct dw_row_alert *alerts;
     uint64_t *alert_elapsed;
+    bool *alert_cut;               /* the message filled its file's column: cut there */
     size_t n_alerts, cap_alerts;
     struct dw_row_stats *stats;
     size_t n_stats, cap_stats;

@@ -12,18 +12,20 @@
 # chromium-driver and python3-selenium drive the web page in tests/web;
 # libmicrohttpd-dev is ductwatch-web's HTTP library (so a build needs it);
 # openssl makes the TLS test's certificate.
+# libnats-dev is ductwatch-bridge's NATS client (the bridge is built where it
+# is found); nats-server is the real JetStream server tests/nats starts.
 set -euo pipefail
 
 PKGS=(
   gcc pkg-config meson ninja-build
   libserialport-dev libzmq3-dev libhdf5-dev hdf5-tools libcmocka-dev
-  libinih-dev libcjson-dev scdoc libmicrohttpd-dev
+  libinih-dev libcjson-dev scdoc libmicrohttpd-dev libnats-dev
   python3 python3-h5py python3-zmq python3-numpy
   procps util-linux
 )
 TEST_PKGS=(
   chromium chromium-driver python3-selenium libczmq-dev openssl
-  clang libclang-rt-14-dev valgrind
+  clang libclang-rt-14-dev valgrind nats-server
 )
 if [ "${1:-}" != "--build" ]; then
   PKGS+=("${TEST_PKGS[@]}")

@@ -633,6 +633,7 @@ static void on_alert(const struct dw_sub_msg *sm, const struct dw_msg_alert *a, 
     dw_session_strset(row.side, sizeof(row.side), a->side);
     dw_session_strset(row.zone_name, sizeof(row.zone_name), a->zone_name);
     dw_session_strset(row.ruleset_version, sizeof(row.ruleset_version), a->ruleset_version);
+    dw_session_strset(row.params, sizeof(row.params), a->params);
     dw_session_strset(row.message, sizeof(row.message), a->message);
     if (!d->w) {
         unrecordable(d, "an alert");

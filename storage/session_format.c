@@ -120,6 +120,7 @@ static void type_alert(struct builder *b)
     COL(b, R, value, H5T_NATIVE_DOUBLE);
     COL(b, R, threshold, H5T_NATIVE_DOUBLE);
     COLS(b, R, ruleset_version);
+    COLS(b, R, params);
     COLS(b, R, message);
 }
 

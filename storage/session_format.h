@@ -8,7 +8,9 @@
 #include "msg_alert.h"
 
 #define DW_SESSION_FORMAT "ductwatch-session"
-#define DW_SESSION_FORMAT_VERSION 1
+/* 2: /alerts has `params` (2026-12); 1: no params, message 256 or 1024
+ * wide. The reader takes both (docs/storage.md section 4). */
+#define DW_SESSION_FORMAT_VERSION 2
 /* Size for error message buffers: a path plus a reason. */
 #define DW_SESSION_ERR_MAX 5120
 
@@ -22,7 +24,10 @@
 #define DW_S_STATE 8
 #define DW_S_ZONE_NAME 32
 #define DW_S_RULESET 16
+/* Fixed widths, not variable-length strings: HDF5 SWMR does not support
+ * variable-length data (its global heap is not SWMR-safe); see storage.md. */
 #define DW_S_MESSAGE DW_MSG_ALERT_MESSAGE_MAX /* every message detect writes, whole */
+#define DW_S_PARAMS DW_MSG_ALERT_PARAMS_MAX   /* the rule's parameters as the body carries them */
 #define DW_S_LAYOUT_NAME 32
 
 #define DW_LAYOUT_NEIGHBOURS 4
@@ -82,6 +87,7 @@ struct dw_row_alert {
     char zone_name[DW_S_ZONE_NAME];
     double value, threshold;
     char ruleset_version[DW_S_RULESET];
+    char params[DW_S_PARAMS];   /* JSON object text; "" in version 1 files */
     char message[DW_S_MESSAGE];
 };
 

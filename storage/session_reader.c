@@ -177,6 +177,27 @@ out:
     return ret;
 }
 
+/* The width of a fixed string column in the file: /alerts message was 256
+ * bytes before it was DW_S_MESSAGE. 0 when the column is missing. */
+static size_t column_width(hid_t file, const char *table, const char *column)
+{
+    size_t w = 0;
+    hid_t ds = H5Dopen2(file, table, H5P_DEFAULT);
+    hid_t ft = ds >= 0 ? H5Dget_type(ds) : -1;
+    int i = ft >= 0 ? H5Tget_member_index(ft, column) : -1;
+    hid_t mt = i >= 0 ? H5Tget_member_type(ft, (unsigned)i) : -1;
+    if (mt >= 0 && H5Tget_class(mt) == H5T_STRING && !H5Tis_variable_str(mt))
+        w = H5Tget_size(mt);
+    if (mt >= 0)
+        H5Tclose(mt);
+    if (ft >= 0)
+        H5Tclose(ft);
+    if (ds >= 0)
+        H5Dclose(ds);
+    H5Eclear2(H5E_DEFAULT);
+    return w;
+}
+
 static hid_t open_file(const char *path, bool *swmr)
 {
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -288,6 +309,7 @@ int dw_session_reader_open(struct dw_session_reader **out, const char *path,
     r->info.status = r->status.n;
     r->info.events = r->events.n;
     r->info.alerts = r->alerts.n;
+    r->info.alert_message_width = column_width(r->file, "alerts", "message");
     r->info.stats = r->stats.n;
 
     {

@@ -21,6 +21,9 @@ struct dw_session_info {
     uint64_t start_device_us;      /* session_start_device_us */
     bool swmr_open;                /* the file needed SWMR read mode (being written, or crashed) */
     uint64_t frames, hellos, status, events, alerts, stats; /* rows */
+    /* /alerts message width in the file (256 before 2026-12): a message
+     * this long was cut by the recorder. */
+    size_t alert_message_width;
     uint64_t t_first_us, t_last_us; /* device time of the first and last frame rows */
     uint64_t t_first_ns, t_last_ns; /* host time of the same */
 };

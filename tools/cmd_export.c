@@ -184,7 +184,7 @@ static uint64_t alert_elapsed(const struct times *t, const struct dw_row_alert *
 static void alerts_csv(FILE *f, const struct dw_row_alert *al, size_t n, const struct times *t)
 {
     fputs("t_device_us,elapsed_s,clock_utc,id,rule,level,state,side,zone,zone_name,value,"
-          "threshold,ruleset_version,message\n", f);
+          "threshold,ruleset_version,message,params\n", f);
     for (size_t i = 0; i < n; i++) {
         const struct dw_row_alert *a = &al[i];
         row_times(f, t, a->t_device_us, alert_elapsed(t, a));
@@ -202,6 +202,8 @@ static void alerts_csv(FILE *f, const struct dw_row_alert *al, size_t n, const s
         csv_text(f, a->ruleset_version, sizeof(a->ruleset_version));
         fputc(',', f);
         csv_text(f, a->message, sizeof(a->message));
+        fputc(',', f);
+        csv_text(f, a->params, sizeof(a->params));
         fputc('\n', f);
     }
 }

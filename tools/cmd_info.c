@@ -117,8 +117,8 @@ static void print_text(const struct info *fi)
 {
     const struct dw_session_info *in = fi->in;
     printf("%s\n", fi->path);
-    printf("  device:   %s, firmware %s, recorded by %s\n", in->device_id, in->firmware,
-           in->software_version);
+    printf("  device:   %s, firmware %s, recorded by %s, format %d\n", in->device_id,
+           in->firmware, in->software_version, in->format_version);
     printf("  start:    %s\n", in->session_start);
     printf("  span:     %s garment time (%.2f h), %s to %s clock time\n", fi->span,
            fi->span_us / 3.6e9, fi->clock_from, fi->clock_to);
@@ -170,6 +170,7 @@ static cJSON *json_info(const struct info *fi)
     cJSON_AddStringToObject(o, "device", in->device_id);
     cJSON_AddStringToObject(o, "firmware", in->firmware);
     cJSON_AddStringToObject(o, "software_version", in->software_version);
+    cJSON_AddNumberToObject(o, "format_version", in->format_version);
     cJSON_AddStringToObject(o, "session_start", in->session_start);
     cJSON_AddNumberToObject(o, "t_first_device_us", (double)in->t_first_us);
     cJSON_AddNumberToObject(o, "t_last_device_us", (double)in->t_last_us);

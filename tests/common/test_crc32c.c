@@ -1,8 +1,13 @@
-/* CRC-32C: the check value, known vectors, and the incremental form. */
+/* CRC-32C: the check value, known vectors, the incremental form, and the
+ * CPU instruction against the table code on every file of the fuzz corpus. */
+#include <dirent.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "crc32c.h"
 #include "dwcmocka.h"
@@ -71,12 +76,76 @@ static void test_incremental(void **state)
     assert_int_equal(dw_crc32c_update(dw_crc32c_update(0, "1234", 4), "56789", 5), 0xE3069283u);
 }
 
+/* Every suffix of f's bytes through both forms; returns how many were compared. */
+static size_t agree_on_file(const char *path)
+{
+    static uint8_t buf[1 << 16];
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    for (size_t off = 0; off <= n; off++) {
+        uint32_t t = dw_crc32c_update_table(0, buf + off, n - off);
+        if (dw_crc32c(buf + off, n - off) != t) {
+            fprintf(stderr, "%s from byte %zu: %s form %08x, table %08x\n", path, off,
+                    dw_crc32c_impl(), dw_crc32c(buf + off, n - off), t);
+            fail();
+        }
+    }
+    return n + 1;
+}
+
+/* DW_FUZZ_CORPUS names tests/fuzz/corpus (meson sets it): every frame,
+ * HELLO, message and config the fuzzers keep, each at every offset. */
+static void test_instruction_agrees_on_corpus(void **state)
+{
+    (void)state;
+    const char *root = getenv("DW_FUZZ_CORPUS");
+    assert_non_null(root);
+    size_t files = 0, runs = 0;
+    static const char *const dirs[] = { "frame", "hello", "msg", "alert", "config", "web" };
+    for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
+        char dir[4096], path[8192];
+        snprintf(dir, sizeof(dir), "%s/%s", root, dirs[d]);
+        DIR *dp = opendir(dir);
+        assert_non_null(dp);
+        for (struct dirent *e; (e = readdir(dp));) {
+            if (e->d_name[0] == '.')
+                continue;
+            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+            runs += agree_on_file(path);
+            files++;
+        }
+        closedir(dp);
+    }
+    printf("# %s form against the table on %zu corpus files, %zu runs\n",
+           dw_crc32c_impl(), files, runs);
+    assert_true(files >= 100);
+}
+
+/* Both forms through the public entry point, switched at run time: the
+ * check value and every length against the bitwise reference. */
+static void test_select(void **state)
+{
+    (void)state;
+    const char *native = dw_crc32c_impl();
+    assert_int_equal(dw_crc32c_select("table"), 0);
+    assert_string_equal(dw_crc32c_impl(), "table");
+    test_check_value(state);
+    test_against_bitwise(state);
+    assert_int_equal(dw_crc32c_select("no-such-form"), -ENOTSUP);
+    assert_int_equal(dw_crc32c_select(native), 0);
+    assert_string_equal(dw_crc32c_impl(), native);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_check_value),
         cmocka_unit_test(test_against_bitwise),
         cmocka_unit_test(test_incremental),
+        cmocka_unit_test(test_instruction_agrees_on_corpus),
+        cmocka_unit_test(test_select),
     };
     return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

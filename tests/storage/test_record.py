@@ -3,6 +3,7 @@
 docs/messages.md -> ductwatch-record -> session file read back with h5py,
 also while it is still being written (SWMR); then rotation and a HELLO
 change. The file must hold exactly what was sent."""
+import json
 import os
 import re
 import stat
@@ -116,7 +117,7 @@ def case_session(wd):
     with h5py.File(path, "r") as f:
         a = f.attrs
         check(a["format"] == b"ductwatch-session", "format attr %r" % a["format"])
-        check(a["format_version"] == 1, "format_version")
+        check(a["format_version"] == 2, "format_version")
         check(a["device_id"] == DEV.encode() and a["firmware"] == b"fw-1.2.3", "ids")
         check(a["software_version"].startswith(b"ductwatch-record "), "software_version")
         check(re.fullmatch(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", a["session_start"]),
@@ -203,6 +204,7 @@ def case_session(wd):
         check((al["rule"] == b"D1").all() and (al["level"] == b"L2").all() and
               (al["state"] == b"raised").all() and (al["zone"] == 5).all(), "alert fields")
         check(al["message"][0] == b"possible blocked duct", "alert message")
+        check(json.loads(al["params"][0].decode()) == {"k": 1}, "alert params %r" % al["params"][0])
         check(list(al["id"]) == list(range(1, len(alerts) + 1)), "alert ids")
 
         sts = f["stats"][:]

@@ -5,11 +5,12 @@
  * missing), alerts raised/updated/cleared, and cumulative stats rows.
  *
  * mksession OUT.h5 [--hours H] [--rate HZ] [--device-id ID] [--text TEXT]
- *                  [--message MSG] [--spike-zone Z] [--spike-c C]
+ *                  [--message MSG] [--params JSON] [--spike-zone Z] [--spike-c C]
  *                  [--spike-at-h H] [--restart-at-h H] [--fault-zone Z]
  *                  [--crash | --hold]
  * --text goes into every user event's text, --message into every alert's
- * message (both for escaping tests); --spike-* puts one sample of zone Z at
+ * message (both for escaping tests), --params into every alert's params
+ * (default: T1's built-in parameters as detect writes them); --spike-* puts one sample of zone Z at
  * C degrees; --restart-at-h restarts the garment there (its clock starts
  * again near 0, a new HELLO); --fault-zone flags zone Z's thermistor
  * faulted in every 7th sample; --crash leaves the file as a killed writer would (flushed, not
@@ -38,7 +39,7 @@ struct gen {
     struct dw_hello h;
     uint64_t seq;
     uint32_t dseq;
-    const char *text, *message;
+    const char *text, *message, *params;
     unsigned events, alerts, frames;
     uint64_t clock_back_us;     /* device clock lost at garment restarts */
 };
@@ -98,6 +99,7 @@ static void alert(struct gen *g, uint64_t t_us, uint64_t id, const char *rule,
     a.value = value;
     a.threshold = threshold;
     dw_session_strset(a.ruleset_version, sizeof(a.ruleset_version), "test-1");
+    dw_session_strset(a.params, sizeof(a.params), g->params);
     if (g->message)
         dw_session_strset(a.message, sizeof(a.message), g->message);
     else
@@ -150,6 +152,7 @@ int main(int argc, char **argv)
         { "device-id", required_argument, NULL, 'd' },
         { "text", required_argument, NULL, 't' },
         { "message", required_argument, NULL, 'm' },
+        { "params", required_argument, NULL, 'P' },
         { "spike-zone", required_argument, NULL, 'z' },
         { "spike-c", required_argument, NULL, 'c' },
         { "spike-at-h", required_argument, NULL, 'a' },
@@ -159,7 +162,9 @@ int main(int argc, char **argv)
         { "fault-zone", required_argument, NULL, 'f' },
         { 0 },
     };
-    struct gen g = { .text = "", .message = NULL };
+    struct gen g = { .text = "", .message = NULL,
+                     .params = "{\"delta_c\":0.5,\"mad_factor\":3,\"max_zone_fraction\":0.5,"
+                               "\"sustain\":\"30m\"}" };
     double hours = 2.0, spike_c = 45.0, spike_at_h = -1, restart_at_h = -1;
     unsigned rate = 10, spike_zone = 3, fault_zone = UINT32_MAX;
     const char *dev = "bra-test";
@@ -176,6 +181,7 @@ int main(int argc, char **argv)
         case 'd': dev = optarg; break;
         case 't': g.text = optarg; break;
         case 'm': g.message = optarg; break;
+        case 'P': g.params = optarg; break;
         case 'z': spike_zone = (unsigned)atoi(optarg); break;
         case 'c': spike_c = atof(optarg); break;
         case 'a': spike_at_h = atof(optarg); break;

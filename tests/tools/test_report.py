@@ -2,6 +2,7 @@
 (mksession): the page holds what the file holds, alerts are marked where
 they happened, file text cannot become markup, and bad inputs fail with the
 documented status and message."""
+import json
 import os
 import shutil
 import subprocess
@@ -76,6 +77,9 @@ def test_normal(t):
     check("garment time t+01:00:00" in next(rows[0].children[0].find_all(
         "span", cls="when")).attrs["title"], "no garment time on hover")
     check("possible" in first[7], "message not as recorded: %s" % first[7])
+    # the rule's parameters as recorded with the alert (mksession's default: T1's)
+    check(json.loads(first[8]) == {"delta_c": 0.5, "mad_factor": 3, "max_zone_fraction": 0.5,
+                                   "sustain": "30m"}, "parameters not as recorded: %s" % first[8])
     # value and threshold with the rule's unit
     check(first[5] == "+0.80 \u00b0C (dL)" and first[6] == "+0.50 \u00b0C (dL)",
           "T1 value/threshold: %s" % first[5:7])

@@ -167,13 +167,14 @@ class Publisher:
         self._send("stats", json.dumps(body).encode())
 
     def alert(self, t_us, rule="D1", level="L2", state="raised", zone=5, value=1.25,
-              threshold=1.0, message="possible blocked duct"):
+              threshold=1.0, message="possible blocked duct", params=None):
         self.det_seq += 1
         body = {"seq": self.det_seq, "stream": self.det_stream, "device": self.device,
                 "id": self.det_seq, "rule": rule, "level": level, "state": state,
                 "side": "left", "zone": zone, "zone_name": "left lower-inner outer",
                 "value": value, "threshold": threshold, "t_device_us": t_us,
-                "t_host_ns": time.time_ns(), "ruleset_version": "1", "params": {"k": 1},
+                "t_host_ns": time.time_ns(), "ruleset_version": "1",
+                "params": {"k": 1} if params is None else params,
                 "message": message}
         self._send("alert", json.dumps(body).encode())
 

@@ -1,0 +1,340 @@
+#!/usr/bin/python3
+"""ductwatch-bridge against a real nats-server (docs/operations.md): test
+garments on ptys, real acquires, the bridge, JetStream; every message read
+back from the stream by natscheck (tests/nats/natscheck.c). Frames: every
+one exactly once, in the right partition, with its message id; the
+partition agrees with nats-server's own partition() mapping; a bridge
+killed with -9 and restarted resumes without loss or repeat, and what it
+sends again is dropped by the stream for its Nats-Msg-Id; a 3-server
+cluster (replicas 3) loses a server and the stream goes on; a leaf hub
+with its own JetStream domain holds the data while the fleet is away and
+the fleet's stream sources all of it afterwards."""
+import json
+import os
+import random
+import re
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dwtest  # noqa: E402
+from dwtest import HELLO, SAMPLE, Run, case, check, wait_for  # noqa: E402
+from dwtest.garment import acquire, check_samples, summary, testgarment  # noqa: E402
+from dwtest.natsrv import NatsServer, batch_frames, cluster, dump, fnv1a32, free_port  # noqa: E402
+
+PARTS = 4
+SUBJECT = re.compile(r"^dw\.p\.(\d+)\.(frame|event|stats|alert)\.([^.]+)$")
+
+
+def garment(run, device, *args):
+    """A test garment (values a function of the device seq) read by acquire:
+    (garment proc, acquire proc, pub endpoint)."""
+    g, port = testgarment(run, "--device", device, *args)
+    a, pub, _ = acquire(run, port, pub=run.ep(device + "-pub"), events=run.ep(device + "-ev"))
+    return g, a, pub
+
+
+def bridge(run, urls, pubs, *args):
+    b = run.spawn(["ductwatch-bridge", "--nats", ",".join(urls), "--create-stream",
+                   "--partitions", str(PARTS), "--name", "hub1", "--stats-interval", "500",
+                   *sum((["--sub", p] for p in pubs), []), *args])
+    check(b.expect("nats: ", timeout=20) == ",".join(urls), "bridge's nats: line")
+    return b
+
+
+def bridged(b, sig=signal.SIGTERM):
+    """The bridge's counters from its last line, after it ended on sig."""
+    b.send_signal(sig)
+    line = b.expect("bridged: ", timeout=30)
+    check(b.wait(30) == 0, "bridge exit status %s: %s" % (b.returncode, b.err_text()[-300:]))
+    c = json.loads(line)
+    print("bridge counters:", c)
+    return c
+
+
+def stored(run, url, stream="DW"):
+    """What the stream holds, checked message by message: subjects in the
+    device's partition, frame messages one garment-second with the id of
+    their first and last frame. Per device: (frames, other messages)."""
+    by_dev = {}
+    for m in dump(run, url, stream):
+        s = SUBJECT.match(m["subject"])
+        check(s, "subject %r" % m["subject"])
+        k, kind, dev = int(s.group(1)), s.group(2), s.group(3)
+        check(k == fnv1a32(dev) % PARTS, "%s in partition %d, not %d"
+              % (dev, k, fnv1a32(dev) % PARTS))
+        frames, others = by_dev.setdefault(dev, ([], []))
+        if kind == "frame":
+            fs = batch_frames(m["data"], dev)
+            check(len({f["t_device_us"] // 1000000 for f in fs}) == 1,
+                  "a frame message spans device seconds")
+            check(m["id"] == "%016x-%d-%d" % (fs[0]["stream"], fs[0]["seq"], fs[-1]["seq"]),
+                  "frame message id %r" % m["id"])
+            frames += fs
+        else:
+            body = json.loads(m["data"])
+            check(m["id"] == "%016x-%d" % (body["stream"], body["seq"]), "id %r" % m["id"])
+            others.append((kind, body))
+    return by_dev
+
+
+def samples_in(run, url, device, stream="DW"):
+    frames = stored(run, url, stream).get(device, ([], []))[0]
+    return sum(1 for f in frames if f["type"] == SAMPLE)
+
+
+def check_once(by_dev, device, samples):
+    """Every frame of device exactly once; its samples what the garment sent."""
+    frames, others = by_dev[device]
+    keys = [(f["stream"], f["seq"]) for f in frames]
+    check(len(keys) == len(set(keys)), "%s: %d frames stored twice"
+          % (device, len(keys) - len(set(keys))))
+    got = sorted(frames, key=lambda f: f["seq"])
+    n = sum(1 for f in got if f["type"] == SAMPLE)
+    check(n == samples, "%s: %d samples stored, %d sent" % (device, n, samples))
+    check(any(f["type"] == HELLO for f in got), "%s: no HELLO stored" % device)
+    check_samples(got, devices=(device,))
+    ids = [(k, b["stream"], b["seq"]) for k, b in others]
+    check(len(ids) == len(set(ids)), "%s: a stats/event message stored twice" % device)
+
+
+@case(timeout=60)
+def partition_mapping():
+    """The bridge's partition is nats-server's partition(N, ...) mapping:
+    200 device ids through a server mapping for 4 and 7 partitions, and the
+    bridge's subjects for real garments in the end-to-end cases."""
+    with Run() as run:
+        srv = NatsServer(run, "map", extra=(
+            'mappings = {\n'
+            '  "dwm4.frame.*": "dw.p.{{partition(4,1)}}.frame.{{wildcard(1)}}"\n'
+            '  "dwm7.frame.*": "dw.p.{{partition(7,1)}}.frame.{{wildcard(1)}}"\n}\n'))
+        srv.wait_ready()
+        rnd = random.Random(19)
+        devs = ["tg-%04d" % i for i in range(100)] + [
+            "".join(rnd.choice("abcdefXYZ0123456789_-") for _ in range(rnd.randint(1, 32)))
+            for _ in range(100)]
+        for n in (4, 7):
+            p = run.run(["natscheck", "map", srv.url, "dwm%d.frame" % n, *devs], timeout=60)
+            check(p.returncode == 0, "natscheck map: %s" % p.stderr)
+            for line in p.stdout.splitlines():
+                m = json.loads(line)
+                want = "dw.p.%d.frame.%s" % (fnv1a32(m["device"]) % n, m["device"])
+                check(m["subject"] == want, "server mapped %s to %s, FNV-1a says %s"
+                      % (m["device"], m["subject"], want))
+            check(len(p.stdout.splitlines()) == len(devs), "every device mapped")
+
+
+@case(timeout=60)
+def usage_and_credentials():
+    """Bad usage exits 2 with a one-line reason; a password file that
+    group or others can read is refused (exit 1) before any connection; a
+    server that requires a user: refused with a wrong password, bridged
+    with the right one (read from a 0600 file)."""
+    with Run() as run:
+        for args, pat in ((["--sub", "ipc://x"], "missing --nats URL"),
+                          (["--nats", "nats://127.0.0.1:1", "--partitions", "0"], "bad --partitions"),
+                          (["--nats", "nats://127.0.0.1:1", "--name", "a.b"], "bad --name"),
+                          (["--nats", "nats://127.0.0.1:1", "--stream", "a.b"], "bad --stream")):
+            p = run.run(["ductwatch-bridge", *args])
+            check(p.returncode == 2 and re.search(pat, p.stderr),
+                  "%s: exit %d, %r" % (args, p.returncode, p.stderr))
+        srv = NatsServer(run, "auth", extra=(
+            'authorization { users: [ { user: hub1, password: "right-one" } ] }\n'))
+        srv.wait_ready()
+        g, a, pub = garment(run, "tg-u1", "--frames", "200", "--rate", "100")
+        pw = run.path("nats.pass")
+        with open(pw, "w") as f:
+            f.write("hub1:right-one\n")
+        os.chmod(pw, 0o644)
+        p = run.run(["ductwatch-bridge", "--nats", srv.url, "--sub", pub, "--user-file", pw])
+        check(p.returncode == 1 and "group or others" in p.stderr,
+              "a 0644 password file: exit %d, %r" % (p.returncode, p.stderr))
+        os.chmod(pw, 0o600)
+        with open(pw, "w") as f:
+            f.write("hub1:wrong-one\n")
+        p = run.run(["ductwatch-bridge", "--nats", srv.url, "--sub", pub, "--user-file", pw])
+        check(p.returncode == 1 and "cannot connect" in p.stderr,
+              "a wrong password: exit %d, %r" % (p.returncode, p.stderr))
+        with open(pw, "w") as f:
+            f.write("hub1:right-one\n")
+        b = bridge(run, [srv.url], [pub], "--user-file", pw)
+        sent = summary(g)["samples"]
+        url = "nats://hub1:right-one@127.0.0.1:%d" % srv.port
+        wait_for(lambda: samples_in(run, url, "tg-u1") >= sent, 30, "the samples stored",
+                 step=0.3)
+        bridged(b)
+        check_once(stored(run, url), "tg-u1", sent)
+
+
+@case(timeout=60)
+def single_server():
+    """Three garments through three acquires and one bridge into one
+    server: every frame exactly once, one message per garment-second, the
+    acquires' stats too, all acked when the bridge ends."""
+    with Run() as run:
+        srv = NatsServer(run, "n0")
+        srv.wait_ready()
+        devs = ["tg-a1", "tg-b2", "tg-c3"]
+        gs = [garment(run, d, "--frames", "400", "--rate", "100") for d in devs]
+        t0 = time.monotonic()
+        b = bridge(run, [srv.url], [pub for _, _, pub in gs])
+        sent = {d: summary(g)["samples"] for d, (g, _, _) in zip(devs, gs)}
+        for d in devs:
+            wait_for(lambda: samples_in(run, srv.url, d) >= sent[d], 30,
+                     "%s's %d samples in the stream" % (d, sent[d]), step=0.3)
+        print("all %d samples stored in %.1f s" % (sum(sent.values()), time.monotonic() - t0))
+        c = bridged(b)
+        by_dev = stored(run, srv.url)
+        for d in devs:
+            check_once(by_dev, d, sent[d])
+        check(c["pending"] == 0 and c["acked"] == c["published"],
+              "bridge ended with messages unacked: %s" % c)
+        check(c["gaps"] == 0 and c["refused"] == 0, "gaps or refusals: %s" % c)
+        # 4 device seconds of frames each (400 at 100 Hz): about 4 messages,
+        # never one per frame
+        check(c["batches"] <= 3 * 6, "%d frame messages for %d frames" % (c["batches"],
+                                                                         c["frames"]))
+
+
+@case(timeout=90)
+def kill_restart():
+    """A bridge killed with -9 mid-stream and started again: no frame lost,
+    none stored twice (the new bridge resumes after the stream's last frame
+    message of the device), and what acquire replays to the new bridge
+    (stats) is sent again and dropped by the stream for its Nats-Msg-Id."""
+    with Run() as run:
+        srv = NatsServer(run, "n0")
+        srv.wait_ready()
+        g, a, pub = garment(run, "tg-k1", "--frames", "1200", "--rate", "100",
+                            "--hold-ms", "90000")
+        b = bridge(run, [srv.url], [pub])
+        wait_for(lambda: samples_in(run, srv.url, "tg-k1") >= 300, 30,
+                 "300 samples in the stream", step=0.2)
+        b.kill()
+        b.wait(10)
+        before = samples_in(run, srv.url, "tg-k1")
+        b2 = bridge(run, [srv.url], [pub], "-v")
+        sent = summary(g)["samples"]
+        wait_for(lambda: samples_in(run, srv.url, "tg-k1") >= sent, 40,
+                 "all %d samples in the stream" % sent, step=0.3)
+        c = bridged(b2)
+        print("stored before the kill: %d samples; after: %d" % (before, sent))
+        check(before < sent, "the kill came after the garment ended: no restart tested")
+        check_once(stored(run, srv.url), "tg-k1", sent)
+        check("the stream holds its frames up to" in b2.err_text(),
+              "the new bridge did not resume from the stream")
+        check(c["resumed"] > 0, "the new bridge left nothing out: %s" % c)
+        check(c["duplicates"] > 0, "no resent message was dropped as a duplicate: %s" % c)
+
+
+@case(timeout=90)
+def stalled_server():
+    """The server frozen (SIGSTOP) for 4 s while a garment streams, with a
+    window of 2 unacked messages and a 500 ms ack wait: the bridge waits
+    (stalls), sends what was not acked again with the same ids, and once
+    the server runs again every frame is stored exactly once: the copies
+    that did arrive twice are dropped by their Nats-Msg-Id."""
+    with Run() as run:
+        srv = NatsServer(run, "n0")
+        srv.wait_ready()
+        g, a, pub = garment(run, "tg-s1", "--frames", "1200", "--rate", "100",
+                            "--hold-ms", "80000")
+        b = bridge(run, [srv.url], [pub], "--max-pending", "2", "--ack-wait", "500")
+        wait_for(lambda: samples_in(run, srv.url, "tg-s1") >= 200, 30,
+                 "200 samples in the stream", step=0.2)
+        srv.proc.send_signal(signal.SIGSTOP)
+        try:
+            b.wait_log("publishes not acked", timeout=20)
+            time.sleep(4)  # the outage itself: a time to pass, not a state to wait for
+        finally:
+            srv.proc.send_signal(signal.SIGCONT)
+        sent = summary(g)["samples"]
+        wait_for(lambda: samples_in(run, srv.url, "tg-s1") >= sent, 40,
+                 "all %d samples in the stream" % sent, step=0.3)
+        c = bridged(b)
+        check(c["retried"] > 0 and c["stalls"] > 0, "no retry or no stall: %s" % c)
+        check(c["pending"] == 0 and c["acked"] == c["published"], "unacked: %s" % c)
+        check_once(stored(run, srv.url), "tg-s1", sent)
+
+
+@case(timeout=120, parallel=False)
+def cluster_server_lost():
+    """A 3-server cluster, the stream with 3 replicas: the server the
+    bridge is connected to is killed (-9) while the garment streams; the
+    bridge reconnects to another and goes on, and both survivors hold
+    every frame exactly once."""
+    with Run() as run:
+        servers = cluster(run)
+        urls = [s.url for s in servers]
+        g, a, pub = garment(run, "tg-r3", "--frames", "1500", "--rate", "100",
+                            "--hold-ms", "110000")
+        b = bridge(run, urls, [pub], "--replicas", "3", "--ack-wait", "2000")
+        wait_for(lambda: samples_in(run, urls[1], "tg-r3") >= 300, 40,
+                 "300 samples in the stream", step=0.3)
+        # the server the bridge is connected to: it has to reconnect too
+        conn = [s for s in servers
+                if any(c.get("name") == "hub1"
+                       for c in (s.monitor("/connz") or {}).get("connections") or [])]
+        check(len(conn) == 1, "the bridge is connected to %d servers" % len(conn))
+        t = time.monotonic()
+        conn[0].kill()
+        urls_left = [s.url for s in servers if s is not conn[0]]
+        sent = summary(g, timeout=60)["samples"]
+        wait_for(lambda: samples_in(run, urls_left[0], "tg-r3") >= sent, 60,
+                 "all %d samples in the stream after a server was lost" % sent, step=0.5)
+        print("all stored %.1f s after the kill" % (time.monotonic() - t))
+        c = bridged(b)
+        check(c["pending"] == 0 and c["acked"] == c["published"], "unacked: %s" % c)
+        check("NATS connection back" in b.err_text(), "the bridge did not reconnect")
+        for u in urls_left:
+            check_once(stored(run, u), "tg-r3", sent)
+
+
+@case(timeout=120, parallel=False)
+def leaf_link_cut():
+    """A hub's own nats-server as a leaf node of the fleet's, with its own
+    JetStream domain (hub1): the bridge publishes into the hub's stream DW;
+    the fleet's stream FLEET (dw.p.> for hubs without a leaf, too) sources
+    it through $JS.hub1.API. The fleet server is stopped while the garment
+    streams (the link is cut): the hub keeps everything, and once the fleet
+    server is back FLEET holds every frame exactly once (the leaf remote
+    denies dw.>, so nothing arrives both directly and through the source)."""
+    with Run() as run:
+        leaf_port = free_port()
+        fleet = NatsServer(run, "fleet", domain="fleet",
+                           extra="leafnodes { listen: 127.0.0.1:%d }\n" % leaf_port)
+        fleet.wait_ready()
+        hub = NatsServer(run, "hub", domain="hub1", extra=(
+            'leafnodes { remotes: [ { url: "nats-leaf://127.0.0.1:%d", '
+            'deny_exports: ["dw.>"], deny_imports: ["dw.>"] } ] }\n' % leaf_port))
+        hub.wait_ready()
+        wait_for(lambda: (fleet.monitor("/leafz") or {}).get("leafnodes", 0) >= 1, 30,
+                 "the hub's leaf connection (/leafz)")
+        g, a, pub = garment(run, "tg-l1", "--frames", "1500", "--rate", "100",
+                            "--hold-ms", "110000")
+        b = bridge(run, [hub.url], [pub])
+        p = run.run(["natscheck", "source", fleet.url, "FLEET", "DW", "hub1"])
+        check(p.returncode == 0, "the fleet's sourcing stream: %s" % p.stderr.strip())
+        wait_for(lambda: samples_in(run, fleet.url, "tg-l1", "FLEET") >= 200, 30,
+                 "200 samples sourced into FLEET", step=0.2)
+        fleet.proc.stop()
+        cut = samples_in(run, hub.url, "tg-l1")
+        wait_for(lambda: samples_in(run, hub.url, "tg-l1") >= cut + 300, 30,
+                 "300 more samples in the hub while the link is cut", step=0.2)
+        fleet.start()
+        fleet.wait_ready()
+        sent = summary(g, timeout=60)["samples"]
+        t = time.monotonic()
+        wait_for(lambda: samples_in(run, fleet.url, "tg-l1", "FLEET") >= sent, 60,
+                 "all %d samples in FLEET after the link came back" % sent, step=0.5)
+        print("link cut at %d samples; FLEET complete %.1f s after the garment ended"
+              % (cut, time.monotonic() - t))
+        c = bridged(b)
+        check(c["pending"] == 0 and c["acked"] == c["published"], "unacked: %s" % c)
+        check_once(stored(run, hub.url), "tg-l1", sent)
+        check_once(stored(run, fleet.url, "FLEET"), "tg-l1", sent)
+
+
+if __name__ == "__main__":
+    dwtest.main()

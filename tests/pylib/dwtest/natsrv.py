@@ -1,0 +1,127 @@
+"""A real nats-server for the tests (docs/testing.md): on free loopback
+ports, JetStream in the case's private directory, ready when its
+monitoring endpoint says so (/healthz, and for a cluster /jsz's meta
+leader), never after a sleep. Read back with tests/nats/natscheck, the
+tests' own NATS client (Debian packages no NATS library for Python)."""
+import json
+import os
+import shutil
+import socket
+import struct
+import urllib.error
+import urllib.request
+
+from .core import check, fail, skip, wait_for
+from .stream import parse_frame_body
+
+NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fnv1a32(s):
+    h = 2166136261
+    for b in s.encode():
+        h = ((h ^ b) * 16777619) & 0xffffffff
+    return h
+
+
+class NatsServer:
+    """nats-server NAME with JetStream (store in the case's directory); a
+    member of a cluster when cluster=(name, [route ports]) is given with
+    this server's own route port."""
+
+    def __init__(self, run, name, cluster=None, route_port=None, extra="", domain=None):
+        if not os.access(NATS_SERVER, os.X_OK):
+            skip("nats-server is not installed (scripts/install-deps.sh)")
+        self.run, self.name = run, name
+        self.port, self.http = free_port(), free_port()
+        self.route_port = route_port
+        self.conf = run.path(name + ".conf")
+        text = ("server_name: %s\nlisten: 127.0.0.1:%d\nhttp: 127.0.0.1:%d\n"
+                "jetstream { store_dir: \"%s\", max_mem: 64MB, max_file: 1GB%s }\n"
+                % (name, self.port, self.http, run.path(name + "-js"),
+                   ", domain: " + domain if domain else ""))
+        if cluster:
+            cname, routes = cluster
+            text += ("cluster { name: %s, listen: 127.0.0.1:%d, routes: [%s] }\n"
+                     % (cname, route_port, ", ".join("nats-route://127.0.0.1:%d" % p
+                                                   for p in routes if p != route_port)))
+        with open(self.conf, "w") as f:
+            f.write(text + extra)
+        self.proc = None
+        self.start()
+
+    @property
+    def url(self):
+        return "nats://127.0.0.1:%d" % self.port
+
+    def start(self):
+        self.proc = self.run.spawn([NATS_SERVER, "-c", self.conf])
+
+    def monitor(self, path):
+        """The monitoring endpoint's JSON, or None while it does not answer
+        (or answers an error)."""
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.http, path),
+                                        timeout=2) as r:
+                return json.loads(r.read())
+        except (urllib.error.URLError, OSError, ValueError):
+            return None
+
+    def wait_ready(self, timeout=30, cluster=False):
+        def ready():
+            if self.proc.poll() is not None:
+                fail("nats-server %s exited: %s" % (self.name, self.proc.err_text()[-400:]))
+            h = self.monitor("/healthz")
+            if not h or h.get("status") != "ok":
+                return False
+            if cluster:
+                j = self.monitor("/jsz") or {}
+                return bool((j.get("meta_cluster") or {}).get("leader"))
+            return True
+        wait_for(ready, timeout, "nats-server %s ready (/healthz%s)"
+                 % (self.name, ", /jsz meta leader" if cluster else ""))
+
+    def kill(self):
+        self.proc.kill()
+
+
+def cluster(run, n=3, name="dwc"):
+    """n servers in one JetStream cluster, each ready with a meta leader."""
+    routes = [free_port() for _ in range(n)]
+    servers = [NatsServer(run, "n%d" % i, cluster=(name, routes), route_port=routes[i])
+               for i in range(n)]
+    for s in servers:
+        s.wait_ready(cluster=True)
+    return servers
+
+
+def dump(run, url, stream="DW", domain=None):
+    """Every message stream holds: dicts sseq, subject, id, data (bytes)."""
+    argv = ["natscheck", "dump", url, stream] + ([domain] if domain else [])
+    p = run.run(argv, timeout=60)
+    check(p.returncode == 0, "natscheck dump: %s" % p.stderr.strip())
+    out = []
+    for line in p.stdout.splitlines():
+        m = json.loads(line)
+        m["data"] = bytes.fromhex(m["data"])
+        out.append(m)
+    return out
+
+
+def batch_frames(data, device=None):
+    """The frames of a dw.p.K.frame.DEV body (common/frame_batch.h)."""
+    check(data[:1] == b"\x01", "frame batch version %r" % data[:1])
+    off, frames = 1, []
+    while off < len(data):
+        check(len(data) - off >= 4, "frame batch cut in a length")
+        n, = struct.unpack_from("<I", data, off)
+        check(n <= len(data) - off - 4, "frame batch cut in a frame")
+        frames.append(parse_frame_body(data[off + 4:off + 4 + n], device))
+        off += 4 + n
+    return frames
