@@ -33,7 +33,7 @@
 #define DW_DET_E1_MARGIN 0.15     /* E1: R above this wearer's usual pre-feed R at that gap */
 #define DW_DET_E1_MAD_FACTOR 3.0  /* ... and above 3 robust SDs of her own scatter */
 #define DW_DET_E1_POST_FEED_R 1.20 /* E1: breast median R 30-60 min after a feed: not relieved */
-#define DW_DET_E1_POST_FEED_US (6ULL * 3600 * 1000000) /* that verdict counts this long */
+#define DW_DET_E1_POST_FEED_US (12ULL * 3600 * 1000000) /* that verdict counts this long */
 #define DW_DET_LYING_G 0.5        /* gravity share on x (sides) or z (back): lying */
 #define DW_DET_LYING_AFTER_US (2 * DW_DET_MINUTE_US) /* the press fades after a roll */
 

@@ -330,8 +330,10 @@ void dw_rules_feed_start(struct dw_detector *d, struct dw_device *dv, int s0, in
     }
     for (int s = s0; s <= s1; s++) {
         struct dw_breast *b = &dv->breast[s];
-        /* her usual fullness: learnt while no engorgement is suspected */
-        if (b->feed_end_us && !b->in_feed && !isnan(b->median_r_last) &&
+        /* her usual fullness: learnt while no engorgement is suspected and
+         * the last feed relieved this breast */
+        bool relieved = !b->post_feed_us || b->post_feed_r < DW_DET_E1_POST_FEED_R;
+        if (b->feed_end_us && !b->in_feed && !isnan(b->median_r_last) && relieved &&
             !dv->e1_alert.active && !dv->e1.minutes_true)
             dw_baseline_fill_add(b, (double)(t - b->feed_end_us) / 3.6e9, b->median_r_last,
                                  dv->scratch);
