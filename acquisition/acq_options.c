@@ -70,10 +70,46 @@ static int parse_usb_id(const char *s, int *vid, int *pid)
     return 0;
 }
 
+enum { O_FLOW = 256, O_USB_ID, O_LIST, O_PUB, O_EVENTS, O_BACKLOG, O_BACKLOG_AGE, O_SNDHWM,
+       O_WAIT_SUBS, O_CURVE_KEY, O_ALLOW, O_INSECURE };
+
+/* The options that say which link to open and how; false for any other. */
+static bool link_option(int ch, struct dw_link_opts *l)
+{
+    uint64_t u;
+
+    switch (ch) {
+    case 'p':
+        l->port = optarg;
+        l->auto_port = strcmp(optarg, "auto") == 0;
+        break;
+    case 'b':
+        if (dw_parse_u64(optarg, 50, 4000000, &u) < 0)
+            dw_usage_error(prog, "bad baud rate '%s' (50..4000000)", optarg);
+        l->so.baud = (int)u;
+        break;
+    case O_FLOW:
+        if (!strcmp(optarg, "none"))
+            l->so.flow = DW_FLOW_NONE;
+        else if (!strcmp(optarg, "rtscts"))
+            l->so.flow = DW_FLOW_RTSCTS;
+        else if (!strcmp(optarg, "xonxoff"))
+            l->so.flow = DW_FLOW_XONXOFF;
+        else
+            dw_usage_error(prog, "bad --flow '%s' (none, rtscts or xonxoff)", optarg);
+        break;
+    case O_USB_ID:
+        if (parse_usb_id(optarg, &l->vid, &l->pid) < 0)
+            dw_usage_error(prog, "bad --usb-id '%s' (VVVV:PPPP, hex)", optarg);
+        break;
+    default:
+        return false;
+    }
+    return true;
+}
+
 void dw_acq_options_parse(int argc, char **argv, struct dw_acq_options *c)
 {
-    enum { O_FLOW = 256, O_USB_ID, O_LIST, O_PUB, O_EVENTS, O_BACKLOG, O_BACKLOG_AGE, O_SNDHWM, O_WAIT_SUBS,
-           O_CURVE_KEY, O_ALLOW, O_INSECURE };
     static const struct option opts[] = {
         { "port", required_argument, NULL, 'p' },
         { "baud", required_argument, NULL, 'b' },
@@ -92,7 +128,6 @@ void dw_acq_options_parse(int argc, char **argv, struct dw_acq_options *c)
         DW_CLI_LONGOPTS_STD,
         { 0 },
     };
-    uint64_t u;
     int level = DW_LOG_INFO, ch;
 
     *c = (struct dw_acq_options){
@@ -104,30 +139,9 @@ void dw_acq_options_parse(int argc, char **argv, struct dw_acq_options *c)
 
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":p:b:vqhV", opts, NULL)) != -1) {
+        if (link_option(ch, &c->link))
+            continue;
         switch (ch) {
-        case 'p':
-            c->link.port = optarg;
-            c->link.auto_port = strcmp(optarg, "auto") == 0;
-            break;
-        case 'b':
-            if (dw_parse_u64(optarg, 50, 4000000, &u) < 0)
-                dw_usage_error(prog, "bad baud rate '%s' (50..4000000)", optarg);
-            c->link.so.baud = (int)u;
-            break;
-        case O_FLOW:
-            if (!strcmp(optarg, "none"))
-                c->link.so.flow = DW_FLOW_NONE;
-            else if (!strcmp(optarg, "rtscts"))
-                c->link.so.flow = DW_FLOW_RTSCTS;
-            else if (!strcmp(optarg, "xonxoff"))
-                c->link.so.flow = DW_FLOW_XONXOFF;
-            else
-                dw_usage_error(prog, "bad --flow '%s' (none, rtscts or xonxoff)", optarg);
-            break;
-        case O_USB_ID:
-            if (parse_usb_id(optarg, &c->link.vid, &c->link.pid) < 0)
-                dw_usage_error(prog, "bad --usb-id '%s' (VVVV:PPPP, hex)", optarg);
-            break;
         case O_LIST: c->list_ports = true; break;
         case O_PUB: c->pub_ep = optarg; break;
         case O_EVENTS: c->events_ep = optarg; break;

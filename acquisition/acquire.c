@@ -347,26 +347,28 @@ static bool garment_event(struct dw_acquire *a, const struct dw_frame *f, const 
     return true;
 }
 
-static void on_frame(const struct dw_frame *f, void *user)
+/* Why a frame is not published. */
+enum frame_verdict { FRAME_OK, FRAME_BAD_PAYLOAD, FRAME_PRE_HELLO };
+
+/* Parses f's payload and checks it against the HELLO; a HELLO is taken
+ * (a new device id starts a new device). ev is filled for an EVENT. */
+static enum frame_verdict check_frame(struct dw_acquire *a, const struct dw_frame *f,
+                                      struct dw_msg_event *ev)
 {
-    struct dw_acquire *a = user;
     union {
         struct dw_hello h;
         struct dw_sample s;
         struct dw_event e;
         struct dw_status st;
     } u;
-    struct dw_msg_event ev;
 
-    /* The first CRC-valid frame fixes where counting starts. */
-    if (!a->have_base) {
-        a->have_base = true;
-        a->expected = f->seq;
-    }
+    if (!a->have_hello &&
+        (f->type == DW_FRAME_SAMPLE || f->type == DW_FRAME_STATUS || f->type == DW_FRAME_EVENT))
+        return FRAME_PRE_HELLO;
     switch (f->type) {
     case DW_FRAME_HELLO:
         if (dw_hello_parse(f->payload, f->len, &u.h) < 0)
-            goto bad_payload;
+            return FRAME_BAD_PAYLOAD;
         if (strcmp(u.h.device_id, a->device) != 0) {
             new_device(a, u.h.device_id);
         }
@@ -375,29 +377,47 @@ static void on_frame(const struct dw_frame *f, void *user)
         a->need_hello = false;
         break;
     case DW_FRAME_SAMPLE:
-        if (!a->have_hello)
-            goto pre_hello;
         if (dw_sample_parse(f->payload, f->len, &u.s) < 0 || u.s.n_zones != a->hello.n_zones)
-            goto bad_payload;
+            return FRAME_BAD_PAYLOAD;
         break;
     case DW_FRAME_STATUS:
-        if (!a->have_hello)
-            goto pre_hello;
         if (dw_status_parse(f->payload, f->len, &u.st) < 0)
-            goto bad_payload;
+            return FRAME_BAD_PAYLOAD;
         break;
     case DW_FRAME_EVENT:
-        if (!a->have_hello)
-            goto pre_hello;
-        if (dw_event_parse(f->payload, f->len, &u.e) < 0 || !garment_event(a, f, &u.e, &ev))
-            goto bad_payload;
+        if (dw_event_parse(f->payload, f->len, &u.e) < 0 || !garment_event(a, f, &u.e, ev))
+            return FRAME_BAD_PAYLOAD;
         break;
     default: /* HELLO_REQUEST is host -> garment only */
-        goto bad_payload;
+        return FRAME_BAD_PAYLOAD;
     }
+    return time_in_line(a, f) ? FRAME_OK : FRAME_BAD_PAYLOAD;
+}
 
-    if (!time_in_line(a, f))
-        goto bad_payload;
+static void on_frame(const struct dw_frame *f, void *user)
+{
+    struct dw_acquire *a = user;
+    struct dw_msg_event ev;
+
+    /* The first CRC-valid frame fixes where counting starts. */
+    if (!a->have_base) {
+        a->have_base = true;
+        a->expected = f->seq;
+    }
+    switch (check_frame(a, f, &ev)) {
+    case FRAME_OK:
+        break;
+    case FRAME_BAD_PAYLOAD:
+        a->payload_errors++;
+        dw_debug("dropped %s frame %u: invalid payload (%u bytes)",
+                 dw_frame_type_name(f->type) ? dw_frame_type_name(f->type) : "?", f->seq,
+                 f->len);
+        return;
+    case FRAME_PRE_HELLO:
+        a->pre_hello_dropped++;
+        dw_debug("dropped %s frame %u: no HELLO yet", dw_frame_type_name(f->type), f->seq);
+        return;
+    }
     check_device_seq(a, f);
     if (f->type == DW_FRAME_EVENT) {
         publish_event(a, &ev);
@@ -409,15 +429,6 @@ static void on_frame(const struct dw_frame *f, void *user)
     a->last_dev_us = f->t_device_us;
     a->last_mono_ns = a->rx_mono_ns;
     drift_add(a, a->rx_mono_ns, f->t_device_us);
-    return;
-bad_payload:
-    a->payload_errors++;
-    dw_debug("dropped %s frame %u: invalid payload (%u bytes)",
-             dw_frame_type_name(f->type) ? dw_frame_type_name(f->type) : "?", f->seq, f->len);
-    return;
-pre_hello:
-    a->pre_hello_dropped++;
-    dw_debug("dropped %s frame %u: no HELLO yet", dw_frame_type_name(f->type), f->seq);
 }
 
 void dw_acquire_feed(struct dw_acquire *a, const uint8_t *data, size_t len,

@@ -1,8 +1,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <limits.h>
 #include <libserialport.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -124,7 +124,7 @@ struct dw_serial *dw_serial_open(const char *path, const struct dw_serial_opts *
     /* Anew each time: a /dev/serial/by-id link may point elsewhere after a
      * replug, a test's symlink at a new pty. */
     if (!realpath(path, s->path) || stat(s->path, &st) < 0)
-        goto fail_errno;
+        goto fail;
     if (S_ISFIFO(st.st_mode))
         s->kind = DW_SERIAL_FIFO;
     else if (S_ISCHR(st.st_mode))
@@ -133,15 +133,15 @@ struct dw_serial *dw_serial_open(const char *path, const struct dw_serial_opts *
         errno = ENOTTY;
         if (why)
             *why = "not a serial device, pseudo-terminal or FIFO";
-        goto fail_errno;
+        goto fail;
     }
     r = s->kind == DW_SERIAL_DEVICE ? open_device(s, o, why) : open_plain(s);
     if (r < 0) {
         errno = -r;
-        goto fail_errno;
+        goto fail;
     }
     return s;
-fail_errno:
+fail:
     r = errno;
     free(s);
     errno = r;

@@ -1,9 +1,8 @@
-#ifndef DW_DEVINDEX_H
-#define DW_DEVINDEX_H
 /* Device id -> position in the caller's array, by hashing: detect and
  * record look a device up for every message, and a linear search over the
  * ids cost a strcmp per garment served. The caller owns the ids; the
  * index stores positions and asks for the id at a position. */
+#pragma once
 #include <stdint.h>
 
 typedef const char *(*dw_devindex_name_fn)(const void *ctx, unsigned pos);
@@ -21,5 +20,3 @@ long dw_devindex_find(const struct dw_devindex *x, const char *id, dw_devindex_n
 int dw_devindex_add(struct dw_devindex *x, const char *id, unsigned pos, dw_devindex_name_fn name,
                     const void *ctx);
 void dw_devindex_free(struct dw_devindex *x);
-
-#endif

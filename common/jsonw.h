@@ -1,10 +1,9 @@
-#ifndef DW_JSONW_H
-#define DW_JSONW_H
 /* A JSON object writer into a caller's buffer whose bytes are those of
  * cJSON_PrintUnformatted for the same object: the same string escaping
  * and the same number formatting. It exists because building a cJSON
  * tree and printing it cost tens of microseconds per message on the
  * alert path (docs/performance.md); output stays byte-identical. */
+#pragma once
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,5 +38,3 @@ char *dw_jsonw_dup(const struct dw_jsonw *w);
 /* One number as cJSON prints it, into buf (at least 32 bytes); its
  * length. */
 size_t dw_json_format_number(double d, char *buf, size_t cap);
-
-#endif

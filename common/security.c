@@ -567,6 +567,39 @@ static void zap_send(void *rep, const char *s, size_t len, bool more)
     zmq_send(rep, s, len, more ? ZMQ_SNDMORE : 0);
 }
 
+/* Judges a request of at least 6 frames: status "200" for a CURVE client
+ * whose key is allowed, logged either way. Returns the status text; key_z85
+ * is the client's key (empty without one). */
+static const char *zap_judge(struct dw_zap *z, zmq_msg_t *f, int n, const char **status,
+                             char key_z85[DW_Z85_KEY_LEN + 1])
+{
+    char addr[64] = "", mech[16] = "", line[160];
+    const char *text = "client key not allowed";
+
+    snprintf(addr, sizeof(addr), "%.*s", (int)zmq_msg_size(&f[3]), (char *)zmq_msg_data(&f[3]));
+    snprintf(mech, sizeof(mech), "%.*s", (int)zmq_msg_size(&f[5]), (char *)zmq_msg_data(&f[5]));
+    if (!strcmp(mech, "CURVE") && n >= 7 && zmq_msg_size(&f[6]) == 32) {
+        zmq_z85_encode(key_z85, zmq_msg_data(&f[6]), 32);
+        if (key_allowed(z, zmq_msg_data(&f[6]))) {
+            *status = "200";
+            text = "OK";
+        }
+    } else {
+        text = "CURVE required";
+    }
+    if ((*status)[0] == '2') {
+        z->accepted++;
+        dw_info("accepted CURVE client %s from %s", key_z85, addr[0] ? addr : "?");
+    } else {
+        z->refused++;
+        snprintf(line, sizeof(line), "refused %s client %s from %s: %s",
+                 mech[0] ? mech : "?", key_z85[0] ? key_z85 : "(no key)",
+                 addr[0] ? addr : "an unknown address", text);
+        log_refusal(z, line, line);
+    }
+    return text;
+}
+
 /* One ZAP request (RFC 27): version, request id, domain, address, identity,
  * mechanism, credentials... -> version, request id, status code and text,
  * user id, metadata. */
@@ -576,8 +609,8 @@ static void zap_handle(struct dw_zap *z)
     zmq_msg_t f[MAXF];
     int n = 0, more = 1;
     size_t ml = sizeof(more);
-    char addr[64] = "", mech[16] = "", line[160], key_z85[DW_Z85_KEY_LEN + 1] = "";
-    const char *status = "400", *text = "client key not allowed";
+    char key_z85[DW_Z85_KEY_LEN + 1] = "";
+    const char *status = "400", *text;
 
     while (more) {
         zmq_msg_t m;
@@ -597,30 +630,9 @@ static void zap_handle(struct dw_zap *z)
         /* Still answered (REP must, and a refusal fails closed). */
         dw_warn("ZAP: malformed request (%d frames)", n);
         text = "malformed ZAP request";
-        goto reply;
-    }
-    snprintf(addr, sizeof(addr), "%.*s", (int)zmq_msg_size(&f[3]), (char *)zmq_msg_data(&f[3]));
-    snprintf(mech, sizeof(mech), "%.*s", (int)zmq_msg_size(&f[5]), (char *)zmq_msg_data(&f[5]));
-    if (!strcmp(mech, "CURVE") && n >= 7 && zmq_msg_size(&f[6]) == 32) {
-        zmq_z85_encode(key_z85, zmq_msg_data(&f[6]), 32);
-        if (key_allowed(z, zmq_msg_data(&f[6]))) {
-            status = "200";
-            text = "OK";
-        }
     } else {
-        text = "CURVE required";
+        text = zap_judge(z, f, n, &status, key_z85);
     }
-    if (status[0] == '2') {
-        z->accepted++;
-        dw_info("accepted CURVE client %s from %s", key_z85, addr[0] ? addr : "?");
-    } else {
-        z->refused++;
-        snprintf(line, sizeof(line), "refused %s client %s from %s: %s",
-                 mech[0] ? mech : "?", key_z85[0] ? key_z85 : "(no key)",
-                 addr[0] ? addr : "an unknown address", text);
-        log_refusal(z, line, line);
-    }
-reply:
     zap_send(z->rep, "1.0", 3, true);
     zmq_send(z->rep, n > 1 ? zmq_msg_data(&f[1]) : "", n > 1 ? zmq_msg_size(&f[1]) : 0,
              ZMQ_SNDMORE);

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include "dw_config.h"
 #include "duration.h"
+#include "dw_config.h"
 #include "report_int.h"
 
 /* ---- the time window --------------------------------------------------- */

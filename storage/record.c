@@ -1,8 +1,8 @@
 /* ductwatch-record: ZeroMQ streams -> one HDF5 session file per device
  * (docs/storage.md). */
 #include <errno.h>
-#include <getopt.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -25,6 +25,8 @@
 #include "duration.h"
 #include "dwtime.h"
 #include "endpoint.h"
+#include "fleet_compact.h"
+#include "fleet_writer.h"
 #include "frame.h"
 #include "log.h"
 #include "loop.h"
@@ -43,6 +45,10 @@
 #define DRAIN_BUDGET 4096            /* messages per wake-up before timers run */
 #define STOP_DRAIN_NS 2000000000ull  /* at stop: take what is already queued */
 #define MAX_SUBS 16
+#define DEFAULT_FLEET_PERIOD_US (3600ull * 1000000)
+/* --layout auto: above this many garments one fleet file costs less than
+ * a file per garment (bench/fleet, docs/performance.md). */
+#define FLEET_AUTO_ABOVE 64
 /* The flush and fsync sweeps run at most this often: each wake-up takes
  * the files due by then, instead of one wake-up per file (1000 a second
  * for 1000 files cost 7% of a core with nothing to record). */
@@ -69,11 +75,18 @@ struct config {
     const char *recover;
     const char *curve_key, *server_key;
     bool insecure;
+    enum { LAYOUT_SESSION, LAYOUT_FLEET, LAYOUT_AUTO } layout;
+    uint64_t fleet_period_us;
+    size_t fleet_above;
+    const char *name;       /* the recorder's name in fleet file names */
+    char **compact;         /* --compact: the files */
+    int n_compact;
 };
 
 struct device {
     struct dw_sub_device sub;         /* first: the id, acquire's and detect's streams */
     struct dw_session_writer *w;
+    unsigned fdev;                    /* fleet layout: /devices index + 1, 0 = none */
     bool have_hello;
     uint8_t hello[DW_MAX_PAYLOAD];
     size_t hello_len;
@@ -110,6 +123,11 @@ struct recorder {
     struct dw_stream_sub sub; /* its device entries are struct device */
     struct sweep flush, sync;
     int dir_fd;               /* --dir: session files are created under it */
+    bool fleet_on;            /* writing the fleet layout (--layout, or auto switched) */
+    struct dw_fleet_writer *fleet;
+    uint64_t fleet_end_ns;    /* host time the fleet file's period ends */
+    uint64_t fleet_flushed_ns, fleet_synced_ns; /* monotonic: its last flush, fsync */
+    size_t hellos;            /* devices that sent a HELLO (auto layout) */
     uint64_t refused;         /* messages refused for their topic or HELLO (below) */
     int failed;
     char fail_msg[DW_SESSION_ERR_MAX];
@@ -120,6 +138,7 @@ static void usage(void)
     printf(
 "Usage: %s [--sub EP]... [--dir DIR] [options]\n"
 "       %s --recover FILE.h5\n"
+"       %s --compact FLEET.h5...\n"
 "Records ductwatch streams (frames, events, stats, alerts) into one HDF5\n"
 "session file per device: DIR/<device>-<UTC start>.h5 (see docs/storage.md).\n"
 "\n"
@@ -131,7 +150,16 @@ static void usage(void)
 "      --chunk-rows N     rows per /frames chunk, 16..8192 (default: 30 s\n"
 "                         of samples, kept within 16..4096)\n"
 "      --recover FILE     make a file whose recorder was killed readable again,\n"
-"                         print what it holds, and exit\n", prog, prog);
+"                         print what it holds, and exit\n"
+"      --layout L         session (one file per garment), fleet (one file per\n"
+"                         recorder and period, compacted later) or auto (default:\n"
+"                         session up to --fleet-above garments, then fleet)\n"
+"      --fleet-above N    auto switches to fleet above N garments (default %d)\n"
+"      --fleet-period D   a new fleet file every D of host time (default 1h)\n"
+"      --name NAME        the recorder's name in fleet file names (default: host)\n"
+"      --compact          rewrite the closed fleet files given as operands into\n"
+"                         session files in their directory, remove them, exit\n",
+           prog, prog, prog, FLEET_AUTO_ABOVE);
     dw_cli_usage_std(25, DW_CLI_HELP_CURVE_CLIENT | DW_CLI_HELP_INSECURE | DW_CLI_HELP_VERSION);
     printf(
 "\n"
@@ -144,10 +172,67 @@ static void usage(void)
 "full...) closes the files with what they hold and exits 1.\n");
 }
 
+enum { O_SUB = 256, O_ROTATE, O_FSYNC_EVERY, O_CHUNK, O_RECOVER, O_CURVE_KEY, O_SERVER_KEY,
+       O_INSECURE, O_LAYOUT, O_FLEET_ABOVE, O_FLEET_PERIOD, O_NAME, O_COMPACT };
+
+/* The fleet options (--layout, --fleet-above, --fleet-period, --name);
+ * false for any other option. */
+static bool parse_fleet_option(int ch, struct config *c)
+{
+    uint64_t u;
+
+    switch (ch) {
+    case O_LAYOUT:
+        if (!strcmp(optarg, "session"))
+            c->layout = LAYOUT_SESSION;
+        else if (!strcmp(optarg, "fleet"))
+            c->layout = LAYOUT_FLEET;
+        else if (!strcmp(optarg, "auto"))
+            c->layout = LAYOUT_AUTO;
+        else
+            dw_usage_error(prog, "bad --layout '%s' (session, fleet or auto)", optarg);
+        return true;
+    case O_FLEET_ABOVE:
+        if (dw_parse_u64(optarg, 0, 1000000, &u) < 0)
+            dw_usage_error(prog, "bad --fleet-above '%s' (0..1000000)", optarg);
+        c->fleet_above = (size_t)u;
+        return true;
+    case O_FLEET_PERIOD:
+        if (dw_duration_parse_us(optarg, &c->fleet_period_us) < 0 ||
+            c->fleet_period_us < 1000000)
+            dw_usage_error(prog, "bad --fleet-period '%s' (at least 1s, e.g. 1h)", optarg);
+        return true;
+    case O_NAME:
+        if (!dw_device_id_valid(optarg, strlen(optarg)))
+            dw_usage_error(prog, "bad --name '%s' (letters, digits, '-' and '_', as a "
+                           "device id)", optarg);
+        c->name = optarg;
+        return true;
+    }
+    return false;
+}
+
+/* What the options say together, and the operands (only --compact has). */
+static void check_args(int argc, char **argv, struct config *c)
+{
+    if (c->compact) {
+        c->compact = argv + optind;
+        c->n_compact = argc - optind;
+        if (!c->n_compact)
+            dw_usage_error(prog, "--compact needs the fleet files to compact");
+        if (c->n_subs || c->recover)
+            dw_usage_error(prog, "--compact does not record: no --sub or --recover with it");
+    } else {
+        dw_usage_no_operands(prog, argc, argv);
+    }
+    if (!!c->curve_key != !!c->server_key)
+        dw_usage_error(prog, "--curve-key and --server-key go together");
+    if (c->recover && c->n_subs)
+        dw_usage_error(prog, "--recover does not record: no --sub with it");
+}
+
 static void parse_args(int argc, char **argv, struct config *c)
 {
-    enum { O_SUB = 256, O_ROTATE, O_FSYNC_EVERY, O_CHUNK, O_RECOVER, O_CURVE_KEY, O_SERVER_KEY,
-           O_INSECURE };
     static const struct option opts[] = {
         { "sub", required_argument, NULL, O_SUB },
         { "dir", required_argument, NULL, 'd' },
@@ -158,6 +243,11 @@ static void parse_args(int argc, char **argv, struct config *c)
         { "curve-key", required_argument, NULL, O_CURVE_KEY },
         { "server-key", required_argument, NULL, O_SERVER_KEY },
         { "insecure", no_argument, NULL, O_INSECURE },
+        { "layout", required_argument, NULL, O_LAYOUT },
+        { "fleet-above", required_argument, NULL, O_FLEET_ABOVE },
+        { "fleet-period", required_argument, NULL, O_FLEET_PERIOD },
+        { "name", required_argument, NULL, O_NAME },
+        { "compact", no_argument, NULL, O_COMPACT },
         DW_CLI_LONGOPTS_STD,
         { 0 },
     };
@@ -167,6 +257,9 @@ static void parse_args(int argc, char **argv, struct config *c)
     c->dir = ".";
     c->rotate_us = DEFAULT_ROTATE_US;
     c->fsync_us = DEFAULT_FSYNC_US;
+    c->layout = LAYOUT_AUTO;
+    c->fleet_above = FLEET_AUTO_ABOVE;
+    c->fleet_period_us = DEFAULT_FLEET_PERIOD_US;
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":d:vqhV", opts, NULL)) != -1) {
         switch (ch) {
@@ -195,14 +288,13 @@ static void parse_args(int argc, char **argv, struct config *c)
         case O_CURVE_KEY: c->curve_key = optarg; break;
         case O_SERVER_KEY: c->server_key = optarg; break;
         case O_INSECURE: c->insecure = true; break;
-        default: dw_cli_std_option(prog, ch, argv, &level, usage);
+        case O_COMPACT: c->compact = argv; break;
+        default:
+            if (!parse_fleet_option(ch, c))
+                dw_cli_std_option(prog, ch, argv, &level, usage);
         }
     }
-    dw_usage_no_operands(prog, argc, argv);
-    if (!!c->curve_key != !!c->server_key)
-        dw_usage_error(prog, "--curve-key and --server-key go together");
-    if (c->recover && c->n_subs)
-        dw_usage_error(prog, "--recover does not record: no --sub with it");
+    check_args(argc, argv, c);
     dw_log_set_level(level);
 }
 
@@ -225,7 +317,129 @@ static void fail_writer(struct recorder *r, struct device *d, int e)
     r->failed = e ? e : -EIO;
     snprintf(r->fail_msg, sizeof(r->fail_msg), "%s",
              d->w && dw_session_writer_error(d->w) ? dw_session_writer_error(d->w)
-                                                   : strerror(-r->failed));
+             : d->fdev && dw_fleet_writer_error(r->fleet) ? dw_fleet_writer_error(r->fleet)
+                                                           : strerror(-r->failed));
+}
+
+/* ---- where a device's rows go: its session file, or the fleet file ---- */
+
+static bool has_file(const struct device *d)
+{
+    return d->w || d->fdev;
+}
+
+static int put_frame(struct recorder *r, struct device *d, const struct dw_msg_frame *m)
+{
+    return d->w ? dw_session_writer_frame(d->w, m)
+                : dw_fleet_writer_frame(r->fleet, (int)d->fdev - 1, m);
+}
+
+static int put_event(struct recorder *r, struct device *d, struct dw_row_event *row)
+{
+    return d->w ? dw_session_writer_event(d->w, row)
+                : dw_fleet_writer_event(r->fleet, (int)d->fdev - 1, row);
+}
+
+static int put_alert(struct recorder *r, struct device *d, struct dw_row_alert *row)
+{
+    return d->w ? dw_session_writer_alert(d->w, row)
+                : dw_fleet_writer_alert(r->fleet, (int)d->fdev - 1, row);
+}
+
+static int put_stats(struct recorder *r, struct device *d, struct dw_row_stats *row)
+{
+    return d->w ? dw_session_writer_stats(d->w, row)
+                : dw_fleet_writer_stats(r->fleet, (int)d->fdev - 1, row);
+}
+
+/* ---- the fleet file ---- */
+
+static void fleet_failed(struct recorder *r, int e, const char *err)
+{
+    if (r->failed)
+        return;
+    r->failed = e ? e : -EIO;
+    snprintf(r->fail_msg, sizeof(r->fail_msg), "%s", err);
+}
+
+/* The recorder's name in fleet file names: --name, else the host name
+ * with what a device id may not hold made '-'. */
+static void recorder_name(const struct recorder *r, char *buf, size_t cap)
+{
+    char host[65] = "record";
+    if (r->cfg.name) {
+        snprintf(buf, cap, "%s", r->cfg.name);
+        return;
+    }
+    if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
+        snprintf(host, sizeof(host), "record");
+    host[32] = 0;
+    for (char *p = host; *p; p++)
+        if (!dw_device_id_valid(p, 1))
+            *p = '-';
+    snprintf(buf, cap, "%s", host);
+}
+
+static int fleet_open(struct recorder *r, uint64_t now_ns)
+{
+    char who[65], stamp[32], name[NAME_MAX + 1], path[PATH_MAX], err[DW_SESSION_ERR_MAX];
+    uint64_t period = r->cfg.fleet_period_us * 1000;
+    struct dw_fleet_start s = { .dir_fd = r->dir_fd, .recorder = who, .t_host_ns = now_ns,
+                                .period_ns = period };
+    int e = -EEXIST;
+
+    recorder_name(r, who, sizeof(who));
+    dw_format_utc(now_ns, stamp, sizeof(stamp), 1);
+    for (int k = 0; k < 100 && e == -EEXIST; k++) {
+        if (k)
+            snprintf(name, sizeof(name), "fleet-%s-%s-%d.h5", who, stamp, k);
+        else
+            snprintf(name, sizeof(name), "fleet-%s-%s.h5", who, stamp);
+        snprintf(path, sizeof(path), "%s/%s", r->cfg.dir, name);
+        s.path = path;
+        s.name = name;
+        e = dw_fleet_writer_create(&r->fleet, &s, err, sizeof(err));
+    }
+    if (e < 0) {
+        fleet_failed(r, e, err);
+        return e;
+    }
+    r->fleet_end_ns = (now_ns / period + 1) * period;
+    printf(DW_LINE_FILE "%s\n", path);
+    fflush(stdout);
+    dw_info("recording the fleet into %s", path);
+    return 0;
+}
+
+static int fleet_join(struct recorder *r, struct device *d, const struct dw_msg_frame *m,
+                      const char *reason)
+{
+    int idx;
+    if (!r->fleet && fleet_open(r, dw_now_realtime_ns()) < 0)
+        return r->failed;
+    idx = dw_fleet_writer_device(r->fleet, d->hello, d->hello_len, m->stream, m->t_host_ns,
+                                 m->t_device_us, reason);
+    if (idx < 0) {
+        fleet_failed(r, idx, dw_fleet_writer_error(r->fleet) ? dw_fleet_writer_error(r->fleet)
+                                                              : "a HELLO the fleet file refused");
+        return idx;
+    }
+    d->fdev = (unsigned)idx + 1;
+    return 0;
+}
+
+/* A device whose fleet file rotated (or that the auto layout moved to the
+ * fleet) goes on in the current fleet file with its HELLO: true when it
+ * has a file. */
+static bool rejoin(struct recorder *r, struct device *d)
+{
+    struct dw_msg_frame m = { .t_host_ns = dw_now_realtime_ns(), .stream = d->stream,
+                              .t_device_us = d->last_t_device_us };
+    if (has_file(d))
+        return true;
+    if (!r->fleet_on || !d->have_hello || r->failed)
+        return false;
+    return fleet_join(r, d, &m, "rotation") == 0;
 }
 
 /* ---- files ---- */
@@ -251,6 +465,17 @@ static int close_file(struct recorder *r, struct device *d, struct dw_session_co
     struct dw_row_stats row;
     char err[DW_SESSION_ERR_MAX], path[PATH_MAX];
     int e;
+    if (d->fdev) {
+        /* Its rows stay in the fleet file, which goes on. */
+        if (!dw_fleet_writer_error(r->fleet)) {
+            record_stats_row(d, dw_now_realtime_ns(), &row);
+            put_stats(r, d, &row);
+        }
+        d->fdev = 0;
+        if (held)
+            memset(held, 0, sizeof(*held));
+        return 0;
+    }
     if (!d->w)
         return 0;
     if (!dw_session_writer_error(d->w)) {
@@ -272,6 +497,43 @@ static int close_file(struct recorder *r, struct device *d, struct dw_session_co
         snprintf(r->fail_msg, sizeof(r->fail_msg), "%s", err);
     }
     return e;
+}
+
+/* Closes the fleet file (its period ended, or the recorder stops): each
+ * of its devices goes on in the next one at its next message. */
+static int fleet_close(struct recorder *r)
+{
+    struct dw_session_counts c;
+    char err[DW_SESSION_ERR_MAX], path[PATH_MAX];
+    int e;
+    if (!r->fleet)
+        return 0;
+    for (size_t i = 0; i < n_devices(r); i++)
+        if (device_at(r, i)->fdev)
+            close_file(r, device_at(r, i), NULL);
+    snprintf(path, sizeof(path), "%s", dw_fleet_writer_path(r->fleet));
+    e = dw_fleet_writer_close(r->fleet, &c, err, sizeof(err));
+    r->fleet = NULL;
+    printf(DW_LINE_CLOSED "%s: frames %llu, events %llu, alerts %llu, gaps %llu (%llu missing)%s\n",
+           path, (unsigned long long)c.frames, (unsigned long long)c.events,
+           (unsigned long long)c.alerts, (unsigned long long)c.gaps,
+           (unsigned long long)c.missing, e < 0 ? ", WRITE FAILED" : "");
+    fflush(stdout);
+    if (e < 0)
+        fleet_failed(r, e, err);
+    return e;
+}
+
+/* --layout auto: past the threshold, every device's rows go to the fleet
+ * file from their next message on. */
+static void switch_to_fleet(struct recorder *r)
+{
+    dw_info("%zu garments: switching to the fleet layout (--fleet-above %zu)", r->hellos,
+            r->cfg.fleet_above);
+    r->fleet_on = true;
+    for (size_t i = 0; i < n_devices(r); i++)
+        if (device_at(r, i)->w)
+            close_file(r, device_at(r, i), NULL);
 }
 
 /* One open file per device: take every descriptor the hard limit allows
@@ -327,6 +589,8 @@ static int open_file(struct recorder *r, struct device *d, const struct dw_msg_f
     };
     int e = -EEXIST;
 
+    if (r->fleet_on)
+        return fleet_join(r, d, m, reason);
     dw_format_utc(m->t_host_ns, stamp, sizeof(stamp), 1);
     for (int k = 0; k < 100 && e == -EEXIST; k++) {
         char name[NAME_MAX + 1];
@@ -386,11 +650,11 @@ static void unrecordable(struct device *d, const char *what)
 static int write_event(struct recorder *r, struct device *d, struct dw_row_event *row)
 {
     int e;
-    if (!d->w) {
+    if (!has_file(d) && !rejoin(r, d)) {
         unrecordable(d, "an event");
         return 0;
     }
-    e = dw_session_writer_event(d->w, row);
+    e = put_event(r, d, row);
     if (e < 0)
         fail_writer(r, d, e);
     return e;
@@ -484,11 +748,14 @@ static int take_hello(struct recorder *r, struct device *d, const struct dw_msg_
         refuse_hello(r, d, h.device_id);
         return -EPERM;
     }
-    if (same && d->w)
+    if (same && has_file(d))
         return 0;
+    if (!d->have_hello && ++r->hellos > r->cfg.fleet_above && !r->fleet_on &&
+        r->cfg.layout == LAYOUT_AUTO)
+        switch_to_fleet(r);
     const char *reason = d->have_hello ? (same ? "continued" : "hello-changed") : "first-hello";
     int e;
-    if (d->w && (e = close_file(r, d, NULL)) < 0)
+    if (has_file(d) && (e = close_file(r, d, NULL)) < 0)
         return e;
     memcpy(d->hello, m->payload, m->len);
     d->hello_len = m->len;
@@ -534,10 +801,10 @@ static int on_frame(const struct dw_sub_msg *sm, const struct dw_msg_frame *m, v
         if ((e = take_hello(r, d, m, late)) < 0)
             return e;
         opened = e > 0;
-    } else if (!d->w) {
+    } else if (!has_file(d) && !rejoin(r, d)) {
         unrecordable(d, "a frame");
         return 0;
-    } else if (rotation_due(r, d, m)) {
+    } else if (d->w && rotation_due(r, d, m)) {
         /* This frame starts the next file: nothing falls between the two. */
         if (close_file(r, d, NULL) < 0 || open_file(r, d, m, "rotation") < 0)
             return 0;
@@ -548,7 +815,7 @@ static int on_frame(const struct dw_sub_msg *sm, const struct dw_msg_frame *m, v
         advance_clock(d, m->t_device_us);
     if (lost)
         bridge_gap(r, d, m, lost);
-    e = dw_session_writer_frame(d->w, m);
+    e = put_frame(r, d, m);
     if (e == -EBADMSG) {
         d->unrecordable++;
         dw_warn("%s: a %s frame that does not fit the HELLO, dropped", d->sub.id,
@@ -586,7 +853,7 @@ static void on_event(const struct dw_sub_msg *sm, const struct dw_msg_event *ev,
     else if (ev->kind == DW_EV_GAP)
         /* Published just before the frame after the gap. */
         dw_dseq_gap(&d->dseq, ev->missing);
-    if (!d->w && ev->kind == DW_EV_GAP && !d->have_held_gap) {
+    if (!has_file(d) && !rejoin(r, d) && ev->kind == DW_EV_GAP && !d->have_held_gap) {
         d->held_gap = row;
         d->have_held_gap = true;
         return;
@@ -602,7 +869,7 @@ static void on_stats(const struct dw_sub_msg *sm, const struct dw_msg_stats *s, 
                                 .seq = s->seq };
     int e;
     stream_seq(r, d, false, sm->seq, s->seq, s->t_device_us, s->t_host_ns);
-    if (!d->w) {
+    if (!has_file(d) && !rejoin(r, d)) {
         unrecordable(d, "a stats message");
         return;
     }
@@ -612,7 +879,7 @@ static void on_stats(const struct dw_sub_msg *sm, const struct dw_msg_stats *s, 
     X(resyncs) X(device_seq_gaps) X(frames_missing) X(reconnects) X(events_in) X(zmq_dropped)
     X(drift_ppm) X(link_up)
 #undef X
-    if ((e = dw_session_writer_stats(d->w, &row)) < 0)
+    if ((e = put_stats(r, d, &row)) < 0)
         fail_writer(r, d, e);
 }
 
@@ -635,11 +902,11 @@ static void on_alert(const struct dw_sub_msg *sm, const struct dw_msg_alert *a, 
     dw_session_strset(row.ruleset_version, sizeof(row.ruleset_version), a->ruleset_version);
     dw_session_strset(row.params, sizeof(row.params), a->params);
     dw_session_strset(row.message, sizeof(row.message), a->message);
-    if (!d->w) {
+    if (!has_file(d) && !rejoin(r, d)) {
         unrecordable(d, "an alert");
         return;
     }
-    if ((e = dw_session_writer_alert(d->w, &row)) < 0)
+    if ((e = put_alert(r, d, &row)) < 0)
         fail_writer(r, d, e);
 }
 
@@ -760,16 +1027,42 @@ static uint64_t sweep_next(const struct sweep *s, size_t n)
     return s->start_ns + (uint64_t)((double)s->done / (double)n * (double)s->period_ns);
 }
 
+/* The fleet file's once-a-second flush (one for all its devices), its
+ * fsync, and its rotation at the end of its period. -v says what it holds
+ * after the flush (the crash tests read it). */
+static void fleet_tick(struct recorder *r, uint64_t now)
+{
+    struct dw_session_counts c;
+    if (!r->fleet)
+        return;
+    r->fleet_flushed_ns = now;
+    if (dw_fleet_writer_flush(r->fleet) < 0) {
+        fleet_failed(r, -EIO, dw_fleet_writer_error(r->fleet));
+        return;
+    }
+    dw_fleet_writer_counts(r->fleet, &c);
+    dw_debug("fleet: flushed, %llu frames in the file", (unsigned long long)c.frames);
+    if (now >= r->fleet_synced_ns + r->cfg.fsync_us * 1000) {
+        r->fleet_synced_ns = now;
+        if (dw_fleet_writer_sync(r->fleet) < 0) {
+            fleet_failed(r, -EIO, dw_fleet_writer_error(r->fleet));
+            return;
+        }
+    }
+    if (dw_now_realtime_ns() >= r->fleet_end_ns)
+        fleet_close(r);
+}
+
 static void stats_rows(struct recorder *r)
 {
     uint64_t now = dw_now_realtime_ns();
     for (size_t i = 0; i < n_devices(r) && !r->failed; i++) {
         struct device *d = device_at(r, i);
         struct dw_row_stats row;
-        if (!d->w)
+        if (!has_file(d))
             continue;
         record_stats_row(d, now, &row);
-        if (dw_session_writer_stats(d->w, &row) < 0)
+        if (put_stats(r, d, &row) < 0)
             fail_writer(r, d, -EIO);
     }
 }
@@ -780,6 +1073,8 @@ static int close_all(struct recorder *r)
     for (size_t i = 0; i < n_devices(r); i++)
         if (device_at(r, i)->w && close_file(r, device_at(r, i), NULL) < 0)
             e = -1;
+    if (fleet_close(r) < 0)
+        e = -1;
     return e;
 }
 
@@ -807,6 +1102,15 @@ static int do_recover(const char *path)
     if (rep.table_rows_cut)
         printf("cut the last %llu table rows (events, alerts, stats...): their chunk no longer "
                "reads back (checksum), torn by a crash\n", (unsigned long long)rep.table_rows_cut);
+    {
+        uint64_t devices = 0, frames = 0;
+        if (dw_fleet_file_summary(path, &devices, &frames) > 0) {
+            printf("fleet file: devices %llu, frames %llu; compact it with "
+                   "'ductwatch-record --compact %s'\n", (unsigned long long)devices,
+                   (unsigned long long)frames, path);
+            return DW_EXIT_OK;
+        }
+    }
     if (dw_session_reader_open(&rd, path, err, sizeof(err)) < 0) {
         dw_err("%s", err);
         return DW_EXIT_FAILURE;
@@ -829,6 +1133,31 @@ static int do_recover(const char *path)
            (unsigned long long)in->stats);
     dw_session_reader_close(rd);
     return DW_EXIT_OK;
+}
+
+/* ---- --compact ---- */
+
+static int do_compact(char **files, int n)
+{
+    int status = DW_EXIT_OK;
+    for (int i = 0; i < n; i++) {
+        struct dw_fleet_compact_report rep = { 0 };
+        char err[DW_SESSION_ERR_MAX];
+        if (dw_fleet_compact(files[i], &rep, err, sizeof(err)) < 0) {
+            dw_err("%s", err);
+            status = DW_EXIT_FAILURE;
+            continue;
+        }
+        printf("compacted: %s: %zu session file(s), frames %llu, events %llu, alerts %llu%s\n",
+               files[i], rep.files, (unsigned long long)rep.frames,
+               (unsigned long long)rep.events, (unsigned long long)rep.alerts,
+               rep.redone ? " (an earlier compaction had stopped mid-way: done again)" : "");
+        for (size_t k = 0; k < rep.files; k++)
+            printf(DW_LINE_FILE "%s\n", rep.paths[k]);
+        dw_fleet_compact_report_free(&rep);
+    }
+    fflush(stdout);
+    return status;
 }
 
 /* ---- main ---- */
@@ -928,6 +1257,8 @@ static int record_loop(struct recorder *r, void *sock)
         dw_loop_begin(&lp);
         dw_loop_wake_at(&lp, stop_deadline ? now : sweep_due(r, last_sweep));
         dw_loop_wake_at(&lp, next_stats);
+        if (r->fleet)
+            dw_loop_wake_at(&lp, r->fleet_flushed_ns + FLUSH_NS);
         if ((e = dw_loop_poll(&lp, &pi, 1)) < 0) {
             dw_err("zmq_poll: %s", zmq_strerror(-e));
             return -1;
@@ -939,6 +1270,8 @@ static int record_loop(struct recorder *r, void *sock)
             sweep_run(r, &r->sync, now, sync_device);
             last_sweep = now;
         }
+        if (r->fleet && now >= r->fleet_flushed_ns + FLUSH_NS)
+            fleet_tick(r, now);
         if (now >= next_stats) {
             stats_rows(r);
             next_stats = now + STATS_NS;
@@ -968,6 +1301,9 @@ int main(int argc, char **argv)
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     if (r.cfg.recover)
         return do_recover(r.cfg.recover);
+    if (r.cfg.compact)
+        return do_compact(r.cfg.compact, r.cfg.n_compact);
+    r.fleet_on = r.cfg.layout == LAYOUT_FLEET;
 
     umask(077);
 #ifdef __GLIBC__

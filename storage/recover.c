@@ -1,5 +1,3 @@
-#include "recover.h"
-
 #include <errno.h>
 #include <hdf5.h>
 #include <stdbool.h>
@@ -7,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
+#include "recover.h"
 #include "session_file.h"
 #include "session_format.h"
 

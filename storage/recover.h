@@ -1,9 +1,9 @@
 /* Crash recovery of a session file whose writer died (kill -9, power loss):
  * what `h5clear -s --increment` does, through the library. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdbool.h>
 
 struct dw_recover_report {
     uint64_t frames;   /* /frames rows the file holds after recovery */

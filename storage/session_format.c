@@ -1,8 +1,8 @@
-#include "session_format.h"
-
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include "layout.h"
+#include "session_format.h"
 
 static hid_t str_type(size_t width)
 {
@@ -252,4 +252,22 @@ void dw_session_h5_reason(char *buf, size_t cap)
     buf[0] = 0;
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, reason_walk, &c);
     H5Eclear2(H5E_DEFAULT);
+}
+
+void dw_session_layout_row(const struct dw_hello *h, unsigned z, struct dw_row_layout *row)
+{
+    unsigned nb[DW_MAX_NEIGHBOURS];
+    unsigned k = dw_layout_neighbours(h, z, nb);
+    char name[64];
+    memset(row, 0, sizeof(*row));
+    row->zone = (int16_t)z;
+    row->side = h->zone[z].side;
+    row->quadrant = h->zone[z].quadrant;
+    row->ring = h->zone[z].ring;
+    row->mirror = h->zone[z].mirror;
+    row->flags = h->zone[z].flags;
+    for (unsigned i = 0; i < DW_LAYOUT_NEIGHBOURS; i++)
+        row->neighbours[i] = i < k ? (int16_t)nb[i] : -1;
+    dw_zone_name(h, z, name, sizeof(name));
+    dw_session_strset(row->name, sizeof(row->name), name);
 }

@@ -5,6 +5,7 @@
 #include <hdf5.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "frame.h"
 #include "msg_alert.h"
 
 #define DW_SESSION_FORMAT "ductwatch-session"
@@ -114,6 +115,9 @@ enum dw_session_table {
 /* HDF5 compound types for the rows (memory layout = file layout; caller
  * closes). Negative on failure. */
 hid_t dw_session_type(enum dw_session_table t);
+
+/* The /layout row of zone z of the garment h describes. */
+void dw_session_layout_row(const struct dw_hello *h, unsigned z, struct dw_row_layout *row);
 
 /* Copies s into a fixed NUL-padded field. */
 void dw_session_strset(char *dst, size_t width, const char *s);

@@ -1,11 +1,10 @@
-#include "session_reader.h"
-
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "session_reader.h"
 
 #define BLOCK 4096
 
@@ -235,35 +234,35 @@ int dw_session_reader_open(struct dw_session_reader **out, const char *path,
     if (stat(path, &sb) < 0) {
         e = -errno;
         snprintf(r->err, sizeof(r->err), "%s: %s", path, strerror(-e));
-        goto bad;
+        goto fail;
     }
     if (H5Fis_hdf5(path) <= 0) {
         H5Eclear2(H5E_DEFAULT);
         snprintf(r->err, sizeof(r->err), "%s: not an HDF5 file, so not a ductwatch session", path);
-        goto bad;
+        goto fail;
     }
     r->file = open_file(path, &r->info.swmr_open);
     if (r->file < 0) {
         e = set_err(r, EIO, NULL, "cannot open (if its recorder was killed, run "
                     "'ductwatch-record --recover FILE' first)");
-        goto bad;
+        goto fail;
     }
     if (attr_get_str(r->file, "format", fmt, sizeof(fmt)) < 0 || strcmp(fmt, DW_SESSION_FORMAT)) {
         H5Eclear2(H5E_DEFAULT);
         snprintf(r->err, sizeof(r->err), "%s: not a ductwatch session file (its root attribute "
                  "format is not \"%s\")", path, DW_SESSION_FORMAT);
-        goto bad;
+        goto fail;
     }
     if (attr_get(r->file, "format_version", H5T_NATIVE_INT, &r->info.format_version) < 0 ||
         r->info.format_version < 1 || r->info.format_version > DW_SESSION_FORMAT_VERSION) {
         snprintf(r->err, sizeof(r->err), "%s: unsupported ductwatch session format_version %d "
                  "(this build reads 1..%d)", path, r->info.format_version,
                  DW_SESSION_FORMAT_VERSION);
-        goto bad;
+        goto fail;
     }
     if (read_hello_attr(r) < 0) {
         e = set_err(r, EBADF, NULL, "damaged session: no valid hello_payload attribute");
-        goto bad;
+        goto fail;
     }
     snprintf(r->info.device_id, sizeof(r->info.device_id), "%s", r->hello.device_id);
     snprintf(r->info.firmware, sizeof(r->info.firmware), "%s", r->hello.firmware);
@@ -281,7 +280,7 @@ int dw_session_reader_open(struct dw_session_reader **out, const char *path,
         r->ds[i] = H5Dopen2(r->file, cols[i].name, H5P_DEFAULT);
         if (r->ds[i] < 0) {
             e = set_err(r, EBADF, NULL, "damaged session: a /frames dataset is missing");
-            goto bad;
+            goto fail;
         }
         sp = H5Dget_space(r->ds[i]);
         rank = sp >= 0 ? H5Sget_simple_extent_dims(sp, dims, NULL) : -1;
@@ -289,7 +288,7 @@ int dw_session_reader_open(struct dw_session_reader **out, const char *path,
             H5Sclose(sp);
         if (rank != (want ? 2 : 1) || (want && dims[1] != (hsize_t)want)) {
             e = set_err(r, EBADF, NULL, "damaged session: a /frames dataset has the wrong shape");
-            goto bad;
+            goto fail;
         }
         /* After a crash the columns can differ in length: the shortest
          * is what is complete. */
@@ -303,7 +302,7 @@ int dw_session_reader_open(struct dw_session_reader **out, const char *path,
         read_table(r, "alerts", DW_T_ALERT, sizeof(struct dw_row_alert), &r->alerts) < 0 ||
         read_table(r, "stats", DW_T_STATS, sizeof(struct dw_row_stats), &r->stats) < 0) {
         e = set_err(r, EIO, NULL, "cannot read the tables");
-        goto bad;
+        goto fail;
     }
     r->info.hellos = r->hellos.n;
     r->info.status = r->status.n;
@@ -327,7 +326,7 @@ int dw_session_reader_open(struct dw_session_reader **out, const char *path,
             !r->b_amb || !r->b_acc || !r->b_status) {
             snprintf(r->err, sizeof(r->err), "%s: out of memory", path);
             e = -ENOMEM;
-            goto bad;
+            goto fail;
         }
     }
     if (n) {
@@ -346,7 +345,7 @@ int dw_session_reader_open(struct dw_session_reader **out, const char *path,
         if (ms >= 0) H5Sclose(ms);
         if (!ok) {
             e = set_err(r, EIO, NULL, "cannot read /frames");
-            goto bad;
+            goto fail;
         }
         r->info.t_first_us = t[0];
         r->info.t_last_us = t[1];
@@ -355,7 +354,7 @@ int dw_session_reader_open(struct dw_session_reader **out, const char *path,
     }
     *out = r;
     return 0;
-bad:
+fail:
     snprintf(err, errcap, "%s", r->err);
     dw_session_reader_close(r);
     return e;

@@ -1,5 +1,3 @@
-#include "session_writer.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -11,65 +9,21 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
-
 #include "dw_config.h"
 #include "dwtime.h"
 #include "frame.h"
+#include "h5column.h"
 #include "layout.h"
 #include "session_file.h"
+#include "session_writer.h"
 
-/* Under SWMR, HDF5 1.10 never frees the old copy of a chunk that is written
- * again with a different size (a reader may still be reading it), and the
- * filtered size of a growing chunk changes at every flush. So no dataset
- * goes through H5Dwrite: each keeps its current chunk in memory, filters it
- * with HDF5's own filters in a small in-memory file (the "scratch" dataset,
- * same creation properties), and writes the filtered bytes with
- * H5Dwrite_chunk, padded to an allotment that only grows. A chunk rewritten
- * at every flush then stays where it is, and chunks can be large (30 s of
- * /frames rows) so that they compress. Larger ones compress a little better
- * but cost more at every flush (the whole chunk is filtered again): at
- * 10 Hz, 60 s chunks took 7 % less disk and 30 % more time per flush. */
 #define CHUNK_SECONDS 30
-#define MARGIN 16 /* deflated chunks get a sixteenth more than asked */
 #define MIN_CHUNK_ROWS 16
 #define MAX_CHUNK_ROWS 4096
 #define TABLE_CHUNK_ROWS 64
-#define DEFLATE_LEVEL 4
 /* Room kept free for closing the file properly (metadata, dirty chunks). */
 #define CLOSE_RESERVE (256 * 1024)
-/* HDF5's metadata cache per open file: by default it starts at 2 MB and
- * grows to 32 MB with what the file's chunk indexes and object headers hold.
- * A session file is written at its end only, so what it needs resident is
- * the last blocks of each index: 128 KB, fixed, for each of a recorder's
- * many files. */
-#define MDC_BYTES (128 * 1024)
 
-/* One extendible dataset (rank 1, or rank 2 with a fixed width) and the rows
- * waiting in memory for it. */
-struct appender {
-    const char *name;
-    hid_t ds;
-    hid_t mtype;       /* owned */
-    size_t row_bytes;
-    hsize_t width;     /* 0: rank 1 */
-    uint8_t *buf;
-    size_t n, cap;
-    hsize_t rows;      /* rows in the file */
-    hsize_t chunk_rows;
-    int dirty;         /* rows written since the last flush */
-    int scaled;        /* scale-offset: packed whole, one bit per value at a time */
-    /* buf holds the current chunk, whose first `written` rows are already
-     * in the file, from file row `rows - written`; the chunk is split across
-     * the width into `nsub` chunks. */
-    hid_t scratch;     /* the same dataset in the writer's in-memory file */
-    size_t written;
-    hsize_t nsub;
-    size_t *allot;     /* bytes allotted in the file to each sub-chunk */
-    size_t *last;      /* filtered size of each sub-chunk of the last whole chunk */
-    size_t *len;       /* filtered size of each sub-chunk now (packed_filter) */
-    uint8_t *cbuf;     /* one filtered sub-chunk */
-    size_t ccap;
-};
 
 enum {
     F_TEMP, F_PRES, F_AMB, F_ACCEL, F_STATUS, F_DSEQ, F_TDEV, F_THOST,
@@ -88,12 +42,13 @@ struct dw_session_writer {
     int clean_stop;       /* failed before writing: the file can still close cleanly */
     hid_t file, fapl;
     hid_t scratch;        /* the in-memory file that filters /frames chunks (shared) */
-    struct appender fr[F_COUNT];
-    struct appender tab[A_COUNT];
+    struct dw_h5col fr[F_COUNT];
+    struct dw_h5col tab[A_COUNT];
     struct dw_hello hello;
     uint8_t hello_raw[DW_MAX_PAYLOAD];
     size_t hello_len;
     uint64_t order;       /* next message order number */
+    bool defer_sync;      /* dw_session_start's */
     struct dw_session_counts counts;
 };
 
@@ -110,322 +65,6 @@ static int fail(struct dw_session_writer *w, int e, const char *what)
     return w->failed;
 }
 
-/* ---- attributes ---- */
-
-static int attr_write(hid_t loc, const char *name, hid_t type, hid_t space, const void *v)
-{
-    hid_t a = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t r;
-    if (a < 0)
-        return -1;
-    r = H5Awrite(a, type, v);
-    if (H5Aclose(a) < 0 || r < 0)
-        return -1;
-    return 0;
-}
-
-static int attr_scalar(hid_t loc, const char *name, hid_t type, const void *v)
-{
-    hid_t s = H5Screate(H5S_SCALAR);
-    int r;
-    if (s < 0)
-        return -1;
-    r = attr_write(loc, name, type, s, v);
-    H5Sclose(s);
-    return r;
-}
-
-static int attr_str(hid_t loc, const char *name, const char *v)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    size_t n = strlen(v);
-    int r = -1;
-    if (t < 0)
-        return -1;
-    /* A zero-size string type is invalid: an empty value is one NUL. */
-    if (H5Tset_size(t, n ? n : 1) >= 0 && H5Tset_strpad(t, H5T_STR_NULLPAD) >= 0 &&
-        H5Tset_cset(t, H5T_CSET_UTF8) >= 0)
-        r = attr_scalar(loc, name, t, n ? v : "");
-    H5Tclose(t);
-    return r;
-}
-
-static int attr_u8_array(hid_t loc, const char *name, const uint8_t *v, size_t n)
-{
-    hsize_t dim = n;
-    hid_t s = H5Screate_simple(1, &dim, NULL);
-    int r;
-    if (s < 0)
-        return -1;
-    r = attr_write(loc, name, H5T_NATIVE_UINT8, s, v);
-    H5Sclose(s);
-    return r;
-}
-
-/* ---- datasets ---- */
-
-/* How a dataset is stored. */
-struct storage {
-    hsize_t chunk_rows;
-    int split;         /* one chunk per column of a rank-2 dataset */
-    int deflate;       /* shuffle + deflate */
-    int decimals;      /* >= 0: scale-offset keeping this many decimal digits */
-    int checksum;      /* Fletcher-32 over each stored chunk */
-};
-
-static hid_t make_dcpl(const struct storage *st, hsize_t width)
-{
-    hsize_t chunk[2] = { st->chunk_rows, st->split ? 1 : width };
-    hid_t p = H5Pcreate(H5P_DATASET_CREATE);
-    if (p < 0)
-        return -1;
-    if (H5Pset_chunk(p, width ? 2 : 1, chunk) < 0 ||
-        /* No fill value for scale-offset: with the default one (0), HDF5
-         * 1.10 leaves values within 10^-decimals of 0 out of the chunk's
-         * minimum but still packs them, so +-1 LSB below the rest of its
-         * chunk came back as garbage (test_every_raw_exact). */
-        (st->decimals >= 0 && (H5Pset_fill_value(p, H5T_NATIVE_FLOAT, NULL) < 0 ||
-                               H5Pset_scaleoffset(p, H5Z_SO_FLOAT_DSCALE, st->decimals) < 0)) ||
-        (st->deflate && (H5Pset_shuffle(p) < 0 || H5Pset_deflate(p, DEFLATE_LEVEL) < 0)) ||
-        (st->checksum && H5Pset_fletcher32(p) < 0)) {
-        H5Pclose(p);
-        return -1;
-    }
-    return p;
-}
-
-/* Creates an empty extendible dataset and its twin in the scratch file (see
- * the top of this file); takes ownership of mtype. */
-static int appender_create(struct appender *a, hid_t loc, const char *name, hid_t mtype,
-                           hsize_t width, const struct storage *st, hid_t scratch,
-                           const char *units)
-{
-    hsize_t dims[2] = { 0, width }, maxd[2] = { H5S_UNLIMITED, width };
-    int rank = width ? 2 : 1;
-    hid_t space = -1, dcpl = -1;
-    int r = -1;
-
-    a->name = name;
-    a->chunk_rows = st->chunk_rows;
-    a->mtype = mtype;
-    a->width = width;
-    a->row_bytes = H5Tget_size(mtype) * (width ? width : 1);
-    a->ds = a->scratch = -1;
-    if (mtype < 0 || !a->row_bytes)
-        return -1;
-    space = H5Screate_simple(rank, dims, maxd);
-    dcpl = make_dcpl(st, width);
-    if (space < 0 || dcpl < 0)
-        goto out;
-    a->ds = H5Dcreate2(loc, name, mtype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    if (a->ds < 0)
-        goto out;
-    if (units && attr_str(a->ds, "units", units) < 0)
-        goto out;
-    {
-        hsize_t sdims[2] = { st->chunk_rows, width };
-        hid_t ss = H5Screate_simple(rank, sdims, NULL);
-        a->nsub = st->split && width ? width : 1;
-        a->scaled = st->decimals >= 0;
-        a->cap = st->chunk_rows;
-        a->buf = calloc(a->cap, a->row_bytes);
-        a->allot = calloc(a->nsub, sizeof(*a->allot));
-        a->last = calloc(a->nsub, sizeof(*a->last));
-        a->len = calloc(a->nsub, sizeof(*a->len));
-        /* No chunk cache: H5Dwrite filters and stores the chunk at once, so
-         * that its storage size and bytes are the new ones. */
-        hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
-        if (ss >= 0 && dapl >= 0 &&
-            H5Pset_chunk_cache(dapl, H5D_CHUNK_CACHE_NSLOTS_DEFAULT, 0, 1.0) >= 0)
-            a->scratch = H5Dcreate_anon(scratch, mtype, ss, dcpl, dapl);
-        if (dapl >= 0)
-            H5Pclose(dapl);
-        if (ss >= 0)
-            H5Sclose(ss);
-        if (!a->buf || !a->allot || !a->last || !a->len || a->scratch < 0)
-            goto out;
-    }
-    r = 0;
-out:
-    if (space >= 0)
-        H5Sclose(space);
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
-    return r;
-}
-
-static int appender_push(struct appender *a, const void *row)
-{
-    if (a->n == a->cap)
-        return -ENOBUFS; /* a failed write left the whole chunk in memory */
-    memcpy(a->buf + a->n * a->row_bytes, row, a->row_bytes);
-    a->n++;
-    return 0;
-}
-
-/* Rows in memory that are not in the file yet. */
-static size_t pending(const struct appender *a)
-{
-    return a->n - a->written;
-}
-
-/* Bytes to allot to a sub-chunk that filters to len bytes with n of its
- * rows filled. A chunk starts with what the last whole chunks took (`last`
- * forgets slowly: it is the largest of them, less a sixteenth for each
- * chunk since). One that outgrows it mid-way gets what the whole chunk
- * will take at this rate: a deflated chunk grows with its rows, and gets a
- * sixteenth more; a scale-offset one is always packed whole (the rows after
- * the last repeat it) and grows only when its range needs one more bit per
- * value, so it gets room for one more bit and no other margin. */
-static size_t allotment(const struct appender *a, hsize_t j, size_t len)
-{
-    uint64_t raw = (uint64_t)a->chunk_rows * a->row_bytes / a->nsub + 64;
-    uint64_t whole;
-    if (!a->written && a->last[j])
-        whole = a->last[j];
-    else if (a->scaled)
-        whole = len + (uint64_t)a->chunk_rows * (a->width ? a->width / a->nsub : 1) / 8;
-    else
-        whole = (uint64_t)len * a->chunk_rows / a->n;
-    if (whole > raw)
-        whole = raw; /* a filter adds a small header at most */
-    if (whole < len)
-        whole = len;
-    if (!a->scaled)
-        whole += whole / MARGIN;
-    return (size_t)((whole + 15) & ~(uint64_t)15);
-}
-
-/* Fletcher-32 as HDF5's filter computes it: 16-bit big-endian words (an odd
- * last byte is the high half of one), sums folded modulo 65535. */
-static uint32_t fletcher32(const uint8_t *p, size_t n)
-{
-    uint32_t a = 0, b = 0;
-    for (size_t words = n / 2; words;) {
-        size_t k = words > 360 ? 360 : words; /* no overflow before folding */
-        words -= k;
-        for (; k; k--, p += 2) {
-            a += (uint32_t)p[0] << 8 | p[1];
-            b += a;
-        }
-        a = (a & 0xffff) + (a >> 16);
-        b = (b & 0xffff) + (b >> 16);
-    }
-    if (n & 1) {
-        a += (uint32_t)p[0] << 8;
-        b += a;
-        a = (a & 0xffff) + (a >> 16);
-        b = (b & 0xffff) + (b >> 16);
-    }
-    a = (a & 0xffff) + (a >> 16);
-    b = (b & 0xffff) + (b >> 16);
-    return b << 16 | a;
-}
-
-/* Pads a filtered sub-chunk of len bytes in buf to `to` bytes. The
- * Fletcher-32 checksum, the pipeline's last step, must stay the last 4 bytes
- * and cover what precedes it: the zeros go between the data and a checksum
- * made again (deflate and scale-offset stop reading at their own end). The
- * checksum HDF5 made is checked first, so that a difference between the two
- * ways of computing it stops the recorder instead of making unreadable
- * chunks. */
-static int pad_chunk(uint8_t *buf, size_t len, size_t to)
-{
-    uint32_t c = fletcher32(buf, len - 4);
-    if (c != dw_get_le32(buf + len - 4))
-        return -1;
-    memset(buf + len - 4, 0, to - len + 4);
-    dw_put_le32(buf + to - 4, fletcher32(buf, to - 4));
-    return 0;
-}
-
-/* Filters the current chunk of a dataset in its scratch dataset and
- * sets the allotment of each sub-chunk: set when a chunk is first written,
- * grown only if the chunk outgrows it (the one case where HDF5 moves it and
- * the old copy stays behind). Adds to *grow the bytes the file will
- * allocate for it. Nothing is written to the file yet. */
-static int packed_filter(struct appender *a, uint64_t *grow)
-{
-    if (!pending(a))
-        return 0;
-    /* The rows after the last one repeat it: they are past the extent, so
-     * no reader sees them, and they neither widen the value range that
-     * scale-offset packs nor cost deflate anything. */
-    for (size_t i = a->n; i < a->chunk_rows; i++)
-        memcpy(a->buf + i * a->row_bytes, a->buf + (a->n - 1) * a->row_bytes, a->row_bytes);
-    if (H5Dwrite(a->scratch, a->mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, a->buf) < 0)
-        return -1;
-    for (hsize_t j = 0; j < a->nsub; j++) {
-        hsize_t soff[2] = { 0, j }, len = 0;
-        if (H5Dget_chunk_storage_size(a->scratch, soff, &len) < 0 || !len)
-            return -1;
-        a->len[j] = (size_t)len;
-        if (a->written && len <= a->allot[j])
-            continue;
-        a->allot[j] = allotment(a, j, (size_t)len);
-        *grow += a->allot[j];
-    }
-    return 0;
-}
-
-/* Writes what packed_filter prepared: each sub-chunk's filtered bytes as
- * they are, padded with zeros to its allotment, with H5Dwrite_chunk. A
- * chunk rewritten at every flush thus keeps its size and its place. */
-static int packed_write(struct appender *a)
-{
-    hsize_t first = a->rows - a->written;
-    hsize_t size[2] = { first + a->n, a->width };
-
-    if (!pending(a))
-        return 0;
-    if (H5Dset_extent(a->ds, size) < 0)
-        return -1;
-    for (hsize_t j = 0; j < a->nsub; j++) {
-        hsize_t soff[2] = { 0, j }, foff[2] = { first, j };
-        uint32_t mask = 0;
-        if (a->allot[j] > a->ccap) {
-            uint8_t *nb = realloc(a->cbuf, a->allot[j]);
-            if (!nb)
-                return -1;
-            a->cbuf = nb;
-            a->ccap = a->allot[j];
-        }
-        if (H5Dread_chunk(a->scratch, H5P_DEFAULT, soff, &mask, a->cbuf) < 0)
-            return -1;
-        if (pad_chunk(a->cbuf, a->len[j], a->allot[j]) < 0)
-            return -1;
-        if (H5Dwrite_chunk(a->ds, H5P_DEFAULT, mask, foff, a->allot[j], a->cbuf) < 0)
-            return -1;
-        if (a->n == a->chunk_rows) {
-            size_t fade = a->last[j] - a->last[j] / 16;
-            a->last[j] = a->len[j] > fade ? a->len[j] : fade;
-        }
-    }
-    a->rows = first + a->n;
-    a->written = a->n;
-    a->dirty = 1;
-    if (a->n == a->chunk_rows)
-        a->n = a->written = 0; /* complete: the next rows start the next chunk */
-    return 0;
-}
-
-
-static void appender_close(struct appender *a)
-{
-    if (a->ds > 0)
-        H5Dclose(a->ds);
-    if (a->scratch > 0)
-        H5Dclose(a->scratch);
-    if (a->mtype > 0)
-        H5Tclose(a->mtype);
-    free(a->buf);
-    free(a->allot);
-    free(a->last);
-    free(a->len);
-    free(a->cbuf);
-    memset(a, 0, sizeof(*a));
-    a->ds = a->scratch = a->mtype = -1;
-}
 
 /* ---- creation ---- */
 
@@ -440,27 +79,28 @@ static int write_root_attrs(struct dw_session_writer *w, const struct dw_session
     double ts = h->temp_scale / 1e6, ps = h->pressure_scale / 1e6, as = h->accel_scale / 1e6;
 
     dw_format_utc(s->t_host_ns, iso, sizeof(iso), 0);
-    if (attr_str(root, "format", DW_SESSION_FORMAT) < 0 ||
-        attr_scalar(root, "format_version", H5T_NATIVE_INT32, &ver) < 0 ||
-        attr_str(root, "device_id", h->device_id) < 0 ||
-        attr_str(root, "firmware", h->firmware) < 0 ||
-        attr_str(root, "software_version", "ductwatch-record " DW_VERSION) < 0 ||
-        attr_str(root, "session_start", iso) < 0 ||
-        attr_scalar(root, "session_start_ns", H5T_NATIVE_UINT64, &s->t_host_ns) < 0 ||
-        attr_scalar(root, "session_start_device_us", H5T_NATIVE_UINT64, &s->t_device_us) < 0 ||
-        attr_scalar(root, "stream", H5T_NATIVE_UINT64, &s->stream) < 0 ||
-        attr_scalar(root, "sample_rate_hz", H5T_NATIVE_UINT16, &rate) < 0 ||
-        attr_scalar(root, "n_zones", H5T_NATIVE_UINT8, &nz) < 0 ||
-        attr_scalar(root, "n_ambient", H5T_NATIVE_UINT8, &na) < 0 ||
-        attr_scalar(root, "temp_scale_c", H5T_NATIVE_DOUBLE, &ts) < 0 ||
-        attr_scalar(root, "pressure_scale_kpa", H5T_NATIVE_DOUBLE, &ps) < 0 ||
-        attr_scalar(root, "accel_scale_g", H5T_NATIVE_DOUBLE, &as) < 0 ||
-        attr_scalar(root, "temp_scale", H5T_NATIVE_UINT32, &h->temp_scale) < 0 ||
-        attr_scalar(root, "pressure_scale", H5T_NATIVE_UINT32, &h->pressure_scale) < 0 ||
-        attr_scalar(root, "accel_scale", H5T_NATIVE_UINT32, &h->accel_scale) < 0 ||
-        attr_u8_array(root, "hello_payload", w->hello_raw, w->hello_len) < 0 ||
-        attr_str(root, "file_reason", s->reason ? s->reason : "first-hello") < 0 ||
-        attr_str(root, "previous_file", s->previous ? s->previous : "") < 0)
+    if (dw_h5_attr_str(root, "format", DW_SESSION_FORMAT) < 0 ||
+        dw_h5_attr_scalar(root, "format_version", H5T_NATIVE_INT32, &ver) < 0 ||
+        dw_h5_attr_str(root, "device_id", h->device_id) < 0 ||
+        dw_h5_attr_str(root, "firmware", h->firmware) < 0 ||
+        dw_h5_attr_str(root, "software_version", "ductwatch-record " DW_VERSION) < 0 ||
+        dw_h5_attr_str(root, "session_start", iso) < 0 ||
+        dw_h5_attr_scalar(root, "session_start_ns", H5T_NATIVE_UINT64, &s->t_host_ns) < 0 ||
+        dw_h5_attr_scalar(root, "session_start_device_us", H5T_NATIVE_UINT64, &s->t_device_us) < 0 ||
+        dw_h5_attr_scalar(root, "stream", H5T_NATIVE_UINT64, &s->stream) < 0 ||
+        dw_h5_attr_scalar(root, "sample_rate_hz", H5T_NATIVE_UINT16, &rate) < 0 ||
+        dw_h5_attr_scalar(root, "n_zones", H5T_NATIVE_UINT8, &nz) < 0 ||
+        dw_h5_attr_scalar(root, "n_ambient", H5T_NATIVE_UINT8, &na) < 0 ||
+        dw_h5_attr_scalar(root, "temp_scale_c", H5T_NATIVE_DOUBLE, &ts) < 0 ||
+        dw_h5_attr_scalar(root, "pressure_scale_kpa", H5T_NATIVE_DOUBLE, &ps) < 0 ||
+        dw_h5_attr_scalar(root, "accel_scale_g", H5T_NATIVE_DOUBLE, &as) < 0 ||
+        dw_h5_attr_scalar(root, "temp_scale", H5T_NATIVE_UINT32, &h->temp_scale) < 0 ||
+        dw_h5_attr_scalar(root, "pressure_scale", H5T_NATIVE_UINT32, &h->pressure_scale) < 0 ||
+        dw_h5_attr_scalar(root, "accel_scale", H5T_NATIVE_UINT32, &h->accel_scale) < 0 ||
+        dw_h5_attr_u8_array(root, "hello_payload", w->hello_raw, w->hello_len) < 0 ||
+        dw_h5_attr_str(root, "file_reason", s->reason ? s->reason : "first-hello") < 0 ||
+        dw_h5_attr_str(root, "previous_file", s->previous ? s->previous : "") < 0 ||
+        (s->compacted_from && dw_h5_attr_str(root, "compacted_from", s->compacted_from) < 0))
         return -1;
     return 0;
 }
@@ -474,21 +114,8 @@ static int write_layout(struct dw_session_writer *w)
     int r = -1;
 
     memset(rows, 0, sizeof(rows));
-    for (unsigned z = 0; z < h->n_zones; z++) {
-        unsigned nb[DW_MAX_NEIGHBOURS];
-        unsigned k = dw_layout_neighbours(h, z, nb);
-        char name[64];
-        rows[z].zone = (int16_t)z;
-        rows[z].side = h->zone[z].side;
-        rows[z].quadrant = h->zone[z].quadrant;
-        rows[z].ring = h->zone[z].ring;
-        rows[z].mirror = h->zone[z].mirror;
-        rows[z].flags = h->zone[z].flags;
-        for (unsigned i = 0; i < DW_LAYOUT_NEIGHBOURS; i++)
-            rows[z].neighbours[i] = i < k ? (int16_t)nb[i] : -1;
-        dw_zone_name(h, z, name, sizeof(name));
-        dw_session_strset(rows[z].name, sizeof(rows[z].name), name);
-    }
+    for (unsigned z = 0; z < h->n_zones; z++)
+        dw_session_layout_row(h, z, &rows[z]);
     if (t < 0)
         return -1;
     s = H5Screate_simple(1, &n, NULL);
@@ -497,7 +124,7 @@ static int write_layout(struct dw_session_writer *w)
     ds = H5Dcreate2(w->file, "layout", t, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (ds < 0 || H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0)
         goto out;
-    if (attr_str(ds, "description", "zone: index; side 0 left 1 right; quadrant 0 upper-outer "
+    if (dw_h5_attr_str(ds, "description", "zone: index; side 0 left 1 right; quadrant 0 upper-outer "
                  "1 upper-inner 2 lower-inner 3 lower-outer; ring 0 inner 1 outer; mirror: zone "
                  "on the other side; neighbours: zones on the same side, -1 pads; flags bit 0: "
                  "band") < 0)
@@ -524,9 +151,9 @@ static hid_t copy_type(hid_t t)
  * integer (the scaled integers stay below 2^24, exact in a float), though
  * it may differ from the float first computed in its last bit. Otherwise
  * the column is shuffled and deflated, bit for bit. */
-static struct storage float_storage(hsize_t chunk, uint32_t scale)
+static struct dw_h5col_storage float_storage(hsize_t chunk, uint32_t scale)
 {
-    struct storage st = { .chunk_rows = chunk, .split = 1, .decimals = 6, .checksum = 1 };
+    struct dw_h5col_storage st = { .chunk_rows = chunk, .split = 1, .decimals = 6, .checksum = 1 };
     uint32_t m = scale;
     while (m && m % 10 == 0 && st.decimals > 0) {
         m /= 10;
@@ -552,51 +179,51 @@ static int zone_columns(const struct dw_hello *h, hid_t ds)
         if (n >= sizeof(cols))
             return -1;
     }
-    return attr_str(ds, "columns", cols);
+    return dw_h5_attr_str(ds, "columns", cols);
 }
 
 static int create_frames(struct dw_session_writer *w, hsize_t chunk)
 {
     const struct dw_hello *h = &w->hello;
     hsize_t z = h->n_zones;
-    struct storage ints = { .chunk_rows = chunk, .deflate = 1, .decimals = -1, .checksum = 1 };
-    struct storage temp = float_storage(chunk, h->temp_scale);
-    struct storage pres = float_storage(chunk, h->pressure_scale);
-    struct storage acc = float_storage(chunk, h->accel_scale);
+    struct dw_h5col_storage ints = { .chunk_rows = chunk, .deflate = 1, .decimals = -1, .checksum = 1 };
+    struct dw_h5col_storage temp = float_storage(chunk, h->temp_scale);
+    struct dw_h5col_storage pres = float_storage(chunk, h->pressure_scale);
+    struct dw_h5col_storage acc = float_storage(chunk, h->accel_scale);
     hid_t g = H5Gcreate2(w->file, "frames", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     hid_t sc = w->scratch;
     int r = -1;
     if (g < 0)
         return -1;
-    if (appender_create(&w->fr[F_SEQ], g, "seq", copy_type(H5T_NATIVE_UINT64), 0, &ints, sc,
+    if (dw_h5col_create(&w->fr[F_SEQ], g, "seq", copy_type(H5T_NATIVE_UINT64), 0, &ints, sc,
                         "stream sequence number") < 0 ||
-        appender_create(&w->fr[F_DSEQ], g, "device_seq", copy_type(H5T_NATIVE_UINT32), 0, &ints,
+        dw_h5col_create(&w->fr[F_DSEQ], g, "device_seq", copy_type(H5T_NATIVE_UINT32), 0, &ints,
                         sc, "garment frame sequence number") < 0 ||
-        appender_create(&w->fr[F_TDEV], g, "t_device_us", copy_type(H5T_NATIVE_UINT64), 0, &ints,
+        dw_h5col_create(&w->fr[F_TDEV], g, "t_device_us", copy_type(H5T_NATIVE_UINT64), 0, &ints,
                         sc, "us (device monotonic clock)") < 0 ||
-        appender_create(&w->fr[F_THOST], g, "t_host_ns", copy_type(H5T_NATIVE_UINT64), 0, &ints,
+        dw_h5col_create(&w->fr[F_THOST], g, "t_host_ns", copy_type(H5T_NATIVE_UINT64), 0, &ints,
                         sc, "ns since the Unix epoch (host receive time)") < 0 ||
-        appender_create(&w->fr[F_TEMP], g, "temperature_c", copy_type(H5T_NATIVE_FLOAT), z,
+        dw_h5col_create(&w->fr[F_TEMP], g, "temperature_c", copy_type(H5T_NATIVE_FLOAT), z,
                         &temp, sc, "degC") < 0 ||
-        appender_create(&w->fr[F_PRES], g, "pressure_kpa", copy_type(H5T_NATIVE_FLOAT), z,
+        dw_h5col_create(&w->fr[F_PRES], g, "pressure_kpa", copy_type(H5T_NATIVE_FLOAT), z,
                         &pres, sc, "kPa") < 0 ||
-        appender_create(&w->fr[F_AMB], g, "ambient_c", copy_type(H5T_NATIVE_FLOAT), DW_N_AMBIENT,
+        dw_h5col_create(&w->fr[F_AMB], g, "ambient_c", copy_type(H5T_NATIVE_FLOAT), DW_N_AMBIENT,
                         &temp, sc, "degC") < 0 ||
-        appender_create(&w->fr[F_ACCEL], g, "accel_g", copy_type(H5T_NATIVE_FLOAT), 3, &acc, sc,
+        dw_h5col_create(&w->fr[F_ACCEL], g, "accel_g", copy_type(H5T_NATIVE_FLOAT), 3, &acc, sc,
                         "g") < 0 ||
-        appender_create(&w->fr[F_STATUS], g, "status", copy_type(H5T_NATIVE_UINT8), z, &ints, sc,
+        dw_h5col_create(&w->fr[F_STATUS], g, "status", copy_type(H5T_NATIVE_UINT8), z, &ints, sc,
                         "bits: 1 temp fault, 2 pressure fault, 4 temp ADC rail, 8 pressure "
                         "saturated") < 0)
         goto out;
     {
         double lsb_t = w->hello.temp_scale / 1e6, lsb_p = w->hello.pressure_scale / 1e6;
         double lsb_a = w->hello.accel_scale / 1e6;
-        if (attr_scalar(w->fr[F_TEMP].ds, "lsb", H5T_NATIVE_DOUBLE, &lsb_t) < 0 ||
-            attr_scalar(w->fr[F_PRES].ds, "lsb", H5T_NATIVE_DOUBLE, &lsb_p) < 0 ||
-            attr_scalar(w->fr[F_AMB].ds, "lsb", H5T_NATIVE_DOUBLE, &lsb_t) < 0 ||
-            attr_scalar(w->fr[F_ACCEL].ds, "lsb", H5T_NATIVE_DOUBLE, &lsb_a) < 0 ||
-            attr_str(w->fr[F_AMB].ds, "columns", "left cup, right cup") < 0 ||
-            attr_str(w->fr[F_ACCEL].ds, "columns", "x, y, z (garment axes)") < 0 ||
+        if (dw_h5_attr_scalar(w->fr[F_TEMP].ds, "lsb", H5T_NATIVE_DOUBLE, &lsb_t) < 0 ||
+            dw_h5_attr_scalar(w->fr[F_PRES].ds, "lsb", H5T_NATIVE_DOUBLE, &lsb_p) < 0 ||
+            dw_h5_attr_scalar(w->fr[F_AMB].ds, "lsb", H5T_NATIVE_DOUBLE, &lsb_t) < 0 ||
+            dw_h5_attr_scalar(w->fr[F_ACCEL].ds, "lsb", H5T_NATIVE_DOUBLE, &lsb_a) < 0 ||
+            dw_h5_attr_str(w->fr[F_AMB].ds, "columns", "left cup, right cup") < 0 ||
+            dw_h5_attr_str(w->fr[F_ACCEL].ds, "columns", "x, y, z (garment axes)") < 0 ||
             zone_columns(h, w->fr[F_TEMP].ds) < 0 || zone_columns(h, w->fr[F_PRES].ds) < 0 ||
             zone_columns(h, w->fr[F_STATUS].ds) < 0)
             goto out;
@@ -631,70 +258,13 @@ static int create_tables(struct dw_session_writer *w)
                       "counters since the publisher (acquire) or the recorder started; "
                       "drift_ppm: ppm; t_device_us: us; t_host_ns: ns since the Unix epoch" },
     };
-    static const struct storage table = { .chunk_rows = TABLE_CHUNK_ROWS, .deflate = 1,
+    static const struct dw_h5col_storage table = { .chunk_rows = TABLE_CHUNK_ROWS, .deflate = 1,
                                           .decimals = -1, .checksum = 1 };
     for (int i = 0; i < A_COUNT; i++)
-        if (appender_create(&w->tab[i], w->file, tabs[i].name, dw_session_type(tabs[i].t), 0,
+        if (dw_h5col_create(&w->tab[i], w->file, tabs[i].name, dw_session_type(tabs[i].t), 0,
                             &table, w->scratch, tabs[i].units) < 0)
             return -1;
     return 0;
-}
-
-/* The in-memory file where /frames chunks are filtered: never on disk, one
- * for the whole process (each file HDF5 opens costs about half a megabyte
- * of cache structures, and a recorder may write thousands of sessions), its
- * datasets anonymous, so that they vanish when their writer closes them. */
-static hid_t scratch_file = -1;
-static unsigned scratch_users;
-
-static hid_t scratch_get(void)
-{
-    static int limited;
-    if (!limited) {
-        /* HDF5 keeps the blocks it frees for reuse, in these lists by
-         * default up to 21 MB a process (1 + 4 + 16 MB): a recorder that
-         * runs for weeks keeps its peak. In HDF5 1.10 the factory lists
-         * (the chunk index blocks) count against the block limits too. */
-        H5set_free_list_limits(256 * 1024, 64 * 1024, 256 * 1024, 64 * 1024, 256 * 1024,
-                               64 * 1024);
-        limited = 1;
-    }
-    if (scratch_file < 0) {
-        hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-        if (fapl < 0)
-            return -1;
-        if (H5Pset_fapl_core(fapl, 64 * 1024, 0) >= 0)
-            scratch_file = H5Fcreate("ductwatch-scratch", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-        H5Pclose(fapl);
-        if (scratch_file < 0)
-            return -1;
-    }
-    scratch_users++;
-    return scratch_file;
-}
-
-static void scratch_put(void)
-{
-    if (scratch_users && --scratch_users == 0) {
-        H5Fclose(scratch_file);
-        scratch_file = -1;
-    }
-}
-
-/* A fixed-size metadata cache (MDC_BYTES) for the file opened with fapl. */
-static int set_mdc_size(hid_t fapl)
-{
-    H5AC_cache_config_t c;
-    memset(&c, 0, sizeof(c));
-    c.version = H5AC__CURR_CACHE_CONFIG_VERSION;
-    if (H5Pget_mdc_config(fapl, &c) < 0)
-        return -1;
-    c.set_initial_size = 1;
-    c.initial_size = c.min_size = c.max_size = MDC_BYTES;
-    c.incr_mode = H5C_incr__off;
-    c.flash_incr_mode = H5C_flash_incr__off;
-    c.decr_mode = H5C_decr__off;
-    return H5Pset_mdc_config(fapl, &c) < 0 ? -1 : 0;
 }
 
 /* SWMR writing starts by opening the finished file again with
@@ -708,7 +278,7 @@ static int swmr_reopen(struct dw_session_writer *w)
     hid_t g;
     int r = 0;
     for (int i = 0; i < F_COUNT + A_COUNT; i++) {
-        struct appender *x = i < F_COUNT ? &w->fr[i] : &w->tab[i - F_COUNT];
+        struct dw_h5col *x = i < F_COUNT ? &w->fr[i] : &w->tab[i - F_COUNT];
         if (x->ds >= 0 && H5Dclose(x->ds) < 0)
             r = -1;
         x->ds = -1;
@@ -722,7 +292,7 @@ static int swmr_reopen(struct dw_session_writer *w)
     if (w->file < 0 || (g = H5Gopen2(w->file, "frames", H5P_DEFAULT)) < 0)
         return -1;
     for (int i = 0; i < F_COUNT + A_COUNT && r == 0; i++) {
-        struct appender *x = i < F_COUNT ? &w->fr[i] : &w->tab[i - F_COUNT];
+        struct dw_h5col *x = i < F_COUNT ? &w->fr[i] : &w->tab[i - F_COUNT];
         x->ds = H5Dopen2(i < F_COUNT ? g : w->file, x->name, H5P_DEFAULT);
         if (x->ds < 0)
             r = -1;
@@ -778,6 +348,7 @@ int dw_session_writer_create(struct dw_session_writer **out, const struct dw_ses
     for (int i = 0; i < A_COUNT; i++)
         w->tab[i].ds = w->tab[i].mtype = -1;
     snprintf(w->path, sizeof(w->path), "%s", s->path);
+    w->defer_sync = s->defer_sync;
     if (dw_hello_parse(s->hello, s->hello_len, &w->hello) < 0) {
         snprintf(err, errcap, "%s: the HELLO payload does not parse", s->path);
         free(w);
@@ -799,14 +370,14 @@ int dw_session_writer_create(struct dw_session_writer **out, const struct dw_ses
     }
     w->fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (w->fapl < 0 || H5Pset_libver_bounds(w->fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) < 0 ||
-        set_mdc_size(w->fapl) < 0) {
+        dw_h5_set_mdc_size(w->fapl) < 0) {
         e = fail(w, EIO, "file access properties");
-        goto bad;
+        goto fail;
     }
     w->fd = dw_session_file_create(s->name ? s->dir_fd : AT_FDCWD, s->name ? s->name : s->path);
     if (w->fd < 0) {
         e = fail(w, -w->fd, "cannot create");
-        goto bad;
+        goto fail;
     }
     created = 1;
     /* HDF5 opens by name: give it the file the descriptor holds, so that
@@ -815,37 +386,37 @@ int dw_session_writer_create(struct dw_session_writer **out, const struct dw_ses
     w->file = H5Fcreate(w->open_path, H5F_ACC_TRUNC, H5P_DEFAULT, w->fapl);
     if (w->file < 0) {
         e = fail(w, errno == EMFILE || errno == ENFILE ? errno : EIO, "cannot create");
-        goto bad;
+        goto fail;
     }
     if (write_root_attrs(w, s) < 0) {
         e = fail(w, EIO, "writing attributes");
-        goto bad;
+        goto fail;
     }
     if (write_layout(w) < 0) {
         e = fail(w, EIO, "writing /layout");
-        goto bad;
+        goto fail;
     }
-    if ((w->scratch = scratch_get()) < 0) {
+    if ((w->scratch = dw_h5_scratch_get()) < 0) {
         e = fail(w, EIO, "creating the in-memory chunk file");
-        goto bad;
+        goto fail;
     }
     if (create_frames(w, chunk) < 0) {
         e = fail(w, EIO, "creating /frames");
-        goto bad;
+        goto fail;
     }
     if (create_tables(w) < 0) {
         e = fail(w, EIO, "creating the tables");
-        goto bad;
+        goto fail;
     }
     if (swmr_reopen(w) < 0) {
         e = fail(w, EIO, "starting SWMR writing");
-        goto bad;
+        goto fail;
     }
     if ((e = hold_lock(w)) < 0)
-        goto bad;
+        goto fail;
     *out = w;
     return 0;
-bad:
+fail:
     snprintf(err, errcap, "%s", w->err);
     /* A half-made file holds no data: do not leave it behind. */
     if (created) {
@@ -878,15 +449,15 @@ static int push_frame(struct dw_session_writer *w, const struct dw_msg_frame *m)
         amb[i] = dw_session_phys(smp.ambient[i], h->temp_scale);
     for (unsigned i = 0; i < 3; i++)
         acc[i] = dw_session_phys(smp.accel[i], h->accel_scale);
-    if ((r = appender_push(&w->fr[F_TEMP], temp)) < 0 ||
-        (r = appender_push(&w->fr[F_PRES], pres)) < 0 ||
-        (r = appender_push(&w->fr[F_AMB], amb)) < 0 ||
-        (r = appender_push(&w->fr[F_ACCEL], acc)) < 0 ||
-        (r = appender_push(&w->fr[F_STATUS], smp.status)) < 0 ||
-        (r = appender_push(&w->fr[F_DSEQ], &dseq)) < 0 ||
-        (r = appender_push(&w->fr[F_TDEV], &m->t_device_us)) < 0 ||
-        (r = appender_push(&w->fr[F_THOST], &m->t_host_ns)) < 0 ||
-        (r = appender_push(&w->fr[F_SEQ], &m->seq)) < 0) {
+    if ((r = dw_h5col_push(&w->fr[F_TEMP], temp)) < 0 ||
+        (r = dw_h5col_push(&w->fr[F_PRES], pres)) < 0 ||
+        (r = dw_h5col_push(&w->fr[F_AMB], amb)) < 0 ||
+        (r = dw_h5col_push(&w->fr[F_ACCEL], acc)) < 0 ||
+        (r = dw_h5col_push(&w->fr[F_STATUS], smp.status)) < 0 ||
+        (r = dw_h5col_push(&w->fr[F_DSEQ], &dseq)) < 0 ||
+        (r = dw_h5col_push(&w->fr[F_TDEV], &m->t_device_us)) < 0 ||
+        (r = dw_h5col_push(&w->fr[F_THOST], &m->t_host_ns)) < 0 ||
+        (r = dw_h5col_push(&w->fr[F_SEQ], &m->seq)) < 0) {
         /* Keep the columns in step: drop the partial row. */
         for (int i = 0; i < F_COUNT; i++)
             if (w->fr[i].n > w->fr[F_SEQ].n)
@@ -904,7 +475,7 @@ static int push_table(struct dw_session_writer *w, int t, void *row, uint64_t *o
 {
     int r;
     *order = w->order;
-    if ((r = appender_push(&w->tab[t], row)) < 0)
+    if ((r = dw_h5col_push(&w->tab[t], row)) < 0)
         return fail(w, -r, "out of memory");
     w->order++;
     if (w->tab[t].n == w->tab[t].chunk_rows)
@@ -1003,8 +574,8 @@ static int check_room(struct dw_session_writer *w, int all, uint64_t grow)
     char a[32], b[32];
 
     for (int i = 0; all && i < A_COUNT; i++)
-        rows += pending(&w->tab[i]);
-    rows += pending(&w->fr[F_SEQ]);
+        rows += dw_h5col_pending(&w->tab[i]);
+    rows += dw_h5col_pending(&w->fr[F_SEQ]);
     if (!rows)
         return 0;
     if (H5Fget_vfd_handle(w->file, w->fapl, (void **)&fd) < 0 || !fd || fstat(*fd, &sb) < 0)
@@ -1030,8 +601,8 @@ static int check_room(struct dw_session_writer *w, int all, uint64_t grow)
     H5Eclear2(H5E_DEFAULT);
     snprintf(w->err, sizeof(w->err), "%s: %s (%s left, %s needed to write safely); "
              "stopped before writing the last %zu frames and %zu other rows; the file keeps "
-             "everything before them", w->path, what, a, b, pending(&w->fr[F_SEQ]),
-             rows - pending(&w->fr[F_SEQ]));
+             "everything before them", w->path, what, a, b, dw_h5col_pending(&w->fr[F_SEQ]),
+             rows - dw_h5col_pending(&w->fr[F_SEQ]));
     w->failed = -(strstr(what, "disk") ? ENOSPC : EFBIG);
     w->clean_stop = 1;
     return w->failed;
@@ -1042,18 +613,18 @@ static int write_blocks(struct dw_session_writer *w, int all)
     uint64_t grow = 0;
     int r;
     for (int i = 0; i < F_COUNT + (all ? A_COUNT : 0); i++) {
-        struct appender *x = i < F_COUNT ? &w->fr[i] : &w->tab[i - F_COUNT];
-        if (packed_filter(x, &grow) < 0)
+        struct dw_h5col *x = i < F_COUNT ? &w->fr[i] : &w->tab[i - F_COUNT];
+        if (dw_h5col_filter(x, &grow) < 0)
             return fail(w, EIO, x->name);
     }
     if ((r = check_room(w, all, grow)) < 0)
         return r;
     for (int i = 0; i < F_COUNT; i++)
-        if (packed_write(&w->fr[i]) < 0)
+        if (dw_h5col_write(&w->fr[i]) < 0)
             return fail(w, EIO, w->fr[i].name);
     if (all)
         for (int i = 0; i < A_COUNT; i++)
-            if (packed_write(&w->tab[i]) < 0)
+            if (dw_h5col_write(&w->tab[i]) < 0)
                 return fail(w, EIO, w->tab[i].name);
     return 0;
 }
@@ -1069,7 +640,7 @@ int dw_session_writer_flush(struct dw_session_writer *w)
      * dataset open in the library (HDF5 1.10 H5D_flush_all), so a recorder
      * with N files paid N x N per second of flushes. */
     for (int i = 0; i < F_COUNT + A_COUNT; i++) {
-        struct appender *x = i < F_COUNT ? &w->fr[i] : &w->tab[i - F_COUNT];
+        struct dw_h5col *x = i < F_COUNT ? &w->fr[i] : &w->tab[i - F_COUNT];
         if (!x->dirty)
             continue;
         if (H5Dflush(x->ds) < 0)
@@ -1099,15 +670,16 @@ int dw_session_writer_close(struct dw_session_writer *w, struct dw_session_count
         return 0;
     if (!w->failed && w->file >= 0) {
         dw_session_writer_flush(w);
-        dw_session_writer_sync(w);
+        if (!w->defer_sync)
+            dw_session_writer_sync(w);
     }
     /* Rows still in memory never reached the file: count what it holds. */
-    w->counts.frames -= pending(&w->fr[F_SEQ]);
-    w->counts.hellos -= pending(&w->tab[A_HELLO]);
-    w->counts.status -= pending(&w->tab[A_STATUS]);
-    w->counts.alerts -= pending(&w->tab[A_ALERT]);
-    w->counts.stats -= pending(&w->tab[A_STATS]);
-    w->counts.events -= pending(&w->tab[A_EVENT]);
+    w->counts.frames -= dw_h5col_pending(&w->fr[F_SEQ]);
+    w->counts.hellos -= dw_h5col_pending(&w->tab[A_HELLO]);
+    w->counts.status -= dw_h5col_pending(&w->tab[A_STATUS]);
+    w->counts.alerts -= dw_h5col_pending(&w->tab[A_ALERT]);
+    w->counts.stats -= dw_h5col_pending(&w->tab[A_STATS]);
+    w->counts.events -= dw_h5col_pending(&w->tab[A_EVENT]);
     for (size_t i = w->tab[A_EVENT].written; i < w->tab[A_EVENT].n; i++) {
         const struct dw_row_event *e =
             (const struct dw_row_event *)w->tab[A_EVENT].buf + i;
@@ -1117,11 +689,11 @@ int dw_session_writer_close(struct dw_session_writer *w, struct dw_session_count
         }
     }
     for (int i = 0; i < F_COUNT; i++)
-        appender_close(&w->fr[i]);
+        dw_h5col_close(&w->fr[i]);
     for (int i = 0; i < A_COUNT; i++)
-        appender_close(&w->tab[i]);
+        dw_h5col_close(&w->tab[i]);
     if (w->scratch >= 0)
-        scratch_put();
+        dw_h5_scratch_put();
     if (w->file >= 0 && H5Fclose(w->file) < 0) {
         int had = w->failed;
         fail(w, EIO, "close");
@@ -1163,9 +735,9 @@ const char *dw_session_writer_error(const struct dw_session_writer *w)
 
 size_t dw_session_writer_queued(const struct dw_session_writer *w)
 {
-    size_t n = pending(&w->fr[F_SEQ]);
+    size_t n = dw_h5col_pending(&w->fr[F_SEQ]);
     for (int i = 0; i < A_COUNT; i++)
-        n += pending(&w->tab[i]);
+        n += dw_h5col_pending(&w->tab[i]);
     return n;
 }
 

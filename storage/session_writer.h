@@ -28,6 +28,10 @@ struct dw_session_start {
     const char *reason;      /* "first-hello", "rotation", "hello-changed" */
     const char *previous;    /* file this one continues (rotation), or NULL */
     unsigned chunk_rows;     /* rows per /frames chunk; 0 = default (30 s of rows, 16..4096) */
+    const char *compacted_from; /* if set: the fleet file this one is compacted from
+                                 * (root attribute of that name) */
+    bool defer_sync;         /* close flushes but does not fsync: the caller syncs
+                              * the file system once for many files (compaction) */
 };
 
 struct dw_session_counts {

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <zmq.h>
 #include "cli.h"
+#include "dwtime.h"
 #include "endpoint.h"
 #include "livestate.h"
-#include "dwtime.h"
 #include "log.h"
 #include "loop.h"
 #include "pipewatch.h"

@@ -110,7 +110,15 @@ out:
     return r;
 }
 
-int dw_cmd_log(int argc, char **argv)
+/* The command line of `ductwatch log`. */
+struct log_args {
+    const char *kind, *side, *text, *ep, *value_str;
+    bool has_value;
+    double value;
+    int level;
+};
+
+static void parse_args(int argc, char **argv, struct log_args *a)
 {
     static const struct option opts[] = {
         { "side", required_argument, NULL, 's' },
@@ -119,12 +127,7 @@ int dw_cmd_log(int argc, char **argv)
         DW_CLI_LONGOPTS_VQH,
         { 0 },
     };
-    const char *kind = NULL, *side = "none", *text = "", *ep = NULL, *value_str = NULL;
-    char ep_default[PATH_MAX + 16], reply[1024];
-    bool has_value = false;
-    double value = 0;
-    int level = DW_LOG_INFO, ch, r, status = DW_EXIT_FAILURE;
-    char *req;
+    int ch;
 
     opterr = 0;
     /* '+' keeps getopt from reordering, but KIND may come first or last:
@@ -132,46 +135,93 @@ int dw_cmd_log(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "-:s:t:e:vqh", opts, NULL)) != -1) {
         switch (ch) {
         case 1:
-            if (!kind)
-                kind = optarg;
-            else if (!value_str)
-                value_str = optarg;
+            if (!a->kind)
+                a->kind = optarg;
+            else if (!a->value_str)
+                a->value_str = optarg;
             else
                 dw_usage_error(prog, "unexpected argument '%s'", optarg);
             break;
         case 's':
             if (strcmp(optarg, "left") && strcmp(optarg, "right") && strcmp(optarg, "none"))
                 dw_usage_error(prog, "bad --side '%s' (left or right)", optarg);
-            side = optarg;
+            a->side = optarg;
             break;
         case 't':
             if (strlen(optarg) > DW_EVENT_TEXT_MAX)
                 dw_usage_error(prog, "--text is longer than %d bytes", DW_EVENT_TEXT_MAX);
-            text = optarg;
+            a->text = optarg;
             break;
-        case 'e': ep = optarg; break;
-        default: dw_cli_std_option(prog, ch, argv, &level, usage);
+        case 'e': a->ep = optarg; break;
+        default: dw_cli_std_option(prog, ch, argv, &a->level, usage);
         }
     }
-    dw_log_set_level(level);
-    if (!kind)
+}
+
+/* KIND must be one a person may log, and VALUE is there for thermometer
+ * only. */
+static void check_kind_and_value(struct log_args *a)
+{
+    if (!a->kind)
         dw_usage_error(prog, "missing KIND (e.g. feed-start, thermometer 38.2)");
-    if (!user_kind(kind))
+    if (!user_kind(a->kind))
         dw_usage_error(prog, "unknown kind '%s' (feed-start, feed-end, thermometer, ice-pack, "
                        "heat-pack, shower, garment-on, garment-off, symptom, pump-start, "
-                       "pump-end)", kind);
-    if (!strcmp(kind, "thermometer")) {
-        if (!value_str)
+                       "pump-end)", a->kind);
+    if (!strcmp(a->kind, "thermometer")) {
+        if (!a->value_str)
             dw_usage_error(prog, "thermometer needs a VALUE in degrees C, e.g. 38.2");
-        if (dw_parse_double(value_str, DW_THERMO_MIN_C, DW_THERMO_MAX_C, &value) < 0)
+        if (dw_parse_double(a->value_str, DW_THERMO_MIN_C, DW_THERMO_MAX_C, &a->value) < 0)
             dw_usage_error(prog, "bad thermometer value '%s' (degrees C, %.0f..%.0f)",
-                           value_str, DW_THERMO_MIN_C, DW_THERMO_MAX_C);
-        has_value = true;
-    } else if (value_str) {
-        dw_usage_error(prog, "%s takes no value (got '%s'); use --text for notes", kind,
-                       value_str);
+                           a->value_str, DW_THERMO_MIN_C, DW_THERMO_MAX_C);
+        a->has_value = true;
+    } else if (a->value_str) {
+        dw_usage_error(prog, "%s takes no value (got '%s'); use --text for notes", a->kind,
+                       a->value_str);
     }
+}
 
+/* Says what acquisition answered: DW_EXIT_OK when it logged the event. */
+static int report_reply(const struct log_args *a, const char *reply)
+{
+    cJSON *o = cJSON_Parse(reply);
+    const cJSON *ok = o ? cJSON_GetObjectItemCaseSensitive(o, "ok") : NULL;
+    const cJSON *seq = o ? cJSON_GetObjectItemCaseSensitive(o, "seq") : NULL;
+    const cJSON *err = o ? cJSON_GetObjectItemCaseSensitive(o, "error") : NULL;
+    int status = DW_EXIT_FAILURE;
+
+    if (cJSON_IsTrue(ok)) {
+        if (a->level > DW_LOG_ERROR) {
+            printf("logged %s", a->kind);
+            if (strcmp(a->side, "none"))
+                printf(" (%s)", a->side);
+            if (a->has_value)
+                printf(" %.1f C", a->value);
+            if (cJSON_IsNumber(seq))
+                printf(", stream seq %.0f", seq->valuedouble);
+            printf("\n");
+        }
+        status = DW_EXIT_OK;
+    } else {
+        fprintf(stderr, "%s: ductwatch-acquire refused the event: %s\n", prog,
+                cJSON_IsString(err) ? err->valuestring : "malformed reply");
+    }
+    cJSON_Delete(o);
+    return status;
+}
+
+int dw_cmd_log(int argc, char **argv)
+{
+    struct log_args a = { .side = "none", .text = "", .level = DW_LOG_INFO };
+    char ep_default[PATH_MAX + 16], reply[1024];
+    int r, status = DW_EXIT_FAILURE;
+    const char *ep;
+    char *req;
+
+    parse_args(argc, argv, &a);
+    dw_log_set_level(a.level);
+    check_kind_and_value(&a);
+    ep = a.ep;
     if (!ep) {
         if ((r = dw_tool_default_endpoint("events", ep_default, sizeof(ep_default))) < 0) {
             dw_err("runtime directory: %s", strerror(-r));
@@ -183,7 +233,7 @@ int dw_cmd_log(int argc, char **argv)
         fprintf(stderr, "%s: no ductwatch-acquire is listening on %s\n", prog, ep);
         return DW_EXIT_FAILURE;
     }
-    req = build_request(kind, side, has_value, value, text);
+    req = build_request(a.kind, a.side, a.has_value, a.value, a.text);
     if (!req) {
         dw_err("out of memory");
         return DW_EXIT_FAILURE;
@@ -196,27 +246,7 @@ int dw_cmd_log(int argc, char **argv)
     } else if (r < 0) {
         fprintf(stderr, "%s: %s: %s\n", prog, ep, zmq_strerror(-r));
     } else {
-        cJSON *o = cJSON_Parse(reply);
-        const cJSON *ok = o ? cJSON_GetObjectItemCaseSensitive(o, "ok") : NULL;
-        const cJSON *seq = o ? cJSON_GetObjectItemCaseSensitive(o, "seq") : NULL;
-        const cJSON *err = o ? cJSON_GetObjectItemCaseSensitive(o, "error") : NULL;
-        if (cJSON_IsTrue(ok)) {
-            if (level > DW_LOG_ERROR) {
-                printf("logged %s", kind);
-                if (strcmp(side, "none"))
-                    printf(" (%s)", side);
-                if (has_value)
-                    printf(" %.1f C", value);
-                if (cJSON_IsNumber(seq))
-                    printf(", stream seq %.0f", seq->valuedouble);
-                printf("\n");
-            }
-            status = DW_EXIT_OK;
-        } else {
-            fprintf(stderr, "%s: ductwatch-acquire refused the event: %s\n", prog,
-                    cJSON_IsString(err) ? err->valuestring : "malformed reply");
-        }
-        cJSON_Delete(o);
+        status = report_reply(&a, reply);
     }
     free(req);
     return status;

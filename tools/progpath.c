@@ -52,22 +52,18 @@ static const char *build_folder(const char *name)
 /* Order: $DUCTWATCH_<NAME> (a full path), $DUCTWATCH_LIBEXEC/<name>, the
  * directory of this executable, the build tree's ../<folder>/<name>, and
  * finally the bare name for execvp() to look up on PATH. */
-int dw_tool_find_program(const char *name, char *buf, size_t cap)
+/* The first of $DUCTWATCH_LIBEXEC/NAME, NAME beside this program and NAME in
+ * its build folder that is executable, into cand; else NAME itself (PATH). */
+static void find_candidate(const char *name, char *cand, size_t cap)
 {
-    char var[64], self[PATH_MAX], cand[PATH_MAX + 64];
+    char self[PATH_MAX];
     const char *v, *folder;
     ssize_t n;
 
-    env_name(name, var, sizeof(var));
-    if ((v = getenv(var)) && *v) {
-        if (snprintf(buf, cap, "%s", v) >= (int)cap)
-            return -ENAMETOOLONG;
-        return 0;
-    }
     if ((v = getenv("DUCTWATCH_LIBEXEC")) && *v) {
-        snprintf(cand, sizeof(cand), "%s/%s", v, name);
+        snprintf(cand, cap, "%s/%s", v, name);
         if (executable(cand))
-            goto found;
+            return;
     }
     n = readlink("/proc/self/exe", self, sizeof(self) - 1);
     if (n > 0) {
@@ -75,17 +71,30 @@ int dw_tool_find_program(const char *name, char *buf, size_t cap)
         self[n] = 0;
         if ((slash = strrchr(self, '/')))
             *slash = 0;
-        snprintf(cand, sizeof(cand), "%s/%s", self, name);
+        snprintf(cand, cap, "%s/%s", self, name);
         if (executable(cand))
-            goto found;
+            return;
         if ((folder = build_folder(name))) {
-            snprintf(cand, sizeof(cand), "%s/../%s/%s", self, folder, name);
+            snprintf(cand, cap, "%s/../%s/%s", self, folder, name);
             if (executable(cand))
-                goto found;
+                return;
         }
     }
-    snprintf(cand, sizeof(cand), "%s", name);
-found:
+    snprintf(cand, cap, "%s", name);
+}
+
+int dw_tool_find_program(const char *name, char *buf, size_t cap)
+{
+    char var[64], cand[PATH_MAX + 64];
+    const char *v;
+
+    env_name(name, var, sizeof(var));
+    if ((v = getenv(var)) && *v) {
+        if (snprintf(buf, cap, "%s", v) >= (int)cap)
+            return -ENAMETOOLONG;
+        return 0;
+    }
+    find_candidate(name, cand, sizeof(cand));
     if (snprintf(buf, cap, "%s", cand) >= (int)cap)
         return -ENAMETOOLONG;
     dw_debug("using %s for %s", buf, name);

@@ -1,7 +1,7 @@
 #include <errno.h>
+#include <microhttpd.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
 #include "auth.h"

@@ -15,8 +15,8 @@
 #include "frame.h"
 #include "msg.h"
 #include "msg_alert.h"
-#include "stream_sub.h"
 #include "strbuf.h"
+#include "stream_sub.h"
 #include "trend.h"
 
 #define DW_HUB_EVENTS 8192   /* events kept, all garments together */

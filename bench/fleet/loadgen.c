@@ -90,7 +90,7 @@ static int send_frame(void *s, const struct opts *o, uint64_t dev, uint64_t k, u
     return rc;
 }
 
-int main(int argc, char **argv)
+static void parse_args(int argc, char **argv, struct opts *o)
 {
     enum { O_PUB = 256, O_DEVICES, O_FIRST, O_RATE, O_DURATION, O_WAIT, O_LINGER, O_START };
     static const struct option lo[] = {
@@ -106,28 +106,84 @@ int main(int argc, char **argv)
         { "version", no_argument, NULL, 'V' },
         { 0 },
     };
-    struct opts o = { .rate = 10, .duration_us = 10000000, .wait_subs = 1, .linger_us = 2000000 };
-    int ch, rc = DW_EXIT_FAILURE;
-    dw_log_init(prog);
+    int ch;
+
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":hV", lo, NULL)) != -1) {
         switch (ch) {
-        case O_PUB: o.pub = optarg; break;
-        case O_DEVICES: o.devices = dw_bench_opt_u64(prog, "--devices", optarg, 1, 99999); break;
-        case O_FIRST: o.first = dw_bench_opt_u64(prog, "--first", optarg, 0, 99998); break;
-        case O_RATE: o.rate = dw_bench_opt_double(prog, "--rate", optarg, 0.1, 1000); break;
-        case O_DURATION: o.duration_us = opt_duration("--duration", optarg); break;
-        case O_WAIT: o.wait_subs = dw_bench_opt_u64(prog, "--wait-subscribers", optarg, 0, 1000); break;
-        case O_LINGER: o.linger_us = opt_duration("--linger", optarg); break;
-        case O_START: o.start_file = optarg; break;
+        case O_PUB: o->pub = optarg; break;
+        case O_DEVICES: o->devices = dw_bench_opt_u64(prog, "--devices", optarg, 1, 99999); break;
+        case O_FIRST: o->first = dw_bench_opt_u64(prog, "--first", optarg, 0, 99998); break;
+        case O_RATE: o->rate = dw_bench_opt_double(prog, "--rate", optarg, 0.1, 1000); break;
+        case O_DURATION: o->duration_us = opt_duration("--duration", optarg); break;
+        case O_WAIT: o->wait_subs = dw_bench_opt_u64(prog, "--wait-subscribers", optarg, 0, 1000); break;
+        case O_LINGER: o->linger_us = opt_duration("--linger", optarg); break;
+        case O_START: o->start_file = optarg; break;
         default: dw_bench_opt_other(prog, ch, argv, usage);
         }
     }
     dw_bench_no_operands(prog, argc, argv);
-    if (!o.pub || !o.devices)
+    if (!o->pub || !o->devices)
         dw_usage_error(prog, "--pub and --devices are required");
-    if (o.first + o.devices > 100000)
+    if (o->first + o->devices > 100000)
         dw_usage_error(prog, "garment numbers go up to 99999");
+}
+
+/* Waits for n subscriptions on the XPUB socket s (or a stop). */
+static void wait_subscribers(void *s, uint64_t n)
+{
+    for (uint64_t got = 0; got < n && !stop;) {
+        zmq_pollitem_t pi = { s, 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll(&pi, 1, 200) > 0) {
+            char sb[256];
+            if (zmq_recv(s, sb, sizeof(sb), 0) > 0 && sb[0] == 1)
+                got++;
+        }
+    }
+    zmq_poll(NULL, 0, 200); /* the subscribers' other connections settle */
+}
+
+/* Sends every garment's frames at the rate asked: *sent frames (total when
+ * all went), *el the seconds the samples took. -1 when a send failed. */
+static int send_all(void *s, const struct opts *o, uint64_t total, uint64_t *sent,
+                    uint64_t *dropped, double *el)
+{
+    uint64_t stream0 = dw_now_realtime_ns() & ~(uint64_t)0x3ffffff;
+    uint64_t n = 0;
+
+    /* Every garment's HELLO first, then (once the start file exists) the
+     * samples: opening a session file per garment is start-up work that
+     * the steady state should not be charged with. */
+    for (; n < o->devices; n++, *sent = n)
+        if (send_frame(s, o, n, 0, stream0, dropped) < 0)
+            goto fail;
+    while (o->start_file && !stop && access(o->start_file, F_OK) < 0)
+        zmq_poll(NULL, 0, 10);
+    uint64_t t0 = dw_now_monotonic_ns(), t_end = t0;
+    double per_ns = o->rate * (double)o->devices * 1e-9;
+    while (!stop && n < total) {
+        uint64_t due = o->devices + (uint64_t)((double)(dw_now_monotonic_ns() - t0) * per_ns) + 1;
+        if (due > total)
+            due = total;
+        for (; n < due; n++, *sent = n)
+            if (send_frame(s, o, n % o->devices, n / o->devices, stream0, dropped) < 0)
+                goto fail;
+        t_end = dw_now_monotonic_ns();
+        dw_sleep_until_monotonic(t0 + (uint64_t)((double)(due - o->devices) / per_ns), &stop);
+    }
+    *el = (double)(t_end - t0) * 1e-9;
+    return 0;
+fail:
+    dw_err("send: %s", zmq_strerror(zmq_errno()));
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o = { .rate = 10, .duration_us = 10000000, .wait_subs = 1, .linger_us = 2000000 };
+    int rc = DW_EXIT_FAILURE;
+    dw_log_init(prog);
+    parse_args(argc, argv, &o);
     dw_install_stop_signals(&stop);
 
     void *ctx = zmq_ctx_new();
@@ -143,44 +199,13 @@ int main(int argc, char **argv)
     }
     printf("pub: %s\n", o.pub);
     fflush(stdout);
-    for (uint64_t got = 0; got < o.wait_subs && !stop;) {
-        zmq_pollitem_t pi = { s, 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll(&pi, 1, 200) > 0) {
-            char sb[256];
-            if (zmq_recv(s, sb, sizeof(sb), 0) > 0 && sb[0] == 1)
-                got++;
-        }
-    }
-    zmq_poll(NULL, 0, 200); /* the subscribers' other connections settle */
+    wait_subscribers(s, o.wait_subs);
 
     uint64_t per_dev = (uint64_t)((double)o.duration_us * 1e-6 * o.rate) + 1; /* + HELLO */
     uint64_t total = per_dev * o.devices, sent = 0, dropped = 0;
-    uint64_t stream0 = dw_now_realtime_ns() & ~(uint64_t)0x3ffffff;
-    /* Every garment's HELLO first, then (once the start file exists) the
-     * samples: opening a session file per garment is start-up work that
-     * the steady state should not be charged with. */
-    for (; sent < o.devices; sent++)
-        if (send_frame(s, &o, sent, 0, stream0, &dropped) < 0) {
-            dw_err("send: %s", zmq_strerror(zmq_errno()));
-            goto out;
-        }
-    while (o.start_file && !stop && access(o.start_file, F_OK) < 0)
-        zmq_poll(NULL, 0, 10);
-    uint64_t t0 = dw_now_monotonic_ns(), t_end = t0;
-    double per_ns = o.rate * (double)o.devices * 1e-9;
-    while (!stop && sent < total) {
-        uint64_t due = o.devices + (uint64_t)((double)(dw_now_monotonic_ns() - t0) * per_ns) + 1;
-        if (due > total)
-            due = total;
-        for (; sent < due; sent++)
-            if (send_frame(s, &o, sent % o.devices, sent / o.devices, stream0, &dropped) < 0) {
-                dw_err("send: %s", zmq_strerror(zmq_errno()));
-                goto out;
-            }
-        t_end = dw_now_monotonic_ns();
-        dw_sleep_until_monotonic(t0 + (uint64_t)((double)(due - o.devices) / per_ns), &stop);
-    }
-    double el = (double)(t_end - t0) * 1e-9;
+    double el = 0;
+    if (send_all(s, &o, total, &sent, &dropped, &el) < 0)
+        goto out;
     dw_sleep_until_monotonic(dw_now_monotonic_ns() + o.linger_us * 1000, &stop);
     printf("loadgen: %" PRIu64 " garments, %" PRIu64 " frames (%" PRIu64 " per garment) in %.2f s:"
            " %.0f frames/s of %.0f asked, %" PRIu64 " refused by libzmq\n", o.devices, sent,

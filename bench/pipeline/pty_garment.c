@@ -8,6 +8,7 @@
  * EVENT frames (--thermometer-every N: alternately 38.6 and 36.8 C, so the
  * G3 fever alert is raised and cleared again), from write() to the alert
  * arriving. */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -19,10 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <cjson/cJSON.h>
 #include <zmq.h>
-
 #include "benchutil.h"
 #include "cli.h"
 #include "duration.h"
@@ -321,7 +319,7 @@ static void report(struct garment *g, double elapsed)
     free(lat);
 }
 
-int main(int argc, char **argv)
+static void parse_args(int argc, char **argv, struct garment *g)
 {
     enum { O_RATE = 256, O_FRAMES, O_THERMO, O_FSUB, O_ASUB, O_LINGER, O_INPUT, O_PAUSE_AFTER,
            O_PAUSE, O_LOOPBACK };
@@ -340,44 +338,108 @@ int main(int argc, char **argv)
         { "version", no_argument, NULL, 'V' },
         { 0 },
     };
-    static struct garment g = { .linger_ms = 1000, .pause_ms = 3000 };
     uint64_t us;
     int ch;
-    dw_log_init(prog);
+
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":hV", lo, NULL)) != -1) {
         switch (ch) {
-        case O_RATE: g.rate = dw_bench_opt_double(prog, "--rate", optarg, 1, 1e7); break;
-        case O_FRAMES: g.frames = dw_bench_opt_u64(prog, "--frames", optarg, 2, UINT32_MAX); break;
-        case O_THERMO: g.thermo_every = dw_bench_opt_u64(prog, "--thermometer-every", optarg, 2, UINT32_MAX); break;
-        case O_FSUB: g.frames_sub = optarg; break;
-        case O_ASUB: g.alerts_sub = optarg; break;
-        case O_INPUT: g.input = optarg; break;
-        case O_LOOPBACK: g.loopback = true; break;
-        case O_PAUSE_AFTER: g.pause_after = dw_bench_opt_u64(prog, "--pause-after", optarg, 1, UINT32_MAX); break;
+        case O_RATE: g->rate = dw_bench_opt_double(prog, "--rate", optarg, 1, 1e7); break;
+        case O_FRAMES: g->frames = dw_bench_opt_u64(prog, "--frames", optarg, 2, UINT32_MAX); break;
+        case O_THERMO: g->thermo_every = dw_bench_opt_u64(prog, "--thermometer-every", optarg, 2, UINT32_MAX); break;
+        case O_FSUB: g->frames_sub = optarg; break;
+        case O_ASUB: g->alerts_sub = optarg; break;
+        case O_INPUT: g->input = optarg; break;
+        case O_LOOPBACK: g->loopback = true; break;
+        case O_PAUSE_AFTER: g->pause_after = dw_bench_opt_u64(prog, "--pause-after", optarg, 1, UINT32_MAX); break;
         case O_PAUSE:
             if (dw_duration_parse_us(optarg, &us) < 0)
                 dw_usage_error(prog, "--pause wants a duration such as 3s, not '%s'", optarg);
-            g.pause_ms = us / 1000;
+            g->pause_ms = us / 1000;
             break;
         case O_LINGER:
             if (dw_duration_parse_us(optarg, &us) < 0)
                 dw_usage_error(prog, "--linger wants a duration such as 2s, not '%s'", optarg);
-            g.linger_ms = us / 1000;
+            g->linger_ms = us / 1000;
             break;
         default: dw_bench_opt_other(prog, ch, argv, usage);
         }
     }
     dw_bench_no_operands(prog, argc, argv);
-    if (g.input && (g.frames || g.thermo_every))
+    if (g->input && (g->frames || g->thermo_every))
         dw_usage_error(prog, "--input goes without --frames and --thermometer-every");
-    if (!g.input && (g.rate <= 0 || !g.frames))
+    if (!g->input && (g->rate <= 0 || !g->frames))
         dw_usage_error(prog, "--rate and --frames are required");
-    if (g.loopback && (g.input || g.frames_sub || g.alerts_sub))
+    if (g->loopback && (g->input || g->frames_sub || g->alerts_sub))
         dw_usage_error(prog, "--loopback goes without --input, --frames-sub and --alerts-sub");
-    if (g.pause_after && !g.input)
+    if (g->pause_after && !g->input)
         dw_usage_error(prog, "--pause-after goes with --input");
+}
 
+/* Acquisition asks for a HELLO once its port is open and raw: true when
+ * it did within 20 s (or there is no acquisition: --loopback). */
+static bool wait_hello_request(struct garment *g)
+{
+    uint64_t deadline = dw_now_monotonic_ns() + 20000000000ULL;
+    bool asked = false;
+
+    while (!g->loopback && !stop && dw_now_monotonic_ns() < deadline &&
+           !(asked = dw_garment_link_take_request(&g->link)))
+        dw_garment_link_wait_host(&g->link, 10);
+    if (!g->loopback && !asked && !stop) {
+        dw_err("no HELLO_REQUEST from acquisition within 20 s");
+        return false;
+    }
+    return true;
+}
+
+/* Writes the frames (the file, or --frames at --rate); the seconds it took. */
+static double write_frames(struct garment *g)
+{
+    uint64_t t0 = dw_now_monotonic_ns(), t_end = t0;
+
+    if (g->input) {
+        write_file(g);
+        t_end = dw_now_monotonic_ns();
+    }
+    while (!g->input && !stop && g->dseq < g->frames) {
+        uint64_t now = dw_now_monotonic_ns();
+        uint64_t due = (uint64_t)((double)(now - t0) * 1e-9 * g->rate) + 1;
+        if (due > g->frames)
+            due = g->frames;
+        uint64_t stamp = dw_now_monotonic_ns();
+        while (g->dseq < due) {
+            g->t_write[g->dseq] = stamp;
+            emit_next(g);
+        }
+        flush_out(g);
+        t_end = dw_now_monotonic_ns();
+        dw_garment_link_read_host(&g->link);
+        dw_sleep_until_monotonic(t0 + (uint64_t)((double)due * 1e9 / g->rate), &stop);
+    }
+    return (double)(t_end - t0) * 1e-9;
+}
+
+static void close_garment(struct garment *g)
+{
+    if (g->fsub)
+        zmq_close(g->fsub);
+    if (g->asub)
+        zmq_close(g->asub);
+    zmq_ctx_term(g->ctx);
+    dw_garment_link_close(&g->link);
+    free(g->t_write);
+    free(g->t_recv);
+    free(g->alert_lat);
+    free(g->alert_seq);
+    free(g->alert_recv);
+}
+
+int main(int argc, char **argv)
+{
+    static struct garment g = { .linger_ms = 1000, .pause_ms = 3000 };
+    dw_log_init(prog);
+    parse_args(argc, argv, &g);
     dw_install_stop_signals(&stop);
     g.t_write = calloc(g.frames + 1, sizeof(uint64_t));
     g.t_recv = calloc(g.frames + 1, sizeof(uint64_t));
@@ -397,38 +459,10 @@ int main(int argc, char **argv)
     bool threaded = g.fsub || g.asub || g.loopback;
     if (threaded && pthread_create(&g.rx, NULL, receiver, &g) != 0)
         die("pthread_create");
-    /* Acquisition asks for a HELLO once its port is open and raw. */
-    uint64_t deadline = dw_now_monotonic_ns() + 20000000000ULL;
-    bool asked = false;
-    while (!g.loopback && !stop && dw_now_monotonic_ns() < deadline &&
-           !(asked = dw_garment_link_take_request(&g.link)))
-        dw_garment_link_wait_host(&g.link, 10);
-    if (!g.loopback && !asked && !stop) {
-        dw_err("no HELLO_REQUEST from acquisition within 20 s");
+    if (!wait_hello_request(&g))
         return DW_EXIT_FAILURE;
-    }
     sleep_ms(300); /* let the subscriptions settle */
-    uint64_t t0 = dw_now_monotonic_ns(), t_end = t0;
-    if (g.input) {
-        write_file(&g);
-        t_end = dw_now_monotonic_ns();
-    }
-    while (!g.input && !stop && g.dseq < g.frames) {
-        uint64_t now = dw_now_monotonic_ns();
-        uint64_t due = (uint64_t)((double)(now - t0) * 1e-9 * g.rate) + 1;
-        if (due > g.frames)
-            due = g.frames;
-        uint64_t stamp = dw_now_monotonic_ns();
-        while (g.dseq < due) {
-            g.t_write[g.dseq] = stamp;
-            emit_next(&g);
-        }
-        flush_out(&g);
-        t_end = dw_now_monotonic_ns();
-        dw_garment_link_read_host(&g.link);
-        dw_sleep_until_monotonic(t0 + (uint64_t)((double)due * 1e9 / g.rate), &stop);
-    }
-    double elapsed = (double)(t_end - t0) * 1e-9;
+    double elapsed = write_frames(&g);
     /* Closing the master would throw away what acquisition has not read. */
     wait_drained(&g);
     uint64_t linger_end = dw_now_monotonic_ns() + g.linger_ms * 1000000ULL;
@@ -438,16 +472,6 @@ int main(int argc, char **argv)
         pthread_join(g.rx, NULL);
     }
     report(&g, elapsed);
-    if (g.fsub)
-        zmq_close(g.fsub);
-    if (g.asub)
-        zmq_close(g.asub);
-    zmq_ctx_term(g.ctx);
-    dw_garment_link_close(&g.link);
-    free(g.t_write);
-    free(g.t_recv);
-    free(g.alert_lat);
-    free(g.alert_seq);
-    free(g.alert_recv);
+    close_garment(&g);
     return DW_EXIT_OK;
 }

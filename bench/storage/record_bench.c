@@ -210,7 +210,7 @@ static long long file_size(const char *path)
     return stat(path, &sb) < 0 ? -1 : (long long)sb.st_size;
 }
 
-int main(int argc, char **argv)
+static void parse_args(int argc, char **argv, struct opts *o)
 {
     enum { O_DIR = 256, O_FRAMES, O_RATE, O_FLUSH, O_STATS, O_INPUT, O_KEEP, O_CHUNK };
     static const struct option lo[] = {
@@ -226,45 +226,80 @@ int main(int argc, char **argv)
         { "version", no_argument, NULL, 'V' },
         { 0 },
     };
-    struct opts o = { .frames = 0, .rate = 0, .stats_every = UINT64_MAX };
     int ch;
-    dw_log_init(prog);
+
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":hV", lo, NULL)) != -1) {
         switch (ch) {
-        case O_DIR: o.dir = optarg; break;
-        case O_FRAMES: o.frames = dw_bench_opt_u64(prog, "--frames", optarg, 1, UINT32_MAX); break;
-        case O_RATE: o.rate = dw_bench_opt_u64(prog, "--rate", optarg, 1, 1000); break;
-        case O_FLUSH: o.flush_every = dw_bench_opt_u64(prog, "--flush-every", optarg, 1, 1000000); break;
-        case O_STATS: o.stats_every = dw_bench_opt_u64(prog, "--stats-every", optarg, 0, UINT32_MAX); break;
-        case O_INPUT: o.input = optarg; break;
-        case O_KEEP: o.keep = 1; break;
-        case O_CHUNK: o.chunk_rows = (unsigned)dw_bench_opt_u64(prog, "--chunk-rows", optarg, 16, 8192); break;
+        case O_DIR: o->dir = optarg; break;
+        case O_FRAMES: o->frames = dw_bench_opt_u64(prog, "--frames", optarg, 1, UINT32_MAX); break;
+        case O_RATE: o->rate = dw_bench_opt_u64(prog, "--rate", optarg, 1, 1000); break;
+        case O_FLUSH: o->flush_every = dw_bench_opt_u64(prog, "--flush-every", optarg, 1, 1000000); break;
+        case O_STATS: o->stats_every = dw_bench_opt_u64(prog, "--stats-every", optarg, 0, UINT32_MAX); break;
+        case O_INPUT: o->input = optarg; break;
+        case O_KEEP: o->keep = 1; break;
+        case O_CHUNK: o->chunk_rows = (unsigned)dw_bench_opt_u64(prog, "--chunk-rows", optarg, 16, 8192); break;
         default: dw_bench_opt_other(prog, ch, argv, usage);
         }
     }
     dw_bench_no_operands(prog, argc, argv);
-    if (!o.dir)
+    if (!o->dir)
         dw_usage_error(prog, "--dir is required");
-    if (o.input) {
+}
+
+/* --input sets the rate and caps the frames; the other defaults follow the
+ * rate. -1 when the input cannot be read. */
+static int settle_options(struct opts *o)
+{
+    if (o->input) {
         struct dw_hello h;
-        if (load_input(o.input) < 0 || dw_hello_parse(in.hello, in.hello_len, &h) < 0)
-            return DW_EXIT_FAILURE;
-        if (o.rate && o.rate != h.sample_rate_hz)
-            dw_usage_error(prog, "--rate %" PRIu64 " but %s is at %u Hz", o.rate, o.input,
+        if (load_input(o->input) < 0 || dw_hello_parse(in.hello, in.hello_len, &h) < 0)
+            return -1;
+        if (o->rate && o->rate != h.sample_rate_hz)
+            dw_usage_error(prog, "--rate %" PRIu64 " but %s is at %u Hz", o->rate, o->input,
                            (unsigned)h.sample_rate_hz);
-        o.rate = h.sample_rate_hz;
-        if (!o.frames || o.frames > in.n)
-            o.frames = in.n;
+        o->rate = h.sample_rate_hz;
+        if (!o->frames || o->frames > in.n)
+            o->frames = in.n;
     }
-    if (!o.rate)
-        o.rate = 10;
-    if (!o.frames)
-        o.frames = 864000;
-    if (!o.flush_every)
-        o.flush_every = o.rate;
-    if (o.stats_every == UINT64_MAX)
-        o.stats_every = 2 * o.rate;
+    if (!o->rate)
+        o->rate = 10;
+    if (!o->frames)
+        o->frames = 864000;
+    if (!o->flush_every)
+        o->flush_every = o->rate;
+    if (o->stats_every == UINT64_MAX)
+        o->stats_every = 2 * o->rate;
+    return 0;
+}
+
+static void report(const struct opts *o, double t_h5, double t_raw, uint64_t bytes_in,
+                   long long h5_size, long long raw_size)
+{
+    double fps = (double)o->frames / t_h5, fps_raw = (double)o->frames / t_raw;
+    double day = (double)h5_size * (86400.0 * (double)o->rate / (double)o->frames);
+    printf("hdf5: %" PRIu64 " frames in %.3f s: %.0f frames/s, %.2f MB/s of message bytes;"
+           " file %lld B (%.1f B/frame)\n", o->frames, t_h5, fps, (double)bytes_in / t_h5 / 1e6,
+           h5_size, (double)h5_size / (double)o->frames);
+    printf("write(): %.3f s: %.0f frames/s, %.2f MB/s; file %lld B\n", t_raw, fps_raw,
+           (double)bytes_in / t_raw / 1e6, raw_size);
+    printf("ratio hdf5/write(): %.4f; bytes on disk per wear-day at %" PRIu64 " Hz: %.1f MB\n",
+           fps / fps_raw, o->rate, day / 1e6);
+    dw_bench_result("\"bench\":\"record\",\"frames\":%" PRIu64 ",\"flush_every\":%" PRIu64
+                    ",\"hdf5_s\":%.4f,\"write_s\":%.4f,\"hdf5_fps\":%.0f,\"write_fps\":%.0f,"
+                    "\"hdf5_Bps\":%.0f,\"write_Bps\":%.0f,\"h5_bytes\":%lld,\"raw_bytes\":%lld,"
+                    "\"day_bytes\":%.0f",
+                    o->frames, o->flush_every, t_h5, t_raw, fps, fps_raw,
+                    (double)bytes_in / t_h5, (double)bytes_in / t_raw, h5_size, raw_size, day);
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o = { .frames = 0, .rate = 0, .stats_every = UINT64_MAX };
+    dw_log_init(prog);
+    parse_args(argc, argv, &o);
+    if (settle_options(&o) < 0)
+        return DW_EXIT_FAILURE;
 
     char h5[4096], raw[4096];
     snprintf(h5, sizeof(h5), "%s/record-bench-%d.h5", o.dir, (int)getpid());
@@ -283,20 +318,6 @@ int main(int argc, char **argv)
     unlink(raw);
     if (rc < 0)
         return DW_EXIT_FAILURE;
-    double fps = (double)o.frames / t_h5, fps_raw = (double)o.frames / t_raw;
-    double day = (double)h5_size * (86400.0 * (double)o.rate / (double)o.frames);
-    printf("hdf5: %" PRIu64 " frames in %.3f s: %.0f frames/s, %.2f MB/s of message bytes;"
-           " file %lld B (%.1f B/frame)\n", o.frames, t_h5, fps, (double)bytes_in / t_h5 / 1e6,
-           h5_size, (double)h5_size / (double)o.frames);
-    printf("write(): %.3f s: %.0f frames/s, %.2f MB/s; file %lld B\n", t_raw, fps_raw,
-           (double)bytes_in / t_raw / 1e6, raw_size);
-    printf("ratio hdf5/write(): %.4f; bytes on disk per wear-day at %" PRIu64 " Hz: %.1f MB\n",
-           fps / fps_raw, o.rate, day / 1e6);
-    dw_bench_result("\"bench\":\"record\",\"frames\":%" PRIu64 ",\"flush_every\":%" PRIu64
-                    ",\"hdf5_s\":%.4f,\"write_s\":%.4f,\"hdf5_fps\":%.0f,\"write_fps\":%.0f,"
-                    "\"hdf5_Bps\":%.0f,\"write_Bps\":%.0f,\"h5_bytes\":%lld,\"raw_bytes\":%lld,"
-                    "\"day_bytes\":%.0f",
-                    o.frames, o.flush_every, t_h5, t_raw, fps, fps_raw,
-                    (double)bytes_in / t_h5, (double)bytes_in / t_raw, h5_size, raw_size, day);
+    report(&o, t_h5, t_raw, bytes_in, h5_size, raw_size);
     return DW_EXIT_OK;
 }

@@ -26,6 +26,10 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests",
+                                "pylib"))
+from dwtest import stop_all  # noqa: E402
+
 
 def cpu_s(pid):
     with open("/proc/%d/stat" % pid) as f:
@@ -89,13 +93,7 @@ class Hub:
         return dt, body
 
     def close(self):
-        for p in reversed(self.procs):
-            p.terminate()
-        for p in self.procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(self.procs)
 
 
 def streams(hub, n):

@@ -1,10 +1,10 @@
 /* The acquisition state machine without a serial port: wire bytes in,
  * messages read back from a real (inproc) ZeroMQ subscriber. */
+#include <math.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

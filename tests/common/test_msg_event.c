@@ -12,12 +12,10 @@
 #include "frame.h"
 #include "msg_event.h"
 
-static void test_msg_event_json(void **state)
+/* A thermometer reading with every field set. */
+static void thermometer_event(struct dw_msg_event *ep)
 {
-    struct dw_msg_event e, b;
-    const char *why;
-    char *json;
-    (void)state;
+    struct dw_msg_event e;
 
     memset(&e, 0, sizeof(e));
     e.seq = 42;
@@ -31,6 +29,17 @@ static void test_msg_event_json(void **state)
     e.value = 38.2;
     snprintf(e.source, sizeof(e.source), "garment");
     snprintf(e.text, sizeof(e.text), "oral \"quoted\" \\ ünïcode");
+    *ep = e;
+}
+
+static void test_msg_event_json(void **state)
+{
+    struct dw_msg_event e, b;
+    const char *why;
+    char *json;
+    (void)state;
+
+    thermometer_event(&e);
     json = dw_msg_event_to_json(&e);
     assert_non_null(json);
     assert_int_equal(dw_msg_event_parse(json, strlen(json), &b, &why), 0);
@@ -74,6 +83,13 @@ static void test_msg_event_json(void **state)
     assert_int_equal(dw_msg_event_parse_general(json, strlen(json), &b, NULL), 0);
     assert_true(b.t_host_ns == 1764000000123456789ull && b.stream == UINT64_MAX);
     free(json);
+}
+
+static void test_msg_event_requests(void **state)
+{
+    struct dw_msg_event b;
+    const char *why;
+    (void)state;
 
     /* what a user sends to the events endpoint (docs: REP request) */
     const char *req = "{\"kind\":\"feed-start\",\"side\":\"left\",\"value\":null,\"text\":\"\"}";
@@ -107,6 +123,7 @@ static void test_msg_event_json(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_msg_event_json),
+    cmocka_unit_test(test_msg_event_requests),
 };
 
 int main(int argc, char **argv)

@@ -2,12 +2,12 @@
  * (docs/security.md): DUCTWATCH_RUNTIME_GROUP makes it 0750 with that
  * group; a directory another user shares with one of our groups is
  * accepted when named; anything looser is still refused. */
+#include <errno.h>
+#include <grp.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <errno.h>
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +40,19 @@ static const char *our_group(void)
     return g ? g->gr_name : NULL;
 }
 
+/* want (0750) made group-writable, where anyone in the group could plant
+ * a socket, or opened to others: refused; 0750 again after. */
+static void refuses_loose_modes(const char *want)
+{
+    char dir[300];
+
+    assert_int_equal(chmod(want, 0770), 0);
+    assert_int_equal(dw_runtime_dir(dir, sizeof(dir)), -EPERM);
+    assert_int_equal(chmod(want, 0755), 0);
+    assert_int_equal(dw_runtime_dir(dir, sizeof(dir)), -EPERM);
+    assert_int_equal(chmod(want, 0750), 0);
+}
+
 static void test_opt_in_group(void **state)
 {
     char want[300], dir[300];
@@ -58,11 +71,7 @@ static void test_opt_in_group(void **state)
     /* the services again: fine */
     assert_int_equal(dw_runtime_dir(dir, sizeof(dir)), 0);
     /* group write or access for others: never */
-    assert_int_equal(chmod(want, 0770), 0);
-    assert_int_equal(dw_runtime_dir(dir, sizeof(dir)), -EPERM);
-    assert_int_equal(chmod(want, 0755), 0);
-    assert_int_equal(dw_runtime_dir(dir, sizeof(dir)), -EPERM);
-    assert_int_equal(chmod(want, 0750), 0);
+    refuses_loose_modes(want);
     /* without the opt-in, our own 0750 directory is refused as before */
     unsetenv("DUCTWATCH_RUNTIME_GROUP");
     assert_int_equal(dw_runtime_dir(dir, sizeof(dir)), -EPERM);
@@ -86,14 +95,8 @@ static void test_follow_the_services(void **state)
     assert_int_equal(chmod(want, 0750), 0);
     setenv("DUCTWATCH_RUNTIME_DIR", want, 1);
     assert_int_equal(dw_runtime_dir(dir, sizeof(dir)), 0);
-    /* group-writable: anyone in the group could plant a socket */
-    assert_int_equal(chmod(want, 0770), 0);
-    assert_int_equal(dw_runtime_dir(dir, sizeof(dir)), -EPERM);
-    /* open to others */
-    assert_int_equal(chmod(want, 0755), 0);
-    assert_int_equal(dw_runtime_dir(dir, sizeof(dir)), -EPERM);
+    refuses_loose_modes(want);
     /* a group we are not in */
-    assert_int_equal(chmod(want, 0750), 0);
     assert_int_equal(chown(want, 65534, 65534), 0);
     if (getgid() != 65534)
         assert_int_equal(dw_runtime_dir(dir, sizeof(dir)), -EPERM);

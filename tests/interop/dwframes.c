@@ -48,92 +48,101 @@ static void str(const char *s)
     putchar('"');
 }
 
+/* Each print_TYPE prints its payload's fields and repacks them into re (*n:
+ * the length); 1 when the payload does not parse. */
+static int print_hello(const struct dw_frame *f, uint8_t *re, ssize_t *n)
+{
+    struct dw_hello h;
+
+    if (dw_hello_parse(f->payload, f->len, &h) < 0)
+        return 1;
+    *n = dw_hello_pack(&h, re, DW_MAX_PAYLOAD);
+    printf(",\"hello\":{\"device_id\":");
+    str(h.device_id);
+    printf(",\"firmware\":");
+    str(h.firmware);
+    printf(",\"sample_rate_hz\":%u,\"n_zones\":%u,\"n_ambient\":%u,"
+           "\"temp_scale\":%" PRIu32 ",\"pressure_scale\":%" PRIu32 ",\"accel_scale\":%" PRIu32
+           ",\"zones\":[",
+           h.sample_rate_hz, h.n_zones, h.n_ambient, h.temp_scale, h.pressure_scale,
+           h.accel_scale);
+    for (unsigned z = 0; z < h.n_zones; z++)
+        printf("%s[%u,%u,%u,%u,%u]", z ? "," : "", h.zone[z].side, h.zone[z].quadrant,
+               h.zone[z].ring, h.zone[z].mirror, h.zone[z].flags);
+    printf("]}");
+    return 0;
+}
+
+static int print_sample(const struct dw_frame *f, uint8_t *re, ssize_t *n)
+{
+    struct dw_sample s;
+    int v[3 * DW_MAX_ZONES];
+
+    if (dw_sample_parse(f->payload, f->len, &s) < 0)
+        return 1;
+    *n = dw_sample_pack(&s, re, DW_MAX_PAYLOAD);
+    printf(",\"sample\":{");
+    for (unsigned z = 0; z < s.n_zones; z++)
+        v[z] = s.temp[z];
+    int_array("temp", v, s.n_zones);
+    for (unsigned z = 0; z < s.n_zones; z++)
+        v[z] = s.pressure[z];
+    printf(",");
+    int_array("pressure", v, s.n_zones);
+    v[0] = s.ambient[0];
+    v[1] = s.ambient[1];
+    printf(",");
+    int_array("ambient", v, 2);
+    for (unsigned i = 0; i < 3; i++)
+        v[i] = s.accel[i];
+    printf(",");
+    int_array("accel", v, 3);
+    for (unsigned z = 0; z < s.n_zones; z++)
+        v[z] = s.status[z];
+    printf(",");
+    int_array("status", v, s.n_zones);
+    printf("}");
+    return 0;
+}
+
+static int print_event(const struct dw_frame *f, uint8_t *re, ssize_t *n)
+{
+    struct dw_event e;
+
+    if (dw_event_parse(f->payload, f->len, &e) < 0)
+        return 1;
+    *n = dw_event_pack(&e, re, DW_MAX_PAYLOAD);
+    printf(",\"event\":{\"kind\":%u,\"kind_name\":\"%s\",\"side\":%u,\"value\":%" PRId32 ",\"text\":",
+           e.kind, dw_event_kind_name(e.kind), e.side, e.value);
+    str(e.text);
+    printf("}");
+    return 0;
+}
+
+static int print_status(const struct dw_frame *f, uint8_t *re, ssize_t *n)
+{
+    struct dw_status st;
+
+    if (dw_status_parse(f->payload, f->len, &st) < 0)
+        return 1;
+    *n = dw_status_pack(&st, re, DW_MAX_PAYLOAD);
+    printf(",\"status\":{\"battery_mv\":%u,\"battery_pct\":%u,\"flags\":%u,\"mcu_temp_cc\":%d}",
+           st.battery_mv, st.battery_pct, st.flags, st.mcu_temp_cc);
+    return 0;
+}
+
 static void print_payload(const struct dw_frame *f)
 {
     uint8_t re[DW_MAX_PAYLOAD];
     ssize_t n = -1;
-    int v[3 * DW_MAX_ZONES];
     int bad = 0;
 
     switch (f->type) {
-    case DW_FRAME_HELLO: {
-        struct dw_hello h;
-        if (dw_hello_parse(f->payload, f->len, &h) < 0) {
-            bad = 1;
-            break;
-        }
-        n = dw_hello_pack(&h, re, sizeof(re));
-        printf(",\"hello\":{\"device_id\":");
-        str(h.device_id);
-        printf(",\"firmware\":");
-        str(h.firmware);
-        printf(",\"sample_rate_hz\":%u,\"n_zones\":%u,\"n_ambient\":%u,"
-               "\"temp_scale\":%" PRIu32 ",\"pressure_scale\":%" PRIu32 ",\"accel_scale\":%" PRIu32
-               ",\"zones\":[",
-               h.sample_rate_hz, h.n_zones, h.n_ambient, h.temp_scale, h.pressure_scale,
-               h.accel_scale);
-        for (unsigned z = 0; z < h.n_zones; z++)
-            printf("%s[%u,%u,%u,%u,%u]", z ? "," : "", h.zone[z].side, h.zone[z].quadrant,
-                   h.zone[z].ring, h.zone[z].mirror, h.zone[z].flags);
-        printf("]}");
-        break;
-    }
-    case DW_FRAME_SAMPLE: {
-        struct dw_sample s;
-        if (dw_sample_parse(f->payload, f->len, &s) < 0) {
-            bad = 1;
-            break;
-        }
-        n = dw_sample_pack(&s, re, sizeof(re));
-        printf(",\"sample\":{");
-        for (unsigned z = 0; z < s.n_zones; z++)
-            v[z] = s.temp[z];
-        int_array("temp", v, s.n_zones);
-        for (unsigned z = 0; z < s.n_zones; z++)
-            v[z] = s.pressure[z];
-        printf(",");
-        int_array("pressure", v, s.n_zones);
-        v[0] = s.ambient[0];
-        v[1] = s.ambient[1];
-        printf(",");
-        int_array("ambient", v, 2);
-        for (unsigned i = 0; i < 3; i++)
-            v[i] = s.accel[i];
-        printf(",");
-        int_array("accel", v, 3);
-        for (unsigned z = 0; z < s.n_zones; z++)
-            v[z] = s.status[z];
-        printf(",");
-        int_array("status", v, s.n_zones);
-        printf("}");
-        break;
-    }
-    case DW_FRAME_EVENT: {
-        struct dw_event e;
-        if (dw_event_parse(f->payload, f->len, &e) < 0) {
-            bad = 1;
-            break;
-        }
-        n = dw_event_pack(&e, re, sizeof(re));
-        printf(",\"event\":{\"kind\":%u,\"kind_name\":\"%s\",\"side\":%u,\"value\":%" PRId32 ",\"text\":",
-               e.kind, dw_event_kind_name(e.kind), e.side, e.value);
-        str(e.text);
-        printf("}");
-        break;
-    }
-    case DW_FRAME_STATUS: {
-        struct dw_status st;
-        if (dw_status_parse(f->payload, f->len, &st) < 0) {
-            bad = 1;
-            break;
-        }
-        n = dw_status_pack(&st, re, sizeof(re));
-        printf(",\"status\":{\"battery_mv\":%u,\"battery_pct\":%u,\"flags\":%u,\"mcu_temp_cc\":%d}",
-               st.battery_mv, st.battery_pct, st.flags, st.mcu_temp_cc);
-        break;
-    }
-    default:
-        break;
+    case DW_FRAME_HELLO: bad = print_hello(f, re, &n); break;
+    case DW_FRAME_SAMPLE: bad = print_sample(f, re, &n); break;
+    case DW_FRAME_EVENT: bad = print_event(f, re, &n); break;
+    case DW_FRAME_STATUS: bad = print_status(f, re, &n); break;
+    default: break;
     }
     printf(",\"parse_error\":%s,\"repack\":", bad ? "true" : "false");
     if (n >= 0)

@@ -1,7 +1,7 @@
 /* Detection config: defaults, a good file, bad values refused with
  * FILE:LINE: reason, and --print-config output that reads back the same. */
-#include <setjmp.h>
 #include <errno.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -1,11 +1,11 @@
 /* Detector core on synthetic series fed at device times: baselines, gating,
  * each rule, escalation, determinism. */
+#include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

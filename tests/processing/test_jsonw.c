@@ -3,14 +3,14 @@
  * object: numbers of every kind, every byte in strings, whole events. And
  * events read back without a tree must give what cJSON gives, for the
  * canonical bytes and for damaged ones. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <cjson/cJSON.h>
 #include <float.h>
-#include <stdbool.h>
 #include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -64,7 +64,8 @@ def start(wd, soft, hard):
     """The garments and a recorder under fd limits (soft, hard); every HELLO sent."""
     ep = wd.ep("pub")
     fl = Fleet(wd.ctx, ep, DEVICES)
-    rec = Recorder(wd, [ep], extra=["-v"], preexec=fd_limit(soft, hard))
+    # one session file per garment (--layout auto would make 120 garments a fleet)
+    rec = Recorder(wd, [ep], extra=["-v", "--layout", "session"], preexec=fd_limit(soft, hard))
     fl.wait_subscriber()
     for i in range(DEVICES):
         fl.send(i, fl.g[i].hello_frame())

@@ -60,33 +60,59 @@ struct sent {
     size_t len;
 };
 
-static void test_roundtrip(void **state)
+/* A garment event as the recorder writes it: a row, and the frame kept. */
+static void write_garment_event(struct dw_session_writer *w, struct sent *x, uint64_t seq,
+                                uint64_t t, uint32_t dseq, int i)
 {
-    struct dw_hello h;
-    uint8_t hp[DW_MAX_PAYLOAD];
-    ssize_t hl;
-    char path[512], err[DW_SESSION_ERR_MAX];
-    struct dw_session_writer *w;
-    struct dw_session_reader *rd;
-    struct dw_session_counts c;
-    static struct sent sent[3000];
+    struct dw_event ev = { DW_EV_THERMOMETER, DW_SIDE_NONE, 38000 + i, "oral" };
+    struct dw_row_event row;
+
+    memset(&row, 0, sizeof(row));
+    row.seq = seq;
+    row.t_device_us = t;
+    dw_session_strset(row.kind, sizeof(row.kind), "thermometer");
+    dw_session_strset(row.side, sizeof(row.side), "none");
+    row.value = ev.value / 1000.0;
+    dw_session_strset(row.source, sizeof(row.source), "garment");
+    row.device_seq = dseq;
+    dw_session_strset(row.text, sizeof(row.text), "oral");
+    assert_int_equal(dw_session_writer_event(w, &row), 0);
+    x->type = DW_FRAME_EVENT;
+    x->len = (size_t)dw_event_pack(&ev, x->payload, sizeof(x->payload));
+    x->dseq = dseq;
+    x->t = t;
+}
+
+/* A sample of random values in every field the format keeps. */
+static void random_sample(const struct dw_hello *h, struct sent *x)
+{
+    struct dw_sample smp;
+
+    memset(&smp, 0, sizeof(smp));
+    smp.n_zones = h->n_zones;
+    for (unsigned z = 0; z < h->n_zones; z++) {
+        smp.temp[z] = (int16_t)(rand() % 65536 - 32768);
+        smp.pressure[z] = (uint16_t)(rand() % 65536);
+        smp.status[z] = (uint8_t)(rand() % 16);
+    }
+    smp.ambient[0] = (int16_t)(rand() % 65536 - 32768);
+    smp.ambient[1] = 2400;
+    smp.accel[0] = -1000;
+    smp.accel[1] = (int16_t)(rand() % 65536 - 32768);
+    smp.accel[2] = 32767;
+    x->type = DW_FRAME_SAMPLE;
+    x->len = (size_t)dw_sample_pack(&smp, x->payload, sizeof(x->payload));
+}
+
+/* 2500 frames (two HELLOs, STATUS, EVENT and SAMPLE frames) written from
+ * device time t; what was sent goes to sent. Returns how many. */
+static size_t write_frames(struct dw_session_writer *w, const struct dw_hello *h,
+                           const uint8_t *hp, size_t hl, uint64_t t, struct sent *sent)
+{
     size_t ns = 0;
     uint64_t seq = 0;
     uint32_t dseq = 0;
-    uint64_t t = 5000000;
-    struct stat sb;
-    (void)state;
 
-    dw_layout_default(&h, "bra-unit", "fw-9", 10);
-    hl = dw_hello_pack(&h, hp, sizeof(hp));
-    assert_true(hl > 0);
-    snprintf(path, sizeof(path), "%s/a.h5", tmpdir);
-    struct dw_session_start s = { .path = path, .hello = hp, .hello_len = (size_t)hl,
-                                  .t_host_ns = 1795545119187823360ull, .t_device_us = t,
-                                  .stream = 42, .chunk_rows = 64 };
-    assert_int_equal(dw_session_writer_create(&w, &s, err, sizeof(err)), 0);
-    assert_int_equal(stat(path, &sb), 0);
-    assert_int_equal(sb.st_mode & 0777, 0600);
     srand(7);
     for (int i = 0; i < 2500; i++) {
         struct dw_msg_frame m = { .version = 1, .seq = ++seq, .stream = 42, .t_device_us = t,
@@ -94,48 +120,18 @@ static void test_roundtrip(void **state)
         struct sent *x = &sent[ns];
         if (i == 0 || i == 1700) {
             x->type = DW_FRAME_HELLO;
-            memcpy(x->payload, hp, (size_t)hl);
-            x->len = (size_t)hl;
+            memcpy(x->payload, hp, hl);
+            x->len = hl;
         } else if (i % 97 == 3) {
             struct dw_status st = { (uint16_t)(3600 + i), (uint8_t)(i % 101), 1, (int16_t)-i };
             x->type = DW_FRAME_STATUS;
             x->len = (size_t)dw_status_pack(&st, x->payload, sizeof(x->payload));
         } else if (i % 211 == 5) {
-            /* A garment event goes through as a row, as the recorder makes it. */
-            struct dw_event ev = { DW_EV_THERMOMETER, DW_SIDE_NONE, 38000 + i, "oral" };
-            struct dw_row_event row;
-            memset(&row, 0, sizeof(row));
-            row.seq = m.seq;
-            row.t_device_us = t;
-            dw_session_strset(row.kind, sizeof(row.kind), "thermometer");
-            dw_session_strset(row.side, sizeof(row.side), "none");
-            row.value = ev.value / 1000.0;
-            dw_session_strset(row.source, sizeof(row.source), "garment");
-            row.device_seq = dseq;
-            dw_session_strset(row.text, sizeof(row.text), "oral");
-            assert_int_equal(dw_session_writer_event(w, &row), 0);
-            x->type = DW_FRAME_EVENT;
-            x->len = (size_t)dw_event_pack(&ev, x->payload, sizeof(x->payload));
-            x->dseq = dseq++;
-            x->t = t;
+            write_garment_event(w, x, m.seq, t, dseq++, i);
             ns++;
             continue;
         } else {
-            struct dw_sample smp;
-            memset(&smp, 0, sizeof(smp));
-            smp.n_zones = h.n_zones;
-            for (unsigned z = 0; z < h.n_zones; z++) {
-                smp.temp[z] = (int16_t)(rand() % 65536 - 32768);
-                smp.pressure[z] = (uint16_t)(rand() % 65536);
-                smp.status[z] = (uint8_t)(rand() % 16);
-            }
-            smp.ambient[0] = (int16_t)(rand() % 65536 - 32768);
-            smp.ambient[1] = 2400;
-            smp.accel[0] = -1000;
-            smp.accel[1] = (int16_t)(rand() % 65536 - 32768);
-            smp.accel[2] = 32767;
-            x->type = DW_FRAME_SAMPLE;
-            x->len = (size_t)dw_sample_pack(&smp, x->payload, sizeof(x->payload));
+            random_sample(h, x);
             t += 100000;
         }
         x->dseq = dseq++;
@@ -150,22 +146,94 @@ static void test_roundtrip(void **state)
         if (i % 500 == 0)
             assert_int_equal(dw_session_writer_flush(w), 0);
     }
-    {
-        /* A host-side event and an alert: kept, not on the wire. */
-        struct dw_row_event row;
-        struct dw_row_alert al;
-        memset(&row, 0, sizeof(row));
-        dw_session_strset(row.kind, sizeof(row.kind), "gap");
-        dw_session_strset(row.source, sizeof(row.source), "acquire");
-        row.missing = 3;
-        row.device_seq = -1;
-        row.value = NAN;
-        assert_int_equal(dw_session_writer_event(w, &row), 0);
-        memset(&al, 0, sizeof(al));
-        dw_session_strset(al.rule, sizeof(al.rule), "D1");
-        al.zone = 5;
-        assert_int_equal(dw_session_writer_alert(w, &al), 0);
+    return ns;
+}
+
+/* A host-side event and an alert: kept, not on the wire. */
+static void write_host_rows(struct dw_session_writer *w)
+{
+    struct dw_row_event row;
+    struct dw_row_alert al;
+
+    memset(&row, 0, sizeof(row));
+    dw_session_strset(row.kind, sizeof(row.kind), "gap");
+    dw_session_strset(row.source, sizeof(row.source), "acquire");
+    row.missing = 3;
+    row.device_seq = -1;
+    row.value = NAN;
+    assert_int_equal(dw_session_writer_event(w, &row), 0);
+    memset(&al, 0, sizeof(al));
+    dw_session_strset(al.rule, sizeof(al.rule), "D1");
+    al.zone = 5;
+    assert_int_equal(dw_session_writer_alert(w, &al), 0);
+}
+
+/* The reader gives back the ns frames sent, in order and byte for byte,
+ * and the one host event. */
+static void read_back(const char *path, const struct dw_session_counts *c,
+                      const struct sent *sent, size_t ns)
+{
+    struct dw_session_reader *rd;
+    char err[DW_SESSION_ERR_MAX];
+    const struct dw_session_info *in;
+    struct dw_session_record rec;
+    size_t i = 0, host_events = 0;
+    int e;
+
+    assert_int_equal(dw_session_reader_open(&rd, path, err, sizeof(err)), 0);
+    in = dw_session_reader_info(rd);
+    assert_string_equal(in->device_id, "bra-unit");
+    assert_string_equal(in->firmware, "fw-9");
+    assert_int_equal(in->frames, c->frames);
+    assert_false(in->swmr_open);
+    while ((e = dw_session_reader_next(rd, &rec)) > 0) {
+        uint8_t type = 0, p[DW_MAX_PAYLOAD];
+        int n = dw_session_record_payload(rd, &rec, &type, p, sizeof(p));
+        assert_true(n >= 0);
+        if (n == 0) {
+            host_events++;
+            continue;
+        }
+        assert_true(i < ns);
+        assert_int_equal(type, sent[i].type);
+        assert_int_equal(rec.device_seq, sent[i].dseq);
+        assert_int_equal(rec.t_device_us, sent[i].t);
+        assert_int_equal((size_t)n, sent[i].len);
+        assert_memory_equal(p, sent[i].payload, sent[i].len);
+        i++;
     }
+    assert_int_equal(e, 0);
+    assert_int_equal(i, ns);
+    assert_int_equal(host_events, 1);
+    dw_session_reader_close(rd);
+}
+
+static void test_roundtrip(void **state)
+{
+    struct dw_hello h;
+    uint8_t hp[DW_MAX_PAYLOAD];
+    ssize_t hl;
+    char path[512], err[DW_SESSION_ERR_MAX];
+    struct dw_session_writer *w;
+    struct dw_session_counts c;
+    static struct sent sent[3000];
+    size_t ns;
+    uint64_t t = 5000000;
+    struct stat sb;
+    (void)state;
+
+    dw_layout_default(&h, "bra-unit", "fw-9", 10);
+    hl = dw_hello_pack(&h, hp, sizeof(hp));
+    assert_true(hl > 0);
+    snprintf(path, sizeof(path), "%s/a.h5", tmpdir);
+    struct dw_session_start s = { .path = path, .hello = hp, .hello_len = (size_t)hl,
+                                  .t_host_ns = 1795545119187823360ull, .t_device_us = t,
+                                  .stream = 42, .chunk_rows = 64 };
+    assert_int_equal(dw_session_writer_create(&w, &s, err, sizeof(err)), 0);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    ns = write_frames(w, &h, hp, (size_t)hl, t, sent);
+    write_host_rows(w);
     assert_int_equal(dw_session_writer_close(w, &c, err, sizeof(err)), 0);
     assert_int_equal(c.hellos, 2);
     assert_int_equal(c.gaps, 1);
@@ -173,37 +241,7 @@ static void test_roundtrip(void **state)
     assert_int_equal(c.alerts, 1);
 
     assert_int_equal(dw_session_recover(path, NULL, err, sizeof(err)), 0); /* closed properly */
-    assert_int_equal(dw_session_reader_open(&rd, path, err, sizeof(err)), 0);
-    {
-        const struct dw_session_info *in = dw_session_reader_info(rd);
-        struct dw_session_record rec;
-        size_t i = 0, host_events = 0;
-        int e;
-        assert_string_equal(in->device_id, "bra-unit");
-        assert_string_equal(in->firmware, "fw-9");
-        assert_int_equal(in->frames, c.frames);
-        assert_false(in->swmr_open);
-        while ((e = dw_session_reader_next(rd, &rec)) > 0) {
-            uint8_t type = 0, p[DW_MAX_PAYLOAD];
-            int n = dw_session_record_payload(rd, &rec, &type, p, sizeof(p));
-            assert_true(n >= 0);
-            if (n == 0) {
-                host_events++;
-                continue;
-            }
-            assert_true(i < ns);
-            assert_int_equal(type, sent[i].type);
-            assert_int_equal(rec.device_seq, sent[i].dseq);
-            assert_int_equal(rec.t_device_us, sent[i].t);
-            assert_int_equal((size_t)n, sent[i].len);
-            assert_memory_equal(p, sent[i].payload, sent[i].len);
-            i++;
-        }
-        assert_int_equal(e, 0);
-        assert_int_equal(i, ns);
-        assert_int_equal(host_events, 1);
-    }
-    dw_session_reader_close(rd);
+    read_back(path, &c, sent, ns);
 }
 
 static void test_refuses_other_files(void **state)

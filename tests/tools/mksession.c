@@ -144,7 +144,26 @@ static void frame(struct gen *g, uint8_t type, uint64_t t_us, const uint8_t *p, 
         g->frames++;
 }
 
-int main(int argc, char **argv)
+/* The command line. */
+struct opts {
+    double hours, spike_c, spike_at_h, restart_at_h;
+    unsigned rate, spike_zone, fault_zone;
+    const char *dev;
+    bool crash, hold;
+};
+
+/* Where things happen in the session, as sample indexes. */
+struct plan {
+    uint64_t n, dt;
+    uint64_t i_alert, i_update, i_clear, i_gap, gap_frames, i_thermo, i_shower;
+    uint64_t i_restart, i_spike, feed_every, stats_every;
+    unsigned warm_zone;
+    const uint8_t *hello;
+    size_t hello_len;
+    bool gap_done;
+};
+
+static void parse_args(int argc, char **argv, struct opts *o, struct gen *g)
 {
     static const struct option opts[] = {
         { "hours", required_argument, NULL, 'H' },
@@ -162,41 +181,169 @@ int main(int argc, char **argv)
         { "fault-zone", required_argument, NULL, 'f' },
         { 0 },
     };
-    struct gen g = { .text = "", .message = NULL,
-                     .params = "{\"delta_c\":0.5,\"mad_factor\":3,\"max_zone_fraction\":0.5,"
-                               "\"sustain\":\"30m\"}" };
-    double hours = 2.0, spike_c = 45.0, spike_at_h = -1, restart_at_h = -1;
-    unsigned rate = 10, spike_zone = 3, fault_zone = UINT32_MAX;
-    const char *dev = "bra-test";
-    bool crash = false, hold = false;
-    uint8_t hp[DW_MAX_PAYLOAD], sp[DW_MAX_PAYLOAD];
-    char err[DW_SESSION_ERR_MAX];
-    ssize_t hl;
-    int ch, e;
+    int ch;
 
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
-        case 'H': hours = atof(optarg); break;
-        case 'r': rate = (unsigned)atoi(optarg); break;
-        case 'd': dev = optarg; break;
-        case 't': g.text = optarg; break;
-        case 'm': g.message = optarg; break;
-        case 'P': g.params = optarg; break;
-        case 'z': spike_zone = (unsigned)atoi(optarg); break;
-        case 'c': spike_c = atof(optarg); break;
-        case 'a': spike_at_h = atof(optarg); break;
-        case 'x': crash = true; break;
-        case 'w': hold = true; break;
-        case 'R': restart_at_h = atof(optarg); break;
-        case 'f': fault_zone = (unsigned)atoi(optarg); break;
-        default: return 2;
+        case 'H': o->hours = atof(optarg); break;
+        case 'r': o->rate = (unsigned)atoi(optarg); break;
+        case 'd': o->dev = optarg; break;
+        case 't': g->text = optarg; break;
+        case 'm': g->message = optarg; break;
+        case 'P': g->params = optarg; break;
+        case 'z': o->spike_zone = (unsigned)atoi(optarg); break;
+        case 'c': o->spike_c = atof(optarg); break;
+        case 'a': o->spike_at_h = atof(optarg); break;
+        case 'x': o->crash = true; break;
+        case 'w': o->hold = true; break;
+        case 'R': o->restart_at_h = atof(optarg); break;
+        case 'f': o->fault_zone = (unsigned)atoi(optarg); break;
+        default: exit(2);
         }
     }
-    if (optind + 1 != argc || hours < 0 || rate < 1 || rate > 1000 || spike_zone >= 16) {
+    if (optind + 1 != argc || o->hours < 0 || o->rate < 1 || o->rate > 1000 ||
+        o->spike_zone >= 16) {
         fprintf(stderr, "usage: mksession OUT.h5 [options]\n");
-        return 2;
+        exit(2);
     }
-    dw_layout_default(&g.h, dev, "fw-test", rate);
+}
+
+static void make_plan(const struct opts *o, struct plan *p)
+{
+    uint64_t n = (uint64_t)(o->hours * 3600.0 * o->rate);
+
+    p->n = n;
+    p->dt = 1000000ull / o->rate;
+    /* Where things happen, as fractions of the session. */
+    p->i_alert = n / 2;
+    p->i_update = n / 2 + n / 20;
+    p->i_clear = n * 8 / 10;
+    p->i_gap = n * 6 / 10;
+    p->gap_frames = 12;
+    p->i_thermo = n / 3;
+    p->i_shower = n / 4;
+    p->i_restart = o->restart_at_h >= 0 ? (uint64_t)(o->restart_at_h * 3600.0 * o->rate)
+                                        : UINT64_MAX;
+    p->i_spike = o->spike_at_h >= 0 ? (uint64_t)(o->spike_at_h * 3600.0 * o->rate) : UINT64_MAX;
+    p->feed_every = (uint64_t)o->rate * 3600 * 3 / 2; /* 1.5 h */
+    p->stats_every = (uint64_t)o->rate * 600;
+    p->warm_zone = 5;
+    p->gap_done = false;
+}
+
+/* What happens before sample i at device time *t: restarts, gaps, events,
+ * alerts, stats. A gap moves i and t on. */
+static void happenings(struct gen *g, const struct opts *o, struct plan *p, uint64_t *i,
+                       uint64_t *t)
+{
+    uint64_t fe = p->feed_every;
+
+    if (*i == p->i_restart) {
+        /* The garment rebooted: its clock starts again, it says HELLO. */
+        g->clock_back_us += *t - 1000000;
+        *t = 1000000;
+        frame(g, DW_FRAME_HELLO, *t, p->hello, p->hello_len);
+    }
+    if (*i == p->i_gap && !p->gap_done) {
+        /* The link drops: frames are lost, acquisition says so. */
+        event(g, *t, "link-down", "none", NAN, 0, "acquire");
+        *t += p->gap_frames * p->dt;
+        *i += p->gap_frames;
+        event(g, *t, "link-up", "none", NAN, 0, "acquire");
+        event(g, *t, "gap", "none", NAN, p->gap_frames, "acquire");
+        p->gap_done = true;
+    }
+    if (*i % fe == fe / 3)
+        event(g, *t, "feed-start", (*i / fe) % 2 ? "right" : "left", NAN, 0, "user");
+    if (*i % fe == fe / 3 + (uint64_t)o->rate * 1200)
+        event(g, *t, "feed-end", (*i / fe) % 2 ? "right" : "left", NAN, 0, "user");
+    if (*i == p->i_thermo)
+        event(g, *t, "thermometer", "none", 37.4, 0, "user");
+    if (*i == p->i_shower)
+        event(g, *t, "shower", "none", NAN, 0, "user");
+    if (*i == p->i_alert)
+        alert(g, *t, 1, "T1", "L0", "raised", p->warm_zone, 0.8, 0.5);
+    if (*i == p->i_update)
+        alert(g, *t, 1, "T1", "L0", "updated", p->warm_zone, 1.1, 0.5);
+    if (*i == p->i_clear)
+        alert(g, *t, 1, "T1", "L0", "cleared", p->warm_zone, 0.2, 0.5);
+    if (*i == p->i_alert + p->n / 40)
+        alert(g, *t, 2, "D1", "L1", "raised", 12, 1.4, 1.3);
+    if (*i % p->stats_every == 0)
+        stats(g, *t, g->frames, p->gap_done);
+}
+
+/* Sample i at hour (of the host clock, taken before a gap moved it on): a
+ * slow daily swing and a small ripple, the warm zone during its alert, the
+ * spike and the faulty zone. */
+static void make_sample(const struct gen *g, const struct opts *o, const struct plan *p,
+                        uint64_t i, double hour, struct dw_sample *smp)
+{
+    memset(smp, 0, sizeof(*smp));
+    smp->n_zones = g->h.n_zones;
+    for (unsigned z = 0; z < g->h.n_zones; z++) {
+        double tc = 33.6 + 0.1 * (z % 8) + 0.3 * sin(hour * 2 * M_PI / 24.0)
+                    + 0.02 * sin((double)i * 0.7 + z);
+        double kpa = 1.0 + 0.05 * z + 0.2 * sin(hour * 2 * M_PI / 3.0);
+        if (z == p->warm_zone && i >= p->i_alert && i < p->i_clear) {
+            tc += 1.0;
+            kpa *= 1.5;
+        }
+        if (i == p->i_spike && z == o->spike_zone)
+            tc = o->spike_c;
+        smp->temp[z] = (int16_t)lround(tc * 100.0);
+        smp->pressure[z] = (uint16_t)lround(kpa * 1000.0);
+        /* every 7th sample: a thermistor fault, a garment sends 0 */
+        if (z == o->fault_zone && i % 7 == 0) {
+            smp->status[z] = DW_ZS_TEMP_FAULT;
+            smp->temp[z] = 0;
+        }
+    }
+    smp->ambient[0] = smp->ambient[1] = 2600;
+    smp->accel[2] = 1000;
+}
+
+/* --crash: ends as a killed writer would; --hold: flushed, then waits for
+ * stdin to close. */
+static void crash_or_hold(struct gen *g, const struct opts *o)
+{
+    int e;
+
+    if (o->crash) {
+        if ((e = dw_session_writer_flush(g->w)) < 0 || (e = dw_session_writer_sync(g->w)) < 0)
+            die("flush", e);
+        printf("frames %u\nevents %u\nalerts %u\n", g->frames, g->events, g->alerts);
+        fflush(stdout);
+        _exit(0); /* as a killed writer: SWMR flags stay set */
+    }
+    if (o->hold) {
+        char buf[64];
+        if ((e = dw_session_writer_flush(g->w)) < 0)
+            die("flush", e);
+        printf("ready\n");
+        fflush(stdout);
+        while (fread(buf, 1, sizeof(buf), stdin) > 0)
+            ;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct gen g = { .text = "", .message = NULL,
+                     .params = "{\"delta_c\":0.5,\"mad_factor\":3,\"max_zone_fraction\":0.5,"
+                               "\"sustain\":\"30m\"}" };
+    struct opts o = { .hours = 2.0, .spike_c = 45.0, .spike_at_h = -1, .restart_at_h = -1,
+                      .rate = 10, .spike_zone = 3, .fault_zone = UINT32_MAX,
+                      .dev = "bra-test" };
+    struct plan p;
+    uint8_t hp[DW_MAX_PAYLOAD], sp[DW_MAX_PAYLOAD];
+    char err[DW_SESSION_ERR_MAX];
+    ssize_t hl;
+    uint64_t t = T0_US;
+    int e;
+
+    parse_args(argc, argv, &o, &g);
+    dw_layout_default(&g.h, o.dev, "fw-test", o.rate);
     hl = dw_hello_pack(&g.h, hp, sizeof(hp));
     if (hl < 0)
         die("hello", (int)hl);
@@ -207,106 +354,26 @@ int main(int argc, char **argv)
         fprintf(stderr, "mksession: %s\n", err);
         return 1;
     }
-
-    const uint64_t n = (uint64_t)(hours * 3600.0 * rate);
-    const uint64_t dt = 1000000ull / rate;
-    /* Where things happen, as fractions of the session. */
-    const uint64_t i_alert = n / 2, i_update = n / 2 + n / 20, i_clear = n * 8 / 10;
-    const uint64_t i_gap = n * 6 / 10, gap_frames = 12;
-    const uint64_t i_thermo = n / 3, i_shower = n / 4;
-    const uint64_t i_restart = restart_at_h >= 0 ? (uint64_t)(restart_at_h * 3600.0 * rate) : UINT64_MAX;
-    const uint64_t i_spike = spike_at_h >= 0 ? (uint64_t)(spike_at_h * 3600.0 * rate) : UINT64_MAX;
-    const uint64_t feed_every = (uint64_t)rate * 3600 * 3 / 2; /* 1.5 h */
-    const uint64_t stats_every = (uint64_t)rate * 600;
-    const unsigned warm_zone = 5;
-    bool gap_done = false;
-    uint64_t t = T0_US;
+    make_plan(&o, &p);
+    p.hello = hp;
+    p.hello_len = (size_t)hl;
 
     frame(&g, DW_FRAME_HELLO, t, hp, (size_t)hl);
-    for (uint64_t i = 0; i < n; i++) {
+    for (uint64_t i = 0; i < p.n; i++) {
         struct dw_sample smp;
         double hour = (double)(t + g.clock_back_us - T0_US) / 3.6e9;
         size_t sl;
 
-        if (i == i_restart) {
-            /* The garment rebooted: its clock starts again, it says HELLO. */
-            g.clock_back_us += t - 1000000;
-            t = 1000000;
-            frame(&g, DW_FRAME_HELLO, t, hp, (size_t)hl);
-        }
-        if (i == i_gap && !gap_done) {
-            /* The link drops: frames are lost, acquisition says so. */
-            event(&g, t, "link-down", "none", NAN, 0, "acquire");
-            t += gap_frames * dt;
-            i += gap_frames;
-            event(&g, t, "link-up", "none", NAN, 0, "acquire");
-            event(&g, t, "gap", "none", NAN, gap_frames, "acquire");
-            gap_done = true;
-        }
-        if (i % feed_every == feed_every / 3)
-            event(&g, t, "feed-start", (i / feed_every) % 2 ? "right" : "left", NAN, 0, "user");
-        if (i % feed_every == feed_every / 3 + (uint64_t)rate * 1200)
-            event(&g, t, "feed-end", (i / feed_every) % 2 ? "right" : "left", NAN, 0, "user");
-        if (i == i_thermo)
-            event(&g, t, "thermometer", "none", 37.4, 0, "user");
-        if (i == i_shower)
-            event(&g, t, "shower", "none", NAN, 0, "user");
-        if (i == i_alert)
-            alert(&g, t, 1, "T1", "L0", "raised", warm_zone, 0.8, 0.5);
-        if (i == i_update)
-            alert(&g, t, 1, "T1", "L0", "updated", warm_zone, 1.1, 0.5);
-        if (i == i_clear)
-            alert(&g, t, 1, "T1", "L0", "cleared", warm_zone, 0.2, 0.5);
-        if (i == i_alert + n / 40)
-            alert(&g, t, 2, "D1", "L1", "raised", 12, 1.4, 1.3);
-        if (i % stats_every == 0)
-            stats(&g, t, g.frames, gap_done);
-
-        memset(&smp, 0, sizeof(smp));
-        smp.n_zones = g.h.n_zones;
-        for (unsigned z = 0; z < g.h.n_zones; z++) {
-            double tc = 33.6 + 0.1 * (z % 8) + 0.3 * sin(hour * 2 * M_PI / 24.0)
-                        + 0.02 * sin((double)i * 0.7 + z);
-            double kpa = 1.0 + 0.05 * z + 0.2 * sin(hour * 2 * M_PI / 3.0);
-            if (z == warm_zone && i >= i_alert && i < i_clear) {
-                tc += 1.0;
-                kpa *= 1.5;
-            }
-            if (i == i_spike && z == spike_zone)
-                tc = spike_c;
-            smp.temp[z] = (int16_t)lround(tc * 100.0);
-            smp.pressure[z] = (uint16_t)lround(kpa * 1000.0);
-            /* every 7th sample: a thermistor fault, a garment sends 0 */
-            if (z == fault_zone && i % 7 == 0) {
-                smp.status[z] = DW_ZS_TEMP_FAULT;
-                smp.temp[z] = 0;
-            }
-        }
-        smp.ambient[0] = smp.ambient[1] = 2600;
-        smp.accel[2] = 1000;
+        happenings(&g, &o, &p, &i, &t);
+        make_sample(&g, &o, &p, i, hour, &smp);
         sl = (size_t)dw_sample_pack(&smp, sp, sizeof(sp));
         frame(&g, DW_FRAME_SAMPLE, t, sp, sl);
-        if (i % (rate * 600) == 0 && (e = dw_session_writer_flush(g.w)) < 0)
+        if (i % (o.rate * 600) == 0 && (e = dw_session_writer_flush(g.w)) < 0)
             die("flush", e);
-        t += dt;
+        t += p.dt;
     }
-    stats(&g, t, g.frames, gap_done);
-    if (crash) {
-        if ((e = dw_session_writer_flush(g.w)) < 0 || (e = dw_session_writer_sync(g.w)) < 0)
-            die("flush", e);
-        printf("frames %u\nevents %u\nalerts %u\n", g.frames, g.events, g.alerts);
-        fflush(stdout);
-        _exit(0); /* as a killed writer: SWMR flags stay set */
-    }
-    if (hold) {
-        char buf[64];
-        if ((e = dw_session_writer_flush(g.w)) < 0)
-            die("flush", e);
-        printf("ready\n");
-        fflush(stdout);
-        while (fread(buf, 1, sizeof(buf), stdin) > 0)
-            ;
-    }
+    stats(&g, t, g.frames, p.gap_done);
+    crash_or_hold(&g, &o);
     if ((e = dw_session_writer_close(g.w, NULL, err, sizeof(err))) < 0) {
         fprintf(stderr, "mksession: %s\n", err);
         return 1;

@@ -1,11 +1,11 @@
 /* Unit tests of the front command's helpers: finding programs, alert
  * parsing and formatting, live state from real message bodies, and child
  * process supervision with real processes. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

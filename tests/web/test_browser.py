@@ -123,6 +123,13 @@ def second():
     return B2
 
 
+def tap(page, button, kind, what):
+    """Taps button on page: the new user event of kind on acquire's stream."""
+    n0 = len(SUB.user_events(kind))
+    by_id(page, button).click()
+    return wait_for(lambda: SUB.user_events(kind)[n0:], 5, what)[0]
+
+
 @case(timeout=30)
 def test_live_values():
     live()
@@ -148,9 +155,7 @@ def test_live_values():
 @case(timeout=30)
 def test_feed_left_reaches_stream_and_file():
     live()
-    n0 = len(SUB.user_events("feed-start"))
-    by_id(B1, "b-feed-left").click()
-    e = wait_for(lambda: SUB.user_events("feed-start")[n0:], 5, "feed-start on acquire's stream")[0]
+    e = tap(B1, "b-feed-left", "feed-start", "feed-start on acquire's stream")
     check(e["side"] == "left" and e["device"] == "dwsim-01", "event %s" % e)
     rows = wait_for(lambda: [r for r in P.h5_events() if r["seq"] == e["seq"]], 10,
                     "the feed in the session file's /events (h5py)")
@@ -164,9 +169,7 @@ def test_feed_left_reaches_stream_and_file():
 @case(timeout=30)
 def test_undo_sends_a_cancel():
     live()
-    n0 = len(SUB.user_events("feed-start"))
-    by_id(B1, "b-feed-right").click()
-    e = wait_for(lambda: SUB.user_events("feed-start")[n0:], 5, "feed-start right")[0]
+    e = tap(B1, "b-feed-right", "feed-start", "feed-start right")
     wait_for(lambda: [r for r in log_rows(B1) if r[1] == str(e["seq"])], 5, "it in the log")
     check(by_id(B1, "undo").is_displayed(), "no Undo")
     by_id(B1, "undo").click()
@@ -186,10 +189,8 @@ def test_undo_sends_a_cancel():
 def test_two_sessions():
     live()
     b2 = second()
-    n0 = len(SUB.user_events("ice-pack"))
     t0 = time.monotonic()
-    by_id(B1, "b-cold").click()
-    e = wait_for(lambda: SUB.user_events("ice-pack")[n0:], 5, "the cold pack")[0]
+    e = tap(B1, "b-cold", "ice-pack", "the cold pack")
     wait_for(lambda: [r for r in log_rows(b2) if r[1] == str(e["seq"])], 5,
              "page 1's tap on page 2")
     t1 = time.monotonic()

@@ -17,7 +17,7 @@ import time
 import zmq
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from dwtest import Fail, check, prog, wait_for  # noqa: E402,F401
+from dwtest import Fail, check, prog, stop_all, wait_for  # noqa: E402,F401
 
 
 def free_port():
@@ -308,12 +308,4 @@ class Pipeline:
     def close(self):
         if self.web:
             self.web.stop()
-        for p in reversed(self.procs):
-            if p.poll() is None:
-                p.terminate()
-        for p in self.procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop_all(self.procs)

@@ -13,11 +13,11 @@ A test file starts with
 """
 from .core import Fail, Skip, check, fail, skip, wait_for
 from .procs import (BUILD_ROOT, SOURCE_ROOT, Proc, Run, artifacts, children, kill_stage, prog,
-                    read_pty, run_ended, source)
+                    read_pty, run_ended, source, stop_all)
 from .runner import case, main
 from .stream import EVENT, FRAME_HDR, HELLO, SAMPLE, STATUS, Stream, parse_frame_body, subscribe
 
 __all__ = ["Fail", "Skip", "check", "fail", "skip", "wait_for", "BUILD_ROOT", "SOURCE_ROOT",
            "Proc", "Run", "artifacts", "children", "kill_stage", "prog", "read_pty", "run_ended",
-           "source", "case", "main", "EVENT", "FRAME_HDR", "HELLO", "SAMPLE", "STATUS", "Stream",
-           "parse_frame_body", "subscribe"]
+           "source", "stop_all", "case", "main", "EVENT", "FRAME_HDR", "HELLO", "SAMPLE",
+           "STATUS", "Stream", "parse_frame_body", "subscribe"]

@@ -294,6 +294,22 @@ class Run:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def stop_all(procs, timeout=10):
+    """Ends processes (subprocess.Popen or Proc), the last started first:
+    SIGTERM to each that still runs, then up to timeout s for each to end,
+    SIGKILL after that."""
+    procs = [getattr(p, "p", p) for p in procs]
+    for p in reversed(procs):
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
 def read_pty(master, proc, seconds, until=None, raw=False):
     """What a process wrote to a pty (its master end) until it exits (proc
     may be None), the pty closes, until(bytes so far) holds or seconds

@@ -8,6 +8,17 @@ import time
 from .core import Fail, check
 
 
+def _swmr_frames(path):
+    """How many frames a SWMR reader sees in path now; None when the file
+    cannot be opened (yet)."""
+    import h5py
+    try:
+        with h5py.File(path, "r", libver="latest", swmr=True) as f:
+            return f["frames/seq"].shape[0]
+    except OSError:
+        return None
+
+
 class Recorder:
     """ductwatch-record --dir DIR --sub EP... [extra]; DIR defaults to
     RUN/sessions."""
@@ -60,15 +71,11 @@ class Recorder:
         """Until a SWMR reader sees at least rows frames in path (the writer
         flushes at least once a second; how long that takes on this machine
         is not the question)."""
-        import h5py
         end = time.monotonic() + timeout
         n = 0
         while True:
-            try:
-                with h5py.File(path, "r", libver="latest", swmr=True) as f:
-                    n = f["frames/seq"].shape[0]
-            except OSError:
-                pass
+            seen = _swmr_frames(path)
+            n = n if seen is None else seen
             if n >= rows:
                 return n
             check(self.p.poll() is None and time.monotonic() < end,
@@ -79,17 +86,10 @@ class Recorder:
     def wait_total_rows(self, rows, timeout=120):
         """Until SWMR readers see at least rows frames over all the files it
         has opened so far."""
-        import h5py
         end = time.monotonic() + timeout
         while True:
             self._new_lines()
-            n = 0
-            for path in self.files():
-                try:
-                    with h5py.File(path, "r", libver="latest", swmr=True) as f:
-                        n += f["frames/seq"].shape[0]
-                except OSError:
-                    pass
+            n = sum(_swmr_frames(path) or 0 for path in self.files())
             if n >= rows:
                 return n
             check(self.p.poll() is None and time.monotonic() < end,

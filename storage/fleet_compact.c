@@ -1,0 +1,634 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "dwtime.h"
+#include "fleet_compact.h"
+#include "fleet_writer.h"
+#include "frame.h"
+#include "h5column.h"
+#include "session_file.h"
+#include "session_format.h"
+#include "session_writer.h"
+
+#define BLOCK_ROWS 8192 /* /frames rows read at a time */
+
+enum { C_HELLO, C_STATUS, C_EVENT, C_ALERT, C_STATS, C_COUNT };
+
+static const struct {
+    const char *name;
+    enum dw_session_table t;
+} ctab[C_COUNT] = {
+    [C_HELLO] = { "hellos", DW_T_HELLO },   [C_STATUS] = { "device_status", DW_T_STATUS },
+    [C_EVENT] = { "events", DW_T_EVENT },   [C_ALERT] = { "alerts", DW_T_ALERT },
+    [C_STATS] = { "stats", DW_T_STATS },
+};
+
+struct table_in {
+    uint8_t *rows;
+    size_t n, row_bytes, cur;
+};
+
+struct target {
+    struct dw_session_writer *w;  /* NULL: already done (or failed to start) */
+    bool renaming;                /* closed, to be renamed */
+    char tmp[NAME_MAX + 16], final[NAME_MAX + 1];
+    struct dw_hello h;
+};
+
+/* The /frames columns, read BLOCK_ROWS at a time. */
+struct block {
+    uint32_t dev[BLOCK_ROWS], dseq[BLOCK_ROWS];
+    uint64_t tdev[BLOCK_ROWS], thost[BLOCK_ROWS], seq[BLOCK_ROWS];
+    float temp[BLOCK_ROWS][DW_FLEET_ZONES], pres[BLOCK_ROWS][DW_FLEET_ZONES];
+    float amb[BLOCK_ROWS][DW_N_AMBIENT], acc[BLOCK_ROWS][3];
+    uint8_t status[BLOCK_ROWS][DW_FLEET_ZONES];
+    hsize_t first, n, cur;
+};
+
+struct compact {
+    const char *path;
+    char dir[PATH_MAX];
+    int dir_fd;
+    hid_t file;
+    struct dw_fleet_device *dev;
+    size_t n_dev;
+    struct target *tg;
+    struct table_in tab[C_COUNT];
+    struct block *blk;
+    hsize_t n_frames;
+    struct dw_fleet_compact_report *rep;
+    char *err;
+    size_t errcap;
+};
+
+static int say(struct compact *c, int e, const char *what)
+{
+    char why[384];
+    dw_session_h5_reason(why, sizeof(why));
+    snprintf(c->err, c->errcap, "%s: %s%s%s", c->path, what, why[0] ? ": " : "", why);
+    return e;
+}
+
+/* ---- reading the fleet file ---- */
+
+static hsize_t rows_of(hid_t ds)
+{
+    hsize_t dims[2] = { 0, 0 };
+    hid_t sp = H5Dget_space(ds);
+    if (sp < 0)
+        return 0;
+    if (H5Sget_simple_extent_dims(sp, dims, NULL) < 0)
+        dims[0] = 0;
+    H5Sclose(sp);
+    return dims[0];
+}
+
+/* Reads rows [first, first + n) of a dataset of `width` columns (0: rank 1). */
+static int read_rows(hid_t file, const char *name, hid_t mtype, hsize_t width, hsize_t first,
+                     hsize_t n, void *buf)
+{
+    hid_t ds = H5Dopen2(file, name, H5P_DEFAULT), fs = -1, ms = -1;
+    hsize_t off[2] = { first, 0 }, cnt[2] = { n, width };
+    int r = -1;
+    if (ds < 0)
+        return -1;
+    if (!n) {
+        H5Dclose(ds);
+        return 0;
+    }
+    fs = H5Dget_space(ds);
+    ms = H5Screate_simple(width ? 2 : 1, cnt, NULL);
+    if (fs >= 0 && ms >= 0 &&
+        H5Sselect_hyperslab(fs, H5S_SELECT_SET, off, NULL, cnt, NULL) >= 0 &&
+        H5Dread(ds, mtype, ms, fs, H5P_DEFAULT, buf) >= 0)
+        r = 0;
+    if (ms >= 0)
+        H5Sclose(ms);
+    if (fs >= 0)
+        H5Sclose(fs);
+    H5Dclose(ds);
+    return r;
+}
+
+static int read_whole(struct compact *c, const char *name, hid_t t, size_t row_bytes,
+                      uint8_t **rows, size_t *n)
+{
+    hid_t ds = H5Dopen2(c->file, name, H5P_DEFAULT);
+    hsize_t k;
+    if (ds < 0)
+        return say(c, -EBADMSG, name);
+    k = rows_of(ds);
+    H5Dclose(ds);
+    *rows = calloc(k ? k : 1, row_bytes);
+    if (!*rows)
+        return say(c, -ENOMEM, "out of memory");
+    *n = k;
+    if (read_rows(c->file, name, t, 0, 0, k, *rows) < 0)
+        return say(c, -EIO, name);
+    return 0;
+}
+
+static int read_tables(struct compact *c)
+{
+    hid_t t = dw_fleet_device_type();
+    uint8_t *rows = NULL;
+    int e;
+    if (t < 0)
+        return say(c, -EIO, "the /devices type");
+    e = read_whole(c, "devices", t, sizeof(struct dw_fleet_device), &rows, &c->n_dev);
+    H5Tclose(t);
+    c->dev = (struct dw_fleet_device *)rows;
+    if (e < 0)
+        return e;
+    for (int i = 0; i < C_COUNT; i++) {
+        struct table_in *ti = &c->tab[i];
+        if ((t = dw_fleet_table_type(ctab[i].t, &ti->row_bytes)) < 0)
+            return say(c, -EIO, "a table type");
+        e = read_whole(c, ctab[i].name, t, ti->row_bytes, &ti->rows, &ti->n);
+        H5Tclose(t);
+        if (e < 0)
+            return e;
+    }
+    return 0;
+}
+
+static hsize_t frame_rows(struct compact *c)
+{
+    static const char *const cols[] = { "frames/device", "frames/temperature_c",
+                                        "frames/pressure_kpa", "frames/ambient_c",
+                                        "frames/accel_g", "frames/status",
+                                        "frames/device_seq", "frames/t_device_us",
+                                        "frames/t_host_ns", "frames/seq" };
+    hsize_t n = (hsize_t)-1;
+    for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+        hid_t ds = H5Dopen2(c->file, cols[i], H5P_DEFAULT);
+        hsize_t k = ds >= 0 ? rows_of(ds) : 0;
+        if (ds >= 0)
+            H5Dclose(ds);
+        if (k < n)
+            n = k;
+    }
+    return n;
+}
+
+static int read_block(struct compact *c, hsize_t first)
+{
+    struct block *b = c->blk;
+    hsize_t n = c->n_frames - first < BLOCK_ROWS ? c->n_frames - first : BLOCK_ROWS;
+    hid_t f = c->file;
+    if (read_rows(f, "frames/device", H5T_NATIVE_UINT32, 0, first, n, b->dev) < 0 ||
+        read_rows(f, "frames/device_seq", H5T_NATIVE_UINT32, 0, first, n, b->dseq) < 0 ||
+        read_rows(f, "frames/t_device_us", H5T_NATIVE_UINT64, 0, first, n, b->tdev) < 0 ||
+        read_rows(f, "frames/t_host_ns", H5T_NATIVE_UINT64, 0, first, n, b->thost) < 0 ||
+        read_rows(f, "frames/seq", H5T_NATIVE_UINT64, 0, first, n, b->seq) < 0 ||
+        read_rows(f, "frames/temperature_c", H5T_NATIVE_FLOAT, DW_FLEET_ZONES, first, n,
+                  b->temp) < 0 ||
+        read_rows(f, "frames/pressure_kpa", H5T_NATIVE_FLOAT, DW_FLEET_ZONES, first, n,
+                  b->pres) < 0 ||
+        read_rows(f, "frames/ambient_c", H5T_NATIVE_FLOAT, DW_N_AMBIENT, first, n, b->amb) < 0 ||
+        read_rows(f, "frames/accel_g", H5T_NATIVE_FLOAT, 3, first, n, b->acc) < 0 ||
+        read_rows(f, "frames/status", H5T_NATIVE_UINT8, DW_FLEET_ZONES, first, n, b->status) < 0)
+        return say(c, -EIO, "reading /frames");
+    b->first = first;
+    b->n = n;
+    b->cur = 0;
+    return 0;
+}
+
+/* ---- the session files ---- */
+
+/* Whether the session file name under dir_fd was compacted from the
+ * fleet file `from` (its root attribute compacted_from). */
+static bool ours(struct compact *c, const char *name, const char *from)
+{
+    char path[PATH_MAX + NAME_MAX + 2], got[NAME_MAX + 1] = "";
+    hid_t f, a, t;
+    snprintf(path, sizeof(path), "%s/%s", c->dir, name);
+    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return false;
+    }
+    if ((a = H5Aopen(f, "compacted_from", H5P_DEFAULT)) >= 0) {
+        t = H5Tcopy(H5T_C_S1);
+        H5Tset_size(t, sizeof(got) - 1);
+        H5Tset_cset(t, H5T_CSET_UTF8);
+        H5Aread(a, t, got);
+        H5Tclose(t);
+        H5Aclose(a);
+    }
+    H5Fclose(f);
+    H5Eclear2(H5E_DEFAULT);
+    return !strcmp(got, from);
+}
+
+/* The final name of /devices row i: the recorder's, stamped with the row's
+ * start; -k after the k-th name taken by another file (a session file the
+ * recorder wrote in the same second, or another row of the garment). 1
+ * when that file was already compacted from this fleet file (a run
+ * stopped after renaming it), 0 when it is to be written, <0 on error. */
+static int target_name(struct compact *c, size_t i, char *buf, size_t cap)
+{
+    const char *base = strrchr(c->path, '/') ? strrchr(c->path, '/') + 1 : c->path;
+    char stamp[32];
+    dw_format_utc(c->dev[i].t_host_ns, stamp, sizeof(stamp), 1);
+    for (int k = 0; k < 1000; k++) {
+        bool taken = false;
+        if (dw_session_name(buf, cap, c->dev[i].device_id, stamp, k) < 0)
+            return -EBADMSG;
+        for (size_t j = 0; j < i && !taken; j++)
+            taken = !strcmp(c->tg[j].final, buf);
+        if (taken)
+            continue;
+        if (faccessat(c->dir_fd, buf, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+            return 0;
+        if (ours(c, buf, base))
+            return 1;
+    }
+    return -EEXIST;
+}
+
+static int start_target(struct compact *c, size_t i)
+{
+    struct target *t = &c->tg[i];
+    struct dw_fleet_device *d = &c->dev[i];
+    const char *base = strrchr(c->path, '/') ? strrchr(c->path, '/') + 1 : c->path;
+    char path[PATH_MAX + NAME_MAX + 32], err[DW_SESSION_ERR_MAX];
+    struct dw_session_start s = { .name = t->tmp, .dir_fd = c->dir_fd, .hello = d->hello,
+                                  .hello_len = d->hello_len, .t_host_ns = d->t_host_ns,
+                                  .t_device_us = d->t_device_us, .stream = d->stream,
+                                  .reason = d->reason, .compacted_from = base,
+                                  .defer_sync = true };
+    int e;
+    d->device_id[DW_ID_LEN] = 0;
+    d->reason[DW_S_KIND - 1] = 0;
+    if (d->hello_len > DW_MAX_PAYLOAD || dw_hello_parse(d->hello, d->hello_len, &t->h) < 0)
+        return say(c, -EBADMSG, "a /devices row whose HELLO does not parse");
+    if ((e = target_name(c, i, t->final, sizeof(t->final))) < 0)
+        return say(c, e, "a /devices row that names no free session file");
+    snprintf(t->tmp, sizeof(t->tmp), ".%s.compacting", t->final);
+    if (e == 1) {
+        c->rep->redone = true; /* renamed only once complete: keep it */
+        return 0;
+    }
+    unlinkat(c->dir_fd, t->tmp, 0); /* a crashed run's partial file */
+    snprintf(path, sizeof(path), "%s/%s", c->dir, t->tmp);
+    s.path = path;
+    if ((e = dw_session_writer_create(&t->w, &s, err, sizeof(err))) < 0) {
+        snprintf(c->err, c->errcap, "%s", err);
+        return e;
+    }
+    return 0;
+}
+
+static int put_sample(struct compact *c, struct target *t, const struct block *b, size_t k)
+{
+    const struct dw_hello *h = &t->h;
+    struct dw_sample smp = { .n_zones = h->n_zones };
+    uint8_t payload[DW_MAX_PAYLOAD];
+    struct dw_msg_frame m = { .type = DW_FRAME_SAMPLE, .seq = b->seq[k],
+                              .device_seq = b->dseq[k], .t_device_us = b->tdev[k],
+                              .t_host_ns = b->thost[k], .payload = payload };
+    ssize_t n;
+    for (unsigned z = 0; z < h->n_zones; z++) {
+        smp.temp[z] = (int16_t)dw_session_raw(b->temp[k][z], h->temp_scale);
+        smp.pressure[z] = (uint16_t)dw_session_raw(b->pres[k][z], h->pressure_scale);
+        smp.status[z] = b->status[k][z];
+    }
+    for (unsigned a = 0; a < DW_N_AMBIENT; a++)
+        smp.ambient[a] = (int16_t)dw_session_raw(b->amb[k][a], h->temp_scale);
+    for (unsigned a = 0; a < 3; a++)
+        smp.accel[a] = (int16_t)dw_session_raw(b->acc[k][a], h->accel_scale);
+    if ((n = dw_sample_pack(&smp, payload, sizeof(payload))) < 0)
+        return say(c, -EBADMSG, "a /frames row that does not fit its HELLO");
+    m.len = (size_t)n;
+    c->rep->frames++;
+    return dw_session_writer_frame(t->w, &m);
+}
+
+static int put_row(struct compact *c, struct target *t, int i, const uint8_t *row)
+{
+    const uint8_t *r = row + 8; /* the session row after the device column */
+    switch (i) {
+    case C_HELLO: {
+        struct dw_row_hello x;
+        struct dw_msg_frame m = { .type = DW_FRAME_HELLO };
+        memcpy(&x, r, sizeof(x));
+        m.seq = x.seq;
+        m.device_seq = x.device_seq;
+        m.t_device_us = x.t_device_us;
+        m.t_host_ns = x.t_host_ns;
+        return dw_session_writer_frame(t->w, &m);
+    }
+    case C_STATUS: {
+        struct dw_row_status x;
+        struct dw_status st = { 0 };
+        uint8_t payload[DW_MAX_PAYLOAD];
+        struct dw_msg_frame m = { .type = DW_FRAME_STATUS, .payload = payload };
+        ssize_t n;
+        memcpy(&x, r, sizeof(x));
+        st.battery_mv = x.battery_mv;
+        st.battery_pct = x.battery_pct;
+        st.flags = x.flags;
+        st.mcu_temp_cc = x.mcu_temp_cc;
+        if ((n = dw_status_pack(&st, payload, sizeof(payload))) < 8)
+            return -EBADMSG;
+        dw_put_le16(payload + 6, x.reserved);
+        m.len = (size_t)n;
+        m.seq = x.seq;
+        m.device_seq = x.device_seq;
+        m.t_device_us = x.t_device_us;
+        m.t_host_ns = x.t_host_ns;
+        return dw_session_writer_frame(t->w, &m);
+    }
+    case C_EVENT: {
+        struct dw_row_event x;
+        memcpy(&x, r, sizeof(x));
+        c->rep->events++;
+        return dw_session_writer_event(t->w, &x);
+    }
+    case C_ALERT: {
+        struct dw_row_alert x;
+        memcpy(&x, r, sizeof(x));
+        c->rep->alerts++;
+        return dw_session_writer_alert(t->w, &x);
+    }
+    default: {
+        struct dw_row_stats x;
+        memcpy(&x, r, sizeof(x));
+        return dw_session_writer_stats(t->w, &x);
+    }
+    }
+}
+
+/* The device of a fleet row, or NULL when its session file is already
+ * done (or the index is out of range: a row no /devices row names). */
+static struct target *target_of(struct compact *c, uint32_t dev)
+{
+    return dev < c->n_dev && c->tg[dev].w ? &c->tg[dev] : NULL;
+}
+
+static uint64_t row_order(const struct table_in *ti)
+{
+    uint64_t o;
+    memcpy(&o, ti->rows + ti->cur * ti->row_bytes + 8, sizeof(o));
+    return o;
+}
+
+/* The table with the next row in the file's message order, or -1. */
+static int next_table(const struct compact *c, uint64_t *order)
+{
+    int best = -1;
+    for (int i = 0; i < C_COUNT; i++) {
+        const struct table_in *ti = &c->tab[i];
+        if (ti->cur < ti->n && (best < 0 || row_order(ti) < *order)) {
+            best = i;
+            *order = row_order(ti);
+        }
+    }
+    return best;
+}
+
+/* Every row, in the fleet file's message order: a table row where its
+ * `order` says, a /frames row in every order no table row has. */
+static int replay_rows(struct compact *c)
+{
+    hsize_t f = 0;
+    uint64_t o = 0;
+    int e = 0;
+    for (;; o++) {
+        uint64_t to = 0;
+        int ti = next_table(c, &to);
+        uint32_t dev;
+        struct target *t;
+        if (ti >= 0 && (to <= o || f >= c->n_frames)) {
+            const uint8_t *row = c->tab[ti].rows + c->tab[ti].cur++ * c->tab[ti].row_bytes;
+            memcpy(&dev, row, sizeof(dev));
+            if ((t = target_of(c, dev)) && (e = put_row(c, t, ti, row)) < 0 && e != -EBADMSG)
+                break;
+            continue;
+        }
+        if (f >= c->n_frames)
+            return 0;
+        if (f == c->blk->first + c->blk->n && (e = read_block(c, f)) < 0)
+            return e;
+        dev = c->blk->dev[c->blk->cur];
+        if ((t = target_of(c, dev)) && (e = put_sample(c, t, c->blk, c->blk->cur)) < 0 &&
+            e != -EBADMSG)
+            break;
+        c->blk->cur++;
+        f++;
+    }
+    return say(c, e, "writing a session file");
+}
+
+/* Closes each session file (flushed, not yet synced), syncs the file
+ * system once for all of them (an fsync per file cost about 0.1 s each
+ * here, most of the time of a fleet file of many garments), renames them,
+ * and syncs the directory, so that the names are on disk too. */
+static int finish_targets(struct compact *c)
+{
+    char err[DW_SESSION_ERR_MAX];
+    int e;
+    for (size_t i = 0; i < c->n_dev; i++) {
+        struct target *t = &c->tg[i];
+        if (!t->w)
+            continue;
+        e = dw_session_writer_close(t->w, NULL, err, sizeof(err));
+        t->w = NULL;
+        t->renaming = true;
+        if (e < 0) {
+            snprintf(c->err, c->errcap, "%s", err);
+            return e;
+        }
+    }
+    if (syncfs(c->dir_fd) < 0)
+        return say(c, -errno, "syncing the session files");
+    for (size_t i = 0; i < c->n_dev; i++)
+        if (c->tg[i].renaming &&
+            renameat(c->dir_fd, c->tg[i].tmp, c->dir_fd, c->tg[i].final) < 0)
+            return say(c, -errno, "renaming a compacted session file");
+    if (fsync(c->dir_fd) < 0)
+        return say(c, -errno, "syncing the directory");
+    return 0;
+}
+
+static int note_paths(struct compact *c)
+{
+    c->rep->paths = calloc(c->n_dev ? c->n_dev : 1, sizeof(char *));
+    if (!c->rep->paths)
+        return -ENOMEM;
+    for (size_t i = 0; i < c->n_dev; i++) {
+        size_t n = strlen(c->dir) + strlen(c->tg[i].final) + 2, k = c->rep->files;
+        if (!c->tg[i].final[0])
+            continue;
+        if (!(c->rep->paths[k] = malloc(n)))
+            return -ENOMEM;
+        snprintf(c->rep->paths[k], n, "%s/%s", c->dir, c->tg[i].final);
+        c->rep->files++;
+    }
+    return 0;
+}
+
+/* ---- the fleet file ---- */
+
+static bool is_fleet(hid_t file)
+{
+    char fmt[32] = "";
+    hid_t a = H5Aopen(file, "format", H5P_DEFAULT), t;
+    if (a >= 0) {
+        t = H5Tcopy(H5T_C_S1);
+        H5Tset_size(t, sizeof(fmt) - 1);
+        H5Tset_cset(t, H5T_CSET_UTF8);
+        H5Aread(a, t, fmt);
+        H5Tclose(t);
+        H5Aclose(a);
+    }
+    H5Eclear2(H5E_DEFAULT);
+    return strcmp(fmt, DW_FLEET_FORMAT) == 0;
+}
+
+int dw_fleet_file_summary(const char *path, uint64_t *devices, uint64_t *frames)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), ds;
+    int r = 0;
+    if (f < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return 0;
+    }
+    if (is_fleet(f)) {
+        r = 1;
+        *devices = (ds = H5Dopen2(f, "devices", H5P_DEFAULT)) >= 0 ? rows_of(ds) : 0;
+        if (ds >= 0)
+            H5Dclose(ds);
+        *frames = (ds = H5Dopen2(f, "frames/seq", H5P_DEFAULT)) >= 0 ? rows_of(ds) : 0;
+        if (ds >= 0)
+            H5Dclose(ds);
+    }
+    H5Fclose(f);
+    H5Eclear2(H5E_DEFAULT);
+    return r;
+}
+
+static int open_fleet(struct compact *c, bool *done)
+{
+    int busy = dw_session_file_busy(c->path);
+    if (busy > 0) {
+        snprintf(c->err, c->errcap, "%s: is being written by a live ductwatch-record; a "
+                 "fleet file is compacted once closed", c->path);
+        return -EBUSY;
+    }
+    c->file = H5Fopen(c->path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (c->file < 0)
+        return say(c, -EIO, "cannot open (a fleet file whose recorder was killed needs "
+                   "'ductwatch-record --recover' first)");
+    if (!is_fleet(c->file)) {
+        snprintf(c->err, c->errcap, "%s: not a ductwatch fleet file", c->path);
+        return -EBADMSG;
+    }
+    *done = H5Aexists(c->file, "compacted") > 0;
+    return 0;
+}
+
+/* Marks the fleet file compacted (a run that stops after this only has the
+ * removal left), then removes it. */
+static int mark_and_remove(struct compact *c)
+{
+    hid_t f = H5Fopen(c->path, H5F_ACC_RDWR, H5P_DEFAULT);
+    uint8_t one = 1;
+    int fd;
+    if (f < 0)
+        return say(c, -EIO, "cannot open to mark it compacted");
+    if (H5Aexists(f, "compacted") <= 0 &&
+        (H5Aexists(f, "compacted") < 0 || dw_h5_attr_scalar(f, "compacted", H5T_NATIVE_UINT8, &one) < 0)) {
+        H5Fclose(f);
+        return say(c, -EIO, "marking it compacted");
+    }
+    if (H5Fclose(f) < 0)
+        return say(c, -EIO, "closing it marked");
+    if ((fd = open(c->path, O_RDONLY | O_CLOEXEC)) >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    if (unlink(c->path) < 0)
+        return say(c, -errno, "removing it");
+    fsync(c->dir_fd);
+    return 0;
+}
+
+static int compact_file(struct compact *c)
+{
+    bool done = false;
+    int e;
+    if ((e = open_fleet(c, &done)) < 0)
+        return e;
+    if ((e = read_tables(c)) < 0)
+        return e;
+    c->n_frames = frame_rows(c);
+    if (!(c->tg = calloc(c->n_dev ? c->n_dev : 1, sizeof(*c->tg))) ||
+        !(c->blk = calloc(1, sizeof(*c->blk))))
+        return say(c, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < c->n_dev && !done; i++)
+        if ((e = start_target(c, i)) < 0)
+            return e;
+    for (size_t i = 0; i < c->n_dev && done; i++)
+        if (target_name(c, i, c->tg[i].final, sizeof(c->tg[i].final)) != 1)
+            c->tg[i].final[0] = 0; /* removed since: not reported */
+    if (!done && ((e = replay_rows(c)) < 0 || (e = finish_targets(c)) < 0))
+        return e;
+    H5Fclose(c->file);
+    c->file = -1;
+    if (done)
+        c->rep->redone = true;
+    if ((e = mark_and_remove(c)) < 0)
+        return e;
+    return note_paths(c) < 0 ? say(c, -ENOMEM, "out of memory") : 0;
+}
+
+int dw_fleet_compact(const char *path, struct dw_fleet_compact_report *rep, char *err,
+                     size_t errcap)
+{
+    struct compact c = { .path = path, .dir_fd = -1, .file = -1, .rep = rep, .err = err,
+                         .errcap = errcap };
+    const char *slash = strrchr(path, '/');
+    int e;
+    memset(rep, 0, sizeof(*rep));
+    if (slash)
+        snprintf(c.dir, sizeof(c.dir), "%.*s", (int)(slash - path ? slash - path : 1), path);
+    else
+        snprintf(c.dir, sizeof(c.dir), ".");
+    c.dir_fd = open(c.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (c.dir_fd < 0) {
+        snprintf(err, errcap, "%s: %s", c.dir, strerror(errno));
+        return -errno;
+    }
+    e = compact_file(&c);
+    for (size_t i = 0; c.tg && i < c.n_dev; i++)
+        if (c.tg[i].w) {
+            /* Failed mid-way: the partial file goes; a new run redoes it. */
+            dw_session_writer_close(c.tg[i].w, NULL, NULL, 0);
+            unlinkat(c.dir_fd, c.tg[i].tmp, 0);
+        }
+    if (c.file >= 0)
+        H5Fclose(c.file);
+    for (int i = 0; i < C_COUNT; i++)
+        free(c.tab[i].rows);
+    free(c.dev);
+    free(c.tg);
+    free(c.blk);
+    close(c.dir_fd);
+    return e;
+}
+
+void dw_fleet_compact_report_free(struct dw_fleet_compact_report *rep)
+{
+    for (size_t i = 0; rep->paths && i < rep->files; i++)
+        free(rep->paths[i]);
+    free(rep->paths);
+    memset(rep, 0, sizeof(*rep));
+}

@@ -1,0 +1,31 @@
+/* Compaction: a closed fleet file rewritten into the per-garment session
+ * files of the published contract (docs/storage.md, "Compaction"), in the
+ * fleet file's directory, one per /devices row, named as the recorder
+ * names them (<device>-<UTC start>.h5, the start being the row's).
+ *
+ * Crash-safe and idempotent: each session file is written under a hidden
+ * temporary name, synced, and renamed; a session file already under its
+ * final name was complete and is kept. Once every one is in place and the
+ * directory synced, the fleet file gets the root attribute `compacted` and
+ * is removed. A crash at any point leaves either the fleet file (run again:
+ * what was done is kept, the rest is redone) or nothing more to do. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct dw_fleet_compact_report {
+    size_t files;        /* session files the fleet file became */
+    char **paths;        /* their paths */
+    uint64_t frames, events, alerts;
+    bool redone;         /* an earlier run had left part of the work */
+};
+
+/* 0 or a negative errno with the reason in err. A fleet file a recorder
+ * still writes is refused (-EBUSY), a crashed one needs --recover first. */
+int dw_fleet_compact(const char *path, struct dw_fleet_compact_report *rep, char *err,
+                     size_t errcap);
+void dw_fleet_compact_report_free(struct dw_fleet_compact_report *rep);
+/* 1 when path is a fleet file that opens (its /devices and /frames rows
+ * in *devices, *frames), else 0. */
+int dw_fleet_file_summary(const char *path, uint64_t *devices, uint64_t *frames);

@@ -1,0 +1,394 @@
+#!/usr/bin/python3
+"""Fleet files (docs/storage.md, "Fleet files" and "Compaction"): one
+recorder with --layout fleet and one with --layout session take the same
+streams of several garments. The fleet file holds every row once, in
+arrival order, with its device; compacted, it becomes session files equal,
+dataset by dataset and row by row, to the ones the session layout wrote,
+that replay to the same garment bytes and open in `ductwatch report`.
+kill -9 while writing (several times): --recover makes the file whole,
+it holds at least what the writer logged as flushed, and it compacts.
+kill -9 while compacting (several times): a new run finishes the work,
+nothing is written twice, and the result is what one clean run makes."""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+import zmq
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dwtest  # noqa: E402
+import dwtest.wire as ds  # noqa: E402
+from dwtest import case, check, prog  # noqa: E402
+from dwtest.record import Recorder, replay_argv  # noqa: E402
+from dwtest.report import report  # noqa: E402
+
+N_DEV = 4
+SAMPLES = 300       # per garment: 30 s of device time at 10 Hz
+TABLES = ["hellos", "device_status", "events", "alerts", "stats"]
+KILLS = 5           # kill -9 rounds, writing and compacting each
+
+
+def publishers(wd, n, verbose=False):
+    pubs, gs = [], []
+    for i in range(n):
+        p = ds.Publisher(wd.ep("pub%d" % i), "bra-fleet%d" % i, wd.ctx)
+        if verbose:  # two recorders: each one's subscription reaches us
+            p.sock.setsockopt(zmq.XPUB_VERBOSE, 1)
+        pubs.append(p)
+        gs.append(ds.Garment(p.device, seed=20 + i))
+    return pubs, gs
+
+
+def send_all(pubs, gs, samples, start=0):
+    """Interleaves the garments' messages: samples, STATUS, user events,
+    acquire stats, detect alerts."""
+    for k in range(start, start + samples):
+        for p, g in zip(pubs, gs):
+            p.frame(g.sample_frame())
+            if k % 50 == 3:
+                p.frame(g.status_frame())
+            if k % 70 == 9:
+                p.event("ice-pack", "right", None, "user", t_us=g.t)
+            if k % 100 == 5:
+                p.alert(g.t, message="alert %d of %s" % (k, p.device))
+            if k % 60 == 1:
+                p.stats(g.t, frames=k)
+
+
+def both_layouts(wd):
+    """The same streams into a fleet recorder and a session recorder."""
+    pubs, gs = publishers(wd, N_DEV, verbose=True)
+    eps = [p.sock.getsockopt(zmq.LAST_ENDPOINT).decode() for p in pubs]
+    fleet = Recorder(wd, eps, extra=["--layout", "fleet", "--name", "t1", "-v"])
+    sess = Recorder(wd, eps, extra=["--layout", "session", "-v"], dir=wd.path("sess"))
+    for p in pubs:
+        p.wait_subscriber()
+        p.wait_subscriber()
+    for p, g in zip(pubs, gs):
+        p.frame(g.hello_frame())
+    send_all(pubs, gs, SAMPLES)
+    fleet.wait_flushed(N_DEV * SAMPLES)
+    pending = set(p.device for p in pubs)
+    deadline = time.monotonic() + 60
+    while pending:
+        for dev, n in re.findall(r"debug: (\S+): flushed, (\d+) frames in the file", sess.err):
+            if int(n) >= SAMPLES:
+                pending.discard(dev)
+        check(time.monotonic() < deadline, "the session recorder did not flush %s" % pending)
+        time.sleep(0.05)
+    check(fleet.stop() == 0, "fleet recorder: %s" % fleet.err[-800:])
+    check(sess.stop() == 0, "session recorder: %s" % sess.err[-800:])
+    return pubs, gs, fleet.files()[0], sess
+
+
+def check_fleet_contract(path, pubs, gs):
+    with h5py.File(path, "r") as f:
+        check(f.attrs["format"] == b"ductwatch-fleet", "format %r" % f.attrs["format"])
+        check(int(f.attrs["zone_columns"]) == 64, "zone_columns %r" % f.attrs["zone_columns"])
+        dev = f["devices"][:]
+        ids = [d.decode() for d in dev["device_id"]]
+        check(sorted(ids) == sorted(p.device for p in pubs), "devices %s" % ids)
+        check(list(dev["index"]) == list(range(len(ids))), "indices %s" % dev["index"])
+        fr = f["frames"]
+        d = fr["device"][:]
+        n = fr["seq"].shape[0]
+        check(n == N_DEV * SAMPLES, "%d /frames rows, sent %d" % (n, N_DEV * SAMPLES))
+        for k in fr:
+            check(fr[k].shape[0] == n, "%s: %d rows of %d" % (k, fr[k].shape[0], n))
+        # arrival order: each garment's rows in the order it sent them (how
+        # the garments interleave is the subscriber's fair queueing)
+        for i, p in enumerate(pubs):
+            j = ids.index(p.device)
+            nz = gs[i].n
+            # docs/storage.md's recipe: n_zones at offset 34 of the HELLO
+            check(dev[j]["hello"][34] == nz, "%s: n_zones in /devices" % p.device)
+            rows = d == j
+            sent = [s for s, kind, _, _, _ in p.sent if kind == ds.SAMPLE]
+            check(list(fr["seq"][rows]) == sent, "%s: seqs differ" % p.device)
+            t = fr["temperature_c"][rows]
+            check(np.isnan(t[:, nz:]).all() and not np.isnan(t[:, :nz]).any(),
+                  "%s: %d zones, NaN past them" % (p.device, nz))
+            lay = f["device_layout"][:]
+            check((lay["device"] == j).sum() == nz, "%s: layout rows" % p.device)
+            ev = f["events"][:]
+            check((ev["device"] == j).sum() == 5, "%s: %d events" % (p.device,
+                                                                    (ev["device"] == j).sum()))
+        al = f["alerts"][:]
+        check(len(al) == N_DEV * 3 and len(set(al["message"])) == N_DEV * 3,
+              "%d alerts" % len(al))
+
+
+def same_session(a, b):
+    """Two session files hold the same data, dataset by dataset."""
+    with h5py.File(a, "r") as fa, h5py.File(b, "r") as fb:
+        for k in ["layout"] + TABLES + ["frames/" + c for c in fa["frames"]]:
+            x, y = fa[k][:], fb[k][:]
+            if k == "stats":  # the recorders' own rows carry their own clocks
+                x, y = x[x["source"] != b"record"], y[y["source"] != b"record"]
+            check(x.shape == y.shape, "%s: %s rows vs %s" % (k, x.shape, y.shape))
+            if x.dtype.names:
+                for n in x.dtype.names:
+                    check(np.array_equal(x[n], y[n], equal_nan=x[n].dtype.kind == "f"),
+                          "%s.%s differs" % (k, n))
+            else:
+                check(np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), "%s differs" % k)
+        for at in ["format", "format_version", "device_id", "sample_rate_hz", "n_zones",
+                   "hello_payload"]:
+            check(np.array_equal(fa.attrs[at], fb.attrs[at]), "attribute %s differs" % at)
+
+
+def compact(wd, *paths, timeout=120):
+    r = wd.run(["ductwatch-record", "--compact", *paths], timeout=timeout)
+    check(r.returncode == 0, "--compact exit %d: %s" % (r.returncode, r.stderr))
+    return [ln[6:] for ln in r.stdout.splitlines() if ln.startswith("file: ")], r.stdout
+
+
+@case(timeout=180)
+def case_contract_and_compaction(wd):
+    pubs, gs, path, sess = both_layouts(wd)
+    check_fleet_contract(path, pubs, gs)
+    files, out = compact(wd, path)
+    check(not os.path.exists(path), "the compacted fleet file is still there")
+    check(len(files) == N_DEV, "%d session files: %s" % (len(files), out))
+    theirs = {os.path.basename(x).split("-2")[0]: x for x in sess.files()}
+    for f in files:
+        dev = os.path.basename(f).split("-2")[0]
+        same_session(f, theirs[dev])
+        # replay: the garment's bytes, as from the session layout's file
+        a = wd.run(replay_argv(f, "--fast", "--out", "stdout"), timeout=60, text=False)
+        b = wd.run(replay_argv(theirs[dev], "--fast", "--out", "stdout"), timeout=60, text=False)
+        check(a.returncode == 0 and a.stdout and a.stdout == b.stdout,
+              "%s: replay differs (%d vs %d bytes)" % (dev, len(a.stdout), len(b.stdout)))
+    # every existing consumer: ductwatch report and info
+    html = wd.path("r.html")
+    st, _, err = report(files[0], "-o", html)
+    check(st == 0 and os.path.getsize(html) > 1000, "report: %s %s" % (st, err))
+    r = wd.run([prog("ductwatch"), "info", files[0]], timeout=60)
+    check(r.returncode == 0 and "bra-fleet" in r.stdout, "info: %s %s" % (r.stdout, r.stderr))
+    # a second run has nothing left to do
+    r = wd.run(["ductwatch-record", "--compact", path], timeout=60)
+    check(r.returncode != 0, "--compact of a removed file succeeded")
+    print("%d garments, %d frames: fleet file == session layout after compaction"
+          % (N_DEV, N_DEV * SAMPLES))
+
+
+@case(timeout=120)
+def case_auto_switch(wd):
+    """--layout auto --fleet-above 2: two garments get session files; the
+    third one's HELLO moves all three to a fleet file. Compacted, each
+    garment's session files hold together every frame it sent, once, and
+    the compacted ones never replace the session layout's (same second,
+    same garment: the next -k name)."""
+    pubs, gs = publishers(wd, 3)
+    eps = [p.sock.getsockopt(zmq.LAST_ENDPOINT).decode() for p in pubs]
+    rec = Recorder(wd, eps, extra=["--layout", "auto", "--fleet-above", "2", "--name", "a",
+                                   "-v"])
+    for p in pubs:
+        p.wait_subscriber()
+    for p, g in zip(pubs[:2], gs[:2]):
+        p.frame(g.hello_frame())
+    send_all(pubs[:2], gs[:2], 20)
+    rec.wait_flushed(20)
+    pubs[2].frame(gs[2].hello_frame())
+    send_all(pubs, gs, 30, 20)
+    end = time.monotonic() + 60
+    while max(flushed_fleet(rec), default=0) < 2 * 30 + 30:
+        check(time.monotonic() < end and rec.p.poll() is None, "no fleet flush: %s"
+              % rec.err[-500:])
+        time.sleep(0.05)
+    check(rec.stop() == 0, rec.err[-800:])
+    files = rec.files()
+    fleet = [f for f in files if os.path.basename(f).startswith("fleet-")]
+    check(len(fleet) == 1 and len(files) == 3, "files: %s" % files)
+    check("switching to the fleet layout" in rec.err, "no switch logged")
+    compact(wd, fleet[0])
+    for p in pubs:
+        mine = sorted(x for x in os.listdir(rec.dir) if x.startswith(p.device + "-"))
+        seqs = []
+        for x in mine:
+            with h5py.File(os.path.join(rec.dir, x), "r") as f:
+                seqs += list(f["frames/seq"][:])
+        sent = [s for s, kind, _, _, _ in p.sent if kind == ds.SAMPLE]
+        check(sorted(seqs) == sent, "%s: %d frames in %s, sent %d"
+              % (p.device, len(seqs), mine, len(sent)))
+        check(len(mine) == (2 if p is not pubs[2] else 1), "%s: files %s" % (p.device, mine))
+    print("auto: 2 garments in session files, the third moved all three to %s"
+          % os.path.basename(fleet[0]))
+
+
+@case(timeout=120)
+def case_rotation(wd):
+    """--fleet-period 2s: the garments go on from one fleet file into the
+    next (a /devices row with reason rotation); compacted, each garment's
+    session files hold every frame it sent, once."""
+    pubs, gs = publishers(wd, 2)
+    eps = [p.sock.getsockopt(zmq.LAST_ENDPOINT).decode() for p in pubs]
+    rec = Recorder(wd, eps, extra=["--layout", "fleet", "--fleet-period", "2s", "--name", "r",
+                                   "-v"])
+    for p in pubs:
+        p.wait_subscriber()
+    for p, g in zip(pubs, gs):
+        p.frame(g.hello_frame())
+    sent = 0
+    end = time.monotonic() + 60
+    # two periods closed, the third begun, whatever the machine's speed
+    while rec.err.count("recording the fleet into") < 3:
+        send_all(pubs, gs, 5, sent)
+        sent += 5
+        time.sleep(0.05)
+        check(time.monotonic() < end, "no third fleet file: %s" % rec.err[-500:])
+    send_all(pubs, gs, 5, sent)
+    check(rec.stop() == 0, rec.err[-800:])
+    total = lambda: sum(int(x) for x in re.findall(r"frames (\d+),", "\n".join(rec.closed())))
+    files = rec.files()
+    check(len(files) >= 3, "fleet files: %s" % files)
+    with h5py.File(files[1], "r") as f:
+        check(set(f["devices"][:]["reason"]) == {b"rotation"}, "reasons %s"
+              % f["devices"][:]["reason"])
+    compact(wd, *files)
+    for p in pubs:
+        mine = sorted(x for x in os.listdir(rec.dir) if x.startswith(p.device + "-"))
+        seqs = []
+        for x in mine:
+            with h5py.File(os.path.join(rec.dir, x), "r") as f:
+                seqs += list(f["frames/seq"][:])
+        want = [s for s, kind, _, _, _ in p.sent if kind == ds.SAMPLE]
+        # none lost where a file ends and the next begins, none twice; the
+        # last few sent may still be on their way when the recorder stops
+        check(sorted(seqs) == want[:len(seqs)] and len(seqs) >= len(want) - 5,
+              "%s: %d frames in %d files, sent %d" % (p.device, len(seqs), len(mine), len(want)))
+    print("%d fleet files of 2 s, %d frames, compacted into each garment's session files"
+          % (len(files), total()))
+
+
+def flushed_fleet(rec):
+    return [int(x) for x in re.findall(r"fleet: flushed, (\d+) frames", rec.err)]
+
+
+@case(timeout=120)
+def case_kill_writing(wd):
+    """kill -9 of a fleet recorder KILLS times, each after a different
+    number of flushes: each file recovers, holds every frame the writer
+    logged as flushed (at most one flush interval lost) once and in order,
+    and compacts."""
+    pubs, gs = publishers(wd, N_DEV)
+    eps = [p.sock.getsockopt(zmq.LAST_ENDPOINT).decode() for p in pubs]
+    sent = 0
+    for round_ in range(KILLS):
+        rec = Recorder(wd, eps, extra=["--layout", "fleet", "--name", "k%d" % round_, "-v",
+                                       "--fsync", "1s"], dir=wd.path("k%d" % round_))
+        for p in pubs:
+            p.wait_subscriber()
+        for p, g in zip(pubs, gs):
+            p.frame(g.hello_frame())
+        path = rec.wait_file()
+        first = sent
+        # killed after 1, 2, ... flushes with frames
+        while len([n for n in flushed_fleet(rec) if n]) < round_ + 1:
+            send_all(pubs, gs, 10, sent)
+            sent += 10
+            time.sleep(0.05)
+            check(sent - first < 20000, "no flush logged")
+        send_all(pubs, gs, 5, sent)
+        sent += 5
+        os.kill(rec.pid, signal.SIGKILL)
+        rec.kill()
+        logged = flushed_fleet(rec)[-1]
+        n_sent = (sent - first) * N_DEV
+        r = wd.run(["ductwatch-record", "--recover", path], timeout=30)
+        check(r.returncode == 0 and "fleet file" in r.stdout, "--recover: %s %s"
+              % (r.stdout, r.stderr))
+        with h5py.File(path, "r") as f:
+            n = f["frames/seq"].shape[0]
+            check(logged <= n <= n_sent, "round %d: %d frames, %d logged as flushed, %d sent"
+                  % (round_, n, logged, n_sent))
+            d, seq = f["frames/device"][:], f["frames/seq"][:]
+            for j in range(len(f["devices"])):
+                s = seq[d == j]
+                check(len(s) == len(set(s)) and (np.diff(s.astype(np.int64)) > 0).all(),
+                      "round %d: device %d's rows twice or out of order" % (round_, j))
+        files, _ = compact(wd, path)
+        check(len(files) == N_DEV, "round %d: %d session files" % (round_, len(files)))
+        for p in pubs:  # the next recorder's subscription
+            p.sock.close()
+        pubs = [ds.Publisher(wd.ep("pub%d-%d" % (i, round_)), g.device, wd.ctx)
+                for i, g in enumerate(gs)]
+        eps = [p.sock.getsockopt(zmq.LAST_ENDPOINT).decode() for p in pubs]
+        print("round %d: killed after %d frames logged flushed, %d in the file, %d sent"
+              % (round_, logged, n, n_sent))
+
+
+def fleet_file(wd, samples):
+    """A closed fleet file of N_DEV garments."""
+    pubs, gs = publishers(wd, N_DEV)
+    eps = [p.sock.getsockopt(zmq.LAST_ENDPOINT).decode() for p in pubs]
+    rec = Recorder(wd, eps, extra=["--layout", "fleet", "--name", "c", "-v"],
+                   dir=wd.path("orig"))
+    for p in pubs:
+        p.wait_subscriber()
+    for p, g in zip(pubs, gs):
+        p.frame(g.hello_frame())
+    send_all(pubs, gs, samples)
+    end = time.monotonic() + 60
+    while max(flushed_fleet(rec), default=0) < N_DEV * samples:
+        check(time.monotonic() < end, "no flush of everything logged")
+        time.sleep(0.05)
+    check(rec.stop() == 0, rec.err)
+    return rec.files()[0]
+
+
+@case(timeout=180)
+def case_kill_compacting(wd):
+    """kill -9 of --compact KILLS times at different moments, then a run to
+    the end: the session files equal those of one clean run, each row once;
+    the fleet file is gone only at the end."""
+    orig = fleet_file(wd, 3000)
+    clean_dir, kill_dir = wd.path("clean"), wd.path("killed")
+    os.makedirs(clean_dir)
+    os.makedirs(kill_dir)
+    clean = os.path.join(clean_dir, os.path.basename(orig))
+    killed = os.path.join(kill_dir, os.path.basename(orig))
+    shutil.copy(orig, clean)
+    shutil.move(orig, killed)
+    t0 = time.monotonic()
+    want, _ = compact(wd, clean)
+    took = time.monotonic() - t0
+    kills = 0
+    for k in range(KILLS):
+        p = subprocess.Popen([prog("ductwatch-record"), "--compact", killed],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(took * (k + 0.5) / (KILLS + 1))
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        kills += p.returncode == -signal.SIGKILL
+        if not os.path.exists(killed):
+            break
+    check(kills >= 2, "only %d of the compactions were killed mid-way (took %.2f s)"
+          % (kills, took))
+    if os.path.exists(killed):
+        got, out = compact(wd, killed)
+    else:
+        got = [os.path.join(kill_dir, os.path.basename(x)) for x in want]
+    check(not os.path.exists(killed), "the fleet file is left")
+    left = sorted(x for x in os.listdir(kill_dir) if x.startswith("."))
+    check(not left, "temporary files left: %s" % left)
+    check(sorted(os.path.basename(x) for x in got) == sorted(os.path.basename(x) for x in want),
+          "files %s vs %s" % (got, want))
+    for a in want:
+        b = os.path.join(kill_dir, os.path.basename(a))
+        same_session(a, b)
+        with h5py.File(b, "r") as f:
+            s = f["frames/seq"][:]
+            check(len(s) == len(set(s)), "%s: a frame written twice" % b)
+    print("compaction took %.2f s; %d runs killed mid-way, the last run finished it"
+          % (took, kills))
+
+
+if __name__ == "__main__":
+    dwtest.main(fixture=dwtest.Run)
