@@ -14,6 +14,7 @@
 #include "detector_internal.h"
 #include "dwcmocka.h"
 #include "layout.h"
+#include "messages.h"
 #include "robust.h"
 #include "synth.h"
 
@@ -276,54 +277,25 @@ static void test_h1_side_and_text(void **st)
     fx_free(f);
 }
 
-/* The highest level each rule escalates to (docs/detection.md). */
-static int top_level(int rule)
-{
-    switch (rule) {
-    case DW_RULE_F1: return DW_L2; /* F1 > 7 days */
-    case DW_RULE_D1: case DW_RULE_I1: case DW_RULE_E1: case DW_RULE_E2:
-    case DW_RULE_G1: case DW_RULE_G2: case DW_RULE_G3: return DW_L3;
-    default: return DW_L0;
-    }
-}
-
-static bool whole_body(int rule)
-{
-    return rule == DW_RULE_S2 || rule == DW_RULE_G1 || rule == DW_RULE_G2 ||
-           rule == DW_RULE_G3 || rule == DW_RULE_E1 || rule == DW_RULE_E2;
-}
-
 /* The longest message every rule can produce, at every level it can have,
- * at the longest place of the reference layout, with the 7-day note: it
- * fits the detector's message size (the alert is never cut). */
+ * at every place of the reference layout, with the 7-day note where it can
+ * carry one: it fits the detector's message size (the alert is never cut). */
+static void fits(const char *msg, size_t len, void *u)
+{
+    (void)u;
+    assert_int_equal(len, strlen(msg));
+    if (len >= DW_ALERT_MESSAGE_MAX)
+        fprintf(stderr, "%zu: %s\n", len, msg);
+    assert_true(len < DW_ALERT_MESSAGE_MAX);
+}
+
 static void test_messages_fit(void **st)
 {
     (void)st;
-    struct dw_hello h;
-    char where[64], msg[2048];
-    size_t longest = 0;
-    dw_layout_default(&h, "synth01", "test", 10);
-    for (int rule = 0; rule < DW_RULE_COUNT; rule++)
-        for (int zone = -2; zone < (int)h.n_zones; zone++)
-            for (int level = dw_det_rule(rule)->step; level <= top_level(rule); level++)
-                for (int state = DW_ALERT_RAISED; state <= DW_ALERT_CLEARED; state++)
-                    for (int note = 0; note < 2; note++) {
-                        int side = zone >= 0 ? h.zone[zone].side : zone == -1 ? 1 : DW_SIDE_NONE;
-                        /* the whole-body rules have neither side nor zone, so no note */
-                        if (whole_body(rule) && zone != -2)
-                            continue;
-                        if (note && (side == DW_SIDE_NONE || !dw_det_rule(rule)->clinical))
-                            continue;
-                        dw_det_where(&h, side, zone, where, sizeof(where));
-                        size_t n = dw_det_message(msg, sizeof(msg), (enum dw_rule)rule, level,
-                                                  state, where, note);
-                        assert_int_equal(n, strlen(msg));
-                        if (n >= DW_ALERT_MESSAGE_MAX)
-                            fprintf(stderr, "%zu: %s\n", n, msg);
-                        assert_true(n < DW_ALERT_MESSAGE_MAX);
-                        longest = n > longest ? n : longest;
-                    }
-    assert_true(longest > 200); /* the combinations above did reach the long ones */
+    char longest[2048];
+    size_t n = messages_each(fits, NULL, longest, sizeof(longest));
+    assert_true(n > 200); /* the combinations did reach the long ones */
+    assert_int_equal(n, strlen(longest));
 }
 
 /* A garment taken off (logged) in a cool room: its zones read the room,
