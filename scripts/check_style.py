@@ -27,15 +27,11 @@ BUSY = "changed on another branch when the check came"
 SKIP_INCLUDES = {
 }
 SKIP_GOTOS = {
-    "sims/model.c": BUSY + " (nomem: becomes fail)",
 }
 # "path:function"
 SKIP_FUNCTIONS = {
     "processing/detector.c:close_minute": BUSY,
     "processing/detector.c:dw_detector_event": BUSY,
-    "sims/model.c:setup_scenario": BUSY,
-    "sims/model.c:slow_step": BUSY,
-    "sims/sim.c:parse_args": BUSY,
     "storage/session_reader.c:dw_session_reader_open": BUSY,
     "storage/session_writer.c:dw_session_writer_create": BUSY,
 }

@@ -1041,7 +1041,7 @@ struct dw_model *dw_model_new(const struct dw_model_config *cfg, const struct dw
     dw_prng_seed(&m->noise, cfg->seed, 2);
     make_wearer(m, cfg);
     if (make_schedule(m) < 0 || plan_lying(m) < 0)
-        goto nomem;
+        goto fail;
     if (setup_scenario(m, cfg, err, errlen) < 0) {
         dw_model_free(m);
         errno = EINVAL;
@@ -1049,7 +1049,7 @@ struct dw_model *dw_model_new(const struct dw_model_config *cfg, const struct dw
     }
     plan_readings(m);
     if (make_labels(m) < 0)
-        goto nomem;
+        goto fail;
     /* Start: garment just put on, sensors at room temperature, breasts half
      * full (the first feed is within 1.5 h). */
     m->fill[0] = m->fill[1] = 0.5;
@@ -1060,7 +1060,7 @@ struct dw_model *dw_model_new(const struct dw_model_config *cfg, const struct dw
     slow_step(m, TICK_US, &m->slow[1]);
     m->tick = 1;
     return m;
-nomem:
+fail:
     dw_model_free(m);
     errno = ENOMEM;
     return NULL;

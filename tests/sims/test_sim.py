@@ -529,6 +529,38 @@ def case_lost_minutes(run):
         len(lost), len(minutes(sent)), 100 * share, len(sent) - len(got)))
 
 
+# ---- the scorer (bench/score/score.py) on alerts and labels it is handed ------
+
+@case(timeout=30, suites=['unit'])
+def case_score_counts(run):
+    """score_run maps a --zone-order garment's zones back to the reference
+    numbering, counts a clinical alert raised while lying on a side, and an
+    L0 one no episode explains."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'bench', 'score', 'score.py')
+    spec = importlib.util.spec_from_file_location('score', path)
+    score = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(score)
+    Hus = 3600 * 10**6
+    order = list(range(15, -1, -1))  # HELLO zone i is reference zone 15 - i
+    labels = [
+        {'type': 'episode', 'rule': 'D1', 'side': 'left', 'zone': 15 - 3, 'start_us': 30 * Hus, 'end_us': 60 * Hus},
+        {'type': 'artefact', 'kind': 'lying', 'side': 'right', 'start_us': 10 * Hus, 'end_us': 12 * Hus},
+        {'type': 'summary', 'zone_order': order},
+    ]
+    alert = lambda i, rule, lvl, side, zone, t: {'id': i, 'rule': rule, 'level': lvl, 'state': 'raised',
+                                                 'side': side, 'zone': zone, 't_device_us': t}
+    alerts = [alert(1, 'F1', 'L0', 'right', 15 - 15, 11 * Hus),      # lying, right lower-outer outer
+              alert(2, 'D1', 'L1', 'left', 15 - 2, 35 * Hus),        # neighbour of reference zone 3
+              alert(3, 'T1', 'L0', 'right', 15 - 9, 20 * Hus)]       # unexplained L0
+    r = score.score_run(alerts, labels, 72 * Hus, {'D1': 33 * Hus})
+    check(r['detected'] == 1 and r['zone_ok'] == 1 and r['side_ok'] == 1, 'match %r' % r)
+    check(r['delays_h'] == {'D1': [5.0]} and r['signal_delays_h'] == {'D1': [2.0]}, 'delays %r' % r)
+    check(r['lying_alerts'] == 1 and r['lying_l1'] == 0 and r['false_l0'] == 2 and r['false_clinical'] == 0,
+          'counts %r' % r)
+    print('score: zone order mapped, delays 5.0 / 2.0 h, 1 alert while lying, 2 unexplained L0')
+
+
 # ---- through a real pty into the real ductwatch-acquire ------------------------
 
 class Pipeline:

@@ -36,7 +36,7 @@ def text(b):
 def run_blocked_duct(t):
     sessions = t.path("sessions")
     labels = t.path("labels.jsonl")
-    r = t.run(["ductwatch", "run", "--scenario", "blocked-duct", "--seed", "1",
+    r = t.run(["ductwatch", "run", "--scenario", "blocked-duct", "--seed", "8",
                "--duration", "%dh" % HOURS, "--fast", "--dir", sessions,
                "--labels", labels, "-q"], timeout=600)
     check(r.returncode == 0, "run: %d\n%s\n%s" % (r.returncode, r.stdout[-2000:], r.stderr[-2000:]))

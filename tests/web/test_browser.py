@@ -311,7 +311,7 @@ def test_blocked_duct_outlined():
     """A blocked duct simulated fast: D1 on the page, its zone outlined."""
     close_live()
     p = Pipeline(os.path.join(TMP, "duct"),
-                 ["--scenario", "blocked-duct", "--seed", "1", "--duration", "36h", "--side", "left",
+                 ["--scenario", "blocked-duct", "--seed", "1", "--duration", "42h", "--side", "left",
                   "--zone", "2", "--onset", "26h", "--rate", "1", "--fast"], subscribers=1)
     sub = p.subscriber()
     d = browser()

@@ -72,7 +72,7 @@ def test_once_per_alert():
     d = os.path.join(TMP, "runs1")
     tmp = os.path.join(TMP, "p1")
     os.mkdir(tmp)
-    p = Pipeline(tmp, ["--scenario", "blocked-duct", "--seed", "1", "--duration", "36h",
+    p = Pipeline(tmp, ["--scenario", "blocked-duct", "--seed", "1", "--duration", "42h",
                        "--side", "left", "--zone", "2", "--onset", "26h", "--rate", "1", "--fast"],
                  web_args=["--on-alert", recorder(d), "--renotify", "0"], subscribers=1,
                  record=False)
