@@ -74,7 +74,7 @@ static const struct key keys[] = {
     D("F1-FR", "r", fr_r, 1.20, 1, 10, "zone R at least this"),
     D("F1-FR", "breast_median_max", fr_breast_median_max, 1.10, 0, 10, "while that breast's median R is at most this"),
 
-    T("D1", "sustain", d1_sustain_us, 1 * HOUR, MIN, 7 * DAY, "sustained"),
+    T("D1", "sustain", d1_sustain_us, 2 * HOUR, MIN, 7 * DAY, "sustained"),
     T("D1", "fr_lookback", d1_fr_lookback_us, 24 * HOUR, HOUR, 7 * DAY, "an F1-FR this recent counts"),
 
     I("I1", "feeds", i1_feeds, 1, 0, 100, "T1 and F1 together across this many feeds"),

@@ -22,7 +22,7 @@ static void test_defaults(void **st)
     assert_float_equal(c.f1_q, 1.20, 0);
     assert_int_equal(c.baseline_window_us, 72ULL * 3600 * 1000000);
     assert_int_equal(c.t1_sustain_us, 30ULL * 60 * 1000000);
-    assert_int_equal(c.d1_sustain_us, 1ULL * 3600 * 1000000);
+    assert_int_equal(c.d1_sustain_us, 2ULL * 3600 * 1000000);
     assert_int_equal(c.learning_feeds, 3);
     assert_float_equal(c.g2_fever_c, 38.0, 0);
     assert_float_equal(c.g3_high_fever_c, 38.5, 0);
