@@ -77,8 +77,8 @@ static const struct key keys[] = {
     T("D1", "sustain", d1_sustain_us, 2 * HOUR, MIN, 7 * DAY, "sustained"),
     T("D1", "fr_lookback", d1_fr_lookback_us, 24 * HOUR, HOUR, 7 * DAY, "an F1-FR this recent counts"),
 
-    I("I1", "feeds", i1_feeds, 2, 0, 100, "T1 and F1 together across this many feeds"),
-    T("I1", "sustain", i1_sustain_us, 4 * HOUR, MIN, 7 * DAY, "sustained (T1 + F1)"),
+    I("I1", "feeds", i1_feeds, 1, 0, 100, "T1 and F1 together across this many feeds"),
+    T("I1", "sustain", i1_sustain_us, 2 * HOUR, MIN, 7 * DAY, "sustained (T1 + F1)"),
     T("I1", "sustain_t2", i1_t2_sustain_us, 2 * HOUR, MIN, 7 * DAY, "sustained (T2)"),
 
     D("G1", "delta_c", g1_delta_c, 1.0, 0, 10, "dG (zone T minus its same-clock-hour median) at least this"),

@@ -10,6 +10,10 @@
 #include "config.h"
 #include "frame.h"
 
+/* The longest message the detector writes, its NUL included: it fits a
+ * phone notification and the session file's alert message. */
+#define DW_ALERT_MESSAGE_MAX 256
+
 enum dw_alert_level { DW_L0 = 0, DW_L1, DW_L2, DW_L3 };
 enum dw_alert_state { DW_ALERT_RAISED = 0, DW_ALERT_UPDATED, DW_ALERT_CLEARED };
 

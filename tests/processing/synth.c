@@ -38,6 +38,8 @@ void synth_init(struct synth *s, uint64_t seed, unsigned rate_hz)
     s->feed_len_us = 20 * M_US;
     s->next_feed_us = 2 * H_US;
     s->feeds_enabled = true;
+    s->room_c = 24;
+    s->accel_g[2] = 1;
 }
 
 void synth_hello(struct synth *s, struct dw_detector *det)
@@ -100,7 +102,7 @@ static void step(struct synth *s, struct sink *k)
         if (s->in_feed && s->feed_side == side)
             t += 0.8;
         if (s->detached[z] || s->garment_off) {
-            t = 25 + 0.03 * gauss(s);
+            t = s->room_c + 1 + 0.03 * gauss(s);
             p = 0;
         }
         smp.temp[z] = (int16_t)lround(t * 100);
@@ -111,10 +113,9 @@ static void step(struct synth *s, struct sink *k)
             smp.temp[z] = s->stuck_val[z];
         }
     }
-    smp.ambient[0] = smp.ambient[1] = (int16_t)lround((24 + 0.02 * gauss(s)) * 100);
-    smp.accel[0] = (int16_t)lround(20 * gauss(s));
-    smp.accel[1] = (int16_t)lround(20 * gauss(s));
-    smp.accel[2] = (int16_t)(1000 + lround(20 * gauss(s)));
+    smp.ambient[0] = smp.ambient[1] = (int16_t)lround((s->room_c + 0.02 * gauss(s)) * 100);
+    for (int axis = 0; axis < 3; axis++) /* mg (the reference HELLO's accel scale) */
+        smp.accel[axis] = (int16_t)(lround(s->accel_g[axis] * 1000) + lround(20 * gauss(s)));
     if (k->det) {
         dw_detector_sample(k->det, "synth01", s->t_us, &smp);
     } else {

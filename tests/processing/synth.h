@@ -31,6 +31,8 @@ struct synth {
     double extra_pressure[16];/* kPa added (a tight band) */
     bool garment_off;
     bool feeds_enabled;
+    double room_c;            /* ambient; a zone off the skin reads room + 1 C */
+    double accel_g[3];        /* gravity in the garment's axes (upright: 0, 0, 1) */
 };
 
 void synth_init(struct synth *s, uint64_t seed, unsigned rate_hz);

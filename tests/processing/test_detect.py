@@ -93,7 +93,7 @@ def case_input(run):
         fail(f"I1 wrong: {a}")
     if "Possible" not in a["message"] or a["zone_name"] != "right upper-inner inner":
         fail(f"I1 message/zone name: {a}")
-    if a["params"].get("sustain") != "4h":
+    if a["params"].get("sustain") != "2h":
         fail(f"I1 params: {a['params']}")
     # the same input twice gives byte-identical output
     again = run_input(warm)

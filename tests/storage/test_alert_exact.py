@@ -8,11 +8,11 @@ run, and the recorder's /alerts row holds the same numbers as the body, to
 the nanosecond. An alert message of 1000 bytes (detect writes up to 767) is
 in the file whole (the column used to cut at 255)."""
 import csv
-import glob
 import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 
@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import dwtest  # noqa: E402
-from dwtest import case, check, fail, source, subscribe  # noqa: E402
+from dwtest import case, check, subscribe  # noqa: E402
 from dwtest.report import ductwatch, parse  # noqa: E402
 from dwtest.garment import acquire  # noqa: E402
 from dwtest.record import Recorder  # noqa: E402
@@ -140,34 +140,17 @@ def case_long_message(wd):
 
 
 def longest_detector_message():
-    """The longest alert message the detector can build: its longest
-    finding text, " at " the longest zone name, its longest advice and the
-    7-day note, taken from the templates in processing/ (wherever the
-    message code lives), so a longer template makes this longer too."""
-    lit = r'((?:"(?:[^"\\]|\\.)*"\s*)+)'
-
-    def text(lits):
-        return "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', lits)).replace('\\"', '"')
-
-    for src in sorted(glob.glob(source("processing", "*.c"))):
-        code = open(src, encoding="utf-8").read()
-        if "what = \"" not in code:
-            continue
-        whats = [text(m) for m in re.findall(r"what = " + lit + ";", code)]
-        adv = code[code.index("advice(int level)"):]
-        adv = adv[:adv.index("\n}\n")]
-        advices = [text(m) for m in re.findall(r"return " + lit + ";", adv)]
-        note = text(re.search(r"note \? " + lit + ":", code).group(1))
-        buf = int(re.search(r"msg\[(\d+)\]", code).group(1))
-        where = "right upper-outer outer"  # the longest zone name (common/layout.c)
-        check(len(whats) >= 15 and len(advices) >= 4 and note,
-              "the templates in %s no longer parse: %d findings, %d advices"
-              % (src, len(whats), len(advices)))
-        msg = "%s at %s. %s%s" % (max(whats, key=len), where, max(advices, key=len), note)
-        check(len(msg.encode()) < buf, "the detector cuts its own %d-byte message at %d"
-              % (len(msg.encode()), buf - 1))
-        return msg, buf
-    fail("no alert message templates in processing/")
+    """The longest alert message the detector can build and its message
+    size: detect-longest-message (tests/processing) enumerates every rule at
+    every level it reaches, at every place, with the 7-day note, through the
+    detector's own message code, so a longer template makes this longer too."""
+    out = subprocess.run([dwtest.prog("detect-longest-message")], capture_output=True,
+                         text=True, check=True).stdout.splitlines()
+    msg, buf = out[0], int(out[1])
+    check(len(msg.encode()) > 200, "the longest message is only %r" % msg)
+    check(len(msg.encode()) < buf, "the detector cuts its own %d-byte message at %d"
+          % (len(msg.encode()), buf - 1))
+    return msg, buf
 
 
 @case(timeout=60)
