@@ -21,17 +21,15 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 MAX_LINES = 80
 LABELS = ("out", "fail")
 
-# Files other helpers were changing while this check was written; the lead
-# fixes them after the merges (issue 16, item 7).
-BUSY = "changed on another branch when the check came"
+# Exceptions, each with its reason as the value (empty: the whole tree holds
+# every rule since issue 16's merges). A file or function named here is
+# reported as skipped, and named again once it holds the rule.
 SKIP_INCLUDES = {
 }
 SKIP_GOTOS = {
 }
 # "path:function"
 SKIP_FUNCTIONS = {
-    "processing/detector.c:close_minute": BUSY,
-    "processing/detector.c:dw_detector_event": BUSY,
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
