@@ -187,6 +187,9 @@ struct dw_device {
     enum dw_posture posture;     /* of the closed minute */
     uint64_t lying_until_us[2];  /* lying on that side, and a little after */
     bool garment_off_logged;
+    /* minutes in a row the zones read skin while garment_off_logged holds
+     * (a garment-on lost on the link or never logged ends it, rules_sensor.c) */
+    uint32_t worn_minutes;
     uint64_t wear_minutes, feeds;
     bool learned;
     uint64_t next_baseline_minute;

@@ -4,6 +4,28 @@
 #include <string.h>
 #include "detector_internal.h"
 
+/* A logged garment-off ends at the logged garment-on, or once the zones
+ * have read skin for as long as S2 needs to say the garment is off: a
+ * garment-on lost on the link (5 % of minutes lost is a scored variant) or
+ * never tapped must not excuse every sensor and firmness rule for days. */
+static void worn_again(struct minute_ctx *x)
+{
+    struct dw_device *dv = x->dv;
+    unsigned nz = x->n_zones;
+    bool worn = nz && x->have && x->n_detached < (1.0 - x->c->s2_fraction) * nz;
+
+    if (!dv->garment_off_logged || !worn) {
+        dv->worn_minutes = 0;
+        return;
+    }
+    if (++dv->worn_minutes < dw_det_minutes(x->c->s2_sustain_us))
+        return;
+    dv->garment_off_logged = false;
+    dv->worn_minutes = 0;
+    for (unsigned i = 0; i < nz; i++) /* as at a logged garment-on */
+        dv->zone[i].settle_until_us = x->t_us + x->c->settle_us;
+}
+
 /* S2: most zones detached (the garment is off); when it comes back, the
  * skin needs to settle again. */
 static void garment_off(struct minute_ctx *x)
@@ -155,6 +177,7 @@ void dw_rules_sensor_step(struct minute_ctx *x)
 {
     struct dw_device *dv = x->dv;
     struct s5_scan sc;
+    worn_again(x);
     garment_off(x);
     bool garment_on = x->have && x->n_present &&
                       (double)(x->n_present - x->n_detached) >= x->c->s1_valid_fraction * x->n_zones;

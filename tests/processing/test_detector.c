@@ -324,6 +324,30 @@ static void test_s4_not_at_garment_off(void **st)
     fx_free(f);
 }
 
+/* The garment-on after a logged garment-off is lost on the link: once the
+ * zones read skin again for S2's sustain, the garment counts as worn, so
+ * taking it off later without logging it raises S2 again (with the
+ * garment-off still in force it would be excused for the rest of the
+ * session). */
+static void test_garment_on_lost(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(13);
+    synth_run(&f->s, f->d, 3 * H_US);
+    dw_detector_event(f->d, "synth01", f->s.t_us, DW_EV_GARMENT_OFF, DW_SIDE_NONE, false, 0);
+    f->s.garment_off = true;
+    synth_run(&f->s, f->d, 1 * H_US);
+    assert_null(find(&f->log, "S2", DW_ALERT_RAISED, 0));
+    f->s.garment_off = false; /* on again; its garment-on never arrives */
+    synth_run(&f->s, f->d, 2 * H_US);
+    f->s.garment_off = true; /* off again, not logged */
+    synth_run(&f->s, f->d, 1 * H_US);
+    if (!find(&f->log, "S2", DW_ALERT_RAISED, 0))
+        dump(&f->log);
+    assert_non_null(find(&f->log, "S2", DW_ALERT_RAISED, 0));
+    fx_free(f);
+}
+
 /* ---- posture ---- */
 
 /* Nights lying on the left side: the mattress presses that breast's
@@ -934,6 +958,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_h1_side_and_text),
         cmocka_unit_test(test_messages_fit),
         cmocka_unit_test(test_s4_not_at_garment_off),
+        cmocka_unit_test(test_garment_on_lost),
         cmocka_unit_test(test_lying_left_not_firmness),
         cmocka_unit_test(test_e1_night_gap_is_usual),
     };
