@@ -314,6 +314,16 @@ void dw_rules_engorgement_step(struct minute_ctx *x)
                          DW_SIDE_NONE, -1, m, x->t_us);
 }
 
+/* A pre-feed fullness beyond her usual at that gap is what E1 looks for:
+ * it must not become her usual. (An engorgement that builds over a day
+ * otherwise teaches the curve its own rise, feed by feed, and is never
+ * beyond it: one of five simulated engorgements went unseen.) */
+static bool fuller_than_usual(const struct dw_breast *b, uint64_t t, double r)
+{
+    double usual = dw_baseline_fill_expected(b, (double)(t - b->feed_end_us) / 3.6e9);
+    return !isnan(usual) && r >= usual + fmax(DW_DET_E1_MARGIN, DW_DET_E1_MAD_FACTOR * b->fill_sd);
+}
+
 /* H1 (which breast is firmer), the E1 relief baseline, the co-occurrence
  * count of I1. */
 void dw_rules_feed_start(struct dw_detector *d, struct dw_device *dv, int s0, int s1, uint64_t t)
@@ -334,7 +344,8 @@ void dw_rules_feed_start(struct dw_detector *d, struct dw_device *dv, int s0, in
          * the last feed relieved this breast */
         bool relieved = !b->post_feed_us || b->post_feed_r < DW_DET_E1_POST_FEED_R;
         if (b->feed_end_us && !b->in_feed && !isnan(b->median_r_last) && relieved &&
-            !dv->e1_alert.active && !dv->e1.minutes_true)
+            !dv->e1_alert.active && !dv->e1.minutes_true &&
+            !fuller_than_usual(b, t, b->median_r_last))
             dw_baseline_fill_add(b, (double)(t - b->feed_end_us) / 3.6e9, b->median_r_last,
                                  dv->scratch);
         b->in_feed = b->feed_minute = true;
