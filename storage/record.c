@@ -1283,6 +1283,41 @@ static int record_loop(struct recorder *r, void *sock)
     return 0;
 }
 
+/* The directory to record into, open for fsync of its entries; -1 with
+ * the reason said. errno only from a call that failed: a file where the
+ * directory should be is "not a directory", whatever errno held before. */
+static int open_record_dir(const char *dir)
+{
+    struct stat sb;
+    int fd = -1;
+    int e = stat(dir, &sb) < 0 ? errno : !S_ISDIR(sb.st_mode) ? ENOTDIR
+            : access(dir, W_OK | X_OK) < 0 ? errno : 0;
+    if (!e && (fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        e = errno;
+    if (e) {
+        dw_err("cannot record into %s: %s", dir, strerror(e));
+        return -1;
+    }
+    return fd;
+}
+
+/* At the end: what the streams lost or repeated, per device, and the
+ * messages refused for their topic. */
+static void log_stream_losses(struct recorder *r)
+{
+    for (size_t i = 0; i < n_devices(r); i++) {
+        struct device *d = device_at(r, i);
+        if (d->sub.acq.missing || d->sub.det.missing || d->unrecordable)
+            dw_info("%s: stream messages missing %llu, duplicates dropped %llu, unrecordable %llu",
+                    d->sub.id, (unsigned long long)(d->sub.acq.missing + d->sub.det.missing),
+                    (unsigned long long)(d->sub.acq.duplicates + d->sub.det.duplicates),
+                    (unsigned long long)d->unrecordable);
+    }
+    if (r->refused)
+        dw_warn("refused %llu message(s) whose topic names no valid device id, or another "
+                "device than its HELLO", (unsigned long long)r->refused);
+}
+
 int main(int argc, char **argv)
 {
     static const struct dw_sub_handlers handlers = {
@@ -1291,7 +1326,6 @@ int main(int argc, char **argv)
     };
     struct recorder r;
     void *ctx = NULL, *sock = NULL;
-    struct stat sb;
     int status = DW_EXIT_OK;
 
     memset(&r, 0, sizeof(r));
@@ -1310,18 +1344,8 @@ int main(int argc, char **argv)
     mallopt(M_TRIM_THRESHOLD, HEAP_TRIM_BYTES);
 #endif
     raise_fd_limit();
-    {
-        /* errno only from a call that failed: a file where the directory
-         * should be is "not a directory", whatever errno held before. */
-        int e = stat(r.cfg.dir, &sb) < 0 ? errno : !S_ISDIR(sb.st_mode) ? ENOTDIR
-                : access(r.cfg.dir, W_OK | X_OK) < 0 ? errno : 0;
-        if (!e && (r.dir_fd = open(r.cfg.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-            e = errno;
-        if (e) {
-            dw_err("cannot record into %s: %s", r.cfg.dir, strerror(e));
-            return DW_EXIT_FAILURE;
-        }
-    }
+    if ((r.dir_fd = open_record_dir(r.cfg.dir)) < 0)
+        return DW_EXIT_FAILURE;
     dw_install_stop_signals(&stop);
     ctx = zmq_ctx_new();
     if (!ctx || setup_socket(&r, ctx, &sock) < 0) {
@@ -1340,17 +1364,7 @@ int main(int argc, char **argv)
         dw_err("%s", r.fail_msg);
         status = DW_EXIT_FAILURE;
     }
-    for (size_t i = 0; i < n_devices(&r); i++) {
-        struct device *d = device_at(&r, i);
-        if (d->sub.acq.missing || d->sub.det.missing || d->unrecordable)
-            dw_info("%s: stream messages missing %llu, duplicates dropped %llu, unrecordable %llu",
-                    d->sub.id, (unsigned long long)(d->sub.acq.missing + d->sub.det.missing),
-                    (unsigned long long)(d->sub.acq.duplicates + d->sub.det.duplicates),
-                    (unsigned long long)d->unrecordable);
-    }
-    if (r.refused)
-        dw_warn("refused %llu message(s) whose topic names no valid device id, or another "
-                "device than its HELLO", (unsigned long long)r.refused);
+    log_stream_losses(&r);
     dw_stream_sub_fini(&r.sub);
     close(r.dir_fd);
     zmq_close(sock);
