@@ -205,39 +205,18 @@ static int write_root_attrs(struct dw_fleet_writer *w, const struct dw_fleet_sta
     return 0;
 }
 
-/* SWMR writing on the finished file (session_writer.c's swmr_reopen says
- * why by reopening). */
+/* SWMR writing on the finished file (h5column.c says why by reopening). */
 static int swmr_reopen(struct dw_fleet_writer *w)
 {
-    int r = 0;
-    for (int i = 0; i < F_COUNT + A_COUNT; i++) {
-        struct dw_h5col *x = i < F_COUNT ? &w->fr[i] : &w->tab[i - F_COUNT];
-        if (x->ds >= 0 && H5Dclose(x->ds) < 0)
-            r = -1;
-        x->ds = -1;
-    }
-    if (H5Fclose(w->file) < 0)
-        r = -1;
-    w->file = -1;
-    if (r < 0)
+    if (dw_h5_swmr_reopen(&w->file, w->open_path, w->fapl, w->fr, F_COUNT, w->tab, A_COUNT) < 0 ||
+        dw_h5col_open_all(w->fr, F_COUNT, w->file) < 0)
         return -1;
-    w->file = H5Fopen(w->open_path, H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE, w->fapl);
-    if (w->file < 0)
-        return -1;
-    for (int i = 0; i < F_COUNT + A_COUNT; i++) {
-        struct dw_h5col *x = i < F_COUNT ? &w->fr[i] : &w->tab[i - F_COUNT];
-        if ((x->ds = H5Dopen2(w->file, x->name, H5P_DEFAULT)) < 0)
-            return -1;
-    }
-    return 0;
+    return dw_h5col_open_all(w->tab, A_COUNT, w->file);
 }
 
 static int h5_fd(const struct dw_fleet_writer *w)
 {
-    int *fd = NULL;
-    if (w->file < 0 || H5Fget_vfd_handle(w->file, w->fapl, (void **)&fd) < 0 || !fd)
-        return -1;
-    return *fd;
+    return dw_h5_file_fd(w->file, w->fapl);
 }
 
 static int build(struct dw_fleet_writer *w, const struct dw_fleet_start *s)

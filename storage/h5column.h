@@ -64,6 +64,18 @@ int dw_h5col_filter(struct dw_h5col *a, uint64_t *grow);
 /* Writes what dw_h5col_filter prepared; sets dirty. */
 int dw_h5col_write(struct dw_h5col *a);
 void dw_h5col_close(struct dw_h5col *a);
+/* Opens each column's dataset at its name under loc; stops at the first
+ * that fails (-1). */
+int dw_h5col_open_all(struct dw_h5col *cols, size_t n, hid_t loc);
+
+/* SWMR writing starts by opening the finished file again with
+ * H5F_ACC_SWMR_WRITE: closes the datasets of both column arrays and the
+ * file, then opens *file again for SWMR writing (the caller reopens its
+ * datasets with dw_h5col_open_all). -1 if a close or the open failed. */
+int dw_h5_swmr_reopen(hid_t *file, const char *path, hid_t fapl,
+                      struct dw_h5col *a, size_t na, struct dw_h5col *b, size_t nb);
+/* HDF5's file descriptor of an open file, or -1. */
+int dw_h5_file_fd(hid_t file, hid_t fapl);
 
 /* The process's in-memory scratch file (counted users). */
 hid_t dw_h5_scratch_get(void);

@@ -267,47 +267,21 @@ static int create_tables(struct dw_session_writer *w)
     return 0;
 }
 
-/* SWMR writing starts by opening the finished file again with
- * H5F_ACC_SWMR_WRITE, not with H5Fstart_swmr_write: in HDF5 1.10 that call
- * walks every datatype, attribute and dataset ID open in the whole process
- * four times (to count, list, flush and refresh the objects of this one
- * file), so a recorder paid for all its open files at every new one: 1536
- * files took 55 s. Closing the file walks the process's datasets once. */
+/* SWMR writing on the finished file (h5column.c says why by reopening). */
 static int swmr_reopen(struct dw_session_writer *w)
 {
     hid_t g;
-    int r = 0;
-    for (int i = 0; i < F_COUNT + A_COUNT; i++) {
-        struct dw_h5col *x = i < F_COUNT ? &w->fr[i] : &w->tab[i - F_COUNT];
-        if (x->ds >= 0 && H5Dclose(x->ds) < 0)
-            r = -1;
-        x->ds = -1;
-    }
-    if (H5Fclose(w->file) < 0)
-        r = -1;
-    w->file = -1;
-    if (r < 0)
+    if (dw_h5_swmr_reopen(&w->file, w->open_path, w->fapl, w->fr, F_COUNT, w->tab, A_COUNT) < 0 ||
+        (g = H5Gopen2(w->file, "frames", H5P_DEFAULT)) < 0)
         return -1;
-    w->file = H5Fopen(w->open_path, H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE, w->fapl);
-    if (w->file < 0 || (g = H5Gopen2(w->file, "frames", H5P_DEFAULT)) < 0)
-        return -1;
-    for (int i = 0; i < F_COUNT + A_COUNT && r == 0; i++) {
-        struct dw_h5col *x = i < F_COUNT ? &w->fr[i] : &w->tab[i - F_COUNT];
-        x->ds = H5Dopen2(i < F_COUNT ? g : w->file, x->name, H5P_DEFAULT);
-        if (x->ds < 0)
-            r = -1;
-    }
+    int r = dw_h5col_open_all(w->fr, F_COUNT, g);
     H5Gclose(g);
-    return r;
+    return r < 0 ? -1 : dw_h5col_open_all(w->tab, A_COUNT, w->file);
 }
 
-/* HDF5's descriptor of the file, or -1. */
 static int h5_fd(const struct dw_session_writer *w)
 {
-    int *fd = NULL;
-    if (w->file < 0 || H5Fget_vfd_handle(w->file, w->fapl, (void **)&fd) < 0 || !fd)
-        return -1;
-    return *fd;
+    return dw_h5_file_fd(w->file, w->fapl);
 }
 
 /* The writer's lock moves to HDF5's own descriptor, and the one the file
