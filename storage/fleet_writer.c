@@ -487,14 +487,8 @@ int dw_fleet_writer_flush(struct dw_fleet_writer *w)
         return w->failed;
     if ((r = write_all(w)) < 0)
         return r;
-    for (int i = 0; i < F_COUNT + A_COUNT; i++) {
-        struct dw_h5col *x = i < F_COUNT ? &w->fr[i] : &w->tab[i - F_COUNT];
-        if (!x->dirty)
-            continue;
-        if (H5Dflush(x->ds) < 0)
-            return fail(w, EIO, "flush");
-        x->dirty = 0;
-    }
+    if (dw_h5col_flush_dirty(w->fr, F_COUNT) < 0 || dw_h5col_flush_dirty(w->tab, A_COUNT) < 0)
+        return fail(w, EIO, "flush");
     return 0;
 }
 

@@ -436,3 +436,15 @@ int dw_h5_file_fd(hid_t file, hid_t fapl)
         return -1;
     return *fd;
 }
+
+int dw_h5col_flush_dirty(struct dw_h5col *cols, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!cols[i].dirty)
+            continue;
+        if (H5Dflush(cols[i].ds) < 0)
+            return -1;
+        cols[i].dirty = 0;
+    }
+    return 0;
+}

@@ -64,6 +64,11 @@ int dw_h5col_filter(struct dw_h5col *a, uint64_t *grow);
 /* Writes what dw_h5col_filter prepared; sets dirty. */
 int dw_h5col_write(struct dw_h5col *a);
 void dw_h5col_close(struct dw_h5col *a);
+/* H5Dflush of each column that got rows since its last flush, each on its
+ * own: H5Fflush first walks every dataset open in the library (HDF5 1.10
+ * H5D_flush_all), so a recorder with N files paid N x N per second of
+ * flushes. -1 at the first that fails. */
+int dw_h5col_flush_dirty(struct dw_h5col *cols, size_t n);
 /* Opens each column's dataset at its name under loc; stops at the first
  * that fails (-1). */
 int dw_h5col_open_all(struct dw_h5col *cols, size_t n, hid_t loc);

@@ -631,28 +631,19 @@ int dw_session_writer_flush(struct dw_session_writer *w)
         return w->failed;
     if ((r = write_blocks(w, 1)) < 0)
         return r;
-    /* Each dataset that got rows, on its own: H5Fflush first walks every
-     * dataset open in the library (HDF5 1.10 H5D_flush_all), so a recorder
-     * with N files paid N x N per second of flushes. */
-    for (int i = 0; i < F_COUNT + A_COUNT; i++) {
-        struct dw_h5col *x = i < F_COUNT ? &w->fr[i] : &w->tab[i - F_COUNT];
-        if (!x->dirty)
-            continue;
-        if (H5Dflush(x->ds) < 0)
-            return fail(w, EIO, "flush");
-        x->dirty = 0;
-    }
+    if (dw_h5col_flush_dirty(w->fr, F_COUNT) < 0 || dw_h5col_flush_dirty(w->tab, A_COUNT) < 0)
+        return fail(w, EIO, "flush");
     return 0;
 }
 
 int dw_session_writer_sync(struct dw_session_writer *w)
 {
-    int *fd = NULL;
+    int fd;
     if (w->failed)
         return w->failed;
-    if (H5Fget_vfd_handle(w->file, w->fapl, (void **)&fd) < 0 || !fd)
+    if ((fd = h5_fd(w)) < 0)
         return fail(w, EIO, "getting the file descriptor");
-    if (fsync(*fd) < 0)
+    if (fsync(fd) < 0)
         return fail(w, errno, "fsync");
     return 0;
 }
