@@ -52,7 +52,7 @@ static const char *advice(int level)
 {
     switch (level) {
     case DW_L1:
-        return "Feed on demand, no extra pumping; cold pack; a bra not tight. Fever or no "
+        return "Feed on demand, no extra pumping; cold pack; a loose bra. Fever or no "
                "better in 2 days: get care.";
     case DW_L2:
         return "Please contact your breastfeeding clinic, midwife or GP within 24 hours.";
