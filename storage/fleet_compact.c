@@ -202,26 +202,34 @@ static int read_block(struct compact *c, hsize_t first)
 
 /* ---- the session files ---- */
 
+/* A fixed-length UTF-8 string attribute of loc into buf (cap bytes, the
+ * last kept for the NUL); buf unchanged when there is none. */
+static void read_str_attr(hid_t loc, const char *name, char *buf, size_t cap)
+{
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT), t;
+    if (a < 0)
+        return;
+    t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, cap - 1);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    H5Aread(a, t, buf);
+    H5Tclose(t);
+    H5Aclose(a);
+}
+
 /* Whether the session file name under dir_fd was compacted from the
  * fleet file `from` (its root attribute compacted_from). */
 static bool ours(struct compact *c, const char *name, const char *from)
 {
     char path[PATH_MAX + NAME_MAX + 2], got[NAME_MAX + 1] = "";
-    hid_t f, a, t;
+    hid_t f;
     snprintf(path, sizeof(path), "%s/%s", c->dir, name);
     f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) {
         H5Eclear2(H5E_DEFAULT);
         return false;
     }
-    if ((a = H5Aopen(f, "compacted_from", H5P_DEFAULT)) >= 0) {
-        t = H5Tcopy(H5T_C_S1);
-        H5Tset_size(t, sizeof(got) - 1);
-        H5Tset_cset(t, H5T_CSET_UTF8);
-        H5Aread(a, t, got);
-        H5Tclose(t);
-        H5Aclose(a);
-    }
+    read_str_attr(f, "compacted_from", got, sizeof(got));
     H5Fclose(f);
     H5Eclear2(H5E_DEFAULT);
     return !strcmp(got, from);
@@ -480,15 +488,7 @@ static int note_paths(struct compact *c)
 static bool is_fleet(hid_t file)
 {
     char fmt[32] = "";
-    hid_t a = H5Aopen(file, "format", H5P_DEFAULT), t;
-    if (a >= 0) {
-        t = H5Tcopy(H5T_C_S1);
-        H5Tset_size(t, sizeof(fmt) - 1);
-        H5Tset_cset(t, H5T_CSET_UTF8);
-        H5Aread(a, t, fmt);
-        H5Tclose(t);
-        H5Aclose(a);
-    }
+    read_str_attr(file, "format", fmt, sizeof(fmt));
     H5Eclear2(H5E_DEFAULT);
     return strcmp(fmt, DW_FLEET_FORMAT) == 0;
 }
