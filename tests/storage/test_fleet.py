@@ -45,6 +45,22 @@ def publishers(wd, n, verbose=False):
     return pubs, gs
 
 
+def endpoints(pubs):
+    return [p.sock.getsockopt(zmq.LAST_ENDPOINT).decode() for p in pubs]
+
+
+def fleet_recorder(wd, pubs, gs, args, dir=None):
+    """A verbose recorder with args on the publishers' endpoints, once each
+    publisher has its subscription; then each garment of gs (the first
+    len(gs) publishers) sends its HELLO."""
+    rec = Recorder(wd, endpoints(pubs), extra=args + ["-v"], dir=dir)
+    for p in pubs:
+        p.wait_subscriber()
+    for p, g in zip(pubs, gs):
+        p.frame(g.hello_frame())
+    return rec
+
+
 def send_all(pubs, gs, samples, start=0):
     """Interleaves the garments' messages: samples, STATUS, user events,
     acquire stats, detect alerts."""
@@ -64,7 +80,7 @@ def send_all(pubs, gs, samples, start=0):
 def both_layouts(wd):
     """The same streams into a fleet recorder and a session recorder."""
     pubs, gs = publishers(wd, N_DEV, verbose=True)
-    eps = [p.sock.getsockopt(zmq.LAST_ENDPOINT).decode() for p in pubs]
+    eps = endpoints(pubs)
     fleet = Recorder(wd, eps, extra=["--layout", "fleet", "--name", "t1", "-v"])
     sess = Recorder(wd, eps, extra=["--layout", "session", "-v"], dir=wd.path("sess"))
     for p in pubs:
@@ -149,6 +165,17 @@ def compact(wd, *paths, timeout=120):
     return [ln[6:] for ln in r.stdout.splitlines() if ln.startswith("file: ")], r.stdout
 
 
+def session_seqs(d, device):
+    """The session files of device in d (sorted) and the frame sequence
+    numbers they hold, in file order."""
+    mine = sorted(x for x in os.listdir(d) if x.startswith(device + "-"))
+    seqs = []
+    for x in mine:
+        with h5py.File(os.path.join(d, x), "r") as f:
+            seqs += list(f["frames/seq"][:])
+    return mine, seqs
+
+
 @case(timeout=180)
 def case_contract_and_compaction(wd):
     pubs, gs, path, sess = both_layouts(wd)
@@ -186,13 +213,8 @@ def case_auto_switch(wd):
     the compacted ones never replace the session layout's (same second,
     same garment: the next -k name)."""
     pubs, gs = publishers(wd, 3)
-    eps = [p.sock.getsockopt(zmq.LAST_ENDPOINT).decode() for p in pubs]
-    rec = Recorder(wd, eps, extra=["--layout", "auto", "--fleet-above", "2", "--name", "a",
-                                   "-v"])
-    for p in pubs:
-        p.wait_subscriber()
-    for p, g in zip(pubs[:2], gs[:2]):
-        p.frame(g.hello_frame())
+    rec = fleet_recorder(wd, pubs, gs[:2], ["--layout", "auto", "--fleet-above", "2",
+                                            "--name", "a"])
     send_all(pubs[:2], gs[:2], 20)
     rec.wait_flushed(20)
     pubs[2].frame(gs[2].hello_frame())
@@ -209,11 +231,7 @@ def case_auto_switch(wd):
     check("switching to the fleet layout" in rec.err, "no switch logged")
     compact(wd, fleet[0])
     for p in pubs:
-        mine = sorted(x for x in os.listdir(rec.dir) if x.startswith(p.device + "-"))
-        seqs = []
-        for x in mine:
-            with h5py.File(os.path.join(rec.dir, x), "r") as f:
-                seqs += list(f["frames/seq"][:])
+        mine, seqs = session_seqs(rec.dir, p.device)
         sent = [s for s, kind, _, _, _ in p.sent if kind == ds.SAMPLE]
         check(sorted(seqs) == sent, "%s: %d frames in %s, sent %d"
               % (p.device, len(seqs), mine, len(sent)))
@@ -228,13 +246,8 @@ def case_rotation(wd):
     next (a /devices row with reason rotation); compacted, each garment's
     session files hold every frame it sent, once."""
     pubs, gs = publishers(wd, 2)
-    eps = [p.sock.getsockopt(zmq.LAST_ENDPOINT).decode() for p in pubs]
-    rec = Recorder(wd, eps, extra=["--layout", "fleet", "--fleet-period", "2s", "--name", "r",
-                                   "-v"])
-    for p in pubs:
-        p.wait_subscriber()
-    for p, g in zip(pubs, gs):
-        p.frame(g.hello_frame())
+    rec = fleet_recorder(wd, pubs, gs, ["--layout", "fleet", "--fleet-period", "2s",
+                                        "--name", "r"])
     sent = 0
     end = time.monotonic() + 60
     # two periods closed, the third begun, whatever the machine's speed
@@ -253,11 +266,7 @@ def case_rotation(wd):
               % f["devices"][:]["reason"])
     compact(wd, *files)
     for p in pubs:
-        mine = sorted(x for x in os.listdir(rec.dir) if x.startswith(p.device + "-"))
-        seqs = []
-        for x in mine:
-            with h5py.File(os.path.join(rec.dir, x), "r") as f:
-                seqs += list(f["frames/seq"][:])
+        mine, seqs = session_seqs(rec.dir, p.device)
         want = [s for s, kind, _, _, _ in p.sent if kind == ds.SAMPLE]
         # none lost where a file ends and the next begins, none twice; the
         # last few sent may still be on their way when the recorder stops
@@ -278,15 +287,10 @@ def case_kill_writing(wd):
     logged as flushed (at most one flush interval lost) once and in order,
     and compacts."""
     pubs, gs = publishers(wd, N_DEV)
-    eps = [p.sock.getsockopt(zmq.LAST_ENDPOINT).decode() for p in pubs]
     sent = 0
     for round_ in range(KILLS):
-        rec = Recorder(wd, eps, extra=["--layout", "fleet", "--name", "k%d" % round_, "-v",
-                                       "--fsync", "1s"], dir=wd.path("k%d" % round_))
-        for p in pubs:
-            p.wait_subscriber()
-        for p, g in zip(pubs, gs):
-            p.frame(g.hello_frame())
+        rec = fleet_recorder(wd, pubs, gs, ["--layout", "fleet", "--name", "k%d" % round_,
+                                            "--fsync", "1s"], dir=wd.path("k%d" % round_))
         path = rec.wait_file()
         first = sent
         # killed after 1, 2, ... flushes with frames
@@ -319,7 +323,6 @@ def case_kill_writing(wd):
             p.sock.close()
         pubs = [ds.Publisher(wd.ep("pub%d-%d" % (i, round_)), g.device, wd.ctx)
                 for i, g in enumerate(gs)]
-        eps = [p.sock.getsockopt(zmq.LAST_ENDPOINT).decode() for p in pubs]
         print("round %d: killed after %d frames logged flushed, %d in the file, %d sent"
               % (round_, logged, n, n_sent))
 
@@ -327,13 +330,8 @@ def case_kill_writing(wd):
 def fleet_file(wd, samples):
     """A closed fleet file of N_DEV garments."""
     pubs, gs = publishers(wd, N_DEV)
-    eps = [p.sock.getsockopt(zmq.LAST_ENDPOINT).decode() for p in pubs]
-    rec = Recorder(wd, eps, extra=["--layout", "fleet", "--name", "c", "-v"],
-                   dir=wd.path("orig"))
-    for p in pubs:
-        p.wait_subscriber()
-    for p, g in zip(pubs, gs):
-        p.frame(g.hello_frame())
+    rec = fleet_recorder(wd, pubs, gs, ["--layout", "fleet", "--name", "c"],
+                         dir=wd.path("orig"))
     send_all(pubs, gs, samples)
     end = time.monotonic() + 60
     while max(flushed_fleet(rec), default=0) < N_DEV * samples:
