@@ -306,7 +306,12 @@ static int export_file(const char *path, const char *dir, int level)
     const struct dw_row_alert *al;
     size_t na;
     int e = -1;
+    struct stat sb;
 
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "%s: %s is a directory, not a ductwatch session file\n", prog, path);
+        goto out;
+    }
     if (!t || dw_session_reader_open(&r, path, err, sizeof(err)) < 0) {
         fprintf(stderr, "%s: %s\n", prog, t ? err : "out of memory");
         goto out;
