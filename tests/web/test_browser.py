@@ -306,17 +306,29 @@ def test_only_the_hub():
     check(mine and not others, "requests elsewhere: %s" % others[:5])
 
 
-@case(timeout=30)
+def problems(d):
+    return js(d, "return document.getElementById('problems').innerText")
+
+
+def fill_rgb(d, zone):
+    return js(d, "const c = getComputedStyle(S.shapes[arguments[0]].path).fill.match(/\\d+/g);"
+                 "return c && c.slice(0, 3).map(Number)", zone)
+
+
+@case(timeout=120)
 def test_blocked_duct_outlined():
-    """A blocked duct simulated fast: D1 on the page, its zone outlined."""
+    """A blocked duct simulated fast (two hours a second, so that the
+    garment is still live when the page opens): D1 on the page, its zone
+    outlined and firmer in colour than the others; H1's hint at a feed;
+    then the garment gone: said in words."""
     close_live()
     p = Pipeline(os.path.join(TMP, "duct"),
-                 ["--scenario", "blocked-duct", "--seed", "1", "--duration", "42h", "--side", "left",
-                  "--zone", "2", "--onset", "26h", "--rate", "1", "--fast"], subscribers=1)
+                 ["--scenario", "blocked-duct", "--seed", "1", "--duration", "72h", "--side", "left",
+                  "--zone", "2", "--onset", "26h", "--rate", "1", "--speed", "7200"], subscribers=1)
     sub = p.subscriber()
     d = browser()
     try:
-        d1 = wait_for(lambda: [a for a in sub.alerts if a["rule"] == "D1"], 120, "D1 from detect")[0]
+        d1 = wait_for(lambda: [a for a in sub.alerts if a["rule"] == "D1"], 90, "D1 from detect")[0]
         check(d1["zone"] == 2, "D1 at %s" % d1["zone"])
         open_page(d, p.web)
         # the page re-renders its lists as alerts arrive: read text and
@@ -331,7 +343,18 @@ def test_blocked_duct_outlined():
         outlined = js(d, "return [...S.shapes].filter(s => s.outline.style.display !== 'none')"
                          ".map(s => S.shapes.indexOf(s))")
         check(2 in outlined, "outlined zones %s" % outlined)
+        check(not js(d, "return document.getElementById('garment').classList.contains('stale')"),
+              "the garment is not live on the page: %s" % problems(d))
         paths = shoot(d, "blocked-duct") + shoot(d, "blocked-duct", "dark")
+        # the other colouring: each zone's pressure against its usual
+        by_id(d, "m-firm").click()
+        wait_for(lambda: js(d, "return S.shapes[2].label.textContent").endswith("×"), 5,
+                 "firmness on the zones")
+        print("firmness on the page: zone 2 (D1) %s %s, zone 10 (its mirror) %s %s" % (
+            js(d, "return S.shapes[2].label.textContent"), fill_rgb(d, 2),
+            js(d, "return S.shapes[10].label.textContent"), fill_rgb(d, 10)))
+        paths += shoot(d, "blocked-duct-firmness")
+        by_id(d, "m-warm").click()
         print("screenshots: %s" % ", ".join(paths))
         # a feed starts: the detector's H1 says which side is firmer, the
         # page says it in words
@@ -344,6 +367,13 @@ def test_blocked_duct_outlined():
                         "the hint on the page")
         check(hint == "The %s side feels firmer: you may start there." % h1["side"],
               "hint %r for H1 %s" % (hint, h1["side"]))
+        # the garment gone (its link closed): said in words, not only grey
+        p.stop_proc("sim")
+        wait_for(lambda: "The garment is not connected" in problems(d), 10,
+                 "'not connected' in words on the page")
+        check(js(d, "return document.getElementById('garment').classList.contains('stale')"),
+              "the last values not marked as old")
+        print("screenshots: %s" % ", ".join(shoot(d, "link-lost")))
     finally:
         d.quit()
         sub.close()
