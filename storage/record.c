@@ -81,6 +81,7 @@ struct config {
     const char *name;       /* the recorder's name in fleet file names */
     char **compact;         /* --compact: the files */
     int n_compact;
+    size_t compact_memory;  /* --compact-memory, bytes (0: the default) */
 };
 
 struct device {
@@ -158,8 +159,10 @@ static void usage(void)
 "      --fleet-period D   a new fleet file every D of host time (default 1h)\n"
 "      --name NAME        the recorder's name in fleet file names (default: host)\n"
 "      --compact          rewrite the closed fleet files given as operands into\n"
-"                         session files in their directory, remove them, exit\n",
-           prog, prog, prog, FLEET_AUTO_ABOVE);
+"                         session files in their directory, remove them, exit\n"
+"      --compact-memory K KiB of rows --compact holds before it writes them\n"
+"                         (default %zu; more: fewer rounds)\n",
+           prog, prog, prog, FLEET_AUTO_ABOVE, DW_FLEET_COMPACT_MEMORY >> 10);
     dw_cli_usage_std(25, DW_CLI_HELP_CURVE_CLIENT | DW_CLI_HELP_INSECURE | DW_CLI_HELP_VERSION);
     printf(
 "\n"
@@ -173,9 +176,11 @@ static void usage(void)
 }
 
 enum { O_SUB = 256, O_ROTATE, O_FSYNC_EVERY, O_CHUNK, O_RECOVER, O_CURVE_KEY, O_SERVER_KEY,
-       O_INSECURE, O_LAYOUT, O_FLEET_ABOVE, O_FLEET_PERIOD, O_NAME, O_COMPACT };
+       O_INSECURE, O_LAYOUT, O_FLEET_ABOVE, O_FLEET_PERIOD, O_NAME, O_COMPACT,
+       O_COMPACT_MEMORY };
 
-/* The fleet options (--layout, --fleet-above, --fleet-period, --name);
+/* The fleet options (--layout, --fleet-above, --fleet-period, --name,
+ * --compact-memory);
  * false for any other option. */
 static bool parse_fleet_option(int ch, struct config *c)
 {
@@ -207,6 +212,11 @@ static bool parse_fleet_option(int ch, struct config *c)
             dw_usage_error(prog, "bad --name '%s' (letters, digits, '-' and '_', as a "
                            "device id)", optarg);
         c->name = optarg;
+        return true;
+    case O_COMPACT_MEMORY:
+        if (dw_parse_u64(optarg, 64, (uint64_t)1 << 32, &u) < 0)
+            dw_usage_error(prog, "bad --compact-memory '%s' (KiB, 64..4294967296)", optarg);
+        c->compact_memory = (size_t)u << 10;
         return true;
     }
     return false;
@@ -248,6 +258,7 @@ static void parse_args(int argc, char **argv, struct config *c)
         { "fleet-period", required_argument, NULL, O_FLEET_PERIOD },
         { "name", required_argument, NULL, O_NAME },
         { "compact", no_argument, NULL, O_COMPACT },
+        { "compact-memory", required_argument, NULL, O_COMPACT_MEMORY },
         DW_CLI_LONGOPTS_STD,
         { 0 },
     };
@@ -1137,13 +1148,13 @@ static int do_recover(const char *path)
 
 /* ---- --compact ---- */
 
-static int do_compact(char **files, int n)
+static int do_compact(char **files, int n, size_t memory)
 {
     int status = DW_EXIT_OK;
     for (int i = 0; i < n; i++) {
         struct dw_fleet_compact_report rep = { 0 };
         char err[DW_SESSION_ERR_MAX];
-        if (dw_fleet_compact(files[i], &rep, err, sizeof(err)) < 0) {
+        if (dw_fleet_compact(files[i], memory, &rep, err, sizeof(err)) < 0) {
             dw_err("%s", err);
             status = DW_EXIT_FAILURE;
             continue;
@@ -1336,7 +1347,7 @@ int main(int argc, char **argv)
     if (r.cfg.recover)
         return do_recover(r.cfg.recover);
     if (r.cfg.compact)
-        return do_compact(r.cfg.compact, r.cfg.n_compact);
+        return do_compact(r.cfg.compact, r.cfg.n_compact, r.cfg.compact_memory);
     r.fleet_on = r.cfg.layout == LAYOUT_FLEET;
 
     umask(077);

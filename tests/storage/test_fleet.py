@@ -153,6 +153,9 @@ def compact(wd, *paths, timeout=120):
 def case_contract_and_compaction(wd):
     pubs, gs, path, sess = both_layouts(wd)
     check_fleet_contract(path, pubs, gs)
+    os.makedirs(wd.path("rounds"))
+    rounds = os.path.join(wd.path("rounds"), os.path.basename(path))
+    shutil.copy(path, rounds)
     files, out = compact(wd, path)
     check(not os.path.exists(path), "the compacted fleet file is still there")
     check(len(files) == N_DEV, "%d session files: %s" % (len(files), out))
@@ -165,6 +168,18 @@ def case_contract_and_compaction(wd):
         b = wd.run(replay_argv(theirs[dev], "--fast", "--out", "stdout"), timeout=60, text=False)
         check(a.returncode == 0 and a.stdout and a.stdout == b.stdout,
               "%s: replay differs (%d vs %d bytes)" % (dev, len(a.stdout), len(b.stdout)))
+    # rows held in 64 KiB at most: written in several rounds (each session
+    # file suspended between them), the same files as in one round
+    r = wd.run(["ductwatch-record", "-v", "--compact", "--compact-memory", "64", rounds],
+               timeout=120)
+    n = len(re.findall(r"round \d+, ", r.stderr))
+    check(r.returncode == 0 and n >= 3, "--compact in rounds: exit %d, %d rounds: %s"
+          % (r.returncode, n, r.stderr[-800:]))
+    got = [ln[6:] for ln in r.stdout.splitlines() if ln.startswith("file: ")]
+    check(sorted(map(os.path.basename, got)) == sorted(map(os.path.basename, files)),
+          "files in rounds %s vs %s" % (got, files))
+    for f in files:
+        same_session(f, os.path.join(wd.path("rounds"), os.path.basename(f)))
     # every existing consumer: ductwatch report and info
     html = wd.path("r.html")
     st, _, err = report(files[0], "-o", html)
@@ -174,8 +189,8 @@ def case_contract_and_compaction(wd):
     # a second run has nothing left to do
     r = wd.run(["ductwatch-record", "--compact", path], timeout=60)
     check(r.returncode != 0, "--compact of a removed file succeeded")
-    print("%d garments, %d frames: fleet file == session layout after compaction"
-          % (N_DEV, N_DEV * SAMPLES))
+    print("%d garments, %d frames: fleet file == session layout after compaction, "
+          "in one round and in %d" % (N_DEV, N_DEV * SAMPLES, n))
 
 
 @case(timeout=120)
