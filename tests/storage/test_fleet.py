@@ -282,6 +282,54 @@ def case_rotation(wd):
           % (len(files), total()))
 
 
+@case(timeout=120)
+def case_compact_closed(wd):
+    """--compact-closed --fleet-period 2s: each fleet file the recorder
+    closes is compacted by its idle-priority child while it records on:
+    the closed fleet files go, and each garment's session files hold
+    every frame it sent, once."""
+    pubs, gs = publishers(wd, 2)
+    eps = [p.sock.getsockopt(zmq.LAST_ENDPOINT).decode() for p in pubs]
+    rec = Recorder(wd, eps, extra=["--layout", "fleet", "--fleet-period", "2s", "--name", "cc",
+                                   "--compact-closed", "-v"])
+    for p in pubs:
+        p.wait_subscriber()
+    for p, g in zip(pubs, gs):
+        p.frame(g.hello_frame())
+    sent = 0
+    end = time.monotonic() + 60
+    while rec.err.count("recording the fleet into") < 3:
+        send_all(pubs, gs, 5, sent)
+        sent += 5
+        time.sleep(0.05)
+        check(time.monotonic() < end, "no third fleet file: %s" % rec.err[-500:])
+    closed = rec.files()[:2]
+    # compacted while the recorder goes on: the closed fleet files go
+    while any(os.path.exists(f) for f in closed) or rec.err.count(") done") < 2:
+        send_all(pubs, gs, 5, sent)
+        sent += 5
+        time.sleep(0.05)
+        check(time.monotonic() < end, "closed fleet files not compacted: %s" % rec.err[-800:])
+    check("SCHED_IDLE" in rec.err and not re.search(r"compaction \(process \d+\) failed", rec.err),
+          rec.err[-800:])
+    check(rec.stop() == 0, rec.err[-800:])
+    deadline = time.monotonic() + 60  # the last file's compaction outlives the recorder
+    while any(x.startswith("fleet-") for x in os.listdir(rec.dir)):
+        check(time.monotonic() < deadline, "fleet files left: %s" % os.listdir(rec.dir))
+        time.sleep(0.1)
+    for p in pubs:
+        mine = sorted(x for x in os.listdir(rec.dir) if x.startswith(p.device + "-"))
+        seqs = []
+        for x in mine:
+            with h5py.File(os.path.join(rec.dir, x), "r") as f:
+                seqs += list(f["frames/seq"][:])
+        want = [s for s, kind, _, _, _ in p.sent if kind == ds.SAMPLE]
+        check(sorted(seqs) == want[:len(seqs)] and len(seqs) >= len(want) - 5,
+              "%s: %d frames in %d files, sent %d" % (p.device, len(seqs), len(mine), len(want)))
+        check(len(mine) >= 3, "%s: session files %s" % (p.device, mine))
+    print("%d fleet files compacted by the recorder itself, nothing left" % len(rec.files()))
+
+
 def flushed_fleet(rec):
     return [int(x) for x in re.findall(r"fleet: flushed, (\d+) frames", rec.err)]
 
