@@ -180,6 +180,9 @@ def session_seqs(d, device):
 def case_contract_and_compaction(wd):
     pubs, gs, path, sess = both_layouts(wd)
     check_fleet_contract(path, pubs, gs)
+    os.makedirs(wd.path("rounds"))
+    rounds = os.path.join(wd.path("rounds"), os.path.basename(path))
+    shutil.copy(path, rounds)
     files, out = compact(wd, path)
     check(not os.path.exists(path), "the compacted fleet file is still there")
     check(len(files) == N_DEV, "%d session files: %s" % (len(files), out))
@@ -192,6 +195,18 @@ def case_contract_and_compaction(wd):
         b = wd.run(replay_argv(theirs[dev], "--fast", "--out", "stdout"), timeout=60, text=False)
         check(a.returncode == 0 and a.stdout and a.stdout == b.stdout,
               "%s: replay differs (%d vs %d bytes)" % (dev, len(a.stdout), len(b.stdout)))
+    # rows held in 64 KiB at most: written in several rounds (each session
+    # file suspended between them), the same files as in one round
+    r = wd.run(["ductwatch-record", "-v", "--compact", "--compact-memory", "64", rounds],
+               timeout=120)
+    n = len(re.findall(r"round \d+, ", r.stderr))
+    check(r.returncode == 0 and n >= 3, "--compact in rounds: exit %d, %d rounds: %s"
+          % (r.returncode, n, r.stderr[-800:]))
+    got = [ln[6:] for ln in r.stdout.splitlines() if ln.startswith("file: ")]
+    check(sorted(map(os.path.basename, got)) == sorted(map(os.path.basename, files)),
+          "files in rounds %s vs %s" % (got, files))
+    for f in files:
+        same_session(f, os.path.join(wd.path("rounds"), os.path.basename(f)))
     # every existing consumer: ductwatch report and info
     html = wd.path("r.html")
     st, _, err = report(files[0], "-o", html)
@@ -201,8 +216,8 @@ def case_contract_and_compaction(wd):
     # a second run has nothing left to do
     r = wd.run(["ductwatch-record", "--compact", path], timeout=60)
     check(r.returncode != 0, "--compact of a removed file succeeded")
-    print("%d garments, %d frames: fleet file == session layout after compaction"
-          % (N_DEV, N_DEV * SAMPLES))
+    print("%d garments, %d frames: fleet file == session layout after compaction, "
+          "in one round and in %d" % (N_DEV, N_DEV * SAMPLES, n))
 
 
 @case(timeout=120)
@@ -274,6 +289,54 @@ def case_rotation(wd):
               "%s: %d frames in %d files, sent %d" % (p.device, len(seqs), len(mine), len(want)))
     print("%d fleet files of 2 s, %d frames, compacted into each garment's session files"
           % (len(files), total()))
+
+
+@case(timeout=120)
+def case_compact_closed(wd):
+    """--compact-closed --fleet-period 2s: each fleet file the recorder
+    closes is compacted by its idle-priority child while it records on:
+    the closed fleet files go, and each garment's session files hold
+    every frame it sent, once."""
+    pubs, gs = publishers(wd, 2)
+    eps = [p.sock.getsockopt(zmq.LAST_ENDPOINT).decode() for p in pubs]
+    rec = Recorder(wd, eps, extra=["--layout", "fleet", "--fleet-period", "2s", "--name", "cc",
+                                   "--compact-closed", "-v"])
+    for p in pubs:
+        p.wait_subscriber()
+    for p, g in zip(pubs, gs):
+        p.frame(g.hello_frame())
+    sent = 0
+    end = time.monotonic() + 60
+    while rec.err.count("recording the fleet into") < 3:
+        send_all(pubs, gs, 5, sent)
+        sent += 5
+        time.sleep(0.05)
+        check(time.monotonic() < end, "no third fleet file: %s" % rec.err[-500:])
+    closed = rec.files()[:2]
+    # compacted while the recorder goes on: the closed fleet files go
+    while any(os.path.exists(f) for f in closed) or rec.err.count(") done") < 2:
+        send_all(pubs, gs, 5, sent)
+        sent += 5
+        time.sleep(0.05)
+        check(time.monotonic() < end, "closed fleet files not compacted: %s" % rec.err[-800:])
+    check("SCHED_IDLE" in rec.err and not re.search(r"compaction \(process \d+\) failed", rec.err),
+          rec.err[-800:])
+    check(rec.stop() == 0, rec.err[-800:])
+    deadline = time.monotonic() + 60  # the last file's compaction outlives the recorder
+    while any(x.startswith("fleet-") for x in os.listdir(rec.dir)):
+        check(time.monotonic() < deadline, "fleet files left: %s" % os.listdir(rec.dir))
+        time.sleep(0.1)
+    for p in pubs:
+        mine = sorted(x for x in os.listdir(rec.dir) if x.startswith(p.device + "-"))
+        seqs = []
+        for x in mine:
+            with h5py.File(os.path.join(rec.dir, x), "r") as f:
+                seqs += list(f["frames/seq"][:])
+        want = [s for s, kind, _, _, _ in p.sent if kind == ds.SAMPLE]
+        check(sorted(seqs) == want[:len(seqs)] and len(seqs) >= len(want) - 5,
+              "%s: %d frames in %d files, sent %d" % (p.device, len(seqs), len(mine), len(want)))
+        check(len(mine) >= 3, "%s: session files %s" % (p.device, mine))
+    print("%d fleet files compacted by the recorder itself, nothing left" % len(rec.files()))
 
 
 def flushed_fleet(rec):
