@@ -1,6 +1,7 @@
 /* Detector core on synthetic series fed at device times: baselines, gating,
  * each rule, escalation, determinism. */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -36,9 +37,30 @@ struct log {
     unsigned n;
 };
 
+/* DW_TEST_ALERT_LOG=FILE appends every alert of every test to FILE, one
+ * line each, so that two builds of the detector can be compared alert for
+ * alert (docs/performance.md 3.11). */
+static void log_line(const struct dw_alert *a)
+{
+    static FILE *out;
+    static bool tried;
+    if (!tried) {
+        const char *path = getenv("DW_TEST_ALERT_LOG");
+        tried = true;
+        out = path ? fopen(path, "a") : NULL;
+    }
+    if (!out)
+        return;
+    fprintf(out, "%s %" PRIu64 " %s L%d %d side %d zone %d t %" PRIu64 " v %.17g th %.17g %s\n",
+            a->device, a->id, a->rule, a->level, a->state, a->side, a->zone, a->t_device_us,
+            a->value, a->threshold, a->message);
+    fflush(out);
+}
+
 static void on_alert(const struct dw_alert *a, void *u)
 {
     struct log *l = u;
+    log_line(a);
     if (l->n == 4096)
         return;
     struct rec *r = &l->r[l->n++];
