@@ -94,8 +94,9 @@ static struct dw_device *device_find(const struct dw_detector *d, const char *id
 static int zone_init(struct dw_detector *d, struct dw_zone *z)
 {
     memset(z, 0, sizeof(*z));
-    if (dw_ring_init(&z->base_l, d->baseline_window_min) < 0 ||
-        dw_ring_init(&z->base_a, d->baseline_window_min) < 0)
+    /* L and A are temperature differences: 0.01 degrees C */
+    if (dw_ring_init(&z->base_l, d->baseline_window_min, DW_FIXED16_CENTI) < 0 ||
+        dw_ring_init(&z->base_a, d->baseline_window_min, DW_FIXED16_CENTI) < 0)
         return -ENOMEM;
     z->p1_bits = calloc(d->p1_window_min, 1);
     if (!z->p1_bits)
