@@ -29,6 +29,12 @@
 #include "stream_sub.h"
 
 #define MAX_SUB 16
+/* The largest message a peer may send detect's PUB (ZMQ_MAXMSGSIZE): a
+ * subscription, one byte and a topic prefix. libzmq disconnects a peer that
+ * announces more before it buffers it (a 5 MB subscription once cost its
+ * size in detect's memory, issue 21 item 3; acquire's XPUB has the same
+ * limit). */
+#define DETECT_SUBSCRIPTION_MAX 4096
 
 static const char *prog = "ductwatch-detect";
 static volatile sig_atomic_t stop;
@@ -362,6 +368,8 @@ static int run_live(struct app *a, const char **subs, unsigned n_sub, const char
     int hwm = DW_HWM_DEFAULT;
     zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(a->pub, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    int64_t max = DETECT_SUBSCRIPTION_MAX;
+    zmq_setsockopt(a->pub, ZMQ_MAXMSGSIZE, &max, sizeof(max));
     const char *why = NULL;
     if (dw_ipc_endpoint_check(pub_ep, &why) < 0)
         dw_usage_error(prog, "--pub %s: %s", pub_ep, why); /* as acquire's policy */
