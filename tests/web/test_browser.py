@@ -388,6 +388,32 @@ def test_only_the_hub():
     check(mine and not others, "requests elsewhere: %s" % others[:5])
 
 
+def firmness_reads(d, zone, n=6, seconds=4):
+    """Renders of the Firmness view while the zone's D1 is active: per
+    zone of its breast [zone, firmness, distance of its fill from the
+    neutral colour], read in one script."""
+    reads, seen, end = [], None, time.time() + seconds
+    while len(reads) < n and time.time() < end:
+        r = js(d, "const v = S.st.values, z = S.st.zones, zn = arguments[0];"
+                  "if (![...S.alerts.values()].some((a) => a.rule === 'D1' && a.zone === zn))"
+                  " return null;"
+                  "const n = getComputedStyle(document.documentElement)"
+                  ".getPropertyValue('--zone-neutral').trim() || '#d8d2c8';"
+                  "const h = [1, 3, 5].map((i) => parseInt(n.slice(i, i + 2), 16));"
+                  "return [v.t_device_us, z.map((x, i) => x.side === z[zn].side ? [i, v.firmness[i],"
+                  " getComputedStyle(S.shapes[i].path).fill.match(/\\d+/g).slice(0, 3)"
+                  ".reduce((a, c, k) => a + Math.abs(Number(c) - h[k]), 0)] : null)"
+                  ".filter((x) => x)]", zone)
+        # a breast with no pressure on it (the garment off) has no firmest zone
+        if r and r[0] != seen and all(f[1] is not None for f in r[1]) and \
+                max(f[1] for f in r[1]) >= 0.1:
+            seen = r[0]
+            reads.append(r[1])
+        time.sleep(0.15)
+    print("firmness renders, the D1 zone's breast: %s" % reads)
+    return reads
+
+
 def fill_rgb(d, zone):
     return js(d, "const c = getComputedStyle(S.shapes[arguments[0]].path).fill.match(/\\d+/g);"
                  "return c && c.slice(0, 3).map(Number)", zone)
@@ -423,16 +449,28 @@ def test_blocked_duct_outlined():
         check(2 in outlined, "outlined zones %s" % outlined)
         check(not js(d, "return document.getElementById('garment').classList.contains('stale')"),
               "the garment is not live on the page: %s" % problems(d))
-        paths = shoot(d, "blocked-duct") + shoot(d, "blocked-duct", "dark")
-        # the other colouring: each zone's pressure against its usual
+        # the other colouring first, while D1 is still active (the garment
+        # runs at two hours a second): what F1 compares, each zone's R
         by_id(d, "m-firm").click()
         wait_for(lambda: js(d, "return S.shapes[2].label.textContent").endswith("×"), 5,
                  "firmness on the zones")
         print("firmness on the page: zone 2 (D1) %s %s, zone 10 (its mirror) %s %s" % (
             js(d, "return S.shapes[2].label.textContent"), fill_rgb(d, 2),
             js(d, "return S.shapes[10].label.textContent"), fill_rgb(d, 10)))
-        paths += shoot(d, "blocked-duct-firmness")
+        reads = firmness_reads(d, 2)
+        check(len(reads) >= 4, "too few renders with D1 active: %s" % reads)
+        # the blocked zone is the firmest of its breast and its colour the
+        # farthest from the neutral, in two renders of three at least (a
+        # feed window brings every zone down together for a moment)
+        top = [r for r in reads if max(r, key=lambda f: f[1])[0] == 2 and
+               all(f[2] < max(r, key=lambda f: f[2])[2] for f in r if f[0] != 2) and
+               max(r, key=lambda f: f[2])[0] == 2]
+        check(3 * len(top) >= 2 * len(reads),
+              "the D1 zone 2 is the firmest and most extreme colour of its breast in %d of %d "
+              "renders: %s" % (len(top), len(reads), reads))
+        paths = shoot(d, "blocked-duct-firmness")
         by_id(d, "m-warm").click()
+        paths += shoot(d, "blocked-duct") + shoot(d, "blocked-duct", "dark")
         print("screenshots: %s" % ", ".join(paths))
         # a feed starts: the detector's H1 says which side is firmer, the
         # page says it in words
