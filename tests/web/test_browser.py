@@ -470,6 +470,7 @@ def test_blocked_duct_outlined():
               "renders: %s" % (len(top), len(reads), reads))
         paths = shoot(d, "blocked-duct-firmness")
         by_id(d, "m-warm").click()
+        js(d, "window.scrollTo(0, 0)")  # the garment in view, as the page opens
         paths += shoot(d, "blocked-duct") + shoot(d, "blocked-duct", "dark")
         print("screenshots: %s" % ", ".join(paths))
         # a feed starts: the detector's H1 says which side is firmer, the
