@@ -20,6 +20,10 @@
 /* After a restart with messages still held by the last worker: their ack
  * wait and this much more, so that they come again first, in order. */
 #define RESUME_MARGIN_MS 500
+/* A request not answered to its end this long after it expired (a
+ * connection lost meanwhile) is replaced. */
+#define REQUEST_GRACE_MS 2000
+#define MIN_EXPIRES_MS 10
 
 struct held {
     natsMsg *m;
@@ -33,8 +37,12 @@ struct dw_jssub {
     natsOptions *opts;
     natsConnection *nc;
     jsCtx *js;
-    natsSubscription *sub;
+    natsSubscription *sub;  /* on inbox */
+    char inbox[128], next_subj[NAME_LEN * 2 + 64];
+    int64_t outstanding;    /* messages the last pull request may still bring */
+    int64_t req_end_ms;     /* when that request expires (nats_Now) */
     bool resumed;
+    uint64_t reconnects;    /* the connection's, at the last fetch */
     uint64_t not_before_ns; /* the first fetch (see RESUME_MARGIN_MS) */
     struct held *held;
     size_t n_held, cap_held;
@@ -91,16 +99,22 @@ static int consumer(struct dw_jssub *s, const char *filter, char *why, size_t ca
     return 0;
 }
 
-static int bind_sub(struct dw_jssub *s, const char *filter, char *why, size_t cap)
+/* The pull subscription: an inbox the consumer's messages come to, asked
+ * for by MSG.NEXT requests (see dw_jssub_fetch: not libnats' fetch). */
+static int bind_sub(struct dw_jssub *s, char *why, size_t cap)
 {
-    jsSubOptions so;
-    jsErrCode jerr = 0;
-    jsSubOptions_Init(&so);
-    so.Stream = s->stream;
-    so.Consumer = s->name;
-    if (js_PullSubscribe(&s->sub, s->js, filter, s->name, NULL, &so, &jerr) != NATS_OK) {
-        snprintf(why, cap, "cannot bind to consumer %s: %s (%d)", s->name,
-                 nats_GetLastError(NULL), (int)jerr);
+    natsInbox *inbox = NULL;
+    snprintf(s->next_subj, sizeof(s->next_subj), "$JS.API.CONSUMER.MSG.NEXT.%s.%s", s->stream,
+             s->name);
+    if (natsInbox_Create(&inbox) != NATS_OK) {
+        snprintf(why, cap, "out of memory");
+        return -ENOMEM;
+    }
+    snprintf(s->inbox, sizeof(s->inbox), "%s", inbox);
+    natsInbox_Destroy(inbox);
+    if (natsConnection_SubscribeSync(&s->sub, s->nc, s->inbox) != NATS_OK ||
+        natsSubscription_SetPendingLimits(s->sub, -1, -1) != NATS_OK) {
+        snprintf(why, cap, "cannot subscribe to %s: %s", s->inbox, nats_GetLastError(NULL));
         return -EIO;
     }
     return 0;
@@ -131,7 +145,7 @@ struct dw_jssub *dw_jssub_open(const struct dw_jssub_config *c, char *why, size_
         snprintf(why, cap, "JetStream: %s", natsStatus_GetText(st));
         goto fail;
     }
-    if (consumer(s, filter, why, cap) < 0 || bind_sub(s, filter, why, cap) < 0)
+    if (consumer(s, filter, why, cap) < 0 || bind_sub(s, why, cap) < 0)
         goto fail;
     return s;
 fail:
@@ -307,54 +321,101 @@ static bool redelivered(natsMsg *m)
     return again;
 }
 
-/* The batch to ask for. libnats 3.4.1's fetch first takes the messages a
- * late answer to an earlier fetch left queued (P of them), then asks the
- * server for batch - P and keeps receiving while its count differs from
- * that: with P > batch / 2 it never does, and writes past its array of
- * batch messages (heap corruption, seen at 1000 garments). Asking for
- * exactly what is queued (at most the batch) takes it all without a
- * request. */
-static int fetch_batch(struct dw_jssub *s)
+/* A pull request for the batch, expiring on the server after wait_ms. */
+static void request(struct dw_jssub *s, int wait_ms)
 {
-    int queued = 0;
-    if (natsSubscription_GetPending(s->sub, &queued, NULL) != NATS_OK || queued <= 0)
-        return s->c.batch;
-    return queued < s->c.batch ? queued : s->c.batch;
+    char body[96];
+    int n = snprintf(body, sizeof(body), "{\"batch\":%d,\"expires\":%" PRId64 "}", s->c.batch,
+                     (int64_t)wait_ms * 1000000);
+    if (natsConnection_PublishRequest(s->nc, s->next_subj, s->inbox, body, n) == NATS_OK) {
+        s->outstanding = s->c.batch;
+        s->req_end_ms = nats_Now() + wait_ms;
+    }
+}
+
+/* A status message of the server (no user data): 408 the request
+ * expired, 404 nothing, 409 ended otherwise, 100 a heartbeat. */
+static bool status(natsMsg *m, const char **code)
+{
+    return natsMsgHeader_Get(m, "Status", code) == NATS_OK && natsMsg_GetDataLength(m) == 0;
+}
+
+/* One message taken: handled and held, or (out of memory) dropped un-acked. */
+static int take(struct dw_jssub *s, natsMsg *m, struct dw_stream_sub *sub)
+{
+    char dev[DW_ID_LEN + 1] = "";
+    int r;
+    s->n.messages++;
+    if (redelivered(m))
+        s->n.redelivered++;
+    if ((r = handle(s, m, sub, dev)) == 0 && (r = hold(s, m, dev)) == 0)
+        return 0;
+    natsMsg_Destroy(m); /* not acked: it comes again after the ack wait */
+    return -ENOMEM;
+}
+
+/* Pulls by hand (MSG.NEXT on the consumer, answers to our inbox) rather
+ * than with libnats 3.4.1's natsSubscription_Fetch: its fetch writes past
+ * the array it allocated for the batch when answers to an earlier fetch
+ * come late (heap corruption seen at 300 garments in a cluster, with a
+ * batch as small as 2). One request is out at a time; what it brings
+ * after our wait ended is taken by the next call. */
+/* After a reconnect: what was on its way to us is lost and un-acked, and
+ * the server delivers it again only after the ack wait, while new
+ * messages would come at once (out of order: dropped as repeats, lost).
+ * So wait as after a restart. */
+static void after_reconnect(struct dw_jssub *s)
+{
+    natsStatistics *st = NULL;
+    uint64_t in_msgs, in_bytes, out_msgs, out_bytes, rec = 0;
+    if (natsStatistics_Create(&st) != NATS_OK)
+        return;
+    if (natsConnection_GetStats(s->nc, st) == NATS_OK &&
+        natsStatistics_GetCounts(st, &in_msgs, &in_bytes, &out_msgs, &out_bytes, &rec) ==
+            NATS_OK && rec > s->reconnects) {
+        s->reconnects = rec;
+        s->outstanding = 0;
+        s->not_before_ns = dw_now_monotonic_ns() +
+                           (uint64_t)(s->c.ack_wait_ms + RESUME_MARGIN_MS) * 1000000;
+        dw_info("%s: reconnected: waiting the ack wait (%" PRId64 " ms) for what was in flight "
+                "to come again first", s->name, s->c.ack_wait_ms);
+    }
+    natsStatistics_Destroy(st);
 }
 
 int dw_jssub_fetch(struct dw_jssub *s, int timeout_ms, struct dw_stream_sub *sub)
 {
-    natsMsgList list = { 0 };
-    jsErrCode jerr = 0;
-    natsStatus st;
-    int i, r = 0;
+    int64_t end = nats_Now() + (timeout_ms > 0 ? timeout_ms : 0);
+    int got = 0, r = 0;
 
+    after_reconnect(s);
     if (s->not_before_ns && dw_now_monotonic_ns() < s->not_before_ns) {
         nats_Sleep(timeout_ms);
         return 0;
     }
     s->not_before_ns = 0;
-    st = natsSubscription_Fetch(&list, s->sub, fetch_batch(s), timeout_ms, &jerr);
-    if (st == NATS_TIMEOUT || (st != NATS_OK && !natsConnection_IsClosed(s->nc)))
-        return 0; /* nothing came; a lost connection reconnects by itself */
-    if (st != NATS_OK)
-        return -EIO;
-    for (i = 0; i < list.Count; i++) {
-        char dev[DW_ID_LEN + 1] = "";
-        natsMsg *m = list.Msgs[i];
-        s->n.messages++;
-        if (redelivered(m))
-            s->n.redelivered++;
-        if (r == 0)
-            r = handle(s, m, sub, dev);
-        if (r == 0 && hold(s, m, dev) == 0) {
-            list.Msgs[i] = NULL; /* held: no longer the list's */
+    /* a request whose end was never said (a lost connection): ask again */
+    if (!s->outstanding || nats_Now() > s->req_end_ms + REQUEST_GRACE_MS)
+        request(s, timeout_ms > MIN_EXPIRES_MS ? timeout_ms : MIN_EXPIRES_MS);
+    while (s->outstanding > 0 && r == 0) {
+        natsMsg *m = NULL;
+        const char *code = NULL;
+        int64_t left = end - nats_Now();
+        if (natsSubscription_NextMsg(&m, s->sub, left > 0 ? left : 1) != NATS_OK)
+            break;
+        if (status(m, &code)) {
+            if (strcmp(code, "100") != 0)
+                s->outstanding = 0; /* this request is over */
+            natsMsg_Destroy(m);
             continue;
         }
-        r = -ENOMEM; /* not acked: it comes again after the ack wait */
+        s->outstanding--;
+        got++;
+        r = take(s, m, sub);
+        if (nats_Now() >= end)
+            break;
     }
-    natsMsgList_Destroy(&list);
-    return r < 0 ? r : i;
+    return r < 0 ? r : got;
 }
 
 size_t dw_jssub_ack(struct dw_jssub *s,
@@ -369,7 +430,8 @@ size_t dw_jssub_ack(struct dw_jssub *s,
             continue;
         }
         /* a lost ack only costs a redelivery, dropped by its seq */
-        natsMsg_Ack(h->m, NULL);
+        if (natsMsg_GetReply(h->m))
+            natsConnection_PublishString(s->nc, natsMsg_GetReply(h->m), "+ACK");
         natsMsg_Destroy(h->m);
         acked++;
     }

@@ -1,8 +1,9 @@
 /* A worker's partition of the fleet stream (docs/operations.md): the
  * durable pull consumer <role>-p<K> on dw.p.<K>.>, created explicitly
- * (explicit ack, an ack wait longer than the slowest flush) and bound to,
- * never unsubscribed nor drained (in libnats 3.4 that deletes the
- * durable): a restarted worker resumes where the last one stopped.
+ * (explicit ack, an ack wait longer than the slowest flush) and pulled
+ * from by name, never deleted, unsubscribed nor drained (in libnats 3.4
+ * that deletes the durable): a restarted worker resumes where the last
+ * one stopped.
  *
  * Each JetStream message becomes the [topic, body] parts a ZeroMQ
  * subscriber receives (a frame message of one garment-second: one part per
@@ -46,8 +47,9 @@ struct dw_jssub_counters {
 struct dw_jssub;
 
 /* Connects, creates the consumer when it does not exist (or checks the
- * one that does), binds a pull subscription to it. NULL with a one-line
- * reason in why. */
+ * one that does), subscribes to the inbox its pulls are answered on
+ * (jssub.c pulls by hand: libnats 3.4.1's fetch overruns its array).
+ * NULL with a one-line reason in why. */
 struct dw_jssub *dw_jssub_open(const struct dw_jssub_config *c, char *why, size_t cap);
 /* The durable's name ("record-p3"). */
 const char *dw_jssub_name(const struct dw_jssub *s);

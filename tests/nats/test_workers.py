@@ -17,7 +17,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import dwtest  # noqa: E402
 from dwtest import Run, case, check, wait_for  # noqa: E402
-from dwtest.natsrv import NatsServer, fnv1a32  # noqa: E402
+from dwtest.natsrv import NatsServer, cluster, fnv1a32  # noqa: E402
 from dwtest.record import Recorder, recover  # noqa: E402
 
 PARTS = 4
@@ -47,9 +47,9 @@ def bridge_end(b):
     check(b.wait(30) == 0, "bridge exit %s: %s" % (b.returncode, b.err_text()[-300:]))
 
 
-def bridge(run, url, ep):
+def bridge(run, url, ep, *extra):
     b = run.spawn(["ductwatch-bridge", "--nats", url, "--create-stream", "--partitions",
-                   str(PARTS), "--name", "hub1", "--sub", ep])
+                   str(PARTS), "--name", "hub1", "--sub", ep, *extra])
     check(b.expect("nats: ", timeout=20) == url, "bridge's nats: line")
     return b
 
@@ -70,20 +70,26 @@ def detector(run, url, k):
     return d
 
 
-def consumers(srv):
-    """name -> the server's consumer detail (/jsz?consumers=true)."""
-    j = srv.monitor("/jsz?consumers=true") or {}
+def consumers(*servers):
+    """name -> the consumer's detail (/jsz?consumers=true) as its leader
+    reports it (in a cluster, a follower's copy may lag)."""
     out = {}
-    for acc in j.get("account_details") or []:
-        for st in acc.get("stream_detail") or []:
-            for c in st.get("consumer_detail") or []:
-                out[c["name"]] = c
+    for srv in servers:
+        if srv.proc.poll() is not None:
+            continue
+        j = srv.monitor("/jsz?consumers=true") or {}
+        for acc in j.get("account_details") or []:
+            for st in acc.get("stream_detail") or []:
+                for c in st.get("consumer_detail") or []:
+                    leader = (c.get("cluster") or {}).get("leader")
+                    if leader in (None, srv.name):
+                        out[c["name"]] = c
     return out
 
 
-def all_acked(srv, names):
+def all_acked(names, *servers):
     """Every consumer named has nothing left to deliver and nothing un-acked."""
-    cs = consumers(srv)
+    cs = consumers(*servers)
     return all(n in cs and cs[n]["num_pending"] == 0 and cs[n]["num_ack_pending"] == 0
                for n in names)
 
@@ -168,7 +174,7 @@ def four_partitions():
         names = ["record-p%d" % k for k in range(PARTS)] + ["detect-p%d" % k
                                                            for k in range(PARTS)]
         t = time.monotonic()
-        wait_for(lambda: stream_messages(srv) > 0 and all_acked(srv, names), 40,
+        wait_for(lambda: stream_messages(srv) > 0 and all_acked(names, srv), 40,
                  "every consumer acked all (/jsz)", step=0.3)
         print("all acked %.1f s after loadgen ended; stream holds %d messages"
               % (time.monotonic() - t, stream_messages(srv)))
@@ -204,7 +210,7 @@ def record_killed():
         per_dev = loadgen_done(lg, seconds + 40)
         bridge_end(b)
         names = ["record-p%d" % k for k in range(PARTS)]
-        wait_for(lambda: all_acked(srv, names), 60, "every consumer acked all (/jsz)",
+        wait_for(lambda: all_acked(names, srv), 60, "every consumer acked all (/jsz)",
                  step=0.3)
         for k, p in recs.items():
             if k != victim:
@@ -215,6 +221,48 @@ def record_killed():
         print("killed with %d un-acked; the new worker took %s messages, %s redelivered"
               % (held, m.group(1), m.group(2)))
         check_exactly_once(run, per_dev, devices)
+
+
+@case(timeout=150, parallel=False)
+def cluster_300():
+    """A 3-server cluster (stream replicas 3), 300 garments at 10 Hz through
+    one bridge, 4 record and 4 detect workers; one nats-server killed with
+    -9 mid-run: the stream and the consumers go on on the other two, and
+    every frame lands in exactly one record worker's files, once.
+    Known to fail (docs/operations.md, "Not built yet"): a garment-second
+    in flight when the consumer's leader died comes again only after the
+    ack wait, after newer ones, and is dropped as a repeat. Run with
+    DW_NATS_CLUSTER_WORKERS=1 until that is handled."""
+    if os.environ.get("DW_NATS_CLUSTER_WORKERS") != "1":
+        dwtest.skip("known to lose a garment-second when a consumer leader dies "
+                    "(docs/operations.md); DW_NATS_CLUSTER_WORKERS=1 runs it")
+    with Run() as run:
+        devices, seconds = 300, 12
+        servers = cluster(run)
+        url = ",".join(s.url for s in servers)
+        lg, ep = loadgen(run, devices, seconds)
+        b = bridge(run, url, ep, "--replicas", "3", "--ack-wait", "2000")
+        recs = [recorder(run, url, k)[0] for k in range(PARTS)]
+        dets = [detector(run, url, k) for k in range(PARTS)]
+        wait_for(lambda: (consumers(*servers).get("record-p0") or {})
+                 .get("ack_floor", {}).get("stream_seq", 0) > 100, 60,
+                 "record-p0 acked some (/jsz)", step=0.3)
+        servers[2].kill()
+        per_dev = loadgen_done(lg, seconds + 60)
+        bridge_end(b)
+        names = ["record-p%d" % k for k in range(PARTS)] + ["detect-p%d" % k
+                                                           for k in range(PARTS)]
+        t = time.monotonic()
+        wait_for(lambda: all_acked(names, *servers), 60, "every consumer acked all (/jsz)",
+                 step=0.5)
+        print("all acked %.1f s after the bridge ended, one server down"
+              % (time.monotonic() - t))
+        for p in recs:
+            check(p.stop() == 0, "record exit: %s" % p.err[-400:])
+        for d in dets:
+            check(d.stop() == 0, "detect exit: %s" % d.err_text()[-400:])
+        seen = check_exactly_once(run, per_dev, devices)
+        print("per partition:", [sum(1 for k in seen.values() if k == p) for p in range(PARTS)])
 
 
 if __name__ == "__main__":
