@@ -40,6 +40,12 @@
 #define NATS_SHARE_MS 20
 /* --nats: at the end, wait this long for the last alerts' acks. */
 #define NATS_FINISH_MS 5000
+/* The largest message a peer may send detect's PUB (ZMQ_MAXMSGSIZE): a
+ * subscription, one byte and a topic prefix. libzmq disconnects a peer that
+ * announces more before it buffers it (a 5 MB subscription once cost its
+ * size in detect's memory, issue 21 item 3; acquire's XPUB has the same
+ * limit). */
+#define DETECT_SUBSCRIPTION_MAX 4096
 
 static const char *prog = "ductwatch-detect";
 static volatile sig_atomic_t stop;
@@ -399,7 +405,9 @@ static int zmq_side(struct app *a, void *ctx, const char **subs, unsigned n_sub,
     if (pub_ep) {
         if (!(a->pub = dw_zmq_socket(ctx, ZMQ_PUB)))
             return -1;
+        int64_t max = DETECT_SUBSCRIPTION_MAX;
         zmq_setsockopt(a->pub, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+        zmq_setsockopt(a->pub, ZMQ_MAXMSGSIZE, &max, sizeof(max));
         if (dw_ipc_endpoint_check(pub_ep, &why) < 0)
             dw_usage_error(prog, "--pub %s: %s", pub_ep, why); /* as acquire's policy */
         if (zmq_bind(a->pub, pub_ep) < 0) {

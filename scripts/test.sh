@@ -46,7 +46,8 @@ fi
 if CC=clang meson setup "$FUZZ_BUILD" -Dfuzzing=true -Db_sanitize=address,undefined \
      -Db_lundef=false >/dev/null &&
    ninja -C "$FUZZ_BUILD" tests/fuzz/fuzz_frame tests/fuzz/fuzz_msg tests/fuzz/fuzz_hello \
-     tests/fuzz/fuzz_config tests/fuzz/fuzz_alert tests/fuzz/fuzz_web >/dev/null; then
+     tests/fuzz/fuzz_config tests/fuzz/fuzz_alert tests/fuzz/fuzz_web \
+     tests/fuzz/fuzz_record >/dev/null; then
   UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
     meson test -C "$FUZZ_BUILD" --no-rebuild --print-errorlogs --num-processes 2 \
     --suite fuzz-run || status=1

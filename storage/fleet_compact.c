@@ -11,6 +11,7 @@
 #include "fleet_writer.h"
 #include "frame.h"
 #include "h5column.h"
+#include "log.h"
 #include "session_file.h"
 #include "session_format.h"
 #include "session_writer.h"
@@ -33,11 +34,27 @@ struct table_in {
     size_t n, row_bytes, cur;
 };
 
+/* A garment's rows read from the fleet file and not yet in its session
+ * file, in the file's message order: a kind byte (C_COUNT for a sample),
+ * then a struct queued_frame and its payload, or the table's session row. */
+struct queue {
+    uint8_t *p;
+    size_t n, cap;
+};
+
+struct queued_frame {
+    uint64_t seq, t_device_us, t_host_ns;
+    uint32_t device_seq;
+    uint16_t len;
+};
+
 struct target {
-    struct dw_session_writer *w;  /* NULL: already done (or failed to start) */
+    bool todo;                    /* to be written (not done by an earlier run) */
+    struct dw_session_writer *w;  /* created at its first round, suspended between */
     bool renaming;                /* closed, to be renamed */
     char tmp[NAME_MAX + 16], final[NAME_MAX + 1];
     struct dw_hello h;
+    struct queue q;
 };
 
 /* The /frames columns, read BLOCK_ROWS at a time. */
@@ -61,6 +78,9 @@ struct compact {
     struct table_in tab[C_COUNT];
     struct block *blk;
     hsize_t n_frames;
+    size_t queued;   /* bytes in the targets' queues */
+    size_t memory;   /* a round starts when they reach it */
+    unsigned rounds;
     struct dw_fleet_compact_report *rep;
     char *err;
     size_t errcap;
@@ -265,13 +285,6 @@ static int start_target(struct compact *c, size_t i)
 {
     struct target *t = &c->tg[i];
     struct dw_fleet_device *d = &c->dev[i];
-    const char *base = strrchr(c->path, '/') ? strrchr(c->path, '/') + 1 : c->path;
-    char path[PATH_MAX + NAME_MAX + 32], err[DW_SESSION_ERR_MAX];
-    struct dw_session_start s = { .name = t->tmp, .dir_fd = c->dir_fd, .hello = d->hello,
-                                  .hello_len = d->hello_len, .t_host_ns = d->t_host_ns,
-                                  .t_device_us = d->t_device_us, .stream = d->stream,
-                                  .reason = d->reason, .compacted_from = base,
-                                  .defer_sync = true };
     int e;
     d->device_id[DW_ID_LEN] = 0;
     d->reason[DW_S_KIND - 1] = 0;
@@ -285,6 +298,29 @@ static int start_target(struct compact *c, size_t i)
         return 0;
     }
     unlinkat(c->dir_fd, t->tmp, 0); /* a crashed run's partial file */
+    t->todo = true;
+    return 0;
+}
+
+/* The session file of /devices row i, created at its first round and
+ * resumed at the next ones. */
+static int open_target(struct compact *c, size_t i)
+{
+    struct target *t = &c->tg[i];
+    struct dw_fleet_device *d = &c->dev[i];
+    const char *base = strrchr(c->path, '/') ? strrchr(c->path, '/') + 1 : c->path;
+    char path[PATH_MAX + NAME_MAX + 32], err[DW_SESSION_ERR_MAX];
+    struct dw_session_start s = { .name = t->tmp, .dir_fd = c->dir_fd, .hello = d->hello,
+                                  .hello_len = d->hello_len, .t_host_ns = d->t_host_ns,
+                                  .t_device_us = d->t_device_us, .stream = d->stream,
+                                  .reason = d->reason, .compacted_from = base,
+                                  .defer_sync = true };
+    int e;
+    if (t->w) {
+        if ((e = dw_session_writer_resume(t->w)) < 0)
+            snprintf(c->err, c->errcap, "%s", dw_session_writer_error(t->w));
+        return e;
+    }
     snprintf(path, sizeof(path), "%s/%s", c->dir, t->tmp);
     s.path = path;
     if ((e = dw_session_writer_create(&t->w, &s, err, sizeof(err))) < 0) {
@@ -294,14 +330,39 @@ static int start_target(struct compact *c, size_t i)
     return 0;
 }
 
+static int queue_put(struct compact *c, struct target *t, uint8_t kind, const void *a,
+                     size_t na, const void *b, size_t nb)
+{
+    struct queue *q = &t->q;
+    size_t need = 1 + na + nb;
+    if (q->cap - q->n < need) {
+        size_t cap = q->cap ? q->cap : 4096;
+        uint8_t *p;
+        while (cap - q->n < need)
+            cap *= 2;
+        if (!(p = realloc(q->p, cap)))
+            return say(c, -ENOMEM, "out of memory");
+        q->p = p;
+        q->cap = cap;
+    }
+    q->p[q->n] = kind;
+    memcpy(q->p + q->n + 1, a, na);
+    if (nb)
+        memcpy(q->p + q->n + 1 + na, b, nb);
+    q->n += need;
+    c->queued += need;
+    return 0;
+}
+
+/* A /frames row as the garment's SAMPLE, queued for its session file
+ * (a row that does not fit its HELLO is left out). */
 static int put_sample(struct compact *c, struct target *t, const struct block *b, size_t k)
 {
     const struct dw_hello *h = &t->h;
     struct dw_sample smp = { .n_zones = h->n_zones };
     uint8_t payload[DW_MAX_PAYLOAD];
-    struct dw_msg_frame m = { .type = DW_FRAME_SAMPLE, .seq = b->seq[k],
-                              .device_seq = b->dseq[k], .t_device_us = b->tdev[k],
-                              .t_host_ns = b->thost[k], .payload = payload };
+    struct queued_frame m = { .seq = b->seq[k], .device_seq = b->dseq[k],
+                              .t_device_us = b->tdev[k], .t_host_ns = b->thost[k] };
     ssize_t n;
     for (unsigned z = 0; z < h->n_zones; z++) {
         smp.temp[z] = (int16_t)dw_session_raw(b->temp[k][z], h->temp_scale);
@@ -313,57 +374,78 @@ static int put_sample(struct compact *c, struct target *t, const struct block *b
     for (unsigned a = 0; a < 3; a++)
         smp.accel[a] = (int16_t)dw_session_raw(b->acc[k][a], h->accel_scale);
     if ((n = dw_sample_pack(&smp, payload, sizeof(payload))) < 0)
-        return say(c, -EBADMSG, "a /frames row that does not fit its HELLO");
-    m.len = (size_t)n;
+        return 0;
+    m.len = (uint16_t)n;
     c->rep->frames++;
+    return queue_put(c, t, C_COUNT, &m, sizeof(m), payload, (size_t)n);
+}
+
+static int write_frame(struct target *t, const uint8_t *p, size_t *used)
+{
+    struct queued_frame x;
+    struct dw_msg_frame m = { .type = DW_FRAME_SAMPLE };
+    memcpy(&x, p, sizeof(x));
+    m.seq = x.seq;
+    m.device_seq = x.device_seq;
+    m.t_device_us = x.t_device_us;
+    m.t_host_ns = x.t_host_ns;
+    m.payload = p + sizeof(x);
+    m.len = x.len;
+    *used = sizeof(x) + x.len;
     return dw_session_writer_frame(t->w, &m);
 }
 
-static int put_row(struct compact *c, struct target *t, int i, const uint8_t *row)
+static int write_hello(struct target *t, const uint8_t *r)
 {
-    const uint8_t *r = row + 8; /* the session row after the device column */
+    struct dw_row_hello x;
+    struct dw_msg_frame m = { .type = DW_FRAME_HELLO };
+    memcpy(&x, r, sizeof(x));
+    m.seq = x.seq;
+    m.device_seq = x.device_seq;
+    m.t_device_us = x.t_device_us;
+    m.t_host_ns = x.t_host_ns;
+    return dw_session_writer_frame(t->w, &m);
+}
+
+static int write_status(struct target *t, const uint8_t *r)
+{
+    struct dw_row_status x;
+    struct dw_status st = { 0 };
+    uint8_t payload[DW_MAX_PAYLOAD];
+    struct dw_msg_frame m = { .type = DW_FRAME_STATUS, .payload = payload };
+    ssize_t n;
+    memcpy(&x, r, sizeof(x));
+    st.battery_mv = x.battery_mv;
+    st.battery_pct = x.battery_pct;
+    st.flags = x.flags;
+    st.mcu_temp_cc = x.mcu_temp_cc;
+    if ((n = dw_status_pack(&st, payload, sizeof(payload))) < 8)
+        return -EBADMSG;
+    dw_put_le16(payload + 6, x.reserved);
+    m.len = (size_t)n;
+    m.seq = x.seq;
+    m.device_seq = x.device_seq;
+    m.t_device_us = x.t_device_us;
+    m.t_host_ns = x.t_host_ns;
+    return dw_session_writer_frame(t->w, &m);
+}
+
+/* One queued table row r (the session row) of table i to the file. */
+static int write_row(struct target *t, int i, const uint8_t *r)
+{
     switch (i) {
-    case C_HELLO: {
-        struct dw_row_hello x;
-        struct dw_msg_frame m = { .type = DW_FRAME_HELLO };
-        memcpy(&x, r, sizeof(x));
-        m.seq = x.seq;
-        m.device_seq = x.device_seq;
-        m.t_device_us = x.t_device_us;
-        m.t_host_ns = x.t_host_ns;
-        return dw_session_writer_frame(t->w, &m);
-    }
-    case C_STATUS: {
-        struct dw_row_status x;
-        struct dw_status st = { 0 };
-        uint8_t payload[DW_MAX_PAYLOAD];
-        struct dw_msg_frame m = { .type = DW_FRAME_STATUS, .payload = payload };
-        ssize_t n;
-        memcpy(&x, r, sizeof(x));
-        st.battery_mv = x.battery_mv;
-        st.battery_pct = x.battery_pct;
-        st.flags = x.flags;
-        st.mcu_temp_cc = x.mcu_temp_cc;
-        if ((n = dw_status_pack(&st, payload, sizeof(payload))) < 8)
-            return -EBADMSG;
-        dw_put_le16(payload + 6, x.reserved);
-        m.len = (size_t)n;
-        m.seq = x.seq;
-        m.device_seq = x.device_seq;
-        m.t_device_us = x.t_device_us;
-        m.t_host_ns = x.t_host_ns;
-        return dw_session_writer_frame(t->w, &m);
-    }
+    case C_HELLO:
+        return write_hello(t, r);
+    case C_STATUS:
+        return write_status(t, r);
     case C_EVENT: {
         struct dw_row_event x;
         memcpy(&x, r, sizeof(x));
-        c->rep->events++;
         return dw_session_writer_event(t->w, &x);
     }
     case C_ALERT: {
         struct dw_row_alert x;
         memcpy(&x, r, sizeof(x));
-        c->rep->alerts++;
         return dw_session_writer_alert(t->w, &x);
     }
     default: {
@@ -374,11 +456,83 @@ static int put_row(struct compact *c, struct target *t, int i, const uint8_t *ro
     }
 }
 
-/* The device of a fleet row, or NULL when its session file is already
+/* A table row of the fleet file queued for its garment's session file. */
+static int put_row(struct compact *c, struct target *t, int i, const uint8_t *row)
+{
+    if (i == C_EVENT)
+        c->rep->events++;
+    else if (i == C_ALERT)
+        c->rep->alerts++;
+    return queue_put(c, t, (uint8_t)i, row + 8, c->tab[i].row_bytes - 8, NULL, 0);
+}
+
+/* Writes a target's queue to its session file, in order, and empties it
+ * (its memory goes back: the next round may be far off). */
+static int write_queue(struct compact *c, struct target *t)
+{
+    size_t at = 0;
+    int e = 0;
+    while (at < t->q.n && (e >= 0 || e == -EBADMSG)) {
+        int kind = t->q.p[at++];
+        size_t used = 0;
+        if (kind == C_COUNT) {
+            e = write_frame(t, t->q.p + at, &used);
+        } else {
+            e = write_row(t, kind, t->q.p + at);
+            used = c->tab[kind].row_bytes - 8;
+        }
+        at += used;
+    }
+    c->queued -= t->q.n;
+    free(t->q.p);
+    memset(&t->q, 0, sizeof(t->q));
+    if (e < 0 && e != -EBADMSG) {
+        snprintf(c->err, c->errcap, "%s", dw_session_writer_error(t->w) ?
+                 dw_session_writer_error(t->w) : "writing a session file");
+        return e;
+    }
+    return 0;
+}
+
+/* A round: every garment with queued rows gets them into its session
+ * file, one file open at a time; the last round closes each file
+ * (flushed, not yet synced: finish_targets syncs them all at once). */
+static int write_round(struct compact *c, bool last)
+{
+    char err[DW_SESSION_ERR_MAX];
+    int e;
+    dw_debug("%s: round %u, %zu bytes of rows%s", c->path, ++c->rounds, c->queued,
+             last ? " (the last)" : "");
+    for (size_t i = 0; i < c->n_dev; i++) {
+        struct target *t = &c->tg[i];
+        if (!t->todo || (!last && !t->q.n))
+            continue;
+        if ((e = open_target(c, i)) < 0 || (e = write_queue(c, t)) < 0)
+            return e;
+        if (!last) {
+            if ((e = dw_session_writer_suspend(t->w)) < 0) {
+                snprintf(c->err, c->errcap, "%s", dw_session_writer_error(t->w));
+                return e;
+            }
+            continue;
+        }
+        e = dw_session_writer_close(t->w, NULL, err, sizeof(err));
+        t->w = NULL;
+        t->todo = false;
+        t->renaming = true;
+        if (e < 0) {
+            snprintf(c->err, c->errcap, "%s", err);
+            return e;
+        }
+    }
+    return 0;
+}
+
+/* The garment of a fleet row, or NULL when its session file is already
  * done (or the index is out of range: a row no /devices row names). */
 static struct target *target_of(struct compact *c, uint32_t dev)
 {
-    return dev < c->n_dev && c->tg[dev].w ? &c->tg[dev] : NULL;
+    return dev < c->n_dev && c->tg[dev].todo ? &c->tg[dev] : NULL;
 }
 
 static uint64_t row_order(const struct table_in *ti)
@@ -402,8 +556,21 @@ static int next_table(const struct compact *c, uint64_t *order)
     return best;
 }
 
+/* The next /frames row: a round first when the queues are full, the next
+ * block read when this one is done. */
+static int next_frame(struct compact *c, hsize_t f)
+{
+    int e;
+    if (c->queued >= c->memory && (e = write_round(c, false)) < 0)
+        return e;
+    if (f < c->blk->first + c->blk->n)
+        return 0;
+    return read_block(c, f);
+}
+
 /* Every row, in the fleet file's message order: a table row where its
- * `order` says, a /frames row in every order no table row has. */
+ * `order` says, a /frames row in every order no table row has; queued
+ * per garment, and written in rounds. */
 static int replay_rows(struct compact *c)
 {
     hsize_t f = 0;
@@ -417,44 +584,28 @@ static int replay_rows(struct compact *c)
         if (ti >= 0 && (to <= o || f >= c->n_frames)) {
             const uint8_t *row = c->tab[ti].rows + c->tab[ti].cur++ * c->tab[ti].row_bytes;
             memcpy(&dev, row, sizeof(dev));
-            if ((t = target_of(c, dev)) && (e = put_row(c, t, ti, row)) < 0 && e != -EBADMSG)
-                break;
+            if ((t = target_of(c, dev)) && (e = put_row(c, t, ti, row)) < 0)
+                return e;
             continue;
         }
         if (f >= c->n_frames)
-            return 0;
-        if (f == c->blk->first + c->blk->n && (e = read_block(c, f)) < 0)
+            return write_round(c, true);
+        if ((e = next_frame(c, f)) < 0)
             return e;
         dev = c->blk->dev[c->blk->cur];
-        if ((t = target_of(c, dev)) && (e = put_sample(c, t, c->blk, c->blk->cur)) < 0 &&
-            e != -EBADMSG)
-            break;
+        if ((t = target_of(c, dev)) && (e = put_sample(c, t, c->blk, c->blk->cur)) < 0)
+            return e;
         c->blk->cur++;
         f++;
     }
-    return say(c, e, "writing a session file");
 }
 
-/* Closes each session file (flushed, not yet synced), syncs the file
- * system once for all of them (an fsync per file cost about 0.1 s each
- * here, most of the time of a fleet file of many garments), renames them,
- * and syncs the directory, so that the names are on disk too. */
+/* Syncs the file system once for all the closed session files (an fsync
+ * per file cost about 0.1 s each here, most of the time of a fleet file
+ * of many garments), renames them, and syncs the directory, so that the
+ * names are on disk too. */
 static int finish_targets(struct compact *c)
 {
-    char err[DW_SESSION_ERR_MAX];
-    int e;
-    for (size_t i = 0; i < c->n_dev; i++) {
-        struct target *t = &c->tg[i];
-        if (!t->w)
-            continue;
-        e = dw_session_writer_close(t->w, NULL, err, sizeof(err));
-        t->w = NULL;
-        t->renaming = true;
-        if (e < 0) {
-            snprintf(c->err, c->errcap, "%s", err);
-            return e;
-        }
-    }
     if (syncfs(c->dir_fd) < 0)
         return say(c, -errno, "syncing the session files");
     for (size_t i = 0; i < c->n_dev; i++)
@@ -590,11 +741,11 @@ static int compact_file(struct compact *c)
     return note_paths(c) < 0 ? say(c, -ENOMEM, "out of memory") : 0;
 }
 
-int dw_fleet_compact(const char *path, struct dw_fleet_compact_report *rep, char *err,
-                     size_t errcap)
+int dw_fleet_compact(const char *path, size_t memory, struct dw_fleet_compact_report *rep,
+                     char *err, size_t errcap)
 {
     struct compact c = { .path = path, .dir_fd = -1, .file = -1, .rep = rep, .err = err,
-                         .errcap = errcap };
+                         .errcap = errcap, .memory = memory ? memory : DW_FLEET_COMPACT_MEMORY };
     const char *slash = strrchr(path, '/');
     int e;
     memset(rep, 0, sizeof(*rep));
@@ -608,12 +759,14 @@ int dw_fleet_compact(const char *path, struct dw_fleet_compact_report *rep, char
         return -errno;
     }
     e = compact_file(&c);
-    for (size_t i = 0; c.tg && i < c.n_dev; i++)
-        if (c.tg[i].w) {
+    for (size_t i = 0; c.tg && i < c.n_dev; i++) {
+        if (e < 0 && (c.tg[i].w || c.tg[i].renaming)) {
             /* Failed mid-way: the partial file goes; a new run redoes it. */
             dw_session_writer_close(c.tg[i].w, NULL, NULL, 0);
             unlinkat(c.dir_fd, c.tg[i].tmp, 0);
         }
+        free(c.tg[i].q.p);
+    }
     if (c.file >= 0)
         H5Fclose(c.file);
     for (int i = 0; i < C_COUNT; i++)

@@ -21,10 +21,16 @@ struct dw_fleet_compact_report {
     bool redone;         /* an earlier run had left part of the work */
 };
 
+/* The rows held in memory between rounds unless told otherwise. */
+#define DW_FLEET_COMPACT_MEMORY ((size_t)256 << 20)
+
 /* 0 or a negative errno with the reason in err. A fleet file a recorder
- * still writes is refused (-EBUSY), a crashed one needs --recover first. */
-int dw_fleet_compact(const char *path, struct dw_fleet_compact_report *rep, char *err,
-                     size_t errcap);
+ * still writes is refused (-EBUSY), a crashed one needs --recover first.
+ * memory: bytes of rows held before a round writes them (0: the default);
+ * the fleet file is read once, each round opens one session file at a
+ * time, and a fleet file whose rows fit takes one round. */
+int dw_fleet_compact(const char *path, size_t memory, struct dw_fleet_compact_report *rep,
+                     char *err, size_t errcap);
 void dw_fleet_compact_report_free(struct dw_fleet_compact_report *rep);
 /* 1 when path is a fleet file that opens (its /devices and /frames rows
  * in *devices, *frames), else 0. */

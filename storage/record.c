@@ -8,13 +8,16 @@
 #include <malloc.h>
 #endif
 #include <math.h>
+#include <sched.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -88,6 +91,8 @@ struct config {
     const char *name;       /* the recorder's name in fleet file names */
     char **compact;         /* --compact: the files */
     int n_compact;
+    size_t compact_memory;  /* --compact-memory, bytes (0: the default) */
+    bool compact_closed;    /* --compact-closed */
     struct dw_jssub_options nats; /* --nats, --partition: a fleet worker */
 };
 
@@ -168,8 +173,12 @@ static void usage(void)
 "      --fleet-period D   a new fleet file every D of host time (default 1h)\n"
 "      --name NAME        the recorder's name in fleet file names (default: host)\n"
 "      --compact          rewrite the closed fleet files given as operands into\n"
-"                         session files in their directory, remove them, exit\n",
-           prog, prog, prog, FLEET_AUTO_ABOVE);
+"                         session files in their directory, remove them, exit\n"
+"      --compact-memory K KiB of rows --compact holds before it writes them\n"
+"                         (default %zu; more: fewer rounds)\n"
+"      --compact-closed   compact each fleet file once closed, in a child\n"
+"                         process at the idle scheduling priority\n",
+           prog, prog, prog, FLEET_AUTO_ABOVE, DW_FLEET_COMPACT_MEMORY >> 10);
     dw_jssub_usage(NATS_ACK_WAIT_MS);
     dw_cli_usage_std(25, DW_CLI_HELP_CURVE_CLIENT | DW_CLI_HELP_INSECURE | DW_CLI_HELP_VERSION);
     printf(
@@ -186,9 +195,11 @@ static void usage(void)
 }
 
 enum { O_SUB = 256, O_ROTATE, O_FSYNC_EVERY, O_CHUNK, O_RECOVER, O_CURVE_KEY, O_SERVER_KEY,
-       O_INSECURE, O_LAYOUT, O_FLEET_ABOVE, O_FLEET_PERIOD, O_NAME, O_COMPACT, O_NATS };
+       O_INSECURE, O_LAYOUT, O_FLEET_ABOVE, O_FLEET_PERIOD, O_NAME, O_COMPACT,
+       O_COMPACT_MEMORY, O_COMPACT_CLOSED, O_NATS };
 
-/* The fleet options (--layout, --fleet-above, --fleet-period, --name);
+/* The fleet options (--layout, --fleet-above, --fleet-period, --name,
+ * --compact-memory, --compact-closed);
  * false for any other option. */
 static bool parse_fleet_option(int ch, struct config *c)
 {
@@ -220,6 +231,14 @@ static bool parse_fleet_option(int ch, struct config *c)
             dw_usage_error(prog, "bad --name '%s' (letters, digits, '-' and '_', as a "
                            "device id)", optarg);
         c->name = optarg;
+        return true;
+    case O_COMPACT_MEMORY:
+        if (dw_parse_u64(optarg, 64, (uint64_t)1 << 32, &u) < 0)
+            dw_usage_error(prog, "bad --compact-memory '%s' (KiB, 64..4294967296)", optarg);
+        c->compact_memory = (size_t)u << 10;
+        return true;
+    case O_COMPACT_CLOSED:
+        c->compact_closed = true;
         return true;
     }
     return false;
@@ -262,6 +281,8 @@ static void parse_args(int argc, char **argv, struct config *c)
         { "fleet-period", required_argument, NULL, O_FLEET_PERIOD },
         { "name", required_argument, NULL, O_NAME },
         { "compact", no_argument, NULL, O_COMPACT },
+        { "compact-memory", required_argument, NULL, O_COMPACT_MEMORY },
+        { "compact-closed", no_argument, NULL, O_COMPACT_CLOSED },
         DW_JSSUB_LONGOPTS(O_NATS),
         DW_CLI_LONGOPTS_STD,
         { 0 },
@@ -516,6 +537,62 @@ static int close_file(struct recorder *r, struct device *d, struct dw_session_co
     return e;
 }
 
+/* --compact-closed: a closed fleet file is compacted by a child running
+ * this program's --compact at SCHED_IDLE (it gets the CPU only when
+ * nothing else wants it, so the recording never waits for it), its
+ * stdout to /dev/null (the recorder's own 'file:' lines stay the
+ * recorder's), its errors on the recorder's stderr. A crash of either
+ * leaves the fleet file, which --compact finishes later. */
+static void compact_closed(const struct recorder *r, const char *path)
+{
+    char mem[32], *argv[] = { "ductwatch-record", "-q", "--compact", "--compact-memory", mem,
+                              (char *)path, NULL };
+    struct sched_param sp = { 0 };
+    posix_spawnattr_t at;
+    posix_spawn_file_actions_t fa;
+    sigset_t none, def;
+    pid_t pid;
+    int e;
+    snprintf(mem, sizeof(mem), "%zu",
+             (r->cfg.compact_memory ? r->cfg.compact_memory : DW_FLEET_COMPACT_MEMORY) >> 10);
+    sigemptyset(&none);
+    sigemptyset(&def);
+    sigaddset(&def, SIGINT);
+    sigaddset(&def, SIGTERM);
+    sigaddset(&def, SIGPIPE);
+    posix_spawnattr_init(&at);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSCHEDULER | POSIX_SPAWN_SETSIGMASK |
+                                      POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setschedpolicy(&at, SCHED_IDLE);
+    posix_spawnattr_setschedparam(&at, &sp);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &def);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    e = posix_spawn(&pid, "/proc/self/exe", &fa, &at, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    if (e)
+        dw_warn("%s: cannot start its compaction (%s): run 'ductwatch-record --compact %s'",
+                path, strerror(e), path);
+    else
+        dw_info("%s: compacting it (process %d, SCHED_IDLE)", path, (int)pid);
+}
+
+/* The --compact-closed children that ended. */
+static void reap_compactions(void)
+{
+    pid_t pid;
+    int st;
+    while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+            dw_info("compaction (process %d) done", (int)pid);
+        else
+            dw_warn("compaction (process %d) failed (status 0x%x): its fleet file stays, "
+                    "for 'ductwatch-record --compact'", (int)pid, (unsigned)st);
+    }
+}
+
 /* Closes the fleet file (its period ended, or the recorder stops): each
  * of its devices goes on in the next one at its next message. */
 static int fleet_close(struct recorder *r)
@@ -538,6 +615,8 @@ static int fleet_close(struct recorder *r)
     fflush(stdout);
     if (e < 0)
         fleet_failed(r, e, err);
+    else if (r->cfg.compact_closed)
+        compact_closed(r, path);
     return e;
 }
 
@@ -1155,13 +1234,13 @@ static int do_recover(const char *path)
 
 /* ---- --compact ---- */
 
-static int do_compact(char **files, int n)
+static int do_compact(char **files, int n, size_t memory)
 {
     int status = DW_EXIT_OK;
     for (int i = 0; i < n; i++) {
         struct dw_fleet_compact_report rep = { 0 };
         char err[DW_SESSION_ERR_MAX];
-        if (dw_fleet_compact(files[i], &rep, err, sizeof(err)) < 0) {
+        if (dw_fleet_compact(files[i], memory, &rep, err, sizeof(err)) < 0) {
             dw_err("%s", err);
             status = DW_EXIT_FAILURE;
             continue;
@@ -1319,6 +1398,8 @@ static int record_loop(struct recorder *r, void *sock)
         if (now >= last_sweep + SWEEP_TICK_NS) {
             sweep_run(r, &r->flush, now, flush_device);
             sweep_run(r, &r->sync, now, sync_device);
+            if (r->cfg.compact_closed)
+                reap_compactions();
             last_sweep = now;
         }
         if (r->fleet && now >= r->fleet_flushed_ns + FLUSH_NS)
@@ -1423,7 +1504,7 @@ int main(int argc, char **argv)
     if (r.cfg.recover)
         return do_recover(r.cfg.recover);
     if (r.cfg.compact)
-        return do_compact(r.cfg.compact, r.cfg.n_compact);
+        return do_compact(r.cfg.compact, r.cfg.n_compact, r.cfg.compact_memory);
     r.fleet_on = r.cfg.layout == LAYOUT_FLEET;
 
     umask(077);

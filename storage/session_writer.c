@@ -49,6 +49,7 @@ struct dw_session_writer {
     size_t hello_len;
     uint64_t order;       /* next message order number */
     bool defer_sync;      /* dw_session_start's */
+    bool suspended;       /* dw_session_writer_suspend: no HDF5 file open */
     struct dw_session_counts counts;
 };
 
@@ -654,6 +655,8 @@ int dw_session_writer_close(struct dw_session_writer *w, struct dw_session_count
     int r;
     if (!w)
         return 0;
+    if (w->suspended)
+        dw_session_writer_resume(w);
     if (!w->failed && w->file >= 0) {
         dw_session_writer_flush(w);
         if (!w->defer_sync)
@@ -702,6 +705,50 @@ int dw_session_writer_close(struct dw_session_writer *w, struct dw_session_count
         snprintf(err, errcap, "%s", w->err);
     free(w);
     return r;
+}
+
+/* The file closed in HDF5 with everything else kept: a descriptor of our
+ * own keeps the file (and the writer's lock) until the resume. */
+int dw_session_writer_suspend(struct dw_session_writer *w)
+{
+    int fd;
+    if (w->failed)
+        return w->failed;
+    if (w->file < 0)
+        return 0;
+    if ((fd = h5_fd(w)) < 0 || (w->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
+        return fail(w, fd < 0 ? EIO : errno, "suspending");
+    for (int i = 0; i < F_COUNT; i++)
+        if (w->fr[i].ds >= 0 && H5Dclose(w->fr[i].ds) >= 0)
+            w->fr[i].ds = -1;
+    for (int i = 0; i < A_COUNT; i++)
+        if (w->tab[i].ds >= 0 && H5Dclose(w->tab[i].ds) >= 0)
+            w->tab[i].ds = -1;
+    if (H5Fclose(w->file) < 0)
+        return fail(w, EIO, "suspending");
+    w->file = -1;
+    w->suspended = true;
+    return 0;
+}
+
+int dw_session_writer_resume(struct dw_session_writer *w)
+{
+    hid_t g;
+    int r;
+    if (w->failed)
+        return w->failed;
+    if (!w->suspended)
+        return 0;
+    w->suspended = false;
+    dw_session_file_open_path(w->fd, w->path, w->open_path, sizeof(w->open_path));
+    w->file = H5Fopen(w->open_path, H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE, w->fapl);
+    if (w->file < 0 || (g = H5Gopen2(w->file, "frames", H5P_DEFAULT)) < 0)
+        return fail(w, EIO, "resuming");
+    r = dw_h5col_open_all(w->fr, F_COUNT, g);
+    H5Gclose(g);
+    if (r < 0 || dw_h5col_open_all(w->tab, A_COUNT, w->file) < 0)
+        return fail(w, EIO, "resuming");
+    return hold_lock(w);
 }
 
 bool dw_session_writer_unlinked(const struct dw_session_writer *w)

@@ -65,6 +65,13 @@ int dw_session_writer_sync(struct dw_session_writer *w);
 int dw_session_writer_close(struct dw_session_writer *w, struct dw_session_counts *counts,
                             char *err, size_t errcap);
 
+/* Closes the file in HDF5 and keeps everything else (rows in memory, the
+ * file, its lock) until dw_session_writer_resume: many writers can then be
+ * at work with few HDF5 files open at once (compaction; HDF5 walks every
+ * dataset open in the process whenever it closes a file). Nothing may be
+ * written in between; close works on a suspended writer too. */
+int dw_session_writer_suspend(struct dw_session_writer *w);
+int dw_session_writer_resume(struct dw_session_writer *w);
 const char *dw_session_writer_path(const struct dw_session_writer *w);
 const char *dw_session_writer_error(const struct dw_session_writer *w);
 /* true when the file has no name left: deleted while being written (what

@@ -56,9 +56,10 @@ static void usage(void)
 
 /* ---- CSV --------------------------------------------------------------- */
 
-/* A text field: quoted when it holds a separator, quote or line break;
- * a leading = + - @ made harmless for spreadsheets. */
-static void csv_text(FILE *f, const char *s, size_t width)
+/* A text field and the separator after it (',' or '\n'): quoted when it
+ * holds a separator, quote or line break; a leading = + - @ made harmless
+ * for spreadsheets. */
+static void csv_text(FILE *f, const char *s, size_t width, char sep)
 {
     size_t n = strnlen(s, width);
     bool quote = strpbrk(s, ",\"\r\n") && n;
@@ -75,6 +76,7 @@ static void csv_text(FILE *f, const char *s, size_t width)
     }
     if (quote)
         fputc('"', f);
+    fputc(sep, f);
 }
 
 /* Decimals that show every LSB of a scale (0.01 -> 2). */
@@ -157,17 +159,13 @@ static void event_row(FILE *f, const struct dw_row_event *e, const struct times 
 {
     row_times(f, t, e->t_device_us, el);
     fputc(',', f);
-    csv_text(f, e->kind, sizeof(e->kind));
-    fputc(',', f);
-    csv_text(f, e->side, sizeof(e->side));
-    fputc(',', f);
+    csv_text(f, e->kind, sizeof(e->kind), ',');
+    csv_text(f, e->side, sizeof(e->side), ',');
     if (isfinite(e->value))
         fprintf(f, "%.3f", e->value);
     fprintf(f, ",%llu,", (unsigned long long)e->missing);
-    csv_text(f, e->source, sizeof(e->source));
-    fputc(',', f);
-    csv_text(f, e->text, sizeof(e->text));
-    fputc('\n', f);
+    csv_text(f, e->source, sizeof(e->source), ',');
+    csv_text(f, e->text, sizeof(e->text), '\n');
 }
 
 /* An alert row's session time: its device time on the clock in effect
@@ -189,22 +187,16 @@ static void alerts_csv(FILE *f, const struct dw_row_alert *al, size_t n, const s
         const struct dw_row_alert *a = &al[i];
         row_times(f, t, a->t_device_us, alert_elapsed(t, a));
         fprintf(f, ",%llu,", (unsigned long long)a->id);
-        csv_text(f, a->rule, sizeof(a->rule));
-        fputc(',', f);
-        csv_text(f, a->level, sizeof(a->level));
-        fputc(',', f);
-        csv_text(f, a->state, sizeof(a->state));
-        fputc(',', f);
-        csv_text(f, a->side, sizeof(a->side));
-        fprintf(f, ",%d,", a->zone);
-        csv_text(f, a->zone_name, sizeof(a->zone_name));
-        fprintf(f, ",%.4f,%.4f,", a->value, a->threshold);
-        csv_text(f, a->ruleset_version, sizeof(a->ruleset_version));
-        fputc(',', f);
-        csv_text(f, a->message, sizeof(a->message));
-        fputc(',', f);
-        csv_text(f, a->params, sizeof(a->params));
-        fputc('\n', f);
+        csv_text(f, a->rule, sizeof(a->rule), ',');
+        csv_text(f, a->level, sizeof(a->level), ',');
+        csv_text(f, a->state, sizeof(a->state), ',');
+        csv_text(f, a->side, sizeof(a->side), ',');
+        fprintf(f, "%d,", a->zone);
+        csv_text(f, a->zone_name, sizeof(a->zone_name), ',');
+        fprintf(f, "%.4f,%.4f,", a->value, a->threshold);
+        csv_text(f, a->ruleset_version, sizeof(a->ruleset_version), ',');
+        csv_text(f, a->message, sizeof(a->message), ',');
+        csv_text(f, a->params, sizeof(a->params), '\n');
     }
 }
 
@@ -314,7 +306,12 @@ static int export_file(const char *path, const char *dir, int level)
     const struct dw_row_alert *al;
     size_t na;
     int e = -1;
+    struct stat sb;
 
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "%s: %s is a directory, not a ductwatch session file\n", prog, path);
+        goto out;
+    }
     if (!t || dw_session_reader_open(&r, path, err, sizeof(err)) < 0) {
         fprintf(stderr, "%s: %s\n", prog, t ? err : "out of memory");
         goto out;

@@ -53,6 +53,10 @@ static void write_reports(struct run *r)
         args[k++] = "--config";
         args[k++] = r->config;
     }
+    /* run -q: no progress and no "info: report" line from the child (the
+     * summary's "report: PATH" line says it) */
+    if (r->level <= DW_LOG_ERROR)
+        args[k++] = "-q";
     args[k] = NULL;
     fflush(stdout);
     pid = fork();

@@ -1,6 +1,5 @@
 /* Frame decoding throughput (COBS + CRC-32C + SAMPLE unpack) as a ratio to
  * memcpy of the same bytes, both measured in this run on this machine. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,22 +116,14 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-    static const struct option lo[] = {
-        { "frames", required_argument, NULL, 'n' },
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },
+    uint64_t frames = 200000;
+    const struct dw_bench_opt opts[] = {
+        DW_BENCH_OPT_U64("frames", &frames, 1, 10000000),
         { 0 },
     };
-    size_t nframes = 200000;
-    int ch;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":hV", lo, NULL)) != -1) {
-        switch (ch) {
-        case 'n': nframes = dw_bench_opt_u64(prog, "--frames", optarg, 1, 10000000); break;
-        default: dw_bench_opt_other(prog, ch, argv, usage);
-        }
-    }
-    dw_bench_no_operands(prog, argc, argv);
+
+    dw_bench_parse_args(prog, argc, argv, opts, usage);
+    size_t nframes = (size_t)frames;
     struct dw_hello h;
     struct dw_sample s = { .n_zones = DW_DEFAULT_ZONES };
     uint8_t payload[DW_MAX_PAYLOAD];

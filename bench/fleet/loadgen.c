@@ -7,7 +7,6 @@
  * acquisition's (100 000 per subscriber, dropping beyond), so a subscriber
  * that does not keep up loses messages and sees them as sequence gaps. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,7 +16,6 @@
 #include <zmq.h>
 #include "benchutil.h"
 #include "cli.h"
-#include "duration.h"
 #include "dwtime.h"
 #include "endpoint.h"
 #include "log.h"
@@ -55,14 +53,6 @@ static void usage(void)
         prog);
 }
 
-static uint64_t opt_duration(const char *opt, const char *val)
-{
-    uint64_t us;
-    if (dw_duration_parse_us(val, &us) < 0)
-        dw_usage_error(prog, "%s wants a duration such as 10s, not '%s'", opt, val);
-    return us;
-}
-
 static int send_frame(void *s, const struct opts *o, uint64_t dev, uint64_t k, uint64_t stream0,
                       uint64_t *dropped)
 {
@@ -92,37 +82,19 @@ static int send_frame(void *s, const struct opts *o, uint64_t dev, uint64_t k, u
 
 static void parse_args(int argc, char **argv, struct opts *o)
 {
-    enum { O_PUB = 256, O_DEVICES, O_FIRST, O_RATE, O_DURATION, O_WAIT, O_LINGER, O_START };
-    static const struct option lo[] = {
-        { "pub", required_argument, NULL, O_PUB },
-        { "devices", required_argument, NULL, O_DEVICES },
-        { "first", required_argument, NULL, O_FIRST },
-        { "rate", required_argument, NULL, O_RATE },
-        { "duration", required_argument, NULL, O_DURATION },
-        { "wait-subscribers", required_argument, NULL, O_WAIT },
-        { "linger", required_argument, NULL, O_LINGER },
-        { "start-file", required_argument, NULL, O_START },
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },
+    const struct dw_bench_opt opts[] = {
+        DW_BENCH_OPT_STR("pub", &o->pub),
+        DW_BENCH_OPT_U64("devices", &o->devices, 1, 99999),
+        DW_BENCH_OPT_U64("first", &o->first, 0, 99998),
+        DW_BENCH_OPT_DOUBLE("rate", &o->rate, 0.1, 1000),
+        DW_BENCH_OPT_DURATION("duration", &o->duration_us),
+        DW_BENCH_OPT_U64("wait-subscribers", &o->wait_subs, 0, 1000),
+        DW_BENCH_OPT_DURATION("linger", &o->linger_us),
+        DW_BENCH_OPT_STR("start-file", &o->start_file),
         { 0 },
     };
-    int ch;
 
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":hV", lo, NULL)) != -1) {
-        switch (ch) {
-        case O_PUB: o->pub = optarg; break;
-        case O_DEVICES: o->devices = dw_bench_opt_u64(prog, "--devices", optarg, 1, 99999); break;
-        case O_FIRST: o->first = dw_bench_opt_u64(prog, "--first", optarg, 0, 99998); break;
-        case O_RATE: o->rate = dw_bench_opt_double(prog, "--rate", optarg, 0.1, 1000); break;
-        case O_DURATION: o->duration_us = opt_duration("--duration", optarg); break;
-        case O_WAIT: o->wait_subs = dw_bench_opt_u64(prog, "--wait-subscribers", optarg, 0, 1000); break;
-        case O_LINGER: o->linger_us = opt_duration("--linger", optarg); break;
-        case O_START: o->start_file = optarg; break;
-        default: dw_bench_opt_other(prog, ch, argv, usage);
-        }
-    }
-    dw_bench_no_operands(prog, argc, argv);
+    dw_bench_parse_args(prog, argc, argv, opts, usage);
     if (!o->pub || !o->devices)
         dw_usage_error(prog, "--pub and --devices are required");
     if (o->first + o->devices > 100000)

@@ -7,30 +7,41 @@
 #include <string.h>
 #include "benchutil.h"
 #include "cli.h"
+#include "duration.h"
 #include "frame.h"
 #include "layout.h"
 #include "parse_num.h"
 
-uint64_t dw_bench_opt_u64(const char *prog, const char *opt, const char *val,
-                          uint64_t min, uint64_t max)
+/* The value of option o (spelled opt, "--name") from its argument val. */
+static void set_option(const char *prog, const struct dw_bench_opt *o, const char *opt,
+                       const char *val)
 {
-    uint64_t v;
-    if (dw_parse_u64(val, min, max, &v) < 0)
-        dw_usage_error(prog, "%s wants a whole number from %llu to %llu, not '%s'", opt,
-                       (unsigned long long)min, (unsigned long long)max, val);
-    return v;
+    switch (o->kind) {
+    case DW_BENCH_OPT_KIND_STR:
+        *o->to.str = val;
+        break;
+    case DW_BENCH_OPT_KIND_FLAG:
+        *o->to.flag = true;
+        break;
+    case DW_BENCH_OPT_KIND_U64:
+        if (dw_parse_u64(val, o->umin, o->umax, o->to.u64) < 0)
+            dw_usage_error(prog, "%s wants a whole number from %llu to %llu, not '%s'", opt,
+                           (unsigned long long)o->umin, (unsigned long long)o->umax, val);
+        break;
+    case DW_BENCH_OPT_KIND_DOUBLE:
+        if (dw_parse_double(val, o->dmin, o->dmax, o->to.dbl) < 0)
+            dw_usage_error(prog, "%s wants a number from %g to %g, not '%s'", opt, o->dmin,
+                           o->dmax, val);
+        break;
+    case DW_BENCH_OPT_KIND_DURATION:
+        if (dw_duration_parse_us(val, o->to.u64) < 0)
+            dw_usage_error(prog, "%s wants a duration such as 2s or 500ms, not '%s'", opt, val);
+        break;
+    }
 }
 
-double dw_bench_opt_double(const char *prog, const char *opt, const char *val,
-                           double min, double max)
-{
-    double v;
-    if (dw_parse_double(val, min, max, &v) < 0)
-        dw_usage_error(prog, "%s wants a number from %g to %g, not '%s'", opt, min, max, val);
-    return v;
-}
-
-void dw_bench_opt_other(const char *prog, int ch, char **argv, void (*usage)(void))
+/* What getopt_long returned that is none of the table's options. */
+static void other_option(const char *prog, int ch, char **argv, void (*usage)(void))
 {
     switch (ch) {
     case 'h': usage(); exit(DW_EXIT_OK);
@@ -39,8 +50,37 @@ void dw_bench_opt_other(const char *prog, int ch, char **argv, void (*usage)(voi
     }
 }
 
-void dw_bench_no_operands(const char *prog, int argc, char **argv)
+void dw_bench_parse_args(const char *prog, int argc, char **argv,
+                         const struct dw_bench_opt *opts, void (*usage)(void))
 {
+    enum { FIRST = 256 }; /* above every short option's character */
+    struct option lo[DW_BENCH_MAX_OPTS + 3];
+    size_t n = 0;
+    int ch;
+
+    for (; opts[n].name; n++) {
+        if (n == DW_BENCH_MAX_OPTS) {
+            fprintf(stderr, "%s: more than %d options in the table\n", prog, DW_BENCH_MAX_OPTS);
+            abort();
+        }
+        bool flag = opts[n].kind == DW_BENCH_OPT_KIND_FLAG;
+        lo[n] = (struct option){ opts[n].name, flag ? no_argument : required_argument, NULL,
+                                 FIRST + (int)n };
+    }
+    lo[n] = (struct option){ "help", no_argument, NULL, 'h' };
+    lo[n + 1] = (struct option){ "version", no_argument, NULL, 'V' };
+    lo[n + 2] = (struct option){ 0 };
+
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":hV", lo, NULL)) != -1) {
+        if (ch >= FIRST && ch < FIRST + (int)n) {
+            char opt[64];
+            snprintf(opt, sizeof(opt), "--%s", opts[ch - FIRST].name);
+            set_option(prog, &opts[ch - FIRST], opt, optarg);
+        } else {
+            other_option(prog, ch, argv, usage);
+        }
+    }
     dw_usage_no_operands(prog, argc, argv);
 }
 

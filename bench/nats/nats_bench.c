@@ -20,7 +20,6 @@
  * Every publish has a Nats-Msg-Id and an ack, as the bridge's do.
  * Prints one "json: {...}" line (bench/lib). */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <nats/nats.h>
 #include <signal.h>
@@ -44,7 +43,7 @@ static const char *prog = "nats_bench";
 
 struct opts {
     const char *url, *stream, *bridge, *dir, *record;
-    unsigned devices, seconds, rate, replicas, partitions;
+    uint64_t devices, seconds, rate, replicas, partitions;
 };
 
 static void usage(void)
@@ -57,7 +56,7 @@ static void usage(void)
 }
 
 /* Frame body of device d at tick k (stream seq k + 1). */
-static size_t frame(unsigned d, uint64_t k, unsigned rate, uint8_t *out, size_t cap)
+static size_t frame(unsigned d, uint64_t k, uint64_t rate, uint8_t *out, size_t cap)
 {
     uint8_t payload[128];
     ssize_t n = dw_bench_sample_payload(k, d, payload, sizeof(payload));
@@ -126,8 +125,8 @@ static double bare(natsConnection *nc, const struct opts *o, bool batched)
         for (unsigned d = 0; d < o->devices && !bad; d++) {
             size_t n = frame(d, k, o->rate, body, sizeof(body));
             snprintf(dev, sizeof(dev), "bench-%05u", d);
-            dw_nats_subject(subject, sizeof(subject), dw_partition(dev, o->partitions), "frame",
-                            dev);
+            dw_nats_subject(subject, sizeof(subject), dw_partition(dev, (unsigned)o->partitions),
+                            "frame", dev);
             if (!batched) {
                 snprintf(id, sizeof(id), "f-%u-%" PRIu64, d, k);
                 bad = publish(js, subject, id, body, n) < 0;
@@ -157,7 +156,7 @@ static pid_t start_bridge(const struct opts *o, const char *ep)
 {
     char parts[16];
     pid_t pid = fork();
-    snprintf(parts, sizeof(parts), "%u", o->partitions);
+    snprintf(parts, sizeof(parts), "%" PRIu64, o->partitions);
     if (pid == 0) {
         if (!freopen("/dev/null", "w", stdout))
             _exit(127);
@@ -352,33 +351,21 @@ static double through_record(natsConnection *nc, const struct opts *o)
 
 static void parse(int argc, char **argv, struct opts *o)
 {
-    static const struct option lo[] = {
-        { "nats", required_argument, NULL, 'n' }, { "bridge", required_argument, NULL, 'b' },
-        { "dir", required_argument, NULL, 'd' }, { "devices", required_argument, NULL, 'D' },
-        { "seconds", required_argument, NULL, 's' }, { "rate", required_argument, NULL, 'r' },
-        { "replicas", required_argument, NULL, 'R' },
-        { "partitions", required_argument, NULL, 'P' },
-        { "stream", required_argument, NULL, 'S' }, { "help", no_argument, NULL, 'h' },
-        { "record", required_argument, NULL, 'W' },
+    const struct dw_bench_opt opts[] = {
+        DW_BENCH_OPT_STR("nats", &o->url),
+        DW_BENCH_OPT_STR("bridge", &o->bridge),
+        DW_BENCH_OPT_STR("dir", &o->dir),
+        DW_BENCH_OPT_STR("record", &o->record),
+        DW_BENCH_OPT_U64("devices", &o->devices, 1, 100000),
+        DW_BENCH_OPT_U64("seconds", &o->seconds, 1, 3600),
+        DW_BENCH_OPT_U64("rate", &o->rate, 1, 1000),
+        DW_BENCH_OPT_U64("replicas", &o->replicas, 1, 5),
+        DW_BENCH_OPT_U64("partitions", &o->partitions, 1, 1024),
+        DW_BENCH_OPT_STR("stream", &o->stream),
         { 0 },
     };
-    int ch;
-    while ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
-        switch (ch) {
-        case 'n': o->url = optarg; break;
-        case 'b': o->bridge = optarg; break;
-        case 'W': o->record = optarg; break;
-        case 'd': o->dir = optarg; break;
-        case 'S': o->stream = optarg; break;
-        case 'D': o->devices = (unsigned)dw_bench_opt_u64(prog, "--devices", optarg, 1, 100000); break;
-        case 's': o->seconds = (unsigned)dw_bench_opt_u64(prog, "--seconds", optarg, 1, 3600); break;
-        case 'r': o->rate = (unsigned)dw_bench_opt_u64(prog, "--rate", optarg, 1, 1000); break;
-        case 'R': o->replicas = (unsigned)dw_bench_opt_u64(prog, "--replicas", optarg, 1, 5); break;
-        case 'P': o->partitions = (unsigned)dw_bench_opt_u64(prog, "--partitions", optarg, 1, 1024); break;
-        default: dw_bench_opt_other(prog, ch, argv, usage);
-        }
-    }
-    dw_bench_no_operands(prog, argc, argv);
+
+    dw_bench_parse_args(prog, argc, argv, opts, usage);
     if (!o->url || !o->bridge || !o->dir) {
         fprintf(stderr, "%s: --nats, --bridge and --dir are needed\n", prog);
         exit(2);
@@ -416,7 +403,7 @@ int main(int argc, char **argv)
      * without --record */
     double bare_pf = o.record ? frames / (frames / fps_batch + t_fetch) : 0;
     double path = o.record ? frames / (frames / fps_bridge + t_record) : 0;
-    dw_bench_result("\"replicas\":%u,\"devices\":%u,\"frames\":%.0f,\"frame_fps\":%.0f,"
+    dw_bench_result("\"replicas\":%" PRIu64 ",\"devices\":%" PRIu64 ",\"frames\":%.0f,\"frame_fps\":%.0f,"
                     "\"batch_fps\":%.0f,\"bridge_fps\":%.0f,\"bridge_vs_batch\":%.3f,"
                     "\"batch_vs_frame\":%.2f,\"fetch_fps\":%.0f,\"record_fps\":%.0f,"
                     "\"bare_pub_fetch_fps\":%.0f,\"bridge_record_fps\":%.0f,"

@@ -10,7 +10,6 @@
  * arriving. */
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -23,7 +22,6 @@
 #include <zmq.h>
 #include "benchutil.h"
 #include "cli.h"
-#include "duration.h"
 #include "dwtime.h"
 #include "endpoint.h"
 #include "frame.h"
@@ -37,7 +35,7 @@ static volatile sig_atomic_t stop;
 struct garment {
     /* options */
     double rate;
-    uint64_t frames, thermo_every, linger_ms, pause_after, pause_ms;
+    uint64_t frames, thermo_every, linger_us, pause_after, pause_us;
     const char *frames_sub, *alerts_sub, *input;
     /* the pty, written in batches (sims/garment_link) */
     struct dw_garment_link link;
@@ -272,7 +270,7 @@ static void write_file(struct garment *g)
             printf("paused: %" PRIu64 "\n", count->st.frames);
             fflush(stdout);
             uint64_t p0 = dw_now_monotonic_ns();
-            dw_sleep_until_monotonic(p0 + g->pause_ms * 1000000ULL, &stop);
+            dw_sleep_until_monotonic(p0 + g->pause_us * 1000ULL, &stop);
             skipped += dw_now_monotonic_ns() - p0;
             paused = true;
         }
@@ -321,51 +319,21 @@ static void report(struct garment *g, double elapsed)
 
 static void parse_args(int argc, char **argv, struct garment *g)
 {
-    enum { O_RATE = 256, O_FRAMES, O_THERMO, O_FSUB, O_ASUB, O_LINGER, O_INPUT, O_PAUSE_AFTER,
-           O_PAUSE, O_LOOPBACK };
-    static const struct option lo[] = {
-        { "rate", required_argument, NULL, O_RATE },
-        { "frames", required_argument, NULL, O_FRAMES },
-        { "thermometer-every", required_argument, NULL, O_THERMO },
-        { "frames-sub", required_argument, NULL, O_FSUB },
-        { "alerts-sub", required_argument, NULL, O_ASUB },
-        { "linger", required_argument, NULL, O_LINGER },
-        { "input", required_argument, NULL, O_INPUT },
-        { "pause-after", required_argument, NULL, O_PAUSE_AFTER },
-        { "pause", required_argument, NULL, O_PAUSE },
-        { "loopback", no_argument, NULL, O_LOOPBACK },
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },
+    const struct dw_bench_opt opts[] = {
+        DW_BENCH_OPT_DOUBLE("rate", &g->rate, 1, 1e7),
+        DW_BENCH_OPT_U64("frames", &g->frames, 2, UINT32_MAX),
+        DW_BENCH_OPT_U64("thermometer-every", &g->thermo_every, 2, UINT32_MAX),
+        DW_BENCH_OPT_STR("frames-sub", &g->frames_sub),
+        DW_BENCH_OPT_STR("alerts-sub", &g->alerts_sub),
+        DW_BENCH_OPT_DURATION("linger", &g->linger_us),
+        DW_BENCH_OPT_STR("input", &g->input),
+        DW_BENCH_OPT_U64("pause-after", &g->pause_after, 1, UINT32_MAX),
+        DW_BENCH_OPT_DURATION("pause", &g->pause_us),
+        DW_BENCH_OPT_FLAG("loopback", &g->loopback),
         { 0 },
     };
-    uint64_t us;
-    int ch;
 
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":hV", lo, NULL)) != -1) {
-        switch (ch) {
-        case O_RATE: g->rate = dw_bench_opt_double(prog, "--rate", optarg, 1, 1e7); break;
-        case O_FRAMES: g->frames = dw_bench_opt_u64(prog, "--frames", optarg, 2, UINT32_MAX); break;
-        case O_THERMO: g->thermo_every = dw_bench_opt_u64(prog, "--thermometer-every", optarg, 2, UINT32_MAX); break;
-        case O_FSUB: g->frames_sub = optarg; break;
-        case O_ASUB: g->alerts_sub = optarg; break;
-        case O_INPUT: g->input = optarg; break;
-        case O_LOOPBACK: g->loopback = true; break;
-        case O_PAUSE_AFTER: g->pause_after = dw_bench_opt_u64(prog, "--pause-after", optarg, 1, UINT32_MAX); break;
-        case O_PAUSE:
-            if (dw_duration_parse_us(optarg, &us) < 0)
-                dw_usage_error(prog, "--pause wants a duration such as 3s, not '%s'", optarg);
-            g->pause_ms = us / 1000;
-            break;
-        case O_LINGER:
-            if (dw_duration_parse_us(optarg, &us) < 0)
-                dw_usage_error(prog, "--linger wants a duration such as 2s, not '%s'", optarg);
-            g->linger_ms = us / 1000;
-            break;
-        default: dw_bench_opt_other(prog, ch, argv, usage);
-        }
-    }
-    dw_bench_no_operands(prog, argc, argv);
+    dw_bench_parse_args(prog, argc, argv, opts, usage);
     if (g->input && (g->frames || g->thermo_every))
         dw_usage_error(prog, "--input goes without --frames and --thermometer-every");
     if (!g->input && (g->rate <= 0 || !g->frames))
@@ -437,7 +405,7 @@ static void close_garment(struct garment *g)
 
 int main(int argc, char **argv)
 {
-    static struct garment g = { .linger_ms = 1000, .pause_ms = 3000 };
+    static struct garment g = { .linger_us = 1000000, .pause_us = 3000000 };
     dw_log_init(prog);
     parse_args(argc, argv, &g);
     dw_install_stop_signals(&stop);
@@ -465,7 +433,7 @@ int main(int argc, char **argv)
     double elapsed = write_frames(&g);
     /* Closing the master would throw away what acquisition has not read. */
     wait_drained(&g);
-    uint64_t linger_end = dw_now_monotonic_ns() + g.linger_ms * 1000000ULL;
+    uint64_t linger_end = dw_now_monotonic_ns() + g.linger_us * 1000ULL;
     dw_sleep_until_monotonic(linger_end, &stop);
     if (threaded) {
         atomic_store(&g.rx_stop, true);

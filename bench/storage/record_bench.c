@@ -5,8 +5,8 @@
  * gives the bytes on disk per wear-day. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +23,9 @@
 static const char *prog = "record-bench";
 
 struct opts {
-    uint64_t frames, rate, flush_every, stats_every;
+    uint64_t frames, rate, flush_every, stats_every, chunk_rows;
     const char *dir, *input;
-    int keep;
-    unsigned chunk_rows;
+    bool keep;
 };
 
 /* A garment's recorded bytes (--input): its HELLO and its SAMPLE frames. */
@@ -143,7 +142,7 @@ static int run_hdf5(const struct opts *o, const char *path, double *secs, uint64
     struct dw_session_start st = {
         .path = path, .hello = hello, .hello_len = (size_t)hl,
         .t_host_ns = 1800000000000000000ull, .t_device_us = 1000000, .stream = 1,
-        .reason = "first-hello", .chunk_rows = o->chunk_rows,
+        .reason = "first-hello", .chunk_rows = (unsigned)o->chunk_rows,
     };
     uint64_t t0 = dw_now_monotonic_ns();
     if (hl < 0 || dw_session_writer_create(&w, &st, err, sizeof(err)) < 0) {
@@ -212,37 +211,19 @@ static long long file_size(const char *path)
 
 static void parse_args(int argc, char **argv, struct opts *o)
 {
-    enum { O_DIR = 256, O_FRAMES, O_RATE, O_FLUSH, O_STATS, O_INPUT, O_KEEP, O_CHUNK };
-    static const struct option lo[] = {
-        { "dir", required_argument, NULL, O_DIR },
-        { "frames", required_argument, NULL, O_FRAMES },
-        { "rate", required_argument, NULL, O_RATE },
-        { "flush-every", required_argument, NULL, O_FLUSH },
-        { "stats-every", required_argument, NULL, O_STATS },
-        { "input", required_argument, NULL, O_INPUT },
-        { "keep", no_argument, NULL, O_KEEP },
-        { "chunk-rows", required_argument, NULL, O_CHUNK },
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },
+    const struct dw_bench_opt opts[] = {
+        DW_BENCH_OPT_STR("dir", &o->dir),
+        DW_BENCH_OPT_U64("frames", &o->frames, 1, UINT32_MAX),
+        DW_BENCH_OPT_U64("rate", &o->rate, 1, 1000),
+        DW_BENCH_OPT_U64("flush-every", &o->flush_every, 1, 1000000),
+        DW_BENCH_OPT_U64("stats-every", &o->stats_every, 0, UINT32_MAX),
+        DW_BENCH_OPT_STR("input", &o->input),
+        DW_BENCH_OPT_FLAG("keep", &o->keep),
+        DW_BENCH_OPT_U64("chunk-rows", &o->chunk_rows, 16, 8192),
         { 0 },
     };
-    int ch;
 
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":hV", lo, NULL)) != -1) {
-        switch (ch) {
-        case O_DIR: o->dir = optarg; break;
-        case O_FRAMES: o->frames = dw_bench_opt_u64(prog, "--frames", optarg, 1, UINT32_MAX); break;
-        case O_RATE: o->rate = dw_bench_opt_u64(prog, "--rate", optarg, 1, 1000); break;
-        case O_FLUSH: o->flush_every = dw_bench_opt_u64(prog, "--flush-every", optarg, 1, 1000000); break;
-        case O_STATS: o->stats_every = dw_bench_opt_u64(prog, "--stats-every", optarg, 0, UINT32_MAX); break;
-        case O_INPUT: o->input = optarg; break;
-        case O_KEEP: o->keep = 1; break;
-        case O_CHUNK: o->chunk_rows = (unsigned)dw_bench_opt_u64(prog, "--chunk-rows", optarg, 16, 8192); break;
-        default: dw_bench_opt_other(prog, ch, argv, usage);
-        }
-    }
-    dw_bench_no_operands(prog, argc, argv);
+    dw_bench_parse_args(prog, argc, argv, opts, usage);
     if (!o->dir)
         dw_usage_error(prog, "--dir is required");
 }

@@ -6,7 +6,6 @@
  * them and reports the one-way latency (send to receive, CLOCK_MONOTONIC,
  * which both processes share). */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,7 +30,7 @@ static volatile sig_atomic_t stop;
 struct opts {
     uint64_t size, count;
     double rate; /* 0: throughput mode */
-    char endpoint[256];
+    const char *endpoint;
 };
 
 static void usage(void)
@@ -159,39 +158,28 @@ static int publisher(const struct opts *o, void *s)
 
 int main(int argc, char **argv)
 {
-    enum { O_SIZE = 256, O_COUNT, O_RATE, O_EP };
-    static const struct option lo[] = {
-        { "size", required_argument, NULL, O_SIZE },
-        { "count", required_argument, NULL, O_COUNT },
-        { "rate", required_argument, NULL, O_RATE },
-        { "endpoint", required_argument, NULL, O_EP },
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },
+    struct opts o = { .size = 130, .count = 1000000 };
+    const struct dw_bench_opt opts[] = {
+        DW_BENCH_OPT_U64("size", &o.size, STAMP_BYTES, 65536),
+        DW_BENCH_OPT_U64("count", &o.count, 1, 100000000),
+        DW_BENCH_OPT_DOUBLE("rate", &o.rate, 1, 1e7),
+        DW_BENCH_OPT_STR("endpoint", &o.endpoint),
         { 0 },
     };
-    struct opts o = { .size = 130, .count = 1000000 };
-    int ch;
+    char ipc[256];
+
     dw_log_init(prog);
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":hV", lo, NULL)) != -1) {
-        switch (ch) {
-        case O_SIZE: o.size = dw_bench_opt_u64(prog, "--size", optarg, STAMP_BYTES, 65536); break;
-        case O_COUNT: o.count = dw_bench_opt_u64(prog, "--count", optarg, 1, 100000000); break;
-        case O_RATE: o.rate = dw_bench_opt_double(prog, "--rate", optarg, 1, 1e7); break;
-        case O_EP: snprintf(o.endpoint, sizeof(o.endpoint), "%s", optarg); break;
-        default: dw_bench_opt_other(prog, ch, argv, usage);
-        }
-    }
-    dw_bench_no_operands(prog, argc, argv);
+    dw_bench_parse_args(prog, argc, argv, opts, usage);
     if (o.rate > 0 && o.count > 10000000)
         dw_usage_error(prog, "--rate keeps every latency: at most 10000000 messages");
-    if (!o.endpoint[0]) {
+    if (!o.endpoint) {
         char dir[200];
         if (dw_runtime_dir(dir, sizeof(dir)) < 0) {
             dw_err("no runtime directory");
             return DW_EXIT_FAILURE;
         }
-        snprintf(o.endpoint, sizeof(o.endpoint), "ipc://%s/bench-bare-%d", dir, (int)getpid());
+        snprintf(ipc, sizeof(ipc), "ipc://%s/bench-bare-%d", dir, (int)getpid());
+        o.endpoint = ipc;
     }
     dw_install_stop_signals(&stop);
     fflush(stdout);

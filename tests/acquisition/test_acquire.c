@@ -152,6 +152,16 @@ static void replay_at(struct fixture *f, uint64_t mono, struct seen *s)
     drain(f, s);
 }
 
+/* replay_at, and the frames it sent are stream seqs want[0..n-1] in order. */
+static void check_replay(struct fixture *f, uint64_t mono, struct seen *s, const uint64_t *want,
+                         int n)
+{
+    replay_at(f, mono, s);
+    assert_int_equal(s->frames, n);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(s->seq[i], want[i]);
+}
+
 static void test_in_order(void **state)
 {
     struct fixture *f = *state;
@@ -303,15 +313,10 @@ static void test_replay(void **state)
     sample(f, 16, 1, 2);
     drain(f, &s);
     assert_int_equal(s.frames, 2);
-    replay_at(f, f->mono, &s);
-    assert_int_equal(s.frames, 2);       /* the same two again */
-    assert_int_equal(s.seq[0], 1);
-    assert_int_equal(s.seq[1], 2);
+    check_replay(f, f->mono, &s, (const uint64_t[]){ 1, 2 }, 2); /* the same two again */
     /* Older than the backlog age: not replayed, except the HELLO, without
      * which a subscriber that joins now could not read the frames to come. */
-    replay_at(f, f->mono + 11000000000ull, &s);
-    assert_int_equal(s.frames, 1);
-    assert_int_equal(s.seq[0], 1);
+    check_replay(f, f->mono + 11000000000ull, &s, (const uint64_t[]){ 1 }, 1);
     assert_int_equal(s.dseq[0], 0);
 }
 
@@ -329,28 +334,17 @@ static void test_replay_pinned_hello(void **state)
     sample(f, 16, 3, 4);
     drain(f, &s);
     assert_int_equal(s.frames, 4);
-    replay_at(f, f->mono, &s);
-    assert_int_equal(s.frames, 4);
-    for (int i = 0; i < 4; i++)
-        assert_int_equal(s.seq[i], (uint64_t)i + 1);
+    check_replay(f, f->mono, &s, (const uint64_t[]){ 1, 2, 3, 4 }, 4);
     /* 6 s on: the first two aged out, the second HELLO is still in the window. */
-    replay_at(f, f->mono + 6000000000ull, &s);
-    assert_int_equal(s.frames, 2);
-    assert_int_equal(s.seq[0], 3);
-    assert_int_equal(s.seq[1], 4);
+    check_replay(f, f->mono + 6000000000ull, &s, (const uint64_t[]){ 3, 4 }, 2);
     /* 11 s on: everything aged out; the latest HELLO alone. */
-    replay_at(f, f->mono + 11000000000ull, &s);
-    assert_int_equal(s.frames, 1);
-    assert_int_equal(s.seq[0], 3);
+    check_replay(f, f->mono + 11000000000ull, &s, (const uint64_t[]){ 3 }, 1);
     assert_int_equal(s.dseq[0], 2);
     /* A sample after that window: the HELLO first, then the sample. */
     f->mono += 11000000000ull;
     sample(f, 16, 4, 5);
     drain(f, &s);
-    replay_at(f, f->mono, &s);
-    assert_int_equal(s.frames, 2);
-    assert_int_equal(s.seq[0], 3);
-    assert_int_equal(s.seq[1], 5);
+    check_replay(f, f->mono, &s, (const uint64_t[]){ 3, 5 }, 2);
 }
 
 /* A subscriber that joins late gets the backlog before anything live:

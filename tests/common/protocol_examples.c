@@ -39,6 +39,14 @@ static struct example *add(const char *name)
     return &ex[n_ex++];
 }
 
+/* A length from an encoder or packer; a failure ends the program. */
+static size_t packed(ssize_t n)
+{
+    if (n < 0)
+        abort();
+    return (size_t)n;
+}
+
 static void add_bytes(const char *name, const uint8_t *p, size_t len)
 {
     struct example *e = add(name);
@@ -61,7 +69,7 @@ static void add_frame(const char *base, uint8_t type, uint32_t seq, uint64_t t,
     static unsigned k;
     uint8_t raw[DW_MAX_RAW], wire[DW_MAX_WIRE];
     uint32_t crc;
-    ssize_t n;
+    size_t n;
 
     raw[0] = DW_PROTO_VERSION;
     raw[1] = type;
@@ -72,9 +80,7 @@ static void add_frame(const char *base, uint8_t type, uint32_t seq, uint64_t t,
         memcpy(raw + DW_HDR_SIZE, payload, len);
     crc = dw_crc32c(raw, DW_HDR_SIZE + len);
     dw_put_le32(raw + DW_HDR_SIZE + len, crc);
-    n = dw_frame_encode(type, seq, t, payload, len, wire, sizeof(wire));
-    if (n < 0)
-        abort();
+    n = packed(dw_frame_encode(type, seq, t, payload, len, wire, sizeof(wire)));
     snprintf(names[k][0], 32, "%s-payload", base);
     snprintf(names[k][1], 32, "%s-raw", base);
     snprintf(names[k][2], 32, "%s-crc", base);
@@ -83,7 +89,7 @@ static void add_frame(const char *base, uint8_t type, uint32_t seq, uint64_t t,
         add_bytes(names[k][0], payload, len);
     add_bytes(names[k][1], raw, DW_HDR_SIZE + len + DW_CRC_SIZE);
     add_u32(names[k][2], crc);
-    add_bytes(names[k][3], wire, (size_t)n);
+    add_bytes(names[k][3], wire, n);
     k++;
 }
 
@@ -100,9 +106,7 @@ static void build(void)
      * after power-on (seq 0), 1.5 s after power-on. */
     dw_layout_default(&h, "DW-0001", "fw-1.2.0", 10);
     n = dw_hello_pack(&h, p, sizeof(p));
-    if (n < 0)
-        abort();
-    add_frame("hello", DW_FRAME_HELLO, 0, 1500000, p, (size_t)n, 1);
+    add_frame("hello", DW_FRAME_HELLO, 0, 1500000, p, packed(n), 1);
 
     /* SAMPLE: 100 ms later (seq 1). */
     memset(&s, 0, sizeof(s));
@@ -122,9 +126,7 @@ static void build(void)
     s.accel[1] = -30;
     s.accel[2] = 1002;
     n = dw_sample_pack(&s, p, sizeof(p));
-    if (n < 0)
-        abort();
-    add_frame("sample", DW_FRAME_SAMPLE, 1, 1600000, p, (size_t)n, 1);
+    add_frame("sample", DW_FRAME_SAMPLE, 1, 1600000, p, packed(n), 1);
 
     /* EVENT: a thermometer reading of 38.2 C typed into the garment app. */
     memset(&e, 0, sizeof(e));
@@ -133,9 +135,7 @@ static void build(void)
     e.value = 38200;
     snprintf(e.text, sizeof(e.text), "oral");
     n = dw_event_pack(&e, p, sizeof(p));
-    if (n < 0)
-        abort();
-    add_frame("event", DW_FRAME_EVENT, 2, 1650000, p, (size_t)n, 1);
+    add_frame("event", DW_FRAME_EVENT, 2, 1650000, p, packed(n), 1);
 
     /* STATUS: 3.912 V, 76 %, not charging, MCU at 31.25 C. */
     memset(&st, 0, sizeof(st));
@@ -144,9 +144,7 @@ static void build(void)
     st.flags = 0;
     st.mcu_temp_cc = 3125;
     n = dw_status_pack(&st, p, sizeof(p));
-    if (n < 0)
-        abort();
-    add_frame("status", DW_FRAME_STATUS, 3, 1700000, p, (size_t)n, 1);
+    add_frame("status", DW_FRAME_STATUS, 3, 1700000, p, packed(n), 1);
 
     /* HELLO_REQUEST as the host sends it: seq 0, time 0, empty. */
     add_frame("hello-request", DW_FRAME_HELLO_REQUEST, 0, 0, NULL, 0, 0);

@@ -2,8 +2,10 @@
 alert message holding terminal escapes (OSC retitle, clear screen, BEL, the
 C1 CSI U+009B, DEL) is shown escaped by `ductwatch view` and `ductwatch
 alerts`, on a real pseudo-terminal; `alerts --json` lines stay the same
-JSON with no raw control character. The publisher is the test's own (a
-compromised acquire or detect, or a broker in between)."""
+JSON with no raw control character; a program's log line that quotes a
+topic from outside (the recorder's refusal) shows it escaped too. The
+publisher is the test's own (a compromised acquire or detect, or a broker
+in between)."""
 import json
 import os
 import pty
@@ -13,6 +15,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import dwtest  # noqa: E402
 from dwtest import HELLO, SAMPLE, case, check, read_pty  # noqa: E402
+from dwtest.record import Recorder  # noqa: E402
 from hostilelib import Publisher, hello_payload, sample_payload  # noqa: E402
 
 HOSTILE = "\x1b]0;TITLE\x07\x1b[2J\u009b2J\x7fend"
@@ -107,6 +110,30 @@ def test_alerts_json(t):
         check(not any(ord(c) < 0x20 or c == "\x7f" for c in ln), "raw control byte in %r" % ln)
         a = json.loads(ln)
         check(a["message"] == HOSTILE, "message changed: %r" % a["message"])
+
+
+@case()
+def test_log_line(t):
+    pub = Publisher(t.ctx, t)
+    rec = Recorder(t, [pub.ep], extra=["-v"], dir=t.path("rec"))
+    try:
+        pub.wait_subscriber()
+        # a topic that is no device id: the recorder's warning quotes it
+        pub.frame("frame." + HOSTILE, HELLO, hello_payload("TTY-1"), 0)
+        pub.frame("frame.TTY-1", HELLO, hello_payload("TTY-1"), 0)
+        pub.frame("frame.TTY-1", SAMPLE, sample_payload(1), 1)
+        rec.wait_flushed(1)   # both came in, the refused one first
+        rc = rec.stop()
+    finally:
+        pub.close()
+    check(rc == 0, "record exit %d" % rc)
+    err = rec.err
+    said = [ln for ln in err.splitlines() if "refused a message on topic" in ln]
+    check(said, "no refusal logged: %r" % err[-600:])
+    check(not any(c in err for c in "\x1b\x07\u009b\x7f"),
+          "the recorder's log put raw escapes on the terminal: %r" % said)
+    check(SHOWN[:len("\\x1b]0;TITLE\\x07")] in said[0],
+          "the log does not show the topic escaped: %r" % said)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ section 10), against the real programs:
   memory stays flat and the stream goes on;
 - big_request: a 64 MB request on the events endpoint: the same, and the
   endpoint still answers;
+- big_topic_detect: four 5 MB subscriptions to detect's PUB: the peer is
+  disconnected, detect's memory stays flat;
 - ipc_private: ipc:// endpoints in a directory other users can enter, and
   abstract ones, are refused by acquire and detect (exit 2, the reason).
 
@@ -66,11 +68,15 @@ BIG = r'''
 import os, sys, time, zmq
 ep, kind, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
 ctx = zmq.Context()
-s = ctx.socket(zmq.XSUB if kind == "sub" else zmq.REQ)
-s.setsockopt(zmq.LINGER, 0)
-s.connect(ep)
+n = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+socks = [ctx.socket(zmq.XSUB if kind == "sub" else zmq.REQ) for _ in range(n)]
+for s in socks:
+    s.setsockopt(zmq.LINGER, 0)
+    s.connect(ep)
 if kind == "sub":
-    s.send(b"\x01" + b"f" * size)
+    # one subscription per socket (connection), all held at once
+    for i, s in enumerate(socks):
+        s.send(b"\x01" + b"%02d" % i + b"f" * size)
     time.sleep(3)
     print("sent", flush=True)
 else:
@@ -80,9 +86,9 @@ os._exit(0)
 '''
 
 
-def big_message(t, ep, kind, size):
-    p = subprocess.run([sys.executable, "-c", BIG, ep, kind, str(size)], env=t.env,
-                       capture_output=True, timeout=60)
+def big_message(t, ep, kind, size, count=1):
+    p = subprocess.run([sys.executable, "-c", BIG, ep, kind, str(size), str(count)], env=t.env,
+                       capture_output=True, timeout=40)
     return p.stdout.decode().strip()
 
 
@@ -197,6 +203,30 @@ def test_big_topic(t):
 @case(timeout=60, parallel=False)
 def test_big_request(t):
     oversized(t, "req", 64 * 1024 * 1024, "a 64 MB request")
+
+
+@case(timeout=60, parallel=False)
+def test_big_topic_detect(t):
+    """Detect's PUB takes subscriptions from its peers as acquire's XPUB
+    does: four 5 MB ones (from four connections, held at once) disconnect
+    the peer; detect's memory stays within 8 MB of where it was (+0.5 to
+    +1.3 MB measured; about 5 MB per subscription without the limit) and
+    it stops cleanly (without the limit it was still busy 15 s after
+    SIGTERM)."""
+    ctx = t.ctx
+    pub = t.ep("det-pub")
+    d = t.spawn(["ductwatch-detect", "--sub", t.ep("nothing"), "--pub", pub])
+    check(d.expect("pub: ") == pub, "detect's pub line")
+    rss0 = status_kb(d.pid, "VmRSS")
+    said = big_message(t, pub, "sub", 5 * 1024 * 1024, 4)
+    rss1 = status_kb(d.pid, "VmHWM")
+    honest = subscribe(ctx, pub)
+    print("four 5 MB subscriptions to detect (%s): RSS %d kB before, peak %d kB after (+%d kB)" %
+          (said, rss0, rss1, rss1 - rss0))
+    check(d.poll() is None, "detect died")
+    check(rss1 - rss0 < 8 * 1024, "detect grew by %d kB" % (rss1 - rss0))
+    honest.close()
+    check(d.stop() == 0, "detect exit")
 
 
 @case(timeout=30)

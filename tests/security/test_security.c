@@ -39,6 +39,21 @@ static void write_text(const char *name, const char *text, mode_t mode, char *pa
     assert_int_equal(chmod(path, mode), 0);
 }
 
+/* A ZAP handler in ctx whose allow-list (file NAME) holds client's key. */
+static struct dw_zap *zap_allowing(void *ctx, const char *name,
+                                   const struct dw_curve_keys *client)
+{
+    char text[200], path[512];
+    const char *w = NULL;
+    struct dw_zap *zap;
+
+    snprintf(text, sizeof(text), "%s\n", client->public_key);
+    write_text(name, text, 0644, path, sizeof(path));
+    zap = dw_zap_start(ctx, path, &w);
+    assert_non_null(zap);
+    return zap;
+}
+
 static void test_policy(void **state)
 {
     static const struct { const char *ep; int curve, insecure, bind_ok, connect_ok; } t[] = {
@@ -267,7 +282,7 @@ static void test_two_servers(void **state)
 {
     struct dw_curve_keys s1, s2, cli;
     const char *w = NULL;
-    char path[512], text[200], ep[2][256], pub[2][512], cli_key[512], buf[8], why[256];
+    char ep[2][256], pub[2][512], cli_key[512], buf[8], why[256];
     void *ctx = zmq_ctx_new(), *srv[2], *req;
     struct dw_zap *zap;
     int timeout = 3000;
@@ -275,10 +290,7 @@ static void test_two_servers(void **state)
     assert_int_equal(dw_security_write_keypair(tmpdir, "s1", true, &s1, &w), 0);
     assert_int_equal(dw_security_write_keypair(tmpdir, "s2", true, &s2, &w), 0);
     assert_int_equal(dw_security_write_keypair(tmpdir, "c2", true, &cli, &w), 0);
-    snprintf(text, sizeof(text), "%s\n", cli.public_key);
-    write_text("allowed2", text, 0644, path, sizeof(path));
-    zap = dw_zap_start(ctx, path, &w);
-    assert_non_null(zap);
+    zap = zap_allowing(ctx, "allowed2", &cli);
     for (int i = 0; i < 2; i++) {
         size_t len = sizeof(ep[i]);
         srv[i] = dw_zmq_socket(ctx, ZMQ_REP);
@@ -315,17 +327,14 @@ static void test_bind_helper(void **state)
 {
     struct dw_curve_keys srv, cli;
     const char *w = NULL;
-    char path[512], text[200], actual[256], why[256], ipc[300], srv_pub[512], cli_key[512];
+    char actual[256], why[256], ipc[300], srv_pub[512], cli_key[512];
     void *ctx = zmq_ctx_new(), *pub, *pub2, *sub;
     struct dw_zap *zap;
     int timeout = 3000, got = 0;
 
     assert_int_equal(dw_security_write_keypair(tmpdir, "bs", true, &srv, &w), 0);
     assert_int_equal(dw_security_write_keypair(tmpdir, "bc", true, &cli, &w), 0);
-    snprintf(text, sizeof(text), "%s\n", cli.public_key);
-    write_text("allowed3", text, 0644, path, sizeof(path));
-    zap = dw_zap_start(ctx, path, &w);
-    assert_non_null(zap);
+    zap = zap_allowing(ctx, "allowed3", &cli);
     pub = dw_zmq_socket(ctx, ZMQ_PUB);
     pub2 = dw_zmq_socket(ctx, ZMQ_PUB);
     assert_int_equal(dw_security_bind(pub, "tcp://0.0.0.0:0", NULL, NULL, true, actual,

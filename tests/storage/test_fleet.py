@@ -45,6 +45,22 @@ def publishers(wd, n, verbose=False):
     return pubs, gs
 
 
+def endpoints(pubs):
+    return [p.sock.getsockopt(zmq.LAST_ENDPOINT).decode() for p in pubs]
+
+
+def fleet_recorder(wd, pubs, gs, args, dir=None):
+    """A verbose recorder with args on the publishers' endpoints, once each
+    publisher has its subscription; then each garment of gs (the first
+    len(gs) publishers) sends its HELLO."""
+    rec = Recorder(wd, endpoints(pubs), extra=args + ["-v"], dir=dir)
+    for p in pubs:
+        p.wait_subscriber()
+    for p, g in zip(pubs, gs):
+        p.frame(g.hello_frame())
+    return rec
+
+
 def send_all(pubs, gs, samples, start=0):
     """Interleaves the garments' messages: samples, STATUS, user events,
     acquire stats, detect alerts."""
@@ -64,7 +80,7 @@ def send_all(pubs, gs, samples, start=0):
 def both_layouts(wd):
     """The same streams into a fleet recorder and a session recorder."""
     pubs, gs = publishers(wd, N_DEV, verbose=True)
-    eps = [p.sock.getsockopt(zmq.LAST_ENDPOINT).decode() for p in pubs]
+    eps = endpoints(pubs)
     fleet = Recorder(wd, eps, extra=["--layout", "fleet", "--name", "t1", "-v"])
     sess = Recorder(wd, eps, extra=["--layout", "session", "-v"], dir=wd.path("sess"))
     for p in pubs:
@@ -149,10 +165,24 @@ def compact(wd, *paths, timeout=120):
     return [ln[6:] for ln in r.stdout.splitlines() if ln.startswith("file: ")], r.stdout
 
 
+def session_seqs(d, device):
+    """The session files of device in d (sorted) and the frame sequence
+    numbers they hold, in file order."""
+    mine = sorted(x for x in os.listdir(d) if x.startswith(device + "-"))
+    seqs = []
+    for x in mine:
+        with h5py.File(os.path.join(d, x), "r") as f:
+            seqs += list(f["frames/seq"][:])
+    return mine, seqs
+
+
 @case(timeout=180)
 def case_contract_and_compaction(wd):
     pubs, gs, path, sess = both_layouts(wd)
     check_fleet_contract(path, pubs, gs)
+    os.makedirs(wd.path("rounds"))
+    rounds = os.path.join(wd.path("rounds"), os.path.basename(path))
+    shutil.copy(path, rounds)
     files, out = compact(wd, path)
     check(not os.path.exists(path), "the compacted fleet file is still there")
     check(len(files) == N_DEV, "%d session files: %s" % (len(files), out))
@@ -165,6 +195,18 @@ def case_contract_and_compaction(wd):
         b = wd.run(replay_argv(theirs[dev], "--fast", "--out", "stdout"), timeout=60, text=False)
         check(a.returncode == 0 and a.stdout and a.stdout == b.stdout,
               "%s: replay differs (%d vs %d bytes)" % (dev, len(a.stdout), len(b.stdout)))
+    # rows held in 64 KiB at most: written in several rounds (each session
+    # file suspended between them), the same files as in one round
+    r = wd.run(["ductwatch-record", "-v", "--compact", "--compact-memory", "64", rounds],
+               timeout=120)
+    n = len(re.findall(r"round \d+, ", r.stderr))
+    check(r.returncode == 0 and n >= 3, "--compact in rounds: exit %d, %d rounds: %s"
+          % (r.returncode, n, r.stderr[-800:]))
+    got = [ln[6:] for ln in r.stdout.splitlines() if ln.startswith("file: ")]
+    check(sorted(map(os.path.basename, got)) == sorted(map(os.path.basename, files)),
+          "files in rounds %s vs %s" % (got, files))
+    for f in files:
+        same_session(f, os.path.join(wd.path("rounds"), os.path.basename(f)))
     # every existing consumer: ductwatch report and info
     html = wd.path("r.html")
     st, _, err = report(files[0], "-o", html)
@@ -174,8 +216,8 @@ def case_contract_and_compaction(wd):
     # a second run has nothing left to do
     r = wd.run(["ductwatch-record", "--compact", path], timeout=60)
     check(r.returncode != 0, "--compact of a removed file succeeded")
-    print("%d garments, %d frames: fleet file == session layout after compaction"
-          % (N_DEV, N_DEV * SAMPLES))
+    print("%d garments, %d frames: fleet file == session layout after compaction, "
+          "in one round and in %d" % (N_DEV, N_DEV * SAMPLES, n))
 
 
 @case(timeout=120)
@@ -186,13 +228,8 @@ def case_auto_switch(wd):
     the compacted ones never replace the session layout's (same second,
     same garment: the next -k name)."""
     pubs, gs = publishers(wd, 3)
-    eps = [p.sock.getsockopt(zmq.LAST_ENDPOINT).decode() for p in pubs]
-    rec = Recorder(wd, eps, extra=["--layout", "auto", "--fleet-above", "2", "--name", "a",
-                                   "-v"])
-    for p in pubs:
-        p.wait_subscriber()
-    for p, g in zip(pubs[:2], gs[:2]):
-        p.frame(g.hello_frame())
+    rec = fleet_recorder(wd, pubs, gs[:2], ["--layout", "auto", "--fleet-above", "2",
+                                            "--name", "a"])
     send_all(pubs[:2], gs[:2], 20)
     rec.wait_flushed(20)
     pubs[2].frame(gs[2].hello_frame())
@@ -209,11 +246,7 @@ def case_auto_switch(wd):
     check("switching to the fleet layout" in rec.err, "no switch logged")
     compact(wd, fleet[0])
     for p in pubs:
-        mine = sorted(x for x in os.listdir(rec.dir) if x.startswith(p.device + "-"))
-        seqs = []
-        for x in mine:
-            with h5py.File(os.path.join(rec.dir, x), "r") as f:
-                seqs += list(f["frames/seq"][:])
+        mine, seqs = session_seqs(rec.dir, p.device)
         sent = [s for s, kind, _, _, _ in p.sent if kind == ds.SAMPLE]
         check(sorted(seqs) == sent, "%s: %d frames in %s, sent %d"
               % (p.device, len(seqs), mine, len(sent)))
@@ -228,13 +261,8 @@ def case_rotation(wd):
     next (a /devices row with reason rotation); compacted, each garment's
     session files hold every frame it sent, once."""
     pubs, gs = publishers(wd, 2)
-    eps = [p.sock.getsockopt(zmq.LAST_ENDPOINT).decode() for p in pubs]
-    rec = Recorder(wd, eps, extra=["--layout", "fleet", "--fleet-period", "2s", "--name", "r",
-                                   "-v"])
-    for p in pubs:
-        p.wait_subscriber()
-    for p, g in zip(pubs, gs):
-        p.frame(g.hello_frame())
+    rec = fleet_recorder(wd, pubs, gs, ["--layout", "fleet", "--fleet-period", "2s",
+                                        "--name", "r"])
     sent = 0
     end = time.monotonic() + 60
     # two periods closed, the third begun, whatever the machine's speed
@@ -253,11 +281,7 @@ def case_rotation(wd):
               % f["devices"][:]["reason"])
     compact(wd, *files)
     for p in pubs:
-        mine = sorted(x for x in os.listdir(rec.dir) if x.startswith(p.device + "-"))
-        seqs = []
-        for x in mine:
-            with h5py.File(os.path.join(rec.dir, x), "r") as f:
-                seqs += list(f["frames/seq"][:])
+        mine, seqs = session_seqs(rec.dir, p.device)
         want = [s for s, kind, _, _, _ in p.sent if kind == ds.SAMPLE]
         # none lost where a file ends and the next begins, none twice; the
         # last few sent may still be on their way when the recorder stops
@@ -265,6 +289,54 @@ def case_rotation(wd):
               "%s: %d frames in %d files, sent %d" % (p.device, len(seqs), len(mine), len(want)))
     print("%d fleet files of 2 s, %d frames, compacted into each garment's session files"
           % (len(files), total()))
+
+
+@case(timeout=120)
+def case_compact_closed(wd):
+    """--compact-closed --fleet-period 2s: each fleet file the recorder
+    closes is compacted by its idle-priority child while it records on:
+    the closed fleet files go, and each garment's session files hold
+    every frame it sent, once."""
+    pubs, gs = publishers(wd, 2)
+    eps = [p.sock.getsockopt(zmq.LAST_ENDPOINT).decode() for p in pubs]
+    rec = Recorder(wd, eps, extra=["--layout", "fleet", "--fleet-period", "2s", "--name", "cc",
+                                   "--compact-closed", "-v"])
+    for p in pubs:
+        p.wait_subscriber()
+    for p, g in zip(pubs, gs):
+        p.frame(g.hello_frame())
+    sent = 0
+    end = time.monotonic() + 60
+    while rec.err.count("recording the fleet into") < 3:
+        send_all(pubs, gs, 5, sent)
+        sent += 5
+        time.sleep(0.05)
+        check(time.monotonic() < end, "no third fleet file: %s" % rec.err[-500:])
+    closed = rec.files()[:2]
+    # compacted while the recorder goes on: the closed fleet files go
+    while any(os.path.exists(f) for f in closed) or rec.err.count(") done") < 2:
+        send_all(pubs, gs, 5, sent)
+        sent += 5
+        time.sleep(0.05)
+        check(time.monotonic() < end, "closed fleet files not compacted: %s" % rec.err[-800:])
+    check("SCHED_IDLE" in rec.err and not re.search(r"compaction \(process \d+\) failed", rec.err),
+          rec.err[-800:])
+    check(rec.stop() == 0, rec.err[-800:])
+    deadline = time.monotonic() + 60  # the last file's compaction outlives the recorder
+    while any(x.startswith("fleet-") for x in os.listdir(rec.dir)):
+        check(time.monotonic() < deadline, "fleet files left: %s" % os.listdir(rec.dir))
+        time.sleep(0.1)
+    for p in pubs:
+        mine = sorted(x for x in os.listdir(rec.dir) if x.startswith(p.device + "-"))
+        seqs = []
+        for x in mine:
+            with h5py.File(os.path.join(rec.dir, x), "r") as f:
+                seqs += list(f["frames/seq"][:])
+        want = [s for s, kind, _, _, _ in p.sent if kind == ds.SAMPLE]
+        check(sorted(seqs) == want[:len(seqs)] and len(seqs) >= len(want) - 5,
+              "%s: %d frames in %d files, sent %d" % (p.device, len(seqs), len(mine), len(want)))
+        check(len(mine) >= 3, "%s: session files %s" % (p.device, mine))
+    print("%d fleet files compacted by the recorder itself, nothing left" % len(rec.files()))
 
 
 def flushed_fleet(rec):
@@ -278,15 +350,10 @@ def case_kill_writing(wd):
     logged as flushed (at most one flush interval lost) once and in order,
     and compacts."""
     pubs, gs = publishers(wd, N_DEV)
-    eps = [p.sock.getsockopt(zmq.LAST_ENDPOINT).decode() for p in pubs]
     sent = 0
     for round_ in range(KILLS):
-        rec = Recorder(wd, eps, extra=["--layout", "fleet", "--name", "k%d" % round_, "-v",
-                                       "--fsync", "1s"], dir=wd.path("k%d" % round_))
-        for p in pubs:
-            p.wait_subscriber()
-        for p, g in zip(pubs, gs):
-            p.frame(g.hello_frame())
+        rec = fleet_recorder(wd, pubs, gs, ["--layout", "fleet", "--name", "k%d" % round_,
+                                            "--fsync", "1s"], dir=wd.path("k%d" % round_))
         path = rec.wait_file()
         first = sent
         # killed after 1, 2, ... flushes with frames
@@ -319,7 +386,6 @@ def case_kill_writing(wd):
             p.sock.close()
         pubs = [ds.Publisher(wd.ep("pub%d-%d" % (i, round_)), g.device, wd.ctx)
                 for i, g in enumerate(gs)]
-        eps = [p.sock.getsockopt(zmq.LAST_ENDPOINT).decode() for p in pubs]
         print("round %d: killed after %d frames logged flushed, %d in the file, %d sent"
               % (round_, logged, n, n_sent))
 
@@ -327,13 +393,8 @@ def case_kill_writing(wd):
 def fleet_file(wd, samples):
     """A closed fleet file of N_DEV garments."""
     pubs, gs = publishers(wd, N_DEV)
-    eps = [p.sock.getsockopt(zmq.LAST_ENDPOINT).decode() for p in pubs]
-    rec = Recorder(wd, eps, extra=["--layout", "fleet", "--name", "c", "-v"],
-                   dir=wd.path("orig"))
-    for p in pubs:
-        p.wait_subscriber()
-    for p, g in zip(pubs, gs):
-        p.frame(g.hello_frame())
+    rec = fleet_recorder(wd, pubs, gs, ["--layout", "fleet", "--name", "c"],
+                         dir=wd.path("orig"))
     send_all(pubs, gs, samples)
     end = time.monotonic() + 60
     while max(flushed_fleet(rec), default=0) < N_DEV * samples:

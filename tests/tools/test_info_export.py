@@ -166,6 +166,8 @@ def test_export(t):
     check(st == 2 and "--csv" in err, "no --csv: %d %s" % (st, err))
     st, _, err = run("export", os.path.join(d, "nope.h5"), "--csv", out)
     check(st == 1 and "nope.h5" in err, "missing file: %d %s" % (st, err))
+    st, _, err = run("export", d, "--csv", out)
+    check(st == 1 and "is a directory" in err, "a directory: %d %s" % (st, err))
     open(os.path.join(d, "afile"), "w").close()
     st, _, err = run("export", sess, "--csv", os.path.join(d, "afile"))
     check(st == 1 and "not a directory" in err, "--csv onto a file: %d %s" % (st, err))

@@ -4,9 +4,11 @@ they happened, file text cannot become markup, and bad inputs fail with the
 documented status and message."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
 
 import h5py
 
@@ -20,6 +22,7 @@ HOURS = 2.0
 # Where mksession puts things (fractions of the session, in hours here).
 T1_RAISED_H, T1_UPDATED_H, T1_CLEARED_H, D1_RAISED_H = 1.0, 1.1, 1.6, 1.05
 WARM_ZONE, D1_ZONE = 5, 12
+MKSESSION_START_S = 1795545119  # 2026-11-24T18:31:59Z, mksession's T0_NS
 
 ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p",
                 "strong", "em", "table", "tr", "th", "td", "span", "div", "svg", "text",
@@ -106,6 +109,28 @@ def test_normal(t):
                   "the left feed is marked on the %s chart" % side)
             check(800 <= ch.buckets <= 1600, "buckets: %d" % ch.buckets)
 
+    # The x axis is clock time (mksession starts 2026-11-24 18:31:59 UTC,
+    # TZ=UTC), not hours of the file: each tick's label is the clock time at
+    # its place, and its hover text the garment's time there.
+    for ch in [c for q in ("temperature", "pressure") for s in ("left", "right")
+               for c in charts(page, q, s)]:
+        ticks = list(ch.svg.find_all("text", cls="tick"))
+        check(len(ticks) >= 6, "%d clock ticks on a 2 h chart" % len(ticks))
+        for tk in ticks:
+            label = "".join(tk.text).strip()
+            h = ch.hours_of_px(float(tk.attrs["x"]))
+            clock = MKSESSION_START_S + h * 3600
+            check(re.fullmatch(r"\d\d:\d\d", label) and
+                  label == time.strftime("%H:%M", time.gmtime(round(clock / 60) * 60)) and
+                  abs(clock - round(clock / 60) * 60) < 15,
+                  "tick %r at %.3f h, clock %s" % (label, h, time.strftime(
+                      "%H:%M:%S", time.gmtime(clock))))
+            m = re.fullmatch(r"garment time t\+(\d\d):(\d\d):(\d\d)",
+                             next(tk.find_all("title")).all_text())
+            check(m and abs(int(m[1]) * 3600 + int(m[2]) * 60 + int(m[3]) - h * 3600) < 15,
+                  "tick %r: garment time on hover %r at %.3f h"
+                  % (label, next(tk.find_all("title")).all_text(), h))
+
     # The warm zone shows in the series: zone 5's band rises by ~1 C at 1.0 h.
     (ch,) = charts(page, "temperature", "left")
     band = next(ch.svg.find_all("path", cls="band", data_zone=str(WARM_ZONE)))
@@ -156,7 +181,8 @@ def test_normal(t):
            for tr in page.root.find_all("tr", cls="episode")}
     check(set(eps) == {"T1", "D1"}, "episodes: %s" % eps)
     check(eps["D1"][3].strip().startswith("L1") and eps["D1"][4] == "still present at the end" and
-          eps["D1"][5] == "\u00d71.40 R" and eps["D1"][7] == "\u00d71.30 R",
+          eps["D1"][5] == "\u00d71.40 R" and eps["D1"][7] == "\u00d71.30 R" and
+          eps["D1"][8] == "test-1",
           "D1 episode: %s" % eps["D1"])
     check(eps["T1"][6] == "+1.10 \u00b0C (dL)", "T1 peak: %s" % eps["T1"])
     params = next(page.root.find_all("table", cls="parameters")).all_text()

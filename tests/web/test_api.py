@@ -348,6 +348,27 @@ def test_tap_ids_survive_a_restart():
           open(taps).read(), "the ids file")
 
 
+@case(timeout=60)
+def test_log_after_restart():
+    """After a restart of the server, the feeding log comes back from the
+    session file (--dir): the feed is there, marked as read from the file."""
+    w = pipeline().web
+    st, _, a = post({"kind": "feed-start", "side": "left"})
+    time.sleep(1.1)
+    st2, _, b = post({"kind": "feed-end", "side": "left"})
+    check(st == st2 == 200, "posts: %s %s" % (a, b))
+    wait_for(lambda: {a["seq"], b["seq"]} <= {r["seq"] for r in P.h5_events()}, 15,
+             "the feed in the session file")
+    w.stop()
+    w.start()
+    ev = get_json(w, "/api/events?device=" + DEV)["events"]
+    mine = [x for x in ev if x["seq"] in (a["seq"], b["seq"])]
+    check(len(mine) == 2 and all(x["from_file"] for x in mine), "after the restart: %s" % mine)
+    rows = [r for r in get_json(w, "/api/log?device=" + DEV)["rows"] if r["seq"] == a["seq"]]
+    check(len(rows) == 1 and rows[0]["kind"] == "feed" and rows[0]["side"] == "left" and
+          rows[0]["ended"] and rows[0]["duration_s"] >= 1, "the log after the restart: %s" % rows)
+
+
 @case(timeout=90)
 def test_hammer_no_gaps():
     """20 clients hammering the API for 10 s: acquire's stream reaches the

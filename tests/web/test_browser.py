@@ -152,6 +152,52 @@ def test_live_values():
     print("live values on the page %.2f s after opening it" % dt)
 
 
+def tap_at(d, x, y):
+    """A real click at page coordinates (the browser's input pipeline, so
+    what is on top at that point gets it)."""
+    for t in ("mousePressed", "mouseReleased"):
+        d.execute_cdp_cmd("Input.dispatchMouseEvent", {"type": t, "x": x, "y": y,
+                                                      "button": "left", "clickCount": 1})
+
+
+@case(timeout=30)
+def test_zone_tap_values_and_trend():
+    """Tapping a zone of the garment opens its values and its trend over
+    the last hours, drawn from the hub's minute means."""
+    live()
+    if not B1.current_url.startswith(P.web.base):  # run alone
+        open_page(B1, P.web)
+    wait_for(lambda: js(B1, "return S.shapes && S.shapes.length && S.shapes[3].label.textContent"),
+             5, "the garment drawn")
+    zone = 3
+    name = get_json(P.web, "/api/state/dwsim-01")["zones"][zone]["name"]
+    # the middle of the zone's label lies inside its sector
+    x, y, hit = js(B1, "const s = S.shapes[arguments[0]]; s.path.scrollIntoView({block: 'center'});"
+                       "const r = s.label.getBoundingClientRect();"
+                       "const x = r.left + r.width / 2, y = r.top + r.height / 2;"
+                       "return [x, y, document.elementFromPoint(x, y) === s.path]", zone)
+    check(hit, "zone %d is not what a tap at its label reaches" % zone)
+    tap_at(B1, x, y)
+    wait_for(lambda: by_id(B1, "zone").is_displayed(), 5, "the zone's panel")
+    title = by_id(B1, "zone-name").text
+    check(title.startswith("left breast") and name.split()[1].replace("-", " ") in title,
+          "panel title %r for zone %r" % (title, name))
+    values = by_id(B1, "zone-values").text
+    sent = SUB.temperatures()[zone]
+    shown = float(values.split("Temperature")[1].split("°C")[0])
+    check(abs(shown - sent) < 0.3, "panel says %s, the garment sends %.2f" % (values, sent))
+    # the trend: a line of temperatures over the chosen hours
+    wait_for(lambda: js(B1, "const p = document.querySelector('#trend path.t');"
+                            "return p && p.getAttribute('d').includes('M')"), 5, "the trend's line")
+    check("6 h ago" in js(B1, "return document.querySelector('#trend').textContent"), "6 h trend")
+    css(B1, '#zone button[data-hours="24"]')[0].click()
+    wait_for(lambda: "24 h ago" in js(B1, "return document.querySelector('#trend').textContent"), 5,
+             "the 24 h trend")
+    by_id(B1, "zone-close").click()
+    wait_for(lambda: not by_id(B1, "zone").is_displayed(), 5, "the panel closed")
+    js(B1, "window.scrollTo(0, 0)")
+
+
 @case(timeout=30)
 def test_feed_left_reaches_stream_and_file():
     live()
@@ -227,6 +273,42 @@ def test_acknowledge():
     wait_for(lambda: "acked" in card_state(b2, "G3")[1], 5, "'seen' on the other page")
     seen = js(b2, "return document.querySelector('#alerts article[data-rule=G3] button.seen').innerText")
     check(seen == "Seen ✓", "button %r" % seen)
+
+
+def problems(d):
+    return js(d, "return document.getElementById('problems').innerText")
+
+
+@case(timeout=40)
+def test_garment_off_in_words_and_undo_for_10s():
+    """'Shower / garment off' logs garment-off and shower and the page says
+    the garment is off in words; 'Garment on' takes it back. The Undo of
+    a tap stays for 10 s, then goes."""
+    live()
+    if not B1.current_url.startswith(P.web.base):  # run alone
+        open_page(B1, P.web)
+    n0 = len(SUB.user_events("shower"))
+    off = tap(B1, "b-off", "garment-off", "garment-off on acquire's stream")
+    wait_for(lambda: SUB.user_events("shower")[n0:], 5, "the shower with it")
+    wait_for(lambda: "Garment off" in problems(B1), 5, "'Garment off' in words on the page")
+    check(off["side"] == "none", "garment-off %s" % off)
+    n0 = len(SUB.user_events("garment-on"))
+    t0 = time.monotonic()
+    by_id(B1, "b-on").click()
+    check(by_id(B1, "undo").is_displayed(), "no Undo after the tap")
+    wait_for(lambda: SUB.user_events("garment-on")[n0:], 5, "garment-on on acquire's stream")
+    wait_for(lambda: "Garment off" not in problems(B1), 5, "the words gone with the garment on")
+    seen = []   # what the toast said, while it was shown
+
+    def gone():
+        t = js(B1, "const t = document.getElementById('toast'); return !t.hidden && t.innerText")
+        if t and (not seen or seen[-1][1] != t.split("\n")[0]):
+            seen.append((round(time.monotonic() - t0, 1), t.split("\n")[0]))
+        return not t
+    wait_for(gone, 25, "the Undo gone")
+    dt = time.monotonic() - t0
+    check(9.5 <= dt <= 12, "the Undo stayed %.1f s, not 10; the toast said %s" % (dt, seen))
+    print("the Undo stayed %.1f s" % dt)
 
 
 @case(timeout=30)
@@ -306,17 +388,25 @@ def test_only_the_hub():
     check(mine and not others, "requests elsewhere: %s" % others[:5])
 
 
-@case(timeout=30)
+def fill_rgb(d, zone):
+    return js(d, "const c = getComputedStyle(S.shapes[arguments[0]].path).fill.match(/\\d+/g);"
+                 "return c && c.slice(0, 3).map(Number)", zone)
+
+
+@case(timeout=120)
 def test_blocked_duct_outlined():
-    """A blocked duct simulated fast: D1 on the page, its zone outlined."""
+    """A blocked duct simulated fast (two hours a second, so that the
+    garment is still live when the page opens): D1 on the page, its zone
+    outlined and firmer in colour than the others; H1's hint at a feed;
+    then the garment gone: said in words."""
     close_live()
     p = Pipeline(os.path.join(TMP, "duct"),
-                 ["--scenario", "blocked-duct", "--seed", "1", "--duration", "42h", "--side", "left",
-                  "--zone", "2", "--onset", "26h", "--rate", "1", "--fast"], subscribers=1)
+                 ["--scenario", "blocked-duct", "--seed", "1", "--duration", "72h", "--side", "left",
+                  "--zone", "2", "--onset", "26h", "--rate", "1", "--speed", "7200"], subscribers=1)
     sub = p.subscriber()
     d = browser()
     try:
-        d1 = wait_for(lambda: [a for a in sub.alerts if a["rule"] == "D1"], 120, "D1 from detect")[0]
+        d1 = wait_for(lambda: [a for a in sub.alerts if a["rule"] == "D1"], 90, "D1 from detect")[0]
         check(d1["zone"] == 2, "D1 at %s" % d1["zone"])
         open_page(d, p.web)
         # the page re-renders its lists as alerts arrive: read text and
@@ -331,7 +421,18 @@ def test_blocked_duct_outlined():
         outlined = js(d, "return [...S.shapes].filter(s => s.outline.style.display !== 'none')"
                          ".map(s => S.shapes.indexOf(s))")
         check(2 in outlined, "outlined zones %s" % outlined)
+        check(not js(d, "return document.getElementById('garment').classList.contains('stale')"),
+              "the garment is not live on the page: %s" % problems(d))
         paths = shoot(d, "blocked-duct") + shoot(d, "blocked-duct", "dark")
+        # the other colouring: each zone's pressure against its usual
+        by_id(d, "m-firm").click()
+        wait_for(lambda: js(d, "return S.shapes[2].label.textContent").endswith("×"), 5,
+                 "firmness on the zones")
+        print("firmness on the page: zone 2 (D1) %s %s, zone 10 (its mirror) %s %s" % (
+            js(d, "return S.shapes[2].label.textContent"), fill_rgb(d, 2),
+            js(d, "return S.shapes[10].label.textContent"), fill_rgb(d, 10)))
+        paths += shoot(d, "blocked-duct-firmness")
+        by_id(d, "m-warm").click()
         print("screenshots: %s" % ", ".join(paths))
         # a feed starts: the detector's H1 says which side is firmer, the
         # page says it in words
@@ -344,6 +445,13 @@ def test_blocked_duct_outlined():
                         "the hint on the page")
         check(hint == "The %s side feels firmer: you may start there." % h1["side"],
               "hint %r for H1 %s" % (hint, h1["side"]))
+        # the garment gone (its link closed): said in words, not only grey
+        p.stop_proc("sim")
+        wait_for(lambda: "The garment is not connected" in problems(d), 10,
+                 "'not connected' in words on the page")
+        check(js(d, "return document.getElementById('garment').classList.contains('stale')"),
+              "the last values not marked as old")
+        print("screenshots: %s" % ", ".join(shoot(d, "link-lost")))
     finally:
         d.quit()
         sub.close()

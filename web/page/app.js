@@ -155,6 +155,7 @@ function onLink(l) {
   if (!S.st || l.device !== S.device) return;
   S.st.link = l;
   renderProblems();
+  renderGarment(); /* the link down: the values shown are the last ones */
   renderLive();
 }
 
@@ -167,6 +168,7 @@ function onEvent(e) {
     S.st.link.since_ns = e.t_host_ns;
     S.st.link.why = e.text;
     renderProblems();
+    renderGarment();
   }
   clearTimeout(S.logTimer);
   S.logTimer = setTimeout(refreshLog, 250);
@@ -839,6 +841,8 @@ function init() {
   }
   window.addEventListener('online', pump);
   setInterval(() => { renderSummary(); renderProblems(); }, 30000);
+  /* values that stopped coming are dimmed within a few seconds of STALE_MS */
+  setInterval(renderGarment, 5000);
   setInterval(() => { if (S.zone !== null) loadTrend(); }, 60000);
   connect();
   refreshSessions();
