@@ -229,9 +229,9 @@ def cluster_300():
     one bridge, 4 record and 4 detect workers; one nats-server killed with
     -9 mid-run: the stream and the consumers go on on the other two, and
     every frame lands in exactly one record worker's files, once.
-    Known to fail (docs/operations.md, "Not built yet"): a garment-second
-    in flight when the consumer's leader died comes again only after the
-    ack wait, after newer ones, and is dropped as a repeat. Run with
+    Known to fail (docs/operations.md, "Not built yet"): garment-seconds
+    in flight when the consumer's leader died come again only after the
+    ack wait, after newer ones, and are dropped as repeats. Run with
     DW_NATS_CLUSTER_WORKERS=1 until that is handled."""
     if os.environ.get("DW_NATS_CLUSTER_WORKERS") != "1":
         dwtest.skip("known to lose a garment-second when a consumer leader dies "
