@@ -1,12 +1,14 @@
 #include <errno.h>
 #include <grp.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
+#include "defaults.h"
 #include "endpoint.h"
 
 /* The group named by DUCTWATCH_RUNTIME_GROUP (opt-in sharing), or -1. */
@@ -94,12 +96,36 @@ int dw_default_endpoint(const char *name, char *buf, size_t cap)
     return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
+/* The largest message a peer may send a socket of this type; 0: libzmq's
+ * default (no limit), for the types that only talk to our own threads or
+ * set their own (REP). */
+static int64_t peer_message_max(int type)
+{
+    switch (type) {
+    case ZMQ_PUB:
+    case ZMQ_XPUB:
+        return DW_SUBSCRIPTION_MAX;
+    case ZMQ_SUB:
+    case ZMQ_XSUB:
+    case ZMQ_REQ:
+        return DW_STREAM_MESSAGE_MAX;
+    default:
+        return 0;
+    }
+}
+
 void *dw_zmq_socket(void *ctx, int type)
 {
     int zero = 0;
+    int64_t max = peer_message_max(type);
     void *s = zmq_socket(ctx, type);
-    if (s)
-        zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+    if (!s)
+        return NULL;
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+    if (max > 0 && zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof(max)) < 0) {
+        zmq_close(s);
+        return NULL;
+    }
     return s;
 }
 

@@ -18,7 +18,10 @@ int dw_runtime_dir(char *buf, size_t cap);
  * "events", "detect". */
 int dw_default_endpoint(const char *name, char *buf, size_t cap);
 
-/* A socket with LINGER 0 (so zmq_ctx_term never hangs). NULL on error. */
+/* A socket with LINGER 0 (so zmq_ctx_term never hangs) and, for the types
+ * that receive from peers, the largest message a peer may send
+ * (defaults.h: DW_SUBSCRIPTION_MAX for PUB and XPUB, DW_STREAM_MESSAGE_MAX
+ * for SUB, XSUB and REQ; a REP sets its own). NULL on error. */
 void *dw_zmq_socket(void *ctx, int type);
 /* zmq_close, for NULL too (cleanup paths close what was opened). */
 void dw_zmq_close(void *sock);

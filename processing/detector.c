@@ -70,12 +70,12 @@ int dw_sustain_step(struct dw_sustain *s, bool raise, bool hold, bool valid,
 
 static void device_free(struct dw_device *dv)
 {
-    for (unsigned i = 0; i < DW_MAX_ZONES; i++) {
+    for (unsigned i = 0; i < dv->zone_cap; i++) {
         dw_ring_free(&dv->zone[i].base_l);
         dw_ring_free(&dv->zone[i].base_a);
         free(dv->zone[i].p1_bits);
     }
-    free(dv->scratch);
+    free(dv->zone);
     free(dv);
 }
 
@@ -93,8 +93,10 @@ static struct dw_device *device_find(const struct dw_detector *d, const char *id
 
 static int zone_init(struct dw_detector *d, struct dw_zone *z)
 {
-    if (dw_ring_init(&z->base_l, d->baseline_window_min) < 0 ||
-        dw_ring_init(&z->base_a, d->baseline_window_min) < 0)
+    memset(z, 0, sizeof(*z));
+    /* L and A are temperature differences: 0.01 degrees C */
+    if (dw_ring_init(&z->base_l, d->baseline_window_min, DW_FIXED16_CENTI) < 0 ||
+        dw_ring_init(&z->base_a, d->baseline_window_min, DW_FIXED16_CENTI) < 0)
         return -ENOMEM;
     z->p1_bits = calloc(d->p1_window_min, 1);
     if (!z->p1_bits)
@@ -107,30 +109,36 @@ static int zone_init(struct dw_detector *d, struct dw_zone *z)
     return 0;
 }
 
-static struct dw_device *device_new(struct dw_detector *d, const char *id)
+/* Room for n zones: the ones added start as a device's zones start. */
+static int zones_reserve(struct dw_detector *d, struct dw_device *dv, unsigned n)
+{
+    if (n <= dv->zone_cap)
+        return 0;
+    struct dw_zone *nz = realloc(dv->zone, n * sizeof(*nz));
+    if (!nz)
+        return -ENOMEM;
+    dv->zone = nz;
+    while (dv->zone_cap < n) {
+        /* counted before its init: device_free frees what it got */
+        int rc = zone_init(d, &dv->zone[dv->zone_cap++]);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static struct dw_device *device_new(const char *id)
 {
     struct dw_device *dv = calloc(1, sizeof(*dv));
     if (!dv)
         return NULL;
     snprintf(dv->id, sizeof(dv->id), "%s", id);
-    uint32_t n = d->baseline_window_min > DW_DET_SOFT_CAP ? d->baseline_window_min
-                                                          : DW_DET_SOFT_CAP;
-    dv->scratch = malloc(sizeof(float) * n);
-    if (!dv->scratch)
-        goto fail;
-    for (unsigned i = 0; i < DW_MAX_ZONES; i++)
-        if (zone_init(d, &dv->zone[i]) < 0)
-            goto fail;
     for (unsigned k = 0; k < DW_DET_AMB_HISTORY_MIN; k++)
         dv->ambient_history[k] = NAN;
     for (unsigned k = 0; k < DW_DET_CLOCK_HOURS; k++)
         dv->ambient_hour[0][k] = dv->ambient_hour[1][k] = NAN;
     dv->breast[0].median_r_last = dv->breast[1].median_r_last = NAN;
     return dv;
-fail:
-    device_free(dv);
-    errno = ENOMEM;
-    return NULL;
 }
 
 static struct dw_device *device_get(struct dw_detector *d, const char *id)
@@ -148,7 +156,7 @@ static struct dw_device *device_get(struct dw_detector *d, const char *id)
         d->dev = nd;
         d->cap_dev = nc;
     }
-    struct dw_device *dv = device_new(d, id);
+    struct dw_device *dv = device_new(id);
     if (!dv)
         return NULL;
     d->dev[d->n_dev] = dv;
@@ -175,6 +183,13 @@ struct dw_detector *dw_detector_new(const struct dw_detect_config *cfg, dw_alert
     d->user = user;
     d->baseline_window_min = dw_det_minutes(cfg->baseline_window_us);
     d->p1_window_min = dw_det_minutes(cfg->p1_window_us);
+    uint32_t n = d->baseline_window_min > DW_DET_SOFT_CAP ? d->baseline_window_min
+                                                          : DW_DET_SOFT_CAP;
+    d->scratch = malloc(sizeof(float) * n);
+    if (!d->scratch) {
+        free(d);
+        return NULL;
+    }
     return d;
 }
 
@@ -186,6 +201,7 @@ void dw_detector_free(struct dw_detector *d)
         device_free(d->dev[i]);
     free(d->dev);
     dw_devindex_free(&d->index);
+    free(d->scratch);
     free(d);
 }
 
@@ -223,6 +239,8 @@ int dw_detector_hello(struct dw_detector *d, const char *device, const struct dw
         return -EINVAL;
     bool same = dv->have_hello && dv->n_zones == h->n_zones &&
                 !memcmp(dv->hello.zone, h->zone, sizeof(h->zone[0]) * h->n_zones);
+    if (!same && zones_reserve(d, dv, h->n_zones) < 0)
+        return -ENOMEM;
     dv->hello = *h;
     if (same)
         return 0;
@@ -260,7 +278,7 @@ static void close_minute(struct dw_detector *d, struct dw_device *dv, uint64_t m
         .n_zones = dv->n_zones,
         .clear_min = dw_det_minutes(c->clear_after_us),
         .max_invalid_min = dw_det_minutes(c->episode_close_us),
-        .hysteresis = c->hysteresis, .scratch = dv->scratch,
+        .hysteresis = c->hysteresis, .scratch = d->scratch,
     };
     dv->stats.minutes++;
     dw_minute_means(&x);

@@ -170,7 +170,11 @@ struct dw_device {
     bool have_hello;
     struct dw_hello hello;
     unsigned n_zones;
-    struct dw_zone zone[DW_MAX_ZONES];
+    /* zone_cap zones, allocated at the HELLO for as many as it declares
+     * (a HELLO with more adds some); 64 in the struct with their rings
+     * cost 2.3 MB a garment that has 16 (issue 19) */
+    struct dw_zone *zone;
+    unsigned zone_cap;
     struct dw_breast breast[2];
     /* the open minute */
     struct dw_zone_acc acc[DW_MAX_ZONES];
@@ -193,7 +197,6 @@ struct dw_device {
     uint64_t wear_minutes, feeds;
     bool learned;
     uint64_t next_baseline_minute;
-    float *scratch;
     struct dw_sustain g1, s2, e1;
     struct dw_handle g1_alert, fever_alert, s2_alert, e1_alert, e2_alert, h1_alert;
     uint64_t fever_first_us, fever_last_us;
@@ -216,6 +219,9 @@ struct dw_detector {
     unsigned n_dev, cap_dev;
     struct dw_devindex index; /* id -> dev[] position */
     uint32_t baseline_window_min, p1_window_min;
+    /* work space of the medians, one for all devices: a minute is closed
+     * for one device at a time (max(baseline window, soft cap) floats) */
+    float *scratch;
 };
 
 /* One minute being closed: what every rule family reads and leaves for the

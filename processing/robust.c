@@ -4,15 +4,33 @@
 #include <string.h>
 #include "robust.h"
 
-int dw_ring_init(struct dw_window *r, uint32_t cap)
+int16_t dw_fixed16_encode(double v, double scale)
+{
+    if (isnan(v))
+        return DW_FIXED16_NONE;
+    double q = v * scale;
+    if (q >= DW_FIXED16_MAX)
+        return DW_FIXED16_MAX;
+    if (q <= -DW_FIXED16_MAX)
+        return -DW_FIXED16_MAX;
+    return (int16_t)lround(q);
+}
+
+float dw_fixed16_decode(int16_t q, double scale)
+{
+    return q == DW_FIXED16_NONE ? NAN : (float)(q / scale);
+}
+
+int dw_ring_init(struct dw_window *r, uint32_t cap, double scale)
 {
     memset(r, 0, sizeof(*r));
-    if (cap == 0)
+    if (cap == 0 || !(scale > 0))
         return -EINVAL;
-    r->v = malloc(sizeof(float) * cap);
+    r->v = malloc(sizeof(*r->v) * cap);
     if (!r->v)
         return -ENOMEM;
     r->cap = cap;
+    r->scale = scale;
     dw_ring_clear(r);
     return 0;
 }
@@ -26,7 +44,7 @@ void dw_ring_free(struct dw_window *r)
 void dw_ring_clear(struct dw_window *r)
 {
     for (uint32_t i = 0; i < r->cap; i++)
-        r->v[i] = NAN;
+        r->v[i] = DW_FIXED16_NONE;
     r->head = r->count = r->n_valid = 0;
     r->have = false;
     r->median = r->mad = NAN;
@@ -34,14 +52,15 @@ void dw_ring_clear(struct dw_window *r)
 
 void dw_ring_push(struct dw_window *r, float v)
 {
+    int16_t q = dw_fixed16_encode(v, r->scale);
     if (r->count == r->cap) {
-        if (!isnan(r->v[r->head]))
+        if (r->v[r->head] != DW_FIXED16_NONE)
             r->n_valid--;
     } else {
         r->count++;
     }
-    r->v[r->head] = v;
-    if (!isnan(v))
+    r->v[r->head] = q;
+    if (q != DW_FIXED16_NONE)
         r->n_valid++;
     r->head = (r->head + 1) % r->cap;
 }
@@ -93,8 +112,8 @@ void dw_ring_update(struct dw_window *r, uint32_t min_n, float *scratch)
 {
     uint32_t n = 0;
     for (uint32_t i = 0; i < r->count; i++)
-        if (!isnan(r->v[i]))
-            scratch[n++] = r->v[i];
+        if (r->v[i] != DW_FIXED16_NONE)
+            scratch[n++] = dw_fixed16_decode(r->v[i], r->scale);
     if (n == 0 || n < min_n) {
         r->have = false;
         r->median = r->mad = NAN;

@@ -347,7 +347,7 @@ void dw_rules_feed_start(struct dw_detector *d, struct dw_device *dv, int s0, in
             !dv->e1_alert.active && !dv->e1.minutes_true &&
             !fuller_than_usual(b, t, b->median_r_last))
             dw_baseline_fill_add(b, (double)(t - b->feed_end_us) / 3.6e9, b->median_r_last,
-                                 dv->scratch);
+                                 d->scratch);
         b->in_feed = b->feed_minute = true;
         b->feed_start_us = t;
     }

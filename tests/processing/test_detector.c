@@ -1,6 +1,7 @@
 /* Detector core on synthetic series fed at device times: baselines, gating,
  * each rule, escalation, determinism. */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -36,9 +37,30 @@ struct log {
     unsigned n;
 };
 
+/* DW_TEST_ALERT_LOG=FILE appends every alert of every test to FILE, one
+ * line each, so that two builds of the detector can be compared alert for
+ * alert (docs/performance.md 3.11). */
+static void log_line(const struct dw_alert *a)
+{
+    static FILE *out;
+    static bool tried;
+    if (!tried) {
+        const char *path = getenv("DW_TEST_ALERT_LOG");
+        tried = true;
+        out = path ? fopen(path, "a") : NULL;
+    }
+    if (!out)
+        return;
+    fprintf(out, "%s %" PRIu64 " %s L%d %d side %d zone %d t %" PRIu64 " v %.17g th %.17g %s\n",
+            a->device, a->id, a->rule, a->level, a->state, a->side, a->zone, a->t_device_us,
+            a->value, a->threshold, a->message);
+    fflush(out);
+}
+
 static void on_alert(const struct dw_alert *a, void *u)
 {
     struct log *l = u;
+    log_line(a);
     if (l->n == 4096)
         return;
     struct rec *r = &l->r[l->n++];
@@ -123,7 +145,7 @@ static void test_robust_median_mad(void **st)
     (void)st;
     struct dw_window w;
     float scratch[8];
-    assert_int_equal(dw_ring_init(&w, 8), 0);
+    assert_int_equal(dw_ring_init(&w, 8, DW_FIXED16_CENTI), 0);
     float v[] = { 1, 2, 3, 4, 100, NAN, 5 };
     for (unsigned i = 0; i < 7; i++)
         dw_ring_push(&w, v[i]);
@@ -140,6 +162,77 @@ static void test_robust_median_mad(void **st)
     dw_ring_update(&w, 9, scratch); /* too few values */
     assert_false(w.have);
     dw_ring_free(&w);
+}
+
+/* The baselines' 16-bit fixed point (issue 19): every value comes back
+ * within half a step, the range ends saturate instead of wrapping round,
+ * and a missing minute stays missing. */
+static void check_round_trip(double scale)
+{
+    double top = DW_FIXED16_MAX / scale, half = 0.5 / scale;
+    uint64_t x = 88172645463325252ULL; /* xorshift64: the same values every run */
+    for (unsigned i = 0; i < 200000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double v = ((double)(x >> 11) / (double)(1ULL << 53) * 2 - 1) * top;
+        int16_t q = dw_fixed16_encode(v, scale);
+        assert_true(q != DW_FIXED16_NONE);
+        /* within half a step, plus the float's own rounding at the top */
+        double err = fabs(dw_fixed16_decode(q, scale) - v);
+        if (err > half + top * 1e-7)
+            fail_msg("scale %g: %.9f -> %d -> %.9f", scale, v, q, dw_fixed16_decode(q, scale));
+    }
+    /* the ends themselves, and just beyond */
+    assert_int_equal(dw_fixed16_encode(top, scale), DW_FIXED16_MAX);
+    assert_int_equal(dw_fixed16_encode(-top, scale), -DW_FIXED16_MAX);
+    assert_float_equal(dw_fixed16_decode(DW_FIXED16_MAX, scale), top, top * 1e-7);
+    assert_float_equal(dw_fixed16_decode(-DW_FIXED16_MAX, scale), -top, top * 1e-7);
+}
+
+static void test_fixed16_range_and_round_trip(void **st)
+{
+    (void)st;
+    check_round_trip(DW_FIXED16_CENTI);
+    check_round_trip(DW_FIXED16_MILLI);
+    /* the nearest step, halves away from zero */
+    assert_int_equal(dw_fixed16_encode(0.004, DW_FIXED16_CENTI), 0);
+    assert_int_equal(dw_fixed16_encode(0.006, DW_FIXED16_CENTI), 1);
+    assert_int_equal(dw_fixed16_encode(-0.006, DW_FIXED16_CENTI), -1);
+    assert_int_equal(dw_fixed16_encode(0.0125, DW_FIXED16_MILLI), 13);
+    assert_int_equal(dw_fixed16_encode(-0.0125, DW_FIXED16_MILLI), -13);
+    /* out of range saturates at the end on its side: never wraps round to
+     * the other sign, never becomes "missing" */
+    assert_int_equal(dw_fixed16_encode(327.70, DW_FIXED16_CENTI), DW_FIXED16_MAX);
+    assert_int_equal(dw_fixed16_encode(1e9, DW_FIXED16_CENTI), DW_FIXED16_MAX);
+    assert_int_equal(dw_fixed16_encode(-327.70, DW_FIXED16_CENTI), -DW_FIXED16_MAX);
+    assert_int_equal(dw_fixed16_encode(-1e9, DW_FIXED16_CENTI), -DW_FIXED16_MAX);
+    assert_int_equal(dw_fixed16_encode(40.0, DW_FIXED16_MILLI), DW_FIXED16_MAX);
+    assert_int_equal(dw_fixed16_encode(-40.0, DW_FIXED16_MILLI), -DW_FIXED16_MAX);
+    assert_int_equal(dw_fixed16_encode(INFINITY, DW_FIXED16_CENTI), DW_FIXED16_MAX);
+    assert_int_equal(dw_fixed16_encode(-INFINITY, DW_FIXED16_CENTI), -DW_FIXED16_MAX);
+    /* a missing minute */
+    assert_int_equal(dw_fixed16_encode(NAN, DW_FIXED16_CENTI), DW_FIXED16_NONE);
+    assert_true(isnan(dw_fixed16_decode(DW_FIXED16_NONE, DW_FIXED16_CENTI)));
+
+    /* in the ring: a value beyond the range counts at the end, NAN not at all */
+    struct dw_window w;
+    float scratch[4];
+    assert_int_equal(dw_ring_init(&w, 4, DW_FIXED16_CENTI), 0);
+    dw_ring_push(&w, 1000.0f);
+    dw_ring_push(&w, NAN);
+    dw_ring_push(&w, 1000.0f);
+    dw_ring_push(&w, 0.123f);
+    assert_int_equal(w.n_valid, 3);
+    dw_ring_update(&w, 3, scratch);
+    assert_true(w.have);
+    assert_float_equal(w.median, 327.67, 1e-4);
+    dw_ring_push(&w, NAN); /* the first 1000 falls out */
+    assert_int_equal(w.n_valid, 2);
+    dw_ring_update(&w, 2, scratch);
+    assert_float_equal(w.median, 0.5 * (327.67 + 0.12), 1e-4);
+    dw_ring_free(&w);
+    assert_int_equal(dw_ring_init(&w, 4, 0), -EINVAL);
 }
 
 /* ---- healthy wear ---- */
@@ -932,6 +1025,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_robust_median_mad),
+        cmocka_unit_test(test_fixed16_range_and_round_trip),
         cmocka_unit_test(test_healthy_no_clinical),
         cmocka_unit_test(test_t1_localized_warmth),
         cmocka_unit_test(test_t1_not_whole_breast),

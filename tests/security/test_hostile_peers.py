@@ -12,6 +12,9 @@ section 10), against the real programs:
   endpoint still answers;
 - big_topic_detect: four 5 MB subscriptions to detect's PUB: the peer is
   disconnected, detect's memory stays flat;
+- big_stream_message: a publisher the recorder subscribes to sends 5 MB
+  messages: the peer is disconnected, the recorder's memory stays flat and
+  it goes on recording an honest publisher;
 - ipc_private: ipc:// endpoints in a directory other users can enter, and
   abstract ones, are refused by acquire and detect (exit 2, the reason).
 
@@ -227,6 +230,65 @@ def test_big_topic_detect(t):
     check(rss1 - rss0 < 8 * 1024, "detect grew by %d kB" % (rss1 - rss0))
     honest.close()
     check(d.stop() == 0, "detect exit")
+
+
+# A publisher that sends oversized stream messages, from a process of its
+# own: SOCKS PUB sockets bound at the endpoints given, COUNT messages of
+# SIZE bytes each, as fast as libzmq takes them, for a few seconds.
+BIG_PUB = r'''
+import os, sys, time, zmq
+size, count, eps = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
+ctx = zmq.Context()
+socks = []
+for ep in eps:
+    s = ctx.socket(zmq.PUB)
+    s.setsockopt(zmq.LINGER, 0)
+    s.setsockopt(zmq.SNDHWM, 0)
+    s.bind(ep)
+    socks.append(s)
+time.sleep(1.5)  # the recorder connects and subscribes
+body = b"\\xff" * size
+end = time.monotonic() + 4
+while time.monotonic() < end:
+    for s in socks:
+        for _ in range(count):
+            s.send_multipart([b"frame.EVIL-1", body], zmq.NOBLOCK)
+    time.sleep(0.5)
+print("sent", flush=True)
+os._exit(0)
+'''
+
+
+@case(timeout=60, parallel=False)
+def test_big_stream_message(t):
+    """The recorder's SUB takes messages from whatever it subscribes to (a
+    broker, a compromised detect): 5 MB stream messages (the largest
+    legitimate one is a 16 KiB alert) from four publishers, four at a time,
+    every half second for 4 s, disconnect those peers before libzmq buffers
+    the message. The recorder's memory stays within 16 MB of where it was
+    (about 5 MB per message queued without the limit), and the honest
+    garment's frames all reach its file."""
+    bad = [t.ep("evil-%d" % i) for i in range(4)]
+    frames = 10 * RATE
+    a, pub, _ = start_garment_and_acquire(t, frames)
+    r = Recorder(t, [pub] + bad, ["-v"])
+    path = r.wait_file(20)
+    rss0 = status_kb(r.pid, "VmRSS")
+    p = subprocess.run([sys.executable, "-c", BIG_PUB, str(5 * 1024 * 1024), "4"] + bad,
+                       env=t.env, capture_output=True, timeout=40)
+    rss1 = status_kb(r.pid, "VmHWM")
+    print("5 MB stream messages to the recorder (%s): RSS %d kB before, peak %d kB after "
+          "(+%d kB)" % (p.stdout.decode().strip(), rss0, rss1, rss1 - rss0))
+    check(r.p.poll() is None, "the recorder died")
+    check(rss1 - rss0 < 16 * 1024, "the recorder grew by %d kB" % (rss1 - rss0))
+    r.wait_rows(path, frames, 60)
+    check(a.stop() == 0, "acquire exit")
+    check(r.stop() == 0, "recorder exit")
+    import h5py
+    with h5py.File(path, "r") as f:
+        n = f["frames/seq"].shape[0]
+    print("frames in the file: %d of %d" % (n, frames))
+    check(n == frames, "the file holds %d frames, want %d" % (n, frames))
 
 
 @case(timeout=30)

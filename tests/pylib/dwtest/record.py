@@ -8,7 +8,7 @@ import time
 from .core import Fail, check
 
 
-def _swmr_frames(path):
+def swmr_frames(path):
     """How many frames a SWMR reader sees in path now; None when the file
     cannot be opened (yet)."""
     import h5py
@@ -74,7 +74,7 @@ class Recorder:
         end = time.monotonic() + timeout
         n = 0
         while True:
-            seen = _swmr_frames(path)
+            seen = swmr_frames(path)
             n = n if seen is None else seen
             if n >= rows:
                 return n
@@ -89,7 +89,7 @@ class Recorder:
         end = time.monotonic() + timeout
         while True:
             self._new_lines()
-            n = sum(_swmr_frames(path) or 0 for path in self.files())
+            n = sum(swmr_frames(path) or 0 for path in self.files())
             if n >= rows:
                 return n
             check(self.p.poll() is None and time.monotonic() < end,

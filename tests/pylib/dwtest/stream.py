@@ -105,10 +105,13 @@ class Stream:
         return True
 
     def _replayed(self, seq, kind, m):
-        """A duplicate: part of a replay (a new one after a live message)."""
+        """A duplicate: part of a replay. A new one begins after a live
+        message, or where the seqs go back (a replay sends in stream order:
+        two with no live message between, as once the garment has stopped,
+        are two)."""
         self.dups += 1
         r = self._replay
-        if r is None:
+        if r is None or seq <= r["last"]:
             r = self._replay = {"first": None, "pinned": None, "last": seq, "n": 0,
                                 "t": time.monotonic()}
             self.replays.append(r)
