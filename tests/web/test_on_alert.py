@@ -2,7 +2,7 @@
 its stdin gets each L1+ alert's JSON (the body detect published) once, and
 again when the alert's level rises; L0 alerts and clears run nothing; an
 unacknowledged L2+ alert is repeated every --renotify until it is
-acknowledged; a command that hangs is killed after its time-out and does
+acknowledged or cleared; a command that hangs is killed after its time-out and does
 not hold back the alerts the server publishes meanwhile."""
 import glob
 import json
@@ -127,6 +127,36 @@ def test_renotify_until_seen():
         n = len(runs(d))
         time.sleep(5)
         check(len(runs(d)) <= n + 1, "repeats after it was seen: %d -> %d" % (n, len(runs(d))))
+    finally:
+        p.close()
+
+
+@case(timeout=90)
+def test_renotify_until_cleared():
+    """An unacknowledged L2 fever that clears (a normal reading logged) is
+    not repeated any more: issue 17, "until it is acknowledged or
+    cleared"."""
+    d = os.path.join(TMP, "runs4")
+    tmp = os.path.join(TMP, "p4")
+    os.mkdir(tmp)
+    p = Pipeline(tmp, ["--scenario", "healthy", "--duration", "2h"],
+                 web_args=["--on-alert", recorder(d), "--renotify", "1s"], record=False)
+    try:
+        wait_for(lambda: get_json(p.web, "/api/garments")["garments"], 10, "the garment")
+        post_temp(p.web, 38.4)
+        wait_for(lambda: len(runs(d)) >= 3, 15, "two repeats of the unacknowledged fever")
+        g2 = [json.loads(b) for _, b in runs(d)]
+        check(all(a["rule"] == "G2" and a["id"] == g2[0]["id"] for a in g2), "runs %s" % g2)
+        post_temp(p.web, 36.8)
+        wait_for(lambda: [a for a in get_json(p.web, "/api/alerts")["alerts"]
+                          if a["id"] == g2[0]["id"] and a["state"] == "cleared"], 5,
+                 "the fever cleared on the hub")
+        time.sleep(1.5)   # a run started before the clear may still be writing
+        n = len(runs(d))
+        time.sleep(5)     # five periods of --renotify
+        after = [json.loads(b) for _, b in runs(d)][n:]
+        check(not after, "repeated after it cleared: %s" % [(a["rule"], a["state"]) for a in after])
+        print("%d runs of the fever before it cleared, none in the 5 s after" % n)
     finally:
         p.close()
 
