@@ -2,7 +2,8 @@
 chromium-driver through python3-selenium) against the real pipeline:
 live values within 5 s, a tap that reaches acquire's stream and the
 recorder's file, undo, a fever alert, acknowledgements and taps seen by a
-second browser, a blocked duct outlined on the garment, a tap made while
+second browser, a blocked duct outlined on the garment, a sensor fault
+said in words, a tap made while
 the server is down sent once when it is back, nothing requested but the
 hub, and screenshots at 360x780 and 1280x800 (light and dark) written to
 the build directory. Skipped (77) only when chromium or its driver is
@@ -503,6 +504,48 @@ def test_blocked_duct_outlined():
         check(js(d, "return document.getElementById('garment').classList.contains('stale')"),
               "the last values not marked as old")
         print("screenshots: %s" % ", ".join(shoot(d, "link-lost")))
+    finally:
+        d.quit()
+        sub.close()
+        p.close()
+
+
+@case(timeout=90)
+def test_sensor_fault_in_words():
+    """A thermistor hanging off the skin (the simulator's sensor-detached,
+    at 2 min a second): detect raises S1, an L0 fault kept out of the alert
+    cards, and the page says it in words with the zone; the page's
+    garment stays live meanwhile (issue 17: "sensor faults: said in words,
+    not only as colours")."""
+    close_live()
+    p = Pipeline(os.path.join(TMP, "sensor"),
+                 ["--scenario", "sensor-detached", "--seed", "2", "--duration", "8h",
+                  "--side", "left", "--zone", "2", "--onset", "10m", "--param", "persist=1",
+                  "--rate", "1", "--speed", "120"], subscribers=1)
+    sub = p.subscriber()
+    d = browser()
+    try:
+        open_page(d, p.web)
+        s1 = wait_for(lambda: [a for a in sub.alerts if a["rule"] == "S1"], 60,
+                      "S1 from detect")[0]
+        check(s1["zone"] == 2 and s1["level"] == "L0", "S1 %s" % s1)
+        words = "Sensor problem at left breast, %s, %s ring: a sensor is not touching the " \
+                "skin." % tuple(s1["zone_name"].split(" ")[1:])
+        words = words.replace("upper-", "upper ").replace("lower-", "lower ")
+        said = []
+
+        def in_words():
+            said.append(problems(d))
+            return words in said[-1]
+        try:
+            wait_for(in_words, 10, "S1 in words")
+        except dwtest.Fail:
+            fail("the page does not say %r: its problems read %r" % (words, said[-1]))
+        check(not js(d, "return document.querySelector('#alerts article[data-rule=S1]')"),
+              "S1 shown as an alert card (L0 and sensor faults are kept quiet)")
+        print("S1 at %s (t %d s) on the page: %r" % (s1["zone_name"], s1["t_device_us"] // 10 ** 6,
+                                                     said[-1]))
+        print("screenshots: %s" % ", ".join(shoot(d, "sensor-fault")))
     finally:
         d.quit()
         sub.close()
