@@ -12,6 +12,12 @@ input"), each case one garment on a real pty:
 - time_jump: single SAMPLEs stamped 2^64-1 and +10 years are dropped and
   counted, leave one-frame gaps, and move neither the frames' time line nor
   drift_ppm; a real clock jump is followed after 3 frames;
+- time_jump_alerts: the same two SAMPLEs in a 1 Hz stream that detect and
+  the recorder take from acquire: the alerts detect raises after them (S4
+  from a sensor's fault bit in the samples, G2 from a garment thermometer
+  EVENT) keep exact
+  integer t_device_us on the time line of the file's /frames, and no S2
+  (garment off) is raised for the years the bogus stamp skipped;
 - gap_before_hello: frames before the first HELLO leave a gap event that a
   recorder subscribed from the start writes into the file."""
 import json
@@ -218,6 +224,120 @@ def test_time_jump(t):
     check(abs(mid["drift_ppm"]) < 20000, "drift_ppm %r after the jumps" % mid["drift_ppm"])
     print("time jump: %d good frames in order, 4 dropped and counted, drift_ppm %.0f after "
           "them" % (good + 1, mid["drift_ppm"]))
+
+
+def contact_sample(k, fault_zone=None):
+    """About 1 kPa on every zone at 34.xx C in a 25 C room, both moving a
+    little (a reading that stays within 1 LSB for 30 min is stuck, S3);
+    fault_zone with its temperature sensor's fault bit set (S4)."""
+    status = [0] * 16
+    if fault_zone is not None:
+        status[fault_zone] = 1
+    return pg.sample_payload([3400 + k % 50] * 16, [1000 + k % 40] * 16, [2500, 2500],
+                             [0, 0, 1000], status)
+
+
+def connected(sock, timeout=10):
+    """sock once its connection is up (the alerts come in a burst: a
+    subscriber that joins late would miss them)."""
+    from zmq.utils.monitor import recv_monitor_message
+    mon = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+    try:
+        check(mon.poll(timeout * 1000), "no connection within %d s" % timeout)
+        recv_monitor_message(mon)
+    finally:
+        sock.disable_monitor()
+        mon.close()
+    return sock
+
+
+class Alerts:
+    """detect's alert messages as they come (their seq starts at 0, not at
+    1 like acquire's: dwtest's Stream would take the first for a replay)."""
+
+    def __init__(self, sock):
+        self.sock, self.alerts = sock, []
+
+    def poll(self, timeout_ms):
+        while self.sock.poll(timeout_ms):
+            self.alerts.append(json.loads(self.sock.recv_multipart()[1]))
+            timeout_ms = 0
+
+    def until(self, cond, timeout):
+        end = time.monotonic() + timeout
+        while not cond() and time.monotonic() < end:
+            self.poll(100)
+        return cond()
+
+
+@case(timeout=90)
+def test_time_jump_alerts(t):
+    ctx = t.ctx
+    pub, rdir, det_ep = t.ep("acq-pub"), t.path("rec"), t.ep("det")
+    g = PtyGarment()
+    g.g.rate_hz = 1
+    rec = Recorder(t, [pub], extra=["-v"], dir=rdir)
+    det = t.spawn(["ductwatch-detect", "-v", "--sub", pub, "--pub", det_ep])
+    al = Alerts(connected(subscribe(ctx, det_ep, topic=b"alert.")))
+    a, _, _ = acquire(t, g.path, "--wait-subscribers", "2")
+    t0 = 60 * 10 ** 6
+    out = bytearray(b"\x00" + g.g.hello(t0))
+    k = 0
+
+    def samples(n, fault_zone=None):
+        nonlocal k
+        for _ in range(n):
+            k += 1
+            out.extend(g.g.frame(pg.SAMPLE, t0 + 10 ** 6 * k, contact_sample(k, fault_zone)))
+    samples(12 * 60)
+    out.extend(g.g.frame(pg.SAMPLE, 2 ** 64 - 1, contact_sample(0)))
+    samples(6 * 60)
+    out.extend(g.g.frame(pg.SAMPLE, t0 + 10 ** 6 * k + 10 * 365 * 86400 * 10 ** 6,
+                         contact_sample(0)))
+    samples(10 * 60)
+    samples(5, fault_zone=3)         # zone 3's thermistor says it failed: S4
+    t_ev = t0 + 10 ** 6 * k + 500000
+    out.extend(g.g.frame(pg.EVENT, t_ev, event_payload(3, 38200, b"")))   # G2
+    samples(3 * 60)
+    g.write(bytes(out))
+    g.host_bytes()
+    good = k    # the SAMPLEs in time (the HELLO is not a row of /frames)
+    # G2 comes at once, S4 at the end of its minute (with the next
+    # minute's first sample); what else comes is checked below
+    al.until(lambda: {"G2", "S4"} <= {x["rule"] for x in al.alerts}, 30)
+    al.poll(500)
+    # the good SAMPLEs' times: what /frames must hold (read back below)
+    ft = [t0 + 10 ** 6 * i for i in range(1, good + 1)]
+    got = [(x["rule"], x["state"], x["t_device_us"]) for x in al.alerts]
+    print("time jump with detect: %d good frames (t %d..%d s), alerts %r" %
+          (good, ft[0] // 10 ** 6, ft[-1] // 10 ** 6,
+           [(r, st, tt / 1e6 if isinstance(tt, (int, float)) else tt) for r, st, tt in got]))
+    bad = [x for x in got if not isinstance(x[2], int) or isinstance(x[2], bool) or
+           not ft[0] <= x[2] <= ft[-1] + 60 * 10 ** 6]
+    check(not bad, "alerts off the frames' time line (%d..%d us): %r" % (ft[0], ft[-1], bad))
+    check(not [x for x in got if x[0] == "S2"], "a spurious S2: %r" % got)
+    s4 = [x for x in al.alerts if x["rule"] == "S4" and x["state"] == "raised"]
+    check(s4 and s4[0]["zone"] == 3, "S4 of zone 3 from the samples after the jumps: %r" % got)
+    t_fault = t0 + 10 ** 6 * (k - 3 * 60 - 4)
+    check(t_fault <= s4[0]["t_device_us"] <= t_fault + 2 * 60 * 10 ** 6,
+          "S4 at %r, the fault from %d" % (s4[0]["t_device_us"], t_fault))
+    g2 = [x for x in al.alerts if x["rule"] == "G2"]
+    check(g2, "no G2 from detect: %r; detect said %s" % (got, det.err_text()[-1500:]))
+    g2 = g2[0]
+    check(t_ev <= g2["t_device_us"] <= t_ev + 60 * 10 ** 6,
+          "G2 at %r, the reading at %d" % (g2["t_device_us"], t_ev))
+    rec.wait_flushed(good, 30)
+    check(a.stop() == 0, "acquire exit")
+    check(det.stop() == 0, "detect exit")
+    check(rec.stop() == 0, "record exit")
+    import h5py
+    files = os.listdir(rdir)
+    check(len(files) == 1, "files %r" % files)
+    with h5py.File(os.path.join(rdir, files[0]), "r") as f:
+        stored = [int(x) for x in f["frames/t_device_us"][:]]
+    check(stored == ft, "the file's /frames are not the good frames in order: %r" %
+          [x for x in stored if x > ft[-1]][:3])
+    g.close()
 
 
 @case()
