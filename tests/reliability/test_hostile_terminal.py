@@ -1,7 +1,9 @@
 """Text from outside on a terminal (issue 21, item 6): an event text or an
 alert message holding terminal escapes (OSC retitle, clear screen, BEL, the
 C1 CSI U+009B, DEL) is shown escaped by `ductwatch view` and `ductwatch
-alerts`, on a real pseudo-terminal; `alerts --json` lines stay the same
+alerts`, on a real pseudo-terminal, and by `ductwatch run` (its event
+lines above the status line, a symptom logged through `ductwatch log`
+while it runs); `alerts --json` lines stay the same
 JSON with no raw control character; a program's log line that quotes a
 topic from outside (the recorder's refusal) shows it escaped too. The
 publisher is the test's own (a compromised acquire or detect, or a broker
@@ -9,6 +11,7 @@ in between)."""
 import json
 import os
 import pty
+import signal
 import sys
 import time
 
@@ -134,6 +137,39 @@ def test_log_line(t):
           "the recorder's log put raw escapes on the terminal: %r" % said)
     check(SHOWN[:len("\\x1b]0;TITLE\\x07")] in said[0],
           "the log does not show the topic escaped: %r" % said)
+
+
+@case(timeout=90)
+def test_run(t):
+    """`ductwatch run` on a terminal: a symptom text logged while it runs
+    shows up in its event line escaped, like `view` shows it."""
+    p, master = on_pty(t, ["ductwatch", "run", "--scenario", "healthy", "--duration", "2h",
+                           "--speed", "60", "--no-report", "--no-web", "--dir",
+                           t.path("sessions")])
+    out = b""
+    try:
+        out = read_pty(master, p, 30, until=lambda o: b"recording to " in o, raw=True)
+        check(b"recording to " in out, "run did not start recording: %r" % out[-600:])
+        end = time.monotonic() + 15
+        while True:   # acquire answers once the garment is on
+            r = t.run(["ductwatch", "log", "symptom", "--text", HOSTILE, "--events",
+                       "ipc://" + os.path.join(t.rundir, "current", "events")], timeout=10)
+            if r.returncode == 0 or time.monotonic() > end:
+                break
+            time.sleep(0.3)
+        check(r.returncode == 0, "ductwatch log symptom: %d %s" % (r.returncode, r.stderr))
+        out += read_pty(master, p, 15, until=lambda o: b"end\" [user]" in o, raw=True)
+        p.send_signal(signal.SIGINT)
+        out += read_pty(master, p, 30, raw=True)
+        rc = p.wait(30)
+    finally:
+        os.close(master)
+    check(rc == 0, "run exit %s: %r" % (rc, out[-600:]))
+    check(b"symptom" in out, "no event line for the symptom: %r" % out[-600:])
+    assert_escaped(out, "ductwatch run")
+    text = out.decode("utf-8", "replace")
+    print("run's event line: %s" % [ln for ln in text.replace("\r", "\n").splitlines()
+                                     if "symptom" in ln][0].strip())
 
 
 if __name__ == "__main__":
