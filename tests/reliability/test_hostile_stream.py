@@ -237,13 +237,18 @@ def contact_sample(k, fault_zone=None):
                              [0, 0, 1000], status)
 
 
-def connected(sock, timeout=10):
-    """sock once its connection is up (the alerts come in a burst: a
-    subscriber that joins late would miss them)."""
+def alert_sub(ctx, ep, timeout=10):
+    """A SUB on detect's alerts, once its connection is up (the alerts come
+    in a burst: a subscriber that joins late would miss them). The monitor
+    is on before the connect, so that the handshake cannot go unseen."""
     from zmq.utils.monitor import recv_monitor_message
+    sock = ctx.socket(zmq.SUB)
+    sock.setsockopt(zmq.LINGER, 0)
     mon = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
     try:
-        check(mon.poll(timeout * 1000), "no connection within %d s" % timeout)
+        sock.connect(ep)
+        sock.setsockopt(zmq.SUBSCRIBE, b"alert.")
+        check(mon.poll(timeout * 1000), "no connection to detect within %d s" % timeout)
         recv_monitor_message(mon)
     finally:
         sock.disable_monitor()
@@ -278,7 +283,7 @@ def test_time_jump_alerts(t):
     g.g.rate_hz = 1
     rec = Recorder(t, [pub], extra=["-v"], dir=rdir)
     det = t.spawn(["ductwatch-detect", "-v", "--sub", pub, "--pub", det_ep])
-    al = Alerts(connected(subscribe(ctx, det_ep, topic=b"alert.")))
+    al = Alerts(alert_sub(ctx, det_ep))
     a, _, _ = acquire(t, g.path, "--wait-subscribers", "2")
     t0 = 60 * 10 ** 6
     out = bytearray(b"\x00" + g.g.hello(t0))
