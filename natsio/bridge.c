@@ -5,7 +5,8 @@
  * come, and waits (back-pressure) when the window of unacked messages is
  * full. On its first frame of a device it asks the stream for the last
  * frame message of that device and leaves out what the stream holds, so a
- * restarted bridge resumes where the last one stopped. */
+ * restarted bridge resumes where the last one stopped. Each HELLO is also
+ * published alone on dw.p.<K>.hello.<device>, for the workers (jssub.h). */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -285,6 +286,16 @@ static void flush_batch(struct bridge *b, struct bdev *d)
     b->batches++;
 }
 
+/* A HELLO also goes alone on dw.p.<K>.hello.<device>: a worker that meets
+ * the device mid-stream (a restart) takes the latest one from there. */
+static void hello_copy(struct bridge *b, struct bdev *d, const struct dw_sub_msg *m,
+                       const struct dw_msg_frame *f)
+{
+    char id[64];
+    snprintf(id, sizeof(id), "%016" PRIx64 "-%" PRIu64 "-hello", f->stream, f->seq);
+    publish(b, d, "hello", id, m->body, m->len);
+}
+
 static int on_frame(const struct dw_sub_msg *m, const struct dw_msg_frame *f, void *user)
 {
     struct bridge *b = user;
@@ -303,6 +314,8 @@ static int on_frame(const struct dw_sub_msg *m, const struct dw_msg_frame *f, vo
                        f->t_device_us / 1000000 != d->batch.second ||
                        d->batch.len + 4 + m->len > BATCH_MAX_BYTES))
         flush_batch(b, d);
+    if (f->type == DW_FRAME_HELLO)
+        hello_copy(b, d, m, f);
     if (!d->batch.n)
         d->opened_ns = dw_now_monotonic_ns();
     if ((r = dw_frame_batch_add(&d->batch, m->body, m->len)) < 0)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "jspub.h"
 #include "log.h"
+#include "natsconn.h"
 #include "security.h"
 
 #define STALL_WAIT_MS 200
@@ -165,25 +166,26 @@ static natsStatus set_servers(natsOptions *o, const char *url)
     return s;
 }
 
-static natsStatus make_options(struct dw_jspub *p, const struct dw_jspub_config *c, char *why,
-                               size_t cap)
+natsStatus dw_nats_options(natsOptions **out, const struct dw_jspub_config *c, char *why,
+                           size_t cap)
 {
-    natsStatus s = natsOptions_Create(&p->opts);
+    natsStatus s = natsOptions_Create(out);
+    natsOptions *o = s == NATS_OK ? *out : NULL;
     if (s == NATS_OK)
-        s = set_servers(p->opts, c->url);
+        s = set_servers(o, c->url);
     if (s == NATS_OK && c->name)
-        s = natsOptions_SetName(p->opts, c->name);
+        s = natsOptions_SetName(o, c->name);
     if (s == NATS_OK)
-        s = natsOptions_SetMaxReconnect(p->opts, -1);
+        s = natsOptions_SetMaxReconnect(o, -1);
     if (s == NATS_OK)
-        s = natsOptions_SetReconnectWait(p->opts, 250);
+        s = natsOptions_SetReconnectWait(o, 250);
     if (s == NATS_OK)
-        s = natsOptions_SetDisconnectedCB(p->opts, on_disconnected, p);
+        s = natsOptions_SetDisconnectedCB(o, on_disconnected, NULL);
     if (s == NATS_OK)
-        s = natsOptions_SetReconnectedCB(p->opts, on_reconnected, p);
+        s = natsOptions_SetReconnectedCB(o, on_reconnected, NULL);
     if (s != NATS_OK && !why[0])
         snprintf(why, cap, "NATS options: %s", natsStatus_GetText(s));
-    if (s == NATS_OK && (s = set_auth(p->opts, c, why, cap)) != NATS_OK && !why[0])
+    if (s == NATS_OK && (s = set_auth(o, c, why, cap)) != NATS_OK && !why[0])
         snprintf(why, cap, "NATS credentials: %s", nats_GetLastError(NULL));
     return s;
 }
@@ -201,7 +203,7 @@ struct dw_jspub *dw_jspub_open(const struct dw_jspub_config *c, char *why, size_
     }
     pthread_mutex_init(&p->lock, NULL);
     p->ack_wait_ms = c->ack_wait_ms;
-    if ((s = make_options(p, c, why, cap)) != NATS_OK)
+    if ((s = dw_nats_options(&p->opts, c, why, cap)) != NATS_OK)
         goto out;
     if ((s = natsConnection_Connect(&p->nc, p->opts)) != NATS_OK) {
         snprintf(why, cap, "cannot connect to %s: %s", c->url, natsStatus_GetText(s));

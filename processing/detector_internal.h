@@ -36,6 +36,14 @@
 #define DW_DET_E1_POST_FEED_US (12ULL * 3600 * 1000000) /* that verdict counts this long */
 #define DW_DET_LYING_G 0.5        /* gravity share on x (sides) or z (back): lying */
 #define DW_DET_LYING_AFTER_US (2 * DW_DET_MINUTE_US) /* the press fades after a roll */
+/* An active D1 / I1 keeps its zone unless another qualifying zone is more
+ * extreme by more than this (docs/detection.md, "The zone an alert names"):
+ * the width of the rules' own hysteresis band at the default 0.8 (T2
+ * raises at dL 1.0, holds at 0.8; F1 raises at R 1.30, holds at 1.24), far
+ * above minute-to-minute jitter, below the steps the rules tell apart
+ * (T1 0.5 -> T2 1.0 C). */
+#define DW_DET_I1_ZONE_MARGIN_C 0.2  /* dL, C */
+#define DW_DET_D1_ZONE_MARGIN_R 0.05 /* R */
 
 /* Every rule, in the order of the rules table. */
 enum dw_rule {

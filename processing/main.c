@@ -23,12 +23,23 @@
 #include "endpoint.h"
 #include "frame.h"
 #include "ipc_path.h"
+#include "jspub.h"
+#include "jssub.h"
 #include "log.h"
 #include "loop.h"
 #include "msg_alert.h"
+#include "partition.h"
 #include "stream_sub.h"
 
 #define MAX_SUB 16
+/* --nats: a message is acked once processed, so the ack wait only has to
+ * cover one batch. */
+#define NATS_ACK_WAIT_MS 10000
+/* --nats with --sub too: the longest a fetch waits while ZeroMQ may have
+ * messages queued. */
+#define NATS_SHARE_MS 20
+/* --nats: at the end, wait this long for the last alerts' acks. */
+#define NATS_FINISH_MS 5000
 /* The largest message a peer may send detect's PUB (ZMQ_MAXMSGSIZE): a
  * subscription, one byte and a topic prefix. libzmq disconnects a peer that
  * announces more before it buffers it (a 5 MB subscription once cost its
@@ -60,6 +71,10 @@ struct app {
     struct dw_devtab out; /* struct out_stream per device */
     struct dw_stream_sub sub;
     uint64_t pub_dropped;
+    struct dw_jssub *js;     /* --nats: the partition's consumer */
+    struct dw_jspub *jspub;  /* --nats: alerts back to JetStream */
+    unsigned partition;
+    int nats_failed;         /* an alert that no resend can mend */
     struct param_cache params[MAX_PARAM_SECTIONS];
     unsigned n_params;
     struct dw_msg_alert alert;              /* the one being published */
@@ -92,9 +107,15 @@ static void usage(void)
 "  -h, --help           this help\n"
 "  -V, --version        version\n"
 "\n"
+"\n"
+"A fleet worker (--nats): frames and events of partition K from JetStream,\n"
+"each message acked once processed; alerts go back to JetStream on\n"
+"dw.p.K.alert.<device> (and to --pub only when given; --sub likewise).\n"
+"\n"
 "Exit status: 0 ok, 1 runtime failure (a config file that cannot be read), 2 bad\n"
 "usage or a bad configuration value.\n",
         prog);
+    dw_jssub_usage(NATS_ACK_WAIT_MS);
 }
 
 struct params_ctx { cJSON *obj; };
@@ -172,6 +193,20 @@ static const struct dw_msg_alert *alert_msg(struct app *a, const struct dw_alert
     return m;
 }
 
+/* --nats: the alert in a->alert_json to dw.p.K.alert.<device>, with its
+ * stream and seq as the message id (acked, sent again until it is). */
+static void alert_to_nats(struct app *a, const char *device, size_t len)
+{
+    char subject[DW_TOPIC_MAX + 32], id[64];
+    int r;
+    dw_nats_subject(subject, sizeof(subject), a->partition, "alert", device);
+    snprintf(id, sizeof(id), "%016" PRIx64 "-%" PRIu64, a->alert.stream, a->alert.seq);
+    if ((r = dw_jspub_send(a->jspub, subject, id, a->alert_json, len, &stop)) < 0) {
+        dw_err("%s: alert not published to NATS: %s", device, strerror(-r));
+        a->nats_failed = r;
+    }
+}
+
 static void on_alert(const struct dw_alert *al, void *user)
 {
     struct app *a = user;
@@ -181,12 +216,14 @@ static void on_alert(const struct dw_alert *al, void *user)
         dw_err("%s: %s, alert %s not published", al->device, strerror((int)-len), al->rule);
         return;
     }
+    if (a->jspub)
+        alert_to_nats(a, al->device, (size_t)len);
     if (a->pub) {
         char topic[DW_TOPIC_MAX];
         if (dw_topic(topic, sizeof(topic), "alert", al->device) > 0 &&
             dw_zmq_send2(a->pub, topic, a->alert_json, (size_t)len) < 0)
             a->pub_dropped++;
-    } else {
+    } else if (!a->jspub) {
         fwrite(a->alert_json, 1, (size_t)len, stdout);
         fputc('\n', stdout);
     }
@@ -339,59 +376,139 @@ static int receive_loop(struct app *a, void *sub)
     return 0;
 }
 
-static int run_live(struct app *a, const char **subs, unsigned n_sub, const char *pub_ep)
+/* --nats: fetch, process, ack; ZeroMQ's --sub between the fetches. */
+static int nats_loop(struct app *a, void *sub)
+{
+    while (!stop && !a->nats_failed) {
+        int r = dw_jssub_fetch(a->js, sub ? NATS_SHARE_MS : DW_LOOP_STOP_CHECK_MS, &a->sub);
+        if (r == -ENOMEM) {
+            dw_err("out of memory: messages not acked (they come again)");
+        } else if (r < 0) {
+            dw_err("NATS: %s", strerror(-r));
+            return -1;
+        }
+        dw_jssub_ack(a->js, NULL, NULL);
+        dw_jspub_retry(a->jspub);
+        while (sub && dw_stream_sub_recv(&a->sub, sub, ZMQ_DONTWAIT) > 0)
+            ;
+    }
+    return a->nats_failed ? -1 : 0;
+}
+
+/* The ZeroMQ sockets: sub connected to subs (none: NULL), the alerts'
+ * PUB bound to pub_ep (NULL: none). 0, or -1 with the reason said. */
+static int zmq_side(struct app *a, void *ctx, const char **subs, unsigned n_sub,
+                    const char *pub_ep, void **sub)
+{
+    int hwm = DW_HWM_DEFAULT;
+    const char *why = NULL;
+    if (pub_ep) {
+        if (!(a->pub = dw_zmq_socket(ctx, ZMQ_PUB)))
+            return -1;
+        int64_t max = DETECT_SUBSCRIPTION_MAX;
+        zmq_setsockopt(a->pub, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+        zmq_setsockopt(a->pub, ZMQ_MAXMSGSIZE, &max, sizeof(max));
+        if (dw_ipc_endpoint_check(pub_ep, &why) < 0)
+            dw_usage_error(prog, "--pub %s: %s", pub_ep, why); /* as acquire's policy */
+        if (zmq_bind(a->pub, pub_ep) < 0) {
+            dw_err("bind %s: %s", pub_ep, zmq_strerror(zmq_errno()));
+            return -1;
+        }
+    }
+    if (!n_sub)
+        return 0;
+    if (!(*sub = dw_zmq_socket(ctx, ZMQ_SUB)))
+        return -1;
+    zmq_setsockopt(*sub, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(*sub, ZMQ_SUBSCRIBE, "", 0);
+    for (unsigned i = 0; i < n_sub; i++)
+        if (zmq_connect(*sub, subs[i]) < 0) {
+            dw_err("connect %s: %s", subs[i], zmq_strerror(zmq_errno()));
+            return -1;
+        }
+    return 0;
+}
+
+/* The 'pub:' line (ZeroMQ) or the 'nats:' line: what the caller waits for. */
+static void ready_line(struct app *a, const struct dw_jssub_options *nats)
+{
+    char last[512];
+    size_t ll = sizeof(last);
+    if (a->pub) {
+        if (zmq_getsockopt(a->pub, ZMQ_LAST_ENDPOINT, last, &ll) < 0)
+            snprintf(last, sizeof(last), "?");
+        printf(DW_LINE_PUB "%s\n", last);
+    }
+    if (a->js)
+        printf(DW_LINE_NATS "%s %s%s\n", nats->conn.url, dw_jssub_name(a->js),
+               dw_jssub_resumed(a->js) ? " (resumed)" : "");
+    fflush(stdout);
+}
+
+/* --nats: the consumer and the alerts' publisher; -1 with the reason said. */
+static int nats_open(struct app *a, const struct dw_jssub_options *o)
+{
+    char why[512];
+    a->partition = o->sub.partition;
+    if (!(a->js = dw_jssub_open(&o->sub, why, sizeof(why))) ||
+        !(a->jspub = dw_jspub_open(&o->conn, why, sizeof(why)))) {
+        dw_err("%s", why);
+        return -1;
+    }
+    return 0;
+}
+
+/* --nats: the last alerts' acks, the counters; then everything is freed. */
+static int nats_close(struct app *a)
+{
+    struct dw_jssub_counters c;
+    int r = 0;
+    if (a->jspub && dw_jspub_finish(a->jspub, NATS_FINISH_MS) < 0) {
+        dw_err("alerts not acked by JetStream after %d ms", NATS_FINISH_MS);
+        r = -1;
+    }
+    if (a->js) {
+        dw_jssub_counters(a->js, &c);
+        dw_info("%s: %" PRIu64 " messages (%" PRIu64 " redelivered), %" PRIu64 " parts, %"
+                PRIu64 " acked, %" PRIu64 " HELLOs fetched", dw_jssub_name(a->js), c.messages,
+                c.redelivered, c.parts, c.acked, c.hellos);
+    }
+    dw_jssub_close(a->js);
+    dw_jspub_close(a->jspub);
+    if (a->js || a->jspub)
+        dw_jspub_library_close();
+    a->js = NULL;
+    a->jspub = NULL;
+    return r;
+}
+
+/* Live: ZeroMQ (default endpoints unless --nats), NATS with --nats. */
+static int run_live(struct app *a, const char **subs, unsigned n_sub, const char *pub_ep,
+                    const struct dw_jssub_options *nats)
 {
     int rc = DW_EXIT_FAILURE;
-    void *ctx = zmq_ctx_new();
-    void *sub = NULL;
+    void *ctx = zmq_ctx_new(), *sub = NULL;
     char def_sub[512], def_pub[512];
     if (!ctx)
         return DW_EXIT_FAILURE;
-    if (n_sub == 0) {
-        if (dw_default_endpoint("acquire", def_sub, sizeof(def_sub)) < 0) {
-            dw_err("no runtime directory");
-            goto out;
-        }
+    if (!nats->on && ((n_sub == 0 && dw_default_endpoint("acquire", def_sub,
+                                                          sizeof(def_sub)) < 0) ||
+                      (!pub_ep && dw_default_endpoint("detect", def_pub, sizeof(def_pub)) < 0))) {
+        dw_err("no runtime directory");
+        goto out;
+    }
+    if (!nats->on && n_sub == 0)
         subs[n_sub++] = def_sub;
-    }
-    if (!pub_ep) {
-        if (dw_default_endpoint("detect", def_pub, sizeof(def_pub)) < 0) {
-            dw_err("no runtime directory");
-            goto out;
-        }
+    if (!nats->on && !pub_ep)
         pub_ep = def_pub;
-    }
-    a->pub = dw_zmq_socket(ctx, ZMQ_PUB);
-    sub = dw_zmq_socket(ctx, ZMQ_SUB);
-    if (!a->pub || !sub)
+    if (zmq_side(a, ctx, subs, n_sub, pub_ep, &sub) < 0 || (nats->on && nats_open(a, nats) < 0))
         goto out;
-    int hwm = DW_HWM_DEFAULT;
-    zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof(hwm));
-    zmq_setsockopt(a->pub, ZMQ_SNDHWM, &hwm, sizeof(hwm));
-    int64_t max = DETECT_SUBSCRIPTION_MAX;
-    zmq_setsockopt(a->pub, ZMQ_MAXMSGSIZE, &max, sizeof(max));
-    const char *why = NULL;
-    if (dw_ipc_endpoint_check(pub_ep, &why) < 0)
-        dw_usage_error(prog, "--pub %s: %s", pub_ep, why); /* as acquire's policy */
-    if (zmq_bind(a->pub, pub_ep) < 0) {
-        dw_err("bind %s: %s", pub_ep, zmq_strerror(zmq_errno()));
-        goto out;
-    }
-    char last[512];
-    size_t ll = sizeof(last);
-    if (zmq_getsockopt(a->pub, ZMQ_LAST_ENDPOINT, last, &ll) < 0)
-        snprintf(last, sizeof(last), "%s", pub_ep);
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
-    for (unsigned i = 0; i < n_sub; i++)
-        if (zmq_connect(sub, subs[i]) < 0) {
-            dw_err("connect %s: %s", subs[i], zmq_strerror(zmq_errno()));
-            goto out;
-        }
-    printf(DW_LINE_PUB "%s\n", last);
-    fflush(stdout);
-    if (receive_loop(a, sub) == 0)
+    ready_line(a, nats);
+    if ((a->js ? nats_loop(a, sub) : receive_loop(a, sub)) == 0)
         rc = DW_EXIT_OK;
 out:
+    if (nats_close(a) < 0)
+        rc = DW_EXIT_FAILURE;
     log_streams(a);
     dw_zmq_close(sub);
     dw_zmq_close(a->pub);
@@ -403,23 +520,26 @@ struct options {
     const char *subs[MAX_SUB + 1], *pub_ep, *config, *input;
     unsigned n_sub;
     bool print;
+    struct dw_jssub_options nats;
 };
 
 /* Exits on --help, --version and bad usage. */
 static void parse_args(int argc, char **argv, struct options *o)
 {
-    enum { O_SUB = 256, O_PUB, O_CONFIG, O_PRINT, O_INPUT };
+    enum { O_SUB = 256, O_PUB, O_CONFIG, O_PRINT, O_INPUT, O_NATS };
     static const struct option opts[] = {
         { "sub", required_argument, NULL, O_SUB },
         { "pub", required_argument, NULL, O_PUB },
         { "config", required_argument, NULL, O_CONFIG },
         { "print-config", no_argument, NULL, O_PRINT },
         { "input", required_argument, NULL, O_INPUT },
+        DW_JSSUB_LONGOPTS(O_NATS),
         DW_CLI_LONGOPTS_STD,
         { 0 },
     };
     int verbosity = DW_LOG_WARN, ch;
 
+    dw_jssub_options_init(&o->nats, "detect", NATS_ACK_WAIT_MS);
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":vqhV", opts, NULL)) != -1) {
         switch (ch) {
@@ -431,12 +551,15 @@ static void parse_args(int argc, char **argv, struct options *o)
         case O_CONFIG: o->config = optarg; break;
         case O_PRINT: o->print = true; break;
         case O_INPUT: o->input = optarg; break;
-        default: dw_cli_std_option(prog, ch, argv, &verbosity, usage);
+        default:
+            if (!dw_jssub_option(&o->nats, ch, O_NATS, optarg, prog))
+                dw_cli_std_option(prog, ch, argv, &verbosity, usage);
         }
     }
     dw_usage_no_operands(prog, argc, argv);
-    if (o->input && (o->n_sub || o->pub_ep))
-        dw_usage_error(prog, "--input reads a file: it does not go with --sub or --pub");
+    if (o->input && (o->n_sub || o->pub_ep || o->nats.on))
+        dw_usage_error(prog, "--input reads a file: it does not go with --sub, --pub or --nats");
+    dw_jssub_options_check(&o->nats, prog);
     dw_log_set_level(verbosity);
 }
 
@@ -493,7 +616,7 @@ int main(int argc, char **argv)
     if (o.input)
         rc = run_input(&app, o.input);
     else
-        rc = run_live(&app, o.subs, o.n_sub, o.pub_ep);
+        rc = run_live(&app, o.subs, o.n_sub, o.pub_ep, &o.nats);
     dw_detector_free(app.det);
     for (unsigned i = 0; i < app.n_params; i++)
         free(app.params[i].json);

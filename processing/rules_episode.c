@@ -39,6 +39,7 @@ static bool zone_repeat(const struct dw_detector *d, const struct dw_device *dv,
 struct breast_scan {
     int d1_zone, i1_zone, t2_zone;
     double d1_value, i1_value, t2_value;
+    uint64_t d1_zones, i1_zones, t2_zones; /* every zone that qualifies (bit = zone) */
     bool any_t2, cooc;
     unsigned warm_zones;
 };
@@ -54,6 +55,8 @@ static void scan_zone(struct minute_ctx *x, unsigned i, struct breast_scan *sc)
     struct dw_zone *z = &dv->zone[i];
     sc->any_t2 |= z->handle[DW_RULE_T2].active;
     sc->warm_zones += z->handle[DW_RULE_T1].active;
+    if (z->handle[DW_RULE_T2].active)
+        sc->t2_zones |= 1ULL << i;
     if (z->handle[DW_RULE_T2].active && z->last_dl_c >= sc->t2_value) {
         sc->t2_zone = (int)i;
         sc->t2_value = z->last_dl_c;
@@ -62,6 +65,8 @@ static void scan_zone(struct minute_ctx *x, unsigned i, struct breast_scan *sc)
     bool f1 = z->handle[DW_RULE_F1].active, fr = fr_recent(x, z);
     for (unsigned k = 0; k < z->n_neighbours; k++)
         fr |= fr_recent(x, &dv->zone[z->neighbour[k]]);
+    if (f1 && fr)
+        sc->d1_zones |= 1ULL << i;
     if (f1 && fr && (sc->d1_zone < 0 || z->last_r > sc->d1_value)) {
         sc->d1_zone = (int)i;
         sc->d1_value = z->last_r;
@@ -74,6 +79,7 @@ static void scan_zone(struct minute_ctx *x, unsigned i, struct breast_scan *sc)
         f1n |= dv->zone[z->neighbour[k]].handle[DW_RULE_F1].active;
     if (f1n) {
         sc->cooc = true;
+        sc->i1_zones |= 1ULL << i;
         if (sc->i1_zone < 0 || z->last_dl_c > sc->i1_value) {
             sc->i1_zone = (int)i;
             sc->i1_value = z->last_dl_c;
@@ -102,6 +108,16 @@ static void cooccurrence(struct minute_ctx *x, struct dw_breast *b, bool cooc)
     }
 }
 
+/* An active alert keeps the zone it names while that zone still qualifies
+ * and its value is within a margin of the most extreme qualifying zone's
+ * (the caller checks the value): two zones a few thousandths apart
+ * otherwise take turns minute by minute, and every turn is an 'updated'
+ * message and a hop of the outlined zone. At the raise: the most extreme. */
+static bool names_qualifying(const struct dw_handle *h, uint64_t qualifying)
+{
+    return h->active && h->zone >= 0 && h->zone < DW_MAX_ZONES && (qualifying >> h->zone & 1);
+}
+
 static void duct_alert(struct minute_ctx *x, int s, const struct breast_scan *sc)
 {
     const struct dw_detect_config *c = x->c;
@@ -116,7 +132,15 @@ static void duct_alert(struct minute_ctx *x, int s, const struct breast_scan *sc
     dw_rules_episode_touch(x->dv, (unsigned)s, sc->d1_zone, t);
     if (!b->d1_first_us)
         b->d1_first_us = t;
-    int zone = sc->d1_zone >= 0 ? sc->d1_zone : b->d1_alert.zone;
+    int zone = sc->d1_zone;
+    double value = sc->d1_value;
+    if (names_qualifying(&b->d1_alert, sc->d1_zones) &&
+        x->dv->zone[b->d1_alert.zone].last_r >= value - DW_DET_D1_ZONE_MARGIN_R) {
+        zone = b->d1_alert.zone;
+        value = x->dv->zone[zone].last_r;
+    }
+    if (zone < 0)
+        zone = b->d1_alert.zone;
     int lvl = DW_L1;
     if (t - b->d1_first_us >= c->l2_d1_us || zone_repeat(x->d, x->dv, zone, t) ||
         (b->f1_first_us && t - b->f1_first_us >= c->l2_f1_us))
@@ -124,7 +148,7 @@ static void duct_alert(struct minute_ctx *x, int s, const struct breast_scan *sc
     if (x->system_fever)
         lvl = DW_L3;
     dw_det_alert_set(x->d, x->dv, &b->d1_alert, DW_RULE_D1, lvl, s, zone,
-                     (struct dw_measure){ sc->d1_zone >= 0 ? sc->d1_value : 0, c->f1_r }, t);
+                     (struct dw_measure){ sc->d1_zone >= 0 ? value : 0, c->f1_r }, t);
 }
 
 static void inflammation_alert(struct minute_ctx *x, int s, const struct breast_scan *sc,
@@ -140,7 +164,15 @@ static void inflammation_alert(struct minute_ctx *x, int s, const struct breast_
         return;
     }
     dw_rules_episode_touch(x->dv, (unsigned)s, sc->i1_zone, t);
-    int zone = sc->i1_zone >= 0 ? sc->i1_zone : b->i1_alert.zone;
+    int zone = sc->i1_zone;
+    double value = sc->i1_value;
+    if (names_qualifying(&b->i1_alert, sc->i1_zones) &&
+        x->dv->zone[b->i1_alert.zone].last_dl_c >= value - DW_DET_I1_ZONE_MARGIN_C) {
+        zone = b->i1_alert.zone;
+        value = x->dv->zone[zone].last_dl_c;
+    }
+    if (zone < 0)
+        zone = b->i1_alert.zone;
     int lvl = DW_L1;
     if (t - b->i1_first_us >= c->l2_i1_us || sc->warm_zones >= c->i1_spread_zones ||
         zone_repeat(x->d, x->dv, zone, t))
@@ -148,7 +180,7 @@ static void inflammation_alert(struct minute_ctx *x, int s, const struct breast_
     if (x->system_fever)
         lvl = DW_L3;
     dw_det_alert_set(x->d, x->dv, &b->i1_alert, DW_RULE_I1, lvl, s, zone,
-                     (struct dw_measure){ sc->i1_value,
+                     (struct dw_measure){ value,
                                           b->i1_t2.on ? c->t2_delta_c : c->t1_delta_c }, t);
 }
 
@@ -214,6 +246,8 @@ static void duct_breast(struct minute_ctx *x, int s)
     bool i1_on = b->i1.on || b->i1_t2.on;
     if (i1_on && !b->i1_first_us)
         b->i1_first_us = x->t_us;
+    if (b->i1_t2.on)
+        sc.i1_zones |= sc.t2_zones;
     if (b->i1_t2.on && (sc.i1_zone < 0 || sc.t2_value > sc.i1_value)) {
         sc.i1_zone = sc.t2_zone;
         sc.i1_value = sc.t2_value;

@@ -31,6 +31,7 @@
 #include "fleet_compact.h"
 #include "fleet_writer.h"
 #include "frame.h"
+#include "jssub.h"
 #include "log.h"
 #include "loop.h"
 #include "msg.h"
@@ -48,6 +49,12 @@
 #define DRAIN_BUDGET 4096            /* messages per wake-up before timers run */
 #define STOP_DRAIN_NS 2000000000ull  /* at stop: take what is already queued */
 #define MAX_SUBS 16
+/* --nats: a message waits for the next flush of its file (at most about a
+ * second, FLUSH_NS) before its ack; unacked this long it comes again. */
+#define NATS_ACK_WAIT_MS 10000
+/* --nats with --sub too: the longest a fetch waits while ZeroMQ may have
+ * messages queued. */
+#define NATS_SHARE_MS 20
 #define DEFAULT_FLEET_PERIOD_US (3600ull * 1000000)
 /* --layout auto: above this many garments one fleet file costs less than
  * a file per garment (bench/fleet, docs/performance.md). */
@@ -86,6 +93,7 @@ struct config {
     int n_compact;
     size_t compact_memory;  /* --compact-memory, bytes (0: the default) */
     bool compact_closed;    /* --compact-closed */
+    struct dw_jssub_options nats; /* --nats, --partition: a fleet worker */
 };
 
 struct device {
@@ -113,6 +121,7 @@ struct device {
     uint64_t frames_total;
     char last_name[PATH_MAX];
     uint64_t last_t_device_us;
+    uint64_t flushed_ns;              /* monotonic: its file's last flush (--nats acks) */
 };
 
 /* Work done for every file once per period, spread over the period in
@@ -130,6 +139,7 @@ struct recorder {
     int dir_fd;               /* --dir: session files are created under it */
     bool fleet_on;            /* writing the fleet layout (--layout, or auto switched) */
     struct dw_fleet_writer *fleet;
+    struct dw_jssub *js;      /* --nats: the partition's consumer */
     uint64_t fleet_end_ns;    /* host time the fleet file's period ends */
     uint64_t fleet_flushed_ns, fleet_synced_ns; /* monotonic: its last flush, fsync */
     size_t hellos;            /* devices that sent a HELLO (auto layout) */
@@ -169,6 +179,7 @@ static void usage(void)
 "      --compact-closed   compact each fleet file once closed, in a child\n"
 "                         process at the idle scheduling priority\n",
            prog, prog, prog, FLEET_AUTO_ABOVE, DW_FLEET_COMPACT_MEMORY >> 10);
+    dw_jssub_usage(NATS_ACK_WAIT_MS);
     dw_cli_usage_std(25, DW_CLI_HELP_CURVE_CLIENT | DW_CLI_HELP_INSECURE | DW_CLI_HELP_VERSION);
     printf(
 "\n"
@@ -177,13 +188,15 @@ static void usage(void)
 "that fell between a killed acquire and the next (a gap row in the file);\n"
 "'deleted: PATH: N frame(s) of DEV lost with it' when the file being\n"
 "written was deleted (it goes on in a new one).\n"
+"With --nats a message is acked once the flush that holds its rows is\n"
+"done; --sub is then only what is given (no default endpoints).\n"
 "SIGINT/SIGTERM: flush, close, exit 0. A write error (disk\n"
 "full...) closes the files with what they hold and exits 1.\n");
 }
 
 enum { O_SUB = 256, O_ROTATE, O_FSYNC_EVERY, O_CHUNK, O_RECOVER, O_CURVE_KEY, O_SERVER_KEY,
        O_INSECURE, O_LAYOUT, O_FLEET_ABOVE, O_FLEET_PERIOD, O_NAME, O_COMPACT,
-       O_COMPACT_MEMORY, O_COMPACT_CLOSED };
+       O_COMPACT_MEMORY, O_COMPACT_CLOSED, O_NATS };
 
 /* The fleet options (--layout, --fleet-above, --fleet-period, --name,
  * --compact-memory, --compact-closed);
@@ -248,6 +261,7 @@ static void check_args(int argc, char **argv, struct config *c)
         dw_usage_error(prog, "--curve-key and --server-key go together");
     if (c->recover && c->n_subs)
         dw_usage_error(prog, "--recover does not record: no --sub with it");
+    dw_jssub_options_check(&c->nats, prog);
 }
 
 static void parse_args(int argc, char **argv, struct config *c)
@@ -269,6 +283,7 @@ static void parse_args(int argc, char **argv, struct config *c)
         { "compact", no_argument, NULL, O_COMPACT },
         { "compact-memory", required_argument, NULL, O_COMPACT_MEMORY },
         { "compact-closed", no_argument, NULL, O_COMPACT_CLOSED },
+        DW_JSSUB_LONGOPTS(O_NATS),
         DW_CLI_LONGOPTS_STD,
         { 0 },
     };
@@ -281,6 +296,7 @@ static void parse_args(int argc, char **argv, struct config *c)
     c->layout = LAYOUT_AUTO;
     c->fleet_above = FLEET_AUTO_ABOVE;
     c->fleet_period_us = DEFAULT_FLEET_PERIOD_US;
+    dw_jssub_options_init(&c->nats, "record", NATS_ACK_WAIT_MS);
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":d:vqhV", opts, NULL)) != -1) {
         switch (ch) {
@@ -311,7 +327,7 @@ static void parse_args(int argc, char **argv, struct config *c)
         case O_INSECURE: c->insecure = true; break;
         case O_COMPACT: c->compact = argv; break;
         default:
-            if (!parse_fleet_option(ch, c))
+            if (!parse_fleet_option(ch, c) && !dw_jssub_option(&c->nats, ch, O_NATS, optarg, prog))
                 dw_cli_std_option(prog, ch, argv, &level, usage);
         }
     }
@@ -504,6 +520,7 @@ static int close_file(struct recorder *r, struct device *d, struct dw_session_co
         dw_session_writer_stats(d->w, &row);
     }
     snprintf(path, sizeof(path), "%s", dw_session_writer_path(d->w));
+    d->flushed_ns = dw_now_monotonic_ns();
     e = dw_session_writer_close(d->w, &c, err, sizeof(err));
     d->w = NULL;
     printf(DW_LINE_CLOSED "%s: frames %llu, events %llu, alerts %llu, gaps %llu (%llu missing)%s\n",
@@ -1041,6 +1058,7 @@ static void flush_device(struct recorder *r, struct device *d)
     if (!d->w)
         return;
     dw_debug("%s: flushing", d->sub.id);
+    d->flushed_ns = dw_now_monotonic_ns();
     if (dw_session_writer_flush(d->w) < 0) {
         fail_writer(r, d, -EIO);
         return;
@@ -1288,10 +1306,41 @@ static int setup_socket(struct recorder *r, void *ctx, void **out)
     return 0;
 }
 
+/* --nats: whether the rows of a message of dev handled at t_ns are in a
+ * flushed file (then it is acked). A device without a file has no rows
+ * to wait for (what it could not record is counted as unrecordable). */
+static bool rows_flushed(const char *dev, uint64_t t_ns, void *user)
+{
+    struct recorder *r = user;
+    struct device *d = dw_devtab_find(&r->sub.devices, dev);
+    if (!d || !has_file(d))
+        return true;
+    if (d->fdev)
+        return r->fleet_flushed_ns > t_ns;
+    return d->flushed_ns > t_ns;
+}
+
+/* --nats: one fetch, waiting until the loop's next deadline at most. */
+static int fetch(struct recorder *r, struct dw_loop *lp, bool zmq_too)
+{
+    long ms = dw_loop_timeout_ms(lp, dw_now_monotonic_ns());
+    int got;
+    if (zmq_too && ms > NATS_SHARE_MS)
+        ms = NATS_SHARE_MS;
+    got = dw_jssub_fetch(r->js, (int)ms, &r->sub);
+    if (got < 0) {
+        r->failed = got;
+        snprintf(r->fail_msg, sizeof(r->fail_msg), "NATS: %s", strerror(-got));
+    }
+    return got;
+}
+
 /* Takes what is waiting, at most DRAIN_BUDGET messages: how many. */
 static int drain(struct recorder *r, void *sock)
 {
     int k = 0, got;
+    if (!sock)
+        return 0;
     while (k < DRAIN_BUDGET && !r->failed &&
            (got = dw_stream_sub_recv(&r->sub, sock, ZMQ_DONTWAIT)) != 0) {
         if (got == -ENOMEM) {
@@ -1338,7 +1387,9 @@ static int record_loop(struct recorder *r, void *sock)
         dw_loop_wake_at(&lp, next_stats);
         if (r->fleet)
             dw_loop_wake_at(&lp, r->fleet_flushed_ns + FLUSH_NS);
-        if ((e = dw_loop_poll(&lp, &pi, 1)) < 0) {
+        if (r->js) {
+            fetch(r, &lp, sock != NULL);
+        } else if ((e = dw_loop_poll(&lp, &pi, 1)) < 0) {
             dw_err("zmq_poll: %s", zmq_strerror(-e));
             return -1;
         }
@@ -1353,6 +1404,8 @@ static int record_loop(struct recorder *r, void *sock)
         }
         if (r->fleet && now >= r->fleet_flushed_ns + FLUSH_NS)
             fleet_tick(r, now);
+        if (r->js && !r->failed)
+            dw_jssub_ack(r->js, rows_flushed, r);
         if (now >= next_stats) {
             stats_rows(r);
             next_stats = now + STATS_NS;
@@ -1399,6 +1452,40 @@ static void log_stream_losses(struct recorder *r)
                 "device than its HELLO", (unsigned long long)r->refused);
 }
 
+/* --nats: the partition's consumer; -1 with the reason said. */
+static int nats_open(struct recorder *r)
+{
+    char why[512];
+    if (!(r->js = dw_jssub_open(&r->cfg.nats.sub, why, sizeof(why)))) {
+        dw_err("%s", why);
+        return -1;
+    }
+    printf(DW_LINE_NATS "%s %s%s\n", r->cfg.nats.conn.url, dw_jssub_name(r->js),
+           dw_jssub_resumed(r->js) ? " (resumed)" : "");
+    fflush(stdout);
+    return 0;
+}
+
+/* At the end: with every file closed (flushed), what is held is acked;
+ * after a failure it is not (it comes again to the next worker). */
+static void nats_close(struct recorder *r, bool ok)
+{
+    struct dw_jssub_counters c;
+    if (!r->js)
+        return;
+    if (ok)
+        dw_jssub_ack(r->js, NULL, NULL);
+    dw_jssub_counters(r->js, &c);
+    dw_info("%s: %llu messages (%llu redelivered), %llu frames and other parts, %llu acked, "
+            "%llu not acked, %llu HELLOs fetched", dw_jssub_name(r->js),
+            (unsigned long long)c.messages, (unsigned long long)c.redelivered,
+            (unsigned long long)c.parts, (unsigned long long)c.acked,
+            (unsigned long long)c.held, (unsigned long long)c.hellos);
+    dw_jssub_close(r->js);
+    r->js = NULL;
+    dw_jspub_library_close();
+}
+
 int main(int argc, char **argv)
 {
     static const struct dw_sub_handlers handlers = {
@@ -1429,7 +1516,9 @@ int main(int argc, char **argv)
         return DW_EXIT_FAILURE;
     dw_install_stop_signals(&stop);
     ctx = zmq_ctx_new();
-    if (!ctx || setup_socket(&r, ctx, &sock) < 0) {
+    if (!ctx || ((!r.cfg.nats.on || r.cfg.n_subs) && setup_socket(&r, ctx, &sock) < 0) ||
+        (r.cfg.nats.on && nats_open(&r) < 0)) {
+        dw_zmq_close(sock);
         if (ctx)
             zmq_ctx_term(ctx);
         return DW_EXIT_FAILURE;
@@ -1445,10 +1534,11 @@ int main(int argc, char **argv)
         dw_err("%s", r.fail_msg);
         status = DW_EXIT_FAILURE;
     }
+    nats_close(&r, status == DW_EXIT_OK);
     log_stream_losses(&r);
     dw_stream_sub_fini(&r.sub);
     close(r.dir_fd);
-    zmq_close(sock);
+    dw_zmq_close(sock);
     zmq_ctx_term(ctx);
     if (r.failed) {
         /* HDF5's exit handler would try again to close a file that failed

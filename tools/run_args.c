@@ -105,6 +105,7 @@ void dw_run_build_args(struct run *r)
     a[n++] = "--events"; a[n++] = r->ep_events;
     a[n++] = "--dir"; a[n++] = r->dir;
     a[n++] = "--listen"; a[n++] = r->web_listen;
+    if (r->config) { a[n++] = "--config"; a[n++] = r->config; } /* the zone colours */
     if (r->on_alert) { a[n++] = "--on-alert"; a[n++] = r->on_alert; }
     if (verb) a[n++] = verb;
     a[n] = NULL;

@@ -16,6 +16,13 @@ static struct dw_hub_device *dev_of(const struct dw_sub_msg *m)
     return (struct dw_hub_device *)m->dev;
 }
 
+static void rules_forget(struct dw_hub_device *d)
+{
+    for (unsigned z = 0; z < DW_MAX_ZONES; z++)
+        d->rule_dl[z] = d->rule_r[z] = NAN;
+    d->rule_minute = 0;
+}
+
 static void device_setup(struct dw_hub *h, struct dw_hub_device *d)
 {
     if (!d->ready) {
@@ -24,6 +31,7 @@ static void device_setup(struct dw_hub *h, struct dw_hub_device *d)
         d->index = dw_stream_sub_count(&h->sub) - 1;
         d->link_up = true;
         dw_layout_default(&d->hello, d->sub.id, "", 10);
+        rules_forget(d);
     }
 }
 
@@ -52,7 +60,27 @@ static void values_from_sample(struct dw_hub_device *d, const struct dw_sample *
         d->ambient_c[i] = (float)dw_sample_ambient_c(&d->hello, s, i);
 }
 
-static int take_hello(struct dw_hub_device *d, const struct dw_msg_frame *f)
+/* The detector's values change only when it closes a device minute, which
+ * a sample of the next minute does: read them once a minute. */
+static void rules_sample(struct dw_hub *h, struct dw_hub_device *d, uint64_t t_device_us,
+                         const struct dw_sample *s)
+{
+    uint64_t minute = t_device_us / 60000000u + 1;
+    if (!h->det)
+        return;
+    dw_detector_sample(h->det, d->sub.id, t_device_us, s);
+    if (minute == d->rule_minute)
+        return;
+    d->rule_minute = minute;
+    for (unsigned z = 0; z < d->hello.n_zones; z++) {
+        struct dw_detector_zone dz;
+        bool ok = dw_detector_zone(h->det, d->sub.id, z, &dz) == 0;
+        d->rule_dl[z] = ok ? (float)dz.dl : NAN;
+        d->rule_r[z] = ok ? (float)dz.r : NAN;
+    }
+}
+
+static int take_hello(struct dw_hub *h, struct dw_hub_device *d, const struct dw_msg_frame *f)
 {
     struct dw_hello hl;
     if (dw_hello_parse(f->payload, f->len, &hl) < 0)
@@ -64,6 +92,9 @@ static int take_hello(struct dw_hub_device *d, const struct dw_msg_frame *f)
     }
     d->hello = hl;
     d->have_hello = true;
+    if (h->det)
+        dw_detector_hello(h->det, d->sub.id, &hl);
+    rules_forget(d);
     d->have_sample = false;
     if (!d->trend)
         d->trend = dw_trend_new(&d->hello);
@@ -82,7 +113,7 @@ static int on_frame(const struct dw_sub_msg *m, const struct dw_msg_frame *f, vo
     if (f->type != DW_FRAME_HELLO)
         joined(d, false);
     if (f->type == DW_FRAME_HELLO)
-        return take_hello(d, f);
+        return take_hello(h, d, f);
     if (f->type == DW_FRAME_STATUS) {
         d->have_status = dw_status_parse(f->payload, f->len, &d->battery) == 0;
         return 0;
@@ -96,6 +127,7 @@ static int on_frame(const struct dw_sub_msg *m, const struct dw_msg_frame *f, vo
     d->sample_host_ns = f->t_host_ns;
     d->samples++;
     dw_trend_add(d->trend, f->t_device_us, d->t_c, d->p_kpa);
+    rules_sample(h, d, f->t_device_us, &s);
     return 0;
 }
 
@@ -231,6 +263,11 @@ static void on_event(const struct dw_sub_msg *m, const struct dw_msg_event *e, v
         return;
     x = add_event(h, d, e, false);
     event_effects(h, d, e);
+    /* the feed and shower windows of the rules (not the events of a
+     * session file read at start: another time line) */
+    if (h->det && e->kind >= 0)
+        dw_detector_event(h->det, d->sub.id, e->t_device_us, e->kind, e->side, e->has_value,
+                          e->value);
     dw_hub_sse_begin(&h->out, "ev");
     dw_hub_json_event(h, x, &h->out);
     dw_hub_sse_end(&h->out);
@@ -324,6 +361,22 @@ static void on_alert(const struct dw_sub_msg *m, const struct dw_msg_alert *a, v
         h->on_alert(h->on_alert_user, d, a, prev, m->body, m->len);
 }
 
+/* The hub's detector raises what ductwatch-detect raised already. */
+static void drop_alert(const struct dw_alert *a, void *user)
+{
+}
+
+int dw_hub_detect_config(struct dw_hub *h, const struct dw_detect_config *cfg)
+{
+    struct dw_detector *det = dw_detector_new(cfg, drop_alert, NULL);
+    if (!det)
+        return -ENOMEM;
+    dw_detector_free(h->det);
+    h->det = det;
+    h->cfg = *cfg;
+    return 0;
+}
+
 static void on_bad(const struct dw_sub_msg *m, enum dw_topic_kind kind, const char *why,
                    void *user)
 {
@@ -344,6 +397,8 @@ int dw_hub_init(struct dw_hub *h)
         free(h->al);
         return -ENOMEM;
     }
+    dw_detect_config_default(&h->cfg);
+    h->det = dw_detector_new(&h->cfg, drop_alert, NULL);
     pthread_mutex_init(&h->lock, NULL);
     dw_stream_sub_init(&h->sub, &handlers, sizeof(struct dw_hub_device), h);
     dw_strbuf_init(&h->out);
@@ -357,6 +412,7 @@ void dw_hub_fini(struct dw_hub *h)
         dw_trend_free(d->trend);
         free(d->active);
     }
+    dw_detector_free(h->det);
     dw_stream_sub_fini(&h->sub);
     dw_strbuf_free(&h->out);
     free(h->ev);

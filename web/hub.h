@@ -1,7 +1,8 @@
 /* What ductwatch-web knows about the garments it follows, built from the
  * streams of acquisition and detection through the shared subscriber
  * (common/stream_sub.h): per garment its layout, latest values, link and
- * loss counters, minute trend and active alerts; for all of them the
+ * loss counters, minute trend, what the detector's rules see of each zone
+ * (the colours) and active alerts; for all of them the
  * recent events and alerts, numbered in arrival order ("order") so that a
  * page can catch up from the last one it has (docs/web.md).
  *
@@ -12,6 +13,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include "detector.h"
 #include "frame.h"
 #include "msg.h"
 #include "msg_alert.h"
@@ -64,6 +66,10 @@ struct dw_hub_device {
     bool acq_joined, det_joined;
     uint64_t acq_before, det_before;
     struct dw_trend *trend;
+    /* what the hub's own detector saw of each zone in the last minute it
+     * closed (dw_detector_zone: dL and R); NaN while it has no value */
+    float rule_dl[DW_MAX_ZONES], rule_r[DW_MAX_ZONES];
+    uint64_t rule_minute;    /* device minute of the last refresh, + 1 */
     struct dw_hub_alert *active; /* DW_HUB_ACTIVE_MAX, allocated with the trend */
     unsigned n_active;
 };
@@ -87,9 +93,19 @@ struct dw_hub {
     dw_hub_alert_fn on_alert;
     void *on_alert_user;
     uint64_t bad;             /* bodies that did not parse */
+    /* The rules run again on the same samples, HELLOs and events, only for
+     * the colours of the zones (their alerts are dropped: the page shows
+     * ductwatch-detect's). NULL when out of memory: trend colours only. */
+    struct dw_detector *det;
+    struct dw_detect_config cfg;
 };
 
+/* The detector runs with the built-in parameters until
+ * dw_hub_detect_config() gives others. */
 int dw_hub_init(struct dw_hub *h);
+/* The detection parameters of ductwatch-detect (before any message):
+ * 0, -ENOMEM. */
+int dw_hub_detect_config(struct dw_hub *h, const struct dw_detect_config *cfg);
 void dw_hub_fini(struct dw_hub *h);
 static inline void dw_hub_lock(struct dw_hub *h) { pthread_mutex_lock(&h->lock); }
 static inline void dw_hub_unlock(struct dw_hub *h) { pthread_mutex_unlock(&h->lock); }

@@ -93,8 +93,13 @@ void dw_hub_json_values(const struct dw_hub_device *d, struct dw_strbuf *b)
     unsigned nz = d->hello.n_zones;
 
     for (unsigned z = 0; z < nz; z++) {
-        w[z] = d->trend ? dw_trend_warmth(d->trend, z, d->t_c) : NAN;
-        f[z] = d->trend ? dw_trend_firmness(d->trend, z, d->p_kpa[z]) : NAN;
+        /* what the rules see (dL, R), else the trend's simpler baselines */
+        w[z] = !isnan(d->rule_dl[z]) ? d->rule_dl[z]
+               : d->trend            ? dw_trend_warmth(d->trend, z, d->t_c)
+                                     : NAN;
+        f[z] = !isnan(d->rule_r[z]) ? d->rule_r[z]
+               : d->trend           ? dw_trend_firmness(d->trend, z, d->p_kpa[z])
+                                    : NAN;
         st[z] = d->status[z];
     }
     char buf[256];
@@ -233,7 +238,9 @@ void dw_hub_json_state(const struct dw_hub *h, const struct dw_hub_device *d,
     dw_hub_json_events(h, d, 0, STATE_EVENTS, b);
     dw_strbuf_puts(b, ",\"feeding\":");
     dw_feedlog_summary_json(h, d, b);
-    dw_strbuf_puts(b, "}");
+    /* the thresholds the colour scales mark, as in the report */
+    dw_strbuf_printf(b, ",\"rules\":{\"t1_delta_c\":%.2f,\"t2_delta_c\":%.2f,\"f1_r\":%.2f}}",
+                     h->cfg.t1_delta_c, h->cfg.t2_delta_c, h->cfg.f1_r);
 }
 
 /* Events and alerts are kept alike: one list writer for both. */

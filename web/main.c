@@ -160,13 +160,33 @@ static void print_url(struct web *w)
     fflush(stdout);
 }
 
+/* The parameters ductwatch-detect runs with, for the hub's own detector. */
+static int load_config(struct web *w)
+{
+    struct dw_detect_config cfg;
+    char why[256];
+    if (!w->o.config)
+        return 0;
+    dw_detect_config_default(&cfg);
+    if (dw_detect_config_load(&cfg, w->o.config, why, sizeof(why)) < 0) {
+        dw_err("--config: %s", why);
+        return -1;
+    }
+    if (dw_hub_detect_config(&w->hub, &cfg) < 0) {
+        dw_err("--config: %s", strerror(ENOMEM));
+        return -1;
+    }
+    return 0;
+}
+
 static int setup(struct web *w)
 {
     struct dw_http_conf hc = { 0 };
     char why[256], taps[PATH_MAX + 32];
     int r;
 
-    if (load_token(w, taps, sizeof(taps)) < 0 || dw_hub_init(&w->hub) < 0)
+    if (load_token(w, taps, sizeof(taps)) < 0 || dw_hub_init(&w->hub) < 0 ||
+        load_config(w) < 0)
         return -1;
     if (w->o.tls_cert && ((r = read_pem(w->o.tls_cert, &w->cert)) < 0 ||
                           (r = read_pem(w->o.tls_key, &w->key)) < 0)) {

@@ -27,6 +27,8 @@ static void usage(void)
 "                          port). Other than loopback needs --tls-cert/--tls-key\n"
 "  -d, --dir DIR           the session files: their list, reports, and the\n"
 "                          feeding log after a restart\n"
+"      --config FILE       ductwatch-detect's parameters (INI), for the zone\n"
+"                          colours and the reports (default: built-in values)\n"
 "      --on-alert CMD      run CMD (no shell; words split at blanks, quotes\n"
 "                          group) with the alert JSON on stdin\n"
 "      --notify-level L    L0..L3: the least level for --on-alert (default L1)\n"
@@ -106,7 +108,7 @@ static void check(struct dw_web_options *o)
 void dw_web_options_parse(int argc, char **argv, struct dw_web_options *o)
 {
     enum { O_SUB = 256, O_EVENTS, O_ON_ALERT, O_LEVEL, O_RENOTIFY, O_TIMEOUT, O_CERT, O_KEY,
-           O_TOKEN, O_CURVE, O_SERVER, O_INSECURE };
+           O_TOKEN, O_CURVE, O_SERVER, O_INSECURE, O_CONFIG };
     static const struct option opts[] = {
         { "sub", required_argument, NULL, O_SUB }, { "events", required_argument, NULL, O_EVENTS },
         { "listen", required_argument, NULL, 'l' }, { "dir", required_argument, NULL, 'd' },
@@ -116,6 +118,7 @@ void dw_web_options_parse(int argc, char **argv, struct dw_web_options *o)
         { "on-alert-timeout", required_argument, NULL, O_TIMEOUT },
         { "tls-cert", required_argument, NULL, O_CERT }, { "tls-key", required_argument, NULL, O_KEY },
         { "token-file", required_argument, NULL, O_TOKEN },
+        { "config", required_argument, NULL, O_CONFIG },
         { "curve-key", required_argument, NULL, O_CURVE },
         { "server-key", required_argument, NULL, O_SERVER },
         { "insecure", no_argument, NULL, O_INSECURE }, DW_CLI_LONGOPTS_STD, { 0 },
@@ -149,6 +152,7 @@ void dw_web_options_parse(int argc, char **argv, struct dw_web_options *o)
         case O_CERT: o->tls_cert = optarg; break;
         case O_KEY: o->tls_key = optarg; break;
         case O_TOKEN: o->token_file = optarg; break;
+        case O_CONFIG: o->config = optarg; break;
         case O_CURVE: o->curve_key = optarg; break;
         case O_SERVER: o->server_key = optarg; break;
         case O_INSECURE: o->insecure = true; break;

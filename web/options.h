@@ -17,6 +17,7 @@ struct dw_web_options {
     socklen_t addr_len;
     bool loopback;
     const char *dir;               /* session files; NULL: none */
+    const char *config;            /* detection parameters (INI); NULL: built-in */
     const char *on_alert;
     unsigned notify_level;
     bool notify_level_given;

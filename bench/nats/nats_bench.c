@@ -9,6 +9,14 @@
  *           (what the bridge sends: the engine's ceiling for the bridge);
  *   bridge: the frames as acquire publishes them on a ZeroMQ socket, read
  *           by a real ductwatch-bridge, until the stream holds them all.
+ * and two that read what the stream holds (--record given):
+ *   fetch:  the batch phase's messages fetched by one bare pull consumer,
+ *           explicit ack, 256 a fetch (the engine's ceiling for a worker);
+ *   record: the bridge phase's messages taken by real ductwatch-record
+ *           workers, one per partition (--nats --partition K), until every
+ *           consumer has acked everything (acks follow the HDF5 flush).
+ * bridge+record against batch+fetch is the whole fleet path against bare
+ * libnats publish + fetch of the same messages.
  * Every publish has a Nats-Msg-Id and an ack, as the bridge's do.
  * Prints one "json: {...}" line (bench/lib). */
 #include <errno.h>
@@ -19,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -33,13 +42,13 @@
 static const char *prog = "nats_bench";
 
 struct opts {
-    const char *url, *stream, *bridge, *dir;
+    const char *url, *stream, *bridge, *dir, *record;
     uint64_t devices, seconds, rate, replicas, partitions;
 };
 
 static void usage(void)
 {
-    printf("Usage: %s --nats URL --bridge PATH --dir DIR [--devices N] [--seconds S]\n"
+    printf("Usage: %s --nats URL --bridge PATH --dir DIR [--record PATH] [--devices N] [--seconds S]\n"
            "       [--rate HZ] [--replicas R] [--partitions P] [--stream NAME]\n"
            "Frames/s through ductwatch-bridge into JetStream and bare libnats publishes\n"
            "of the same messages; DIR holds the ZeroMQ endpoint. See docs/performance.md.\n",
@@ -228,12 +237,125 @@ static double through_bridge(natsConnection *nc, void *ctx, const struct opts *o
     return bad ? -1 : (double)o->seconds * o->rate * o->devices / ((double)(t1 - t0) / 1e9);
 }
 
+/* A durable pull consumer on the whole stream: its subscription, or NULL. */
+static natsSubscription *pull(jsCtx *js, const struct opts *o, const char *name)
+{
+    jsConsumerConfig cc;
+    jsSubOptions so;
+    jsErrCode jerr = 0;
+    natsSubscription *sub = NULL;
+    jsConsumerConfig_Init(&cc);
+    cc.Durable = name;
+    cc.AckPolicy = js_AckExplicit;
+    cc.MaxAckPending = 20000;
+    cc.FilterSubject = "dw.p.>";
+    if (js_AddConsumer(NULL, js, o->stream, &cc, NULL, &jerr) != NATS_OK)
+        return NULL;
+    jsSubOptions_Init(&so);
+    so.Stream = o->stream;
+    so.Consumer = name;
+    if (js_PullSubscribe(&sub, js, "dw.p.>", name, NULL, &so, &jerr) != NATS_OK)
+        return NULL;
+    return sub;
+}
+
+/* Every message the stream holds, fetched and acked by a bare consumer:
+ * seconds, or -1. */
+static double bare_fetch(natsConnection *nc, const struct opts *o)
+{
+    jsCtx *js = js_open(nc, 4096);
+    natsSubscription *sub = js ? pull(js, o, "bare") : NULL;
+    int64_t want = js ? stored(js, o->stream) : -1, got = 0;
+    uint64_t t0 = dw_now_monotonic_ns(), limit = t0 + 600000000000ull;
+    jsErrCode jerr = 0;
+
+    while (sub && got < want && dw_now_monotonic_ns() < limit) {
+        natsMsgList l = { 0 };
+        if (natsSubscription_Fetch(&l, sub, 256, 1000, &jerr) != NATS_OK)
+            continue;
+        for (int i = 0; i < l.Count; i++)
+            natsMsg_Ack(l.Msgs[i], NULL);
+        got += l.Count;
+        natsMsgList_Destroy(&l);
+    }
+    double sec = (double)(dw_now_monotonic_ns() - t0) / 1e9;
+    natsSubscription_Destroy(sub);
+    jsCtx_Destroy(js);
+    if (!sub || got < want)
+        fprintf(stderr, "%s: the bare fetch failed (%" PRId64 " of %" PRId64 ")\n", prog, got,
+                want);
+    return sub && got >= want ? sec : -1;
+}
+
+static pid_t start_record(const struct opts *o, unsigned k)
+{
+    char part[16], dir[600];
+    pid_t pid;
+    snprintf(part, sizeof(part), "%u", k);
+    snprintf(dir, sizeof(dir), "%s/rec%u", o->dir, k);
+    mkdir(dir, 0700);
+    if ((pid = fork()) == 0) {
+        if (!freopen("/dev/null", "w", stdout))
+            _exit(127);
+        execl(o->record, o->record, "--nats", o->url, "--partition", part, "--stream",
+              o->stream, "--dir", dir, "-q", (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Whether consumer record-pK of every partition has acked everything. */
+static bool records_done(jsCtx *js, const struct opts *o)
+{
+    for (unsigned k = 0; k < o->partitions; k++) {
+        jsConsumerInfo *ci = NULL;
+        jsErrCode jerr = 0;
+        char name[32];
+        bool done;
+        snprintf(name, sizeof(name), "record-p%u", k);
+        if (js_GetConsumerInfo(&ci, js, o->stream, name, NULL, &jerr) != NATS_OK)
+            return false;
+        done = ci->NumPending == 0 && ci->NumAckPending == 0;
+        jsConsumerInfo_Destroy(ci);
+        if (!done)
+            return false;
+    }
+    return true;
+}
+
+/* What the bridge phase stored, taken by one ductwatch-record per
+ * partition until every consumer acked it all: seconds, or -1. */
+static double through_record(natsConnection *nc, const struct opts *o)
+{
+    jsCtx *js = js_open(nc, 4096);
+    pid_t pids[1024];
+    uint64_t t0 = dw_now_monotonic_ns(), limit = t0 + 600000000000ull;
+    bool done = false;
+    double sec;
+
+    for (unsigned k = 0; k < o->partitions; k++)
+        pids[k] = start_record(o, k);
+    while (js && !(done = records_done(js, o)) && dw_now_monotonic_ns() < limit)
+        nats_Sleep(20);
+    sec = (double)(dw_now_monotonic_ns() - t0) / 1e9;
+    for (unsigned k = 0; k < o->partitions; k++)
+        if (pids[k] > 0) {
+            kill(pids[k], SIGTERM);
+            waitpid(pids[k], NULL, 0);
+        }
+    jsCtx_Destroy(js);
+    if (!done)
+        fprintf(stderr, "%s: the record workers did not ack everything\n", prog);
+    return done ? sec : -1;
+}
+
 static void parse(int argc, char **argv, struct opts *o)
 {
     const struct dw_bench_opt opts[] = {
         DW_BENCH_OPT_STR("nats", &o->url),
         DW_BENCH_OPT_STR("bridge", &o->bridge),
         DW_BENCH_OPT_STR("dir", &o->dir),
+        DW_BENCH_OPT_STR("record", &o->record),
         DW_BENCH_OPT_U64("devices", &o->devices, 1, 100000),
         DW_BENCH_OPT_U64("seconds", &o->seconds, 1, 3600),
         DW_BENCH_OPT_U64("rate", &o->rate, 1, 1000),
@@ -256,7 +378,7 @@ int main(int argc, char **argv)
                       .replicas = 1, .partitions = 4 };
     natsConnection *nc = NULL;
     void *ctx;
-    double fps_frame, fps_batch, fps_bridge;
+    double fps_frame, fps_batch, fps_bridge, t_fetch = 0, t_record = 0, frames;
 
     parse(argc, argv, &o);
     if (natsConnection_ConnectTo(&nc, o.url) != NATS_OK) {
@@ -266,16 +388,28 @@ int main(int argc, char **argv)
     ctx = zmq_ctx_new();
     fps_frame = bare(nc, &o, false);
     fps_batch = bare(nc, &o, true);
+    if (o.record && fps_batch > 0)
+        t_fetch = bare_fetch(nc, &o);
     fps_bridge = through_bridge(nc, ctx, &o);
+    if (o.record && fps_bridge > 0)
+        t_record = through_record(nc, &o);
     zmq_ctx_term(ctx);
     natsConnection_Destroy(nc);
     nats_Close();
-    if (fps_frame < 0 || fps_batch < 0 || fps_bridge < 0)
+    if (fps_frame < 0 || fps_batch < 0 || fps_bridge < 0 || t_fetch < 0 || t_record < 0)
         return 1;
-    dw_bench_result("\"replicas\":%" PRIu64 ",\"devices\":%" PRIu64 ",\"frames\":%" PRIu64
-                    ",\"frame_fps\":%.0f,\"batch_fps\":%.0f,\"bridge_fps\":%.0f,"
-                    "\"bridge_vs_batch\":%.3f,\"batch_vs_frame\":%.2f", o.replicas, o.devices,
-                    o.devices * o.seconds * o.rate, fps_frame, fps_batch, fps_bridge,
-                    fps_bridge / fps_batch, fps_batch / fps_frame);
+    frames = (double)o.devices * o.seconds * o.rate;
+    /* the whole path against bare publish + fetch, phase times added; 0
+     * without --record */
+    double bare_pf = o.record ? frames / (frames / fps_batch + t_fetch) : 0;
+    double path = o.record ? frames / (frames / fps_bridge + t_record) : 0;
+    dw_bench_result("\"replicas\":%" PRIu64 ",\"devices\":%" PRIu64 ",\"frames\":%.0f,\"frame_fps\":%.0f,"
+                    "\"batch_fps\":%.0f,\"bridge_fps\":%.0f,\"bridge_vs_batch\":%.3f,"
+                    "\"batch_vs_frame\":%.2f,\"fetch_fps\":%.0f,\"record_fps\":%.0f,"
+                    "\"bare_pub_fetch_fps\":%.0f,\"bridge_record_fps\":%.0f,"
+                    "\"path_vs_bare\":%.3f", o.replicas, o.devices, frames, fps_frame, fps_batch,
+                    fps_bridge, fps_bridge / fps_batch, fps_batch / fps_frame,
+                    o.record ? frames / t_fetch : 0, o.record ? frames / t_record : 0, bare_pf,
+                    path, o.record ? path / bare_pf : 0);
     return 0;
 }

@@ -22,9 +22,10 @@ import dwtest  # noqa: E402
 from dwtest import HELLO, SAMPLE, Run, case, check, wait_for  # noqa: E402
 from dwtest.garment import acquire, check_samples, summary, testgarment  # noqa: E402
 from dwtest.natsrv import NatsServer, batch_frames, cluster, dump, fnv1a32, free_port  # noqa: E402
+from dwtest.stream import parse_frame_body  # noqa: E402
 
 PARTS = 4
-SUBJECT = re.compile(r"^dw\.p\.(\d+)\.(frame|event|stats|alert)\.([^.]+)$")
+SUBJECT = re.compile(r"^dw\.p\.(\d+)\.(frame|event|stats|alert|hello)\.([^.]+)$")
 
 
 def garment(run, device, *args):
@@ -65,7 +66,12 @@ def stored(run, url, stream="DW"):
         check(k == fnv1a32(dev) % PARTS, "%s in partition %d, not %d"
               % (dev, k, fnv1a32(dev) % PARTS))
         frames, others = by_dev.setdefault(dev, ([], []))
-        if kind == "frame":
+        if kind == "hello":
+            # the HELLO's copy for workers that meet the device mid-stream
+            h = parse_frame_body(m["data"], dev)
+            check(h["type"] == HELLO and m["id"] == "%016x-%d-hello" % (h["stream"], h["seq"]),
+                  "hello copy %r" % m["id"])
+        elif kind == "frame":
             fs = batch_frames(m["data"], dev)
             check(len({f["t_device_us"] // 1000000 for f in fs}) == 1,
                   "a frame message spans device seconds")

@@ -530,7 +530,113 @@ static void test_t2_i1(void **st)
     fx_free(f);
 }
 
+/* The messages of `rule` after record `from`: how many named another zone
+ * than the message before them, and the zone of the last one. */
+static unsigned zone_changes(const struct log *l, const char *rule, unsigned from, int *zone)
+{
+    unsigned n = 0;
+    for (unsigned i = from; i < l->n; i++) {
+        if (strcmp(l->r[i].rule, rule))
+            continue;
+        n += l->r[i].zone != *zone;
+        *zone = l->r[i].zone;
+    }
+    return n;
+}
+
+/* Two warm zones of one breast whose dL take turns by +-0.005 C while I1 is
+ * active: the alert keeps naming one zone (it swapped every other minute,
+ * an 'updated' message each); a zone clearly warmer (0.5 C, more than
+ * DW_DET_I1_ZONE_MARGIN_C) takes over. */
+static void test_i1_zone_steady(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(5);
+    synth_run(&f->s, f->d, 30 * H_US);
+    f->s.warm[10] = f->s.warm[11] = 1.6; /* right upper-inner, both rings */
+    for (unsigned k = 0; k < 6 * 60 && !find(&f->log, "I1", DW_ALERT_RAISED, 0); k++)
+        synth_run(&f->s, f->d, M_US);
+    const struct rec *i1 = find(&f->log, "I1", DW_ALERT_RAISED, 0);
+    if (!i1)
+        dump(&f->log);
+    assert_non_null(i1);
+    assert_true(i1->zone == 10 || i1->zone == 11);
+    int zone = i1->zone;
+    unsigned from = f->log.n;
+    /* steer zone 10's warmth so that dL(10) - dL(11) is +0.005, -0.005, ... */
+    const struct dw_zone *z = f->d->dev[0]->zone;
+    unsigned crossings = 0;
+    double gap = z[10].last_dl_c - z[11].last_dl_c;
+    for (unsigned k = 0; k < 4 * 60; k++) {
+        double want = k % 2 ? -0.005 : 0.005;
+        f->s.warm[10] += want - gap;
+        synth_run(&f->s, f->d, M_US);
+        double now = z[10].last_dl_c - z[11].last_dl_c;
+        crossings += (now > 0) != (gap > 0);
+        gap = now;
+    }
+    assert_true(crossings >= 60); /* the two zones did take turns */
+    unsigned changes = zone_changes(&f->log, "I1", from, &zone);
+    if (changes)
+        dump(&f->log);
+    assert_int_equal(changes, 0);
+    assert_true(f->d->dev[0]->breast[DW_SIDE_RIGHT].i1_alert.active);
+    /* the other zone becomes clearly warmer: it is named, and stays */
+    int other = zone == 10 ? 11 : 10;
+    f->s.warm[other] += 0.5;
+    from = f->log.n;
+    synth_run(&f->s, f->d, 60 * M_US);
+    assert_int_equal(zone_changes(&f->log, "I1", from, &zone), 1);
+    assert_int_equal(zone, other);
+    fx_free(f);
+}
+
 /* ---- F1, F1-FR, D1, escalation to L2 after 48 h ---- */
+
+/* D1 the same way: two firm zones whose R take turns by +-0.005 keep one
+ * named zone; one clearly firmer (R +0.17, more than
+ * DW_DET_D1_ZONE_MARGIN_R) takes over. */
+static void test_d1_zone_steady(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(6);
+    synth_run(&f->s, f->d, 30 * H_US);
+    f->s.firm[4] = f->s.firm[6] = 1.7; /* left, ring 0 of two adjacent quadrants */
+    for (unsigned k = 0; k < 20 * 60 && !find(&f->log, "D1", DW_ALERT_RAISED, 0); k++)
+        synth_run(&f->s, f->d, M_US);
+    const struct rec *d1 = find(&f->log, "D1", DW_ALERT_RAISED, 0);
+    if (!d1)
+        dump(&f->log);
+    assert_non_null(d1);
+    assert_true(d1->zone == 4 || d1->zone == 6);
+    int zone = d1->zone;
+    unsigned from = f->log.n;
+    /* R is proportional to the zone's firmness factor: steer zone 4's */
+    const struct dw_zone *z = f->d->dev[0]->zone;
+    unsigned crossings = 0;
+    double gap = z[4].last_r - z[6].last_r;
+    for (unsigned k = 0; k < 4 * 60; k++) {
+        double want = k % 2 ? -0.005 : 0.005;
+        f->s.firm[4] *= (z[6].last_r + want) / z[4].last_r;
+        synth_run(&f->s, f->d, M_US);
+        double now = z[4].last_r - z[6].last_r;
+        crossings += (now > 0) != (gap > 0);
+        gap = now;
+    }
+    assert_true(crossings >= 60);
+    unsigned changes = zone_changes(&f->log, "D1", from, &zone);
+    if (changes)
+        dump(&f->log);
+    assert_int_equal(changes, 0);
+    assert_true(f->d->dev[0]->breast[DW_SIDE_LEFT].d1_alert.active);
+    int other = zone == 4 ? 6 : 4;
+    f->s.firm[other] *= 1.1;
+    from = f->log.n;
+    synth_run(&f->s, f->d, 60 * M_US);
+    assert_int_equal(zone_changes(&f->log, "D1", from, &zone), 1);
+    assert_int_equal(zone, other);
+    fx_free(f);
+}
 
 static void test_f1_fr_d1(void **st)
 {
@@ -1031,7 +1137,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_t1_not_whole_breast),
         cmocka_unit_test(test_learning_period),
         cmocka_unit_test(test_t2_i1),
+        cmocka_unit_test(test_i1_zone_steady),
         cmocka_unit_test(test_f1_fr_d1),
+        cmocka_unit_test(test_d1_zone_steady),
         cmocka_unit_test(test_seven_days),
         cmocka_unit_test(test_g1_global),
         cmocka_unit_test(test_g2_g3),

@@ -17,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import dwtest  # noqa: E402
-from dwtest import artifacts, case, skip  # noqa: E402
+from dwtest import artifacts, case, fail, skip  # noqa: E402
 from weblib import Pipeline, check, free_port, get_json, wait_for  # noqa: E402
 
 # The cases share one pipeline and browser (made by the first that needs them).
@@ -388,6 +388,32 @@ def test_only_the_hub():
     check(mine and not others, "requests elsewhere: %s" % others[:5])
 
 
+def firmness_reads(d, zone, n=6, seconds=4):
+    """Renders of the Firmness view while the zone's D1 is active: per
+    zone of its breast [zone, firmness, distance of its fill from the
+    neutral colour], read in one script."""
+    reads, seen, end = [], None, time.time() + seconds
+    while len(reads) < n and time.time() < end:
+        r = js(d, "const v = S.st.values, z = S.st.zones, zn = arguments[0];"
+                  "if (![...S.alerts.values()].some((a) => a.rule === 'D1' && a.zone === zn))"
+                  " return null;"
+                  "const n = getComputedStyle(document.documentElement)"
+                  ".getPropertyValue('--zone-neutral').trim() || '#d8d2c8';"
+                  "const h = [1, 3, 5].map((i) => parseInt(n.slice(i, i + 2), 16));"
+                  "return [v.t_device_us, z.map((x, i) => x.side === z[zn].side ? [i, v.firmness[i],"
+                  " getComputedStyle(S.shapes[i].path).fill.match(/\\d+/g).slice(0, 3)"
+                  ".reduce((a, c, k) => a + Math.abs(Number(c) - h[k]), 0)] : null)"
+                  ".filter((x) => x)]", zone)
+        # a breast with no pressure on it (the garment off) has no firmest zone
+        if r and r[0] != seen and all(f[1] is not None for f in r[1]) and \
+                max(f[1] for f in r[1]) >= 0.1:
+            seen = r[0]
+            reads.append(r[1])
+        time.sleep(0.15)
+    print("firmness renders, the D1 zone's breast: %s" % reads)
+    return reads
+
+
 def fill_rgb(d, zone):
     return js(d, "const c = getComputedStyle(S.shapes[arguments[0]].path).fill.match(/\\d+/g);"
                  "return c && c.slice(0, 3).map(Number)", zone)
@@ -423,28 +449,53 @@ def test_blocked_duct_outlined():
         check(2 in outlined, "outlined zones %s" % outlined)
         check(not js(d, "return document.getElementById('garment').classList.contains('stale')"),
               "the garment is not live on the page: %s" % problems(d))
-        paths = shoot(d, "blocked-duct") + shoot(d, "blocked-duct", "dark")
-        # the other colouring: each zone's pressure against its usual
+        # the other colouring first, while D1 is still active (the garment
+        # runs at two hours a second): what F1 compares, each zone's R
         by_id(d, "m-firm").click()
         wait_for(lambda: js(d, "return S.shapes[2].label.textContent").endswith("×"), 5,
                  "firmness on the zones")
         print("firmness on the page: zone 2 (D1) %s %s, zone 10 (its mirror) %s %s" % (
             js(d, "return S.shapes[2].label.textContent"), fill_rgb(d, 2),
             js(d, "return S.shapes[10].label.textContent"), fill_rgb(d, 10)))
-        paths += shoot(d, "blocked-duct-firmness")
+        reads = firmness_reads(d, 2)
+        check(len(reads) >= 4, "too few renders with D1 active: %s" % reads)
+        # the blocked zone is the firmest of its breast and its colour the
+        # farthest from the neutral, in two renders of three at least (a
+        # feed window brings every zone down together for a moment)
+        top = [r for r in reads if max(r, key=lambda f: f[1])[0] == 2 and
+               all(f[2] < max(r, key=lambda f: f[2])[2] for f in r if f[0] != 2) and
+               max(r, key=lambda f: f[2])[0] == 2]
+        check(3 * len(top) >= 2 * len(reads),
+              "the D1 zone 2 is the firmest and most extreme colour of its breast in %d of %d "
+              "renders: %s" % (len(top), len(reads), reads))
+        paths = shoot(d, "blocked-duct-firmness")
         by_id(d, "m-warm").click()
+        js(d, "window.scrollTo(0, 0)")  # the garment in view, as the page opens
+        paths += shoot(d, "blocked-duct") + shoot(d, "blocked-duct", "dark")
         print("screenshots: %s" % ", ".join(paths))
         # a feed starts: the detector's H1 says which side is firmer, the
         # page says it in words
         n0 = len([a for a in sub.alerts if a["rule"] == "H1"])
         by_id(d, "b-feed-left").click()
-        h1 = wait_for(lambda: [a for a in sub.alerts if a["rule"] == "H1"][n0:], 10,
-                      "H1 at the feed start")[0]
-        hint = wait_for(lambda: js(d, "const h = document.getElementById('hint');"
-                                      "return h.offsetParent !== null && h.innerText"), 5,
-                        "the hint on the page")
-        check(hint == "The %s side feels firmer: you may start there." % h1["side"],
-              "hint %r for H1 %s" % (hint, h1["side"]))
+        wait_for(lambda: [a for a in sub.alerts if a["rule"] == "H1"][n0:], 10,
+                 "H1 at the feed start")
+        # the simulated garment runs at 2 h a second and feeds on its own
+        # too: each feed brings an H1, so the page is held to the H1 in
+        # effect when it is read (the last one on the stream, not cleared)
+        seen = []
+
+        def hint_matches():
+            h1 = [a for a in sub.alerts if a["rule"] == "H1"][-1]
+            hint = js(d, "const h = document.getElementById('hint');"
+                         "return h.offsetParent !== null && h.innerText")
+            seen.append((hint, h1["side"], h1["state"]))
+            return h1["state"] != "cleared" and \
+                hint == "The %s side feels firmer: you may start there." % h1["side"]
+        try:
+            wait_for(hint_matches, 10, "the hint of the H1 in effect")
+        except dwtest.Fail:
+            fail("the page's hint never matched the H1 in effect: last (hint, H1 side, "
+                 "state) %s" % seen[-3:])
         # the garment gone (its link closed): said in words, not only grey
         p.stop_proc("sim")
         wait_for(lambda: "The garment is not connected" in problems(d), 10,

@@ -343,6 +343,67 @@ static void test_hub_state(void **state)
     dw_hub_fini(&h);
 }
 
+/* Every zone at all_kpa, zone z at z_kpa (34 C everywhere). */
+static void sample_p(struct dw_hub *h, uint64_t t_us, double all_kpa, int z, double z_kpa)
+{
+    struct dw_sample s = { .n_zones = 16 };
+    uint8_t p[DW_MAX_PAYLOAD];
+    for (int i = 0; i < 16; i++) {
+        s.temp[i] = 3400;
+        s.pressure[i] = (uint16_t)lround((i == z ? z_kpa : all_kpa) * 1000);
+    }
+    s.ambient[0] = s.ambient[1] = 2500;
+    frame(h, DW_FRAME_SAMPLE, p, (size_t)dw_sample_pack(&s, p, sizeof(p)), t_us);
+}
+
+static double values_at(struct dw_hub *h, const char *key, int z)
+{
+    struct dw_strbuf b;
+    dw_strbuf_init(&b);
+    dw_hub_json_values(dw_hub_find(h, DEV), &b);
+    cJSON *o = parse(&b);
+    cJSON *x = cJSON_GetArrayItem(cJSON_GetObjectItem(o, key), z);
+    double v = cJSON_IsNumber(x) ? x->valuedouble : NAN;
+    cJSON_Delete(o);
+    dw_strbuf_free(&b);
+    return v;
+}
+
+/* Firmness is what the rules compare (R: pressure over the soft baseline
+ * learnt after a feed), not the pressure over a plain median: three full
+ * hours, a feed on the left, two soft hours, then zone 3 half firmer. */
+static void test_hub_rules_colour(void **state)
+{
+    struct dw_hub h;
+    const uint64_t M = 60000000ull, S10 = 10000000ull;
+    uint64_t t = 0;
+    seq = 0;
+    assert_int_equal(dw_hub_init(&h), 0);
+    hello(&h);
+    for (; t < 180 * M; t += S10)
+        sample_p(&h, t, 2.0, -1, 0);
+    /* the detector has no R yet: the trend's ratio to the 24 h median */
+    assert_float_equal(values_at(&h, "firmness", 3), 1.0, 0.011);
+    event(&h, "feed-start", "left", 0, false, "", t);
+    for (; t < 190 * M; t += S10)
+        sample_p(&h, t, 1.0, -1, 0);
+    event(&h, "feed-end", "left", 0, false, "", t);
+    for (; t < 310 * M; t += S10)
+        sample_p(&h, t, 1.0, -1, 0);
+    for (; t <= 313 * M; t += S10)
+        sample_p(&h, t, 1.0, 3, 1.5);
+    struct dw_hub_device *d = dw_hub_find(&h, DEV);
+    /* the plain median is still the firm hours' 2 kPa: 0.75, softer */
+    assert_float_equal(dw_trend_firmness(d->trend, 3, d->p_kpa[3]), 0.75, 0.011);
+    assert_float_equal(values_at(&h, "firmness", 3), 1.5, 0.011);
+    /* a soft zone of the fed side: as soft as after the feed (the plain
+     * median would say 0.5) */
+    assert_float_equal(values_at(&h, "firmness", 0), 1.0, 0.011);
+    /* the right side had no feed: no R there, the trend's ratio */
+    assert_float_equal(values_at(&h, "firmness", 10), 0.5, 0.011);
+    dw_hub_fini(&h);
+}
+
 static void test_feedlog(void **state)
 {
     struct dw_hub h;
@@ -506,6 +567,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_listen_parse),
         cmocka_unit_test(test_notify_words),
         cmocka_unit_test(test_hub_state),
+        cmocka_unit_test(test_hub_rules_colour),
         cmocka_unit_test(test_feedlog),
         cmocka_unit_test(test_api_routes),
     };

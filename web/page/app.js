@@ -594,14 +594,21 @@ function light(c) {
   return 0.299 * h(1) + 0.587 * h(3) + 0.114 * h(5) > 140;
 }
 
+/* The report's scales (report/report_svg.c): warmth (dL) saturates at
+ * twice T2's threshold, firmness (R) at half and twice, on a log scale. */
+function warmSpan() {
+  const r = S.st && S.st.rules;
+  return r && r.t2_delta_c > 0 ? 2 * r.t2_delta_c : 2;
+}
+
 function zoneColour(v) {
   if (v === null || v === undefined) return null;
   const neutral = cssVar('--zone-neutral') || '#d8d2c8';
   if (S.mode === 'warm') {
-    const f = Math.max(-1, Math.min(1, v / 1.0));
+    const f = Math.max(-1, Math.min(1, v / warmSpan()));
     return f < 0 ? mix(neutral, '#3d7cc9', -f) : mix(neutral, f > 0.5 ? '#d7301f' : '#f08a3c', Math.min(1, f * 1.6));
   }
-  const f = Math.max(-1, Math.min(1, (v - 1) / 0.4));
+  const f = v > 0 ? Math.max(-1, Math.min(1, Math.log2(v))) : -1;
   return f < 0 ? mix(neutral, '#2a9d8f', -f) : mix(neutral, '#8e44ad', f);
 }
 
@@ -633,15 +640,18 @@ function renderGarment() {
   bar.style.background = S.mode === 'warm'
     ? 'linear-gradient(90deg,#3d7cc9,' + n + ',#f08a3c,#d7301f)'
     : 'linear-gradient(90deg,#2a9d8f,' + n + ',#8e44ad)';
-  legend.append(el('span', {}, S.mode === 'warm' ? 'cooler' : 'softer'), bar,
-                el('span', {}, S.mode === 'warm' ? 'warmer' : 'firmer'));
+  const rules = S.st.rules || {};
+  legend.append(el('span', {}, S.mode === 'warm' ? '−' + warmSpan() + ' °C cooler' : '×0.5 softer'), bar,
+                el('span', {}, S.mode === 'warm' ? '+' + warmSpan() + ' °C warmer' : '×2 firmer'));
   const learning = !(v.warmth || []).some((x) => x !== null);
   const stale = !S.st.link.link_up || (S.valuesAt && Date.now() - S.valuesAt > STALE_MS);
   $('garment').classList.toggle('stale', !!stale);
   $('legend-note').textContent = learning && v.t ? 'Learning what is usual for each zone: colours appear after the first minutes of wear.'
     : stale ? 'These are the last readings the hub had.' : S.mode === 'warm'
-    ? 'Each zone against its own usual warmth next to its neighbours; numbers are °C.'
-    : 'Each zone against its own usual pressure; numbers are times its usual.';
+    ? 'Each zone against its own usual warmth next to its neighbours (the rules\' dL); numbers are °C.'
+      + (rules.t1_delta_c ? ' Alerts from +' + rules.t1_delta_c + ' °C.' : '')
+    : 'Each zone\'s pressure against its pressure after a feed (the rules\' R); numbers are times that.'
+      + (rules.f1_r ? ' Alerts from ×' + rules.f1_r + '.' : '');
 }
 
 async function openZone(z) {
@@ -666,7 +676,7 @@ function renderZoneValues() {
       : (w >= 0 ? '+' : '') + w.toFixed(2) + ' °C against its usual, next to its neighbours');
   row('Pressure', num(v.p, 2, ' kPa'));
   const f = v.firmness && v.firmness[z];
-  row('Firmness', f === null || f === undefined ? 'learning…' : f.toFixed(2) + '× its usual');
+  row('Firmness', f === null || f === undefined ? 'learning…' : f.toFixed(2) + '× its pressure after a feed');
   for (const a of S.alerts.values()) if (a.zone === z) row(RULE_TITLES[a.rule] || a.rule, 'active');
 }
 
