@@ -77,6 +77,20 @@ def send_all(pubs, gs, samples, start=0):
                 p.stats(g.t, frames=k)
 
 
+def send_until_third_file(rec, pubs, gs):
+    """Sends 5 samples of each garment at a time until the recorder began
+    its third fleet file (two periods closed, whatever the machine's
+    speed); returns how many each garment sent."""
+    sent = 0
+    end = time.monotonic() + 60
+    while rec.err.count("recording the fleet into") < 3:
+        send_all(pubs, gs, 5, sent)
+        sent += 5
+        time.sleep(0.05)
+        check(time.monotonic() < end, "no third fleet file: %s" % rec.err[-500:])
+    return sent
+
+
 def both_layouts(wd):
     """The same streams into a fleet recorder and a session recorder."""
     pubs, gs = publishers(wd, N_DEV, verbose=True)
@@ -263,14 +277,7 @@ def case_rotation(wd):
     pubs, gs = publishers(wd, 2)
     rec = fleet_recorder(wd, pubs, gs, ["--layout", "fleet", "--fleet-period", "2s",
                                         "--name", "r"])
-    sent = 0
-    end = time.monotonic() + 60
-    # two periods closed, the third begun, whatever the machine's speed
-    while rec.err.count("recording the fleet into") < 3:
-        send_all(pubs, gs, 5, sent)
-        sent += 5
-        time.sleep(0.05)
-        check(time.monotonic() < end, "no third fleet file: %s" % rec.err[-500:])
+    sent = send_until_third_file(rec, pubs, gs)
     send_all(pubs, gs, 5, sent)
     # stopped once the files hold what was sent (a SWMR reader's view,
     # flushed at least once a second), not after a guess at how long the
@@ -312,14 +319,9 @@ def case_compact_closed(wd):
         p.wait_subscriber()
     for p, g in zip(pubs, gs):
         p.frame(g.hello_frame())
-    sent = 0
-    end = time.monotonic() + 60
-    while rec.err.count("recording the fleet into") < 3:
-        send_all(pubs, gs, 5, sent)
-        sent += 5
-        time.sleep(0.05)
-        check(time.monotonic() < end, "no third fleet file: %s" % rec.err[-500:])
+    sent = send_until_third_file(rec, pubs, gs)
     closed = rec.files()[:2]
+    end = time.monotonic() + 60
     # compacted while the recorder goes on: the closed fleet files go
     while any(os.path.exists(f) for f in closed) or rec.err.count(") done") < 2:
         send_all(pubs, gs, 5, sent)
