@@ -56,6 +56,25 @@ static int dir_ok(const struct stat *st, int share, gid_t gid, bool named)
     return -EPERM;
 }
 
+int dw_runtime_dir_check_own(const struct stat *st, const char **why)
+{
+    gid_t gid = 0;
+    int share = share_group(&gid);
+    if (share < 0) {
+        *why = "DUCTWATCH_RUNTIME_GROUP names no group of this system";
+        return share;
+    }
+    if (dir_ok(st, share, gid, false) < 0) {
+        *why = share > 0
+            ? "its directory is neither private (this user's, mode 0700) nor shared with "
+              "DUCTWATCH_RUNTIME_GROUP (this user's, that group, mode 0750): others could connect"
+            : "its directory is not private (it must belong to this user, mode 0700, "
+              "as the runtime directory is): other users could connect";
+        return -EPERM;
+    }
+    return 0;
+}
+
 int dw_runtime_dir(char *buf, size_t cap)
 {
     const char *env = getenv("DUCTWATCH_RUNTIME_DIR");

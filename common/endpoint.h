@@ -2,6 +2,7 @@
  * ZeroMQ endpoints, plus socket set-up every stage needs. */
 #pragma once
 #include <stddef.h>
+#include <sys/stat.h>
 #include <zmq.h>
 
 /* $DUCTWATCH_RUNTIME_DIR, else $XDG_RUNTIME_DIR/ductwatch, else
@@ -13,6 +14,14 @@
  * another user shares with a group of ours (group r-x, no group write,
  * nothing for others) is accepted too, for following the services. */
 int dw_runtime_dir(char *buf, size_t cap);
+
+/* May a server bind an ipc socket in the directory st describes (stat of
+ * it)? 0 when it is ours and private (0700), or, with
+ * $DUCTWATCH_RUNTIME_GROUP, ours, of that group and 0750 (or stricter for
+ * the group: no group write, nothing for others): the rule dw_runtime_dir
+ * applies to a directory of ours. Else -EPERM (or -EINVAL: no such
+ * group) with a one-line reason in *why (static). */
+int dw_runtime_dir_check_own(const struct stat *st, const char **why);
 
 /* Default endpoints inside the runtime directory. name: "acquire",
  * "events", "detect". */

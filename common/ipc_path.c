@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
+#include "endpoint.h"
 #include "ipc_path.h"
 
 int dw_ipc_endpoint_check(const char *endpoint, const char **why)
@@ -31,10 +31,7 @@ int dw_ipc_endpoint_check(const char *endpoint, const char **why)
         return 0; /* too long for a socket path anyway: the bind says so */
     if (stat(dir, &st) < 0)
         return 0;
-    if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077)) {
-        *why = "its directory is not private (it must belong to this user, mode 0700, "
-               "as the runtime directory is): other users could connect";
-        return -EPERM;
-    }
-    return 0;
+    /* private, or shared with the opt-in group as the runtime directory may
+     * be (docs/security.md section 9) */
+    return dw_runtime_dir_check_own(&st, why);
 }

@@ -155,7 +155,7 @@ int dw_cmd_alerts(int argc, char **argv)
     dw_install_stop_signals(&stop);
     if (!n_eps) {
         if ((r = dw_tool_default_endpoint("detect", ep_default, sizeof(ep_default))) < 0) {
-            dw_err("runtime directory: %s", strerror(-r));
+            dw_tool_runtime_dir_error(r);
             return DW_EXIT_FAILURE;
         }
         eps[n_eps++] = ep_default;

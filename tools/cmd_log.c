@@ -224,7 +224,7 @@ int dw_cmd_log(int argc, char **argv)
     ep = a.ep;
     if (!ep) {
         if ((r = dw_tool_default_endpoint("events", ep_default, sizeof(ep_default))) < 0) {
-            dw_err("runtime directory: %s", strerror(-r));
+            dw_tool_runtime_dir_error(r);
             return DW_EXIT_FAILURE;
         }
         ep = ep_default;

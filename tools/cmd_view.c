@@ -486,7 +486,7 @@ static void *subscribe(struct view *v, void *ctx)
     if (!v->n_eps) {
         if ((r = dw_tool_default_endpoint("acquire", v->ep_acq, sizeof(v->ep_acq))) < 0 ||
             (r = dw_tool_default_endpoint("detect", v->ep_det, sizeof(v->ep_det))) < 0) {
-            dw_err("runtime directory: %s", strerror(-r));
+            dw_tool_runtime_dir_error(r);
             return NULL;
         }
         v->eps[v->n_eps++] = v->ep_acq;

@@ -157,6 +157,20 @@ bool dw_tool_endpoint_listening(const char *ep)
     return up;
 }
 
+void dw_tool_runtime_dir_error(int r)
+{
+    char dir[PATH_MAX] = "";
+    (void)dw_runtime_dir(dir, sizeof(dir)); /* the path, made as it was */
+    if (r == -EPERM)
+        dw_err("runtime directory %s: refused: it must be yours and private (0700), or "
+               "shared with a group you are in (group r-x, nothing for others; "
+               "docs/security.md section 9)", dir);
+    else if (r == -EINVAL)
+        dw_err("DUCTWATCH_RUNTIME_GROUP names no group of this system");
+    else
+        dw_err("runtime directory %s: %s", dir, strerror(-r));
+}
+
 int dw_tool_default_endpoint(const char *name, char *buf, size_t cap)
 {
     char dir[PATH_MAX], alt[PATH_MAX + 64];

@@ -27,9 +27,15 @@ int dw_tool_exec_program(const char *name, int argc, char **argv);
  * $DUCTWATCH_RUNTIME_DIR is unset and RUN/<name> does not exist while
  * RUN/current/<name> does (a `ductwatch run` is active), the latter. */
 int dw_tool_default_endpoint(const char *name, char *buf, size_t cap);
+/* Says why the runtime directory (dw_runtime_dir's error r) cannot be used,
+ * naming it: for -EPERM, which directories a client accepts. */
+void dw_tool_runtime_dir_error(int r);
 /* For ipc:// endpoints: true if the socket file exists. Other transports:
  * true (cannot be checked without connecting). */
 bool dw_tool_endpoint_present(const char *ep);
+/* Says why the runtime directory (dw_runtime_dir's error r) cannot be used,
+ * naming it: for -EPERM, which directories a client accepts. */
+void dw_tool_runtime_dir_error(int r);
 /* For ipc:// endpoints: true if a program listens on it (a connect is
  * accepted); false when the socket file is gone or refuses (the program
  * stopped or was killed). Other transports: true (cannot be told). */

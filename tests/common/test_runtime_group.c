@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "dwcmocka.h"
 #include "endpoint.h"
+#include "ipc_path.h"
 
 static char base[256];
 
@@ -55,7 +56,8 @@ static void refuses_loose_modes(const char *want)
 
 static void test_opt_in_group(void **state)
 {
-    char want[300], dir[300];
+    char want[300], dir[300], ep[320];
+    const char *why = NULL;
     struct stat st;
     const char *grp = our_group();
     (void)state;
@@ -68,13 +70,20 @@ static void test_opt_in_group(void **state)
     assert_int_equal(stat(want, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0750);
     assert_int_equal(st.st_gid, getgid());
-    /* the services again: fine */
+    /* the services again: fine, and they may bind their sockets in it */
     assert_int_equal(dw_runtime_dir(dir, sizeof(dir)), 0);
+    snprintf(ep, sizeof(ep), "ipc://%s/acquire", want);
+    assert_int_equal(dw_ipc_endpoint_check(ep, &why), 0);
     /* group write or access for others: never */
     refuses_loose_modes(want);
+    assert_int_equal(chmod(want, 0770), 0);
+    assert_int_equal(dw_ipc_endpoint_check(ep, &why), -EPERM);
+    assert_int_equal(chmod(want, 0750), 0);
     /* without the opt-in, our own 0750 directory is refused as before */
     unsetenv("DUCTWATCH_RUNTIME_GROUP");
     assert_int_equal(dw_runtime_dir(dir, sizeof(dir)), -EPERM);
+    assert_int_equal(dw_ipc_endpoint_check(ep, &why), -EPERM);
+    assert_non_null(strstr(why, "not private"));
     /* a group that does not exist is an error, not a silent 0700 */
     setenv("DUCTWATCH_RUNTIME_GROUP", "no-such-group-dw", 1);
     assert_int_equal(dw_runtime_dir(dir, sizeof(dir)), -EINVAL);
