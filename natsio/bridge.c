@@ -334,6 +334,11 @@ static void one(struct bridge *b, const struct dw_sub_msg *m, const char *kind, 
         b->gaps += (uint64_t)m->seq;
     if (!device_ready(b, d))
         return;
+    /* Events and stats share acquire's seq with the frames: the open
+     * batch goes first, so that the stream holds the device's messages in
+     * that seq's order (a worker hands them over in it: jssub.h). */
+    if (strcmp(kind, "alert") != 0)
+        flush_batch(b, d);
     snprintf(id, sizeof(id), "%016" PRIx64 "-%" PRIu64, stream, seq);
     publish(b, d, kind, id, m->body, m->len);
 }

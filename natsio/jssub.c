@@ -5,9 +5,11 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <nats/nats.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "devtab.h"
 #include "dwtime.h"
 #include "frame.h"
 #include "frame_batch.h"
@@ -29,10 +31,44 @@
  * on one server: the end of a routed request often never came back). */
 #define REQUEST_EXPIRES_MS 5000
 
+/* A hole in a device's sequence not filled within this many ack waits is
+ * given up: what waited behind it goes to the program, which counts the
+ * gap. One ack wait brings the redelivery; the second is margin. */
+#define HOLE_WAITS 2
+
 struct held {
     natsMsg *m;
     char dev[DW_ID_LEN + 1];
     uint64_t t_ns;
+};
+
+/* A message that came after a hole in its device's sequence (see take):
+ * not handed to the program, not acked, until the hole is filled. */
+struct waiting {
+    natsMsg *m;
+    uint64_t stream, first, last; /* ductwatch stream id, seqs it carries */
+};
+
+/* One sequence of a device as handed to the program: acquire's (frames,
+ * events, stats share it) or detect's (alerts). */
+struct lane {
+    bool started;
+    uint64_t stream, last;  /* the last seq handed over, of stream */
+    uint64_t hole_ns;       /* when the hole before q[0] was seen */
+    struct waiting *q;      /* by first seq within a stream, arrival order across */
+    size_t n, cap;
+};
+
+struct order_dev {
+    char id[DW_ID_LEN + 1];
+    struct lane lane[2];    /* [0] acquire's stream, [1] detect's */
+};
+
+/* Where a message belongs in its device's order. */
+struct place {
+    enum dw_topic_kind kind;
+    char dev[DW_ID_LEN + 1];
+    uint64_t stream, first, last;
 };
 
 struct dw_jssub {
@@ -50,6 +86,8 @@ struct dw_jssub {
     uint64_t not_before_ns; /* the first fetch (see RESUME_MARGIN_MS) */
     struct held *held;
     size_t n_held, cap_held;
+    struct dw_devtab order; /* struct order_dev per device met */
+    size_t n_waiting;       /* messages waiting for a hole, over all lanes */
     struct dw_jssub_counters n;
 };
 
@@ -136,6 +174,7 @@ struct dw_jssub *dw_jssub_open(const struct dw_jssub_config *c, char *why, size_
         return NULL;
     }
     s->c = *c;
+    dw_devtab_init(&s->order, sizeof(struct order_dev), offsetof(struct order_dev, id));
     snprintf(s->stream, sizeof(s->stream), "%s", c->stream);
     snprintf(s->name, sizeof(s->name), "%s-p%u", c->role, c->partition);
     snprintf(filter, sizeof(filter), DW_NATS_PREFIX ".%u.>", c->partition);
@@ -344,18 +383,180 @@ static bool status(natsMsg *m, const char **code)
     return natsMsgHeader_Get(m, "Status", code) == NATS_OK && natsMsg_GetDataLength(m) == 0;
 }
 
-/* One message taken: handled and held, or (out of memory) dropped un-acked. */
-static int take(struct dw_jssub *s, natsMsg *m, struct dw_stream_sub *sub)
+/* Messages that may wait for holes at most: half of what the server lets
+ * this consumer hold un-acked, so that it goes on delivering (the
+ * redeliveries that fill the holes among them). */
+static size_t max_waiting(const struct dw_jssub *s)
+{
+    return s->c.max_ack_pending > 2 ? (size_t)(s->c.max_ack_pending / 2) : 1;
+}
+
+static uint64_t hole_bound_ns(const struct dw_jssub *s)
+{
+    return (uint64_t)(HOLE_WAITS * s->c.ack_wait_ms) * 1000000;
+}
+
+/* One message handed to the program and held for its ack, or (out of
+ * memory) dropped un-acked: 0 or -ENOMEM. */
+static int pass(struct dw_jssub *s, natsMsg *m, struct dw_stream_sub *sub)
 {
     char dev[DW_ID_LEN + 1] = "";
-    int r;
-    s->n.messages++;
-    if (redelivered(m))
-        s->n.redelivered++;
-    if ((r = handle(s, m, sub, dev)) == 0 && (r = hold(s, m, dev)) == 0)
+    if (handle(s, m, sub, dev) == 0 && hold(s, m, dev) == 0)
         return 0;
     natsMsg_Destroy(m); /* not acked: it comes again after the ack wait */
     return -ENOMEM;
+}
+
+/* The device and the ductwatch seqs of m (for a frame batch, its first
+ * and last frame's): -1 for what has no place in an order (the HELLO
+ * copies, a body that does not parse: handed over as they come). */
+static int place_of(natsMsg *m, struct place *pl)
+{
+    const char *subject = natsMsg_GetSubject(m), *topic;
+    const uint8_t *p = (const uint8_t *)natsMsg_GetData(m), *b;
+    size_t len = (size_t)natsMsg_GetDataLength(m), off = 0, blen;
+    struct dw_msg_frame f;
+    bool hello;
+    int k;
+
+    if (strncmp(subject, DW_NATS_PREFIX ".", sizeof(DW_NATS_PREFIX)) ||
+        !(topic = strchr(subject + sizeof(DW_NATS_PREFIX), '.')))
+        return -1;
+    topic++;
+    if ((k = dw_topic_parse(topic, strlen(topic), pl->dev, sizeof(pl->dev))) < 0)
+        return -1;
+    pl->kind = (enum dw_topic_kind)k;
+    if (first_seq(pl->kind, p, len, &pl->stream, &pl->first, &hello) < 0)
+        return -1;
+    pl->last = pl->first;
+    while (pl->kind == DW_TOPIC_FRAME && dw_frame_batch_next(p, len, &off, &b, &blen) > 0)
+        if (dw_msg_frame_parse(b, blen, &f) == 0 && f.stream == pl->stream && f.seq > pl->last)
+            pl->last = f.seq;
+    return 0;
+}
+
+/* Whether a message of stream starting at first follows what the lane
+ * handed over without a hole (a repeat, at or below it, does too). */
+static bool follows(const struct lane *l, uint64_t stream, uint64_t first)
+{
+    return l->started && l->stream == stream && first <= l->last + 1;
+}
+
+/* The lane's sequence after handing over a message (a new stream id
+ * starts it again, as dw_seq_check does). */
+static void advance(struct lane *l, uint64_t stream, uint64_t last)
+{
+    if (!l->started || l->stream != stream) {
+        l->started = true;
+        l->stream = stream;
+        l->last = last;
+    } else if (last > l->last) {
+        l->last = last;
+    }
+}
+
+/* Hands over the lane's waiting messages that follow now; with give_up,
+ * the first one even if it does not (the program counts the gap). */
+static int release(struct dw_jssub *s, struct lane *l, bool give_up, struct dw_stream_sub *sub)
+{
+    int r = 0;
+    while (l->n && r == 0) {
+        struct waiting w = l->q[0];
+        bool fills = follows(l, w.stream, w.first);
+        if (!fills && !give_up)
+            break;
+        s->n.reordered++;
+        if (!fills)
+            s->n.holes_given_up++;
+        give_up = false;
+        memmove(l->q, l->q + 1, (l->n - 1) * sizeof(*l->q));
+        l->n--;
+        s->n_waiting--;
+        advance(l, w.stream, w.last);
+        r = pass(s, w.m, sub);
+        l->hole_ns = dw_now_monotonic_ns(); /* any hole left is a new one */
+    }
+    return r;
+}
+
+/* Puts m in the lane's queue: by first seq among those of its stream (a
+ * redelivery of one already waiting takes its place: the newer delivery
+ * is the one to ack). 0 or -ENOMEM (m dropped un-acked). */
+static int wait_for_hole(struct dw_jssub *s, struct lane *l, natsMsg *m, const struct place *pl)
+{
+    size_t i;
+    for (i = 0; i < l->n; i++) {
+        struct waiting *w = &l->q[i];
+        if (w->stream == pl->stream && w->first == pl->first) {
+            natsMsg_Destroy(w->m);
+            w->m = m;
+            return 0;
+        }
+        if (w->stream == pl->stream && w->first > pl->first)
+            break;
+    }
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        struct waiting *q = realloc(l->q, cap * sizeof(*q));
+        if (!q) {
+            natsMsg_Destroy(m);
+            return -ENOMEM;
+        }
+        l->q = q;
+        l->cap = cap;
+    }
+    if (!l->n)
+        l->hole_ns = dw_now_monotonic_ns();
+    memmove(l->q + i + 1, l->q + i, (l->n - i) * sizeof(*l->q));
+    l->q[i] = (struct waiting){ m, pl->stream, pl->first, pl->last };
+    l->n++;
+    s->n_waiting++;
+    return 0;
+}
+
+/* One message taken. Per device and sequence, messages go to the program
+ * in ductwatch seq order: one that comes after a hole (what was in flight
+ * when a consumer's leader died comes again only after the ack wait,
+ * after newer ones) waits, un-acked, until the hole is filled, or
+ * HOLE_WAITS ack waits, or until too many wait (jssub.h). */
+static int take(struct dw_jssub *s, natsMsg *m, struct dw_stream_sub *sub)
+{
+    struct order_dev *d;
+    struct place pl;
+    struct lane *l;
+    int r;
+
+    s->n.messages++;
+    if (redelivered(m))
+        s->n.redelivered++;
+    if (place_of(m, &pl) < 0 || !(d = dw_devtab_get(&s->order, pl.dev)))
+        return pass(s, m, sub);
+    l = &d->lane[pl.kind == DW_TOPIC_ALERT];
+    if (l->n ? follows(l, pl.stream, pl.first)
+             : !l->started || l->stream != pl.stream || pl.first <= l->last + 1) {
+        advance(l, pl.stream, pl.last);
+        r = pass(s, m, sub);
+        return r < 0 ? r : release(s, l, false, sub);
+    }
+    if ((r = wait_for_hole(s, l, m, &pl)) < 0)
+        return r;
+    if (s->n_waiting > max_waiting(s))
+        return release(s, l, true, sub);
+    return 0;
+}
+
+/* Gives up the holes older than HOLE_WAITS ack waits. */
+static int expire_holes(struct dw_jssub *s, struct dw_stream_sub *sub)
+{
+    uint64_t now = dw_now_monotonic_ns(), bound = hole_bound_ns(s);
+    int r = 0;
+    for (unsigned i = 0; s->n_waiting && i < s->order.n && r == 0; i++) {
+        struct order_dev *d = dw_devtab_at(&s->order, i);
+        for (int k = 0; k < 2 && r == 0; k++)
+            if (d->lane[k].n && now - d->lane[k].hole_ns >= bound)
+                r = release(s, &d->lane[k], true, sub);
+    }
+    return r;
 }
 
 /* Pulls by hand (MSG.NEXT on the consumer, answers to our inbox) rather
@@ -393,6 +594,8 @@ int dw_jssub_fetch(struct dw_jssub *s, int timeout_ms, struct dw_stream_sub *sub
     int got = 0, r = 0;
 
     after_reconnect(s);
+    if ((r = expire_holes(s, sub)) < 0)
+        return r;
     if (s->not_before_ns && dw_now_monotonic_ns() < s->not_before_ns) {
         nats_Sleep(timeout_ms);
         return 0;
@@ -448,6 +651,18 @@ void dw_jssub_counters(const struct dw_jssub *s, struct dw_jssub_counters *out)
 {
     *out = s->n;
     out->held = s->n_held;
+    out->waiting = s->n_waiting;
+}
+
+static void free_order_dev(void *p)
+{
+    struct order_dev *d = p;
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < d->lane[k].n; i++)
+            natsMsg_Destroy(d->lane[k].q[i].m);
+        free(d->lane[k].q);
+    }
+    free(d);
 }
 
 void dw_jssub_close(struct dw_jssub *s)
@@ -457,6 +672,8 @@ void dw_jssub_close(struct dw_jssub *s)
     for (size_t i = 0; i < s->n_held; i++)
         natsMsg_Destroy(s->held[i].m);
     free(s->held);
+    /* waiting for a hole: not acked either */
+    dw_devtab_free(&s->order, free_order_dev);
     /* destroy only: an unsubscribe or a drain would delete the durable */
     natsSubscription_Destroy(s->sub);
     jsCtx_Destroy(s->js);

@@ -16,7 +16,19 @@
  * bridge's copy), and, when the consumer was there before this worker
  * (a restart), its stream sequence starts just before that message: what
  * came before was acked, so done, and is no gap. libnats stays behind
- * this header. */
+ * this header.
+ *
+ * Per device and sequence (acquire's; detect's alerts), messages go to
+ * the handlers in ductwatch seq order, as a ZeroMQ subscriber gets them:
+ * JetStream delivers what was in flight when a consumer's leader died
+ * again only after the ack wait, after newer messages, which the
+ * handlers' duplicate rule (seq <= last) would then drop. So a message
+ * beyond a hole in its device's sequence waits, un-acked and not handed
+ * over (with those of the device behind it), until the redelivery fills
+ * the hole; a hole not filled within 2 ack waits, or more messages
+ * waiting than half the consumer's max ack pending, is given up: they
+ * go over and the program counts the gap. A repeat (seq <= the last
+ * handed over) goes over at once, is dropped there and acked. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -40,6 +52,9 @@ struct dw_jssub_counters {
     uint64_t redelivered;/* messages delivered more than once */
     uint64_t acked;
     uint64_t held;       /* taken, not acked yet */
+    uint64_t waiting;    /* taken, waiting for a hole before them (not handed over) */
+    uint64_t reordered;  /* messages that waited for a hole (handed over since) */
+    uint64_t holes_given_up; /* holes not filled in time: the program counted a gap */
     uint64_t hellos;     /* HELLOs fetched for a device met mid-stream */
     uint64_t bad;        /* messages that could not be read (acked, dropped) */
 };

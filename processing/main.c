@@ -470,8 +470,9 @@ static int nats_close(struct app *a)
     if (a->js) {
         dw_jssub_counters(a->js, &c);
         dw_info("%s: %" PRIu64 " messages (%" PRIu64 " redelivered), %" PRIu64 " parts, %"
-                PRIu64 " acked, %" PRIu64 " HELLOs fetched", dw_jssub_name(a->js), c.messages,
-                c.redelivered, c.parts, c.acked, c.hellos);
+                PRIu64 " acked, %" PRIu64 " HELLOs fetched, %" PRIu64 " waited for a hole, %"
+                PRIu64 " holes given up", dw_jssub_name(a->js), c.messages, c.redelivered,
+                c.parts, c.acked, c.hellos, c.reordered, c.holes_given_up);
     }
     dw_jssub_close(a->js);
     dw_jspub_close(a->jspub);

@@ -1477,10 +1477,12 @@ static void nats_close(struct recorder *r, bool ok)
         dw_jssub_ack(r->js, NULL, NULL);
     dw_jssub_counters(r->js, &c);
     dw_info("%s: %llu messages (%llu redelivered), %llu frames and other parts, %llu acked, "
-            "%llu not acked, %llu HELLOs fetched", dw_jssub_name(r->js),
+            "%llu not acked, %llu HELLOs fetched, %llu waited for a hole, %llu holes given "
+            "up", dw_jssub_name(r->js),
             (unsigned long long)c.messages, (unsigned long long)c.redelivered,
             (unsigned long long)c.parts, (unsigned long long)c.acked,
-            (unsigned long long)c.held, (unsigned long long)c.hellos);
+            (unsigned long long)(c.held + c.waiting), (unsigned long long)c.hellos,
+            (unsigned long long)c.reordered, (unsigned long long)c.holes_given_up);
     dw_jssub_close(r->js);
     r->js = NULL;
     dw_jspub_library_close();

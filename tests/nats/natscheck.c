@@ -15,6 +15,10 @@
  *       (a leaf hub's), the API
  *       prefix $JS.DOMAIN.API set by hand: libnats 3.4's jsStreamSource
  *       has no Domain member
+ *   natscheck republish URL STREAM
+ *       purges STREAM, then publishes to it, in the order given, the
+ *       messages of stdin's lines "SUBJECT HEX" (a dump's, reordered by
+ *       the test), each acked by JetStream before the next
  */
 #include <nats/nats.h>
 #include <stdio.h>
@@ -96,6 +100,45 @@ static int source(natsConnection *nc, const char *stream, const char *from, cons
     return s == NATS_OK ? 0 : 1;
 }
 
+static int unhex(const char *h, char *out, int cap)
+{
+    int n = 0;
+    unsigned v;
+    while (h[0] && h[1] && n < cap && sscanf(h, "%2x", &v) == 1) {
+        out[n++] = (char)v;
+        h += 2;
+    }
+    return n;
+}
+
+static int republish(natsConnection *nc, const char *stream)
+{
+    static char line[1 << 20], data[1 << 19];
+    jsCtx *js = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s;
+    int n = 0;
+
+    if ((s = natsConnection_JetStream(&js, nc, NULL)) == NATS_OK)
+        s = js_PurgeStream(js, stream, NULL, &jerr);
+    while (s == NATS_OK && fgets(line, sizeof(line), stdin)) {
+        char *hex = strchr(line, ' ');
+        if (!hex)
+            continue;
+        *hex++ = 0;
+        hex[strcspn(hex, "\r\n")] = 0;
+        s = js_Publish(NULL, js, line, data, unhex(hex, data, (int)sizeof(data)), NULL, &jerr);
+        n++;
+    }
+    if (s != NATS_OK)
+        fprintf(stderr, "natscheck: republish to %s: %s (%d)\n", stream,
+                nats_GetLastError(NULL), jerr);
+    else
+        printf("{\"published\":%d}\n", n);
+    jsCtx_Destroy(js);
+    return s == NATS_OK ? 0 : 1;
+}
+
 static int map(natsConnection *nc, const char *prefix, char **devs, int n)
 {
     natsSubscription *sub = NULL;
@@ -125,9 +168,9 @@ int main(int argc, char **argv)
     natsConnection *nc = NULL;
     int status;
     if (argc < 4 || (strcmp(argv[1], "dump") && strcmp(argv[1], "map") &&
-                     strcmp(argv[1], "source")) || (!strcmp(argv[1], "source") && argc != 6)) {
+                     strcmp(argv[1], "source") && strcmp(argv[1], "republish")) || (!strcmp(argv[1], "source") && argc != 6)) {
         fprintf(stderr, "usage: natscheck dump URL STREAM [DOMAIN] | map URL PREFIX DEVICE... | "
-                        "source URL STREAM FROM DOMAIN\n");
+                        "source URL STREAM FROM DOMAIN | republish URL STREAM\n");
         return 2;
     }
     if (natsConnection_ConnectTo(&nc, argv[2]) != NATS_OK) {
@@ -136,6 +179,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "dump"))
         status = dump(nc, argv[3], argc > 4 ? argv[4] : NULL);
+    else if (!strcmp(argv[1], "republish"))
+        status = republish(nc, argv[3]);
     else if (!strcmp(argv[1], "source"))
         status = source(nc, argv[3], argv[4], argv[5]);
     else

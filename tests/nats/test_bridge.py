@@ -85,6 +85,31 @@ def stored(run, url, stream="DW"):
     return by_dev
 
 
+def check_seq_order(run, url, stream="DW"):
+    """In stream order, each device's frames, events and stats (acquire's
+    one sequence) come in that sequence's order, as the workers hand them
+    over (natsio/jssub.h): an event or stats message does not overtake the
+    garment-second of frames it came in. The number of messages checked."""
+    last, n = {}, 0
+    for m in dump(run, url, stream):
+        s = SUBJECT.match(m["subject"])
+        kind, dev = s.group(2), s.group(3)
+        if kind == "frame":
+            seqs = [(f["stream"], f["seq"]) for f in batch_frames(m["data"], dev)]
+        elif kind in ("event", "stats"):
+            body = json.loads(m["data"])
+            seqs = [(body["stream"], body["seq"])]
+        else:
+            continue
+        for st, q in seqs:
+            prev = last.get(dev)
+            check(prev is None or prev[0] != st or q > prev[1],
+                  "%s: %s seq %d stored after seq %d" % (dev, kind, q, prev[1] if prev else 0))
+            last[dev] = (st, q)
+        n += 1
+    return n
+
+
 def samples_in(run, url, device, stream="DW"):
     frames = stored(run, url, stream).get(device, ([], []))[0]
     return sum(1 for f in frames if f["type"] == SAMPLE)
@@ -177,7 +202,8 @@ def usage_and_credentials():
 def single_server():
     """Three garments through three acquires and one bridge into one
     server: every frame exactly once, one message per garment-second, the
-    acquires' stats too, all acked when the bridge ends."""
+    acquires' stats too, each device's in its seq order, all acked when the
+    bridge ends."""
     with Run() as run:
         srv = NatsServer(run, "n0")
         srv.wait_ready()
@@ -194,6 +220,7 @@ def single_server():
         by_dev = stored(run, srv.url)
         for d in devs:
             check_once(by_dev, d, sent[d])
+        print("%d messages in each device's seq order" % check_seq_order(run, srv.url))
         check(c["pending"] == 0 and c["acked"] == c["published"],
               "bridge ended with messages unacked: %s" % c)
         check(c["gaps"] == 0 and c["refused"] == 0, "gaps or refusals: %s" % c)

@@ -134,8 +134,16 @@ def check_exactly_once(run, per_dev, devices):
     """Every garment's samples (seq 2..per_dev) in its own partition's
     worker files, each once, no gap row anywhere."""
     seen = {}
+    files = [read_files(run, run.path("rec%d" % k)) for k in range(PARTS)]
+    want = set(range(2, per_dev + 1))
+    lost = sum(len(want - set(s)) for seqs, _ in files for s in seqs.values())
+    lost += (devices - sum(len(seqs) for seqs, _ in files)) * len(want)
+    print("frames lost: %d of %d; written twice: %d; gap rows: %d"
+          % (lost, devices * len(want),
+             sum(len(s) - len(set(s)) for seqs, _ in files for s in seqs.values()),
+             sum(sum(g.values()) for _, g in files)))
     for k in range(PARTS):
-        seqs, gaps = read_files(run, run.path("rec%d" % k))
+        seqs, gaps = files[k]
         for dev, s in seqs.items():
             check(fnv1a32(dev) % PARTS == k, "%s recorded by worker %d, its partition is %d"
                   % (dev, k, fnv1a32(dev) % PARTS))
@@ -227,15 +235,12 @@ def record_killed():
 def cluster_300():
     """A 3-server cluster (stream replicas 3), 300 garments at 10 Hz through
     one bridge, 4 record and 4 detect workers; one nats-server killed with
-    -9 mid-run: the stream and the consumers go on on the other two, and
+    -9 mid-run (the leader of most record consumers): the stream and the
+    consumers go on on the other two, and
     every frame lands in exactly one record worker's files, once.
-    Known to fail (docs/operations.md, "Not built yet"): garment-seconds
-    in flight when the consumer's leader died come again only after the
-    ack wait, after newer ones, and are dropped as repeats. Run with
-    DW_NATS_CLUSTER_WORKERS=1 until that is handled."""
-    if os.environ.get("DW_NATS_CLUSTER_WORKERS") != "1":
-        dwtest.skip("known to lose a garment-second when a consumer leader dies "
-                    "(docs/operations.md); DW_NATS_CLUSTER_WORKERS=1 runs it")
+    Garment-seconds in flight when a consumer's leader died come again
+    only after the ack wait, after newer ones: the workers hold the newer
+    ones back until they come (natsio/jssub.h)."""
     with Run() as run:
         devices, seconds = 300, 12
         servers = cluster(run)
@@ -247,7 +252,14 @@ def cluster_300():
         wait_for(lambda: (consumers(*servers).get("record-p0") or {})
                  .get("ack_floor", {}).get("stream_seq", 0) > 100, 60,
                  "record-p0 acked some (/jsz)", step=0.3)
-        servers[2].kill()
+        # the server that leads most record consumers: what was on its way
+        # from it to their workers comes again only after the ack wait
+        leaders = [((consumers(*servers).get("record-p%d" % k) or {}).get("cluster") or {})
+                   .get("leader") for k in range(PARTS)]
+        victim = max(servers, key=lambda srv: leaders.count(srv.name))
+        print("killing %s, leader of %d of %d record consumers"
+              % (victim.name, leaders.count(victim.name), PARTS))
+        victim.kill()
         per_dev = loadgen_done(lg, seconds + 60)
         bridge_end(b)
         names = ["record-p%d" % k for k in range(PARTS)] + ["detect-p%d" % k
@@ -261,8 +273,95 @@ def cluster_300():
             check(p.stop() == 0, "record exit: %s" % p.err[-400:])
         for d in dets:
             check(d.stop() == 0, "detect exit: %s" % d.err_text()[-400:])
+        holes = [hole_counters(p.err) for p in recs]
+        redelivered = [re.search(r"\((\d+) redelivered\)", p.err) for p in recs]
+        print("record workers: redelivered %s; waited for a hole, holes given up: %s"
+              % ([int(m.group(1)) if m else None for m in redelivered], holes))
         seen = check_exactly_once(run, per_dev, devices)
         print("per partition:", [sum(1 for k in seen.values() if k == p) for p in range(PARTS)])
+
+
+def hole_counters(err):
+    """(messages that waited for a hole, holes given up) from a worker's
+    counters line."""
+    m = re.search(r"(\d+) waited for a hole, (\d+) holes given up", err)
+    check(m, "counters line with holes: %s" % err[-400:])
+    return int(m.group(1)), int(m.group(2))
+
+
+def one_garment_reordered(run, move):
+    """One garment's 8 s through the bridge into JetStream, then the
+    stream written again with its third garment-second moved behind the
+    two after it (move True: as a redelivery after the ack wait comes) or
+    left out (move False: it never comes). Then a record worker for its
+    partition (ack wait 1 s) takes it all: (recorder, per_dev, dir,
+    seconds from its start to everything acked)."""
+    import json
+    srv = NatsServer(run, "n0")
+    srv.wait_ready()
+    lg, ep = loadgen(run, 1, 8)
+    b = bridge(run, srv.url, ep)
+    per_dev = loadgen_done(lg, 40)
+    bridge_end(b)
+    p = run.run(["natscheck", "dump", srv.url, "DW"])
+    check(p.returncode == 0, "natscheck dump: %s" % p.stderr)
+    msgs = [json.loads(line) for line in p.stdout.splitlines()]
+    frames = [i for i, m in enumerate(msgs) if ".frame." in m["subject"]]
+    check(len(frames) >= 6, "%d frame messages for 8 s" % len(frames))
+    third = msgs.pop(frames[2])
+    if move:
+        msgs.insert(frames[4], third)  # after the 4th and 5th (indices shifted by the pop)
+    p = run.run(["natscheck", "republish", srv.url, "DW"],
+                input="".join("%s %s\n" % (m["subject"], m["data"]) for m in msgs))
+    check(p.returncode == 0, "natscheck republish: %s" % p.stderr)
+    k = fnv1a32("g00000") % PARTS
+    t = time.monotonic()
+    r, _ = recorder(run, srv.url, k, "--ack-wait", "1000")
+    wait_for(lambda: all_acked(["record-p%d" % k], srv) and
+             (consumers(srv)["record-p%d" % k]["delivered"]["stream_seq"] >= len(msgs)), 30,
+             "record-p%d acked all (/jsz)" % k, step=0.1)
+    took = time.monotonic() - t
+    check(r.stop() == 0, "record exit: %s" % r.err[-400:])
+    return r, per_dev, run.path("rec%d" % k), took
+
+
+@case(timeout=60)
+def second_redelivered_late():
+    """A garment-second that JetStream delivers after the two that follow
+    it (what a redelivery after a consumer leader's death does): the
+    worker holds those two back until it comes; every frame is recorded
+    once, in order, no gap row."""
+    with Run() as run:
+        r, per_dev, d, took = one_garment_reordered(run, True)
+        seqs, gaps = read_files(run, d)
+        s = seqs.get("g00000", [])
+        print("%d of %d frames, %d gap rows, acked after %.1f s; waited, given up: %s"
+              % (len(s), per_dev - 1, gaps.get("g00000", 0), took, hole_counters(r.err)))
+        check(s == list(range(2, per_dev + 1)), "frames not all once in order: missing %s"
+              % sorted(set(range(2, per_dev + 1)) - set(s))[:20])
+        check(gaps.get("g00000", 0) == 0, "gap rows: %d" % gaps.get("g00000", 0))
+        check(hole_counters(r.err) == (2, 0), "the two later seconds did not wait once each")
+
+
+@case(timeout=60)
+def second_never_comes():
+    """A garment-second missing from JetStream for good: the worker waits
+    2 ack waits for it, then records what followed and counts the gap
+    (one gap row, the missing frames one run), never silently."""
+    with Run() as run:
+        r, per_dev, d, took = one_garment_reordered(run, False)
+        seqs, gaps = read_files(run, d)
+        s = seqs.get("g00000", [])
+        missing = sorted(set(range(2, per_dev + 1)) - set(s))
+        print("%d of %d frames, missing %s, %d gap rows, acked after %.1f s; waited, given "
+              "up: %s" % (len(s), per_dev - 1, missing, gaps.get("g00000", 0), took,
+                          hole_counters(r.err)))
+        check(len(s) == len(set(s)) and s == sorted(s), "frames repeated or out of order")
+        check(5 <= len(missing) <= 15 and missing == list(range(missing[0], missing[-1] + 1)),
+              "not one garment-second missing: %s" % missing)
+        check(gaps.get("g00000", 0) == 1, "gap rows: %d, want 1" % gaps.get("g00000", 0))
+        check(hole_counters(r.err)[1] == 1, "holes given up: %s" % (hole_counters(r.err),))
+        check(took >= 2.0, "acked after %.1f s: the hole was not waited for" % took)
 
 
 if __name__ == "__main__":
