@@ -82,7 +82,9 @@ class Stream:
             check(self.stream is None or self.restarts,
                   "stream id changed %r -> %r" % (self.stream, stream))
             check(stream not in self.streams, "an old stream came back")
-            self.stream, self.last = stream, 0
+            # acquire's seq starts at 1, detect's alerts at 0
+            # (docs/messages.md sections 2 and 9): neither first is a repeat
+            self.stream, self.last = stream, min(0, seq - 1)
             self.streams.append(stream)
         if seq <= self.last:
             self._replayed(seq, kind, m)
