@@ -106,19 +106,32 @@ def test_once_per_alert():
         p.close()
 
 
+def fever_pipeline(name, d, renotify):
+    """A healthy garment's pipeline whose web server runs a recorder of its
+    runs into d for alerts, repeating every renotify."""
+    tmp = os.path.join(TMP, name)
+    os.mkdir(tmp)
+    return Pipeline(tmp, ["--scenario", "healthy", "--duration", "2h"],
+                    web_args=["--on-alert", recorder(d), "--renotify", renotify], record=False)
+
+
+def repeated_fever(p, d):
+    """Logs 38.4 °C on the page's API and waits until the G2 it raises has
+    been repeated twice; returns the runs' alerts."""
+    wait_for(lambda: get_json(p.web, "/api/garments")["garments"], 10, "the garment")
+    post_temp(p.web, 38.4)
+    wait_for(lambda: len(runs(d)) >= 3, 15, "two repeats of the unacknowledged fever")
+    g2 = [json.loads(b) for _, b in runs(d)]
+    check(all(a["rule"] == "G2" and a["id"] == g2[0]["id"] for a in g2), "runs %s" % g2)
+    return g2
+
+
 @case(timeout=90)
 def test_renotify_until_seen():
     d = os.path.join(TMP, "runs2")
-    tmp = os.path.join(TMP, "p2")
-    os.mkdir(tmp)
-    p = Pipeline(tmp, ["--scenario", "healthy", "--duration", "2h"],
-                 web_args=["--on-alert", recorder(d), "--renotify", "2s"], record=False)
+    p = fever_pipeline("p2", d, "2s")
     try:
-        wait_for(lambda: get_json(p.web, "/api/garments")["garments"], 10, "the garment")
-        post_temp(p.web, 38.4)
-        wait_for(lambda: len(runs(d)) >= 3, 15, "two repeats of the unacknowledged fever")
-        g2 = [json.loads(b) for _, b in runs(d)]
-        check(all(a["rule"] == "G2" and a["id"] == g2[0]["id"] for a in g2), "runs %s" % g2)
+        g2 = repeated_fever(p, d)
         st, _, body = request(p.web, "POST", "/api/events",
                               body={"kind": "alert-seen", "text": str(g2[0]["id"])})
         check(st == 200, "alert-seen: %d %s" % (st, body))
@@ -137,16 +150,9 @@ def test_renotify_until_cleared():
     not repeated any more: issue 17, "until it is acknowledged or
     cleared"."""
     d = os.path.join(TMP, "runs4")
-    tmp = os.path.join(TMP, "p4")
-    os.mkdir(tmp)
-    p = Pipeline(tmp, ["--scenario", "healthy", "--duration", "2h"],
-                 web_args=["--on-alert", recorder(d), "--renotify", "1s"], record=False)
+    p = fever_pipeline("p4", d, "1s")
     try:
-        wait_for(lambda: get_json(p.web, "/api/garments")["garments"], 10, "the garment")
-        post_temp(p.web, 38.4)
-        wait_for(lambda: len(runs(d)) >= 3, 15, "two repeats of the unacknowledged fever")
-        g2 = [json.loads(b) for _, b in runs(d)]
-        check(all(a["rule"] == "G2" and a["id"] == g2[0]["id"] for a in g2), "runs %s" % g2)
+        g2 = repeated_fever(p, d)
         post_temp(p.web, 36.8)
         wait_for(lambda: [a for a in get_json(p.web, "/api/alerts")["alerts"]
                           if a["id"] == g2[0]["id"] and a["state"] == "cleared"], 5,
