@@ -380,15 +380,24 @@ static int put_sample(struct compact *c, struct target *t, const struct block *b
     return queue_put(c, t, C_COUNT, &m, sizeof(m), payload, (size_t)n);
 }
 
+/* A frame message of type with a row's stream seq, device seq and times. */
+static struct dw_msg_frame frame_head(uint8_t type, uint64_t seq, uint32_t device_seq,
+                                      uint64_t t_device_us, uint64_t t_host_ns)
+{
+    struct dw_msg_frame m = { .type = type };
+    m.seq = seq;
+    m.device_seq = device_seq;
+    m.t_device_us = t_device_us;
+    m.t_host_ns = t_host_ns;
+    return m;
+}
+
 static int write_frame(struct target *t, const uint8_t *p, size_t *used)
 {
     struct queued_frame x;
-    struct dw_msg_frame m = { .type = DW_FRAME_SAMPLE };
+    struct dw_msg_frame m;
     memcpy(&x, p, sizeof(x));
-    m.seq = x.seq;
-    m.device_seq = x.device_seq;
-    m.t_device_us = x.t_device_us;
-    m.t_host_ns = x.t_host_ns;
+    m = frame_head(DW_FRAME_SAMPLE, x.seq, x.device_seq, x.t_device_us, x.t_host_ns);
     m.payload = p + sizeof(x);
     m.len = x.len;
     *used = sizeof(x) + x.len;
@@ -398,12 +407,9 @@ static int write_frame(struct target *t, const uint8_t *p, size_t *used)
 static int write_hello(struct target *t, const uint8_t *r)
 {
     struct dw_row_hello x;
-    struct dw_msg_frame m = { .type = DW_FRAME_HELLO };
+    struct dw_msg_frame m;
     memcpy(&x, r, sizeof(x));
-    m.seq = x.seq;
-    m.device_seq = x.device_seq;
-    m.t_device_us = x.t_device_us;
-    m.t_host_ns = x.t_host_ns;
+    m = frame_head(DW_FRAME_HELLO, x.seq, x.device_seq, x.t_device_us, x.t_host_ns);
     return dw_session_writer_frame(t->w, &m);
 }
 
