@@ -80,6 +80,26 @@ def by_id(d, i):
     return d.find_element(By.ID, i)
 
 
+def press(d, sel):
+    """Clicks the element that the CSS selector sel names, as a person
+    would: a real click at its place on the screen. The page inserts and
+    removes alert cards above its buttons while alerts come and go, so an
+    element can move between the driver's scroll and its click (the click
+    then lands on what moved under it: "element click intercepted"). A
+    person taps again; so does this, for two seconds at most."""
+    from selenium.common.exceptions import (ElementClickInterceptedException,
+                                            StaleElementReferenceException)
+    end = time.time() + 2
+    while True:
+        try:
+            css(d, sel)[0].click()
+            return
+        except (ElementClickInterceptedException, StaleElementReferenceException):
+            if time.time() > end:
+                raise
+            time.sleep(0.1)
+
+
 def css(d, sel):
     from selenium.webdriver.common.by import By
     return d.find_elements(By.CSS_SELECTOR, sel)
@@ -127,7 +147,7 @@ def second():
 def tap(page, button, kind, what):
     """Taps button on page: the new user event of kind on acquire's stream."""
     n0 = len(SUB.user_events(kind))
-    by_id(page, button).click()
+    press(page, "#" + button)
     return wait_for(lambda: SUB.user_events(kind)[n0:], 5, what)[0]
 
 
@@ -191,10 +211,10 @@ def test_zone_tap_values_and_trend():
     wait_for(lambda: js(B1, "const p = document.querySelector('#trend path.t');"
                             "return p && p.getAttribute('d').includes('M')"), 5, "the trend's line")
     check("6 h ago" in js(B1, "return document.querySelector('#trend').textContent"), "6 h trend")
-    css(B1, '#zone button[data-hours="24"]')[0].click()
+    press(B1, '#zone button[data-hours="24"]')
     wait_for(lambda: "24 h ago" in js(B1, "return document.querySelector('#trend').textContent"), 5,
              "the 24 h trend")
-    by_id(B1, "zone-close").click()
+    press(B1, "#zone-close")
     wait_for(lambda: not by_id(B1, "zone").is_displayed(), 5, "the panel closed")
     js(B1, "window.scrollTo(0, 0)")
 
@@ -219,7 +239,7 @@ def test_undo_sends_a_cancel():
     e = tap(B1, "b-feed-right", "feed-start", "feed-start right")
     wait_for(lambda: [r for r in log_rows(B1) if r[1] == str(e["seq"])], 5, "it in the log")
     check(by_id(B1, "undo").is_displayed(), "no Undo")
-    by_id(B1, "undo").click()
+    press(B1, "#undo")
     c = wait_for(lambda: SUB.user_events("cancel"), 5, "the cancel on the stream")[-1]
     check(c["value"] == e["seq"] and c["text"] == "feed-start" and c["side"] == "right",
           "cancel %s for %s" % (c, e))
@@ -241,7 +261,7 @@ def test_two_sessions():
     wait_for(lambda: [r for r in log_rows(b2) if r[1] == str(e["seq"])], 5,
              "page 1's tap on page 2")
     t1 = time.monotonic()
-    by_id(b2, "b-on").click()
+    press(b2, "#b-on")
     e2 = wait_for(lambda: SUB.user_events("garment-on"), 5, "garment-on")[-1]
     wait_for(lambda: [r for r in log_rows(B1) if r[1] == str(e2["seq"])], 5,
              "page 2's tap on page 1")
@@ -252,10 +272,10 @@ def test_two_sessions():
 def test_fever_alert():
     live()
     b2 = second()
-    by_id(B1, "b-temp").click()
+    press(B1, "#b-temp")
     wait_for(lambda: by_id(B1, "temp-value").is_displayed(), 3, "the temperature dialog")
     by_id(B1, "temp-value").send_keys("38.6")
-    by_id(B1, "temp-ok").click()
+    press(B1, "#temp-ok")
     e = wait_for(lambda: SUB.user_events("thermometer"), 5, "the thermometer event")[-1]
     check(e["value"] == 38.6, "value %s" % e)
     for b in (B1, b2):
@@ -268,7 +288,7 @@ def test_acknowledge():
     live()
     b2 = second()
     aid = card_state(B1, "G3")[0]
-    css(B1, '#alerts article[data-id="%s"] button.seen' % aid)[0].click()
+    press(B1, '#alerts article[data-id="%s"] button.seen' % aid)
     e = wait_for(lambda: SUB.user_events("alert-seen"), 5, "alert-seen on the stream")[-1]
     check(e["text"] == aid, "acknowledged %s, the card is %s" % (e, aid))
     wait_for(lambda: "acked" in card_state(b2, "G3")[1], 5, "'seen' on the other page")
@@ -295,7 +315,7 @@ def test_garment_off_in_words_and_undo_for_10s():
     check(off["side"] == "none", "garment-off %s" % off)
     n0 = len(SUB.user_events("garment-on"))
     t0 = time.monotonic()
-    by_id(B1, "b-on").click()
+    press(B1, "#b-on")
     check(by_id(B1, "undo").is_displayed(), "no Undo after the tap")
     wait_for(lambda: SUB.user_events("garment-on")[n0:], 5, "garment-on on acquire's stream")
     wait_for(lambda: "Garment off" not in problems(B1), 5, "the words gone with the garment on")
@@ -360,7 +380,7 @@ def test_tap_while_server_down():
     n0 = len(SUB.user_events("feed-start"))
     web.stop()
     wait_for(lambda: by_id(B1, "conn").text == "hub not reachable", 10, "the page noticing")
-    by_id(B1, "b-feed-right").click()
+    press(B1, "#b-feed-right")
     wait_for(lambda: by_id(B1, "pending").is_displayed() and
              "Feeding right" in by_id(B1, "pending").text, 5, "'Not yet on the hub'")
     time.sleep(4)  # at least one retry, refused
@@ -452,7 +472,7 @@ def test_blocked_duct_outlined():
               "the garment is not live on the page: %s" % problems(d))
         # the other colouring first, while D1 is still active (the garment
         # runs at two hours a second): what F1 compares, each zone's R
-        by_id(d, "m-firm").click()
+        press(d, "#m-firm")
         wait_for(lambda: js(d, "return S.shapes[2].label.textContent").endswith("×"), 5,
                  "firmness on the zones")
         print("firmness on the page: zone 2 (D1) %s %s, zone 10 (its mirror) %s %s" % (
@@ -470,14 +490,14 @@ def test_blocked_duct_outlined():
               "the D1 zone 2 is the firmest and most extreme colour of its breast in %d of %d "
               "renders: %s" % (len(top), len(reads), reads))
         paths = shoot(d, "blocked-duct-firmness")
-        by_id(d, "m-warm").click()
+        press(d, "#m-warm")
         js(d, "window.scrollTo(0, 0)")  # the garment in view, as the page opens
         paths += shoot(d, "blocked-duct") + shoot(d, "blocked-duct", "dark")
         print("screenshots: %s" % ", ".join(paths))
         # a feed starts: the detector's H1 says which side is firmer, the
         # page says it in words
         n0 = len([a for a in sub.alerts if a["rule"] == "H1"])
-        by_id(d, "b-feed-left").click()
+        press(d, "#b-feed-left")
         wait_for(lambda: [a for a in sub.alerts if a["rule"] == "H1"][n0:], 10,
                  "H1 at the feed start")
         # the simulated garment runs at 2 h a second and feeds on its own
