@@ -41,10 +41,13 @@ void dw_ring_free(struct dw_window *r)
     r->v = NULL;
 }
 
+/* Only the first count slots are ever read (dw_ring_update, and a push
+ * once count == cap), each written before: the slots are not filled here.
+ * Filling them touched every page of a garment's 72 h baselines at its
+ * HELLO: about half of detect's CPU for a fleet's HELLOs at start-up
+ * (docs/performance.md 3.11); the pages now come as the minutes do. */
 void dw_ring_clear(struct dw_window *r)
 {
-    for (uint32_t i = 0; i < r->cap; i++)
-        r->v[i] = DW_FIXED16_NONE;
     r->head = r->count = r->n_valid = 0;
     r->have = false;
     r->median = r->mad = NAN;

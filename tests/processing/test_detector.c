@@ -164,6 +164,40 @@ static void test_robust_median_mad(void **st)
     dw_ring_free(&w);
 }
 
+/* A cleared ring (a garment's new layout) holds none of what it held:
+ * the medians, the valid count and what falls out once it is full again
+ * are those of the values pushed since. */
+static void test_ring_clear_forgets(void **st)
+{
+    (void)st;
+    struct dw_window w;
+    float scratch[4];
+    assert_int_equal(dw_ring_init(&w, 4, DW_FIXED16_CENTI), 0);
+    for (unsigned i = 0; i < 6; i++)
+        dw_ring_push(&w, 50.0f + (float)i);
+    dw_ring_clear(&w);
+    assert_int_equal(w.n_valid, 0);
+    dw_ring_update(&w, 1, scratch);
+    assert_false(w.have);
+    dw_ring_push(&w, 1.0f);
+    dw_ring_push(&w, NAN);
+    dw_ring_update(&w, 1, scratch);
+    assert_true(w.have);
+    assert_int_equal(w.n_valid, 1);
+    assert_float_equal(w.median, 1.0, 1e-9);
+    dw_ring_push(&w, 3.0f);
+    dw_ring_push(&w, 2.0f); /* full: 1 NAN 3 2 */
+    dw_ring_update(&w, 1, scratch);
+    assert_int_equal(w.n_valid, 3);
+    assert_float_equal(w.median, 2.0, 1e-9);
+    dw_ring_push(&w, 4.0f); /* the 1 falls out: NAN 3 2 4 */
+    dw_ring_push(&w, 5.0f); /* the NAN falls out: 3 2 4 5 */
+    dw_ring_update(&w, 1, scratch);
+    assert_int_equal(w.n_valid, 4);
+    assert_float_equal(w.median, 3.5, 1e-9);
+    dw_ring_free(&w);
+}
+
 /* The baselines' 16-bit fixed point (issue 19): every value comes back
  * within half a step, the range ends saturate instead of wrapping round,
  * and a missing minute stays missing. */
@@ -1131,6 +1165,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_robust_median_mad),
+        cmocka_unit_test(test_ring_clear_forgets),
         cmocka_unit_test(test_fixed16_range_and_round_trip),
         cmocka_unit_test(test_healthy_no_clinical),
         cmocka_unit_test(test_t1_localized_warmth),
