@@ -377,7 +377,7 @@ def printed_alerts(d, device):
 
 
 def file_alerts(run, d, device):
-    """(rule, level, state, zone, side, t_device_us) of every /alerts row of
+    """(rule, level, state, zone, side, t_device_us, id) of every /alerts row of
     device over the files in d: session files (the garment's own) and fleet
     files (/alerts rows whose device column names it in /devices)."""
     import h5py
@@ -395,7 +395,7 @@ def file_alerts(run, d, device):
             else:
                 mine = list(f["alerts"][:]) if text(f.attrs["device_id"]) == device else []
             rows += [(text(r["rule"]), text(r["level"]), text(r["state"]), str(int(r["zone"])),
-                      text(r["side"]), int(r["t_device_us"])) for r in mine]
+                      text(r["side"]), int(r["t_device_us"]), int(r["id"])) for r in mine]
     return rows
 
 
@@ -414,15 +414,15 @@ def thermometer(req, celsius):
 
 
 def fever_through_fleet(layout):
-    """A garment on a real acquire (hub) whose wearer logs 38.4 C, then
-    36.8 C: hub -> bridge -> JetStream -> the detect worker of its
-    partition raises G2 and clears it -> the alerts on JetStream -> the
-    record worker -> /alerts rows of that garment's file (layout), the
-    rule, level, state and zone detect printed, each once. Then the detect
-    worker is killed with -9 and its durable consumer deleted, so the next
-    worker takes the whole partition again and raises both alerts again:
-    the stream drops them by their Nats-Msg-Id and nothing is stored
-    twice."""
+    """A garment on a real acquire (hub) whose wearer logs 38.4 C, 39.0 C,
+    then 36.8 C: hub -> bridge -> JetStream -> the detect worker of its
+    partition raises G2, updates it (L3) and clears it -> the alerts on
+    JetStream -> the record worker -> /alerts rows of that garment's file
+    (layout), the rule, level, state and zone detect printed, each once.
+    Then the detect worker is killed with -9 and its durable consumer
+    deleted, so the next worker takes the whole partition again and sends
+    the three alerts again: the stream drops them by their Nats-Msg-Id and
+    nothing is stored twice."""
     with Run() as run:
         dev = "fever-01"
         k = fnv1a32(dev) % PARTS
@@ -439,23 +439,24 @@ def fever_through_fleet(layout):
         req.connect(events)
         wait_for(lambda: (consumers(srv).get("detect-p%d" % k) or {}).get("ack_floor", {})
                  .get("stream_seq", 0) > 3, 20, "frames at detect-p%d (/jsz)" % k)
-        thermometer(req, 38.4)
-        wait_for(lambda: len(printed_alerts(d, dev)) >= 1, 20, "detect raising G2")
-        thermometer(req, 36.8)
-        wait_for(lambda: len(printed_alerts(d, dev)) >= 2, 20, "detect clearing G2")
+        for n, celsius in enumerate((38.4, 39.0, 36.8)):
+            thermometer(req, celsius)
+            wait_for(lambda: len(printed_alerts(d, dev)) > n, 20,
+                     "detect's alert after %.1f C" % celsius)
         first = printed_alerts(d, dev)
         print("detect printed:", first)
-        check([a[0] for a in first] == ["G2", "G2"] and [a[2] for a in first] ==
-              ["raised", "cleared"], "alerts %s, want G2 raised and cleared" % first)
-        wait_for(lambda: len(alert_messages(run, srv.url, k, dev)) >= 2, 20,
+        check(first[0][:3] == ("G2", "L2", "raised") and first[1][1:3] == ("L3", "updated") and
+              first[2][2] == "cleared" and len(first) == 3,
+              "alerts %s, want G2 raised, updated to L3, cleared" % first)
+        wait_for(lambda: len(alert_messages(run, srv.url, k, dev)) >= 3, 20,
                  "the alerts in the stream")
         d.kill()
         check(d.wait(10) == -signal.SIGKILL, "detect not killed")
         p = run.run(["natscheck", "delete-consumer", srv.url, "DW", "detect-p%d" % k])
         check(p.returncode == 0, "delete-consumer: %s" % p.stderr)
         d2 = detector(run, srv.url, k)
-        wait_for(lambda: len(printed_alerts(d2, dev)) >= 2, 30,
-                 "the new worker raising both again")
+        wait_for(lambda: len(printed_alerts(d2, dev)) >= 3, 30,
+                 "the new worker raising them again")
         check(printed_alerts(d2, dev) == first, "the new worker printed %s, the first %s"
               % (printed_alerts(d2, dev), first))
         bridge_end(b)
@@ -469,13 +470,14 @@ def fever_through_fleet(layout):
         print("/alerts rows (%s layout):" % layout, rows)
         check([row[:4] for row in rows] == first, "/alerts %s, detect printed %s"
               % ([row[:4] for row in rows], first))
-        check(len(ids) == 2, "%d alert messages in the stream, want 2" % len(ids))
+        check(len(ids) == 3, "%d alert messages in the stream, want 3" % len(ids))
         check(all(row[4] == "none" for row in rows), "sides %s" % [row[4] for row in rows])
+        check(len({row[6] for row in rows}) == 1, "one alert, ids %s" % [row[6] for row in rows])
         m = re.search(r"alerts to JetStream: (\d+) published, (\d+) acked, (\d+) dropped",
                       d2.err_text())
         print("the new worker's alerts:", m.group(0) if m else None)
-        check(m and m.group(1) == m.group(2) == m.group(3) == "2",
-              "the new worker's 2 alerts not dropped as duplicates: %s" % d2.err_text()[-400:])
+        check(m and m.group(1) == m.group(2) == m.group(3) == "3",
+              "the new worker's 3 alerts not dropped as duplicates: %s" % d2.err_text()[-400:])
 
 
 @case(timeout=120)
