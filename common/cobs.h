@@ -15,3 +15,17 @@ ssize_t dw_cobs_encode(const uint8_t *in, size_t len, uint8_t *out, size_t cap);
  * -EBADMSG on a 0x00 inside or a code that runs past the end, -ENOBUFS if
  * out is too small. out may equal in (decoding never grows). */
 ssize_t dw_cobs_decode(const uint8_t *in, size_t len, uint8_t *out, size_t cap);
+
+/* How far dw_cobs_decode_block may write past the decoded bytes. */
+#define DW_COBS_SLACK 16
+
+/* Decodes one block that holds no 0x00 (a block as the delimiters cut it)
+ * from in into out: the same length and bytes as dw_cobs_decode, or
+ * -EBADMSG for a code that runs past the end. Faster: runs are copied in
+ * pieces of DW_COBS_SLACK bytes where there is room to read them, so it
+ * may read in up to in + readable (readable >= len: bytes after the block
+ * that are there to read) and write up to DW_COBS_SLACK bytes past the
+ * decoded length: out must hold len + DW_COBS_SLACK bytes and must not
+ * overlap in. A 0x00 in the block is not looked for (only one in a code's
+ * place is caught). */
+ssize_t dw_cobs_decode_block(const uint8_t *in, size_t len, size_t readable, uint8_t *out);

@@ -221,27 +221,33 @@ ssize_t dw_frame_encode(uint8_t type, uint32_t seq, uint64_t t_device_us,
     return n + 1;
 }
 
-int dw_frame_decode_block(uint8_t *block, size_t len, struct dw_frame *f)
+/* The checks on a decoded frame (n: what the COBS decoder returned), in
+ * the order that decides which error a block counts as when several apply. */
+static int check_raw(const uint8_t *raw, ssize_t n, struct dw_frame *f)
 {
-    ssize_t n = dw_cobs_decode(block, len, block, len);
     if (n < 0)
         return -EBADMSG;
     if ((size_t)n < DW_HDR_SIZE + DW_CRC_SIZE)
         return -EMSGSIZE;
-    size_t plen = dw_get_le16(block + 2);
+    size_t plen = dw_get_le16(raw + 2);
     if (plen > DW_MAX_PAYLOAD || (size_t)n != DW_HDR_SIZE + plen + DW_CRC_SIZE)
         return -EMSGSIZE;
-    if (dw_crc32c(block, DW_HDR_SIZE + plen) != dw_get_le32(block + DW_HDR_SIZE + plen))
+    if (dw_crc32c(raw, DW_HDR_SIZE + plen) != dw_get_le32(raw + DW_HDR_SIZE + plen))
         return -EILSEQ;
-    if (block[0] != DW_PROTO_VERSION || !dw_frame_type_name(block[1]))
+    if (raw[0] != DW_PROTO_VERSION || !dw_frame_type_name(raw[1]))
         return -EPROTO;
-    f->version = block[0];
-    f->type = block[1];
+    f->version = raw[0];
+    f->type = raw[1];
     f->len = (uint16_t)plen;
-    f->seq = dw_get_le32(block + 4);
-    f->t_device_us = dw_get_le64(block + 8);
-    f->payload = block + DW_HDR_SIZE;
+    f->seq = dw_get_le32(raw + 4);
+    f->t_device_us = dw_get_le64(raw + 8);
+    f->payload = raw + DW_HDR_SIZE;
     return 0;
+}
+
+int dw_frame_decode_block(uint8_t *block, size_t len, struct dw_frame *f)
+{
+    return check_raw(block, dw_cobs_decode(block, len, block, len), f);
 }
 
 void dw_decoder_init(struct dw_decoder *d, dw_frame_cb cb, void *user)
@@ -259,15 +265,14 @@ void dw_decoder_reset(struct dw_decoder *d)
     d->discarding = false;
 }
 
-static void finish_block(struct dw_decoder *d)
+/* Decodes one whole block (1 to DW_MAX_WIRE bytes, no 0x00) into d->raw,
+ * counts it and delivers it. readable: bytes from block on that may be
+ * read (the rest of the caller's input, or of d->buf). */
+static void finish_block(struct dw_decoder *d, const uint8_t *block, size_t len, size_t readable)
 {
     struct dw_frame f;
-    int r;
+    int r = check_raw(d->raw, dw_cobs_decode_block(block, len, readable, d->raw), &f);
 
-    if (d->fill == 0)
-        return;
-    r = dw_frame_decode_block(d->buf, d->fill, &f);
-    d->fill = 0;
     switch (r) {
     case 0:
         d->st.frames++;
@@ -281,34 +286,55 @@ static void finish_block(struct dw_decoder *d)
     }
 }
 
+/* Longer than any valid frame: dropped up to the next delimiter and
+ * counted once. */
+static void oversize(struct dw_decoder *d)
+{
+    d->st.length_errors++;
+    d->st.resyncs++;
+    d->fill = 0;
+    d->discarding = true;
+}
+
+/* The bytes of a block that the end of the input cut: kept for the next
+ * call, unless it grows too long. */
+static void keep(struct dw_decoder *d, const uint8_t *data, size_t run)
+{
+    if (d->discarding)
+        return;
+    if (d->fill + run > DW_MAX_WIRE) {
+        oversize(d);
+        return;
+    }
+    memcpy(d->buf + d->fill, data, run);
+    d->fill += run;
+}
+
 void dw_decoder_feed(struct dw_decoder *d, const uint8_t *data, size_t len)
 {
-    d->st.bytes += len;
-    while (len) {
-        const uint8_t *z = memchr(data, 0, len);
-        size_t run = z ? (size_t)(z - data) : len;
+    const uint8_t *end = data + len;
 
-        if (!d->discarding) {
-            if (d->fill + run > sizeof(d->buf)) {
-                /* Longer than any valid frame: drop it up to the next
-                 * delimiter and count it once. */
-                d->st.length_errors++;
-                d->st.resyncs++;
-                d->fill = 0;
-                d->discarding = true;
-            } else {
-                memcpy(d->buf + d->fill, data, run);
-                d->fill += run;
-            }
-        }
-        if (!z)
+    d->st.bytes += len;
+    while (data < end) {
+        const uint8_t *z = memchr(data, 0, (size_t)(end - data));
+        if (!z) {
+            keep(d, data, (size_t)(end - data));
             return;
-        if (d->discarding)
+        }
+        size_t run = (size_t)(z - data);
+        if (d->fill == 0 && !d->discarding && run <= DW_MAX_WIRE) {
+            /* A whole block in the input: decoded from where it is. */
+            if (run)
+                finish_block(d, data, run, (size_t)(end - data));
+        } else {
+            keep(d, data, run);
+            size_t n = d->discarding ? 0 : d->fill;
+            d->fill = 0;
             d->discarding = false;
-        else
-            finish_block(d);
-        data += run + 1;
-        len -= run + 1;
+            if (n)
+                finish_block(d, d->buf, n, sizeof(d->buf));
+        }
+        data = z + 1;
     }
 }
 

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "cobs.h"
 
 #define DW_PROTO_VERSION 1
 #define DW_HDR_SIZE 16
@@ -162,12 +163,17 @@ struct dw_decoder_stats {
 typedef void (*dw_frame_cb)(const struct dw_frame *f, void *user);
 
 struct dw_decoder {
-    uint8_t buf[DW_MAX_WIRE];
+    /* A block that the end of an input cut, kept for the next one (a block
+     * wholly inside an input is decoded from there). The slack lets the
+     * COBS decoder read in whole pieces (dw_cobs_decode_block). */
+    uint8_t buf[DW_MAX_WIRE + DW_COBS_SLACK];
     size_t fill;
     bool discarding;  /* overlong garbage: skip to the next delimiter */
     struct dw_decoder_stats st;
     dw_frame_cb cb;
     void *user;
+    /* The decoded frame, where a delivered frame's payload points. */
+    uint8_t raw[DW_MAX_WIRE + DW_COBS_SLACK];
 };
 
 void dw_decoder_init(struct dw_decoder *d, dw_frame_cb cb, void *user);

@@ -25,10 +25,12 @@ static void on_frame(const struct dw_frame *f, void *user)
     }
 }
 
-static double best_of(int reps, double (*fn)(void *), void *arg)
+static int reps = 5;
+
+static double best_of(int n, double (*fn)(void *), void *arg)
 {
     double best = 1e30;
-    for (int i = 0; i < reps; i++) {
+    for (int i = 0; i < n; i++) {
         double t = fn(arg);
         if (t < best)
             best = t;
@@ -93,7 +95,7 @@ static double run_crc_chosen(void *arg) { return run_crc(arg, dw_crc32c_update);
  * decoder uses on this CPU (the instruction where there is one). */
 static void report_crc(struct job *j, double mbps_cpy)
 {
-    double t_tab = best_of(5, run_crc_table, j), t_hw = best_of(5, run_crc_chosen, j);
+    double t_tab = best_of(reps, run_crc_table, j), t_hw = best_of(reps, run_crc_chosen, j);
     printf("crc32c %s: %.1f MB/s, table: %.1f MB/s, ratio %s/table: %.2f, %s/memcpy: %.4f\n",
            dw_crc32c_impl(), j->len / t_hw / 1e6, j->len / t_tab / 1e6, dw_crc32c_impl(),
            t_tab / t_hw, dw_crc32c_impl(), j->len / t_hw / 1e6 / mbps_cpy);
@@ -104,25 +106,29 @@ static const char *prog = "decode_bench";
 static void usage(void)
 {
     printf(
-"Usage: %s [--frames N]\n"
+"Usage: %s [--frames N] [--reps N]\n"
 "Decodes N 16-zone SAMPLE wire frames (default 200000), fed in 4096-byte\n"
 "reads, and copies the same bytes with memcpy; best of 5 each. Prints both\n"
 "rates, their ratio and a 'json:' line.\n"
 "\n"
 "      --frames N   frames to decode (default 200000)\n"
+"      --reps N     best of N instead of 5 (on a busy machine: a small\n"
+"                   --frames, which stays in the cache, and many reps)\n"
 "  -h, --help       this text\n"
 "  -V, --version    print the version\n", prog);
 }
 
 int main(int argc, char **argv)
 {
-    uint64_t frames = 200000;
+    uint64_t frames = 200000, n_reps = 5;
     const struct dw_bench_opt opts[] = {
         DW_BENCH_OPT_U64("frames", &frames, 1, 10000000),
+        DW_BENCH_OPT_U64("reps", &n_reps, 1, 100000),
         { 0 },
     };
 
     dw_bench_parse_args(prog, argc, argv, opts, usage);
+    reps = (int)n_reps;
     size_t nframes = (size_t)frames;
     struct dw_hello h;
     struct dw_sample s = { .n_zones = DW_DEFAULT_ZONES };
@@ -153,14 +159,14 @@ int main(int argc, char **argv)
 
     const char *hw = dw_crc32c_impl();
     dw_crc32c_select("table");
-    double t_dec_table = best_of(5, run_decode, &j);
+    double t_dec_table = best_of(reps, run_decode, &j);
     dw_crc32c_select(hw);
-    double t_dec = best_of(5, run_decode, &j);
+    double t_dec = best_of(reps, run_decode, &j);
     if (j.sink.frames != nframes) {
         fprintf(stderr, "decoded %llu of %zu frames\n", (unsigned long long)j.sink.frames, nframes);
         return 1;
     }
-    double t_cpy = best_of(5, run_memcpy, &j);
+    double t_cpy = best_of(reps, run_memcpy, &j);
     double fps = nframes / t_dec, mbps_dec = j.len / t_dec / 1e6, mbps_cpy = j.len / t_cpy / 1e6;
     printf("decode: %zu frames, %zu bytes (%.1f B/frame)\n", nframes, j.len, (double)j.len / nframes);
     printf("decode: %.0f frames/s, %.1f MB/s\n", fps, mbps_dec);

@@ -1,10 +1,12 @@
 /* COBS: the vectors of Cheshire & Baker / Wikipedia, canonical 254-byte
- * groups, round trips and every decode error. */
+ * groups, round trips and every decode error; the stream decoder's form
+ * (dw_cobs_decode_block) against the input on runs of every length. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include "cobs.h"
 #include "dwcmocka.h"
@@ -168,6 +170,69 @@ static void test_decode_errors(void **state)
     assert_int_equal(dw_cobs_encode(raw, sizeof(raw), out, 5), 5);
 }
 
+/* The stream decoder's form, dw_cobs_decode_block: inputs with runs of
+ * zeros of every length 0..40 (eight codes of 1 at a time) and non-zero
+ * runs of every length 0..300 (pieces of 16), each at the start, in the
+ * middle and at the end; the encoded block in a buffer of its exact size
+ * (nothing to read after it) and with bytes after it. Same length and
+ * bytes as the input. */
+static void check_block(const uint8_t *in, size_t n)
+{
+    uint8_t enc[700], out[700 + DW_COBS_SLACK];
+    ssize_t e = dw_cobs_encode(in, n, enc, sizeof(enc));
+    assert_true(e > 0);
+    uint8_t *exact = malloc((size_t)e);
+    assert_non_null(exact);
+    memcpy(exact, enc, (size_t)e);
+    for (int slack = 0; slack < 2; slack++) {
+        const uint8_t *src = slack ? enc : exact;
+        memset(out, 0xee, sizeof(out));
+        ssize_t d = dw_cobs_decode_block(src, (size_t)e, slack ? sizeof(enc) : (size_t)e, out);
+        assert_int_equal(d, (ssize_t)n);
+        assert_memory_equal(out, in, n);
+    }
+    free(exact);
+}
+
+static void test_decode_block(void **state)
+{
+    uint8_t in[400];
+    (void)state;
+    for (size_t zeros = 0; zeros <= 40; zeros++) {
+        for (size_t where = 0; where < 3; where++) {
+            size_t n = 0, before = where == 0 ? 0 : where == 1 ? 5 : 30;
+            for (size_t i = 0; i < before; i++)
+                in[n++] = (uint8_t)(1 + i);
+            memset(in + n, 0, zeros);
+            n += zeros;
+            for (size_t i = 0; where < 2 && i < 7; i++)
+                in[n++] = (uint8_t)(0x80 + i);
+            check_block(in, n);
+        }
+    }
+    for (size_t run = 0; run <= 300; run++) {
+        for (size_t where = 0; where < 3; where++) {
+            size_t n = 0;
+            if (where)
+                in[n++] = 0;
+            for (size_t i = 0; i < run; i++)
+                in[n++] = (uint8_t)(1 + i % 255);
+            if (where == 1)
+                in[n++] = 0, in[n++] = 9;
+            check_block(in, n);
+        }
+    }
+    /* errors: a code that runs past the end, at the end of what can be read */
+    static const uint8_t past_end[] = { 0x05, 0x11, 0x22 }, past_end2[] = { 0x02, 0x11, 0x03, 0x22 };
+    uint8_t out[32];
+    assert_int_equal(dw_cobs_decode_block(past_end, 3, 3, out), -EBADMSG);
+    assert_int_equal(dw_cobs_decode_block(past_end2, 4, 4, out), -EBADMSG);
+    static const uint8_t ones[] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 9 };
+    assert_int_equal(dw_cobs_decode_block(ones, 10, 10, out), -EBADMSG);
+    assert_int_equal(dw_cobs_decode_block(ones, 9, 9, out), 8);
+    assert_int_equal(dw_cobs_decode_block(ones, 8, 8, out), 7);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -176,6 +241,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_runs),
         cmocka_unit_test(test_in_place_decode),
         cmocka_unit_test(test_decode_errors),
+        cmocka_unit_test(test_decode_block),
     };
     return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

@@ -1,13 +1,16 @@
 /* The frame codec: payload round trips for every type, the streaming
  * decoder against every class of malformed input (each counted in the right
- * counter and never delivered), resynchronisation, and byte-at-a-time
- * feeding. */
+ * counter and never delivered), resynchronisation, byte-at-a-time
+ * feeding, and random streams cut at every position against a reference
+ * decoder. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "cobs.h"
 #include "crc32c.h"
@@ -742,6 +745,236 @@ static void test_resync(void **state)
     assert_int_equal(d.st.frames, 1);
 }
 
+/* ---- every split of random streams, against a byte-at-a-time reference -- */
+
+/* The decoder's contract written as plainly as possible: one byte at a
+ * time, a block of at most DW_MAX_WIRE bytes handed to
+ * dw_frame_decode_block at each delimiter, a longer one counted once and
+ * skipped up to the next delimiter. The streaming decoder must deliver the
+ * same frames and count the same, whatever pieces the bytes come in. */
+struct ref_decoder {
+    uint8_t buf[DW_MAX_WIRE];
+    size_t fill;
+    bool discarding;
+    struct dw_decoder_stats st;
+};
+
+struct frame_log {
+    size_t n;
+    struct {
+        uint8_t type;
+        uint16_t len;
+        uint32_t seq;
+        uint64_t t;
+        uint32_t digest; /* FNV-1a of the payload */
+    } f[256];
+};
+
+static void log_frame(const struct dw_frame *f, void *user)
+{
+    struct frame_log *l = user;
+    uint32_t h = 2166136261u;
+    assert_true(l->n < sizeof(l->f) / sizeof(l->f[0]));
+    for (size_t i = 0; i < f->len; i++)
+        h = (h ^ f->payload[i]) * 16777619u;
+    l->f[l->n].type = f->type;
+    l->f[l->n].len = f->len;
+    l->f[l->n].seq = f->seq;
+    l->f[l->n].t = f->t_device_us;
+    l->f[l->n].digest = h;
+    l->n++;
+}
+
+static void ref_block(struct ref_decoder *r, struct frame_log *l)
+{
+    struct dw_frame f;
+    if (r->fill == 0)
+        return;
+    int e = dw_frame_decode_block(r->buf, r->fill, &f);
+    r->fill = 0;
+    if (e == 0) {
+        r->st.frames++;
+        log_frame(&f, l);
+    } else if (e == -EBADMSG) {
+        r->st.cobs_errors++;
+    } else if (e == -EMSGSIZE) {
+        r->st.length_errors++;
+    } else if (e == -EILSEQ) {
+        r->st.crc_errors++;
+    } else {
+        r->st.version_errors++;
+    }
+}
+
+static void ref_feed(struct ref_decoder *r, struct frame_log *l, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        r->st.bytes++;
+        if (p[i] == 0) {
+            if (!r->discarding)
+                ref_block(r, l);
+            r->discarding = false;
+        } else if (r->discarding) {
+            continue;
+        } else if (r->fill == DW_MAX_WIRE) {
+            r->st.length_errors++;
+            r->st.resyncs++;
+            r->fill = 0;
+            r->discarding = true;
+        } else {
+            r->buf[r->fill++] = p[i];
+        }
+    }
+}
+
+static uint32_t rnd(uint32_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 17;
+    *s ^= *s << 5;
+    return *s;
+}
+
+/* A payload of n bytes: mostly zeros, mostly non-zero, or long non-zero
+ * runs (COBS codes of 0xff). */
+static void random_payload(uint32_t *s, uint8_t *p, size_t n)
+{
+    unsigned mode = rnd(s) % 3;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v = rnd(s);
+        if (mode == 0)
+            p[i] = v % 3 ? 0 : (uint8_t)v;
+        else if (mode == 1)
+            p[i] = v % 5 ? (uint8_t)(1 + v % 255) : 0;
+        else
+            p[i] = (uint8_t)(1 + v % 255);
+    }
+}
+
+/* Appends one piece: a good frame of any type and length, a damaged one,
+ * a cut one, garbage with and without zeros, an oversize block, a block of
+ * exactly DW_MAX_WIRE bytes, or extra delimiters. */
+static size_t random_piece(uint32_t *s, uint8_t *out, size_t cap, uint32_t seq)
+{
+    uint8_t p[DW_MAX_PAYLOAD];
+    static const uint16_t lens[] = { 0, 8, 90, 128, 254, 255, 1023, DW_MAX_PAYLOAD };
+    size_t plen = rnd(s) % 2 ? lens[rnd(s) % 8] : rnd(s) % (DW_MAX_PAYLOAD + 1);
+    unsigned what = rnd(s) % 16;
+    size_t n;
+
+    assert_true(cap >= DW_MAX_WIRE + 400);
+    if (what >= 14) { /* a block of about DW_MAX_WIRE bytes, delimited */
+        n = what == 15 ? DW_MAX_WIRE + 1 + rnd(s) % 300 : DW_MAX_WIRE - 1 + rnd(s) % 3;
+        out[0] = 0;
+        random_payload(s, out + 1, n);
+        for (size_t i = 1; i <= n; i++)
+            out[i] |= out[i] ? 0 : 0x42;
+        out[n + 1] = 0;
+        return n + 2;
+    }
+    if (what >= 12) { /* garbage, zeros among it */
+        n = rnd(s) % 300;
+        random_payload(s, out, n);
+        return n;
+    }
+    random_payload(s, p, plen);
+    if (what == 8) { /* CRC right, version or type unknown */
+        static uint8_t raw[DW_MAX_RAW];
+        uint8_t type = rnd(s) % 2 ? 0 : (uint8_t)(6 + rnd(s) % 250);
+        n = make_raw(raw, rnd(s) % 2 ? 2 : 1, type, (uint16_t)plen, seq, rnd(s), p, plen, 0);
+        return wire_of(raw, n, out, cap);
+    }
+    ssize_t w = dw_frame_encode((uint8_t)(1 + rnd(s) % 5), seq, (uint64_t)rnd(s) << 20 | rnd(s),
+                                p, plen, out, cap);
+    assert_true(w > 0);
+    n = (size_t)w;
+    if (what == 9) /* one byte damaged, a zero possibly among them */
+        out[rnd(s) % (n - 1)] ^= (uint8_t)(1 + rnd(s) % 255);
+    else if (what == 10) /* cut: no delimiter, the next piece is glued on */
+        n = rnd(s) % (n - 1);
+    else if (what == 11)
+        out[n++] = 0;
+    return n;
+}
+
+static size_t random_stream(uint32_t seed, uint8_t *out, size_t cap, size_t pieces)
+{
+    uint32_t s = seed;
+    size_t w = 0;
+    for (uint32_t i = 0; i < pieces && cap - w >= DW_MAX_WIRE + 400; i++)
+        w += random_piece(&s, out + w, cap - w, i);
+    return w;
+}
+
+/* Feeds the pieces, each from a buffer of its own exact size so that a
+ * read past a piece's end is a heap overflow (ASan, valgrind). */
+static void feed_copy(struct dw_decoder *d, const uint8_t *p, size_t n)
+{
+    uint8_t *c = malloc(n ? n : 1);
+    assert_non_null(c);
+    memcpy(c, p, n);
+    dw_decoder_feed(d, c, n);
+    free(c);
+}
+
+static void assert_same(const struct dw_decoder *d, const struct frame_log *got,
+                        const struct ref_decoder *r, const struct frame_log *want)
+{
+    assert_memory_equal(&d->st, &r->st, sizeof(r->st));
+    assert_int_equal(d->discarding, r->discarding);
+    if (!r->discarding)
+        assert_int_equal(d->fill, r->fill);
+    assert_int_equal(got->n, want->n);
+    assert_memory_equal(got->f, want->f, want->n * sizeof(want->f[0]));
+}
+
+static void test_every_split(void **state)
+{
+    static uint8_t stream[24000];
+    static struct frame_log want, got;
+    static struct ref_decoder ref;
+    static struct dw_decoder d;
+    struct dw_decoder_stats all = { 0 };
+    (void)state;
+
+    for (uint32_t seed = 1; seed <= 6; seed++) {
+        size_t len = random_stream(seed * 2654435761u, stream, sizeof(stream), seed < 4 ? 12 : 40);
+        memset(&ref, 0, sizeof(ref));
+        memset(&want, 0, sizeof(want));
+        ref_feed(&ref, &want, stream, len);
+        assert_true(want.n > 0);
+        all.frames += ref.st.frames;
+        all.crc_errors += ref.st.crc_errors;
+        all.length_errors += ref.st.length_errors;
+        all.cobs_errors += ref.st.cobs_errors;
+        all.version_errors += ref.st.version_errors;
+        all.resyncs += ref.st.resyncs;
+        /* whole, then in two pieces at every position */
+        for (size_t cut = 0; cut <= len; cut += seed < 4 ? 1 : 7) {
+            memset(&got, 0, sizeof(got));
+            dw_decoder_init(&d, log_frame, &got);
+            feed_copy(&d, stream, cut);
+            feed_copy(&d, stream + cut, len - cut);
+            assert_same(&d, &got, &ref, &want);
+        }
+        /* in reads of k bytes, k = 1 .. 130, and of a changing size */
+        uint32_t sizes = seed;
+        for (size_t k = 1; k <= 131; k++) {
+            memset(&got, 0, sizeof(got));
+            dw_decoder_init(&d, log_frame, &got);
+            for (size_t i = 0, m = k; i < len; i += m) {
+                if (k == 131)
+                    m = 1 + rnd(&sizes) % 2000;
+                feed_copy(&d, stream + i, m < len - i ? m : len - i);
+            }
+            assert_same(&d, &got, &ref, &want);
+        }
+    }
+    /* the streams hold every class of error */
+    assert_true(all.crc_errors && all.length_errors && all.cobs_errors && all.version_errors);
+    assert_true(all.resyncs && all.frames > 40);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -761,6 +994,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_event_rejects),
         cmocka_unit_test(test_byte_at_a_time),
         cmocka_unit_test(test_resync),
+        cmocka_unit_test(test_every_split),
     };
     return dw_cmocka_run(tests, NULL, NULL, argc, argv);
 }

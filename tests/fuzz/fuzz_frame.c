@@ -8,7 +8,9 @@
  *    (version 1, known type, length within bounds);
  *  - a payload that parses packs back to the same bytes (reserved bytes
  *    aside);
- *  - COBS of the input decodes back to the input;
+ *  - COBS of the input decodes back to the input, and every block between
+ *    zeros decodes the same with the stream decoder's COBS as with the
+ *    plain one;
  *  - the input itself, taken as a payload of each type (the CRC would keep
  *    random bytes away from the parsers otherwise), parses safely and a
  *    valid one packs back to the same bytes.
@@ -124,6 +126,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                   .len = (uint16_t)size, .payload = data };
             check_payload(&f);
         }
+    }
+
+    /* The stream decoder's COBS (whole pieces, reads up to the end of the
+     * input) against the plain one, on every block the zeros cut. */
+    for (size_t at = 0; at < size;) {
+        static uint8_t fast[4096 + DW_COBS_SLACK], plain[4096];
+        const uint8_t *z = memchr(data + at, 0, size - at);
+        size_t n = z ? (size_t)(z - data) - at : size - at;
+        if (n && n <= 4096) {
+            ssize_t f = dw_cobs_decode_block(data + at, n, size - at, fast);
+            ssize_t p = dw_cobs_decode(data + at, n, plain, sizeof(plain));
+            CHECK(f == p && (f < 0 || !memcmp(fast, plain, (size_t)f)));
+        }
+        at += n + 1;
     }
 
     /* COBS round trip of the input itself. */
