@@ -437,9 +437,9 @@ def tls():
     a throwaway CA): a bridge and a record worker given the CA over tls://
     carry a garment's frames into the worker's file, each once (h5py), on
     a TLS connection (/connz). Refused, each with exit 1 and its reason in
-    a few seconds (no hang, no plain text): a bridge without the CA, with
-    another CA, with a certificate for another name; a bridge asking for
-    TLS from a server without it; a plain-text client."""
+    a few seconds (no hang, no plain text): a bridge without the CA (tls://
+    or nats://), with another CA, with a certificate for another name; a
+    bridge asking for TLS from a server without it; a plain-text client."""
     with Run() as run:
         ca, other_ca = make_ca(run, "ca"), make_ca(run, "other-ca")
         srv = NatsServer(run, "tls", tls=server_cert(run, "server", ca))
@@ -451,6 +451,9 @@ def tls():
         misnamed.wait_ready()
         sub = ["--sub", run.ep("nothing")]
         refused(run, ["--nats", srv.url, *sub], "cannot connect", "SSL handshake error",
+                "unable to get local issuer certificate")
+        # nats:// to a server that requires TLS: TLS all the same, not plain text
+        refused(run, ["--nats", srv.url.replace("tls:", "nats:"), *sub], "SSL handshake error",
                 "unable to get local issuer certificate")
         refused(run, ["--nats", srv.url, "--tls-ca", other_ca[0], *sub], "SSL handshake error",
                 "unable to get local issuer certificate")
