@@ -110,7 +110,8 @@ static void usage(void)
 "\n"
 "Prints 'nats: URL' once connected and subscribed, and at the end a line\n"
 "'bridged: published=N acked=N ...' with its counters; exits 1 when\n"
-"messages are still unacked after --drain-timeout.\n");
+"messages are still unacked after --drain-timeout or the server refused\n"
+"some (denied: this user may not publish their subjects).\n");
 }
 
 static uint64_t num_arg(const char *opt, uint64_t min, uint64_t max)
@@ -270,7 +271,8 @@ static void publish(struct bridge *b, struct bdev *d, const char *kind, const ch
     char subject[DW_TOPIC_MAX + 32];
     int r;
     dw_nats_subject(subject, sizeof(subject), d->part, kind, d->sub.id);
-    if ((r = dw_jspub_send(b->pub, subject, msg_id, data, len, &stop)) < 0)
+    /* -EACCES: the server refuses this hub the subject, said and counted */
+    if ((r = dw_jspub_send(b->pub, subject, msg_id, data, len, &stop)) < 0 && r != -EACCES)
         fail(b, r, subject);
 }
 
@@ -374,10 +376,11 @@ static int counters_json(struct bridge *b, char *buf, size_t cap)
         ",\"duplicates\":%" PRIu64 ",\"retried\":%" PRIu64 ",\"stalls\":%" PRIu64
         ",\"pending\":%" PRIu64 ",\"frames\":%" PRIu64 ",\"batches\":%" PRIu64
         ",\"events\":%" PRIu64 ",\"stats\":%" PRIu64 ",\"alerts\":%" PRIu64
-        ",\"gaps\":%" PRIu64 ",\"resumed\":%" PRIu64 ",\"refused\":%" PRIu64 "}",
+        ",\"gaps\":%" PRIu64 ",\"resumed\":%" PRIu64 ",\"refused\":%" PRIu64
+        ",\"denied\":%" PRIu64 "}",
         b->c.name, c.published, c.acked, c.duplicates, c.retried, c.stalls, c.pending,
         b->frames, b->batches, b->events, b->stats, b->alerts, b->gaps, b->resumed,
-        b->refused);
+        b->refused, c.denied);
 }
 
 static void send_stats(struct bridge *b)
@@ -494,10 +497,13 @@ static int finish(struct bridge *b)
     if (r < 0)
         dw_err("%" PRIu64 " message(s) not acked after %" PRIu64 " ms: not known to be stored",
                c.pending, b->c.drain_ms);
+    if (c.denied)
+        dw_err("%" PRIu64 " message(s) refused by the NATS server (this user's permissions): "
+               "not stored", c.denied);
     if (counters_json(b, json, sizeof(json)) > 0)
         printf(DW_LINE_BRIDGED "%s\n", json);
     fflush(stdout);
-    return r < 0 || b->fatal ? DW_EXIT_FAILURE : DW_EXIT_OK;
+    return r < 0 || c.denied || b->fatal ? DW_EXIT_FAILURE : DW_EXIT_OK;
 }
 
 static int run(struct bridge *b)

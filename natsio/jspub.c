@@ -15,16 +15,20 @@
 #define STALL_WAIT_MS 200
 #define SECRET_MAX 16384
 #define MAX_SERVERS 32
+/* subjects the server refused at most (a hub's permissions: docs/security.md) */
+#define DENIED_MAX 256
 
 struct dw_jspub {
     natsOptions *opts;
     natsConnection *nc;
     jsCtx *js;
     int64_t ack_wait_ms;
-    pthread_mutex_t lock; /* the retry list */
+    pthread_mutex_t lock; /* the retry list and the refused subjects */
     natsMsg **retry;
     size_t n_retry, cap_retry;
-    uint64_t published, acked, duplicates, retried, stalls, inflight; /* __atomic */
+    char *denied[DENIED_MAX]; /* subjects the server refused this user */
+    size_t n_denied;
+    uint64_t published, acked, duplicates, retried, stalls, inflight, denied_msgs; /* __atomic */
     bool failing;         /* __atomic: the last ack was a failure */
 };
 
@@ -59,6 +63,75 @@ static bool keep_for_retry(struct dw_jspub *p, natsMsg *m)
     return ok;
 }
 
+/* Whether the server refused a publish on subject (its permissions). */
+static bool is_denied(struct dw_jspub *p, const char *subject)
+{
+    bool yes = false;
+    pthread_mutex_lock(&p->lock);
+    for (size_t i = 0; i < p->n_denied && !yes; i++)
+        yes = strcmp(p->denied[i], subject) == 0;
+    pthread_mutex_unlock(&p->lock);
+    return yes;
+}
+
+/* A message on a refused subject: dropped and counted, as no resend can
+ * mend a permission (the first refusal was logged with the server's words). */
+static bool drop_if_denied(struct dw_jspub *p, natsMsg *m)
+{
+    if (!is_denied(p, natsMsg_GetSubject(m)))
+        return false;
+    add(&p->denied_msgs, 1);
+    natsMsg_Destroy(m);
+    return true;
+}
+
+/* "Permissions Violation for Publish to "SUBJECT"": SUBJECT remembered
+ * (true the first time), so that its messages are dropped and counted
+ * rather than sent again for ever. */
+static bool remember_denied(struct dw_jspub *p, const char *text)
+{
+    const char *at = strstr(text, "Publish to ");
+    char subject[512];
+    bool added = false;
+    size_t n;
+
+    if (!at)
+        return false;
+    at += strlen("Publish to ");
+    at += *at == '"';
+    n = strcspn(at, "\" \t");
+    if (!n || n >= sizeof(subject))
+        return false;
+    memcpy(subject, at, n);
+    subject[n] = 0;
+    if (is_denied(p, subject))
+        return false;
+    pthread_mutex_lock(&p->lock);
+    if (p->n_denied < DENIED_MAX && (p->denied[p->n_denied] = strdup(subject))) {
+        p->n_denied++;
+        added = true;
+    }
+    pthread_mutex_unlock(&p->lock);
+    return added;
+}
+
+/* Asynchronous errors from the server: a refused publish is this hub's
+ * permissions at work (docs/security.md), said once per subject. */
+static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err,
+                           void *closure)
+{
+    struct dw_jspub *p = closure;
+    const char *text = nats_GetLastError(NULL);
+
+    if (!text || !*text)
+        text = natsStatus_GetText(err);
+    if (err != NATS_NOT_PERMITTED)
+        dw_warn("NATS server: %s", text);
+    else if (remember_denied(p, text))
+        dw_err("the NATS server refuses this user's publish (%s): the subject's messages are "
+               "dropped and counted as denied (docs/security.md)", text);
+}
+
 static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
 {
     struct dw_jspub *p = closure;
@@ -73,10 +146,13 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
         const char *why = pae && pae->ErrText ? pae->ErrText
                                               : natsStatus_GetText(pae ? pae->Err : NATS_ERR);
         /* once per streak of failures, not per message */
-        if (!__atomic_exchange_n(&p->failing, true, __ATOMIC_RELAXED))
+        if (!is_denied(p, natsMsg_GetSubject(msg)) &&
+            !__atomic_exchange_n(&p->failing, true, __ATOMIC_RELAXED))
             dw_warn("publishes not acked (%s): sending them again with the same ids", why);
         dw_debug("publish on %s failed (%s): sent again", natsMsg_GetSubject(msg), why);
-        if (!keep_for_retry(p, msg)) {
+        if (drop_if_denied(p, msg)) {
+            /* counted: the server refuses the subject */
+        } else if (!keep_for_retry(p, msg)) {
             dw_err("out of memory: a message on %s is lost", natsMsg_GetSubject(msg));
             natsMsg_Destroy(msg);
         }
@@ -95,6 +171,17 @@ static void on_reconnected(natsConnection *nc, void *closure)
     char url[256] = "";
     natsConnection_GetConnectedUrl(nc, url, sizeof(url));
     dw_info("NATS connection back (%s)", url);
+}
+
+const char *dw_nats_why(natsStatus s)
+{
+    const char *text = nats_GetLastError(NULL), *end;
+    if (!text || !*text)
+        return natsStatus_GetText(s);
+    /* without libnats' "(conn.c:733): " */
+    if (text[0] == '(' && (end = strstr(text, "): ")))
+        text = end + 3;
+    return text;
 }
 
 /* --user-file: "USER:PASSWORD" on the first line of a 0600 file. */
@@ -136,12 +223,15 @@ static natsStatus set_auth(natsOptions *o, const struct dw_jspub_config *c, char
     }
     if (s == NATS_OK && c->user_file)
         s = set_user(o, c->user_file, why, cap);
-    if (s == NATS_OK && c->tls_ca) {
+    /* tls:// alone would be plain text to a server that offers no TLS
+     * (libnats goes by the server): it asks for TLS, checked against the
+     * system's CAs when no --tls-ca is given */
+    if (s == NATS_OK && (c->tls_ca || strcasestr(c->url, "tls://"))) {
         s = natsOptions_SetSecure(o, true);
-        if (s == NATS_OK)
+        if (s == NATS_OK && c->tls_ca)
             s = natsOptions_LoadCATrustedCertificates(o, c->tls_ca);
         if (s != NATS_OK)
-            snprintf(why, cap, "%s: %s", c->tls_ca, nats_GetLastError(NULL));
+            snprintf(why, cap, "%s: %s", c->tls_ca ? c->tls_ca : "TLS", dw_nats_why(s));
     }
     return s;
 }
@@ -205,8 +295,12 @@ struct dw_jspub *dw_jspub_open(const struct dw_jspub_config *c, char *why, size_
     p->ack_wait_ms = c->ack_wait_ms;
     if ((s = dw_nats_options(&p->opts, c, why, cap)) != NATS_OK)
         goto out;
+    if ((s = natsOptions_SetErrorHandler(p->opts, on_async_error, p)) != NATS_OK) {
+        snprintf(why, cap, "NATS options: %s", natsStatus_GetText(s));
+        goto out;
+    }
     if ((s = natsConnection_Connect(&p->nc, p->opts)) != NATS_OK) {
-        snprintf(why, cap, "cannot connect to %s: %s", c->url, natsStatus_GetText(s));
+        snprintf(why, cap, "cannot connect to %s: %s", c->url, dw_nats_why(s));
         goto out;
     }
     jsOptions_Init(&jo);
@@ -251,7 +345,7 @@ int dw_jspub_stream(struct dw_jspub *p, const char *stream, int replicas, bool c
     cfg.Storage = js_FileStorage;
     cfg.Replicas = replicas;
     if ((s = js_AddStream(&si, p->js, &cfg, NULL, &jerr)) != NATS_OK) {
-        snprintf(why, cap, "cannot create stream %s: %s (%d)", stream, nats_GetLastError(NULL),
+        snprintf(why, cap, "cannot create stream %s: %s (%d)", stream, dw_nats_why(s),
                  (int)jerr);
         return -EIO;
     }
@@ -284,6 +378,10 @@ int dw_jspub_send(struct dw_jspub *p, const char *subject, const char *msg_id,
     bool stalled = false;
     int r;
 
+    if (is_denied(p, subject)) {
+        add(&p->denied_msgs, 1);
+        return -EACCES;
+    }
     if (len > INT32_MAX || natsMsg_Create(&m, subject, NULL, data, (int)len) != NATS_OK)
         return -ENOMEM;
     if (natsMsgHeader_Set(m, "Nats-Msg-Id", msg_id) != NATS_OK) {
@@ -319,7 +417,10 @@ size_t dw_jspub_retry(struct dw_jspub *p)
     p->n_retry = p->cap_retry = 0;
     pthread_mutex_unlock(&p->lock);
     for (i = 0; i < n; i++) {
-        int r = hand_over(p, &list[i]);
+        int r;
+        if (drop_if_denied(p, list[i]))
+            continue;
+        r = hand_over(p, &list[i]);
         if (r == -EAGAIN) {
             /* the window is full: a stall as much as a new message's */
             add(&p->stalls, 1);
@@ -383,6 +484,7 @@ void dw_jspub_counters(struct dw_jspub *p, struct dw_jspub_counters *out)
     out->duplicates = get(&p->duplicates);
     out->retried = get(&p->retried);
     out->stalls = get(&p->stalls);
+    out->denied = get(&p->denied_msgs);
 }
 
 int dw_jspub_finish(struct dw_jspub *p, int64_t timeout_ms)
@@ -415,6 +517,8 @@ void dw_jspub_close(struct dw_jspub *p)
     for (size_t i = 0; i < p->n_retry; i++)
         natsMsg_Destroy(p->retry[i]);
     free(p->retry);
+    for (size_t i = 0; i < p->n_denied; i++)
+        free(p->denied[i]);
     pthread_mutex_destroy(&p->lock);
     free(p);
 }

@@ -2,8 +2,10 @@
  * (docs/operations.md): asynchronous publishes in a bounded window
  * (jsOptions.PublishAsync.MaxPending), each with its Nats-Msg-Id, so the
  * stream drops what is sent twice; a publish that fails or whose ack does
- * not come in time is sent again with the same id, never dropped; a full
- * window is back-pressure: the send waits. libnats stays behind this
+ * not come in time is sent again with the same id, never dropped (but
+ * for a subject the server refuses this user: dropped and counted, see
+ * dw_jspub_send); a full window is back-pressure: the send waits.
+ * libnats stays behind this
  * header (struct dw_jspub is opaque). */
 #pragma once
 #include <signal.h>
@@ -15,7 +17,8 @@ struct dw_jspub_config {
     const char *url;        /* nats://HOST:PORT[,...] or tls:// */
     const char *creds;      /* a NATS .creds file (JWT and nkey seed), or NULL */
     const char *user_file;  /* "USER:PASSWORD" on its first line, or NULL */
-    const char *tls_ca;     /* CA certificates: TLS required, or NULL */
+    const char *tls_ca;     /* CA certificates: TLS required, or NULL (a tls:// url
+                             * requires it too, with the system's CAs) */
     const char *domain;     /* JetStream domain (a leaf hub's own), or NULL */
     const char *name;       /* connection name the server shows */
     int64_t max_pending;    /* publishes awaiting their ack at most */
@@ -29,6 +32,7 @@ struct dw_jspub_counters {
     uint64_t retried;    /* sends again after a failure or a late ack */
     uint64_t stalls;     /* sends that waited for room in the window */
     uint64_t pending;    /* handed over, not acked yet */
+    uint64_t denied;     /* dropped: the server refuses their subject (permissions) */
 };
 
 struct dw_jspub;
@@ -43,7 +47,10 @@ int dw_jspub_stream(struct dw_jspub *p, const char *stream, int replicas, bool c
 /* Publishes data on subject with msg_id. Waits while the window is full
  * (back-pressure) until there is room or *stop is set; a message not
  * handed over then is queued and sent again by dw_jspub_retry. 0, or
- * -errno for a failure that no resend can mend. */
+ * -errno for a failure that no resend can mend: -EACCES when the server
+ * has refused a publish on subject (its permissions for this user), once
+ * logged with the server's words; such messages, and those on the subject
+ * still waiting for their ack, are dropped and counted as denied. */
 int dw_jspub_send(struct dw_jspub *p, const char *subject, const char *msg_id,
                   const void *data, size_t len, volatile sig_atomic_t *stop);
 /* Sends again what failed, with the same ids, as long as the window takes

@@ -181,7 +181,7 @@ struct dw_jssub *dw_jssub_open(const struct dw_jssub_config *c, char *why, size_
     if (dw_nats_options(&s->opts, c->conn, why, cap) != NATS_OK)
         goto fail;
     if ((st = natsConnection_Connect(&s->nc, s->opts)) != NATS_OK) {
-        snprintf(why, cap, "cannot connect to %s: %s", c->conn->url, natsStatus_GetText(st));
+        snprintf(why, cap, "cannot connect to %s: %s", c->conn->url, dw_nats_why(st));
         goto fail;
     }
     if ((st = natsConnection_JetStream(&s->js, s->nc, NULL)) != NATS_OK) {

@@ -10,3 +10,6 @@
  * status with a one-line reason in why (*out may need destroying). */
 natsStatus dw_nats_options(natsOptions **out, const struct dw_jspub_config *c, char *why,
                            size_t cap);
+/* Why a libnats call failed: the library's last error text (an SSL
+ * handshake's reason, say), else the status's own. */
+const char *dw_nats_why(natsStatus s);

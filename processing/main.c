@@ -399,8 +399,17 @@ static int receive_loop(struct app *a, void *sub)
 static bool alerts_stored(struct app *a)
 {
     struct dw_jspub_counters c;
+    bool done;
     dw_jspub_counters(a->jspub, &c);
-    return c.pending == 0 || dw_jspub_finish(a->jspub, NATS_ALERT_WAIT_MS) == 0;
+    done = c.pending == 0 || dw_jspub_finish(a->jspub, NATS_ALERT_WAIT_MS) == 0;
+    /* an alert the server refused this user (its permissions) is not
+     * stored: the input stays un-acked and the worker stops */
+    dw_jspub_counters(a->jspub, &c);
+    if (c.denied) {
+        a->nats_failed = -EACCES;
+        return false;
+    }
+    return done;
 }
 
 /* --nats: fetch, process, ack once the alerts are stored; ZeroMQ's --sub
@@ -499,8 +508,9 @@ static int nats_close(struct app *a)
         struct dw_jspub_counters pc;
         dw_jspub_counters(a->jspub, &pc);
         dw_info("alerts to JetStream: %" PRIu64 " published, %" PRIu64 " acked, %" PRIu64
-                " dropped by the stream as duplicates, %" PRIu64 " sent again", pc.published,
-                pc.acked, pc.duplicates, pc.retried);
+                " dropped by the stream as duplicates, %" PRIu64 " sent again, %" PRIu64
+                " refused by the server", pc.published, pc.acked, pc.duplicates, pc.retried,
+                pc.denied);
     }
     if (a->js) {
         dw_jssub_counters(a->js, &c);

@@ -11,7 +11,7 @@
 # writes the certificates of the security-zcert test (only it).
 # chromium-driver and python3-selenium drive the web page in tests/web;
 # libmicrohttpd-dev is ductwatch-web's HTTP library (so a build needs it);
-# openssl makes the TLS test's certificate.
+# openssl makes the certificates of the TLS tests (web-api's tls case, nats-tls).
 # libnats-dev is ductwatch-bridge's NATS client (the bridge is built where it
 # is found); nats-server is the real JetStream server tests/nats starts.
 set -euo pipefail

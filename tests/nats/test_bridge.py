@@ -8,20 +8,28 @@ killed with -9 and restarted resumes without loss or repeat, and what it
 sends again is dropped by the stream for its Nats-Msg-Id; a 3-server
 cluster (replicas 3) loses a server and the stream goes on; a leaf hub
 with its own JetStream domain holds the data while the fleet is away and
-the fleet's stream sources all of it afterwards."""
+the fleet's stream sources all of it afterwards. Security: a server that
+requires TLS (a throwaway CA made with openssl) carries a garment through
+a bridge and a record worker given the CA, and refuses the bridge without
+it, with another CA, or a plain-text client; a hub's user may publish only
+its own devices' subjects, and the bridge says so when the server refuses
+one."""
 import json
 import os
 import random
 import re
 import signal
+import socket
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import dwtest  # noqa: E402
-from dwtest import HELLO, SAMPLE, Run, case, check, wait_for  # noqa: E402
+from dwtest import HELLO, SAMPLE, Run, case, check, fail, wait_for  # noqa: E402
 from dwtest.garment import acquire, check_samples, summary, testgarment  # noqa: E402
-from dwtest.natsrv import NatsServer, batch_frames, cluster, dump, fnv1a32, free_port  # noqa: E402
+from dwtest.natsrv import (NatsServer, batch_frames, cluster, dump, fnv1a32, free_port,  # noqa: E402
+                           make_ca, server_cert)
+from dwtest.record import Recorder  # noqa: E402
 from dwtest.stream import parse_frame_body  # noqa: E402
 
 PARTS = 4
@@ -185,7 +193,8 @@ def usage_and_credentials():
         with open(pw, "w") as f:
             f.write("hub1:wrong-one\n")
         p = run.run(["ductwatch-bridge", "--nats", srv.url, "--sub", pub, "--user-file", pw])
-        check(p.returncode == 1 and "cannot connect" in p.stderr,
+        check(p.returncode == 1 and "cannot connect" in p.stderr
+              and "Authorization Violation" in p.stderr,
               "a wrong password: exit %d, %r" % (p.returncode, p.stderr))
         with open(pw, "w") as f:
             f.write("hub1:right-one\n")
@@ -367,6 +376,168 @@ def leaf_link_cut():
         check(c["pending"] == 0 and c["acked"] == c["published"], "unacked: %s" % c)
         check_once(stored(run, hub.url), "tg-l1", sent)
         check_once(stored(run, fleet.url, "FLEET"), "tg-l1", sent)
+
+
+def refused(run, argv, *pats):
+    """A bridge that must not connect: exit 1 within 15 s (no hang), its
+    one-line reason matching every pattern."""
+    t = time.monotonic()
+    p = run.run(["ductwatch-bridge", "--drain-timeout", "0", *argv], timeout=30)
+    took = time.monotonic() - t
+    print("refused in %.1f s: %s" % (took, p.stderr.strip()))
+    check(p.returncode == 1 and "nats: " not in p.stdout,
+          "%s: exit %d, stdout %r" % (argv, p.returncode, p.stdout))
+    for pat in pats:
+        check(re.search(pat, p.stderr), "%s: %r does not say %r" % (argv, p.stderr, pat))
+    check(took < 15, "refused only after %.1f s" % took)
+
+
+def plain_text_refused(srv):
+    """A client that speaks plain text to srv: the server's INFO asks for
+    TLS, and CONNECT and PING in plain text get no PONG: it closes."""
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+        f = s.makefile("rb")
+        info = f.readline()
+        check(info.startswith(b"INFO ") and json.loads(info[5:]).get("tls_required") is True,
+              "INFO without tls_required: %r" % info[:200])
+        s.sendall(b'CONNECT {"verbose":false,"pedantic":false}\r\nPING\r\n')
+        rest = b""
+        try:
+            while True:
+                b = s.recv(4096)
+                if not b:
+                    break
+                rest += b
+        except socket.timeout:
+            fail("the server kept a plain-text client open 10 s")
+        check(b"PONG" not in rest, "a plain-text client got %r" % rest[:200])
+
+
+def recorded_rows(d, writing=False):
+    """The device seqs of /frames over every session file in d (h5py);
+    writing: a file the recorder has not opened for readers yet counts as
+    empty."""
+    import h5py
+    seqs = []
+    for name in sorted(os.listdir(d)):
+        if not name.endswith(".h5"):
+            continue
+        try:
+            with h5py.File(os.path.join(d, name), "r", libver="latest", swmr=True) as f:
+                seqs += [int(x) for x in f["frames/device_seq"][:]]
+        except (OSError, KeyError):
+            if not writing:
+                raise
+    return seqs
+
+
+@case(timeout=90)
+def tls():
+    """A nats-server that requires TLS (its certificate for 127.0.0.1 from
+    a throwaway CA): a bridge and a record worker given the CA over tls://
+    carry a garment's frames into the worker's file, each once (h5py), on
+    a TLS connection (/connz). Refused, each with exit 1 and its reason in
+    a few seconds (no hang, no plain text): a bridge without the CA (tls://
+    or nats://), with another CA, with a certificate for another name; a
+    bridge asking for TLS from a server without it; a plain-text client."""
+    with Run() as run:
+        ca, other_ca = make_ca(run, "ca"), make_ca(run, "other-ca")
+        srv = NatsServer(run, "tls", tls=server_cert(run, "server", ca))
+        srv.wait_ready()
+        plain = NatsServer(run, "plain")
+        plain.wait_ready()
+        misnamed = NatsServer(run, "misnamed", tls=server_cert(run, "misnamed", ca,
+                                                                "DNS:elsewhere.example"))
+        misnamed.wait_ready()
+        sub = ["--sub", run.ep("nothing")]
+        refused(run, ["--nats", srv.url, *sub], "cannot connect", "SSL handshake error",
+                "unable to get local issuer certificate")
+        # nats:// to a server that requires TLS: TLS all the same, not plain text
+        refused(run, ["--nats", srv.url.replace("tls:", "nats:"), *sub], "SSL handshake error",
+                "unable to get local issuer certificate")
+        refused(run, ["--nats", srv.url, "--tls-ca", other_ca[0], *sub], "SSL handshake error",
+                "unable to get local issuer certificate")
+        refused(run, ["--nats", misnamed.url, "--tls-ca", ca[0], *sub], "IP address mismatch")
+        refused(run, ["--nats", plain.url.replace("nats:", "tls:"), *sub],
+                "Secure Connection not available")
+        refused(run, ["--nats", plain.url, "--tls-ca", ca[0], *sub],
+                "Secure Connection not available")
+        plain_text_refused(srv)
+
+        g, a, pub = garment(run, "tg-t1", "--frames", "300", "--rate", "100")
+        b = bridge(run, [srv.url], [pub], "--tls-ca", ca[0])
+        k = fnv1a32("tg-t1") % PARTS
+        rec = Recorder(run, [], dir=run.path("rec"),
+                       extra=["--nats", srv.url, "--partition", str(k), "--tls-ca", ca[0],
+                              "--layout", "session"])
+        check(rec.p.expect("nats: ", timeout=20).startswith(srv.url), "record's nats: line")
+        conns = (srv.monitor("/connz") or {}).get("connections") or []
+        print("connections:", [(c.get("name"), c.get("tls_version")) for c in conns])
+        check(len(conns) == 2 and all(c.get("tls_version") for c in conns),
+              "not every connection is TLS: %s" % conns)
+        sent = summary(g)["samples"]
+        wait_for(lambda: len(recorded_rows(run.path("rec"), True)) >= sent, 40,
+                 "the record worker's file holds the %d samples" % sent, step=0.3)
+        c = bridged(b)
+        check(c["pending"] == 0 and c["acked"] == c["published"], "unacked: %s" % c)
+        check(rec.stop() == 0, "record exit: %s" % rec.err[-400:])
+        seqs = recorded_rows(run.path("rec"))
+        print("%d samples sent, %d rows recorded (device seq %d..%d)"
+              % (sent, len(seqs), min(seqs), max(seqs)))
+        check(len(seqs) == sent and len(set(seqs)) == sent and max(seqs) - min(seqs) == sent - 1,
+              "%d rows for %d samples, %d distinct" % (len(seqs), sent, len(set(seqs))))
+
+
+HUB_ACL = ('{ user: %s, password: "%s-pw", permissions: { publish: { allow: ['
+           '"dw.p.*.*.%s", "$JS.API.STREAM.INFO.DW", "$JS.API.STREAM.MSG.GET.DW", '
+           '"dw.bridge.%s.stats"] } } }\n')
+
+
+@case(timeout=90)
+def hub_permissions():
+    """Each hub's NATS user may publish only its own devices' subjects
+    (docs/security.md). hub1's bridge carries its garment tg-p1 and a
+    garment of hub2's, tg-p2: the server refuses tg-p2's subjects, the
+    bridge says so once per subject with the server's words, stores none
+    of tg-p2 and all of tg-p1 once, counts the refused messages (denied)
+    and exits 1; hub1 cannot create the stream either."""
+    with Run() as run:
+        srv = NatsServer(run, "acl", extra=(
+            "authorization { users: [\n"
+            '  { user: admin, password: "admin-pw" }\n  ' + HUB_ACL % ("hub1", "hub1", "tg-p1", "hub1")
+            + "  " + HUB_ACL % ("hub2", "hub2", "tg-p2", "hub2") + "] }\n"))
+        srv.wait_ready()
+        admin = "nats://admin:admin-pw@127.0.0.1:%d" % srv.port
+        pw = run.path("hub1.pass")
+        with open(pw, "w") as f:
+            f.write("hub1:hub1-pw\n")
+        os.chmod(pw, 0o600)
+        refused(run, ["--nats", srv.url, "--user-file", pw, "--create-stream", "--sub",
+                      run.ep("nothing")], "cannot create stream DW")
+        bridged(bridge(run, [admin], [run.ep("nothing")]))  # the stream, made by the fleet's admin
+        g1, _, pub1 = garment(run, "tg-p1", "--frames", "300", "--rate", "100")
+        g2, _, pub2 = garment(run, "tg-p2", "--frames", "300", "--rate", "100")
+        b = bridge(run, [srv.url], [pub1, pub2], "--user-file", pw, "--ack-wait", "1000")
+        sent = summary(g1)["samples"]
+        summary(g2)
+        wait_for(lambda: samples_in(run, admin, "tg-p1") >= sent, 30, "tg-p1's samples stored",
+                 step=0.3)
+        b.wait_log(r'refuses this user.s publish \(Permissions Violation for Publish to '
+                   r'"dw\.p\.\d+\.frame\.tg-p2"\)', timeout=20)
+        b.send_signal(signal.SIGTERM)
+        c = json.loads(b.expect("bridged: ", timeout=30))
+        print("bridge counters:", c)
+        check(b.wait(30) == 1, "bridge exit %s after refused messages" % b.returncode)
+        err = b.err_text()
+        print(err.strip())
+        check(re.search(r"\d+ message\(s\) refused by the NATS server", err),
+              "no count of the refused messages at the end")
+        check(len(re.findall("Permissions Violation for Publish to", err)) ==
+              len(set(re.findall(r'Publish to "([^"]+)"', err))), "a subject refused twice")
+        check(c["denied"] > 0 and c["pending"] == 0, "counters: %s" % c)
+        by_dev = stored(run, admin)
+        check("tg-p2" not in by_dev, "hub2's garment stored by hub1")
+        check_once(by_dev, "tg-p1", sent)
 
 
 if __name__ == "__main__":

@@ -492,5 +492,58 @@ def alert_to_fleet_file():
     fever_through_fleet("fleet")
 
 
+@case(timeout=90)
+def alert_refused():
+    """A detect worker whose NATS user may not publish alerts (the server's
+    permissions: docs/security.md): the fever's alert is refused by the
+    server; the worker logs the server's words, stops with exit 1 and
+    leaves the input that raised the alert un-acked for a worker that may
+    publish it, instead of acking it with the alert lost."""
+    with Run() as run:
+        dev = "fever-02"
+        k = fnv1a32(dev) % PARTS
+        srv = NatsServer(run, "acl", extra=(
+            'authorization { users: [\n  { user: admin, password: "admin-pw" }\n'
+            '  { user: detect, password: "detect-pw", permissions: { publish: { allow: '
+            '["$JS.API.>", "$JS.ACK.>"] } } }\n] }\n'))
+        srv.wait_ready()
+        admin = "nats://admin:admin-pw@127.0.0.1:%d" % srv.port
+        pw = run.path("detect.pass")
+        with open(pw, "w") as f:
+            f.write("detect:detect-pw\n")
+        os.chmod(pw, 0o600)
+        _, port = testgarment(run, "--values", "fixed", "--device", dev, "--rate", "10")
+        _, pub, events = acquire(run, port, pub=run.ep("acq"), events=run.ep("ev"))
+        b = bridge(run, admin, pub)
+        d = run.spawn(["ductwatch-detect", "--nats", srv.url, "--partition", str(k),
+                       "--user-file", pw, "-v"])
+        d.expect("nats: ", timeout=20)
+        req = run.ctx.socket(zmq.REQ)
+        req.setsockopt(zmq.LINGER, 0)
+        req.setsockopt(zmq.RCVTIMEO, 5000)
+        req.connect(events)
+        wait_for(lambda: (consumers(srv).get("detect-p%d" % k) or {}).get("ack_floor", {})
+                 .get("stream_seq", 0) > 3, 20, "frames at detect-p%d (/jsz)" % k)
+        thermometer(req, 38.4)
+        wait_for(lambda: len(printed_alerts(d, dev)) > 0, 20, "detect's alert after 38.4 C")
+        floor = consumers(srv)["detect-p%d" % k]["ack_floor"]["stream_seq"]
+        t = time.monotonic()
+        check(d.wait(30) == 1, "detect exit %s: %s" % (d.returncode, d.err_text()[-600:]))
+        print("detect stopped %.1f s after its alert; %s" % (
+            time.monotonic() - t, [ln for ln in d.err_text().splitlines()
+                                   if "refuse" in ln or "alerts to JetStream" in ln]))
+        check(re.search(r'refuses this user.s publish \(Permissions Violation for Publish to '
+                        r'"dw\.p\.%d\.alert\.%s"\)' % (k, dev), d.err_text()),
+              "no refusal logged: %s" % d.err_text()[-600:])
+        check(re.search(r"alerts to JetStream: 1 published, 0 acked, .* 1 refused",
+                        d.err_text()), "detect's counters: %s" % d.err_text()[-600:])
+        c = consumers(srv)["detect-p%d" % k]
+        print("consumer after the exit: ack floor %d (before the alert %d), %d un-acked"
+              % (c["ack_floor"]["stream_seq"], floor, c["num_ack_pending"]))
+        check(c["num_ack_pending"] > 0, "the alert's input was acked: %s" % c)
+        check(alert_messages(run, admin, k, dev) == [], "an alert stored")
+        bridge_end(b)
+
+
 if __name__ == "__main__":
     dwtest.main()

@@ -2,12 +2,15 @@
 ports, JetStream in the case's private directory, ready when its
 monitoring endpoint says so (/healthz, and for a cluster /jsz's meta
 leader), never after a sleep. Read back with tests/nats/natscheck, the
-tests' own NATS client (Debian packages no NATS library for Python)."""
+tests' own NATS client (Debian packages no NATS library for Python).
+make_ca and server_cert make a throwaway CA and a server certificate with
+/usr/bin/openssl, in the case's directory, for a server with TLS."""
 import json
 import os
 import shutil
 import socket
 import struct
+import subprocess
 import urllib.error
 import urllib.request
 
@@ -15,6 +18,36 @@ from .core import check, fail, skip, wait_for
 from .stream import parse_frame_body
 
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
+OPENSSL = "/usr/bin/openssl"
+EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+
+def _openssl(*args):
+    if not os.access(OPENSSL, os.X_OK):
+        skip("openssl is not installed (scripts/install-deps.sh)")
+    p = subprocess.run([OPENSSL, *args], capture_output=True, text=True, timeout=30)
+    check(p.returncode == 0, "openssl %s: %s" % (args[0], p.stderr.strip()[-300:]))
+
+
+def make_ca(run, name):
+    """A throwaway CA: (certificate, key) paths."""
+    cert, key = run.path(name + ".pem"), run.path(name + ".key")
+    _openssl("req", "-x509", *EC_KEY, "-days", "2", "-subj", "/CN=ductwatch test " + name,
+             "-keyout", key, "-out", cert)
+    return cert, key
+
+
+def server_cert(run, name, ca, san="IP:127.0.0.1"):
+    """A server certificate for san signed by ca (from make_ca): (cert, key)."""
+    cert, key, csr = (run.path(name + ext) for ext in (".pem", ".key", ".csr"))
+    ext = run.path(name + ".ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=%s\nbasicConstraints=CA:FALSE\n"
+                "extendedKeyUsage=serverAuth\n" % san)
+    _openssl("req", *EC_KEY, "-subj", "/CN=" + name, "-keyout", key, "-out", csr)
+    _openssl("x509", "-req", "-in", csr, "-CA", ca[0], "-CAkey", ca[1], "-set_serial", "1",
+             "-days", "2", "-extfile", ext, "-out", cert)
+    return cert, key
 
 
 def free_port():
@@ -33,14 +66,17 @@ def fnv1a32(s):
 class NatsServer:
     """nats-server NAME with JetStream (store in the case's directory); a
     member of a cluster when cluster=(name, [route ports]) is given with
-    this server's own route port."""
+    this server's own route port; TLS required of every client when
+    tls=(certificate, key) is given (its url is then tls://)."""
 
-    def __init__(self, run, name, cluster=None, route_port=None, extra="", domain=None):
+    def __init__(self, run, name, cluster=None, route_port=None, extra="", domain=None,
+                 tls=None):
         if not os.access(NATS_SERVER, os.X_OK):
             skip("nats-server is not installed (scripts/install-deps.sh)")
         self.run, self.name = run, name
         self.port, self.http = free_port(), free_port()
         self.route_port = route_port
+        self.tls = tls
         self.conf = run.path(name + ".conf")
         text = ("server_name: %s\nlisten: 127.0.0.1:%d\nhttp: 127.0.0.1:%d\n"
                 "jetstream { store_dir: \"%s\", max_mem: 64MB, max_file: 1GB%s }\n"
@@ -51,6 +87,8 @@ class NatsServer:
             text += ("cluster { name: %s, listen: 127.0.0.1:%d, routes: [%s] }\n"
                      % (cname, route_port, ", ".join("nats-route://127.0.0.1:%d" % p
                                                    for p in routes if p != route_port)))
+        if tls:
+            text += 'tls { cert_file: "%s", key_file: "%s", timeout: 2 }\n' % tls
         with open(self.conf, "w") as f:
             f.write(text + extra)
         self.proc = None
@@ -58,7 +96,7 @@ class NatsServer:
 
     @property
     def url(self):
-        return "nats://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % ("tls" if self.tls else "nats", self.port)
 
     def start(self):
         self.proc = self.run.spawn([NATS_SERVER, "-c", self.conf])
