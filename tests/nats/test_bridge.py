@@ -380,6 +380,11 @@ def messages(srv, stream):
     return st["messages"] if st else 0
 
 
+def fleet_held(fleet):
+    """The FLEET messages every one of the fleet's replicas holds."""
+    return min(messages(f, "FLEET") for f in fleet)
+
+
 def leaf_conns(srv):
     """/leafz's count of leaf connections, None while it does not answer."""
     j = srv.monitor("/leafz")
@@ -388,42 +393,43 @@ def leaf_conns(srv):
 
 def netns_world(run):
     """The hub and the fleet as two hosts: namespaces joined by a veth pair,
-    the hub 10.232.0.1 on hub0, the fleet 10.232.0.2; the fleet's
-    nats-server (domain fleet, leaf connections on its host address) and
-    the hub's (domain hub1, its leaf remote to the fleet denying dw.>).
-    (hub namespace, hub server, fleet server) once the leaf is up."""
+    the hub 10.232.0.1 on hub0, the fleet 10.232.0.2; the fleet's 3-server
+    cluster (domain fleet, leaf connections on its host address) and the
+    hub's nats-server (domain hub1, its leaf remote to any of the three,
+    denying dw.>). (hub namespace, hub server, fleet servers) once the leaf
+    is up."""
     if not netns_usable():
         skip("no network namespaces here (needs root, unshare, nsenter, ip)")
     hub_ns, fleet_ns = Netns(run, 600), Netns(run, 600)
     veth_pair(hub_ns, fleet_ns, "10.232.0", ("hub0", "fleet0"))
-    leaf_port = free_port()
-    fleet = NatsServer(run, "fleet", domain="fleet", netns=fleet_ns, host="10.232.0.2",
-                       extra="leafnodes { listen: 10.232.0.2:%d }\n" % leaf_port)
-    fleet.wait_ready()
+    leaf_ports = [free_port() for _ in range(3)]
+    fleet = cluster(run, domain="fleet", netns=fleet_ns, host="10.232.0.2",
+                    extra=lambda i: "leafnodes { listen: 10.232.0.2:%d }\n" % leaf_ports[i])
     hub = NatsServer(run, "hub", domain="hub1", netns=hub_ns, extra=(
-        'leafnodes { remotes: [ { url: "nats-leaf://10.232.0.2:%d", '
-        'deny_exports: ["dw.>"], deny_imports: ["dw.>"] } ] }\n' % leaf_port))
+        'leafnodes { remotes: [ { urls: [%s], '
+        'deny_exports: ["dw.>"], deny_imports: ["dw.>"] } ] }\n'
+        % ", ".join('"nats-leaf://10.232.0.2:%d"' % p for p in leaf_ports)))
     hub.wait_ready()
-    wait_for(lambda: (leaf_conns(fleet) or 0) >= 1, 30,
-             "the hub's leaf connection (fleet's /leafz)",
-             step=0.3)
+    wait_for(lambda: sum(leaf_conns(f) or 0 for f in fleet) >= 1, 30,
+             "the hub's leaf connection (the fleet's /leafz)", step=0.3)
     return hub_ns, hub, fleet
 
 
 def link_cut(hub_ns, hub, fleet):
     """hub0 down for CUT_S seconds, polling /jsz and /leafz throughout: DW
     grows, FLEET stays. DW's messages at the end of the cut."""
-    at_cut = messages(fleet, "FLEET")
+    at_cut = messages(fleet[0], "FLEET")
     hub_ns.sh("ip link set hub0 down")
     t0 = time.monotonic()
     seen = []
     lost_leaf = {}
     # the cut itself is a time to pass; what happens during it is polled
     while time.monotonic() - t0 < CUT_S:
-        seen.append((time.monotonic() - t0, messages(fleet, "FLEET"), messages(hub, "DW")))
-        for srv in (hub, fleet):
-            if srv.name not in lost_leaf and leaf_conns(srv) == 0:
-                lost_leaf[srv.name] = "%.0f s into the cut" % (time.monotonic() - t0)
+        seen.append((time.monotonic() - t0, messages(fleet[0], "FLEET"), messages(hub, "DW")))
+        for who, srvs in (("hub", [hub]), ("fleet", fleet)):
+            n = [leaf_conns(f) for f in srvs]
+            if who not in lost_leaf and None not in n and sum(n) == 0:
+                lost_leaf[who] = "%.0f s into the cut" % (time.monotonic() - t0)
         time.sleep(0.5)
     hub_ns.sh("ip link set hub0 up")
     late = [f for t, f, _ in seen if t >= 5]
@@ -440,13 +446,13 @@ def link_cut(hub_ns, hub, fleet):
 @case(timeout=300, parallel=False)
 def leaf_netns_link_cut():
     """The hub (its leaf nats-server with JetStream domain hub1, the test
-    garment, acquire, the bridge) and the fleet's nats-server on two hosts:
-    network namespaces joined by a veth pair. The fleet's stream FLEET
-    sources the hub's DW through $JS.hub1.API. The hub's end of the link
+    garment, acquire, the bridge) and the fleet's 3-server cluster on two
+    hosts: network namespaces joined by a veth pair. The fleet's stream
+    FLEET (replicas 3) sources the hub's DW through $JS.hub1.API. The hub's end of the link
     goes down for a minute (ip link set hub0 down) while the garment
     streams: FLEET takes nothing during the cut, the hub's DW takes every
-    garment-second; once the link is up again FLEET catches up, and in the
-    end both hold every frame exactly once and the bridge has nothing
+    garment-second; once the link is up again FLEET catches up on every
+    replica, and in the end both hold every frame exactly once and the bridge has nothing
     pending. Waits poll /jsz and /leafz; the minute is a time to pass."""
     t_case = time.monotonic()
     with Run() as run:
@@ -461,9 +467,10 @@ def leaf_netns_link_cut():
                                   "--events", ev))
         check(a.expect("pub: ") == pub and a.expect("events: ") == ev, "acquire's lines")
         b = bridge(run, [hub.url], [pub], wrap=hub_ns.argv)
-        p = run.run(fleet.netns.argv("natscheck", "source", fleet.url, "FLEET", "DW", "hub1"))
+        p = run.run(fleet[0].netns.argv("natscheck", "source", fleet[0].url, "FLEET", "DW",
+                                        "hub1", "3"))
         check(p.returncode == 0, "the fleet's sourcing stream: %s" % p.stderr.strip())
-        wait_for(lambda: messages(fleet, "FLEET") >= 10, 30, "10 messages sourced into FLEET",
+        wait_for(lambda: fleet_held(fleet) >= 10, 30, "10 messages sourced into FLEET",
                  step=0.3)
         dw_at_up = link_cut(hub_ns, hub, fleet)
         t_up = time.monotonic()
@@ -471,23 +478,23 @@ def leaf_netns_link_cut():
                  step=0.3)
         print("the hub's /leafz has the leaf %.1f s after the link came back"
               % (time.monotonic() - t_up))
-        wait_for(lambda: messages(fleet, "FLEET") >= dw_at_up, 120,
-                 "FLEET holding the %d messages DW held when the link came back" % dw_at_up,
-                 step=0.3)
+        wait_for(lambda: fleet_held(fleet) >= dw_at_up, 120,
+                 "FLEET's replicas holding the %d messages DW held when the link came back"
+                 % dw_at_up, step=0.3)
         caught_up = time.monotonic() - t_up
         sent = summary(g, timeout=120)["samples"]
         c = bridged(b)
         dw = messages(hub, "DW")
-        wait_for(lambda: messages(fleet, "FLEET") >= dw, 60, "FLEET holding all %d" % dw,
+        wait_for(lambda: fleet_held(fleet) >= dw, 60, "FLEET's replicas holding all %d" % dw,
                  step=0.3)
         print("FLEET held what DW held at the link's return %.1f s after it; everything "
               "%.1f s after it (the garment ended in between)"
               % (caught_up, time.monotonic() - t_up))
         check(c["pending"] == 0 and c["acked"] == c["published"], "unacked: %s" % c)
         check_once(stored(run, hub.url, netns=hub_ns), dev, sent)
-        check_once(stored(run, fleet.url, "FLEET", netns=fleet.netns), dev, sent)
-        check(messages(fleet, "FLEET") == dw, "FLEET %d messages, DW %d"
-              % (messages(fleet, "FLEET"), dw))
+        check_once(stored(run, fleet[0].url, "FLEET", netns=fleet[0].netns), dev, sent)
+        held = [messages(f, "FLEET") for f in fleet]
+        check(held == [dw] * 3, "FLEET's replicas hold %s messages, DW %d" % (held, dw))
     print("case wall time %.1f s, load average %s" % (time.monotonic() - t_case,
                                                      open("/proc/loadavg").read().strip()))
 

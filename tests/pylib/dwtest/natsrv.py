@@ -127,10 +127,13 @@ def _monitor_in(netns, url):
         return None
 
 
-def cluster(run, n=3, name="dwc"):
-    """n servers in one JetStream cluster, each ready with a meta leader."""
+def cluster(run, n=3, name="dwc", extra=lambda i: "", **kw):
+    """n servers in one JetStream cluster, each ready with a meta leader;
+    extra(i) is server i's own configuration, kw goes to every NatsServer
+    (netns, host, domain)."""
     routes = [free_port() for _ in range(n)]
-    servers = [NatsServer(run, "n%d" % i, cluster=(name, routes), route_port=routes[i])
+    servers = [NatsServer(run, "n%d" % i, cluster=(name, routes), route_port=routes[i],
+                          extra=extra(i), **kw)
                for i in range(n)]
     for s in servers:
         s.wait_ready(cluster=True)
