@@ -9,9 +9,10 @@
  *       publishes an empty message on PREFIX.DEVICE for each device and
  *       prints the subject it arrives on (the server's mapping):
  *       {"device":D,"subject":S}
- *   natscheck source URL STREAM FROM DOMAIN
- *       creates STREAM (file storage, subjects dw.p.> for hubs that publish
- *       to it directly) sourcing stream FROM of JetStream domain DOMAIN
+ *   natscheck source URL STREAM FROM DOMAIN [REPLICAS]
+ *       creates STREAM (file storage, REPLICAS copies, 1 unless given,
+ *       subjects dw.p.> for hubs that publish to it directly) sourcing
+ *       stream FROM of JetStream domain DOMAIN
  *       (a leaf hub's), the API
  *       prefix $JS.DOMAIN.API set by hand: libnats 3.4's jsStreamSource
  *       has no Domain member
@@ -69,7 +70,8 @@ static int dump(natsConnection *nc, const char *stream, const char *domain)
     return 0;
 }
 
-static int source(natsConnection *nc, const char *stream, const char *from, const char *domain)
+static int source(natsConnection *nc, const char *stream, const char *from, const char *domain,
+                  int replicas)
 {
     jsCtx *js = NULL;
     jsStreamConfig cfg;
@@ -91,6 +93,7 @@ static int source(natsConnection *nc, const char *stream, const char *from, cons
     jsStreamConfig_Init(&cfg);
     cfg.Name = stream;
     cfg.Storage = js_FileStorage;
+    cfg.Replicas = replicas;
     cfg.Subjects = subjects;
     cfg.SubjectsLen = 1;
     cfg.Sources = srcs;
@@ -189,10 +192,10 @@ int main(int argc, char **argv)
     if (argc < 4 || (strcmp(argv[1], "dump") && strcmp(argv[1], "map") &&
                      strcmp(argv[1], "source") && strcmp(argv[1], "republish") &&
                      strcmp(argv[1], "delete-consumer")) ||
-        (!strcmp(argv[1], "source") && argc != 6) ||
+        (!strcmp(argv[1], "source") && argc != 6 && argc != 7) ||
         (!strcmp(argv[1], "delete-consumer") && argc != 5)) {
         fprintf(stderr, "usage: natscheck dump URL STREAM [DOMAIN] | map URL PREFIX DEVICE... | "
-                        "source URL STREAM FROM DOMAIN | republish URL STREAM | "
+                        "source URL STREAM FROM DOMAIN [REPLICAS] | republish URL STREAM | "
                         "delete-consumer URL STREAM CONSUMER\n");
         return 2;
     }
@@ -207,7 +210,7 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[1], "delete-consumer"))
         status = delete_consumer(nc, argv[3], argv[4]);
     else if (!strcmp(argv[1], "source"))
-        status = source(nc, argv[3], argv[4], argv[5]);
+        status = source(nc, argv[3], argv[4], argv[5], argc > 6 ? atoi(argv[6]) : 1);
     else
         status = map(nc, argv[3], argv + 4, argc - 4);
     fflush(stdout);

@@ -8,12 +8,14 @@ killed with -9 and restarted resumes without loss or repeat, and what it
 sends again is dropped by the stream for its Nats-Msg-Id; a 3-server
 cluster (replicas 3) loses a server and the stream goes on; a leaf hub
 with its own JetStream domain holds the data while the fleet is away and
-the fleet's stream sources all of it afterwards. Security: a server that
-requires TLS (a throwaway CA made with openssl) carries a garment through
-a bridge and a record worker given the CA, and refuses the bridge without
-it, with another CA, or a plain-text client; a hub's user may publish only
-its own devices' subjects, and the bridge says so when the server refuses
-one."""
+the fleet's stream sources all of it afterwards, both when the fleet
+server is stopped and when the hub and the fleet are separate hosts
+(network namespaces) whose link goes down for a minute. Security: a
+server that requires TLS (a throwaway CA made with openssl) carries a
+garment through a bridge and a record worker given the CA, and refuses
+the bridge without it, with another CA, or a plain-text client; a hub's
+user may publish only its own devices' subjects, and the bridge says so
+when the server refuses one."""
 import json
 import os
 import random
@@ -25,10 +27,11 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import dwtest  # noqa: E402
-from dwtest import HELLO, SAMPLE, Run, case, check, fail, wait_for  # noqa: E402
+from dwtest import HELLO, SAMPLE, Run, case, check, fail, skip, wait_for  # noqa: E402
 from dwtest.garment import acquire, check_samples, summary, testgarment  # noqa: E402
 from dwtest.natsrv import (NatsServer, batch_frames, cluster, dump, fnv1a32, free_port,  # noqa: E402
                            make_ca, server_cert)
+from dwtest.netns import Netns, netns_usable, veth_pair  # noqa: E402
 from dwtest.record import Recorder  # noqa: E402
 from dwtest.stream import parse_frame_body  # noqa: E402
 
@@ -44,10 +47,10 @@ def garment(run, device, *args):
     return g, a, pub
 
 
-def bridge(run, urls, pubs, *args):
-    b = run.spawn(["ductwatch-bridge", "--nats", ",".join(urls), "--create-stream",
+def bridge(run, urls, pubs, *args, wrap=lambda *argv: list(argv)):
+    b = run.spawn(wrap("ductwatch-bridge", "--nats", ",".join(urls), "--create-stream",
                    "--partitions", str(PARTS), "--name", "hub1", "--stats-interval", "500",
-                   *sum((["--sub", p] for p in pubs), []), *args])
+                   *sum((["--sub", p] for p in pubs), []), *args))
     check(b.expect("nats: ", timeout=20) == ",".join(urls), "bridge's nats: line")
     return b
 
@@ -62,12 +65,12 @@ def bridged(b, sig=signal.SIGTERM):
     return c
 
 
-def stored(run, url, stream="DW"):
+def stored(run, url, stream="DW", netns=None):
     """What the stream holds, checked message by message: subjects in the
     device's partition, frame messages one garment-second with the id of
     their first and last frame. Per device: (frames, other messages)."""
     by_dev = {}
-    for m in dump(run, url, stream):
+    for m in dump(run, url, stream, netns=netns):
         s = SUBJECT.match(m["subject"])
         check(s, "subject %r" % m["subject"])
         k, kind, dev = int(s.group(1)), s.group(2), s.group(3)
@@ -339,7 +342,7 @@ def leaf_link_cut():
     JetStream domain (hub1): the bridge publishes into the hub's stream DW;
     the fleet's stream FLEET (dw.p.> for hubs without a leaf, too) sources
     it through $JS.hub1.API. The fleet server is stopped while the garment
-    streams (the link is cut): the hub keeps everything, and once the fleet
+    streams (an outage of the fleet; leaf-netns-link-cut cuts the link): the hub keeps everything, and once the fleet
     server is back FLEET holds every frame exactly once (the leaf remote
     denies dw.>, so nothing arrives both directly and through the source)."""
     with Run() as run:
@@ -538,6 +541,133 @@ def hub_permissions():
         by_dev = stored(run, admin)
         check("tg-p2" not in by_dev, "hub2's garment stored by hub1")
         check_once(by_dev, "tg-p1", sent)
+
+
+CUT_S = 60
+
+
+def messages(srv, stream):
+    st = srv.stream_state(stream)
+    return st["messages"] if st else 0
+
+
+def fleet_held(fleet):
+    """The FLEET messages every one of the fleet's replicas holds."""
+    return min(messages(f, "FLEET") for f in fleet)
+
+
+def leaf_conns(srv):
+    """/leafz's count of leaf connections, None while it does not answer."""
+    j = srv.monitor("/leafz")
+    return j.get("leafnodes", 0) if j else None
+
+
+def netns_world(run):
+    """The hub and the fleet as two hosts: namespaces joined by a veth pair,
+    the hub 10.232.0.1 on hub0, the fleet 10.232.0.2; the fleet's 3-server
+    cluster (domain fleet, leaf connections on its host address) and the
+    hub's nats-server (domain hub1, its leaf remote to any of the three,
+    denying dw.>). (hub namespace, hub server, fleet servers) once the leaf
+    is up."""
+    if not netns_usable():
+        skip("no network namespaces here (needs root, unshare, nsenter, ip)")
+    hub_ns, fleet_ns = Netns(run, 600), Netns(run, 600)
+    veth_pair(hub_ns, fleet_ns, "10.232.0", ("hub0", "fleet0"))
+    leaf_ports = [free_port() for _ in range(3)]
+    fleet = cluster(run, domain="fleet", netns=fleet_ns, host="10.232.0.2",
+                    extra=lambda i: "leafnodes { listen: 10.232.0.2:%d }\n" % leaf_ports[i])
+    hub = NatsServer(run, "hub", domain="hub1", netns=hub_ns, extra=(
+        'leafnodes { remotes: [ { urls: [%s], '
+        'deny_exports: ["dw.>"], deny_imports: ["dw.>"] } ] }\n'
+        % ", ".join('"nats-leaf://10.232.0.2:%d"' % p for p in leaf_ports)))
+    hub.wait_ready()
+    wait_for(lambda: sum(leaf_conns(f) or 0 for f in fleet) >= 1, 30,
+             "the hub's leaf connection (the fleet's /leafz)", step=0.3)
+    return hub_ns, hub, fleet
+
+
+def link_cut(hub_ns, hub, fleet):
+    """hub0 down for CUT_S seconds, polling /jsz and /leafz throughout: DW
+    grows, FLEET stays. DW's messages at the end of the cut."""
+    at_cut = messages(fleet[0], "FLEET")
+    hub_ns.sh("ip link set hub0 down")
+    t0 = time.monotonic()
+    seen = []
+    lost_leaf = {}
+    # the cut itself is a time to pass; what happens during it is polled
+    while time.monotonic() - t0 < CUT_S:
+        seen.append((time.monotonic() - t0, messages(fleet[0], "FLEET"), messages(hub, "DW")))
+        for who, srvs in (("hub", [hub]), ("fleet", fleet)):
+            n = [leaf_conns(f) for f in srvs]
+            if who not in lost_leaf and None not in n and sum(n) == 0:
+                lost_leaf[who] = "%.0f s into the cut" % (time.monotonic() - t0)
+        time.sleep(0.5)
+    hub_ns.sh("ip link set hub0 up")
+    late = [f for t, f, _ in seen if t >= 5]
+    check(late and max(late) == min(late),
+          "FLEET still changed 5 s into the cut: %s" % sorted(set(late)))
+    print("cut %.1f s: FLEET %d messages at the cut, %d during it; DW %d -> %d; the "
+          "leaf connection closed by %s" % (time.monotonic() - t0, at_cut, max(late), seen[0][2],
+                                           seen[-1][2], lost_leaf or "neither"))
+    check(seen[-1][2] - seen[0][2] >= CUT_S - 5,
+          "the hub's DW took %d messages during a %d s cut" % (seen[-1][2] - seen[0][2], CUT_S))
+    return seen[-1][2]
+
+
+@case(timeout=300, parallel=False)
+def leaf_netns_link_cut():
+    """The hub (its leaf nats-server with JetStream domain hub1, the test
+    garment, acquire, the bridge) and the fleet's 3-server cluster on two
+    hosts: network namespaces joined by a veth pair. The fleet's stream
+    FLEET (replicas 3) sources the hub's DW through $JS.hub1.API. The hub's end of the link
+    goes down for a minute (ip link set hub0 down) while the garment
+    streams: FLEET takes nothing during the cut, the hub's DW takes every
+    garment-second; once the link is up again FLEET catches up on every
+    replica, and in the end both hold every frame exactly once and the bridge has nothing
+    pending. Waits poll /jsz and /leafz; the minute is a time to pass."""
+    t_case = time.monotonic()
+    with Run() as run:
+        hub_ns, hub, fleet = netns_world(run)
+        dev = "tg-n1"
+        # 20 Hz for 110 s: streams before, through and after the cut
+        g = run.spawn(hub_ns.argv("testgarment", "--hold-ms", "200000", "--device", dev,
+                                  "--frames", "2200", "--rate", "20"))
+        pty = g.expect("pty: ")
+        pub, ev = run.ep(dev + "-pub"), run.ep(dev + "-ev")
+        a = run.spawn(hub_ns.argv("ductwatch-acquire", "--port", pty, "--pub", pub,
+                                  "--events", ev))
+        check(a.expect("pub: ") == pub and a.expect("events: ") == ev, "acquire's lines")
+        b = bridge(run, [hub.url], [pub], wrap=hub_ns.argv)
+        p = run.run(fleet[0].netns.argv("natscheck", "source", fleet[0].url, "FLEET", "DW",
+                                        "hub1", "3"))
+        check(p.returncode == 0, "the fleet's sourcing stream: %s" % p.stderr.strip())
+        wait_for(lambda: fleet_held(fleet) >= 10, 30, "10 messages sourced into FLEET",
+                 step=0.3)
+        dw_at_up = link_cut(hub_ns, hub, fleet)
+        t_up = time.monotonic()
+        wait_for(lambda: (leaf_conns(hub) or 0) >= 1, 60, "the hub's leaf connection again",
+                 step=0.3)
+        print("the hub's /leafz has the leaf %.1f s after the link came back"
+              % (time.monotonic() - t_up))
+        wait_for(lambda: fleet_held(fleet) >= dw_at_up, 120,
+                 "FLEET's replicas holding the %d messages DW held when the link came back"
+                 % dw_at_up, step=0.3)
+        caught_up = time.monotonic() - t_up
+        sent = summary(g, timeout=120)["samples"]
+        c = bridged(b)
+        dw = messages(hub, "DW")
+        wait_for(lambda: fleet_held(fleet) >= dw, 60, "FLEET's replicas holding all %d" % dw,
+                 step=0.3)
+        print("FLEET held what DW held at the link's return %.1f s after it; everything "
+              "%.1f s after it (the garment ended in between)"
+              % (caught_up, time.monotonic() - t_up))
+        check(c["pending"] == 0 and c["acked"] == c["published"], "unacked: %s" % c)
+        check_once(stored(run, hub.url, netns=hub_ns), dev, sent)
+        check_once(stored(run, fleet[0].url, "FLEET", netns=fleet[0].netns), dev, sent)
+        held = [messages(f, "FLEET") for f in fleet]
+        check(held == [dw] * 3, "FLEET's replicas hold %s messages, DW %d" % (held, dw))
+    print("case wall time %.1f s, load average %s" % (time.monotonic() - t_case,
+                                                     open("/proc/loadavg").read().strip()))
 
 
 if __name__ == "__main__":

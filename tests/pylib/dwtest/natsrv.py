@@ -1,16 +1,18 @@
 """A real nats-server for the tests (docs/testing.md): on free loopback
-ports, JetStream in the case's private directory, ready when its
-monitoring endpoint says so (/healthz, and for a cluster /jsz's meta
-leader), never after a sleep. Read back with tests/nats/natscheck, the
-tests' own NATS client (Debian packages no NATS library for Python).
-make_ca and server_cert make a throwaway CA and a server certificate with
-/usr/bin/openssl, in the case's directory, for a server with TLS."""
+ports (or on a host address in a network namespace), JetStream in the
+case's private directory, ready when its monitoring endpoint says so
+(/healthz, and for a cluster /jsz's meta leader), never after a sleep.
+Read back with tests/nats/natscheck, the tests' own NATS client (Debian
+packages no NATS library for Python). make_ca and server_cert make a
+throwaway CA and a server certificate with /usr/bin/openssl, in the
+case's directory, for a server with TLS."""
 import json
 import os
 import shutil
 import socket
 import struct
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 
@@ -67,20 +69,22 @@ class NatsServer:
     """nats-server NAME with JetStream (store in the case's directory); a
     member of a cluster when cluster=(name, [route ports]) is given with
     this server's own route port; TLS required of every client when
-    tls=(certificate, key) is given (its url is then tls://)."""
+    tls=(certificate, key) is given (its url is then tls://). With netns
+    (dwtest.netns.Netns) it runs in that namespace, listening on host
+    there, and is read through it."""
 
     def __init__(self, run, name, cluster=None, route_port=None, extra="", domain=None,
-                 tls=None):
+                 tls=None, netns=None, host="127.0.0.1"):
         if not os.access(NATS_SERVER, os.X_OK):
             skip("nats-server is not installed (scripts/install-deps.sh)")
-        self.run, self.name = run, name
+        self.run, self.name, self.netns, self.host = run, name, netns, host
         self.port, self.http = free_port(), free_port()
         self.route_port = route_port
         self.tls = tls
         self.conf = run.path(name + ".conf")
-        text = ("server_name: %s\nlisten: 127.0.0.1:%d\nhttp: 127.0.0.1:%d\n"
+        text = ("server_name: %s\nlisten: %s:%d\nhttp: %s:%d\n"
                 "jetstream { store_dir: \"%s\", max_mem: 64MB, max_file: 1GB%s }\n"
-                % (name, self.port, self.http, run.path(name + "-js"),
+                % (name, host, self.port, host, self.http, run.path(name + "-js"),
                    ", domain: " + domain if domain else ""))
         if cluster:
             cname, routes = cluster
@@ -96,20 +100,33 @@ class NatsServer:
 
     @property
     def url(self):
-        return "%s://127.0.0.1:%d" % ("tls" if self.tls else "nats", self.port)
+        return "%s://%s:%d" % ("tls" if self.tls else "nats", self.host, self.port)
 
     def start(self):
-        self.proc = self.run.spawn([NATS_SERVER, "-c", self.conf])
+        argv = [NATS_SERVER, "-c", self.conf]
+        self.proc = self.run.spawn(self.netns.argv(*argv) if self.netns else argv)
 
     def monitor(self, path):
         """The monitoring endpoint's JSON, or None while it does not answer
         (or answers an error)."""
+        url = "http://%s:%d%s" % (self.host, self.http, path)
+        if self.netns:
+            return _monitor_in(self.netns, url)
         try:
-            with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.http, path),
-                                        timeout=2) as r:
+            with urllib.request.urlopen(url, timeout=2) as r:
                 return json.loads(r.read())
         except (urllib.error.URLError, OSError, ValueError):
             return None
+
+    def stream_state(self, stream):
+        """/jsz's state of stream (messages, first_seq, last_seq, ...), or
+        None while the server does not report it."""
+        j = self.monitor("/jsz?accounts=true&streams=true") or {}
+        for acc in j.get("account_details") or []:
+            for st in acc.get("stream_detail") or []:
+                if st.get("name") == stream:
+                    return st.get("state")
+        return None
 
     def wait_ready(self, timeout=30, cluster=False):
         def ready():
@@ -129,19 +146,43 @@ class NatsServer:
         self.proc.kill()
 
 
-def cluster(run, n=3, name="dwc"):
-    """n servers in one JetStream cluster, each ready with a meta leader."""
+_FETCH = ("import sys, urllib.request\n"
+          "try:\n"
+          "    sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=2).read().decode())\n"
+          "except OSError:\n"
+          "    sys.exit(1)\n")
+
+
+def _monitor_in(netns, url):
+    """GET url from inside netns (a thread of this process cannot enter it
+    portably): the JSON, or None."""
+    try:
+        p = subprocess.run(netns.argv(sys.executable, "-c", _FETCH, url), capture_output=True,
+                           text=True, timeout=10)
+        return json.loads(p.stdout) if p.returncode == 0 else None
+    except (subprocess.TimeoutExpired, ValueError):
+        return None
+
+
+def cluster(run, n=3, name="dwc", extra=lambda i: "", **kw):
+    """n servers in one JetStream cluster, each ready with a meta leader;
+    extra(i) is server i's own configuration, kw goes to every NatsServer
+    (netns, host, domain)."""
     routes = [free_port() for _ in range(n)]
-    servers = [NatsServer(run, "n%d" % i, cluster=(name, routes), route_port=routes[i])
+    servers = [NatsServer(run, "n%d" % i, cluster=(name, routes), route_port=routes[i],
+                          extra=extra(i), **kw)
                for i in range(n)]
     for s in servers:
         s.wait_ready(cluster=True)
     return servers
 
 
-def dump(run, url, stream="DW", domain=None):
-    """Every message stream holds: dicts sseq, subject, id, data (bytes)."""
+def dump(run, url, stream="DW", domain=None, netns=None):
+    """Every message stream holds: dicts sseq, subject, id, data (bytes);
+    read from inside netns when one is given."""
     argv = ["natscheck", "dump", url, stream] + ([domain] if domain else [])
+    if netns:
+        argv = netns.argv(*argv)
     p = run.run(argv, timeout=60)
     check(p.returncode == 0, "natscheck dump: %s" % p.stderr.strip())
     out = []
