@@ -396,12 +396,15 @@ def strace_kill(pid, syscall, when):
 
 
 def traced(pid):
-    """Whether every thread of pid has a tracer (or pid is gone)."""
+    """Whether every thread of pid has a tracer (or pid is dead)."""
     try:
         for t in os.listdir("/proc/%d/task" % pid):
             with open("/proc/%d/task/%s/status" % (pid, t)) as f:
-                if "TracerPid:\t0\n" in f.read():
-                    return False
+                st = f.read()
+            if "State:\tZ" in st:
+                return True  # killed already (the first call came at once)
+            if "TracerPid:\t0\n" in st:
+                return False
     except OSError:
         return True  # gone: killed already
     return True
