@@ -37,6 +37,7 @@ SAMPLES = 300       # per garment: 30 s of device time at 10 Hz
 TABLES = ["hellos", "device_status", "events", "alerts", "stats"]
 FLUSH_S = 1.0       # the recorder flushes its fleet file once a second
 LANES = 4           # kill -9 rounds of recorders side by side
+KILLED_SAMPLES = 300  # per garment in the file compacted and killed: 3+ rounds of 64 KiB
 
 
 def publishers(wd, n, verbose=False, lane=""):
@@ -688,7 +689,7 @@ def case_kill_compacting(wd):
     file opens in h5py and every session file under its final name equals
     that of one clean run, with no frame twice; at the end the same files
     as the clean run, no temporary file left, and the fleet file gone."""
-    orig = fleet_file(wd, 600)
+    orig = fleet_file(wd, KILLED_SAMPLES)
     clean_dir, kill_dir = wd.path("clean"), wd.path("killed")
     os.makedirs(clean_dir)
     os.makedirs(kill_dir)
@@ -707,7 +708,7 @@ def case_kill_compacting(wd):
     for x in want:  # so a killed run's file equal to it has no frame twice either
         with h5py.File(os.path.join(clean_dir, x), "r") as f:
             s = f["frames/seq"][:]
-            check(len(s) == 600 and len(set(s)) == 600, "clean %s: %d frames" % (x, len(s)))
+            check(len(s) == len(set(s)) == KILLED_SAMPLES, "clean %s: %d frames" % (x, len(s)))
     for k, (phase, syscall, when) in enumerate(COMPACT_KILLS):
         if isinstance(when, float):
             when = 1 + int(when * (n[syscall] - 1))
@@ -716,7 +717,7 @@ def case_kill_compacting(wd):
               % (k, phase, syscall, when, rc))
         check(os.path.exists(killed), "kill %d (%s): the fleet file is gone" % (k, phase))
         with h5py.File(killed, "r") as f:  # readable as it is, for --compact again
-            check(f["frames/seq"].shape[0] == N_DEV * 600, "kill %d: fleet rows" % k)
+            check(f["frames/seq"].shape[0] == N_DEV * KILLED_SAMPLES, "kill %d: fleet rows" % k)
         for x in os.listdir(kill_dir):
             if x in want:  # under its final name: complete
                 same_session(os.path.join(clean_dir, x), os.path.join(kill_dir, x))
