@@ -417,9 +417,10 @@ def traced(pid):
 # chunks and HDF5 metadata of one flush half on disk) or at its fsync;
 # rotation (--fleet-period 1s; the calls counted from strace's attach
 # after a flush, none of them made between two flushes): at the close of
-# the ended file, at the open of the new one, at its creation (HDF5's
-# first truncate), at its first read and 30th read, or at the second
-# fsync (the ended file's, or the new one's first flush).
+# the ended file, before the new one is created (its first openat), while
+# HDF5 builds it (its first truncate, its first and 30th read: the hidden
+# .NAME.creating is left), or at the second fsync (the ended file's, or
+# the new one's first flush).
 WRITE_KILLS = ([("rows", f) for f in (0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95)]
                + [("flush", ("pwrite64", k)) for k in (1, 4, 12, 25, 40)]
                + [("flush", ("fsync", 1)), ("flush", ("fsync", 2))]
@@ -487,19 +488,21 @@ def check_killed_files(wd, rec, pubs, round_, first):
     flushed yet is lost. Returns (the files, frames in them, logged)."""
     logged = logged_flushes(rec.err)
     rows = {p.device: [] for p in pubs}
-    # every fleet file in its directory: one killed while it was created
-    # was never announced with 'file:'
-    paths = sorted(os.path.join(rec.dir, x) for x in os.listdir(rec.dir))
-    check(set(rec.files()) <= set(paths), "round %d: files %s" % (round_, paths))
-    for path in list(paths):
+    # every file in its directory: a fleet file is named only once whole;
+    # one killed while it was built stays hidden (.NAME.creating), with
+    # no row and never announced
+    names = os.listdir(rec.dir)
+    hidden = [x for x in names if x.startswith(".")]
+    paths = sorted(os.path.join(rec.dir, x) for x in names if not x.startswith("."))
+    check(set(rec.files()) == set(paths), "round %d: files %s, announced %s"
+          % (round_, paths, rec.files()))
+    for x in hidden:
+        final = os.path.join(rec.dir, x[1:-len(".creating")])
+        check(x.startswith(".fleet-") and x.endswith(".h5.creating") and final not in logged,
+              "round %d: %s left" % (round_, x))
+        print("round %d: killed while building %s" % (round_, x))
+    for path in paths:
         r = wd.run(["ductwatch-record", "--recover", path], timeout=30)
-        if "empty (its recorder was killed while creating it)" in r.stdout:
-            # killed between creating it and HDF5's first write: it goes
-            check(r.returncode == 0 and not os.path.exists(path) and not logged.get(path),
-                  "round %d: --recover %s: %s %s" % (round_, path, r.stdout, r.stderr))
-            paths.remove(path)
-            print("round %d: %s empty, removed by --recover" % (round_, os.path.basename(path)))
-            continue
         check(r.returncode == 0 and "fleet file" in r.stdout + r.stderr,
               "round %d: --recover %s: %s %s" % (round_, path, r.stdout, r.stderr))
         with h5py.File(path, "r") as f:
