@@ -11,7 +11,8 @@
 # writes the certificates of the security-zcert test (only it).
 # chromium-driver and python3-selenium drive the web page in tests/web;
 # libmicrohttpd-dev is ductwatch-web's HTTP library (so a build needs it);
-# openssl makes the certificates of the TLS tests (web-api's tls case, nats-tls).
+# openssl makes the certificates of the TLS tests (web-api's tls case, nats-tls);
+# strace kills a program at a chosen system call in the fleet kill tests.
 # libnats-dev is ductwatch-bridge's NATS client (the bridge is built where it
 # is found); nats-server is the real JetStream server tests/nats starts.
 set -euo pipefail
@@ -25,7 +26,7 @@ PKGS=(
 )
 TEST_PKGS=(
   chromium chromium-driver python3-selenium libczmq-dev openssl
-  clang libclang-rt-14-dev valgrind nats-server
+  clang libclang-rt-14-dev valgrind nats-server strace
 )
 if [ "${1:-}" != "--build" ]; then
   PKGS+=("${TEST_PKGS[@]}")

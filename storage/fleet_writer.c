@@ -1,6 +1,8 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,8 @@ enum { A_DEVICES, A_LAYOUT, A_HELLO, A_STATUS, A_EVENT, A_ALERT, A_STATS, A_COUN
 struct dw_fleet_writer {
     char path[4096];
     char open_path[4096];
+    char creating[NAME_MAX + 16]; /* the name while it is built */
+    bool named;                   /* renamed to its name */
     int fd;
     char err[DW_SESSION_ERR_MAX];
     int failed;
@@ -219,15 +223,42 @@ static int h5_fd(const struct dw_fleet_writer *w)
     return dw_h5_file_fd(w->file, w->fapl);
 }
 
+/* The file is built as .NAME.creating and renamed to NAME (never over
+ * another file) once HDF5 has made it whole and SWMR writing began: a kill
+ * -9 in between leaves no file under a fleet file's name that no reader or
+ * --recover can open, only the hidden one, which the next recorder to
+ * create the same name removes (no live writer holds it). */
+static int create_hidden(struct dw_fleet_writer *w, const struct dw_fleet_start *s)
+{
+    int n = snprintf(w->creating, sizeof(w->creating), ".%s.creating", s->name);
+    if (n < 0 || (size_t)n >= sizeof(w->creating))
+        return fail(w, ENAMETOOLONG, "cannot create");
+    if (dw_session_file_busy_at(s->dir_fd, w->creating) == 0)
+        unlinkat(s->dir_fd, w->creating, 0); /* left by a killed recorder */
+    w->fd = dw_session_file_create(s->dir_fd, w->creating);
+    if (w->fd < 0)
+        return fail(w, -w->fd, "cannot create");
+    return 0;
+}
+
+static int name_it(struct dw_fleet_writer *w, const struct dw_fleet_start *s)
+{
+    if (renameat2(s->dir_fd, w->creating, s->dir_fd, s->name, RENAME_NOREPLACE) < 0)
+        return fail(w, errno, "cannot name it");
+    w->named = true;
+    if (fsync(s->dir_fd) < 0)
+        return fail(w, errno, "syncing its directory");
+    return 0;
+}
+
 static int build(struct dw_fleet_writer *w, const struct dw_fleet_start *s)
 {
     int e;
     w->fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (w->fapl < 0 || H5Pset_libver_bounds(w->fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) < 0)
         return fail(w, EIO, "file access properties");
-    w->fd = dw_session_file_create(s->dir_fd, s->name);
-    if (w->fd < 0)
-        return fail(w, -w->fd, "cannot create");
+    if ((e = create_hidden(w, s)) < 0)
+        return e;
     dw_session_file_open_path(w->fd, s->path, w->open_path, sizeof(w->open_path));
     w->file = H5Fcreate(w->open_path, H5F_ACC_TRUNC, H5P_DEFAULT, w->fapl);
     if (w->file < 0)
@@ -244,7 +275,7 @@ static int build(struct dw_fleet_writer *w, const struct dw_fleet_start *s)
         return fail(w, EIO, "locking");
     close(w->fd);
     w->fd = -1;
-    return 0;
+    return name_it(w, s);
 }
 
 int dw_fleet_writer_create(struct dw_fleet_writer **out, const struct dw_fleet_start *s,
@@ -268,7 +299,7 @@ int dw_fleet_writer_create(struct dw_fleet_writer **out, const struct dw_fleet_s
     if ((e = build(w, s)) < 0) {
         snprintf(err, errcap, "%s", w->err);
         if (w->fd >= 0 || w->file >= 0)
-            unlinkat(s->dir_fd, s->name, 0);
+            unlinkat(s->dir_fd, w->named ? s->name : w->creating, 0);
         dw_fleet_writer_close(w, NULL, NULL, 0);
         return e;
     }

@@ -1198,6 +1198,11 @@ static int do_recover(const char *path)
         dw_err("%s", err);
         return DW_EXIT_FAILURE;
     }
+    if (e == DW_RECOVER_REMOVED) {
+        printf("%s: empty (its recorder was killed while creating it): held nothing, "
+               "removed\n", path);
+        return DW_EXIT_OK;
+    }
     printf("%s: %s\n", path, e > 0 ? "recovered (SWMR flags cleared, end of file restored)"
                                    : "was closed properly, nothing to recover");
     if (rep.rows_cut)

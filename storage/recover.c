@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "recover.h"
 #include "session_file.h"
 #include "session_format.h"
@@ -238,6 +239,25 @@ static long long trim_tables(hid_t f)
     return cut;
 }
 
+/* An empty file is what a recorder killed between creating a file and
+ * HDF5's first write leaves (a rotation, a new garment): it holds nothing,
+ * so it goes, unless a live recorder holds it (creating it right now). */
+static int remove_empty(const char *path, char *err, size_t errcap)
+{
+    int busy = dw_session_file_busy(path);
+    if (busy > 0) {
+        snprintf(err, errcap, "%s: is being created by a live ductwatch-record; nothing to "
+                 "recover", path);
+        return -EBUSY;
+    }
+    if (busy < 0 || unlink(path) < 0) {
+        int e = busy < 0 ? -busy : errno;
+        snprintf(err, errcap, "%s: empty, cannot remove it: %s", path, strerror(e));
+        return -e;
+    }
+    return DW_RECOVER_REMOVED;
+}
+
 int dw_session_recover(const char *path, struct dw_recover_report *rep, char *err,
                        size_t errcap)
 {
@@ -252,6 +272,8 @@ int dw_session_recover(const char *path, struct dw_recover_report *rep, char *er
         snprintf(err, errcap, "%s: %s", path, strerror(errno));
         return -errno;
     }
+    if (S_ISREG(sb.st_mode) && sb.st_size == 0)
+        return remove_empty(path, err, errcap);
     if (H5Fis_hdf5(path) <= 0) {
         H5Eclear2(H5E_DEFAULT);
         snprintf(err, errcap, "%s: not an HDF5 file, nothing to recover", path);

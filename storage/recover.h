@@ -21,6 +21,9 @@ struct dw_recover_report {
  * that are complete), and to the first row of a chunk that no longer reads
  * back (its checksum fails: torn by a power loss); so are the tables. rep, if not NULL, says
  * what was cut. Returns 1 when the file was recovered, 0 when it was closed
- * properly (nothing done), or a negative errno with a reason in err. */
+ * properly (nothing done), DW_RECOVER_REMOVED when it was empty (a writer
+ * killed before HDF5 wrote anything: removed, it held nothing), or a
+ * negative errno with a reason in err. */
+#define DW_RECOVER_REMOVED 2
 int dw_session_recover(const char *path, struct dw_recover_report *rep, char *err,
                        size_t errcap);

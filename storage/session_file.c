@@ -89,8 +89,13 @@ bool dw_session_file_unlinked(int fd)
 
 int dw_session_file_busy(const char *path)
 {
+    return dw_session_file_busy_at(AT_FDCWD, path);
+}
+
+int dw_session_file_busy_at(int dir_fd, const char *name)
+{
     struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-    int fd = open(path, O_RDONLY | O_CLOEXEC), r;
+    int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), r;
     if (fd < 0)
         return -errno;
     r = fcntl(fd, F_OFD_GETLK, &fl) < 0 ? -errno : fl.l_type != F_UNLCK;

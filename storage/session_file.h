@@ -41,3 +41,5 @@ bool dw_session_file_unlinked(int fd);
 /* Whether a live writer holds the lock of the session file at path (kill
  * -9 releases it): 1, 0, or -errno. Needs only read access. */
 int dw_session_file_busy(const char *path);
+/* The same for name under the directory dir_fd (not following a symlink). */
+int dw_session_file_busy_at(int dir_fd, const char *name);

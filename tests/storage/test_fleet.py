@@ -5,16 +5,20 @@ streams of several garments. The fleet file holds every row once, in
 arrival order, with its device; compacted, it becomes session files equal,
 dataset by dataset and row by row, to the ones the session layout wrote,
 that replay to the same garment bytes and open in `ductwatch report`.
-kill -9 while writing (several times): --recover makes the file whole,
-it holds at least what the writer logged as flushed, and it compacts.
-kill -9 while compacting (several times): a new run finishes the work,
-nothing is written twice, and the result is what one clean run makes."""
+kill -9 while writing (20 times, among rows, in a flush, in a rotation):
+--recover makes each file whole, it holds at least what the writer logged
+as flushed, each frame once, the next recorder's gap row counts what was
+lost, and the files compact. kill -9 while compacting (20 times, from
+reading to the removal): a new run finishes the work, nothing is written
+twice, and the result is what one clean run makes. strace kills at a
+chosen system call."""
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import h5py
@@ -31,13 +35,15 @@ from dwtest.report import report  # noqa: E402
 N_DEV = 4
 SAMPLES = 300       # per garment: 30 s of device time at 10 Hz
 TABLES = ["hellos", "device_status", "events", "alerts", "stats"]
-KILLS = 5           # kill -9 rounds, writing and compacting each
+FLUSH_S = 1.0       # the recorder flushes its fleet file once a second
+LANES = 4           # kill -9 rounds of recorders side by side
+KILLED_SAMPLES = 300  # per garment in the file compacted and killed: 3+ rounds of 64 KiB
 
 
-def publishers(wd, n, verbose=False):
+def publishers(wd, n, verbose=False, lane=""):
     pubs, gs = [], []
     for i in range(n):
-        p = ds.Publisher(wd.ep("pub%d" % i), "bra-fleet%d" % i, wd.ctx)
+        p = ds.Publisher(wd.ep("pub%s%d" % (lane, i)), "bra-fleet%s%d" % (lane, i), wd.ctx)
         if verbose:  # two recorders: each one's subscription reaches us
             p.sock.setsockopt(zmq.XPUB_VERBOSE, 1)
         pubs.append(p)
@@ -352,51 +358,274 @@ def flushed_fleet(rec):
     return [int(x) for x in re.findall(r"fleet: flushed, (\d+) frames", rec.err)]
 
 
-@case(timeout=120)
-def case_kill_writing(wd):
-    """kill -9 of a fleet recorder KILLS times, each after a different
-    number of flushes: each file recovers, holds every frame the writer
-    logged as flushed (at most one flush interval lost) once and in order,
-    and compacts."""
-    pubs, gs = publishers(wd, N_DEV)
-    sent = 0
-    for round_ in range(KILLS):
-        rec = fleet_recorder(wd, pubs, gs, ["--layout", "fleet", "--name", "k%d" % round_,
-                                            "--fsync", "1s"], dir=wd.path("k%d" % round_))
-        path = rec.wait_file()
-        first = sent
-        # killed after 1, 2, ... flushes with frames
-        while len([n for n in flushed_fleet(rec) if n]) < round_ + 1:
-            send_all(pubs, gs, 10, sent)
-            sent += 10
-            time.sleep(0.05)
-            check(sent - first < 20000, "no flush logged")
-        send_all(pubs, gs, 5, sent)
-        sent += 5
+def fresh_subscriber(pubs, gs, hellos):
+    """After a recorder died: drops the (un)subscriptions left in the
+    verbose publishers' queues and waits for the next recorder's. Then
+    each stream's HELLO: sent once (hellos empty), or replayed with its
+    first seq and time as acquire replays it to a new subscriber when its
+    backlog no longer holds what came after (docs/messages.md 8), so that
+    the new recorder counts what it never got in a gap row."""
+    for p in pubs:
+        while p.sock.poll(0):
+            p.sock.recv()
+    for p in pubs:
+        while True:
+            check(p.sock.poll(10000), "no new subscriber")
+            if p.sock.recv()[:1] == b"\x01":
+                break
+    for p, g in zip(pubs, gs):
+        if p.device not in hellos:
+            f = g.hello_frame()
+            p.frame(f)
+            hellos[p.device] = (f, p.seq, time.time_ns())
+        (ftype, dseq, t_us, payload), seq, t_ns = hellos[p.device]
+        p._send("frame", ds.frame_body(ftype, dseq, seq, p.stream, t_us, t_ns, payload))
+
+
+def strace_kill(pid, syscall, when):
+    """kill -9 of process pid (all its threads) at its when-th call of
+    syscall from now on, by strace -p."""
+    argv = ["strace", "-qq", "-f", "-o", "/dev/null", "-p", str(pid), "-e", "trace=" + syscall,
+            "-e", "inject=%s:signal=SIGKILL:when=%d" % (syscall, when)]
+    st = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    end = time.monotonic() + 10
+    while not traced(pid):  # attached to every thread
+        check(st.poll() is None and time.monotonic() < end, "strace -p %d: %s"
+              % (pid, st.stderr.read().decode() if st.poll() is not None else "no attach"))
+        time.sleep(0.01)
+    return st
+
+
+def traced(pid):
+    """Whether every thread of pid has a tracer (or pid is dead)."""
+    try:
+        for t in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/status" % (pid, t)) as f:
+                st = f.read()
+            if "State:\tZ" in st:
+                return True  # killed already (the first call came at once)
+            if "TracerPid:\t0\n" in st:
+                return False
+    except OSError:
+        return True  # gone: killed already
+    return True
+
+
+# The moments of the 20 kills while writing: (phase, how). rows: kill -9
+# from the test at a fraction of the flush interval after a logged flush
+# (the rows in memory only); flush: at the k-th pwrite64 of a flush (the
+# chunks and HDF5 metadata of one flush half on disk) or at its fsync;
+# rotation (--fleet-period 1s; the calls counted from strace's attach
+# after a flush, none of them made between two flushes): at the close of
+# the ended file, before the new one is created (its first openat), while
+# HDF5 builds it (its first truncate, its first and 30th read: the hidden
+# .NAME.creating is left), or at the second fsync (the ended file's, or
+# the new one's first flush).
+WRITE_KILLS = ([("rows", f) for f in (0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95)]
+               + [("flush", ("pwrite64", k)) for k in (1, 4, 12, 25, 40)]
+               + [("flush", ("fsync", 1)), ("flush", ("fsync", 2))]
+               + [("rotation", (c, k)) for c, k in (("close", 1), ("openat", 1),
+                                                    ("ftruncate", 1), ("pread64", 1),
+                                                    ("pread64", 30), ("fsync", 2))])
+
+
+def kill_round(wd, pubs, gs, hellos, round_, sent):
+    """One recorder killed at WRITE_KILLS[round_]; returns (it, garment
+    samples sent)."""
+    phase, how = WRITE_KILLS[round_]
+    args = ["--layout", "fleet", "--name", "k%d" % round_, "--fsync", "1s"]
+    if phase == "rotation":
+        args += ["--fleet-period", "1s"]
+    rec = Recorder(wd, endpoints(pubs), extra=args + ["-v"], dir=wd.path("k%d" % round_))
+    fresh_subscriber(pubs, gs, hellos)
+    rec.wait_file()
+    end = time.monotonic() + 30
+    while not [n for n in flushed_fleet(rec) if n]:  # a flush with rows: the file is live
+        send_all(pubs, gs, 2, sent)
+        sent += 2
+        time.sleep(0.02)
+        check(time.monotonic() < end and rec.p.poll() is None, "no flush: %s" % rec.err[-500:])
+    st = None
+    if phase == "rows":  # from the moment of that flush, as the log said it
+        t = time.monotonic() + how * FLUSH_S
+        while time.monotonic() < t:
+            send_all(pubs, gs, 1, sent)
+            sent += 1
+            time.sleep(0.01)
         os.kill(rec.pid, signal.SIGKILL)
-        rec.kill()
-        logged = flushed_fleet(rec)[-1]
-        n_sent = (sent - first) * N_DEV
+    else:
+        st = strace_kill(rec.pid, *how)
+    while rec.p.poll() is None:
+        send_all(pubs, gs, 1, sent)
+        sent += 1
+        time.sleep(0.01)
+        check(time.monotonic() < end, "round %d (%s %s): not killed" % (round_, phase, how))
+    if st:
+        st.wait(10)
+    check(rec.p.returncode == -signal.SIGKILL, "round %d: exit %s" % (round_, rec.p.returncode))
+    rec.kill()
+    return rec, sent
+
+
+def logged_flushes(err):
+    """Each fleet file's last logged flush (frames), from a -v log."""
+    out, cur = {}, None
+    for ln in err.splitlines():
+        m = re.search(r"recording the fleet into (\S+)", ln)
+        if m:
+            cur = m.group(1)
+            out[cur] = 0
+        m = re.search(r"fleet: flushed, (\d+) frames", ln)
+        if m and cur:
+            out[cur] = int(m.group(1))
+    return out
+
+
+def check_killed_files(wd, rec, pubs, round_, first):
+    """--recover, then every fleet file of a killed recorder opens in h5py,
+    holds at least what was logged as flushed to it, each garment's frames
+    of this round once, in order, with no hole: only the tail that was not
+    flushed yet is lost. Returns (the files, frames in them, logged)."""
+    logged = logged_flushes(rec.err)
+    rows = {p.device: [] for p in pubs}
+    # every file in its directory: a fleet file is named only once whole;
+    # one killed while it was built stays hidden (.NAME.creating), with
+    # no row and never announced
+    names = os.listdir(rec.dir)
+    hidden = [x for x in names if x.startswith(".")]
+    paths = sorted(os.path.join(rec.dir, x) for x in names if not x.startswith("."))
+    check(set(rec.files()) == set(paths), "round %d: files %s, announced %s"
+          % (round_, paths, rec.files()))
+    for x in hidden:
+        final = os.path.join(rec.dir, x[1:-len(".creating")])
+        check(x.startswith(".fleet-") and x.endswith(".h5.creating") and final not in logged,
+              "round %d: %s left" % (round_, x))
+        print("round %d: killed while building %s" % (round_, x))
+    for path in paths:
         r = wd.run(["ductwatch-record", "--recover", path], timeout=30)
-        check(r.returncode == 0 and "fleet file" in r.stdout, "--recover: %s %s"
-              % (r.stdout, r.stderr))
+        check(r.returncode == 0 and "fleet file" in r.stdout + r.stderr,
+              "round %d: --recover %s: %s %s" % (round_, path, r.stdout, r.stderr))
         with h5py.File(path, "r") as f:
+            ids = [d.decode() for d in f["devices"][:]["device_id"]]
             n = f["frames/seq"].shape[0]
-            check(logged <= n <= n_sent, "round %d: %d frames, %d logged as flushed, %d sent"
-                  % (round_, n, logged, n_sent))
+            check(n >= logged.get(path, 0), "round %d: %s: %d frames, %d logged as flushed"
+                  % (round_, os.path.basename(path), n, logged.get(path, 0)))
             d, seq = f["frames/device"][:], f["frames/seq"][:]
-            for j in range(len(f["devices"])):
-                s = seq[d == j]
-                check(len(s) == len(set(s)) and (np.diff(s.astype(np.int64)) > 0).all(),
-                      "round %d: device %d's rows twice or out of order" % (round_, j))
-        files, _ = compact(wd, path)
-        check(len(files) == N_DEV, "round %d: %d session files" % (round_, len(files)))
-        for p in pubs:  # the next recorder's subscription
-            p.sock.close()
-        pubs = [ds.Publisher(wd.ep("pub%d-%d" % (i, round_)), g.device, wd.ctx)
-                for i, g in enumerate(gs)]
-        print("round %d: killed after %d frames logged flushed, %d in the file, %d sent"
-              % (round_, logged, n, n_sent))
+            for j, dev in enumerate(ids):
+                rows[dev] += list(seq[d == j])
+    for p in pubs:
+        want = [s for s, kind, _, _, _ in p.sent if kind == ds.SAMPLE and s > first[p.device]]
+        got = rows[p.device]
+        check(got == want[:len(got)], "round %d: %s: %d frames not the first %d sent (twice, "
+              "out of order or a hole)" % (round_, p.device, len(got), len(want)))
+    return paths, sum(len(x) for x in rows.values()), sum(logged.values())
+
+
+def last_recorder(wd, pubs, gs, hellos, lane, sent):
+    """After a lane's kills: a recorder stopped cleanly once it flushed
+    rows, whose gap rows count what the last killed one lost."""
+    rec = Recorder(wd, endpoints(pubs), extra=["--layout", "fleet", "--name", "end%d" % lane,
+                                               "-v"], dir=wd.path("end%d" % lane))
+    fresh_subscriber(pubs, gs, hellos)
+    end = time.monotonic() + 30
+    while not [n for n in flushed_fleet(rec) if n]:
+        send_all(pubs, gs, 2, sent)
+        sent += 2
+        time.sleep(0.02)
+        check(time.monotonic() < end and rec.p.poll() is None, "no flush: %s" % rec.err[-500:])
+    check(rec.stop() == 0, rec.err[-800:])
+    return rec.files()
+
+
+def file_rows(path):
+    """Each garment's /frames seqs in a fleet file, and the stream seqs its
+    gap rows of the acquire stream (written by the recorder) count."""
+    rows, counted = {}, {}
+    with h5py.File(path, "r") as f:
+        ids = [d.decode() for d in f["devices"][:]["device_id"]]
+        d, seq = f["frames/device"][:], f["frames/seq"][:]
+        ev = f["events"][:]
+        for j, dev in enumerate(ids):
+            rows.setdefault(dev, set()).update(int(x) for x in seq[d == j])
+            for e in ev[(ev["device"] == j) & (ev["kind"] == b"gap")]:
+                if e["source"] == b"record" and e["text"] == b"acquire":
+                    counted.setdefault(dev, set()).update(
+                        range(int(e["seq"]) - int(e["missing"]), int(e["seq"])))
+    return rows, counted
+
+
+def kill_lane(wd, lane, rounds, out):
+    """The rounds of WRITE_KILLS numbered in rounds, one after the other,
+    with N_DEV garments of their own, then a last recorder: every sample
+    sent is in a fleet file or counted by a gap row of the recorder after
+    the kill. Adds (fleet files, each garment's frames in them) to out."""
+    pubs, gs = publishers(wd, N_DEV, verbose=True, lane="l%d-" % lane)
+    sent, files, hellos = 0, [], {}
+    for round_ in rounds:
+        first = {p.device: p.seq for p in pubs}
+        rec, sent = kill_round(wd, pubs, gs, hellos, round_, sent)
+        mine, n, logged = check_killed_files(wd, rec, pubs, round_, first)
+        files += mine
+        print("round %d (%s %s): %d file(s), %d frames logged flushed, %d in the files"
+              % (round_, WRITE_KILLS[round_][0], WRITE_KILLS[round_][1], len(mine), logged, n))
+    files += last_recorder(wd, pubs, gs, hellos, lane, sent)
+    kept, counted = {p.device: set() for p in pubs}, {p.device: set() for p in pubs}
+    for path in files:
+        rows, gaps = file_rows(path)
+        for dev in rows:
+            check(not kept[dev] & rows[dev], "%s: a frame in two fleet files" % dev)
+            kept[dev] |= rows[dev]
+            counted[dev] |= gaps.get(dev, set())
+    for p in pubs:
+        lost = [s for s, kind, _, _, _ in p.sent if kind == ds.SAMPLE and s not in kept[p.device]]
+        check(lost and set(lost) <= counted[p.device], "%s: %d frames lost, %d of them not "
+              "counted by a gap row" % (p.device, len(lost), len(set(lost) - counted[p.device])))
+    out.append((files, kept))
+
+
+@case(timeout=240)
+def case_kill_writing(wd):
+    """kill -9 of a fleet recorder 20 times (WRITE_KILLS: among its rows,
+    in a flush, in a rotation), restarted on the same streams each time:
+    every fleet file recovers and opens in h5py, holds every frame logged
+    as flushed to it and each of the round's frames once, in order, with
+    no hole (only the unflushed tail is lost), and what is lost is counted
+    by the next recorder's gap row; then one --compact of them
+    all gives each garment's session files with every frame of the fleet
+    files once, and nothing is left to do after it. The rounds run in
+    LANES recorders side by side (each waits mostly for the flush cadence)."""
+    done, errors = [], []
+
+    def lane(k):
+        try:
+            kill_lane(wd, k, range(k, len(WRITE_KILLS), LANES), done)
+        except BaseException as e:  # noqa: B902 - reported by the case
+            errors.append(e)
+    threads = [threading.Thread(target=lane, args=(k,)) for k in range(LANES)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    files = [x for fs, _ in done for x in fs]
+    kept = {dev: seqs for _, k in done for dev, seqs in k.items()}
+    out, _ = compact(wd, *files)
+    check(not any(os.path.exists(x) for x in files), "fleet files left after --compact")
+    for dev, want in kept.items():
+        seqs = []
+        for x in out:
+            if os.path.basename(x).startswith(dev + "-"):
+                with h5py.File(x, "r") as f:
+                    seqs += [int(s) for s in f["frames/seq"][:]]
+        check(len(seqs) == len(set(seqs)) and set(seqs) == want,
+              "%s: %d frames in its session files, %d distinct, %d in the fleet files"
+              % (dev, len(seqs), len(set(seqs)), len(want)))
+    r = wd.run(["ductwatch-record", "--compact", *files], timeout=60)
+    check(r.returncode != 0 and not any(os.path.exists(x) for x in files),
+          "a second --compact: exit %d" % r.returncode)
+    print("%d kills, %d fleet files, compacted into %d session files"
+          % (len(WRITE_KILLS), len(files), len(out)))
 
 
 def fleet_file(wd, samples):
@@ -413,12 +642,57 @@ def fleet_file(wd, samples):
     return rec.files()[0]
 
 
+def strace_compact(path, syscall, when, count=None):
+    """ductwatch-record --compact --compact-memory 64 PATH under strace:
+    kill -9 at its when-th call of syscall, or, with count, no kill and
+    the calls counted into that file. Its exit status."""
+    argv = ["strace", "-f", "-qq", "-e", "trace=" + syscall]
+    if count:
+        argv += ["-c", "-o", count]
+    else:
+        argv += ["-o", "/dev/null", "-e", "inject=%s:signal=SIGKILL:when=%d" % (syscall, when)]
+    argv += [prog("ductwatch-record"), "--compact", "--compact-memory", "64", path]
+    # LeakSanitizer cannot work under ptrace: under ASan the traced run
+    # that ends normally would fail for that alone
+    asan = os.environ.get("ASAN_OPTIONS")
+    env = dict(os.environ, ASAN_OPTIONS=(asan + ":" if asan else "") + "detect_leaks=0")
+    return subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                          timeout=120).returncode
+
+
+def calls(stats, syscall):
+    """How many calls of syscall strace -c counted."""
+    with open(stats) as f:
+        for ln in f:
+            w = ln.split()
+            if w and w[-1] == syscall:
+                return int(w[3])
+    return 0
+
+
+# The moments of the 20 kills of --compact, in order: each run goes on
+# from what the killed ones left. Reading (the k-th pread64, as a
+# fraction of a whole run's: the fleet file, and the session files a
+# later round resumes), writing the session files in rounds (the k-th
+# pwrite64), the one syncfs before the renames,
+# the renames (each run renames one more before it dies), the fsync of
+# the directory after them (before the fleet file is marked), the fsync
+# of the fleet file marked compacted, and its removal.
+COMPACT_KILLS = ([("reading", "pread64", f) for f in (0.0, 0.1, 0.3, 0.5, 0.7, 0.9)]
+                 + [("writing", "pwrite64", f) for f in (0.0, 0.15, 0.3, 0.5, 0.7, 0.85, 0.95)]
+                 + [("syncing", "syncfs", 1)] + [("renaming", "renameat", 2)] * 3
+                 + [("renamed", "fsync", 1), ("marked", "fsync", 2), ("removing", "unlink", 1)])
+
+
 @case(timeout=180)
 def case_kill_compacting(wd):
-    """kill -9 of --compact KILLS times at different moments, then a run to
-    the end: the session files equal those of one clean run, each row once;
-    the fleet file is gone only at the end."""
-    orig = fleet_file(wd, 3000)
+    """kill -9 of --compact 20 times (COMPACT_KILLS: reading, writing,
+    syncing, renaming, marking, removing), each run going on from what the
+    killed ones left, then a run to the end: after every kill the fleet
+    file opens in h5py and every session file under its final name equals
+    that of one clean run, with no frame twice; at the end the same files
+    as the clean run, no temporary file left, and the fleet file gone."""
+    orig = fleet_file(wd, KILLED_SAMPLES)
     clean_dir, kill_dir = wd.path("clean"), wd.path("killed")
     os.makedirs(clean_dir)
     os.makedirs(kill_dir)
@@ -426,38 +700,45 @@ def case_kill_compacting(wd):
     killed = os.path.join(kill_dir, os.path.basename(orig))
     shutil.copy(orig, clean)
     shutil.move(orig, killed)
+    stats = wd.path("calls")
     t0 = time.monotonic()
-    want, _ = compact(wd, clean)
+    rc = strace_compact(clean, "pread64,pwrite64", 0, count=stats)
     took = time.monotonic() - t0
-    kills = 0
-    for k in range(KILLS):
-        p = subprocess.Popen([prog("ductwatch-record"), "--compact", killed],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(took * (k + 0.5) / (KILLS + 1))
-        p.send_signal(signal.SIGKILL)
-        p.wait()
-        kills += p.returncode == -signal.SIGKILL
-        if not os.path.exists(killed):
-            break
-    check(kills >= 2, "only %d of the compactions were killed mid-way (took %.2f s)"
-          % (kills, took))
-    if os.path.exists(killed):
-        got, out = compact(wd, killed)
-    else:
-        got = [os.path.join(kill_dir, os.path.basename(x)) for x in want]
+    check(rc == 0, "clean --compact: exit %d" % rc)
+    n = {c: calls(stats, c) for c in ("pread64", "pwrite64")}
+    want = sorted(x for x in os.listdir(clean_dir) if x.endswith(".h5"))
+    check(len(want) == N_DEV and not os.path.exists(clean), "clean run: %s" % want)
+    for x in want:  # so a killed run's file equal to it has no frame twice either
+        with h5py.File(os.path.join(clean_dir, x), "r") as f:
+            s = f["frames/seq"][:]
+            check(len(s) == len(set(s)) == KILLED_SAMPLES, "clean %s: %d frames" % (x, len(s)))
+    for k, (phase, syscall, when) in enumerate(COMPACT_KILLS):
+        if isinstance(when, float):
+            when = 1 + int(when * (n[syscall] - 1))
+        rc = strace_compact(killed, syscall, when)
+        check(rc == -signal.SIGKILL, "kill %d (%s, %s #%d): exit %d, not killed"
+              % (k, phase, syscall, when, rc))
+        check(os.path.exists(killed), "kill %d (%s): the fleet file is gone" % (k, phase))
+        with h5py.File(killed, "r") as f:  # readable as it is, for --compact again
+            check(f["frames/seq"].shape[0] == N_DEV * KILLED_SAMPLES, "kill %d: fleet rows" % k)
+        for x in os.listdir(kill_dir):
+            if x in want:  # under its final name: complete
+                same_session(os.path.join(clean_dir, x), os.path.join(kill_dir, x))
+    got, out = compact(wd, killed)
     check(not os.path.exists(killed), "the fleet file is left")
     left = sorted(x for x in os.listdir(kill_dir) if x.startswith("."))
     check(not left, "temporary files left: %s" % left)
-    check(sorted(os.path.basename(x) for x in got) == sorted(os.path.basename(x) for x in want),
-          "files %s vs %s" % (got, want))
-    for a in want:
-        b = os.path.join(kill_dir, os.path.basename(a))
-        same_session(a, b)
+    check(sorted(os.path.basename(x) for x in got) == want, "files %s vs %s" % (got, want))
+    for x in want:
+        b = os.path.join(kill_dir, x)
+        same_session(os.path.join(clean_dir, x), b)
         with h5py.File(b, "r") as f:
             s = f["frames/seq"][:]
             check(len(s) == len(set(s)), "%s: a frame written twice" % b)
-    print("compaction took %.2f s; %d runs killed mid-way, the last run finished it"
-          % (took, kills))
+    r = wd.run(["ductwatch-record", "--compact", killed], timeout=60)
+    check(r.returncode != 0, "--compact of the removed fleet file succeeded")
+    print("clean --compact %.2f s (%d reads, %d writes); %d runs killed, the last finished it"
+          % (took, n["pread64"], n["pwrite64"], len(COMPACT_KILLS)))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 /* Session writer and reader: values, order and bytes come back exactly. */
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <math.h>
 #include <setjmp.h>
@@ -16,6 +17,7 @@
 #include "layout.h"
 #include "msg.h"
 #include "recover.h"
+#include "session_file.h"
 #include "session_reader.h"
 #include "session_writer.h"
 
@@ -277,6 +279,34 @@ static void test_refuses_other_files(void **state)
     assert_int_equal(dw_session_reader_open(&rd, path, err, sizeof(err)), -ENOENT);
 }
 
+/* A recorder killed between creating a file and HDF5's first write leaves
+ * it empty: --recover removes it (it held nothing), but not while a live
+ * writer holds it; a file with bytes that are not HDF5 stays refused. */
+static void test_recover_empty(void **state)
+{
+    char path[512], err[DW_SESSION_ERR_MAX];
+    struct stat sb;
+    FILE *fp;
+    int fd;
+    (void)state;
+    snprintf(path, sizeof(path), "%s/empty.h5", tmpdir);
+    fd = dw_session_file_create(AT_FDCWD, path);
+    assert_true(fd >= 0);
+    assert_int_equal(dw_session_recover(path, NULL, err, sizeof(err)), -EBUSY);
+    assert_int_equal(stat(path, &sb), 0);
+    close(fd);
+    assert_int_equal(dw_session_recover(path, NULL, err, sizeof(err)), DW_RECOVER_REMOVED);
+    assert_int_equal(stat(path, &sb), -1);
+
+    snprintf(path, sizeof(path), "%s/bytes.h5", tmpdir);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("x", fp);
+    fclose(fp);
+    assert_int_equal(dw_session_recover(path, NULL, err, sizeof(err)), -EBADF);
+    assert_int_equal(stat(path, &sb), 0);
+}
+
 static void test_create_refuses_existing(void **state)
 {
     struct dw_hello h;
@@ -497,6 +527,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_refuses_other_files),
         cmocka_unit_test(test_create_refuses_existing),
+        cmocka_unit_test(test_recover_empty),
         cmocka_unit_test(test_every_raw_exact),
         cmocka_unit_test(test_flush_every_second_keeps_size),
         cmocka_unit_test(test_memory_flat_over_a_day),

@@ -236,6 +236,7 @@ class Run:
         self.env = dict(os.environ, DUCTWATCH_RUNTIME_DIR=self.rundir)
         self.env.pop("JOURNAL_STREAM", None)
         self.procs = []
+        self._spawning = threading.Lock()  # a case's threads each start programs
         self._ctx = None
 
     def __enter__(self):
@@ -263,10 +264,11 @@ class Run:
         to DIR/NAME-K.err unless stderr= is given."""
         argv = _resolve(argv)
         err = None
-        if "stderr" not in kw:
-            err = self.path("%s-%d.err" % (os.path.basename(str(argv[0])), len(self.procs)))
-        p = Proc(argv, env or self.env, err_path=err, **kw)
-        self.procs.append(p)
+        with self._spawning:  # one stderr file each, named by its place in procs
+            if "stderr" not in kw:
+                err = self.path("%s-%d.err" % (os.path.basename(str(argv[0])), len(self.procs)))
+            p = Proc(argv, env or self.env, err_path=err, **kw)
+            self.procs.append(p)
         return p
 
     def run(self, argv, timeout=30, env=None, **kw):
