@@ -99,6 +99,30 @@ static hid_t make_dcpl(const struct dw_h5col_storage *st, hsize_t width)
     return p;
 }
 
+/* The buffers of a column of chunk_rows rows in nsub sub-chunks, and its
+ * scratch twin made with dcpl. */
+static int col_buffers(struct dw_h5col *a, hid_t dcpl, hid_t scratch)
+{
+    hsize_t sdims[2] = { a->chunk_rows, a->width };
+    hid_t ss = H5Screate_simple(a->width ? 2 : 1, sdims, NULL);
+    hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+    a->cap = a->chunk_rows;
+    a->buf = calloc(a->cap, a->row_bytes);
+    a->allot = calloc(a->nsub, sizeof(*a->allot));
+    a->last = calloc(a->nsub, sizeof(*a->last));
+    a->len = calloc(a->nsub, sizeof(*a->len));
+    /* No chunk cache: H5Dwrite filters and stores the chunk at once, so
+     * that its storage size and bytes are the new ones. */
+    if (ss >= 0 && dapl >= 0 &&
+        H5Pset_chunk_cache(dapl, H5D_CHUNK_CACHE_NSLOTS_DEFAULT, 0, 1.0) >= 0)
+        a->scratch = H5Dcreate_anon(scratch, a->mtype, ss, dcpl, dapl);
+    if (dapl >= 0)
+        H5Pclose(dapl);
+    if (ss >= 0)
+        H5Sclose(ss);
+    return !a->buf || !a->allot || !a->last || !a->len || a->scratch < 0 ? -1 : 0;
+}
+
 /* Creates an empty extendible dataset and its twin in the scratch file (see
  * the top of this file); takes ownership of mtype. */
 int dw_h5col_create(struct dw_h5col *a, hid_t loc, const char *name, hid_t mtype,
@@ -127,29 +151,10 @@ int dw_h5col_create(struct dw_h5col *a, hid_t loc, const char *name, hid_t mtype
         goto out;
     if (units && dw_h5_attr_str(a->ds, "units", units) < 0)
         goto out;
-    {
-        hsize_t sdims[2] = { st->chunk_rows, width };
-        hid_t ss = H5Screate_simple(rank, sdims, NULL);
-        a->nsub = st->split && width ? width : 1;
-        a->scaled = st->decimals >= 0;
-        a->cap = st->chunk_rows;
-        a->buf = calloc(a->cap, a->row_bytes);
-        a->allot = calloc(a->nsub, sizeof(*a->allot));
-        a->last = calloc(a->nsub, sizeof(*a->last));
-        a->len = calloc(a->nsub, sizeof(*a->len));
-        /* No chunk cache: H5Dwrite filters and stores the chunk at once, so
-         * that its storage size and bytes are the new ones. */
-        hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
-        if (ss >= 0 && dapl >= 0 &&
-            H5Pset_chunk_cache(dapl, H5D_CHUNK_CACHE_NSLOTS_DEFAULT, 0, 1.0) >= 0)
-            a->scratch = H5Dcreate_anon(scratch, mtype, ss, dcpl, dapl);
-        if (dapl >= 0)
-            H5Pclose(dapl);
-        if (ss >= 0)
-            H5Sclose(ss);
-        if (!a->buf || !a->allot || !a->last || !a->len || a->scratch < 0)
-            goto out;
-    }
+    a->nsub = st->split && width ? width : 1;
+    a->scaled = st->decimals >= 0;
+    if (col_buffers(a, dcpl, scratch) < 0)
+        goto out;
     r = 0;
 out:
     if (space >= 0)

@@ -235,30 +235,32 @@ out:
     return r;
 }
 
+/* The tables, in the A_ order. */
+static const struct {
+    const char *name;
+    enum dw_session_table t;
+    const char *units;
+} tabs[A_COUNT] = {
+    [A_HELLO] = { "hellos", DW_T_HELLO,
+                  "t_device_us: us (device clock); t_host_ns: ns since the Unix epoch" },
+    [A_STATUS] = { "device_status", DW_T_STATUS,
+                   "battery_mv: mV; battery_pct: %; flags: bit 0 charging, bit 1 low "
+                   "battery; mcu_temp_cc: 0.01 degC; t_device_us: us; t_host_ns: ns since "
+                   "the Unix epoch" },
+    [A_EVENT] = { "events", DW_T_EVENT,
+                  "value: the kind's unit (degC for thermometer), NaN = none; missing: "
+                  "messages or garment frames; t_device_us: us; t_host_ns: ns since the "
+                  "Unix epoch" },
+    [A_ALERT] = { "alerts", DW_T_ALERT,
+                  "value, threshold: the rule's unit; t_device_us: us (sample time); "
+                  "t_host_ns: ns since the Unix epoch" },
+    [A_STATS] = { "stats", DW_T_STATS,
+                  "counters since the publisher (acquire) or the recorder started; "
+                  "drift_ppm: ppm; t_device_us: us; t_host_ns: ns since the Unix epoch" },
+};
+
 static int create_tables(struct dw_session_writer *w)
 {
-    static const struct {
-        const char *name;
-        enum dw_session_table t;
-        const char *units;
-    } tabs[A_COUNT] = {
-        [A_HELLO] = { "hellos", DW_T_HELLO,
-                      "t_device_us: us (device clock); t_host_ns: ns since the Unix epoch" },
-        [A_STATUS] = { "device_status", DW_T_STATUS,
-                       "battery_mv: mV; battery_pct: %; flags: bit 0 charging, bit 1 low "
-                       "battery; mcu_temp_cc: 0.01 degC; t_device_us: us; t_host_ns: ns since "
-                       "the Unix epoch" },
-        [A_EVENT] = { "events", DW_T_EVENT,
-                      "value: the kind's unit (degC for thermometer), NaN = none; missing: "
-                      "messages or garment frames; t_device_us: us; t_host_ns: ns since the "
-                      "Unix epoch" },
-        [A_ALERT] = { "alerts", DW_T_ALERT,
-                      "value, threshold: the rule's unit; t_device_us: us (sample time); "
-                      "t_host_ns: ns since the Unix epoch" },
-        [A_STATS] = { "stats", DW_T_STATS,
-                      "counters since the publisher (acquire) or the recorder started; "
-                      "drift_ppm: ppm; t_device_us: us; t_host_ns: ns since the Unix epoch" },
-    };
     static const struct dw_h5col_storage table = { .chunk_rows = TABLE_CHUNK_ROWS, .deflate = 1,
                                           .decimals = -1, .checksum = 1 };
     for (int i = 0; i < A_COUNT; i++)
@@ -299,6 +301,23 @@ static int hold_lock(struct dw_session_writer *w)
     return 0;
 }
 
+/* A writer with nothing open, or NULL. */
+static struct dw_session_writer *writer_alloc(const char *path, bool defer_sync)
+{
+    struct dw_session_writer *w = calloc(1, sizeof(*w));
+    if (!w)
+        return NULL;
+    w->file = w->fapl = w->scratch = -1;
+    w->fd = -1;
+    for (int i = 0; i < F_COUNT; i++)
+        w->fr[i].ds = w->fr[i].mtype = -1;
+    for (int i = 0; i < A_COUNT; i++)
+        w->tab[i].ds = w->tab[i].mtype = -1;
+    snprintf(w->path, sizeof(w->path), "%s", path);
+    w->defer_sync = defer_sync;
+    return w;
+}
+
 /* A writer holding the start's HELLO, with nothing open yet. */
 static int writer_new(struct dw_session_writer **out, const struct dw_session_start *s,
                       char *err, size_t errcap)
@@ -309,19 +328,10 @@ static int writer_new(struct dw_session_writer **out, const struct dw_session_st
         snprintf(err, errcap, "session: bad parameters");
         return -EINVAL;
     }
-    w = calloc(1, sizeof(*w));
-    if (!w) {
+    if (!(w = writer_alloc(s->path, s->defer_sync))) {
         snprintf(err, errcap, "%s: out of memory", s->path);
         return -ENOMEM;
     }
-    w->file = w->fapl = w->scratch = -1;
-    w->fd = -1;
-    for (int i = 0; i < F_COUNT; i++)
-        w->fr[i].ds = w->fr[i].mtype = -1;
-    for (int i = 0; i < A_COUNT; i++)
-        w->tab[i].ds = w->tab[i].mtype = -1;
-    snprintf(w->path, sizeof(w->path), "%s", s->path);
-    w->defer_sync = s->defer_sync;
     if (dw_hello_parse(s->hello, s->hello_len, &w->hello) < 0) {
         snprintf(err, errcap, "%s: the HELLO payload does not parse", s->path);
         free(w);
