@@ -164,6 +164,70 @@ out:
     return r;
 }
 
+/* The rows of a partial last chunk back into buf, and the bytes each of
+ * its sub-chunks has in the file (its allotment: rewritten in place). */
+static int load_last_chunk(struct dw_h5col *a)
+{
+    hsize_t n = a->rows % a->chunk_rows, first = a->rows - n;
+    hsize_t off[2] = { first, 0 }, cnt[2] = { n, a->width };
+    hid_t fs = -1, ms = -1;
+    int r = -1;
+    if (!n)
+        return 0;
+    fs = H5Dget_space(a->ds);
+    ms = H5Screate_simple(a->width ? 2 : 1, cnt, NULL);
+    if (fs >= 0 && ms >= 0 &&
+        H5Sselect_hyperslab(fs, H5S_SELECT_SET, off, NULL, cnt, NULL) >= 0 &&
+        H5Dread(a->ds, a->mtype, ms, fs, H5P_DEFAULT, a->buf) >= 0)
+        r = 0;
+    for (hsize_t j = 0; r == 0 && j < a->nsub; j++) {
+        hsize_t coff[2] = { first, j }, size = 0;
+        if (H5Dget_chunk_storage_size(a->ds, coff, &size) < 0 || !size)
+            r = -1;
+        a->allot[j] = (size_t)size;
+    }
+    if (ms >= 0)
+        H5Sclose(ms);
+    if (fs >= 0)
+        H5Sclose(fs);
+    a->n = a->written = (size_t)n;
+    return r;
+}
+
+int dw_h5col_reopen(struct dw_h5col *a, hid_t loc, const char *name, hid_t mtype,
+                    hid_t scratch)
+{
+    hsize_t dims[2] = { 0, 0 }, chunk[2] = { 0, 0 };
+    hid_t sp = -1, dcpl = -1;
+    int rank, r = -1;
+    a->name = name;
+    a->mtype = mtype;
+    a->ds = a->scratch = -1;
+    if (mtype < 0 || (a->ds = H5Dopen2(loc, name, H5P_DEFAULT)) < 0)
+        return -1;
+    sp = H5Dget_space(a->ds);
+    dcpl = H5Dget_create_plist(a->ds);
+    if (sp < 0 || dcpl < 0 || (rank = H5Sget_simple_extent_dims(sp, dims, NULL)) < 1 ||
+        H5Pget_chunk(dcpl, 2, chunk) != rank || !chunk[0])
+        goto out;
+    a->rows = dims[0];
+    a->width = rank == 2 ? dims[1] : 0;
+    a->chunk_rows = chunk[0];
+    a->nsub = rank == 2 && chunk[1] == 1 ? a->width : 1;
+    a->row_bytes = H5Tget_size(mtype) * (a->width ? a->width : 1);
+    a->scaled = H5Pget_filter_by_id2(dcpl, H5Z_FILTER_SCALEOFFSET, NULL, NULL, NULL, 0, NULL,
+                                     NULL) >= 0;
+    H5Eclear2(H5E_DEFAULT);
+    if (a->row_bytes && a->nsub && col_buffers(a, dcpl, scratch) == 0 && load_last_chunk(a) == 0)
+        r = 0;
+out:
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    return r;
+}
+
 int dw_h5col_push(struct dw_h5col *a, const void *row)
 {
     if (a->n == a->cap)
