@@ -479,7 +479,7 @@ def keep_bodies(pubs):
         p._send = send
 
 
-def one_period(wd, samples_a, samples_b, lost=7, backlog=0, dir=None):
+def one_period(wd, samples_a, samples_b, lost=7, backlog=0, dir=None, extra=()):
     """Two fleet files of one fleet period (a recorder stopped and started
     again within it, 1000 h: no test crosses its end), the same garments in
     both: recorder A gets each garment's HELLO and samples_a rounds of
@@ -491,7 +491,7 @@ def one_period(wd, samples_a, samples_b, lost=7, backlog=0, dir=None):
     last message before the hole and of its first message after it."""
     pubs, gs = publishers(wd, 2)
     keep_bodies(pubs)
-    args = ["--layout", "fleet", "--fleet-period", "1000h", "--name", "sp"]
+    args = ["--layout", "fleet", "--fleet-period", "1000h", "--name", "sp"] + list(extra)
     files, hole = [], {}
     for part, n in enumerate((samples_a, samples_b)):
         if part:
@@ -646,6 +646,25 @@ def case_same_period_backlog(wd):
     print("backlog of 25 messages again in the second fleet file: %s" % last)
 
 
+@case(timeout=180)
+def case_same_period_compact_closed(wd):
+    """--compact-closed: the recorder compacts each fleet file as it
+    closes; restarted within the period, its second file's rows go onto
+    the same session files."""
+    pubs, fleet, hole = one_period(wd, 40, 50, extra=["--compact-closed"])
+    d = os.path.dirname(fleet[0])
+    end = time.monotonic() + 60
+    while any(x.startswith("fleet-") for x in os.listdir(d)):
+        check(time.monotonic() < end, "fleet files left: %s" % os.listdir(d))
+        time.sleep(0.1)
+    mine = session_files(d)
+    check(len(mine) == 2, "session files %s" % mine)
+    for p in pubs:
+        check_appended(os.path.join(d, [x for x in mine if x.startswith(p.device + "-")][0]), p,
+                       hole[p.device])
+    print("--compact-closed, restarted within the period: %s" % mine)
+
+
 @case(timeout=240)
 def case_kill_appending(wd):
     """kill -9 of --compact while it appends the second fleet file, KILLS
@@ -662,16 +681,22 @@ def case_kill_appending(wd):
     for x in list(first) + [os.path.basename(fleet[1])]:
         shutil.copy(os.path.join(d, x), clean)
         shutil.copy(os.path.join(d, x), parta if x in first else partb)
+    t0 = time.monotonic()
     compact(wd, os.path.join(partb, os.path.basename(fleet[1])))
+    alone = time.monotonic() - t0
     t0 = time.monotonic()
     compact(wd, os.path.join(clean, os.path.basename(fleet[1])))
     took = time.monotonic() - t0
     full = {x: len(h5py.File(os.path.join(clean, x), "r")["frames/seq"]) for x in first}
     kills = aside = 0
-    for k in range(KILLS):
+    # KILLS at spread moments, then more late in the run (where it appends)
+    # until one was killed with its copy aside
+    for k in range(3 * KILLS):
+        if k >= KILLS and aside:
+            break
         p = subprocess.Popen([prog("ductwatch-record"), "--compact", fleet[1]],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(took * (k + 0.5) / (KILLS + 1))
+        time.sleep(took * ((k + 0.5) / (KILLS + 1) if k < KILLS else 0.5 + 0.05 * (k - KILLS)))
         p.send_signal(signal.SIGKILL)
         p.wait()
         kills += p.returncode == -signal.SIGKILL
@@ -695,8 +720,9 @@ def case_kill_appending(wd):
         check_appended(os.path.join(d, x), p, hole[p.device])
         same_frames(os.path.join(d, x), [os.path.join(parta, x)] +
                     [os.path.join(partb, y) for y in os.listdir(partb) if y.startswith(p.device)])
-    print("appending took %.2f s; %d runs killed mid-way (%d with a copy aside), each file "
-          "whole after each" % (took, kills, aside))
+    print("appending 2 x 2500 frames to 2 x 50 took %.2f s, into new files %.2f s (load %s); "
+          "%d runs killed mid-way (%d with a copy aside), each file whole after each"
+          % (took, alone, open("/proc/loadavg").read().split()[0], kills, aside))
 
 
 if __name__ == "__main__":
