@@ -40,6 +40,9 @@
 #define NATS_SHARE_MS 20
 /* --nats: at the end, wait this long for the last alerts' acks. */
 #define NATS_FINISH_MS 5000
+/* --nats: after a fetch that raised alerts, wait this long for their acks
+ * before the next fetch (the input stays un-acked until they come). */
+#define NATS_ALERT_WAIT_MS 1000
 /* The largest message a peer may send detect's PUB (ZMQ_MAXMSGSIZE): a
  * subscription, one byte and a topic prefix. libzmq disconnects a peer that
  * announces more before it buffers it (a 5 MB subscription once cost its
@@ -193,14 +196,26 @@ static const struct dw_msg_alert *alert_msg(struct app *a, const struct dw_alert
     return m;
 }
 
-/* --nats: the alert in a->alert_json to dw.p.K.alert.<device>, with its
- * stream and seq as the message id (acked, sent again until it is). */
+/* --nats: the alert's Nats-Msg-Id. What the alert is, not who sent it:
+ * a restarted worker (a new stream id, its seqs from 0 again) that takes
+ * the un-acked input again raises the same alert at the same sample, and
+ * the stream drops the second copy within its duplicate window. The
+ * detector's alert id is left out: a fresh detector counts from 1. '/'
+ * cannot be in a device id. */
+static void alert_msg_id(char *id, size_t cap, const struct dw_msg_alert *m)
+{
+    snprintf(id, cap, "%s/%" PRIu64 "/%s/%s/%s/%s/%d", m->device, m->t_device_us, m->rule,
+             m->state, m->level, m->side, m->zone);
+}
+
+/* --nats: the alert in a->alert_json to dw.p.K.alert.<device> (acked,
+ * sent again with the same id until it is). */
 static void alert_to_nats(struct app *a, const char *device, size_t len)
 {
-    char subject[DW_TOPIC_MAX + 32], id[64];
+    char subject[DW_TOPIC_MAX + 32], id[DW_ID_LEN + 128];
     int r;
     dw_nats_subject(subject, sizeof(subject), a->partition, "alert", device);
-    snprintf(id, sizeof(id), "%016" PRIx64 "-%" PRIu64, a->alert.stream, a->alert.seq);
+    alert_msg_id(id, sizeof(id), &a->alert);
     if ((r = dw_jspub_send(a->jspub, subject, id, a->alert_json, len, &stop)) < 0) {
         dw_err("%s: alert not published to NATS: %s", device, strerror(-r));
         a->nats_failed = r;
@@ -376,7 +391,20 @@ static int receive_loop(struct app *a, void *sub)
     return 0;
 }
 
-/* --nats: fetch, process, ack; ZeroMQ's --sub between the fetches. */
+/* --nats: whether the alerts raised so far are in the stream (acked by
+ * JetStream), waiting NATS_ALERT_WAIT_MS at most. Until they are, the
+ * input that raised them is not acked: a worker killed meanwhile leaves
+ * it to the next one, which raises the same alerts again (the stream
+ * drops them by their id) instead of losing them. */
+static bool alerts_stored(struct app *a)
+{
+    struct dw_jspub_counters c;
+    dw_jspub_counters(a->jspub, &c);
+    return c.pending == 0 || dw_jspub_finish(a->jspub, NATS_ALERT_WAIT_MS) == 0;
+}
+
+/* --nats: fetch, process, ack once the alerts are stored; ZeroMQ's --sub
+ * between the fetches. */
 static int nats_loop(struct app *a, void *sub)
 {
     while (!stop && !a->nats_failed) {
@@ -387,8 +415,8 @@ static int nats_loop(struct app *a, void *sub)
             dw_err("NATS: %s", strerror(-r));
             return -1;
         }
-        dw_jssub_ack(a->js, NULL, NULL);
-        dw_jspub_retry(a->jspub);
+        if (alerts_stored(a))
+            dw_jssub_ack(a->js, NULL, NULL);
         while (sub && dw_stream_sub_recv(&a->sub, sub, ZMQ_DONTWAIT) > 0)
             ;
     }
@@ -466,6 +494,13 @@ static int nats_close(struct app *a)
     if (a->jspub && dw_jspub_finish(a->jspub, NATS_FINISH_MS) < 0) {
         dw_err("alerts not acked by JetStream after %d ms", NATS_FINISH_MS);
         r = -1;
+    }
+    if (a->jspub) {
+        struct dw_jspub_counters pc;
+        dw_jspub_counters(a->jspub, &pc);
+        dw_info("alerts to JetStream: %" PRIu64 " published, %" PRIu64 " acked, %" PRIu64
+                " dropped by the stream as duplicates, %" PRIu64 " sent again", pc.published,
+                pc.acked, pc.duplicates, pc.retried);
     }
     if (a->js) {
         dw_jssub_counters(a->js, &c);

@@ -19,6 +19,10 @@
  *       purges STREAM, then publishes to it, in the order given, the
  *       messages of stdin's lines "SUBJECT HEX" (a dump's, reordered by
  *       the test), each acked by JetStream before the next
+ *   natscheck delete-consumer URL STREAM CONSUMER
+ *       deletes a durable consumer: a worker started afterwards creates
+ *       it again and takes the partition from the start (what it already
+ *       handled, again)
  */
 #include <nats/nats.h>
 #include <stdio.h>
@@ -139,6 +143,21 @@ static int republish(natsConnection *nc, const char *stream)
     return s == NATS_OK ? 0 : 1;
 }
 
+static int delete_consumer(natsConnection *nc, const char *stream, const char *name)
+{
+    jsCtx *js = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s;
+
+    if ((s = natsConnection_JetStream(&js, nc, NULL)) == NATS_OK)
+        s = js_DeleteConsumer(js, stream, name, NULL, &jerr);
+    if (s != NATS_OK)
+        fprintf(stderr, "natscheck: delete %s on %s: %s (%d)\n", name, stream,
+                nats_GetLastError(NULL), jerr);
+    jsCtx_Destroy(js);
+    return s == NATS_OK ? 0 : 1;
+}
+
 static int map(natsConnection *nc, const char *prefix, char **devs, int n)
 {
     natsSubscription *sub = NULL;
@@ -168,9 +187,13 @@ int main(int argc, char **argv)
     natsConnection *nc = NULL;
     int status;
     if (argc < 4 || (strcmp(argv[1], "dump") && strcmp(argv[1], "map") &&
-                     strcmp(argv[1], "source") && strcmp(argv[1], "republish")) || (!strcmp(argv[1], "source") && argc != 6)) {
+                     strcmp(argv[1], "source") && strcmp(argv[1], "republish") &&
+                     strcmp(argv[1], "delete-consumer")) ||
+        (!strcmp(argv[1], "source") && argc != 6) ||
+        (!strcmp(argv[1], "delete-consumer") && argc != 5)) {
         fprintf(stderr, "usage: natscheck dump URL STREAM [DOMAIN] | map URL PREFIX DEVICE... | "
-                        "source URL STREAM FROM DOMAIN | republish URL STREAM\n");
+                        "source URL STREAM FROM DOMAIN | republish URL STREAM | "
+                        "delete-consumer URL STREAM CONSUMER\n");
         return 2;
     }
     if (natsConnection_ConnectTo(&nc, argv[2]) != NATS_OK) {
@@ -181,6 +204,8 @@ int main(int argc, char **argv)
         status = dump(nc, argv[3], argc > 4 ? argv[4] : NULL);
     else if (!strcmp(argv[1], "republish"))
         status = republish(nc, argv[3]);
+    else if (!strcmp(argv[1], "delete-consumer"))
+        status = delete_consumer(nc, argv[3], argv[4]);
     else if (!strcmp(argv[1], "source"))
         status = source(nc, argv[3], argv[4], argv[5]);
     else

@@ -8,15 +8,19 @@ device's partition), exactly once, with no gap counted; a record worker
 killed with -9 mid-run and started again loses nothing and writes nothing
 twice. The tests wait for the server's own account of the consumers
 (/jsz), never for a time to pass."""
+import json
 import os
 import re
 import signal
 import sys
 import time
 
+import zmq
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import dwtest  # noqa: E402
 from dwtest import Run, case, check, wait_for  # noqa: E402
+from dwtest.garment import acquire, testgarment  # noqa: E402
 from dwtest.natsrv import NatsServer, cluster, fnv1a32  # noqa: E402
 from dwtest.record import Recorder, recover  # noqa: E402
 
@@ -54,9 +58,9 @@ def bridge(run, url, ep, *extra):
     return b
 
 
-def recorder(run, url, k, *extra):
+def recorder(run, url, k, *extra, layout="session"):
     r = Recorder(run, [], dir=run.path("rec%d" % k),
-                 extra=["--nats", url, "--partition", str(k), "--layout", "session",
+                 extra=["--nats", url, "--partition", str(k), "--layout", layout,
                         "--ack-wait", "4000", "-v", *extra])
     line = r.p.expect("nats: ", timeout=20)
     check(line.split()[1] == "record-p%d" % k, "record's nats: line %r" % line)
@@ -296,7 +300,6 @@ def one_garment_reordered(run, move):
     left out (move False: it never comes). Then a record worker for its
     partition (ack wait 1 s) takes it all: (recorder, per_dev, dir,
     seconds from its start to everything acked)."""
-    import json
     srv = NatsServer(run, "n0")
     srv.wait_ready()
     lg, ep = loadgen(run, 1, 8)
@@ -362,6 +365,131 @@ def second_never_comes():
         check(gaps.get("g00000", 0) == 1, "gap rows: %d, want 1" % gaps.get("g00000", 0))
         check(hole_counters(r.err)[1] == 1, "holes given up: %s" % (hole_counters(r.err),))
         check(took >= 2.0, "acked after %.1f s: the hole was not waited for" % took)
+
+
+ALERT_LINE = re.compile(r"^ductwatch-detect: info: (\S+) ([A-Z]\d) (L\d) (raised|updated|cleared) "
+                        r"zone (-?\d+): ", re.M)
+
+
+def printed_alerts(d, device):
+    """(rule, level, state, zone) of every alert detect logged (-v) for device."""
+    return [m.groups()[1:] for m in ALERT_LINE.finditer(d.err_text()) if m.group(1) == device]
+
+
+def file_alerts(run, d, device):
+    """(rule, level, state, zone, side, t_device_us, id) of every /alerts row of
+    device over the files in d: session files (the garment's own) and fleet
+    files (/alerts rows whose device column names it in /devices)."""
+    import h5py
+
+    def text(v):
+        return v.decode() if isinstance(v, bytes) else str(v)
+    rows = []
+    for name in sorted(os.listdir(d)):
+        if not name.endswith(".h5"):
+            continue
+        with h5py.File(os.path.join(d, name), "r") as f:
+            if "devices" in f:
+                ids = {int(r["index"]): text(r["device_id"]) for r in f["devices"][:]}
+                mine = [r for r in f["alerts"][:] if ids[int(r["device"])] == device]
+            else:
+                mine = list(f["alerts"][:]) if text(f.attrs["device_id"]) == device else []
+            rows += [(text(r["rule"]), text(r["level"]), text(r["state"]), str(int(r["zone"])),
+                      text(r["side"]), int(r["t_device_us"]), int(r["id"])) for r in mine]
+    return rows
+
+
+def alert_messages(run, url, k, device):
+    """The Nats-Msg-Ids of the alert messages the stream holds for device."""
+    p = run.run(["natscheck", "dump", url, "DW"])
+    check(p.returncode == 0, "natscheck dump: %s" % p.stderr)
+    subject = "dw.p.%d.alert.%s" % (k, device)
+    return [m["id"] for m in map(json.loads, p.stdout.splitlines()) if m["subject"] == subject]
+
+
+def thermometer(req, celsius):
+    req.send(json.dumps({"kind": "thermometer", "side": "none", "value": celsius}).encode())
+    reply = json.loads(req.recv())
+    check(reply.get("ok"), "acquire took no thermometer reading: %r" % reply)
+
+
+def fever_through_fleet(layout):
+    """A garment on a real acquire (hub) whose wearer logs 38.4 C, 39.0 C,
+    then 36.8 C: hub -> bridge -> JetStream -> the detect worker of its
+    partition raises G2, updates it (L3) and clears it -> the alerts on
+    JetStream -> the record worker -> /alerts rows of that garment's file
+    (layout), the rule, level, state and zone detect printed, each once.
+    Then the detect worker is killed with -9 and its durable consumer
+    deleted, so the next worker takes the whole partition again and sends
+    the three alerts again: the stream drops them by their Nats-Msg-Id and
+    nothing is stored twice."""
+    with Run() as run:
+        dev = "fever-01"
+        k = fnv1a32(dev) % PARTS
+        srv = NatsServer(run, "n0")
+        srv.wait_ready()
+        _, port = testgarment(run, "--values", "fixed", "--device", dev, "--rate", "10")
+        _, pub, events = acquire(run, port, pub=run.ep("acq"), events=run.ep("ev"))
+        b = bridge(run, srv.url, pub)
+        r, _ = recorder(run, srv.url, k, layout=layout)
+        d = detector(run, srv.url, k)
+        req = run.ctx.socket(zmq.REQ)
+        req.setsockopt(zmq.LINGER, 0)
+        req.setsockopt(zmq.RCVTIMEO, 5000)
+        req.connect(events)
+        wait_for(lambda: (consumers(srv).get("detect-p%d" % k) or {}).get("ack_floor", {})
+                 .get("stream_seq", 0) > 3, 20, "frames at detect-p%d (/jsz)" % k)
+        for n, celsius in enumerate((38.4, 39.0, 36.8)):
+            thermometer(req, celsius)
+            wait_for(lambda: len(printed_alerts(d, dev)) > n, 20,
+                     "detect's alert after %.1f C" % celsius)
+        first = printed_alerts(d, dev)
+        print("detect printed:", first)
+        check(first[0][:3] == ("G2", "L2", "raised") and first[1][1:3] == ("L3", "updated") and
+              first[2][2] == "cleared" and len(first) == 3,
+              "alerts %s, want G2 raised, updated to L3, cleared" % first)
+        wait_for(lambda: len(alert_messages(run, srv.url, k, dev)) >= 3, 20,
+                 "the alerts in the stream")
+        d.kill()
+        check(d.wait(10) == -signal.SIGKILL, "detect not killed")
+        p = run.run(["natscheck", "delete-consumer", srv.url, "DW", "detect-p%d" % k])
+        check(p.returncode == 0, "delete-consumer: %s" % p.stderr)
+        d2 = detector(run, srv.url, k)
+        wait_for(lambda: len(printed_alerts(d2, dev)) >= 3, 30,
+                 "the new worker raising them again")
+        check(printed_alerts(d2, dev) == first, "the new worker printed %s, the first %s"
+              % (printed_alerts(d2, dev), first))
+        bridge_end(b)
+        names = ["record-p%d" % k, "detect-p%d" % k]
+        wait_for(lambda: all_acked(names, srv), 40, "both consumers acked all (/jsz)", step=0.3)
+        ids = alert_messages(run, srv.url, k, dev)
+        print("alert messages in the stream:", ids)
+        check(r.stop() == 0, "record exit: %s" % r.err[-400:])
+        check(d2.stop() == 0, "detect exit: %s" % d2.err_text()[-400:])
+        rows = file_alerts(run, r.dir, dev)
+        print("/alerts rows (%s layout):" % layout, rows)
+        check([row[:4] for row in rows] == first, "/alerts %s, detect printed %s"
+              % ([row[:4] for row in rows], first))
+        check(len(ids) == 3, "%d alert messages in the stream, want 3" % len(ids))
+        check(all(row[4] == "none" for row in rows), "sides %s" % [row[4] for row in rows])
+        check(len({row[6] for row in rows}) == 1, "one alert, ids %s" % [row[6] for row in rows])
+        m = re.search(r"alerts to JetStream: (\d+) published, (\d+) acked, (\d+) dropped",
+                      d2.err_text())
+        print("the new worker's alerts:", m.group(0) if m else None)
+        check(m and m.group(1) == m.group(2) == m.group(3) == "3",
+              "the new worker's 3 alerts not dropped as duplicates: %s" % d2.err_text()[-400:])
+
+
+@case(timeout=120)
+def alert_to_session_file():
+    """fever_through_fleet with the record worker's session files."""
+    fever_through_fleet("session")
+
+
+@case(timeout=120)
+def alert_to_fleet_file():
+    """fever_through_fleet with the record worker's fleet file."""
+    fever_through_fleet("fleet")
 
 
 if __name__ == "__main__":
