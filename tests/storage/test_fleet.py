@@ -689,18 +689,22 @@ def case_kill_appending(wd):
     took = time.monotonic() - t0
     full = {x: len(h5py.File(os.path.join(clean, x), "r")["frames/seq"]) for x in first}
     kills = aside = 0
-    # KILLS at spread moments, then more late in the run (where it appends)
-    # until one was killed with its copy aside
-    for k in range(3 * KILLS):
-        if k >= KILLS and aside:
-            break
-        p = subprocess.Popen([prog("ductwatch-record"), "--compact", fleet[1]],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(took * ((k + 0.5) / (KILLS + 1) if k < KILLS else 0.5 + 0.05 * (k - KILLS)))
+    # KILLS at spread moments of a run; then KILLS more once the copy is
+    # aside (--compact-memory 64: in rounds, the copy aside from the first
+    # to the rename), 0, 20, 40... ms after it appeared
+    for k in range(2 * KILLS):
+        p = subprocess.Popen([prog("ductwatch-record"), "--compact", "--compact-memory", "64",
+                              fleet[1]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if k < KILLS:
+            time.sleep(took * (k + 0.5) / (KILLS + 1))
+        else:
+            while p.poll() is None and not any(x.endswith(".compacting") for x in os.listdir(d)):
+                time.sleep(0.001)
+            time.sleep(0.02 * (k - KILLS))
+        aside += any(x.endswith(".compacting") for x in os.listdir(d))
         p.send_signal(signal.SIGKILL)
         p.wait()
         kills += p.returncode == -signal.SIGKILL
-        aside += any(x.endswith(".compacting") for x in os.listdir(d))
         for x in first:
             with h5py.File(os.path.join(d, x), "r") as f:
                 n = len(f["frames/seq"])
@@ -708,7 +712,7 @@ def case_kill_appending(wd):
                   % (k, x, n, first[x], full[x]))
         if not os.path.exists(fleet[1]):
             break
-    check(kills >= 2 and aside >= 1, "only %d of the compactions were killed mid-way, %d while "
+    check(kills >= 2 and aside >= 2, "only %d of the compactions were killed mid-way, %d while "
           "appending (took %.2f s)" % (kills, aside, took))
     if os.path.exists(fleet[1]):
         compact(wd, fleet[1])
