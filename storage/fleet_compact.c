@@ -1,10 +1,14 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "dwtime.h"
 #include "fleet_compact.h"
@@ -48,8 +52,20 @@ struct queued_frame {
     uint16_t len;
 };
 
+/* What a session file appended to holds last, for the rows that go on
+ * from it (append_keep). */
+struct tail {
+    uint64_t seq, thost;          /* acquire's stream: its last message */
+    uint64_t aseq, athost;        /* detect's stream: its last alert */
+    bool same_stream;             /* the /devices row goes on in acquire's stream of the file */
+    bool bridged, abridged;       /* the first row of acquire's, detect's stream queued */
+};
+
 struct target {
     bool todo;                    /* to be written (not done by an earlier run) */
+    bool append;                  /* onto the session file final (a copy as tmp) */
+    char *files;                  /* its compacted_fleet_files, this fleet file's added */
+    struct tail tail;
     struct dw_session_writer *w;  /* created at its first round, suspended between */
     bool renaming;                /* closed, to be renamed */
     char tmp[NAME_MAX + 16], final[NAME_MAX + 1];
@@ -81,6 +97,12 @@ struct compact {
     size_t queued;   /* bytes in the targets' queues */
     size_t memory;   /* a round starts when they reach it */
     unsigned rounds;
+    uint64_t start_ns;        /* the fleet file's period_start_ns (when it was opened) */
+    uint64_t period, period_ns; /* the fleet period it belongs to: start, length */
+    char id[NAME_MAX + 32];   /* "<name> <start_ns>": its entry in compacted_fleet_files */
+    char **names;             /* the directory's names (append candidates), once read */
+    size_t n_names;
+    bool listed;
     struct dw_fleet_compact_report *rep;
     char *err;
     size_t errcap;
@@ -133,6 +155,22 @@ static int read_rows(hid_t file, const char *name, hid_t mtype, hsize_t width, h
         H5Sclose(fs);
     H5Dclose(ds);
     return r;
+}
+
+/* Every row of a table of file f into *rows (malloc'd, *n rows). */
+static int read_rows_all(hid_t f, const char *name, hid_t t, size_t row_bytes, uint8_t **rows,
+                         size_t *n)
+{
+    hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
+    hsize_t k;
+    if (ds < 0)
+        return -1;
+    k = rows_of(ds);
+    H5Dclose(ds);
+    if (!(*rows = calloc(k ? k : 1, row_bytes)))
+        return -1;
+    *n = k;
+    return read_rows(f, name, t, 0, 0, k, *rows);
 }
 
 static int read_whole(struct compact *c, const char *name, hid_t t, size_t row_bytes,
@@ -281,6 +319,296 @@ static int target_name(struct compact *c, size_t i, char *buf, size_t cap)
     return -EEXIST;
 }
 
+/* ---- the garment's session file of the period (appending) ---- */
+
+static uint64_t u64_attr(hid_t loc, const char *name)
+{
+    uint64_t v = 0;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    if (a < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return 0;
+    }
+    if (H5Aread(a, H5T_NATIVE_UINT64, &v) < 0)
+        v = 0;
+    H5Aclose(a);
+    H5Eclear2(H5E_DEFAULT);
+    return v;
+}
+
+/* The directory's names, read once per fleet file. */
+static int list_dir(struct compact *c)
+{
+    int fd = dup(c->dir_fd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *de;
+    size_t cap = 0;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return say(c, -errno, "listing the directory");
+    }
+    rewinddir(d);
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        if (c->n_names == cap) {
+            char **p = realloc(c->names, (cap = cap ? cap * 2 : 64) * sizeof(*p));
+            if (!p)
+                break;
+            c->names = p;
+        }
+        if (!(c->names[c->n_names] = strdup(de->d_name)))
+            break;
+        c->n_names++;
+    }
+    closedir(d);
+    c->listed = true;
+    return de ? say(c, -ENOMEM, "out of memory") : 0;
+}
+
+/* The UTC start a session file's name holds ("<device>-YYYYmmddTHHMMSSZ"
+ * and ".h5" or "-<k>.h5" after it) in ns, or 0 for another name. */
+static uint64_t name_start(const char *name, const char *device)
+{
+    size_t n = strlen(device);
+    struct tm tm = { 0 };
+    const char *p = name + n + 1, *end;
+    time_t t;
+    if (strncmp(name, device, n) || name[n] != '-')
+        return 0;
+    end = strptime(p, "%Y%m%dT%H%M%SZ", &tm);
+    if (!end || end != p + 16 || (strcmp(end, ".h5") && (end[0] != '-' || !strstr(end, ".h5"))))
+        return 0;
+    t = timegm(&tm);
+    return t > 0 ? (uint64_t)t * 1000000000ull : 0;
+}
+
+/* The compacted session file of the garment of /devices row i whose fleet
+ * period is this fleet file's and that started last, into best (""
+ * when none). */
+static void period_file(struct compact *c, size_t i, char *best, size_t cap)
+{
+    uint64_t best_ns = 0;
+    best[0] = 0;
+    for (size_t k = 0; k < c->n_names; k++) {
+        uint64_t t = name_start(c->names[k], c->dev[i].device_id), st;
+        char path[PATH_MAX + NAME_MAX + 2];
+        hid_t f;
+        if (!t || t >= c->period + c->period_ns || t + 1000000000ull <= c->period)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", c->dir, c->names[k]);
+        if ((f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
+            H5Eclear2(H5E_DEFAULT);
+            continue;
+        }
+        st = u64_attr(f, "session_start_ns");
+        if (u64_attr(f, "fleet_period_start_ns") == c->period &&
+            u64_attr(f, "fleet_period_ns") == c->period_ns && st >= best_ns) {
+            best_ns = st;
+            snprintf(best, cap, "%s", c->names[k]);
+        }
+        H5Fclose(f);
+    }
+}
+
+/* Whether list (compacted_fleet_files) names this fleet file, and the
+ * latest start among the fleet files it names in *latest. */
+static bool lists_us(const struct compact *c, const char *list, uint64_t *latest)
+{
+    bool found = false;
+    *latest = 0;
+    for (const char *p = list; *p;) {
+        const char *nl = strchr(p, '\n'), *sp;
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        uint64_t t;
+        if (n == strlen(c->id) && !strncmp(p, c->id, n))
+            found = true;
+        for (sp = p + n; sp > p && sp[-1] != ' '; sp--)
+            ;
+        t = strtoull(sp, NULL, 10);
+        if (t > *latest)
+            *latest = t;
+        p += n + (nl ? 1 : 0);
+    }
+    return found;
+}
+
+static uint64_t max64(uint64_t a, uint64_t b)
+{
+    return a > b ? a : b;
+}
+
+/* The last row of a table of the session file f into buf (its rows in *n). */
+static int last_row(hid_t f, const char *name, enum dw_session_table tt, void *buf, hsize_t *n)
+{
+    hid_t ds = H5Dopen2(f, name, H5P_DEFAULT), t = dw_session_type(tt);
+    int r = -1;
+    *n = ds >= 0 ? rows_of(ds) : 0;
+    if (ds >= 0)
+        H5Dclose(ds);
+    if (t >= 0 && *n)
+        r = read_rows(f, name, t, 0, *n - 1, 1, buf);
+    if (t >= 0)
+        H5Tclose(t);
+    H5Eclear2(H5E_DEFAULT);
+    return *n ? r : 0;
+}
+
+/* Acquire's rows among the events and stats (the recorder's own are not
+ * its messages): the latest seq and host time into tl. */
+static int stream_rows(hid_t f, struct tail *tl)
+{
+    uint8_t *rows = NULL;
+    size_t n = 0;
+    hid_t t = dw_session_type(DW_T_EVENT);
+    int r = t < 0 ? -1 : read_rows_all(f, "events", t, sizeof(struct dw_row_event), &rows, &n);
+    for (size_t k = 0; r == 0 && k < n; k++) {
+        const struct dw_row_event *ev = (const struct dw_row_event *)rows + k;
+        if (strncmp(ev->source, "record", sizeof(ev->source))) {
+            tl->seq = max64(tl->seq, ev->seq);
+            tl->thost = max64(tl->thost, ev->t_host_ns);
+        }
+    }
+    free(rows);
+    rows = NULL;
+    if (t >= 0)
+        H5Tclose(t);
+    if (r < 0 || (t = dw_session_type(DW_T_STATS)) < 0)
+        return -1;
+    r = read_rows_all(f, "stats", t, sizeof(struct dw_row_stats), &rows, &n);
+    H5Tclose(t);
+    for (size_t k = 0; r == 0 && k < n; k++) {
+        const struct dw_row_stats *st = (const struct dw_row_stats *)rows + k;
+        if (!strncmp(st->source, "acquire", sizeof(st->source))) {
+            tl->seq = max64(tl->seq, st->seq);
+            tl->thost = max64(tl->thost, st->t_host_ns);
+        }
+    }
+    free(rows);
+    return r;
+}
+
+/* What the session file holds last of each stream (struct tail): acquire's
+ * last message by seq and host time (its last sample, HELLO, STATUS or
+ * event of acquire's stream), detect's last alert. */
+static int read_tail(hid_t f, struct tail *tl)
+{
+    struct dw_row_hello h = { 0 };
+    struct dw_row_status st = { 0 };
+    struct dw_row_alert al;
+    hsize_t n;
+    hid_t ds = H5Dopen2(f, "frames/seq", H5P_DEFAULT);
+    n = ds >= 0 ? rows_of(ds) : 0;
+    if (ds >= 0)
+        H5Dclose(ds);
+    if (n && (read_rows(f, "frames/seq", H5T_NATIVE_UINT64, 0, n - 1, 1, &tl->seq) < 0 ||
+              read_rows(f, "frames/t_host_ns", H5T_NATIVE_UINT64, 0, n - 1, 1, &tl->thost) < 0))
+        return -1;
+    if (last_row(f, "hellos", DW_T_HELLO, &h, &n) < 0 ||
+        last_row(f, "device_status", DW_T_STATUS, &st, &n) < 0)
+        return -1;
+    tl->seq = max64(tl->seq, max64(h.seq, st.seq));
+    tl->thost = max64(tl->thost, max64(h.t_host_ns, st.t_host_ns));
+    memset(&al, 0, sizeof(al));
+    if (last_row(f, "alerts", DW_T_ALERT, &al, &n) < 0)
+        return -1;
+    tl->aseq = al.seq;
+    tl->athost = al.t_host_ns;
+    return stream_rows(f, tl);
+}
+
+/* Whether /devices row i goes onto the session file `name` of its period:
+ * 1 when that file holds this fleet file already (a run stopped after
+ * renaming it), 2 when the rows go onto its end (t->files, t->tail set),
+ * 0 when not (another HELLO, or it holds a later fleet file). */
+static int can_append(struct compact *c, size_t i, const char *name)
+{
+    struct target *t = &c->tg[i];
+    char path[PATH_MAX + NAME_MAX + 2], list[4096] = "";
+    uint8_t hello[DW_MAX_PAYLOAD];
+    uint64_t latest;
+    hid_t f, a;
+    int r = 0;
+    snprintf(path, sizeof(path), "%s/%s", c->dir, name);
+    if ((f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return 0;
+    }
+    read_str_attr(f, "compacted_fleet_files", list, sizeof(list));
+    memset(hello, 0, sizeof(hello));
+    if ((a = H5Aopen(f, "hello_payload", H5P_DEFAULT)) >= 0) {
+        hid_t sp = H5Aget_space(a);
+        if (sp >= 0 && H5Sget_simple_extent_npoints(sp) == c->dev[i].hello_len)
+            H5Aread(a, H5T_NATIVE_UINT8, hello);
+        if (sp >= 0)
+            H5Sclose(sp);
+        H5Aclose(a);
+    }
+    if (lists_us(c, list, &latest)) {
+        r = 1;
+    } else if (latest < c->start_ns && strlen(list) + strlen(c->id) + 2 < sizeof(list) &&
+               !memcmp(hello, c->dev[i].hello, c->dev[i].hello_len) &&
+               read_tail(f, &t->tail) == 0) {
+        t->tail.same_stream = u64_attr(f, "stream") == c->dev[i].stream;
+        r = (t->files = malloc(strlen(list) + strlen(c->id) + 2)) ? 2 : -ENOMEM;
+        if (t->files)
+            sprintf(t->files, "%s%s%s", list, list[0] ? "\n" : "", c->id);
+    }
+    H5Fclose(f);
+    H5Eclear2(H5E_DEFAULT);
+    return r;
+}
+
+/* The first /devices row of its garment in this fleet file goes onto the
+ * garment's session file of the period when there is one to go on
+ * (can_append's answer, t->final set), else 0. */
+static int find_append(struct compact *c, size_t i)
+{
+    struct target *t = &c->tg[i];
+    int e;
+    for (size_t j = 0; j < i; j++)
+        if (!strcmp(c->dev[j].device_id, c->dev[i].device_id))
+            return 0;
+    if (!c->period_ns)
+        return 0;
+    if (!c->listed && (e = list_dir(c)) < 0)
+        return e;
+    period_file(c, i, t->final, sizeof(t->final));
+    if (!t->final[0])
+        return 0;
+    if ((e = can_append(c, i, t->final)) <= 0)
+        t->final[0] = 0;
+    return e;
+}
+
+/* The session file copied aside (tmp) to be appended to: the copy, not
+ * the file, gets the rows, and replaces it once complete and synced. */
+static int copy_aside(struct compact *c, struct target *t)
+{
+    int in = openat(c->dir_fd, t->final, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), out, e = 0;
+    struct stat sb;
+    if (in < 0)
+        return say(c, -errno, "opening a session file to append to");
+    unlinkat(c->dir_fd, t->tmp, 0); /* a crashed run's partial copy */
+    if ((out = dw_session_file_create(c->dir_fd, t->tmp)) < 0) {
+        close(in);
+        return say(c, out, "creating a copy of a session file");
+    }
+    if (fstat(in, &sb) < 0)
+        e = -errno;
+    for (off_t left = sb.st_size; !e && left > 0;) {
+        ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
+        if (n <= 0)
+            e = n < 0 ? -errno : -EIO;
+        else
+            left -= n;
+    }
+    close(in);
+    close(out);
+    return e < 0 ? say(c, e, "copying a session file to append to") : 0;
+}
+
 static int start_target(struct compact *c, size_t i)
 {
     struct target *t = &c->tg[i];
@@ -290,7 +618,15 @@ static int start_target(struct compact *c, size_t i)
     d->reason[DW_S_KIND - 1] = 0;
     if (d->hello_len > DW_MAX_PAYLOAD || dw_hello_parse(d->hello, d->hello_len, &t->h) < 0)
         return say(c, -EBADMSG, "a /devices row whose HELLO does not parse");
-    if ((e = target_name(c, i, t->final, sizeof(t->final))) < 0)
+    if ((e = find_append(c, i)) < 0)
+        return e;
+    if (e == 2) {
+        snprintf(t->tmp, sizeof(t->tmp), ".%s.compacting", t->final);
+        unlinkat(c->dir_fd, t->tmp, 0); /* a crashed run's partial copy */
+        t->todo = t->append = true;
+        return 0;
+    }
+    if (e == 0 && (e = target_name(c, i, t->final, sizeof(t->final))) < 0)
         return say(c, e, "a /devices row that names no free session file");
     snprintf(t->tmp, sizeof(t->tmp), ".%s.compacting", t->final);
     if (e == 1) {
@@ -314,7 +650,11 @@ static int open_target(struct compact *c, size_t i)
                                   .hello_len = d->hello_len, .t_host_ns = d->t_host_ns,
                                   .t_device_us = d->t_device_us, .stream = d->stream,
                                   .reason = d->reason, .compacted_from = base,
-                                  .defer_sync = true };
+                                  .compacted_fleet_files = c->id,
+                                  .fleet_period_start_ns = c->period,
+                                  .fleet_period_ns = c->period_ns, .defer_sync = true };
+    struct dw_session_append a = { .path = path, .name = t->tmp, .dir_fd = c->dir_fd,
+                                   .fleet_files = t->files, .defer_sync = true };
     int e;
     if (t->w) {
         if ((e = dw_session_writer_resume(t->w)) < 0)
@@ -323,7 +663,11 @@ static int open_target(struct compact *c, size_t i)
     }
     snprintf(path, sizeof(path), "%s/%s", c->dir, t->tmp);
     s.path = path;
-    if ((e = dw_session_writer_create(&t->w, &s, err, sizeof(err))) < 0) {
+    if (t->append && (e = copy_aside(c, t)) < 0)
+        return e;
+    e = t->append ? dw_session_writer_append(&t->w, &a, err, sizeof(err))
+                  : dw_session_writer_create(&t->w, &s, err, sizeof(err));
+    if (e < 0) {
         snprintf(c->err, c->errcap, "%s", err);
         return e;
     }
@@ -354,6 +698,109 @@ static int queue_put(struct compact *c, struct target *t, uint8_t kind, const vo
     return 0;
 }
 
+/* ---- rows going on from a session file (appending) ---- */
+
+enum { S_ACQUIRE, S_DETECT, S_OWN };
+
+/* The recorder's gap row for n messages of a stream (which: "acquire" or
+ * "detect") missing before seq, queued for t. */
+static int queue_bridge(struct compact *c, struct target *t, const char *which, uint64_t seq,
+                        uint64_t n, uint64_t t_dev, uint64_t t_host)
+{
+    struct dw_row_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.seq = seq;
+    ev.t_device_us = t_dev;
+    ev.t_host_ns = t_host;
+    dw_session_strset(ev.kind, sizeof(ev.kind), "gap");
+    dw_session_strset(ev.side, sizeof(ev.side), "none");
+    ev.value = NAN;
+    ev.missing = n;
+    dw_session_strset(ev.source, sizeof(ev.source), "record");
+    ev.device_seq = -1;
+    dw_session_strset(ev.text, sizeof(ev.text), which);
+    c->rep->events++;
+    c->rep->bridged += n;
+    return queue_put(c, t, C_EVENT, &ev, sizeof(ev), NULL, 0);
+}
+
+/* Whether a row of stream `s` (seq, times) goes onto an appended session
+ * file: not when the file holds it already (not later by seq nor by host
+ * time: a recorder restarted within acquire's backlog got it again). The
+ * first row of a stream that goes on gets the recorder's gap row first
+ * for the messages between the file's last of the stream and it: for
+ * acquire's when the /devices row goes on in the file's stream (same
+ * stream id), for detect's (whose stream id no file keeps) when its seq
+ * goes on from the file's last alert. 1 to keep, 0 to drop, <0. */
+static int append_keep(struct compact *c, struct target *t, int s, const uint64_t *seq,
+                       uint64_t t_dev, uint64_t t_host)
+{
+    struct tail *tl = &t->tail;
+    int e;
+    if (!t->append || s == S_OWN)
+        return 1;
+    if (s == S_DETECT ? *seq <= tl->aseq && t_host <= tl->athost
+                      : *seq <= tl->seq && t_host <= tl->thost) {
+        c->rep->duplicates++;
+        return 0;
+    }
+    if (s == S_ACQUIRE && !tl->bridged) {
+        tl->bridged = true;
+        if (tl->same_stream && *seq > tl->seq + 1 &&
+            (e = queue_bridge(c, t, "acquire", *seq, *seq - tl->seq - 1, t_dev, t_host)) < 0)
+            return e;
+    }
+    if (s == S_DETECT && !tl->abridged) {
+        tl->abridged = true;
+        if (*seq > tl->aseq + 1 &&
+            (e = queue_bridge(c, t, "detect", *seq, *seq - tl->aseq - 1, t_dev, t_host)) < 0)
+            return e;
+    }
+    return 1;
+}
+
+/* append_keep for a table row r (the session row) of table i. The
+ * recorder's own gap rows of a stream before that stream's first row that
+ * goes on are dropped: they count the jump its restart saw (a fresh
+ * recorder counts from seq 1), which the gap row append_keep writes
+ * counts again from the file's last message of the stream. */
+static int row_keep(struct compact *c, struct target *t, int i, const uint8_t *r)
+{
+    struct dw_row_event ev;
+    struct dw_row_stats st;
+    uint64_t seq, thost, tdev;
+    if (!t->append)
+        return 1;
+    if (i == C_EVENT) {
+        memcpy(&ev, r, sizeof(ev));
+        if (strncmp(ev.source, "record", sizeof(ev.source)))
+            return append_keep(c, t, S_ACQUIRE, &ev.seq, ev.t_device_us, ev.t_host_ns);
+        if (strncmp(ev.kind, "gap", sizeof(ev.kind)))
+            return 1;
+        if (!strncmp(ev.text, "acquire", sizeof(ev.text)))
+            return !(t->tail.same_stream && !t->tail.bridged);
+        return !strncmp(ev.text, "detect", sizeof(ev.text)) ? t->tail.abridged : 1;
+    }
+    if (i == C_STATS) {
+        memcpy(&st, r, sizeof(st));
+        if (strncmp(st.source, "acquire", sizeof(st.source)))
+            return 1;
+        return append_keep(c, t, S_ACQUIRE, &st.seq, st.t_device_us, st.t_host_ns);
+    }
+    /* hellos, device_status, alerts: order, seq, then the times */
+    memcpy(&seq, r + 8, 8);
+    if (i == C_ALERT) {
+        memcpy(&tdev, r + 16, 8);
+        memcpy(&thost, r + 24, 8);
+    } else {
+        struct dw_row_hello h;
+        memcpy(&h, r, sizeof(h));
+        tdev = h.t_device_us;
+        thost = h.t_host_ns;
+    }
+    return append_keep(c, t, i == C_ALERT ? S_DETECT : S_ACQUIRE, &seq, tdev, thost);
+}
+
 /* A /frames row as the garment's SAMPLE, queued for its session file
  * (a row that does not fit its HELLO is left out). */
 static int put_sample(struct compact *c, struct target *t, const struct block *b, size_t k)
@@ -364,6 +811,7 @@ static int put_sample(struct compact *c, struct target *t, const struct block *b
     struct queued_frame m = { .seq = b->seq[k], .device_seq = b->dseq[k],
                               .t_device_us = b->tdev[k], .t_host_ns = b->thost[k] };
     ssize_t n;
+    int e;
     for (unsigned z = 0; z < h->n_zones; z++) {
         smp.temp[z] = (int16_t)dw_session_raw(b->temp[k][z], h->temp_scale);
         smp.pressure[z] = (uint16_t)dw_session_raw(b->pres[k][z], h->pressure_scale);
@@ -375,6 +823,8 @@ static int put_sample(struct compact *c, struct target *t, const struct block *b
         smp.accel[a] = (int16_t)dw_session_raw(b->acc[k][a], h->accel_scale);
     if ((n = dw_sample_pack(&smp, payload, sizeof(payload))) < 0)
         return 0;
+    if ((e = append_keep(c, t, S_ACQUIRE, &m.seq, m.t_device_us, m.t_host_ns)) <= 0)
+        return e;
     m.len = (uint16_t)n;
     c->rep->frames++;
     return queue_put(c, t, C_COUNT, &m, sizeof(m), payload, (size_t)n);
@@ -465,6 +915,9 @@ static int write_row(struct target *t, int i, const uint8_t *r)
 /* A table row of the fleet file queued for its garment's session file. */
 static int put_row(struct compact *c, struct target *t, int i, const uint8_t *row)
 {
+    int e = row_keep(c, t, i, row + 8);
+    if (e <= 0)
+        return e;
     if (i == C_EVENT)
         c->rep->events++;
     else if (i == C_ALERT)
@@ -689,6 +1142,11 @@ static int open_fleet(struct compact *c, bool *done)
         return -EBADMSG;
     }
     *done = H5Aexists(c->file, "compacted") > 0;
+    c->start_ns = u64_attr(c->file, "period_start_ns");
+    c->period_ns = u64_attr(c->file, "period_ns");
+    c->period = c->period_ns ? c->start_ns / c->period_ns * c->period_ns : 0;
+    snprintf(c->id, sizeof(c->id), "%s %llu", strrchr(c->path, '/') ? strrchr(c->path, '/') + 1
+             : c->path, (unsigned long long)c->start_ns);
     return 0;
 }
 
@@ -734,7 +1192,8 @@ static int compact_file(struct compact *c)
         if ((e = start_target(c, i)) < 0)
             return e;
     for (size_t i = 0; i < c->n_dev && done; i++)
-        if (target_name(c, i, c->tg[i].final, sizeof(c->tg[i].final)) != 1)
+        if (find_append(c, i) != 1 &&
+            target_name(c, i, c->tg[i].final, sizeof(c->tg[i].final)) != 1)
             c->tg[i].final[0] = 0; /* removed since: not reported */
     if (!done && ((e = replay_rows(c)) < 0 || (e = finish_targets(c)) < 0))
         return e;
@@ -760,9 +1219,15 @@ int dw_fleet_compact(const char *path, size_t memory, struct dw_fleet_compact_re
     else
         snprintf(c.dir, sizeof(c.dir), ".");
     c.dir_fd = open(c.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (c.dir_fd < 0) {
+    /* One compaction at a time in a directory: two that appended to the
+     * same session file would each copy it aside, and the second rename
+     * would drop the first one's rows (the lock goes with a kill -9). */
+    if (c.dir_fd < 0 || flock(c.dir_fd, LOCK_EX) < 0) {
+        e = -errno;
         snprintf(err, errcap, "%s: %s", c.dir, strerror(errno));
-        return -errno;
+        if (c.dir_fd >= 0)
+            close(c.dir_fd);
+        return e;
     }
     e = compact_file(&c);
     for (size_t i = 0; c.tg && i < c.n_dev; i++) {
@@ -772,7 +1237,12 @@ int dw_fleet_compact(const char *path, size_t memory, struct dw_fleet_compact_re
             unlinkat(c.dir_fd, c.tg[i].tmp, 0);
         }
         free(c.tg[i].q.p);
+        free(c.tg[i].files);
+        c.rep->appended += c.tg[i].append && e >= 0;
     }
+    for (size_t i = 0; i < c.n_names; i++)
+        free(c.names[i]);
+    free(c.names);
     if (c.file >= 0)
         H5Fclose(c.file);
     for (int i = 0; i < C_COUNT; i++)

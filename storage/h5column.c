@@ -99,6 +99,30 @@ static hid_t make_dcpl(const struct dw_h5col_storage *st, hsize_t width)
     return p;
 }
 
+/* The buffers of a column of chunk_rows rows in nsub sub-chunks, and its
+ * scratch twin made with dcpl. */
+static int col_buffers(struct dw_h5col *a, hid_t dcpl, hid_t scratch)
+{
+    hsize_t sdims[2] = { a->chunk_rows, a->width };
+    hid_t ss = H5Screate_simple(a->width ? 2 : 1, sdims, NULL);
+    hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+    a->cap = a->chunk_rows;
+    a->buf = calloc(a->cap, a->row_bytes);
+    a->allot = calloc(a->nsub, sizeof(*a->allot));
+    a->last = calloc(a->nsub, sizeof(*a->last));
+    a->len = calloc(a->nsub, sizeof(*a->len));
+    /* No chunk cache: H5Dwrite filters and stores the chunk at once, so
+     * that its storage size and bytes are the new ones. */
+    if (ss >= 0 && dapl >= 0 &&
+        H5Pset_chunk_cache(dapl, H5D_CHUNK_CACHE_NSLOTS_DEFAULT, 0, 1.0) >= 0)
+        a->scratch = H5Dcreate_anon(scratch, a->mtype, ss, dcpl, dapl);
+    if (dapl >= 0)
+        H5Pclose(dapl);
+    if (ss >= 0)
+        H5Sclose(ss);
+    return !a->buf || !a->allot || !a->last || !a->len || a->scratch < 0 ? -1 : 0;
+}
+
 /* Creates an empty extendible dataset and its twin in the scratch file (see
  * the top of this file); takes ownership of mtype. */
 int dw_h5col_create(struct dw_h5col *a, hid_t loc, const char *name, hid_t mtype,
@@ -127,33 +151,78 @@ int dw_h5col_create(struct dw_h5col *a, hid_t loc, const char *name, hid_t mtype
         goto out;
     if (units && dw_h5_attr_str(a->ds, "units", units) < 0)
         goto out;
-    {
-        hsize_t sdims[2] = { st->chunk_rows, width };
-        hid_t ss = H5Screate_simple(rank, sdims, NULL);
-        a->nsub = st->split && width ? width : 1;
-        a->scaled = st->decimals >= 0;
-        a->cap = st->chunk_rows;
-        a->buf = calloc(a->cap, a->row_bytes);
-        a->allot = calloc(a->nsub, sizeof(*a->allot));
-        a->last = calloc(a->nsub, sizeof(*a->last));
-        a->len = calloc(a->nsub, sizeof(*a->len));
-        /* No chunk cache: H5Dwrite filters and stores the chunk at once, so
-         * that its storage size and bytes are the new ones. */
-        hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
-        if (ss >= 0 && dapl >= 0 &&
-            H5Pset_chunk_cache(dapl, H5D_CHUNK_CACHE_NSLOTS_DEFAULT, 0, 1.0) >= 0)
-            a->scratch = H5Dcreate_anon(scratch, mtype, ss, dcpl, dapl);
-        if (dapl >= 0)
-            H5Pclose(dapl);
-        if (ss >= 0)
-            H5Sclose(ss);
-        if (!a->buf || !a->allot || !a->last || !a->len || a->scratch < 0)
-            goto out;
-    }
+    a->nsub = st->split && width ? width : 1;
+    a->scaled = st->decimals >= 0;
+    if (col_buffers(a, dcpl, scratch) < 0)
+        goto out;
     r = 0;
 out:
     if (space >= 0)
         H5Sclose(space);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    return r;
+}
+
+/* The rows of a partial last chunk back into buf, and the bytes each of
+ * its sub-chunks has in the file (its allotment: rewritten in place). */
+static int load_last_chunk(struct dw_h5col *a)
+{
+    hsize_t n = a->rows % a->chunk_rows, first = a->rows - n;
+    hsize_t off[2] = { first, 0 }, cnt[2] = { n, a->width };
+    hid_t fs = -1, ms = -1;
+    int r = -1;
+    if (!n)
+        return 0;
+    fs = H5Dget_space(a->ds);
+    ms = H5Screate_simple(a->width ? 2 : 1, cnt, NULL);
+    if (fs >= 0 && ms >= 0 &&
+        H5Sselect_hyperslab(fs, H5S_SELECT_SET, off, NULL, cnt, NULL) >= 0 &&
+        H5Dread(a->ds, a->mtype, ms, fs, H5P_DEFAULT, a->buf) >= 0)
+        r = 0;
+    for (hsize_t j = 0; r == 0 && j < a->nsub; j++) {
+        hsize_t coff[2] = { first, j }, size = 0;
+        if (H5Dget_chunk_storage_size(a->ds, coff, &size) < 0 || !size)
+            r = -1;
+        a->allot[j] = (size_t)size;
+    }
+    if (ms >= 0)
+        H5Sclose(ms);
+    if (fs >= 0)
+        H5Sclose(fs);
+    a->n = a->written = (size_t)n;
+    return r;
+}
+
+int dw_h5col_reopen(struct dw_h5col *a, hid_t loc, const char *name, hid_t mtype,
+                    hid_t scratch)
+{
+    hsize_t dims[2] = { 0, 0 }, chunk[2] = { 0, 0 };
+    hid_t sp = -1, dcpl = -1;
+    int rank, r = -1;
+    a->name = name;
+    a->mtype = mtype;
+    a->ds = a->scratch = -1;
+    if (mtype < 0 || (a->ds = H5Dopen2(loc, name, H5P_DEFAULT)) < 0)
+        return -1;
+    sp = H5Dget_space(a->ds);
+    dcpl = H5Dget_create_plist(a->ds);
+    if (sp < 0 || dcpl < 0 || (rank = H5Sget_simple_extent_dims(sp, dims, NULL)) < 1 ||
+        H5Pget_chunk(dcpl, 2, chunk) != rank || !chunk[0])
+        goto out;
+    a->rows = dims[0];
+    a->width = rank == 2 ? dims[1] : 0;
+    a->chunk_rows = chunk[0];
+    a->nsub = rank == 2 && chunk[1] == 1 ? a->width : 1;
+    a->row_bytes = H5Tget_size(mtype) * (a->width ? a->width : 1);
+    a->scaled = H5Pget_filter_by_id2(dcpl, H5Z_FILTER_SCALEOFFSET, NULL, NULL, NULL, 0, NULL,
+                                     NULL) >= 0;
+    H5Eclear2(H5E_DEFAULT);
+    if (a->row_bytes && a->nsub && col_buffers(a, dcpl, scratch) == 0 && load_last_chunk(a) == 0)
+        r = 0;
+out:
+    if (sp >= 0)
+        H5Sclose(sp);
     if (dcpl >= 0)
         H5Pclose(dcpl);
     return r;

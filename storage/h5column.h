@@ -54,6 +54,12 @@ int dw_h5_attr_u8_array(hid_t loc, const char *name, const uint8_t *v, size_t n)
 int dw_h5col_create(struct dw_h5col *a, hid_t loc, const char *name, hid_t mtype,
                     hsize_t width, const struct dw_h5col_storage *st, hid_t scratch,
                     const char *units);
+/* Opens the existing dataset name under loc to append to it: its storage
+ * as the file has it, its last chunk's rows back in memory when that
+ * chunk is not full (rewritten in place with the new rows), and its twin
+ * in the scratch file; takes ownership of mtype. 0 or -1. */
+int dw_h5col_reopen(struct dw_h5col *a, hid_t loc, const char *name, hid_t mtype,
+                    hid_t scratch);
 /* Holds one row (row_bytes) in memory; -ENOBUFS when the chunk is full. */
 int dw_h5col_push(struct dw_h5col *a, const void *row);
 /* Rows in memory that are not in the file yet. */

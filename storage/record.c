@@ -1258,9 +1258,11 @@ static int do_compact(char **files, int n, size_t memory)
             status = DW_EXIT_FAILURE;
             continue;
         }
-        printf("compacted: %s: %zu session file(s), frames %llu, events %llu, alerts %llu%s\n",
-               files[i], rep.files, (unsigned long long)rep.frames,
+        printf("compacted: %s: %zu session file(s) (%zu appended to), frames %llu, events %llu, "
+               "alerts %llu, duplicates %llu, missing between %llu%s\n",
+               files[i], rep.files, rep.appended, (unsigned long long)rep.frames,
                (unsigned long long)rep.events, (unsigned long long)rep.alerts,
+               (unsigned long long)rep.duplicates, (unsigned long long)rep.bridged,
                rep.redone ? " (an earlier compaction had stopped mid-way: done again)" : "");
         for (size_t k = 0; k < rep.files; k++)
             printf(DW_LINE_FILE "%s\n", rep.paths[k]);

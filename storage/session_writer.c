@@ -69,6 +69,19 @@ static int fail(struct dw_session_writer *w, int e, const char *what)
 
 /* ---- creation ---- */
 
+/* A compacted file's own attributes (docs/storage.md, "Compaction"). */
+static int compacted_attrs(hid_t root, const struct dw_session_start *s)
+{
+    const char *files = s->compacted_fleet_files ? s->compacted_fleet_files : "";
+    if (dw_h5_attr_str(root, "compacted_from", s->compacted_from) < 0 ||
+        dw_h5_attr_str(root, "compacted_fleet_files", files) < 0 ||
+        dw_h5_attr_scalar(root, "fleet_period_start_ns", H5T_NATIVE_UINT64,
+                          &s->fleet_period_start_ns) < 0 ||
+        dw_h5_attr_scalar(root, "fleet_period_ns", H5T_NATIVE_UINT64, &s->fleet_period_ns) < 0)
+        return -1;
+    return 0;
+}
+
 static int write_root_attrs(struct dw_session_writer *w, const struct dw_session_start *s)
 {
     const struct dw_hello *h = &w->hello;
@@ -101,7 +114,7 @@ static int write_root_attrs(struct dw_session_writer *w, const struct dw_session
         dw_h5_attr_u8_array(root, "hello_payload", w->hello_raw, w->hello_len) < 0 ||
         dw_h5_attr_str(root, "file_reason", s->reason ? s->reason : "first-hello") < 0 ||
         dw_h5_attr_str(root, "previous_file", s->previous ? s->previous : "") < 0 ||
-        (s->compacted_from && dw_h5_attr_str(root, "compacted_from", s->compacted_from) < 0))
+        (s->compacted_from && compacted_attrs(root, s) < 0))
         return -1;
     return 0;
 }
@@ -235,30 +248,32 @@ out:
     return r;
 }
 
+/* The tables, in the A_ order. */
+static const struct {
+    const char *name;
+    enum dw_session_table t;
+    const char *units;
+} tabs[A_COUNT] = {
+    [A_HELLO] = { "hellos", DW_T_HELLO,
+                  "t_device_us: us (device clock); t_host_ns: ns since the Unix epoch" },
+    [A_STATUS] = { "device_status", DW_T_STATUS,
+                   "battery_mv: mV; battery_pct: %; flags: bit 0 charging, bit 1 low "
+                   "battery; mcu_temp_cc: 0.01 degC; t_device_us: us; t_host_ns: ns since "
+                   "the Unix epoch" },
+    [A_EVENT] = { "events", DW_T_EVENT,
+                  "value: the kind's unit (degC for thermometer), NaN = none; missing: "
+                  "messages or garment frames; t_device_us: us; t_host_ns: ns since the "
+                  "Unix epoch" },
+    [A_ALERT] = { "alerts", DW_T_ALERT,
+                  "value, threshold: the rule's unit; t_device_us: us (sample time); "
+                  "t_host_ns: ns since the Unix epoch" },
+    [A_STATS] = { "stats", DW_T_STATS,
+                  "counters since the publisher (acquire) or the recorder started; "
+                  "drift_ppm: ppm; t_device_us: us; t_host_ns: ns since the Unix epoch" },
+};
+
 static int create_tables(struct dw_session_writer *w)
 {
-    static const struct {
-        const char *name;
-        enum dw_session_table t;
-        const char *units;
-    } tabs[A_COUNT] = {
-        [A_HELLO] = { "hellos", DW_T_HELLO,
-                      "t_device_us: us (device clock); t_host_ns: ns since the Unix epoch" },
-        [A_STATUS] = { "device_status", DW_T_STATUS,
-                       "battery_mv: mV; battery_pct: %; flags: bit 0 charging, bit 1 low "
-                       "battery; mcu_temp_cc: 0.01 degC; t_device_us: us; t_host_ns: ns since "
-                       "the Unix epoch" },
-        [A_EVENT] = { "events", DW_T_EVENT,
-                      "value: the kind's unit (degC for thermometer), NaN = none; missing: "
-                      "messages or garment frames; t_device_us: us; t_host_ns: ns since the "
-                      "Unix epoch" },
-        [A_ALERT] = { "alerts", DW_T_ALERT,
-                      "value, threshold: the rule's unit; t_device_us: us (sample time); "
-                      "t_host_ns: ns since the Unix epoch" },
-        [A_STATS] = { "stats", DW_T_STATS,
-                      "counters since the publisher (acquire) or the recorder started; "
-                      "drift_ppm: ppm; t_device_us: us; t_host_ns: ns since the Unix epoch" },
-    };
     static const struct dw_h5col_storage table = { .chunk_rows = TABLE_CHUNK_ROWS, .deflate = 1,
                                           .decimals = -1, .checksum = 1 };
     for (int i = 0; i < A_COUNT; i++)
@@ -299,6 +314,23 @@ static int hold_lock(struct dw_session_writer *w)
     return 0;
 }
 
+/* A writer with nothing open, or NULL. */
+static struct dw_session_writer *writer_alloc(const char *path, bool defer_sync)
+{
+    struct dw_session_writer *w = calloc(1, sizeof(*w));
+    if (!w)
+        return NULL;
+    w->file = w->fapl = w->scratch = -1;
+    w->fd = -1;
+    for (int i = 0; i < F_COUNT; i++)
+        w->fr[i].ds = w->fr[i].mtype = -1;
+    for (int i = 0; i < A_COUNT; i++)
+        w->tab[i].ds = w->tab[i].mtype = -1;
+    snprintf(w->path, sizeof(w->path), "%s", path);
+    w->defer_sync = defer_sync;
+    return w;
+}
+
 /* A writer holding the start's HELLO, with nothing open yet. */
 static int writer_new(struct dw_session_writer **out, const struct dw_session_start *s,
                       char *err, size_t errcap)
@@ -309,19 +341,10 @@ static int writer_new(struct dw_session_writer **out, const struct dw_session_st
         snprintf(err, errcap, "session: bad parameters");
         return -EINVAL;
     }
-    w = calloc(1, sizeof(*w));
-    if (!w) {
+    if (!(w = writer_alloc(s->path, s->defer_sync))) {
         snprintf(err, errcap, "%s: out of memory", s->path);
         return -ENOMEM;
     }
-    w->file = w->fapl = w->scratch = -1;
-    w->fd = -1;
-    for (int i = 0; i < F_COUNT; i++)
-        w->fr[i].ds = w->fr[i].mtype = -1;
-    for (int i = 0; i < A_COUNT; i++)
-        w->tab[i].ds = w->tab[i].mtype = -1;
-    snprintf(w->path, sizeof(w->path), "%s", s->path);
-    w->defer_sync = s->defer_sync;
     if (dw_hello_parse(s->hello, s->hello_len, &w->hello) < 0) {
         snprintf(err, errcap, "%s: the HELLO payload does not parse", s->path);
         free(w);
@@ -421,6 +444,130 @@ fail:
         else
             unlink(s->path);
     }
+    dw_session_writer_close(w, NULL, NULL, 0);
+    return e;
+}
+
+/* ---- appending ---- */
+
+/* The file's HELLO (root attribute hello_payload) into the writer. */
+static int read_hello(struct dw_session_writer *w)
+{
+    hid_t a = H5Aopen(w->file, "hello_payload", H5P_DEFAULT), sp = -1;
+    hssize_t n = -1;
+    int r = -1;
+    if (a < 0)
+        return -1;
+    if ((sp = H5Aget_space(a)) >= 0)
+        n = H5Sget_simple_extent_npoints(sp);
+    if (n > 0 && n <= DW_MAX_PAYLOAD && H5Aread(a, H5T_NATIVE_UINT8, w->hello_raw) >= 0 &&
+        dw_hello_parse(w->hello_raw, (size_t)n, &w->hello) == 0) {
+        w->hello_len = (size_t)n;
+        r = 0;
+    }
+    if (sp >= 0)
+        H5Sclose(sp);
+    H5Aclose(a);
+    return r;
+}
+
+/* Every column and table opened where the file ends; the next order
+ * number after the rows the file holds (every row has one, section 4). */
+static int reopen_columns(struct dw_session_writer *w)
+{
+    static const struct {
+        int i;
+        const char *name;
+    } cols[F_COUNT] = {
+        { F_TEMP, "temperature_c" }, { F_PRES, "pressure_kpa" }, { F_AMB, "ambient_c" },
+        { F_ACCEL, "accel_g" },      { F_STATUS, "status" },     { F_DSEQ, "device_seq" },
+        { F_TDEV, "t_device_us" },   { F_THOST, "t_host_ns" },   { F_SEQ, "seq" },
+    };
+    const hid_t types[F_COUNT] = {
+        [F_TEMP] = H5T_NATIVE_FLOAT, [F_PRES] = H5T_NATIVE_FLOAT, [F_AMB] = H5T_NATIVE_FLOAT,
+        [F_ACCEL] = H5T_NATIVE_FLOAT, [F_STATUS] = H5T_NATIVE_UINT8,
+        [F_DSEQ] = H5T_NATIVE_UINT32, [F_TDEV] = H5T_NATIVE_UINT64,
+        [F_THOST] = H5T_NATIVE_UINT64, [F_SEQ] = H5T_NATIVE_UINT64,
+    };
+    hid_t g = H5Gopen2(w->file, "frames", H5P_DEFAULT);
+    int r = 0;
+    if (g < 0)
+        return -1;
+    for (int k = 0; k < F_COUNT && r == 0; k++)
+        r = dw_h5col_reopen(&w->fr[cols[k].i], g, cols[k].name, H5Tcopy(types[cols[k].i]),
+                            w->scratch);
+    H5Gclose(g);
+    for (int i = 0; i < A_COUNT && r == 0; i++)
+        r = dw_h5col_reopen(&w->tab[i], w->file, tabs[i].name, dw_session_type(tabs[i].t),
+                            w->scratch);
+    w->order = w->fr[F_SEQ].rows;
+    for (int i = 0; i < A_COUNT; i++)
+        w->order += w->tab[i].rows;
+    /* Columns written one by one: a file cut between two (recovered after
+     * a crash) is not one to go on from. */
+    for (int i = 0; i < F_COUNT && r == 0; i++)
+        if (w->fr[i].rows != w->fr[F_SEQ].rows)
+            r = -1;
+    return r;
+}
+
+/* Opens the file in HDF5 (not yet SWMR), holding the writer's lock. */
+static int open_existing(struct dw_session_writer *w, const struct dw_session_append *a)
+{
+    int r;
+    w->fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (w->fapl < 0 || H5Pset_libver_bounds(w->fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) < 0 ||
+        dw_h5_set_mdc_size(w->fapl) < 0)
+        return fail(w, EIO, "file access properties");
+    w->fd = openat(a->dir_fd, a->name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (w->fd < 0)
+        return fail(w, errno, "cannot open");
+    if ((r = dw_session_file_hold(w->fd)) < 0)
+        return fail(w, -r, "locking");
+    dw_session_file_open_path(w->fd, a->path, w->open_path, sizeof(w->open_path));
+    w->file = H5Fopen(w->open_path, H5F_ACC_RDWR, w->fapl);
+    if (w->file < 0)
+        return fail(w, EIO, "cannot open");
+    return 0;
+}
+
+int dw_session_writer_append(struct dw_session_writer **out, const struct dw_session_append *a,
+                             char *err, size_t errcap)
+{
+    struct dw_session_writer *w;
+    int e;
+    *out = NULL;
+    if (!(w = writer_alloc(a->path, a->defer_sync))) {
+        snprintf(err, errcap, "%s: out of memory", a->path);
+        return -ENOMEM;
+    }
+    if ((e = open_existing(w, a)) < 0)
+        goto fail;
+    if (read_hello(w) < 0) {
+        e = fail(w, EBADMSG, "no HELLO payload that parses");
+        goto fail;
+    }
+    if ((H5Aexists(w->file, "compacted_fleet_files") > 0 &&
+         H5Adelete(w->file, "compacted_fleet_files") < 0) ||
+        dw_h5_attr_str(w->file, "compacted_fleet_files", a->fleet_files) < 0) {
+        e = fail(w, EIO, "writing attributes");
+        goto fail;
+    }
+    if ((w->scratch = dw_h5_scratch_get()) < 0 || reopen_columns(w) < 0) {
+        e = fail(w, EIO, "opening the datasets to append");
+        goto fail;
+    }
+    if (swmr_reopen(w) < 0) {
+        e = fail(w, EIO, "starting SWMR writing");
+        goto fail;
+    }
+    if ((e = hold_lock(w)) < 0)
+        goto fail;
+    *out = w;
+    return 0;
+fail:
+    snprintf(err, errcap, "%s", w->err);
+    w->clean_stop = 1;
     dw_session_writer_close(w, NULL, NULL, 0);
     return e;
 }

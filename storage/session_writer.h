@@ -29,7 +29,9 @@ struct dw_session_start {
     const char *previous;    /* file this one continues (rotation), or NULL */
     unsigned chunk_rows;     /* rows per /frames chunk; 0 = default (30 s of rows, 16..4096) */
     const char *compacted_from; /* if set: the fleet file this one is compacted from
-                                 * (root attribute of that name) */
+                                 * (root attribute of that name), and these: */
+    const char *compacted_fleet_files; /* the fleet files compacted into it */
+    uint64_t fleet_period_start_ns, fleet_period_ns; /* the fleet period it holds */
     bool defer_sync;         /* close flushes but does not fsync: the caller syncs
                               * the file system once for many files (compaction) */
 };
@@ -43,6 +45,22 @@ struct dw_session_counts {
 
 /* Creates the file. 0 or a negative errno with a one-line reason in err. */
 int dw_session_writer_create(struct dw_session_writer **out, const struct dw_session_start *s,
+                             char *err, size_t errcap);
+
+/* Opens a closed session file to append rows to it (compaction, on a copy
+ * that replaces the file once complete): the writer goes on where the
+ * file ends (order numbers, each dataset's last chunk rewritten in place
+ * with the new rows), with the file's HELLO; the root attribute
+ * compacted_fleet_files becomes fleet_files. counts then count the rows
+ * appended. 0 or a negative errno with a one-line reason in err. */
+struct dw_session_append {
+    const char *path;        /* shown */
+    const char *name;        /* the file, under dir_fd */
+    int dir_fd;
+    const char *fleet_files; /* the new value of compacted_fleet_files */
+    bool defer_sync;
+};
+int dw_session_writer_append(struct dw_session_writer **out, const struct dw_session_append *a,
                              char *err, size_t errcap);
 
 /* A frame.<dev> body: SAMPLE to /frames, HELLO to /hellos, STATUS to

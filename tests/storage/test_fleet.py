@@ -741,5 +741,274 @@ def case_kill_compacting(wd):
           % (took, n["pread64"], n["pwrite64"], len(COMPACT_KILLS)))
 
 
+def drain(pubs):
+    """The subscription messages a stopped recorder left in the publishers'
+    sockets, so that the next wait_subscriber() waits for the next one."""
+    for p in pubs:
+        while p.sock.poll(300):
+            p.sock.recv()
+
+
+def keep_bodies(pubs):
+    """Each publisher keeps the bodies it sends (an acquire's backlog)."""
+    for p in pubs:
+        p.bodies, p.send_now = [], p._send
+
+        def send(kind, body, p=p):
+            p.bodies.append((kind, body))
+            p.send_now(kind, body)
+        p._send = send
+
+
+def one_period(wd, samples_a, samples_b, lost=7, backlog=0, dir=None, extra=()):
+    """Two fleet files of one fleet period (a recorder stopped and started
+    again within it, 1000 h: no test crosses its end), the same garments in
+    both: recorder A gets each garment's HELLO and samples_a rounds of
+    messages; `lost` rounds go out while no recorder listens; recorder B
+    gets the HELLO again and samples_b rounds. With backlog, B gets instead
+    what acquire replays to a new subscriber: the first HELLO (pinned) and
+    the last `backlog` messages again, as they were sent. Returns the
+    publishers, the two fleet files and, per garment, the stream seq of its
+    last message before the hole and of its first message after it."""
+    pubs, gs = publishers(wd, 2)
+    keep_bodies(pubs)
+    args = ["--layout", "fleet", "--fleet-period", "1000h", "--name", "sp"] + list(extra)
+    files, hole = [], {}
+    for part, n in enumerate((samples_a, samples_b)):
+        if part:
+            drain(pubs)
+            send_all(pubs, gs, lost, samples_a)
+            for p in pubs:
+                hole[p.device] = (hole[p.device], p.seq + 1)
+        if part and backlog:
+            rec = Recorder(wd, endpoints(pubs), extra=args + ["-v"], dir=dir)
+            for p in pubs:
+                p.wait_subscriber()
+                for kind, body in p.bodies[:1] + p.bodies[-backlog:]:
+                    p.send_now(kind, body)
+        else:
+            rec = fleet_recorder(wd, pubs, gs, args, dir=dir)
+        send_all(pubs, gs, n, samples_a + lost if part else 0)
+        end = time.monotonic() + 60
+        while max(flushed_fleet(rec), default=0) < 2 * n:
+            check(time.monotonic() < end, "no flush of %d frames: %s" % (2 * n, rec.err[-500:]))
+            time.sleep(0.05)
+        check(rec.stop() == 0, rec.err[-800:])
+        files += rec.files()
+        for p in pubs:
+            hole.setdefault(p.device, p.seq)
+    check(len(files) == 2, "fleet files %s" % files)
+    return pubs, files, hole
+
+
+def recorded_samples(p, hole):
+    """The SAMPLE seqs a recorder got of p: all but those sent in the hole."""
+    return [s for s, kind, _, _, _ in p.sent if kind == ds.SAMPLE and not hole[0] < s < hole[1]]
+
+
+def check_appended(path, p, hole, hellos=2):
+    """One session file holds both fleet files' rows of p once, in order,
+    and one gap row for the messages between them (none without)."""
+    with h5py.File(path, "r") as f:
+        seqs = list(f["frames/seq"][:])
+        want = recorded_samples(p, hole)
+        check(seqs == want, "%s: %d frames, want %d (in order, once)" % (path, len(seqs), len(want)))
+        ev = f["events"][:]
+        gaps = ev[(ev["kind"] == b"gap") & (ev["source"] == b"record")]
+        lost = hole[1] - hole[0] - 1
+        check((len(gaps) == 1 and int(gaps[0]["missing"]) == lost
+               and int(gaps[0]["seq"]) == hole[1]) if lost else not len(gaps),
+              "%s: gap rows %s, want one of %d before seq %d"
+              % (path, gaps[["seq", "missing"]] if len(gaps) else [], hole[1] - hole[0] - 1,
+                 hole[1]))
+        check(len(f["hellos"]) == hellos, "%s: %d hellos" % (path, len(f["hellos"])))
+        # order numbers: every message once, 0..M-1 (section 4)
+        orders = np.concatenate([f[t][:]["order"] for t in TABLES])
+        m = len(orders) + len(seqs)
+        check(len(set(orders)) == len(orders) and orders.max() < m, "%s: order numbers" % path)
+        names = f.attrs["compacted_fleet_files"].decode().split("\n")
+        check(len(names) == 2, "%s: compacted_fleet_files %r" % (path, names))
+
+
+def same_frames(path, parts):
+    """The /frames of path are those of the parts one after the other: the
+    garment's integers (value / lsb, rounded) of the scaled columns, every
+    other column bit for bit."""
+    with h5py.File(path, "r") as f:
+        fs = [h5py.File(x, "r") for x in parts]
+        for k in f["frames"]:
+            col = f["frames/" + k]
+            got, want = col[:], np.concatenate([g["frames/" + k][:] for g in fs])
+            if "lsb" in col.attrs:
+                got = np.round(got / col.attrs["lsb"])
+                want = np.round(want / col.attrs["lsb"])
+            check(np.array_equal(got, want), "%s: frames/%s is not the parts' one after the "
+                  "other" % (path, k))
+        for g in fs:
+            g.close()
+
+
+def session_files(d):
+    return sorted(x for x in os.listdir(d) if x.startswith("bra-"))
+
+
+def digest(paths):
+    import hashlib
+    return [hashlib.sha256(open(x, "rb").read()).hexdigest() for x in paths]
+
+
+@case(timeout=180)
+def case_same_period_appends(wd):
+    """Two fleet files of one period (a recorder restarted within it):
+    compacted, one session file per garment holds every row of both, once
+    and in order, the messages lost between them as one gap row; replay and
+    report take it; compacting the fleet files again appends nothing."""
+    pubs, fleet, hole = one_period(wd, 60, 80)
+    keep = wd.path("keep")
+    os.makedirs(keep)
+    for f in fleet:
+        shutil.copy(f, keep)
+    # each fleet file alone in a directory of its own: the two parts apart
+    parts = []
+    for k, f in enumerate(fleet):
+        os.makedirs(wd.path("part%d" % k))
+        shutil.copy(f, wd.path("part%d" % k))
+        parts.append(compact(wd, os.path.join(wd.path("part%d" % k), os.path.basename(f)))[0])
+    got, out = compact(wd, *fleet)
+    check("(2 appended to)" in out, "compaction output: %s" % out)
+    d = os.path.dirname(fleet[0])
+    mine = session_files(d)
+    check(len(mine) == 2, "session files %s" % mine)
+    for p in pubs:
+        path = os.path.join(d, [x for x in mine if x.startswith(p.device + "-")][0])
+        check_appended(path, p, hole[p.device])
+        same_frames(path, [[x for x in part if os.path.basename(x).startswith(p.device + "-")][0]
+                           for part in parts])
+        r = wd.run(replay_argv(path, "--fast", "--out", "stdout"), timeout=60, text=False)
+        n = len(recorded_samples(p, hole[p.device]))
+        check(r.returncode == 0 and len(r.stdout) > n * 60, "replay: exit %d, %d bytes"
+              % (r.returncode, len(r.stdout)))
+        html = wd.path("r-%s.html" % p.device)
+        st, _, err = report(path, "-o", html)
+        check(st == 0 and os.path.getsize(html) > 1000, "report: %s %s" % (st, err))
+    # the same fleet files again (say, restored from a backup): nothing twice
+    before = digest([os.path.join(d, x) for x in mine])
+    for f in fleet:
+        shutil.copy(os.path.join(keep, os.path.basename(f)), f)
+    compact(wd, *fleet)
+    check(session_files(d) == mine, "files after a second run %s" % session_files(d))
+    check(digest([os.path.join(d, x) for x in mine]) == before,
+          "a second compaction changed the session files")
+    check(not any(os.path.exists(f) for f in fleet), "fleet files left")
+    print("2 fleet files of one period -> %d session files; %s"
+          % (len(mine), [ln for ln in out.splitlines() if ln.startswith("compacted:")][-1]))
+
+
+@case(timeout=180)
+def case_same_period_backlog(wd):
+    """The second recorder started within acquire's backlog: it got the
+    pinned HELLO and the last messages again, which the first one had
+    recorded. Appended, the session file holds them once (the HELLO too),
+    and no gap row: the second recorder's own, counted from seq 1, goes."""
+    pubs, fleet, hole = one_period(wd, 60, 40, lost=0, backlog=25)
+    _, out = compact(wd, *fleet)
+    last = [ln for ln in out.splitlines() if ln.startswith("compacted:")][-1]
+    check("(2 appended to)" in last and "duplicates 52," in last and "missing between 0" in last,
+          "compaction output: %s" % out)
+    d = os.path.dirname(fleet[0])
+    mine = session_files(d)
+    check(len(mine) == 2, "session files %s" % mine)
+    for p in pubs:
+        path = os.path.join(d, [x for x in mine if x.startswith(p.device + "-")][0])
+        check_appended(path, p, hole[p.device], hellos=1)
+        with h5py.File(path, "r") as f:
+            al = f["alerts"][:]
+            check(len(al) == len(set(al["seq"])), "%s: an alert twice" % path)
+    print("backlog of 25 messages again in the second fleet file: %s" % last)
+
+
+@case(timeout=180)
+def case_same_period_compact_closed(wd):
+    """--compact-closed: the recorder compacts each fleet file as it
+    closes; restarted within the period, its second file's rows go onto
+    the same session files."""
+    pubs, fleet, hole = one_period(wd, 40, 50, extra=["--compact-closed"])
+    d = os.path.dirname(fleet[0])
+    end = time.monotonic() + 60
+    while any(x.startswith("fleet-") for x in os.listdir(d)):
+        check(time.monotonic() < end, "fleet files left: %s" % os.listdir(d))
+        time.sleep(0.1)
+    mine = session_files(d)
+    check(len(mine) == 2, "session files %s" % mine)
+    for p in pubs:
+        check_appended(os.path.join(d, [x for x in mine if x.startswith(p.device + "-")][0]), p,
+                       hole[p.device])
+    print("--compact-closed, restarted within the period: %s" % mine)
+
+
+@case(timeout=240)
+def case_kill_appending(wd):
+    """kill -9 of --compact while it appends the second fleet file, KILLS
+    times at spread moments: every session file reads after each kill,
+    holding either the first part alone or both whole, and a last run
+    completes it as one clean run does."""
+    pubs, fleet, hole = one_period(wd, 50, 2500)
+    d = os.path.dirname(fleet[0])
+    compact(wd, fleet[0])
+    first = {x: len(h5py.File(os.path.join(d, x), "r")["frames/seq"]) for x in session_files(d)}
+    clean, parta, partb = wd.path("clean"), wd.path("parta"), wd.path("partb")
+    for x in (clean, parta, partb):
+        os.makedirs(x)
+    for x in list(first) + [os.path.basename(fleet[1])]:
+        shutil.copy(os.path.join(d, x), clean)
+        shutil.copy(os.path.join(d, x), parta if x in first else partb)
+    t0 = time.monotonic()
+    compact(wd, os.path.join(partb, os.path.basename(fleet[1])))
+    alone = time.monotonic() - t0
+    t0 = time.monotonic()
+    compact(wd, os.path.join(clean, os.path.basename(fleet[1])))
+    took = time.monotonic() - t0
+    full = {x: len(h5py.File(os.path.join(clean, x), "r")["frames/seq"]) for x in first}
+    kills = aside = 0
+    # KILLS at spread moments of a run; then KILLS more once the copy is
+    # aside (--compact-memory 64: in rounds, the copy aside from the first
+    # to the rename), 0, 20, 40... ms after it appeared
+    for k in range(2 * KILLS):
+        p = subprocess.Popen([prog("ductwatch-record"), "--compact", "--compact-memory", "64",
+                              fleet[1]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if k < KILLS:
+            time.sleep(took * (k + 0.5) / (KILLS + 1))
+        else:
+            while p.poll() is None and not any(x.endswith(".compacting") for x in os.listdir(d)):
+                time.sleep(0.001)
+            time.sleep(0.02 * (k - KILLS))
+        aside += any(x.endswith(".compacting") for x in os.listdir(d))
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        kills += p.returncode == -signal.SIGKILL
+        for x in first:
+            with h5py.File(os.path.join(d, x), "r") as f:
+                n = len(f["frames/seq"])
+            check(n in (first[x], full[x]), "after kill %d: %s holds %d frames, not %d or %d"
+                  % (k, x, n, first[x], full[x]))
+        if not os.path.exists(fleet[1]):
+            break
+    check(kills >= 2 and aside >= 2, "only %d of the compactions were killed mid-way, %d while "
+          "appending (took %.2f s)" % (kills, aside, took))
+    if os.path.exists(fleet[1]):
+        compact(wd, fleet[1])
+    check(not [x for x in os.listdir(d) if x.startswith(".")], "temporary files left")
+    check(session_files(d) == sorted(first), "files %s" % session_files(d))
+    for p in pubs:
+        x = [x for x in first if x.startswith(p.device + "-")][0]
+        same_session(os.path.join(d, x), os.path.join(clean, x))
+        check_appended(os.path.join(d, x), p, hole[p.device])
+        same_frames(os.path.join(d, x), [os.path.join(parta, x)] +
+                    [os.path.join(partb, y) for y in os.listdir(partb) if y.startswith(p.device)])
+    print("appending 2 x 2500 frames to 2 x 50 took %.2f s, into new files %.2f s (load %s); "
+          "%d runs killed mid-way (%d with a copy aside), each file whole after each"
+          % (took, alone, open("/proc/loadavg").read().split()[0], kills, aside))
+
+
 if __name__ == "__main__":
     dwtest.main(fixture=dwtest.Run)
