@@ -38,6 +38,7 @@ TABLES = ["hellos", "device_status", "events", "alerts", "stats"]
 FLUSH_S = 1.0       # the recorder flushes its fleet file once a second
 LANES = 4           # kill -9 rounds of recorders side by side
 KILLED_SAMPLES = 300  # per garment in the file compacted and killed: 3+ rounds of 64 KiB
+APPEND_KILLS = 5    # kill -9 of an appending --compact: at spread moments, and as many aside
 
 
 def publishers(wd, n, verbose=False, lane=""):
@@ -970,18 +971,18 @@ def case_kill_appending(wd):
     took = time.monotonic() - t0
     full = {x: len(h5py.File(os.path.join(clean, x), "r")["frames/seq"]) for x in first}
     kills = aside = 0
-    # KILLS at spread moments of a run; then KILLS more once the copy is
+    # APPEND_KILLS at spread moments of a run; then APPEND_KILLS more once the copy is
     # aside (--compact-memory 64: in rounds, the copy aside from the first
     # to the rename), 0, 20, 40... ms after it appeared
-    for k in range(2 * KILLS):
+    for k in range(2 * APPEND_KILLS):
         p = subprocess.Popen([prog("ductwatch-record"), "--compact", "--compact-memory", "64",
                               fleet[1]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if k < KILLS:
-            time.sleep(took * (k + 0.5) / (KILLS + 1))
+        if k < APPEND_KILLS:
+            time.sleep(took * (k + 0.5) / (APPEND_KILLS + 1))
         else:
             while p.poll() is None and not any(x.endswith(".compacting") for x in os.listdir(d)):
                 time.sleep(0.001)
-            time.sleep(0.02 * (k - KILLS))
+            time.sleep(0.02 * (k - APPEND_KILLS))
         aside += any(x.endswith(".compacting") for x in os.listdir(d))
         p.send_signal(signal.SIGKILL)
         p.wait()
