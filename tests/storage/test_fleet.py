@@ -359,16 +359,24 @@ def flushed_fleet(rec):
     return [int(x) for x in re.findall(r"fleet: flushed, (\d+) frames", rec.err)]
 
 
-def fresh_subscriber(pubs, gs, hellos):
-    """After a recorder died: drops the (un)subscriptions left in the
-    verbose publishers' queues and waits for the next recorder's. Then
-    each stream's HELLO: sent once (hellos empty), or replayed with its
-    first seq and time as acquire replays it to a new subscriber when its
-    backlog no longer holds what came after (docs/messages.md 8), so that
-    the new recorder counts what it never got in a gap row."""
+def drop_subscriptions(pubs):
+    """Before the next recorder starts: drops the (un)subscriptions left in
+    the verbose publishers' queues (after it has started, they could hold
+    its own subscription, and dropping that waits for one that never
+    comes: "no new subscriber", seen at load 4)."""
     for p in pubs:
         while p.sock.poll(0):
             p.sock.recv()
+
+
+def fresh_subscriber(pubs, gs, hellos):
+    """After a recorder died and drop_subscriptions: waits for the next
+    recorder's subscription (a late unsubscription of the dead one is
+    passed over). Then each stream's HELLO: sent once (hellos empty), or
+    replayed with its first seq and time as acquire replays it to a new
+    subscriber when its backlog no longer holds what came after
+    (docs/messages.md 8), so that the new recorder counts what it never
+    got in a gap row."""
     for p in pubs:
         while True:
             check(p.sock.poll(10000), "no new subscriber")
@@ -437,6 +445,7 @@ def kill_round(wd, pubs, gs, hellos, round_, sent):
     args = ["--layout", "fleet", "--name", "k%d" % round_, "--fsync", "1s"]
     if phase == "rotation":
         args += ["--fleet-period", "1s"]
+    drop_subscriptions(pubs)
     rec = Recorder(wd, endpoints(pubs), extra=args + ["-v"], dir=wd.path("k%d" % round_))
     fresh_subscriber(pubs, gs, hellos)
     rec.wait_file()
@@ -525,6 +534,7 @@ def check_killed_files(wd, rec, pubs, round_, first):
 def last_recorder(wd, pubs, gs, hellos, lane, sent):
     """After a lane's kills: a recorder stopped cleanly once it flushed
     rows, whose gap rows count what the last killed one lost."""
+    drop_subscriptions(pubs)
     rec = Recorder(wd, endpoints(pubs), extra=["--layout", "fleet", "--name", "end%d" % lane,
                                                "-v"], dir=wd.path("end%d" % lane))
     fresh_subscriber(pubs, gs, hellos)
