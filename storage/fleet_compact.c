@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -708,17 +707,7 @@ static int queue_bridge(struct compact *c, struct target *t, const char *which, 
                         uint64_t n, uint64_t t_dev, uint64_t t_host)
 {
     struct dw_row_event ev;
-    memset(&ev, 0, sizeof(ev));
-    ev.seq = seq;
-    ev.t_device_us = t_dev;
-    ev.t_host_ns = t_host;
-    dw_session_strset(ev.kind, sizeof(ev.kind), "gap");
-    dw_session_strset(ev.side, sizeof(ev.side), "none");
-    ev.value = NAN;
-    ev.missing = n;
-    dw_session_strset(ev.source, sizeof(ev.source), "record");
-    ev.device_seq = -1;
-    dw_session_strset(ev.text, sizeof(ev.text), which);
+    dw_session_own_event(&ev, "gap", seq, n, t_dev, t_host, which);
     c->rep->events++;
     c->rep->bridged += n;
     return queue_put(c, t, C_EVENT, &ev, sizeof(ev), NULL, 0);

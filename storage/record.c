@@ -769,17 +769,7 @@ static void own_event(struct recorder *r, struct device *d, const char *kind, ui
                       uint64_t missing, uint64_t t_dev, uint64_t t_host, const char *text)
 {
     struct dw_row_event row;
-    memset(&row, 0, sizeof(row));
-    row.seq = seq;
-    row.t_device_us = t_dev;
-    row.t_host_ns = t_host;
-    dw_session_strset(row.kind, sizeof(row.kind), kind);
-    dw_session_strset(row.side, sizeof(row.side), "none");
-    row.value = NAN;
-    row.missing = missing;
-    dw_session_strset(row.source, sizeof(row.source), "record");
-    row.device_seq = -1;
-    dw_session_strset(row.text, sizeof(row.text), text);
+    dw_session_own_event(&row, kind, seq, missing, t_dev, t_host, text);
     write_event(r, d, &row);
 }
 

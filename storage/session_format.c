@@ -187,6 +187,22 @@ hid_t dw_session_type(enum dw_session_table t)
     return b.t;
 }
 
+void dw_session_own_event(struct dw_row_event *row, const char *kind, uint64_t seq,
+                          uint64_t missing, uint64_t t_dev, uint64_t t_host, const char *text)
+{
+    memset(row, 0, sizeof(*row));
+    row->seq = seq;
+    row->t_device_us = t_dev;
+    row->t_host_ns = t_host;
+    dw_session_strset(row->kind, sizeof(row->kind), kind);
+    dw_session_strset(row->side, sizeof(row->side), "none");
+    row->value = NAN;
+    row->missing = missing;
+    dw_session_strset(row->source, sizeof(row->source), "record");
+    row->device_seq = -1;
+    dw_session_strset(row->text, sizeof(row->text), text);
+}
+
 void dw_session_strset(char *dst, size_t width, const char *s)
 {
     size_t n = s ? strnlen(s, width) : 0;

@@ -119,6 +119,12 @@ hid_t dw_session_type(enum dw_session_table t);
 /* The /layout row of zone z of the garment h describes. */
 void dw_session_layout_row(const struct dw_hello *h, unsigned z, struct dw_row_layout *row);
 
+/* A row the recorder writes itself in /events (source "record", side
+ * "none", no value, no device seq): kind with missing messages before
+ * seq, text saying which stream or why. */
+void dw_session_own_event(struct dw_row_event *row, const char *kind, uint64_t seq,
+                          uint64_t missing, uint64_t t_dev, uint64_t t_host, const char *text);
+
 /* Copies s into a fixed NUL-padded field. */
 void dw_session_strset(char *dst, size_t width, const char *s);
 /* Copies a fixed field into a NUL-terminated buffer of width + 1 bytes. */
