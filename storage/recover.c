@@ -258,16 +258,13 @@ static int remove_empty(const char *path, char *err, size_t errcap)
     return DW_RECOVER_REMOVED;
 }
 
-int dw_session_recover(const char *path, struct dw_recover_report *rep, char *err,
-                       size_t errcap)
+/* Whether path is a file to recover: 1 to go on, else what
+ * dw_session_recover returns (an empty file removed, not HDF5, busy). */
+static int recoverable(const char *path, char *err, size_t errcap)
 {
-    char why[384];
     struct stat sb;
-    hid_t f, fapl;
-    hbool_t clear = 1;
-    int ret = 1, busy;
+    int busy;
 
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     if (stat(path, &sb) < 0) {
         snprintf(err, errcap, "%s: %s", path, strerror(errno));
         return -errno;
@@ -292,6 +289,20 @@ int dw_session_recover(const char *path, struct dw_recover_report *rep, char *er
         snprintf(err, errcap, "%s: %s", path, strerror(-busy));
         return busy;
     }
+    return 1;
+}
+
+int dw_session_recover(const char *path, struct dw_recover_report *rep, char *err,
+                       size_t errcap)
+{
+    char why[384];
+    hid_t f, fapl;
+    hbool_t clear = 1;
+    int ret;
+
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if ((ret = recoverable(path, err, errcap)) != 1)
+        return ret;
     /* A file that opens normally was closed properly: leave it alone. */
     f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f >= 0) {
