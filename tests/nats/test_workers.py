@@ -407,6 +407,18 @@ def alert_messages(run, url, k, device):
     return [m["id"] for m in map(json.loads, p.stdout.splitlines()) if m["subject"] == subject]
 
 
+def thermometer_once_detect_runs(run, events, srv, k):
+    """A REQ socket to acquire's events endpoint for thermometer(), once
+    the detect worker of partition k has taken frames (/jsz)."""
+    req = run.ctx.socket(zmq.REQ)
+    req.setsockopt(zmq.LINGER, 0)
+    req.setsockopt(zmq.RCVTIMEO, 5000)
+    req.connect(events)
+    wait_for(lambda: (consumers(srv).get("detect-p%d" % k) or {}).get("ack_floor", {})
+             .get("stream_seq", 0) > 3, 20, "frames at detect-p%d (/jsz)" % k)
+    return req
+
+
 def thermometer(req, celsius):
     req.send(json.dumps({"kind": "thermometer", "side": "none", "value": celsius}).encode())
     reply = json.loads(req.recv())
@@ -433,12 +445,7 @@ def fever_through_fleet(layout):
         b = bridge(run, srv.url, pub)
         r, _ = recorder(run, srv.url, k, layout=layout)
         d = detector(run, srv.url, k)
-        req = run.ctx.socket(zmq.REQ)
-        req.setsockopt(zmq.LINGER, 0)
-        req.setsockopt(zmq.RCVTIMEO, 5000)
-        req.connect(events)
-        wait_for(lambda: (consumers(srv).get("detect-p%d" % k) or {}).get("ack_floor", {})
-                 .get("stream_seq", 0) > 3, 20, "frames at detect-p%d (/jsz)" % k)
+        req = thermometer_once_detect_runs(run, events, srv, k)
         for n, celsius in enumerate((38.4, 39.0, 36.8)):
             thermometer(req, celsius)
             wait_for(lambda: len(printed_alerts(d, dev)) > n, 20,
@@ -518,12 +525,7 @@ def alert_refused():
         d = run.spawn(["ductwatch-detect", "--nats", srv.url, "--partition", str(k),
                        "--user-file", pw, "-v"])
         d.expect("nats: ", timeout=20)
-        req = run.ctx.socket(zmq.REQ)
-        req.setsockopt(zmq.LINGER, 0)
-        req.setsockopt(zmq.RCVTIMEO, 5000)
-        req.connect(events)
-        wait_for(lambda: (consumers(srv).get("detect-p%d" % k) or {}).get("ack_floor", {})
-                 .get("stream_seq", 0) > 3, 20, "frames at detect-p%d (/jsz)" % k)
+        req = thermometer_once_detect_runs(run, events, srv, k)
         thermometer(req, 38.4)
         wait_for(lambda: len(printed_alerts(d, dev)) > 0, 20, "detect's alert after 38.4 C")
         floor = consumers(srv)["detect-p%d" % k]["ack_floor"]["stream_seq"]
