@@ -14,9 +14,11 @@
 #include "fleet_writer.h"
 #include "frame.h"
 #include "h5column.h"
+#include "h5read.h"
 #include "log.h"
 #include "session_file.h"
 #include "session_format.h"
+#include "session_tail.h"
 #include "session_writer.h"
 
 #define BLOCK_ROWS 8192 /* /frames rows read at a time */
@@ -54,8 +56,7 @@ struct queued_frame {
 /* What a session file appended to holds last, for the rows that go on
  * from it (append_keep). */
 struct tail {
-    uint64_t seq, thost;          /* acquire's stream: its last message */
-    uint64_t aseq, athost;        /* detect's stream: its last alert */
+    struct dw_session_tail last;  /* what the file holds last of each stream */
     bool same_stream;             /* the /devices row goes on in acquire's stream of the file */
     bool bridged, abridged;       /* the first row of acquire's, detect's stream queued */
 };
@@ -117,61 +118,6 @@ static int say(struct compact *c, int e, const char *what)
 
 /* ---- reading the fleet file ---- */
 
-static hsize_t rows_of(hid_t ds)
-{
-    hsize_t dims[2] = { 0, 0 };
-    hid_t sp = H5Dget_space(ds);
-    if (sp < 0)
-        return 0;
-    if (H5Sget_simple_extent_dims(sp, dims, NULL) < 0)
-        dims[0] = 0;
-    H5Sclose(sp);
-    return dims[0];
-}
-
-/* Reads rows [first, first + n) of a dataset of `width` columns (0: rank 1). */
-static int read_rows(hid_t file, const char *name, hid_t mtype, hsize_t width, hsize_t first,
-                     hsize_t n, void *buf)
-{
-    hid_t ds = H5Dopen2(file, name, H5P_DEFAULT), fs = -1, ms = -1;
-    hsize_t off[2] = { first, 0 }, cnt[2] = { n, width };
-    int r = -1;
-    if (ds < 0)
-        return -1;
-    if (!n) {
-        H5Dclose(ds);
-        return 0;
-    }
-    fs = H5Dget_space(ds);
-    ms = H5Screate_simple(width ? 2 : 1, cnt, NULL);
-    if (fs >= 0 && ms >= 0 &&
-        H5Sselect_hyperslab(fs, H5S_SELECT_SET, off, NULL, cnt, NULL) >= 0 &&
-        H5Dread(ds, mtype, ms, fs, H5P_DEFAULT, buf) >= 0)
-        r = 0;
-    if (ms >= 0)
-        H5Sclose(ms);
-    if (fs >= 0)
-        H5Sclose(fs);
-    H5Dclose(ds);
-    return r;
-}
-
-/* Every row of a table of file f into *rows (malloc'd, *n rows). */
-static int read_rows_all(hid_t f, const char *name, hid_t t, size_t row_bytes, uint8_t **rows,
-                         size_t *n)
-{
-    hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
-    hsize_t k;
-    if (ds < 0)
-        return -1;
-    k = rows_of(ds);
-    H5Dclose(ds);
-    if (!(*rows = calloc(k ? k : 1, row_bytes)))
-        return -1;
-    *n = k;
-    return read_rows(f, name, t, 0, 0, k, *rows);
-}
-
 static int read_whole(struct compact *c, const char *name, hid_t t, size_t row_bytes,
                       uint8_t **rows, size_t *n)
 {
@@ -179,13 +125,13 @@ static int read_whole(struct compact *c, const char *name, hid_t t, size_t row_b
     hsize_t k;
     if (ds < 0)
         return say(c, -EBADMSG, name);
-    k = rows_of(ds);
+    k = dw_h5_rows(ds);
     H5Dclose(ds);
     *rows = calloc(k ? k : 1, row_bytes);
     if (!*rows)
         return say(c, -ENOMEM, "out of memory");
     *n = k;
-    if (read_rows(c->file, name, t, 0, 0, k, *rows) < 0)
+    if (dw_h5_read_rows(c->file, name, t, 0, 0, k, *rows) < 0)
         return say(c, -EIO, name);
     return 0;
 }
@@ -224,7 +170,7 @@ static hsize_t frame_rows(struct compact *c)
     hsize_t n = (hsize_t)-1;
     for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
         hid_t ds = H5Dopen2(c->file, cols[i], H5P_DEFAULT);
-        hsize_t k = ds >= 0 ? rows_of(ds) : 0;
+        hsize_t k = ds >= 0 ? dw_h5_rows(ds) : 0;
         if (ds >= 0)
             H5Dclose(ds);
         if (k < n)
@@ -238,18 +184,18 @@ static int read_block(struct compact *c, hsize_t first)
     struct block *b = c->blk;
     hsize_t n = c->n_frames - first < BLOCK_ROWS ? c->n_frames - first : BLOCK_ROWS;
     hid_t f = c->file;
-    if (read_rows(f, "frames/device", H5T_NATIVE_UINT32, 0, first, n, b->dev) < 0 ||
-        read_rows(f, "frames/device_seq", H5T_NATIVE_UINT32, 0, first, n, b->dseq) < 0 ||
-        read_rows(f, "frames/t_device_us", H5T_NATIVE_UINT64, 0, first, n, b->tdev) < 0 ||
-        read_rows(f, "frames/t_host_ns", H5T_NATIVE_UINT64, 0, first, n, b->thost) < 0 ||
-        read_rows(f, "frames/seq", H5T_NATIVE_UINT64, 0, first, n, b->seq) < 0 ||
-        read_rows(f, "frames/temperature_c", H5T_NATIVE_FLOAT, DW_FLEET_ZONES, first, n,
+    if (dw_h5_read_rows(f, "frames/device", H5T_NATIVE_UINT32, 0, first, n, b->dev) < 0 ||
+        dw_h5_read_rows(f, "frames/device_seq", H5T_NATIVE_UINT32, 0, first, n, b->dseq) < 0 ||
+        dw_h5_read_rows(f, "frames/t_device_us", H5T_NATIVE_UINT64, 0, first, n, b->tdev) < 0 ||
+        dw_h5_read_rows(f, "frames/t_host_ns", H5T_NATIVE_UINT64, 0, first, n, b->thost) < 0 ||
+        dw_h5_read_rows(f, "frames/seq", H5T_NATIVE_UINT64, 0, first, n, b->seq) < 0 ||
+        dw_h5_read_rows(f, "frames/temperature_c", H5T_NATIVE_FLOAT, DW_FLEET_ZONES, first, n,
                   b->temp) < 0 ||
-        read_rows(f, "frames/pressure_kpa", H5T_NATIVE_FLOAT, DW_FLEET_ZONES, first, n,
+        dw_h5_read_rows(f, "frames/pressure_kpa", H5T_NATIVE_FLOAT, DW_FLEET_ZONES, first, n,
                   b->pres) < 0 ||
-        read_rows(f, "frames/ambient_c", H5T_NATIVE_FLOAT, DW_N_AMBIENT, first, n, b->amb) < 0 ||
-        read_rows(f, "frames/accel_g", H5T_NATIVE_FLOAT, 3, first, n, b->acc) < 0 ||
-        read_rows(f, "frames/status", H5T_NATIVE_UINT8, DW_FLEET_ZONES, first, n, b->status) < 0)
+        dw_h5_read_rows(f, "frames/ambient_c", H5T_NATIVE_FLOAT, DW_N_AMBIENT, first, n, b->amb) < 0 ||
+        dw_h5_read_rows(f, "frames/accel_g", H5T_NATIVE_FLOAT, 3, first, n, b->acc) < 0 ||
+        dw_h5_read_rows(f, "frames/status", H5T_NATIVE_UINT8, DW_FLEET_ZONES, first, n, b->status) < 0)
         return say(c, -EIO, "reading /frames");
     b->first = first;
     b->n = n;
@@ -320,21 +266,6 @@ static int target_name(struct compact *c, size_t i, char *buf, size_t cap)
 
 /* ---- the garment's session file of the period (appending) ---- */
 
-static uint64_t u64_attr(hid_t loc, const char *name)
-{
-    uint64_t v = 0;
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    if (a < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return 0;
-    }
-    if (H5Aread(a, H5T_NATIVE_UINT64, &v) < 0)
-        v = 0;
-    H5Aclose(a);
-    H5Eclear2(H5E_DEFAULT);
-    return v;
-}
-
 /* The directory's names, read once per fleet file. */
 static int list_dir(struct compact *c)
 {
@@ -401,9 +332,9 @@ static void period_file(struct compact *c, size_t i, char *best, size_t cap)
             H5Eclear2(H5E_DEFAULT);
             continue;
         }
-        st = u64_attr(f, "session_start_ns");
-        if (u64_attr(f, "fleet_period_start_ns") == c->period &&
-            u64_attr(f, "fleet_period_ns") == c->period_ns && st >= best_ns) {
+        st = dw_h5_attr_u64(f, "session_start_ns");
+        if (dw_h5_attr_u64(f, "fleet_period_start_ns") == c->period &&
+            dw_h5_attr_u64(f, "fleet_period_ns") == c->period_ns && st >= best_ns) {
             best_ns = st;
             snprintf(best, cap, "%s", c->names[k]);
         }
@@ -431,90 +362,6 @@ static bool lists_us(const struct compact *c, const char *list, uint64_t *latest
         p += n + (nl ? 1 : 0);
     }
     return found;
-}
-
-static uint64_t max64(uint64_t a, uint64_t b)
-{
-    return a > b ? a : b;
-}
-
-/* The last row of a table of the session file f into buf (its rows in *n). */
-static int last_row(hid_t f, const char *name, enum dw_session_table tt, void *buf, hsize_t *n)
-{
-    hid_t ds = H5Dopen2(f, name, H5P_DEFAULT), t = dw_session_type(tt);
-    int r = -1;
-    *n = ds >= 0 ? rows_of(ds) : 0;
-    if (ds >= 0)
-        H5Dclose(ds);
-    if (t >= 0 && *n)
-        r = read_rows(f, name, t, 0, *n - 1, 1, buf);
-    if (t >= 0)
-        H5Tclose(t);
-    H5Eclear2(H5E_DEFAULT);
-    return *n ? r : 0;
-}
-
-/* Acquire's rows among the events and stats (the recorder's own are not
- * its messages): the latest seq and host time into tl. */
-static int stream_rows(hid_t f, struct tail *tl)
-{
-    uint8_t *rows = NULL;
-    size_t n = 0;
-    hid_t t = dw_session_type(DW_T_EVENT);
-    int r = t < 0 ? -1 : read_rows_all(f, "events", t, sizeof(struct dw_row_event), &rows, &n);
-    for (size_t k = 0; r == 0 && k < n; k++) {
-        const struct dw_row_event *ev = (const struct dw_row_event *)rows + k;
-        if (strncmp(ev->source, "record", sizeof(ev->source))) {
-            tl->seq = max64(tl->seq, ev->seq);
-            tl->thost = max64(tl->thost, ev->t_host_ns);
-        }
-    }
-    free(rows);
-    rows = NULL;
-    if (t >= 0)
-        H5Tclose(t);
-    if (r < 0 || (t = dw_session_type(DW_T_STATS)) < 0)
-        return -1;
-    r = read_rows_all(f, "stats", t, sizeof(struct dw_row_stats), &rows, &n);
-    H5Tclose(t);
-    for (size_t k = 0; r == 0 && k < n; k++) {
-        const struct dw_row_stats *st = (const struct dw_row_stats *)rows + k;
-        if (!strncmp(st->source, "acquire", sizeof(st->source))) {
-            tl->seq = max64(tl->seq, st->seq);
-            tl->thost = max64(tl->thost, st->t_host_ns);
-        }
-    }
-    free(rows);
-    return r;
-}
-
-/* What the session file holds last of each stream (struct tail): acquire's
- * last message by seq and host time (its last sample, HELLO, STATUS or
- * event of acquire's stream), detect's last alert. */
-static int read_tail(hid_t f, struct tail *tl)
-{
-    struct dw_row_hello h = { 0 };
-    struct dw_row_status st = { 0 };
-    struct dw_row_alert al;
-    hsize_t n;
-    hid_t ds = H5Dopen2(f, "frames/seq", H5P_DEFAULT);
-    n = ds >= 0 ? rows_of(ds) : 0;
-    if (ds >= 0)
-        H5Dclose(ds);
-    if (n && (read_rows(f, "frames/seq", H5T_NATIVE_UINT64, 0, n - 1, 1, &tl->seq) < 0 ||
-              read_rows(f, "frames/t_host_ns", H5T_NATIVE_UINT64, 0, n - 1, 1, &tl->thost) < 0))
-        return -1;
-    if (last_row(f, "hellos", DW_T_HELLO, &h, &n) < 0 ||
-        last_row(f, "device_status", DW_T_STATUS, &st, &n) < 0)
-        return -1;
-    tl->seq = max64(tl->seq, max64(h.seq, st.seq));
-    tl->thost = max64(tl->thost, max64(h.t_host_ns, st.t_host_ns));
-    memset(&al, 0, sizeof(al));
-    if (last_row(f, "alerts", DW_T_ALERT, &al, &n) < 0)
-        return -1;
-    tl->aseq = al.seq;
-    tl->athost = al.t_host_ns;
-    return stream_rows(f, tl);
 }
 
 /* Whether /devices row i goes onto the session file `name` of its period:
@@ -548,8 +395,8 @@ static int can_append(struct compact *c, size_t i, const char *name)
         r = 1;
     } else if (latest < c->start_ns && strlen(list) + strlen(c->id) + 2 < sizeof(list) &&
                !memcmp(hello, c->dev[i].hello, c->dev[i].hello_len) &&
-               read_tail(f, &t->tail) == 0) {
-        t->tail.same_stream = u64_attr(f, "stream") == c->dev[i].stream;
+               dw_session_tail_read(f, &t->tail.last) == 0) {
+        t->tail.same_stream = dw_h5_attr_u64(f, "stream") == c->dev[i].stream;
         r = (t->files = malloc(strlen(list) + strlen(c->id) + 2)) ? 2 : -ENOMEM;
         if (t->files)
             sprintf(t->files, "%s%s%s", list, list[0] ? "\n" : "", c->id);
@@ -728,21 +575,20 @@ static int append_keep(struct compact *c, struct target *t, int s, const uint64_
     int e;
     if (!t->append || s == S_OWN)
         return 1;
-    if (s == S_DETECT ? *seq <= tl->aseq && t_host <= tl->athost
-                      : *seq <= tl->seq && t_host <= tl->thost) {
+    if (dw_session_tail_holds(&tl->last, s == S_DETECT, *seq, t_host)) {
         c->rep->duplicates++;
         return 0;
     }
     if (s == S_ACQUIRE && !tl->bridged) {
         tl->bridged = true;
-        if (tl->same_stream && *seq > tl->seq + 1 &&
-            (e = queue_bridge(c, t, "acquire", *seq, *seq - tl->seq - 1, t_dev, t_host)) < 0)
+        if (tl->same_stream && *seq > tl->last.seq + 1 &&
+            (e = queue_bridge(c, t, "acquire", *seq, *seq - tl->last.seq - 1, t_dev, t_host)) < 0)
             return e;
     }
     if (s == S_DETECT && !tl->abridged) {
         tl->abridged = true;
-        if (*seq > tl->aseq + 1 &&
-            (e = queue_bridge(c, t, "detect", *seq, *seq - tl->aseq - 1, t_dev, t_host)) < 0)
+        if (*seq > tl->last.aseq + 1 &&
+            (e = queue_bridge(c, t, "detect", *seq, *seq - tl->last.aseq - 1, t_dev, t_host)) < 0)
             return e;
     }
     return 1;
@@ -1102,10 +948,10 @@ int dw_fleet_file_summary(const char *path, uint64_t *devices, uint64_t *frames)
     }
     if (is_fleet(f)) {
         r = 1;
-        *devices = (ds = H5Dopen2(f, "devices", H5P_DEFAULT)) >= 0 ? rows_of(ds) : 0;
+        *devices = (ds = H5Dopen2(f, "devices", H5P_DEFAULT)) >= 0 ? dw_h5_rows(ds) : 0;
         if (ds >= 0)
             H5Dclose(ds);
-        *frames = (ds = H5Dopen2(f, "frames/seq", H5P_DEFAULT)) >= 0 ? rows_of(ds) : 0;
+        *frames = (ds = H5Dopen2(f, "frames/seq", H5P_DEFAULT)) >= 0 ? dw_h5_rows(ds) : 0;
         if (ds >= 0)
             H5Dclose(ds);
     }
@@ -1131,8 +977,8 @@ static int open_fleet(struct compact *c, bool *done)
         return -EBADMSG;
     }
     *done = H5Aexists(c->file, "compacted") > 0;
-    c->start_ns = u64_attr(c->file, "period_start_ns");
-    c->period_ns = u64_attr(c->file, "period_ns");
+    c->start_ns = dw_h5_attr_u64(c->file, "period_start_ns");
+    c->period_ns = dw_h5_attr_u64(c->file, "period_ns");
     c->period = c->period_ns ? c->start_ns / c->period_ns * c->period_ns : 0;
     snprintf(c->id, sizeof(c->id), "%s %llu", strrchr(c->path, '/') ? strrchr(c->path, '/') + 1
              : c->path, (unsigned long long)c->start_ns);
