@@ -297,23 +297,6 @@ static int list_dir(struct compact *c)
     return de ? say(c, -ENOMEM, "out of memory") : 0;
 }
 
-/* The UTC start a session file's name holds ("<device>-YYYYmmddTHHMMSSZ"
- * and ".h5" or "-<k>.h5" after it) in ns, or 0 for another name. */
-static uint64_t name_start(const char *name, const char *device)
-{
-    size_t n = strlen(device);
-    struct tm tm = { 0 };
-    const char *p = name + n + 1, *end;
-    time_t t;
-    if (strncmp(name, device, n) || name[n] != '-')
-        return 0;
-    end = strptime(p, "%Y%m%dT%H%M%SZ", &tm);
-    if (!end || end != p + 16 || (strcmp(end, ".h5") && (end[0] != '-' || !strstr(end, ".h5"))))
-        return 0;
-    t = timegm(&tm);
-    return t > 0 ? (uint64_t)t * 1000000000ull : 0;
-}
-
 /* The compacted session file of the garment of /devices row i whose fleet
  * period is this fleet file's and that started last, into best (""
  * when none). */
@@ -322,7 +305,7 @@ static void period_file(struct compact *c, size_t i, char *best, size_t cap)
     uint64_t best_ns = 0;
     best[0] = 0;
     for (size_t k = 0; k < c->n_names; k++) {
-        uint64_t t = name_start(c->names[k], c->dev[i].device_id), st;
+        uint64_t t = dw_session_name_start(c->names[k], c->dev[i].device_id), st;
         char path[PATH_MAX + NAME_MAX + 2];
         hid_t f;
         if (!t || t >= c->period + c->period_ns || t + 1000000000ull <= c->period)

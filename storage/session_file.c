@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include "device_id.h"
 #include "session_file.h"
@@ -19,6 +20,21 @@ int dw_session_name(char *buf, size_t cap, const char *device_id, const char *st
     if (n < 0 || (size_t)n >= cap)
         return -ENAMETOOLONG;
     return n;
+}
+
+uint64_t dw_session_name_start(const char *name, const char *device)
+{
+    size_t n = strlen(device);
+    struct tm tm = { 0 };
+    const char *p = name + n + 1, *end;
+    time_t t;
+    if (strncmp(name, device, n) || name[n] != '-')
+        return 0;
+    end = strptime(p, "%Y%m%dT%H%M%SZ", &tm);
+    if (!end || end != p + 16 || (strcmp(end, ".h5") && (end[0] != '-' || !strstr(end, ".h5"))))
+        return 0;
+    t = timegm(&tm);
+    return t > 0 ? (uint64_t)t * 1000000000ull : 0;
 }
 
 /* A lock on the whole file owned by the open file description (released

@@ -14,11 +14,15 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* "<device>-<stamp>.h5", or "<device>-<stamp>-<k>.h5" for k > 0, into buf.
  * Its length, -EINVAL for an id that is not a valid device id, or
  * -ENAMETOOLONG. */
 int dw_session_name(char *buf, size_t cap, const char *device_id, const char *stamp, int k);
+/* The UTC start a session file's name holds (as dw_session_name makes it
+ * for device) in ns since the epoch, or 0 for another name. */
+uint64_t dw_session_name_start(const char *name, const char *device);
 
 /* Creates name under the directory dir_fd (AT_FDCWD: name is a path
  * relative to it or absolute, and only its last component is protected
