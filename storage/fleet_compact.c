@@ -269,32 +269,11 @@ static int target_name(struct compact *c, size_t i, char *buf, size_t cap)
 /* The directory's names, read once per fleet file. */
 static int list_dir(struct compact *c)
 {
-    int fd = dup(c->dir_fd);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-    struct dirent *de;
-    size_t cap = 0;
-    if (!d) {
-        if (fd >= 0)
-            close(fd);
-        return say(c, -errno, "listing the directory");
-    }
-    rewinddir(d);
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        if (c->n_names == cap) {
-            char **p = realloc(c->names, (cap = cap ? cap * 2 : 64) * sizeof(*p));
-            if (!p)
-                break;
-            c->names = p;
-        }
-        if (!(c->names[c->n_names] = strdup(de->d_name)))
-            break;
-        c->n_names++;
-    }
-    closedir(d);
+    int e = dw_dir_names(c->dir_fd, &c->names, &c->n_names);
+    if (e < 0)
+        return say(c, e, e == -ENOMEM ? "out of memory" : "listing the directory");
     c->listed = true;
-    return de ? say(c, -ENOMEM, "out of memory") : 0;
+    return 0;
 }
 
 /* The compacted session file of the garment of /devices row i whose fleet
@@ -1058,9 +1037,7 @@ int dw_fleet_compact(const char *path, size_t memory, struct dw_fleet_compact_re
         free(c.tg[i].files);
         c.rep->appended += c.tg[i].append && e >= 0;
     }
-    for (size_t i = 0; i < c.n_names; i++)
-        free(c.names[i]);
-    free(c.names);
+    dw_dir_names_free(c.names, c.n_names);
     if (c.file >= 0)
         H5Fclose(c.file);
     for (int i = 0; i < C_COUNT; i++)

@@ -1,7 +1,9 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -117,4 +119,49 @@ int dw_session_file_busy_at(int dir_fd, const char *name)
     r = fcntl(fd, F_OFD_GETLK, &fl) < 0 ? -errno : fl.l_type != F_UNLCK;
     close(fd);
     return r;
+}
+
+int dw_dir_names(int dir_fd, char ***names, size_t *n)
+{
+    int fd = dup(dir_fd), e;
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *de;
+    size_t cap = 0;
+    *names = NULL;
+    *n = 0;
+    if (!d) {
+        e = -errno;
+        if (fd >= 0)
+            close(fd);
+        return e;
+    }
+    rewinddir(d);
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        if (*n == cap) {
+            char **p = realloc(*names, (cap = cap ? cap * 2 : 64) * sizeof(*p));
+            if (!p)
+                break;
+            *names = p;
+        }
+        if (!((*names)[*n] = strdup(de->d_name)))
+            break;
+        (*n)++;
+    }
+    closedir(d);
+    if (de) {
+        dw_dir_names_free(*names, *n);
+        *names = NULL;
+        *n = 0;
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void dw_dir_names_free(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
 }

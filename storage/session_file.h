@@ -47,3 +47,10 @@ bool dw_session_file_unlinked(int fd);
 int dw_session_file_busy(const char *path);
 /* The same for name under the directory dir_fd (not following a symlink). */
 int dw_session_file_busy_at(int dir_fd, const char *name);
+
+/* The names in the directory dir_fd that do not start with '.' (it is
+ * read from its start; dir_fd itself is left as it was), into *names: a
+ * malloc'd array of *n malloc'd strings, freed with dw_dir_names_free.
+ * 0 or -errno (nothing to free then). */
+int dw_dir_names(int dir_fd, char ***names, size_t *n);
+void dw_dir_names_free(char **names, size_t n);
