@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,8 @@
 #include "session_writer.h"
 
 #define BLOCK_ROWS 8192 /* /frames rows read at a time */
+#define KEEP_MAPPED (32 << 20) /* malloc: blocks below it from the heap */
+#define KEEP_HEAP (1 << 30)    /* malloc: heap kept up to it when freed */
 
 enum { C_HELLO, C_STATUS, C_EVENT, C_ALERT, C_STATS, C_COUNT };
 
@@ -1003,6 +1006,20 @@ static int compact_file(struct compact *c)
     return note_paths(c) < 0 ? say(c, -ENOMEM, "out of memory") : 0;
 }
 
+/* Compaction allocates and frees by the megabyte (HDF5's buffers for
+ * each /frames block and each session file, the queues growing and freed
+ * at each round): glibc's adaptive thresholds gave that memory back to the
+ * kernel and it was faulted in again, 262 000 page faults for 1000
+ * garments x 120 s, 56 000 with these, 6-30 % less CPU (docs/performance.md
+ * 3.10). The queues stay bounded by --compact-memory; what is freed is kept
+ * for the next round. Compaction is a process of its own (`--compact`,
+ * also the recorder's SCHED_IDLE child). */
+static void keep_memory(void)
+{
+    mallopt(M_MMAP_THRESHOLD, KEEP_MAPPED);
+    mallopt(M_TRIM_THRESHOLD, KEEP_HEAP);
+}
+
 int dw_fleet_compact(const char *path, size_t memory, struct dw_fleet_compact_report *rep,
                      char *err, size_t errcap)
 {
@@ -1011,6 +1028,7 @@ int dw_fleet_compact(const char *path, size_t memory, struct dw_fleet_compact_re
     const char *slash = strrchr(path, '/');
     int e;
     memset(rep, 0, sizeof(*rep));
+    keep_memory();
     if (slash)
         snprintf(c.dir, sizeof(c.dir), "%.*s", (int)(slash - path ? slash - path : 1), path);
     else
