@@ -1502,7 +1502,10 @@ static int nats_open(struct recorder *r)
            dw_jssub_resumed(r->js) ? " (resumed)" : "");
     fflush(stdout);
     if (dw_jssub_resumed(r->js)) {
-        int e = dw_resume_open(&r->resume, r->dir_fd, r->cfg.dir);
+        char who[65];
+        int e;
+        recorder_name(r, who, sizeof(who));
+        e = dw_resume_open(&r->resume, r->dir_fd, r->cfg.dir, who);
         if (e < 0)
             dw_warn("cannot list %s (%s): what the last worker flushed but did not ack may be "
                     "written again", r->cfg.dir, strerror(-e));
