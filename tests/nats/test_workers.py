@@ -58,8 +58,8 @@ def bridge(run, url, ep, *extra):
     return b
 
 
-def recorder(run, url, k, *extra, layout="session"):
-    r = Recorder(run, [], dir=run.path("rec%d" % k),
+def recorder(run, url, k, *extra, layout="session", env=None):
+    r = Recorder(run, [], dir=run.path("rec%d" % k), env=env,
                  extra=["--nats", url, "--partition", str(k), "--layout", layout,
                         "--ack-wait", "4000", "-v", *extra])
     line = r.p.expect("nats: ", timeout=20)
@@ -200,6 +200,23 @@ def four_partitions():
         print("per partition:", [sum(1 for k in seen.values() if k == p) for p in range(PARTS)])
 
 
+def resume_and_finish(run, srv, lg, b, recs, victim, seconds):
+    """Starts record-p<victim> again (it must resume), lets the load end and
+    every record consumer ack everything, stops the workers: the new worker
+    and the frames each garment sent."""
+    r2, line = recorder(run, srv.url, victim)
+    check(line.endswith("(resumed)"), "the new worker did not resume: %r" % line)
+    per_dev = loadgen_done(lg, seconds + 40)
+    bridge_end(b)
+    names = ["record-p%d" % k for k in range(PARTS)]
+    wait_for(lambda: all_acked(names, srv), 60, "every consumer acked all (/jsz)", step=0.3)
+    for k, p in recs.items():
+        if k != victim:
+            check(p.stop() == 0, "record exit: %s" % p.err[-400:])
+    check(r2.stop() == 0, "restarted record exit: %s" % r2.err[-400:])
+    return r2, per_dev
+
+
 @case(timeout=120)
 def record_killed():
     """A record worker killed with -9 mid-run (after it flushed and acked
@@ -217,22 +234,51 @@ def record_killed():
         recs[victim].p.kill()
         check(recs[victim].p.wait(10) == -signal.SIGKILL, "not killed")
         held = consumers(srv)["record-p%d" % victim]["num_ack_pending"]
-        r2, line = recorder(run, srv.url, victim)
-        check(line.endswith("(resumed)"), "the new worker did not resume: %r" % line)
-        per_dev = loadgen_done(lg, seconds + 40)
-        bridge_end(b)
-        names = ["record-p%d" % k for k in range(PARTS)]
-        wait_for(lambda: all_acked(names, srv), 60, "every consumer acked all (/jsz)",
-                 step=0.3)
-        for k, p in recs.items():
-            if k != victim:
-                check(p.stop() == 0, "record exit: %s" % p.err[-400:])
-        check(r2.stop() == 0, "restarted record exit: %s" % r2.err[-400:])
+        r2, per_dev = resume_and_finish(run, srv, lg, b, recs, victim, seconds)
         m = re.search(r"record-p\d: (\d+) messages \((\d+) redelivered\)", r2.err)
         check(m, "restarted worker's counters: %s" % r2.err[-400:])
         print("killed with %d un-acked; the new worker took %s messages, %s redelivered"
               % (held, m.group(1), m.group(2)))
         check_exactly_once(run, per_dev, devices)
+
+
+def killack_env(run, at):
+    """The environment of a record worker that kills itself when it is
+    about to send its at-th ack (tests/nats/killack.c)."""
+    env = dict(run.env)
+    env["LD_PRELOAD"] = os.path.join(os.environ["DW_BUILD_ROOT"], "tests", "nats", "killack.so")
+    env["DW_KILLACK_AT"] = str(at)
+    # an ASan build wants its runtime first; the preloaded library is ahead
+    env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"),
+                                                 "verify_asan_link_order=0"]))
+    return env
+
+
+@case(timeout=120)
+def record_killed_at_ack():
+    """A record worker killed after the HDF5 flush that holds some rows and
+    before its acks for them reach the server (it kills itself as it is
+    about to send its third batch of acks): the server delivers those messages again
+    to the restarted worker, which finds them in the killed worker's files
+    and leaves them out. Over the old and the new files nothing is lost and
+    nothing is written twice."""
+    with Run() as run:
+        devices, seconds = 24, 14
+        srv, lg, b = fleet(run, devices, seconds)
+        recs = {k: recorder(run, srv.url, k)[0] for k in range(1, PARTS)}
+        recs[0], _ = recorder(run, srv.url, 0, env=killack_env(run, 3))
+        check(recs[0].p.wait(40) == -signal.SIGKILL,
+              "record-p0 did not die at its 3rd batch of acks")
+        held = consumers(srv)["record-p0"]["num_ack_pending"]
+        check(held > 0, "record-p0 died with nothing un-acked")
+        r2, per_dev = resume_and_finish(run, srv, lg, b, recs, 0, seconds)
+        check_exactly_once(run, per_dev, devices)
+        m = re.search(r"record-p0: (\d+) messages \((\d+) redelivered\).*?(\d+) already on disk",
+                      r2.err)
+        check(m, "restarted worker's counters: %s" % r2.err[-400:])
+        print("killed at its 3rd batch of acks with %d un-acked; the new worker took %s messages, %s "
+              "redelivered, %s parts already on disk" % (held, m.group(1), m.group(2), m.group(3)))
+        check(int(m.group(3)) > 0, "no redelivered part was found on disk")
 
 
 @case(timeout=150, parallel=False)
