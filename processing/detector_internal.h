@@ -226,6 +226,7 @@ struct dw_detector {
     struct dw_device **dev; /* grows: a process serves any number of devices */
     unsigned n_dev, cap_dev;
     struct dw_devindex index; /* id -> dev[] position */
+    struct dw_device *last;   /* the one device_get found last, or NULL */
     uint32_t baseline_window_min, p1_window_min;
     /* work space of the medians, one for all devices: a minute is closed
      * for one device at a time (max(baseline window, soft cap) floats) */

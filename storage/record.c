@@ -36,6 +36,7 @@
 #include "loop.h"
 #include "msg.h"
 #include "recover.h"
+#include "resume.h"
 #include "security.h"
 #include "session_file.h"
 #include "session_reader.h"
@@ -130,6 +131,8 @@ struct device {
     char last_name[PATH_MAX];
     uint64_t last_t_device_us;
     uint64_t flushed_ns;              /* monotonic: its file's last flush (--nats acks) */
+    struct dw_session_tail disk;      /* --nats, resumed: its newest file before the start */
+    bool disk_checked, have_disk;
 };
 
 /* Work done for every file once per period, spread over the period in
@@ -148,6 +151,9 @@ struct recorder {
     bool fleet_on;            /* writing the fleet layout (--layout, or auto switched) */
     struct dw_fleet_writer *fleet;
     struct dw_jssub *js;      /* --nats: the partition's consumer */
+    struct dw_resume resume;  /* --nats, resumed: the directory as the predecessor left it */
+    bool resuming;
+    uint64_t on_disk;         /* messages left out: the predecessor's files hold them */
     uint64_t fleet_end_ns;    /* host time the fleet file's period ends */
     uint64_t fleet_flushed_ns, fleet_synced_ns; /* monotonic: its last flush, fsync */
     size_t hellos;            /* devices that sent a HELLO (auto layout) */
@@ -815,6 +821,25 @@ static void stream_seq(struct recorder *r, struct device *d, bool alert, int64_t
 
 /* ---- messages ---- */
 
+/* --nats, resumed: whether the device's newest session file from before
+ * the start holds this message already (storage/resume.h): flushed by the
+ * killed predecessor, which had not acked it. It is then left out. A HELLO
+ * is never left out: the new file starts with it. */
+static bool on_disk(struct recorder *r, struct device *d, bool alert, uint64_t seq,
+                    uint64_t t_host_ns)
+{
+    if (!r->resuming)
+        return false;
+    if (!d->disk_checked) {
+        d->disk_checked = true;
+        d->have_disk = dw_resume_tail(&r->resume, d->sub.id, &d->disk);
+    }
+    if (!d->have_disk || !dw_session_tail_holds(&d->disk, alert, seq, t_host_ns))
+        return false;
+    r->on_disk++;
+    return true;
+}
+
 /* A stream carries one device, the one its topics name: a HELLO for
  * another cannot open (or change) that device's file. */
 static void refuse_hello(struct recorder *r, struct device *d, const char *hello_id)
@@ -891,6 +916,8 @@ static int on_frame(const struct dw_sub_msg *sm, const struct dw_msg_frame *m, v
         lost = dw_dseq_frame(&d->dseq, m->device_seq);
     }
     d->stream = m->stream;
+    if (m->type != DW_FRAME_HELLO && on_disk(r, d, false, m->seq, m->t_host_ns))
+        return 0;
     if (m->type == DW_FRAME_HELLO) {
         if ((e = take_hello(r, d, m, late)) < 0)
             return e;
@@ -947,6 +974,8 @@ static void on_event(const struct dw_sub_msg *sm, const struct dw_msg_event *ev,
     else if (ev->kind == DW_EV_GAP)
         /* Published just before the frame after the gap. */
         dw_dseq_gap(&d->dseq, ev->missing);
+    if (on_disk(r, d, false, ev->seq, ev->t_host_ns))
+        return;
     if (!has_file(d) && !rejoin(r, d) && ev->kind == DW_EV_GAP && !d->have_held_gap) {
         d->held_gap = row;
         d->have_held_gap = true;
@@ -963,6 +992,8 @@ static void on_stats(const struct dw_sub_msg *sm, const struct dw_msg_stats *s, 
                                 .seq = s->seq };
     int e;
     stream_seq(r, d, false, sm->seq, s->seq, s->t_device_us, s->t_host_ns);
+    if (on_disk(r, d, false, s->seq, s->t_host_ns))
+        return;
     if (!has_file(d) && !rejoin(r, d)) {
         unrecordable(d, "a stats message");
         return;
@@ -988,6 +1019,8 @@ static void on_alert(const struct dw_sub_msg *sm, const struct dw_msg_alert *a, 
     };
     int e;
     stream_seq(r, d, true, sm->seq, a->seq, a->t_device_us, a->t_host_ns);
+    if (on_disk(r, d, true, a->seq, a->t_host_ns))
+        return;
     dw_session_strset(row.rule, sizeof(row.rule), a->rule);
     dw_session_strset(row.level, sizeof(row.level), a->level);
     dw_session_strset(row.state, sizeof(row.state), a->state);
@@ -1468,6 +1501,16 @@ static int nats_open(struct recorder *r)
     printf(DW_LINE_NATS "%s %s%s\n", r->cfg.nats.conn.url, dw_jssub_name(r->js),
            dw_jssub_resumed(r->js) ? " (resumed)" : "");
     fflush(stdout);
+    if (dw_jssub_resumed(r->js)) {
+        char who[65];
+        int e;
+        recorder_name(r, who, sizeof(who));
+        e = dw_resume_open(&r->resume, r->dir_fd, r->cfg.dir, who);
+        if (e < 0)
+            dw_warn("cannot list %s (%s): what the last worker flushed but did not ack may be "
+                    "written again", r->cfg.dir, strerror(-e));
+        r->resuming = e == 0;
+    }
     return 0;
 }
 
@@ -1483,12 +1526,14 @@ static void nats_close(struct recorder *r, bool ok)
     dw_jssub_counters(r->js, &c);
     dw_info("%s: %llu messages (%llu redelivered), %llu frames and other parts, %llu acked, "
             "%llu not acked, %llu HELLOs fetched, %llu waited for a hole, %llu holes given "
-            "up", dw_jssub_name(r->js),
+            "up, %llu already on disk", dw_jssub_name(r->js),
             (unsigned long long)c.messages, (unsigned long long)c.redelivered,
             (unsigned long long)c.parts, (unsigned long long)c.acked,
             (unsigned long long)(c.held + c.waiting), (unsigned long long)c.hellos,
-            (unsigned long long)c.reordered, (unsigned long long)c.holes_given_up);
+            (unsigned long long)c.reordered, (unsigned long long)c.holes_given_up,
+            (unsigned long long)r->on_disk);
     dw_jssub_close(r->js);
+    dw_resume_close(&r->resume);
     r->js = NULL;
     dw_jspub_library_close();
 }

@@ -29,34 +29,26 @@ static int last_row(hid_t f, const char *name, enum dw_session_table tt, void *b
  * its messages): the latest seq and host time into tl. */
 static int stream_rows(hid_t f, struct dw_session_tail *tl)
 {
-    uint8_t *rows = NULL;
-    size_t n = 0;
-    hid_t t = dw_session_type(DW_T_EVENT);
-    int r = t < 0 ? -1 : dw_h5_read_rows_all(f, "events", t, sizeof(struct dw_row_event), &rows, &n);
-    for (size_t k = 0; r == 0 && k < n; k++) {
-        const struct dw_row_event *ev = (const struct dw_row_event *)rows + k;
-        if (strncmp(ev->source, "record", sizeof(ev->source))) {
-            tl->seq = max64(tl->seq, ev->seq);
-            tl->thost = max64(tl->thost, ev->t_host_ns);
-        }
+    static const struct {
+        const char *name;
+        enum dw_session_table t;
+        size_t size;
+    } tabs[] = { { "events", DW_T_EVENT, sizeof(struct dw_row_event) },
+                 { "stats", DW_T_STATS, sizeof(struct dw_row_stats) } };
+    for (size_t i = 0; i < sizeof(tabs) / sizeof(tabs[0]); i++) {
+        uint8_t *rows = NULL;
+        size_t n = 0;
+        hid_t t = dw_session_type(tabs[i].t);
+        int r = t < 0 ? -1 : dw_h5_read_rows_all(f, tabs[i].name, t, tabs[i].size, &rows, &n);
+        for (size_t k = 0; r == 0 && k < n; k++)
+            dw_session_tail_row(tl, tabs[i].t, rows + k * tabs[i].size);
+        free(rows);
+        if (t >= 0)
+            H5Tclose(t);
+        if (r < 0)
+            return -1;
     }
-    free(rows);
-    rows = NULL;
-    if (t >= 0)
-        H5Tclose(t);
-    if (r < 0 || (t = dw_session_type(DW_T_STATS)) < 0)
-        return -1;
-    r = dw_h5_read_rows_all(f, "stats", t, sizeof(struct dw_row_stats), &rows, &n);
-    H5Tclose(t);
-    for (size_t k = 0; r == 0 && k < n; k++) {
-        const struct dw_row_stats *st = (const struct dw_row_stats *)rows + k;
-        if (!strncmp(st->source, "acquire", sizeof(st->source))) {
-            tl->seq = max64(tl->seq, st->seq);
-            tl->thost = max64(tl->thost, st->t_host_ns);
-        }
-    }
-    free(rows);
-    return r;
+    return 0;
 }
 
 /* Acquire's last message by seq and host time (its last sample, HELLO,
@@ -88,4 +80,39 @@ int dw_session_tail_read(hid_t f, struct dw_session_tail *tl)
     tl->aseq = al.seq;
     tl->athost = al.t_host_ns;
     return stream_rows(f, tl);
+}
+
+void dw_session_tail_frame(struct dw_session_tail *tl, uint64_t seq, uint64_t t_host_ns)
+{
+    tl->seq = max64(tl->seq, seq);
+    tl->thost = max64(tl->thost, t_host_ns);
+}
+
+void dw_session_tail_row(struct dw_session_tail *tl, enum dw_session_table t, const void *row)
+{
+    const struct dw_row_hello *h = row;
+    const struct dw_row_status *st = row;
+    const struct dw_row_event *ev = row;
+    const struct dw_row_stats *sr = row;
+    const struct dw_row_alert *al = row;
+
+    if (t == DW_T_HELLO)
+        dw_session_tail_frame(tl, h->seq, h->t_host_ns);
+    else if (t == DW_T_STATUS)
+        dw_session_tail_frame(tl, st->seq, st->t_host_ns);
+    else if (t == DW_T_EVENT && strncmp(ev->source, "record", sizeof(ev->source)))
+        dw_session_tail_frame(tl, ev->seq, ev->t_host_ns);
+    else if (t == DW_T_STATS && !strncmp(sr->source, "acquire", sizeof(sr->source)))
+        dw_session_tail_frame(tl, sr->seq, sr->t_host_ns);
+    else if (t == DW_T_ALERT) {
+        tl->aseq = max64(tl->aseq, al->seq);
+        tl->athost = max64(tl->athost, al->t_host_ns);
+    }
+}
+
+void dw_session_tail_merge(struct dw_session_tail *tl, const struct dw_session_tail *o)
+{
+    dw_session_tail_frame(tl, o->seq, o->thost);
+    tl->aseq = max64(tl->aseq, o->aseq);
+    tl->athost = max64(tl->athost, o->athost);
 }

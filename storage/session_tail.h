@@ -8,6 +8,7 @@
 #include <hdf5.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include "session_format.h"
 
 struct dw_session_tail {
     uint64_t seq, thost;   /* acquire's stream: its last message's seq, host time */
@@ -17,6 +18,15 @@ struct dw_session_tail {
 /* Reads the tail of the open session file f: 0, or -1 when a table could
  * not be read. A file without rows gives zeros. */
 int dw_session_tail_read(hid_t f, struct dw_session_tail *tl);
+
+/* Folds one row of table t (a session row as in memory: struct dw_row_*)
+ * into tl: HELLO and STATUS rows, acquire's events and /stats rows (not the
+ * recorder's own) are acquire's stream, alerts detect's. */
+void dw_session_tail_row(struct dw_session_tail *tl, enum dw_session_table t, const void *row);
+/* Folds a frame row (its seq and host time) into tl. */
+void dw_session_tail_frame(struct dw_session_tail *tl, uint64_t seq, uint64_t t_host_ns);
+/* tl takes the later of itself and o, stream by stream. */
+void dw_session_tail_merge(struct dw_session_tail *tl, const struct dw_session_tail *o);
 
 /* Whether a message of acquire's stream (alert false) or detect's (alert
  * true) with this seq and host time is one the file holds already: not

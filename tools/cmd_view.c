@@ -19,6 +19,7 @@
 #include "layout.h"
 #include "livestate.h"
 #include "log.h"
+#include "loop.h"
 #include "pipewatch.h"
 #include "termsafe.h"
 #include "tool.h"
@@ -536,11 +537,15 @@ static int once_step(struct view *v, struct once *o, uint64_t now)
     return 0;
 }
 
+/* A look every 100 ms (the draw interval and the silence watch are
+ * checked on it), every 30 ms once --once has what it waits for. */
 static int watch(struct view *v, void *sub)
 {
     struct once o = { .start = dw_now_monotonic_ns() };
     uint64_t next_draw = 0;
-    while (!stop) {
+    struct dw_loop l;
+    dw_loop_init(&l, &stop);
+    while (!dw_loop_stopped(&l)) {
         uint64_t now = dw_now_monotonic_ns();
         zmq_pollitem_t it = { .socket = sub, .events = ZMQ_POLLIN };
         int np;
@@ -552,9 +557,11 @@ static int watch(struct view *v, void *sub)
             render(v);
             next_draw = now + (uint64_t)(v->interval_s * 1e9);
         }
-        np = zmq_poll(&it, 1, o.ready ? 30 : 100);
-        if (np < 0 && errno != EINTR) {
-            dw_err("zmq_poll: %s", zmq_strerror(errno));
+        dw_loop_begin(&l);
+        dw_loop_wake_at(&l, dw_now_monotonic_ns() + (o.ready ? 30 : 100) * 1000000ull);
+        np = dw_loop_poll(&l, &it, 1);
+        if (np < 0) {
+            dw_err("zmq_poll: %s", zmq_strerror(-np));
             return DW_EXIT_FAILURE;
         }
         o.quiet = np == 0;

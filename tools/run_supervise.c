@@ -16,6 +16,7 @@
 #include "dwtime.h"
 #include "endpoint.h"
 #include "log.h"
+#include "loop.h"
 #include "run.h"
 
 #define BACKOFF_MIN_MS 500u
@@ -112,7 +113,8 @@ static void stage_exited(struct run *r, int i, uint64_t now)
 void dw_run_pump(struct run *r, long timeout_ms, bool supervise)
 {
     zmq_pollitem_t it[2 + 2 * N_STAGES];
-    int n = 0;
+    struct dw_loop l;
+    int n = 0, e;
     uint64_t now;
 
     it[n++] = (zmq_pollitem_t){ .socket = r->sub_acq, .events = ZMQ_POLLIN };
@@ -123,10 +125,12 @@ void dw_run_pump(struct run *r, long timeout_ms, bool supervise)
         if (r->st[i].err.fd >= 0)
             it[n++] = (zmq_pollitem_t){ .fd = r->st[i].err.fd, .events = ZMQ_POLLIN };
     }
+    dw_loop_init(&l, &r->stop);
+    dw_loop_wake_at(&l, dw_now_monotonic_ns() + (uint64_t)timeout_ms * 1000000ull);
     if (child_event)
-        timeout_ms = 0;
-    if (zmq_poll(it, n, timeout_ms) < 0 && errno != EINTR)
-        dw_warn("zmq_poll: %s", zmq_strerror(errno));
+        dw_loop_wake_at(&l, 0);
+    if ((e = dw_loop_poll(&l, it, n)) < 0)
+        dw_warn("zmq_poll: %s", zmq_strerror(-e));
     dw_live_drain(&r->live, r->sub_acq, dw_run_on_msg, r);
     dw_live_drain(&r->live, r->sub_det, dw_run_on_msg, r);
     for (int i = 0; i < N_STAGES; i++)

@@ -263,7 +263,7 @@ static void start_next(struct dw_forward *f, uint64_t now_ns)
     }
 }
 
-long dw_forward_run(struct dw_forward *f, uint64_t now_ns)
+uint64_t dw_forward_run(struct dw_forward *f, uint64_t now_ns)
 {
     uint64_t junk;
     while (read(f->wake_fd, &junk, sizeof(junk)) > 0)
@@ -285,9 +285,7 @@ long dw_forward_run(struct dw_forward *f, uint64_t now_ns)
         answer(f, j, 504, false, 0, false, "acquisition did not answer");
     }
     start_next(f, now_ns);
-    if (!f->inflight)
-        return -1;
-    return (long)((f->deadline_ns - now_ns) / 1000000 + 1);
+    return f->inflight ? f->deadline_ns : UINT64_MAX;
 }
 
 void dw_forward_stop(struct dw_forward *f)

@@ -62,7 +62,8 @@ void dw_forward_submit(struct dw_forward *f, struct dw_forward_job *job);
  * request is out): fills items, returns how many (at most 2). */
 int dw_forward_pollitems(struct dw_forward *f, void *items);
 /* Stream thread, after every poll: answers, time-outs, the next request.
- * now_ns: CLOCK_MONOTONIC. Returns ms until the next deadline (-1 none). */
-long dw_forward_run(struct dw_forward *f, uint64_t now_ns);
+ * now_ns: CLOCK_MONOTONIC. Returns the pending request's deadline in the
+ * same clock (for dw_loop_wake_at), UINT64_MAX when none is out. */
+uint64_t dw_forward_run(struct dw_forward *f, uint64_t now_ns);
 /* Answers every queued and pending job 503 (before the HTTP side stops). */
 void dw_forward_stop(struct dw_forward *f);

@@ -21,6 +21,7 @@
 #include "endpoint.h"
 #include "http.h"
 #include "log.h"
+#include "loop.h"
 #include "notify.h"
 #include "options.h"
 #include "page.h"
@@ -231,24 +232,25 @@ static void flush_out(struct web *w)
     dw_strbuf_reset(&w->hub.out);
 }
 
-static long min_ms(long a, long b)
-{
-    return a < 0 ? b : b < 0 ? a : a < b ? a : b;
-}
-
+/* One wake-up per tick (TICK_NS), the notifier's look and the forwarded
+ * request's deadline; the keep-alive rides on the ticks. */
 static void loop(struct web *w)
 {
     uint64_t next_tick = 0, next_ka = dw_now_monotonic_ns() + KEEPALIVE_NS;
-    long wait_ms = 0;
+    struct dw_loop l;
 
-    while (!stop) {
+    dw_loop_init(&l, &stop);
+    dw_loop_wake_at(&l, 0); /* the first look without waiting */
+    while (!dw_loop_stopped(&l)) {
         zmq_pollitem_t it[3] = { { .socket = w->sub, .events = ZMQ_POLLIN } };
         int n = 1 + dw_forward_pollitems(&w->fwd, &it[1]);
-        if (zmq_poll(it, n, wait_ms) < 0 && errno != EINTR) {
-            dw_err("zmq_poll: %s", zmq_strerror(errno));
+        int r = dw_loop_poll(&l, it, n);
+        if (r < 0) {
+            dw_err("zmq_poll: %s", zmq_strerror(-r));
             return;
         }
         uint64_t now = dw_now_monotonic_ns();
+        dw_loop_begin(&l);
         dw_hub_lock(&w->hub);
         if (it[0].revents & ZMQ_POLLIN)
             dw_hub_drain(&w->hub, w->sub, DRAIN_MAX);
@@ -256,19 +258,22 @@ static void loop(struct web *w)
             dw_hub_tick(&w->hub, now);
             next_tick = now + TICK_NS;
         }
-        wait_ms = (long)((next_tick - now) / 1000000) + 1;
-        if (w->notifying)
-            wait_ms = min_ms(wait_ms, dw_notify_run(&w->notify, &w->hub, now));
+        dw_loop_wake_at(&l, next_tick);
+        if (w->notifying) {
+            long ms = dw_notify_run(&w->notify, &w->hub, now);
+            if (ms >= 0)
+                dw_loop_wake_at(&l, now + (uint64_t)ms * 1000000ull);
+        }
         flush_out(w);
         dw_hub_unlock(&w->hub);
-        wait_ms = min_ms(wait_ms, dw_forward_run(&w->fwd, now));
+        dw_loop_wake_at(&l, dw_forward_run(&w->fwd, now));
         if (now >= next_ka) {
             dw_sse_broadcast(&w->http.sse, ": keep-alive\n\n", 14);
             next_ka = now + KEEPALIVE_NS;
         }
         /* more waiting on the socket: no sleep */
         if (it[0].revents & ZMQ_POLLIN)
-            wait_ms = 0;
+            dw_loop_wake_at(&l, 0);
     }
 }
 

@@ -58,8 +58,8 @@ def bridge(run, url, ep, *extra):
     return b
 
 
-def recorder(run, url, k, *extra, layout="session"):
-    r = Recorder(run, [], dir=run.path("rec%d" % k),
+def recorder(run, url, k, *extra, layout="session", env=None):
+    r = Recorder(run, [], dir=run.path("rec%d" % k), env=env,
                  extra=["--nats", url, "--partition", str(k), "--layout", layout,
                         "--ack-wait", "4000", "-v", *extra])
     line = r.p.expect("nats: ", timeout=20)
@@ -123,15 +123,30 @@ def read_files(run, d):
             recover(run, path)
             f = h5py.File(path, "r")
         with f:
-            dev = f.attrs["device_id"]
-            dev = dev.decode() if isinstance(dev, bytes) else str(dev)
+            if "devices" in f:
+                read_fleet_file(f, seqs, gaps)
+                continue
+            dev = text(f.attrs["device_id"])
             seqs.setdefault(dev, []).extend(int(s) for s in f["frames/seq"][:])
             ev = f["events"][:] if "events" in f else []
-            kinds = [e["kind"] for e in ev] if len(ev) else []
-            gaps[dev] = gaps.get(dev, 0) + sum(1 for k in kinds
-                                               if (k.decode() if isinstance(k, bytes) else k)
-                                               == "gap")
+            gaps[dev] = gaps.get(dev, 0) + sum(1 for e in ev if text(e["kind"]) == "gap")
     return seqs, gaps
+
+
+def text(v):
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def read_fleet_file(f, seqs, gaps):
+    """read_files for a fleet file (docs/storage.md section 11): the rows
+    of many garments, each with its /devices index."""
+    ids = [text(i) for i in f["devices"]["device_id"]]
+    seq = f["frames/seq"][:]  # extended last: its length is the rows'
+    for d, s in zip(f["frames/device"][:len(seq)], seq):
+        seqs.setdefault(ids[d], []).append(int(s))
+    for e in f["events"][:]:
+        if text(e["kind"]) == "gap":
+            gaps[ids[e["device"]]] = gaps.get(ids[e["device"]], 0) + 1
 
 
 def check_exactly_once(run, per_dev, devices):
@@ -157,7 +172,7 @@ def check_exactly_once(run, per_dev, devices):
             check(set(s) == set(range(2, per_dev + 1)), "%s: %d of %d samples, missing %s"
                   % (dev, len(set(s)), per_dev - 1,
                      sorted(set(range(2, per_dev + 1)) - set(s))[:10]))
-            check(gaps.get(dev, 0) == 0, "%s: %d gap rows" % (dev, gaps[dev]))
+            check(gaps.get(dev, 0) == 0, "%s: %d gap rows" % (dev, gaps.get(dev, 0)))
             seen[dev] = k
     check(len(seen) == devices, "%d of %d garments recorded" % (len(seen), devices))
     return seen
@@ -200,6 +215,23 @@ def four_partitions():
         print("per partition:", [sum(1 for k in seen.values() if k == p) for p in range(PARTS)])
 
 
+def resume_and_finish(run, srv, lg, b, recs, victim, seconds, layout="session"):
+    """Starts record-p<victim> again (it must resume), lets the load end and
+    every record consumer ack everything, stops the workers: the new worker
+    and the frames each garment sent."""
+    r2, line = recorder(run, srv.url, victim, layout=layout)
+    check(line.endswith("(resumed)"), "the new worker did not resume: %r" % line)
+    per_dev = loadgen_done(lg, seconds + 40)
+    bridge_end(b)
+    names = ["record-p%d" % k for k in range(PARTS)]
+    wait_for(lambda: all_acked(names, srv), 60, "every consumer acked all (/jsz)", step=0.3)
+    for k, p in recs.items():
+        if k != victim:
+            check(p.stop() == 0, "record exit: %s" % p.err[-400:])
+    check(r2.stop() == 0, "restarted record exit: %s" % r2.err[-400:])
+    return r2, per_dev
+
+
 @case(timeout=120)
 def record_killed():
     """A record worker killed with -9 mid-run (after it flushed and acked
@@ -217,22 +249,63 @@ def record_killed():
         recs[victim].p.kill()
         check(recs[victim].p.wait(10) == -signal.SIGKILL, "not killed")
         held = consumers(srv)["record-p%d" % victim]["num_ack_pending"]
-        r2, line = recorder(run, srv.url, victim)
-        check(line.endswith("(resumed)"), "the new worker did not resume: %r" % line)
-        per_dev = loadgen_done(lg, seconds + 40)
-        bridge_end(b)
-        names = ["record-p%d" % k for k in range(PARTS)]
-        wait_for(lambda: all_acked(names, srv), 60, "every consumer acked all (/jsz)",
-                 step=0.3)
-        for k, p in recs.items():
-            if k != victim:
-                check(p.stop() == 0, "record exit: %s" % p.err[-400:])
-        check(r2.stop() == 0, "restarted record exit: %s" % r2.err[-400:])
+        r2, per_dev = resume_and_finish(run, srv, lg, b, recs, victim, seconds)
         m = re.search(r"record-p\d: (\d+) messages \((\d+) redelivered\)", r2.err)
         check(m, "restarted worker's counters: %s" % r2.err[-400:])
         print("killed with %d un-acked; the new worker took %s messages, %s redelivered"
               % (held, m.group(1), m.group(2)))
         check_exactly_once(run, per_dev, devices)
+
+
+def killack_env(run, at):
+    """The environment of a record worker that kills itself when it is
+    about to send its at-th ack (tests/nats/killack.c)."""
+    env = dict(run.env)
+    env["LD_PRELOAD"] = os.path.join(os.environ["DW_BUILD_ROOT"], "tests", "nats", "killack.so")
+    env["DW_KILLACK_AT"] = str(at)
+    # an ASan build wants its runtime first; the preloaded library is ahead
+    env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"),
+                                                 "verify_asan_link_order=0"]))
+    return env
+
+
+def killed_at_ack(layout):
+    """A record worker (layout) killed after the HDF5 flush that holds some
+    rows and before its acks for them reach the server (it kills itself as
+    it is about to send its third batch of acks): the server delivers those
+    messages again to the restarted worker, which finds them in the killed
+    worker's files and leaves them out. Over the old and the new files
+    nothing is lost and nothing is written twice."""
+    with Run() as run:
+        devices, seconds = 24, 14
+        srv, lg, b = fleet(run, devices, seconds)
+        recs = {k: recorder(run, srv.url, k, layout=layout)[0] for k in range(1, PARTS)}
+        recs[0], _ = recorder(run, srv.url, 0, layout=layout, env=killack_env(run, 3))
+        check(recs[0].p.wait(40) == -signal.SIGKILL,
+              "record-p0 did not die at its 3rd batch of acks")
+        held = consumers(srv)["record-p0"]["num_ack_pending"]
+        check(held > 0, "record-p0 died with nothing un-acked")
+        r2, per_dev = resume_and_finish(run, srv, lg, b, recs, 0, seconds, layout)
+        check_exactly_once(run, per_dev, devices)
+        m = re.search(r"record-p0: (\d+) messages \((\d+) redelivered\).*?(\d+) already on disk",
+                      r2.err)
+        check(m, "restarted worker's counters: %s" % r2.err[-400:])
+        print("killed at its 3rd batch of acks with %d un-acked; the new worker took %s messages, %s "
+              "redelivered, %s parts already on disk" % (held, m.group(1), m.group(2), m.group(3)))
+        check(int(m.group(3)) > 0, "no redelivered part was found on disk")
+
+
+@case(timeout=120)
+def record_killed_at_ack():
+    """killed_at_ack with a session file per garment."""
+    killed_at_ack("session")
+
+
+@case(timeout=120)
+def record_killed_at_ack_fleet():
+    """killed_at_ack with fleet files (the killed worker's and the new
+    one's: the new worker reads what the killed one's holds last)."""
+    killed_at_ack("fleet")
 
 
 @case(timeout=150, parallel=False)

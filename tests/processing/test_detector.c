@@ -164,6 +164,60 @@ static void test_robust_median_mad(void **st)
     dw_ring_free(&w);
 }
 
+/* A ring's median and MAD are, bit for bit, dw_median over its decoded
+ * values and over their distances from that median (what dw_ring_update
+ * computed before it counted steps, docs/performance.md 3.4): rings of
+ * odd and even counts, with gaps, partly filled, in both scales, with
+ * bands narrow, exactly as wide as the ring and wider (the fallback). */
+static void ring_check_exact(const struct dw_window *w, float *ref)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < w->count; i++)
+        if (w->v[i] != DW_FIXED16_NONE)
+            ref[n++] = dw_fixed16_decode(w->v[i], w->scale);
+    double med = dw_median(ref, n);
+    for (uint32_t i = 0; i < n; i++)
+        ref[i] = fabsf(ref[i] - (float)med);
+    double mad = dw_median(ref, n);
+    assert_true(w->have);
+    assert_memory_equal(&w->median, &med, sizeof(med));
+    assert_memory_equal(&w->mad, &mad, sizeof(mad));
+}
+
+static void test_ring_median_exact(void **st)
+{
+    (void)st;
+    static const uint32_t caps[] = { 1, 2, 3, 7, 64, 4320 };
+    static const double scales[] = { DW_FIXED16_CENTI, DW_FIXED16_MILLI };
+    static const int32_t bands[] = { 1, 5, 300, 4320, 4321, 60000 };
+    uint32_t seed = 12345;
+    float *scratch = malloc(sizeof(float) * 4320), *ref = malloc(sizeof(float) * 4320);
+    assert_non_null(scratch);
+    assert_non_null(ref);
+    for (unsigned c = 0; c < sizeof(caps) / sizeof(caps[0]); c++)
+        for (unsigned b = 0; b < sizeof(bands) / sizeof(bands[0]); b++)
+            for (unsigned trial = 0; trial < 12; trial++) {
+                struct dw_window w;
+                double scale = scales[trial % 2];
+                assert_int_equal(dw_ring_init(&w, caps[c], scale), 0);
+                uint32_t pushes = trial < 4 ? caps[c] / 2 + 1 : caps[c] + trial * 3;
+                int32_t base = (int32_t)(seed % 2000) - 1000;
+                for (uint32_t i = 0; i < pushes; i++) {
+                    seed = seed * 1103515245u + 12345u;
+                    int32_t q = base + (int32_t)((seed >> 8) % (uint32_t)bands[b]);
+                    q = q > 32000 ? 32000 : q < -32000 ? -32000 : q;
+                    bool gap = i > 0 && (seed >> 4) % 9 == 0;
+                    dw_ring_push(&w, gap ? NAN : (float)(q / scale));
+                }
+                dw_ring_update(&w, 1, scratch);
+                if (w.n_valid)
+                    ring_check_exact(&w, ref);
+                dw_ring_free(&w);
+            }
+    free(scratch);
+    free(ref);
+}
+
 /* A cleared ring (a garment's new layout) holds none of what it held:
  * the medians, the valid count and what falls out once it is full again
  * are those of the values pushed since. */
@@ -1166,6 +1220,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_robust_median_mad),
         cmocka_unit_test(test_ring_clear_forgets),
+        cmocka_unit_test(test_ring_median_exact),
         cmocka_unit_test(test_fixed16_range_and_round_trip),
         cmocka_unit_test(test_healthy_no_clinical),
         cmocka_unit_test(test_t1_localized_warmth),

@@ -23,14 +23,14 @@ class Recorder:
     """ductwatch-record --dir DIR --sub EP... [extra]; DIR defaults to
     RUN/sessions."""
 
-    def __init__(self, run, subs, extra=(), preexec=None, dir=None):
+    def __init__(self, run, subs, extra=(), preexec=None, dir=None, env=None):
         self.dir = dir or run.path("sessions")
         os.makedirs(self.dir, exist_ok=True)
         argv = ["ductwatch-record", "--dir", self.dir]
         for s in subs:
             argv += ["--sub", s]
         kw = {"preexec_fn": preexec} if preexec else {}
-        self.p = run.spawn(argv + list(extra), **kw)
+        self.p = run.spawn(argv + list(extra), env=env, **kw)
         self.pid = self.p.pid
 
     @property
