@@ -21,7 +21,7 @@
 #define FLEET_CHUNK_ROWS 4096
 #define TABLE_CHUNK_ROWS 256
 #define DEVICE_CHUNK_ROWS 64
-#define PREFIX 8 /* bytes before the session row in a fleet table row */
+#define PREFIX DW_FLEET_ROW_PREFIX
 #define ROW_MAX (PREFIX + sizeof(struct dw_row_alert) + sizeof(struct dw_row_stats))
 
 enum {

@@ -68,6 +68,10 @@ size_t dw_fleet_writer_queued(const struct dw_fleet_writer *w);
 void dw_fleet_writer_counts(const struct dw_fleet_writer *w, struct dw_session_counts *c);
 uint64_t dw_fleet_writer_start_ns(const struct dw_fleet_writer *w);
 
+/* Bytes before the session row in a fleet table row (the uint32 device
+ * and padding). */
+#define DW_FLEET_ROW_PREFIX 8
+
 /* The file types of the fleet tables: the session table's type with a
  * uint32 `device` member first (row = 8 bytes of device, then the session
  * row); and /devices. Caller closes. */

@@ -76,8 +76,7 @@ static int fleet_frames(hid_t f, struct dw_session_tail *tl, size_t n_dev)
     return r;
 }
 
-/* The tables of the fleet file f (a uint32 device, then the session row)
- * folded into tl[device index]. */
+/* The tables of the fleet file f folded into tl[device index]. */
 static int fleet_tables(hid_t f, struct dw_session_tail *tl, size_t n_dev)
 {
     static const struct {
@@ -85,23 +84,9 @@ static int fleet_tables(hid_t f, struct dw_session_tail *tl, size_t n_dev)
         enum dw_session_table t;
     } tabs[] = { { "hellos", DW_T_HELLO }, { "device_status", DW_T_STATUS },
                  { "events", DW_T_EVENT }, { "alerts", DW_T_ALERT }, { "stats", DW_T_STATS } };
-    for (size_t i = 0; i < sizeof(tabs) / sizeof(tabs[0]); i++) {
-        size_t bytes = 0, n = 0;
-        uint8_t *rows = NULL;
-        hid_t t = dw_fleet_table_type(tabs[i].t, &bytes);
-        int r = t < 0 ? -1 : dw_h5_read_rows_all(f, tabs[i].name, t, bytes, &rows, &n);
-        for (size_t k = 0; r == 0 && k < n; k++) {
-            uint32_t dev;
-            memcpy(&dev, rows + k * bytes, sizeof(dev));
-            if (dev < n_dev)
-                dw_session_tail_row(&tl[dev], tabs[i].t, rows + k * bytes + 8);
-        }
-        free(rows);
-        if (t >= 0)
-            H5Tclose(t);
-        if (r < 0)
+    for (size_t i = 0; i < sizeof(tabs) / sizeof(tabs[0]); i++)
+        if (dw_session_tail_table(f, tabs[i].name, tabs[i].t, true, tl, n_dev) < 0)
             return -1;
-    }
     return 0;
 }
 

@@ -1,5 +1,6 @@
 #include <stdlib.h>
 #include <string.h>
+#include "fleet_writer.h"
 #include "h5read.h"
 #include "session_format.h"
 #include "session_tail.h"
@@ -29,26 +30,10 @@ static int last_row(hid_t f, const char *name, enum dw_session_table tt, void *b
  * its messages): the latest seq and host time into tl. */
 static int stream_rows(hid_t f, struct dw_session_tail *tl)
 {
-    static const struct {
-        const char *name;
-        enum dw_session_table t;
-        size_t size;
-    } tabs[] = { { "events", DW_T_EVENT, sizeof(struct dw_row_event) },
-                 { "stats", DW_T_STATS, sizeof(struct dw_row_stats) } };
-    for (size_t i = 0; i < sizeof(tabs) / sizeof(tabs[0]); i++) {
-        uint8_t *rows = NULL;
-        size_t n = 0;
-        hid_t t = dw_session_type(tabs[i].t);
-        int r = t < 0 ? -1 : dw_h5_read_rows_all(f, tabs[i].name, t, tabs[i].size, &rows, &n);
-        for (size_t k = 0; r == 0 && k < n; k++)
-            dw_session_tail_row(tl, tabs[i].t, rows + k * tabs[i].size);
-        free(rows);
-        if (t >= 0)
-            H5Tclose(t);
-        if (r < 0)
-            return -1;
-    }
-    return 0;
+    return dw_session_tail_table(f, "events", DW_T_EVENT, false, tl, 1) < 0 ||
+                   dw_session_tail_table(f, "stats", DW_T_STATS, false, tl, 1) < 0
+               ? -1
+               : 0;
 }
 
 /* Acquire's last message by seq and host time (its last sample, HELLO,
@@ -115,4 +100,29 @@ void dw_session_tail_merge(struct dw_session_tail *tl, const struct dw_session_t
     dw_session_tail_frame(tl, o->seq, o->thost);
     tl->aseq = max64(tl->aseq, o->aseq);
     tl->athost = max64(tl->athost, o->athost);
+}
+
+int dw_session_tail_table(hid_t f, const char *name, enum dw_session_table tt, bool fleet,
+                          struct dw_session_tail *tl, size_t n)
+{
+    size_t bytes = 0, rows_n = 0;
+    uint8_t *rows = NULL;
+    hid_t t = fleet ? dw_fleet_table_type(tt, &bytes) : dw_session_type(tt);
+    int r;
+    if (t < 0)
+        return -1;
+    if (!fleet)
+        bytes = H5Tget_size(t);
+    r = dw_h5_read_rows_all(f, name, t, bytes, &rows, &rows_n);
+    for (size_t k = 0; r == 0 && k < rows_n; k++) {
+        const uint8_t *row = rows + k * bytes;
+        uint32_t dev = 0;
+        if (fleet)
+            memcpy(&dev, row, sizeof(dev));
+        if (dev < n)
+            dw_session_tail_row(&tl[dev], tt, row + (fleet ? DW_FLEET_ROW_PREFIX : 0));
+    }
+    free(rows);
+    H5Tclose(t);
+    return r;
 }

@@ -7,6 +7,7 @@
 #pragma once
 #include <hdf5.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "session_format.h"
 
@@ -25,6 +26,11 @@ int dw_session_tail_read(hid_t f, struct dw_session_tail *tl);
 void dw_session_tail_row(struct dw_session_tail *tl, enum dw_session_table t, const void *row);
 /* Folds a frame row (its seq and host time) into tl. */
 void dw_session_tail_frame(struct dw_session_tail *tl, uint64_t seq, uint64_t t_host_ns);
+/* Folds every row of table `name` of file f into tl: of a session file
+ * (fleet false) into tl[0]; of a fleet file into tl[device index], rows
+ * whose index is n or more left out. 0 or -1. */
+int dw_session_tail_table(hid_t f, const char *name, enum dw_session_table tt, bool fleet,
+                          struct dw_session_tail *tl, size_t n);
 /* tl takes the later of itself and o, stream by stream. */
 void dw_session_tail_merge(struct dw_session_tail *tl, const struct dw_session_tail *o);
 
