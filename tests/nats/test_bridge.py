@@ -573,7 +573,7 @@ def netns_world(run):
         skip("no network namespaces here (needs root, unshare, nsenter, ip)")
     hub_ns, fleet_ns = Netns(run, 600), Netns(run, 600)
     veth_pair(hub_ns, fleet_ns, "10.232.0", ("hub0", "fleet0"))
-    leaf_ports = [free_port() for _ in range(3)]
+    leaf_ports = [free_port(fleet_ns) for _ in range(3)]
     fleet = cluster(run, domain="fleet", netns=fleet_ns, host="10.232.0.2",
                     extra=lambda i: "leafnodes { listen: 10.232.0.2:%d }\n" % leaf_ports[i])
     hub = NatsServer(run, "hub", domain="hub1", netns=hub_ns, extra=(

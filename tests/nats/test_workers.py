@@ -121,6 +121,8 @@ def read_files(run, d):
             f = h5py.File(path, "r", libver="latest", swmr=True)
         except OSError:
             recover(run, path)
+            if not os.path.exists(path):
+                continue  # empty: killed as it created the file (--recover removes it)
             f = h5py.File(path, "r")
         with f:
             if "devices" in f:

@@ -8,6 +8,7 @@ throwaway CA and a server certificate with /usr/bin/openssl, in the
 case's directory, for a server with TLS."""
 import json
 import os
+import random
 import shutil
 import socket
 import struct
@@ -52,7 +53,19 @@ def server_cert(run, name, ca, san="IP:127.0.0.1"):
     return cert, key
 
 
-def free_port():
+# ports for servers in private namespaces: below the kernel's ephemeral
+# range (32768-60999 by default, per namespace), each handed out once
+_private_ports = iter(random.Random(os.getpid()).sample(range(20000, 32000), 4000))
+
+
+def free_port(netns=None):
+    """A TCP port to listen on. On loopback, one the kernel just handed out
+    (free now). In a private namespace (netns), one below the ephemeral
+    range: a port from bind(0) in this namespace says nothing of that one,
+    and there an outgoing connection (a cluster route, the leaf remote) took
+    a listening port picked that way before its server bound it."""
+    if netns is not None:
+        return next(_private_ports)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -78,7 +91,7 @@ class NatsServer:
         if not os.access(NATS_SERVER, os.X_OK):
             skip("nats-server is not installed (scripts/install-deps.sh)")
         self.run, self.name, self.netns, self.host = run, name, netns, host
-        self.port, self.http = free_port(), free_port()
+        self.port, self.http = free_port(netns), free_port(netns)
         self.route_port = route_port
         self.tls = tls
         self.conf = run.path(name + ".conf")
@@ -168,7 +181,7 @@ def cluster(run, n=3, name="dwc", extra=lambda i: "", **kw):
     """n servers in one JetStream cluster, each ready with a meta leader;
     extra(i) is server i's own configuration, kw goes to every NatsServer
     (netns, host, domain)."""
-    routes = [free_port() for _ in range(n)]
+    routes = [free_port(kw.get("netns")) for _ in range(n)]
     servers = [NatsServer(run, "n%d" % i, cluster=(name, routes), route_port=routes[i],
                           extra=extra(i), **kw)
                for i in range(n)]
