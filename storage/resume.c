@@ -34,20 +34,23 @@ static bool later_same_second(const char *a, const char *b, const char *prefix)
     return ka > kb;
 }
 
-/* The path of the newest "<prefix>-<UTC>[-k].h5" listed into path: false
- * when there is none. */
-static bool newest(const struct dw_resume *rs, const char *prefix, char *path, size_t cap)
+/* The newest "<prefix>-<UTC>[-k].h5" listed that is older than `below`
+ * (NULL: any): its name, or NULL. */
+static const char *newest(const struct dw_resume *rs, const char *prefix, const char *below)
 {
     const char *best = NULL;
-    uint64_t best_ns = 0;
+    uint64_t best_ns = 0, below_ns = below ? dw_session_name_start(below, prefix) : UINT64_MAX;
     for (size_t k = 0; k < rs->n; k++) {
-        uint64_t t = dw_session_name_start(rs->names[k], prefix);
-        if (t && (t > best_ns || (t == best_ns && later_same_second(rs->names[k], best, prefix)))) {
+        const char *name = rs->names[k];
+        uint64_t t = dw_session_name_start(name, prefix);
+        if (!t || t > below_ns || (t == below_ns && !later_same_second(below, name, prefix)))
+            continue;
+        if (t > best_ns || (t == best_ns && later_same_second(name, best, prefix))) {
             best_ns = t;
-            best = rs->names[k];
+            best = name;
         }
     }
-    return best && snprintf(path, cap, "%s/%s", rs->dir, best) < (int)cap;
+    return best;
 }
 
 /* The /frames rows of the fleet file f folded into tl[device index]. */
@@ -120,6 +123,7 @@ static int fleet_tails(struct dw_resume *rs, hid_t f)
 int dw_resume_open(struct dw_resume *rs, int dir_fd, const char *dir, const char *recorder)
 {
     char prefix[128], path[PATH_MAX];
+    const char *name;
     hid_t f;
     int e;
     memset(rs, 0, sizeof(*rs));
@@ -128,7 +132,8 @@ int dw_resume_open(struct dw_resume *rs, int dir_fd, const char *dir, const char
     if ((e = dw_dir_names(dir_fd, &rs->names, &rs->n)) < 0)
         return e;
     snprintf(prefix, sizeof(prefix), "fleet-%s", recorder);
-    if (!newest(rs, prefix, path, sizeof(path)))
+    if (!(name = newest(rs, prefix, NULL)) ||
+        snprintf(path, sizeof(path), "%s/%s", rs->dir, name) >= (int)sizeof(path))
         return 0;
     if ((f = open_read(path)) < 0 || fleet_tails(rs, f) < 0)
         dw_warn("%s: cannot read what it holds; what the last worker flushed to it but did "
@@ -142,6 +147,7 @@ int dw_resume_open(struct dw_resume *rs, int dir_fd, const char *dir, const char
 bool dw_resume_tail(const struct dw_resume *rs, const char *device, struct dw_session_tail *tl)
 {
     char path[PATH_MAX];
+    const char *name = NULL;
     struct dw_session_tail s;
     bool found = false;
     hid_t f;
@@ -152,14 +158,22 @@ bool dw_resume_tail(const struct dw_resume *rs, const char *device, struct dw_se
             dw_session_tail_merge(tl, &rs->fleet[i].tl);
             found = true;
         }
-    if (!newest(rs, device, path, sizeof(path)) || (f = open_read(path)) < 0)
-        return found;
-    if (dw_session_tail_read(f, &s) == 0) {
-        dw_session_tail_merge(tl, &s);
-        found = true;
+    /* the newest file that holds rows: a kill as a file was created (or a
+     * rotation) can leave the newest empty or unreadable; three at most */
+    for (int tries = 0; tries < 3 && (name = newest(rs, device, name)); tries++) {
+        bool got = false;
+        if (snprintf(path, sizeof(path), "%s/%s", rs->dir, name) >= (int)sizeof(path) ||
+            (f = open_read(path)) < 0)
+            continue;
+        if (dw_session_tail_read(f, &s) == 0 && (s.seq || s.aseq)) {
+            dw_session_tail_merge(tl, &s);
+            got = found = true;
+        }
+        H5Fclose(f);
+        H5Eclear2(H5E_DEFAULT);
+        if (got)
+            break;
     }
-    H5Fclose(f);
-    H5Eclear2(H5E_DEFAULT);
     return found;
 }
 
