@@ -981,10 +981,12 @@ def case_kill_appending(wd):
     took = time.monotonic() - t0
     full = {x: len(h5py.File(os.path.join(clean, x), "r")["frames/seq"]) for x in first}
     kills = aside = 0
-    # APPEND_KILLS at spread moments of a run; then APPEND_KILLS more once the copy is
-    # aside (--compact-memory 64: in rounds, the copy aside from the first
-    # to the rename), 0, 20, 40... ms after it appeared
-    for k in range(2 * APPEND_KILLS):
+    # APPEND_KILLS once the copy is aside (--compact-memory 64: in rounds,
+    # the copy aside from the first to the rename), 0, 20, 40... ms after it
+    # appeared; then APPEND_KILLS at spread moments of a run. In that order:
+    # a run that ends before its kill (the spread moments come from one
+    # clean run's time, and the machine's load moves) ends the kills
+    for k in list(range(APPEND_KILLS, 2 * APPEND_KILLS)) + list(range(APPEND_KILLS)):
         p = subprocess.Popen([prog("ductwatch-record"), "--compact", "--compact-memory", "64",
                               fleet[1]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if k < APPEND_KILLS:
