@@ -547,7 +547,7 @@ void dw_acquire_publish_stats(struct dw_acquire *a, uint64_t real_ns, uint64_t m
 int dw_acquire_setup_pub(void *sock, int sndhwm)
 {
     int one = 1;
-    int64_t max = DW_ACQ_SUBSCRIPTION_MAX;
+    int64_t max = DW_SUBSCRIPTION_MAX;
     if (zmq_setsockopt(sock, ZMQ_SNDHWM, &sndhwm, sizeof(sndhwm)) < 0 ||
         zmq_setsockopt(sock, ZMQ_XPUB_VERBOSE, &one, sizeof(one)) < 0 ||
         zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max, sizeof(max)) < 0)

@@ -101,17 +101,10 @@ void dw_acquire_user_event(struct dw_acquire *a, const char *json, size_t len,
 void dw_acquire_publish_stats(struct dw_acquire *a, uint64_t real_ns, uint64_t mono_ns);
 void dw_acquire_fill_stats(const struct dw_acquire *a, struct dw_msg_stats *s);
 
-/* The largest message a peer may send acquire's XPUB (ZMQ_MAXMSGSIZE):
- * a subscription is 1 byte and a topic prefix, and no prefix longer than a
- * topic (64 bytes) can match anything; libzmq applies the limit to the
- * handshake's commands too, and a CURVE INITIATE with its metadata is a few
- * hundred bytes. A peer that sends more is disconnected before the message
- * is buffered: a 5 MB subscription once cost acquire 168 MB. */
-#define DW_ACQ_SUBSCRIPTION_MAX 4096
 
 /* Sets up an XPUB socket for dw_acquire: every subscription reported
  * (ZMQ_XPUB_VERBOSE), the send high-water mark and the largest
- * subscription (DW_ACQ_SUBSCRIPTION_MAX). 0 or -errno.
+ * subscription (defaults.h: DW_SUBSCRIPTION_MAX). 0 or -errno.
  * Not ZMQ_XPUB_MANUAL: in libzmq 4.3.4 a subscription read from a
  * subscriber that has already gone away is applied to a freed pipe
  * (fixed upstream by zeromq/libzmq PR #4137, after 4.3.4). */

@@ -9,9 +9,10 @@
 #include <sys/types.h>
 #include "frame.h"
 
-/* Buffer sizes, the NUL included. The message is at most what the
- * detector writes (its buffer has this size); a longer one read from the
- * wire is cut at a character boundary. */
+/* Buffer sizes, the NUL included. The detector writes at most
+ * DW_ALERT_MESSAGE_MAX (processing/detector.h, 256 bytes); the codec keeps
+ * four times that, so a longer message from another writer is kept whole
+ * up to 1023 bytes and cut at a character boundary beyond. */
 #define DW_MSG_ALERT_MESSAGE_MAX 1024
 #define DW_MSG_ALERT_PARAMS_MAX 1024
 /* Room for any alert as JSON: every string of the struct escaped at six

@@ -303,6 +303,10 @@ static void close_minute(struct dw_detector *d, struct dw_device *dv, uint64_t m
     dw_minute_reset(dv);
 }
 
+/* The longest gap whose minutes are closed one by one (a month); of a
+ * longer one only its last month is. */
+#define LONG_GAP_MINUTES (31 * 24 * 60)
+
 /* Brings the device's minute clock up to the minute holding t. */
 static void advance(struct dw_detector *d, struct dw_device *dv, uint64_t t)
 {
@@ -316,9 +320,9 @@ static void advance(struct dw_detector *d, struct dw_device *dv, uint64_t t)
     if (m <= dv->minute)
         return;
     /* A very long gap: skip to its last month instead of looping forever. */
-    if (m - dv->minute > 31 * 24 * 60) {
+    if (m - dv->minute > LONG_GAP_MINUTES) {
         close_minute(d, dv, dv->minute);
-        dv->minute = m - 31 * 24 * 60;
+        dv->minute = m - LONG_GAP_MINUTES;
     }
     while (dv->minute < m) {
         close_minute(d, dv, dv->minute);

@@ -43,13 +43,6 @@
 /* --nats: after a fetch that raised alerts, wait this long for their acks
  * before the next fetch (the input stays un-acked until they come). */
 #define NATS_ALERT_WAIT_MS 1000
-/* The largest message a peer may send detect's PUB (ZMQ_MAXMSGSIZE): a
- * subscription, one byte and a topic prefix. libzmq disconnects a peer that
- * announces more before it buffers it (a 5 MB subscription once cost its
- * size in detect's memory, issue 21 item 3; acquire's XPUB has the same
- * limit). */
-#define DETECT_SUBSCRIPTION_MAX 4096
-
 static const char *prog = "ductwatch-detect";
 static volatile sig_atomic_t stop;
 
@@ -442,7 +435,7 @@ static int zmq_side(struct app *a, void *ctx, const char **subs, unsigned n_sub,
     if (pub_ep) {
         if (!(a->pub = dw_zmq_socket(ctx, ZMQ_PUB)))
             return -1;
-        int64_t max = DETECT_SUBSCRIPTION_MAX;
+        int64_t max = DW_SUBSCRIPTION_MAX; /* as acquire's XPUB */
         zmq_setsockopt(a->pub, ZMQ_SNDHWM, &hwm, sizeof(hwm));
         zmq_setsockopt(a->pub, ZMQ_MAXMSGSIZE, &max, sizeof(max));
         if (dw_ipc_endpoint_check(pub_ep, &why) < 0)
