@@ -16,6 +16,7 @@
 #include "log.h"
 #include "session_format.h"
 #include "session_reader.h"
+#include "termsafe.h"
 #include "tool.h"
 
 static const char *prog = "ductwatch info";
@@ -113,13 +114,24 @@ static double bytes_per_hour(const struct info *fi)
     return fi->span_us ? fi->size / (fi->span_us / 3.6e9) : NAN;
 }
 
+/* Text read from the file on its way to the terminal: a file is input, and
+ * one written from a hostile peer's messages could hold escape sequences
+ * (termsafe.h). cap is at least 4 × the longest text + 1. */
+static const char *term(const char *s, char *buf, size_t cap)
+{
+    dw_term_safe(s, strlen(s), buf, cap);
+    return buf;
+}
+
 static void print_text(const struct info *fi)
 {
     const struct dw_session_info *in = fi->in;
+    char a[256], b[256], c[256];
     printf("%s\n", fi->path);
-    printf("  device:   %s, firmware %s, recorded by %s, format %d\n", in->device_id,
-           in->firmware, in->software_version, in->format_version);
-    printf("  start:    %s\n", in->session_start);
+    printf("  device:   %s, firmware %s, recorded by %s, format %d\n",
+           term(in->device_id, a, sizeof(a)), term(in->firmware, b, sizeof(b)),
+           term(in->software_version, c, sizeof(c)), in->format_version);
+    printf("  start:    %s\n", term(in->session_start, a, sizeof(a)));
     printf("  span:     %s garment time (%.2f h), %s to %s clock time\n", fi->span,
            fi->span_us / 3.6e9, fi->clock_from, fi->clock_to);
     printf("  rows:     %llu frames, %llu hello, %llu status, %llu events, %llu alerts, "
@@ -133,13 +145,13 @@ static void print_text(const struct info *fi)
            fi->link_downs == 1 ? "" : "s");
     printf("  events:  ");
     for (unsigned i = 0; i < fi->events.n; i++)
-        printf(" %s %u%s", fi->events.c[i].name, fi->events.c[i].n,
+        printf(" %s %u%s", term(fi->events.c[i].name, a, sizeof(a)), fi->events.c[i].n,
                i + 1 < fi->events.n ? "," : "");
     printf("%s\n  alerts:  ", fi->events.n ? "" : " none");
     for (unsigned i = 0; i < fi->alerts.n; i++)
-        printf(" %s raised %u (updated %u, cleared %u)%s", fi->alerts.c[i].name,
-               fi->alerts.c[i].raised, fi->alerts.c[i].updated, fi->alerts.c[i].cleared,
-               i + 1 < fi->alerts.n ? ";" : "");
+        printf(" %s raised %u (updated %u, cleared %u)%s",
+               term(fi->alerts.c[i].name, a, sizeof(a)), fi->alerts.c[i].raised,
+               fi->alerts.c[i].updated, fi->alerts.c[i].cleared, i + 1 < fi->alerts.n ? ";" : "");
     printf("%s\n  file:     %lld bytes, %.0f bytes per hour%s\n", fi->alerts.n ? "" : " none",
            fi->size, bytes_per_hour(fi),
            in->swmr_open ? "; NOT CLOSED: still being written, or its writer was killed" : "");

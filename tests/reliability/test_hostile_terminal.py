@@ -7,7 +7,8 @@ while it runs); `alerts --json` lines stay the same
 JSON with no raw control character; a program's log line that quotes a
 topic from outside (the recorder's refusal) shows it escaped too. The
 publisher is the test's own (a compromised acquire or detect, or a broker
-in between)."""
+in between). `ductwatch info` shows the texts of a session file escaped
+too: a file is input, and its event kinds and alert rules came from messages."""
 import json
 import os
 import pty
@@ -15,10 +16,13 @@ import signal
 import sys
 import time
 
+import h5py
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import dwtest  # noqa: E402
 from dwtest import HELLO, SAMPLE, case, check, read_pty  # noqa: E402
 from dwtest.record import Recorder  # noqa: E402
+from dwtest.report import ductwatch, mksession  # noqa: E402
 from hostilelib import Publisher, hello_payload, sample_payload  # noqa: E402
 
 HOSTILE = "\x1b]0;TITLE\x07\x1b[2J\u009b2J\x7fend"
@@ -170,6 +174,29 @@ def test_run(t):
     text = out.decode("utf-8", "replace")
     print("run's event line: %s" % [ln for ln in text.replace("\r", "\n").splitlines()
                                      if "symptom" in ln][0].strip())
+
+
+@case(timeout=120)
+def test_info(t):
+    """A session file whose /events kind and /alerts rule and level hold
+    escapes (16, 8 and 4 bytes wide): `ductwatch info` shows them escaped."""
+    sess = t.path("s.h5")
+    mksession(sess, "--hours", "0.2")
+    with h5py.File(sess, "r+") as f:
+        for name, field, value in (("events", "kind", b"\x1b]0;T\x07\x1b[2J"),
+                                   ("alerts", "rule", b"\x1b[2J\x9b\x7f"),
+                                   ("alerts", "level", b"\x1b[H")):
+            row = f[name][0]
+            row[field] = value
+            f[name][0] = row
+    st, out, err = ductwatch("info", sess)
+    check(st == 0, "info: %d %s" % (st, err))
+    check(not any(c in out for c in (b"\x1b", b"\x07", b"\x9b", b"\x7f")),
+          "info put raw escapes on the terminal: %r" % out)
+    text = out.decode()
+    for shown in ("\\x1b]0;T\\x07\\x1b[2J", "\\x1b[2J\\x9b\\x7f \\x1b[H raised"):
+        check(shown in text, "info does not show %s: %s" % (shown, text))
+    print(text)
 
 
 if __name__ == "__main__":
