@@ -128,6 +128,7 @@ struct device {
     struct dw_row_event held_gap;
     bool have_held_gap;
     uint64_t frames_total;
+    uint64_t fleet_frames0;           /* frames_total when it joined the current fleet file */
     char last_name[PATH_MAX];
     uint64_t last_t_device_us;
     uint64_t flushed_ns;              /* monotonic: its file's last flush (--nats acks) */
@@ -476,6 +477,7 @@ static int fleet_join(struct recorder *r, struct device *d, const struct dw_msg_
         return idx;
     }
     d->fdev = (unsigned)idx + 1;
+    d->fleet_frames0 = d->frames_total;
     return 0;
 }
 
@@ -608,8 +610,9 @@ static void reap_compactions(void)
 }
 
 /* Closes the fleet file (its period ended, or the recorder stops): each
- * of its devices goes on in the next one at its next message. */
-static int fleet_close(struct recorder *r)
+ * of its devices goes on in the next one at its next message. compact:
+ * hand it to --compact-closed's child. */
+static int fleet_close_as(struct recorder *r, bool compact)
 {
     struct dw_session_counts c;
     char err[DW_SESSION_ERR_MAX], path[PATH_MAX];
@@ -629,9 +632,14 @@ static int fleet_close(struct recorder *r)
     fflush(stdout);
     if (e < 0)
         fleet_failed(r, e, err);
-    else if (r->cfg.compact_closed)
+    else if (compact)
         compact_closed(r, path);
     return e;
+}
+
+static int fleet_close(struct recorder *r)
+{
+    return fleet_close_as(r, r->cfg.compact_closed);
 }
 
 /* --layout auto: past the threshold, every device's rows go to the fleet
@@ -1155,6 +1163,47 @@ static uint64_t sweep_next(const struct sweep *s, size_t n)
     return s->start_ns + (uint64_t)((double)s->done / (double)n * (double)s->period_ns);
 }
 
+/* The fleet file has no name left (someone deleted it): what it holds is
+ * lost, for every garment in it. Say so per garment, as for a session
+ * file, and go on in a new fleet file where each of them starts with a gap
+ * row counting its frames lost with the old one. */
+static void fleet_replace_deleted(struct recorder *r)
+{
+    uint64_t t_host = dw_now_realtime_ns(), total = 0;
+    char path[PATH_MAX];
+    size_t n = n_devices(r), in_file = 0;
+    uint64_t *lost = calloc(n ? n : 1, sizeof(*lost));
+    bool *was_in = calloc(n ? n : 1, sizeof(*was_in));
+
+    snprintf(path, sizeof(path), "%s", dw_fleet_writer_path(r->fleet));
+    for (size_t i = 0; lost && was_in && i < n; i++) {
+        struct device *d = device_at(r, i);
+        if ((was_in[i] = d->fdev != 0)) {
+            lost[i] = d->frames_total - d->fleet_frames0;
+            total += lost[i];
+            in_file++;
+        }
+    }
+    fleet_close_as(r, false); /* nothing left to compact */
+    dw_warn("%s was deleted while being recorded: %llu frames of %zu garment(s) lost with it; "
+            "going on in a new fleet file", path, (unsigned long long)total, in_file);
+    for (size_t i = 0; lost && was_in && i < n && !r->failed; i++) {
+        struct device *d = device_at(r, i);
+        struct dw_msg_frame m = { .t_host_ns = t_host, .stream = d->stream,
+                                  .t_device_us = d->last_t_device_us };
+        if (!was_in[i])
+            continue;
+        printf(DW_LINE_DELETED "%s: %llu frame(s) of %s lost with it\n", path,
+               (unsigned long long)lost[i], d->sub.id);
+        if (fleet_join(r, d, &m, "file-deleted") == 0)
+            own_event(r, d, "gap", d->sub.acq.last + 1, lost[i], m.t_device_us, t_host,
+                      "fleet file deleted while recording");
+    }
+    fflush(stdout);
+    free(lost);
+    free(was_in);
+}
+
 /* The fleet file's once-a-second flush (one for all its devices), its
  * fsync, and its rotation at the end of its period. -v says what it holds
  * after the flush (the crash tests read it). */
@@ -1166,6 +1215,10 @@ static void fleet_tick(struct recorder *r, uint64_t now)
     r->fleet_flushed_ns = now;
     if (dw_fleet_writer_flush(r->fleet) < 0) {
         fleet_failed(r, -EIO, dw_fleet_writer_error(r->fleet));
+        return;
+    }
+    if (dw_fleet_writer_unlinked(r->fleet)) {
+        fleet_replace_deleted(r);
         return;
     }
     dw_fleet_writer_counts(r->fleet, &c);

@@ -9,6 +9,9 @@ the recorder promises (docs/reliability.md, "Hostile input"):
   noticed at the next flush: a warning, a `deleted:` line with the frames
   lost, and a new file (file_reason `file-deleted`) that starts with a gap
   row counting them and holds every frame sent after.
+- deleted_fleet_file: the same for a fleet file (--layout fleet): every
+  garment in it gets its deleted: line and a gap row of its own frames
+  lost, first in the new fleet file.
 - recover_live: `ductwatch-record --recover` refuses a file a live
   recorder is writing (exit 1, the file untouched) and recovers it once
   that recorder was killed."""
@@ -118,6 +121,64 @@ def test_deleted_file(t):
     check(reason in (b"file-deleted", "file-deleted"), "file_reason %r" % reason)
     check(n == 30, "the new file holds %d frames, want the 30 sent after" % n)
     check(gaps == [(30, "session file deleted while recording")], "gap rows %r" % gaps)
+
+
+@case()
+def test_deleted_fleet_file(t):
+    """The same with --layout fleet, two garments in one fleet file: each
+    gets its deleted: line with its own frames lost, and starts the new
+    fleet file (/devices reason file-deleted) with a gap row counting them;
+    every frame sent after is in the new file."""
+    import h5py
+    rdir = t.path("rec")
+    sent = {"DELF-1": 30, "DELF-2": 20}
+    pubs = {dev: Publisher(t.ctx, t, name="pub%d" % i) for i, dev in enumerate(sent)}
+    rec = Recorder(t, [p.ep for p in pubs.values()],
+                   extra=["-v", "--layout", "fleet", "--name", "hostile"], dir=rdir)
+    try:
+        for dev, n in sent.items():   # one acquire stream per garment, as in a fleet
+            pubs[dev].wait_subscriber()
+            pubs[dev].frame("frame." + dev, HELLO, hello_payload(dev), 0)
+            for k in range(n):
+                pubs[dev].frame("frame." + dev, SAMPLE, sample_payload(k), k + 1)
+        rec.wait_flushed(50)
+        first = os.listdir(rdir)
+        check(len(first) == 1 and first[0].startswith("fleet-hostile-"), "files %r" % first)
+        os.unlink(os.path.join(rdir, first[0]))
+        wait_for(lambda: "was deleted" in rec.err, 10, "the recorder to notice the deletion")
+        n0 = len(rec.flushed())
+        for dev, n in sent.items():
+            for k in range(n, n + 25):
+                pubs[dev].frame("frame." + dev, SAMPLE, sample_payload(k), k + 1)
+        wait_for(lambda: any(x >= 50 for x in rec.flushed()[n0:]), 30,
+                 "the new fleet file's flush of the 50 frames")
+        rc = rec.stop()
+    finally:
+        for p in pubs.values():
+            p.close()
+    out = "\n".join(rec.lines)
+    check(rc == 0, "record exit %d" % rc)
+    for dev, n in sent.items():
+        line = "deleted: %s: %d frame(s) of %s lost with it" % (os.path.join(rdir, first[0]), n,
+                                                               dev)
+        check(line in out, "no %r line: %r" % (line, out))
+    files = os.listdir(rdir)
+    check(len(files) == 1, "files after: %r" % files)
+
+    def s(x):
+        return bytes(x).rstrip(b"\x00").decode()
+    with h5py.File(os.path.join(rdir, files[0]), "r") as f:
+        devs = {int(r["index"]): (s(r["device_id"]), s(r["reason"])) for r in f["devices"][:]}
+        frames = [devs[int(i)][0] for i in f["frames/device"][:]]
+        gaps = sorted((devs[int(e["device"])][0], int(e["missing"]), s(e["text"]))
+                      for e in f["events"][:] if s(e["kind"]) == "gap")
+    check(sorted(devs.values()) == [("DELF-1", "file-deleted"), ("DELF-2", "file-deleted")],
+          "/devices %r" % devs)
+    check(frames.count("DELF-1") == 25 and frames.count("DELF-2") == 25,
+          "the new fleet file holds %d and %d frames, want the 25 each sent after" %
+          (frames.count("DELF-1"), frames.count("DELF-2")))
+    check(gaps == [("DELF-1", 30, "fleet file deleted while recording"),
+                   ("DELF-2", 20, "fleet file deleted while recording")], "gap rows %r" % gaps)
 
 
 @case()
