@@ -42,6 +42,7 @@
 #include "session_reader.h"
 #include "session_writer.h"
 #include "stream_sub.h"
+#include "utf8.h"
 
 #define DEFAULT_ROTATE_US (24ull * 3600 * 1000000)
 #define DEFAULT_FSYNC_US (10ull * 1000000)
@@ -962,6 +963,7 @@ static void on_event(const struct dw_sub_msg *sm, const struct dw_msg_event *ev,
     struct recorder *r = user;
     struct device *d = (struct device *)sm->dev;
     struct dw_row_event row;
+    char text[sizeof(row.text) + 1];
     const char *kind = dw_event_kind_name((unsigned)ev->kind);
     stream_seq(r, d, false, sm->seq, ev->seq, ev->t_device_us, ev->t_host_ns);
     memset(&row, 0, sizeof(row));
@@ -975,7 +977,11 @@ static void on_event(const struct dw_sub_msg *sm, const struct dw_msg_event *ev,
                                  dw_event_kind_has_value((unsigned)ev->kind)) ? ev->value : NAN;
     row.missing = ev->missing;
     dw_session_strset(row.source, sizeof(row.source), ev->source);
-    dw_session_strset(row.text, sizeof(row.text), ev->text);
+    /* Valid UTF-8 in the file whatever the publisher sent (acquire repairs a
+     * garment's and refuses a user's, a publisher straight to the recorder
+     * may not), cut at a whole character to fit the column. */
+    dw_utf8_repair(ev->text, strlen(ev->text), text, sizeof(text));
+    dw_session_strset(row.text, sizeof(row.text), text);
     row.device_seq = -1;
     if (!strcmp(ev->source, "garment"))
         row.device_seq = dw_dseq_garment_event(&d->dseq);

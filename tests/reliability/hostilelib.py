@@ -58,8 +58,11 @@ class Publisher:
         body = {"seq": self.seq, "stream": self.stream, "device": topic.split(".", 1)[1],
                 "t_device_us": self.t_dev, "t_host_ns": self.t_host, "kind": kind,
                 "side": "none", "value": value, "missing": missing, "source": source,
-                "text": text}
-        self.send(topic, json.dumps(body).encode())
+                "text": "\x00TEXT\x00" if isinstance(text, bytes) else text}
+        data = json.dumps(body).encode()
+        if isinstance(text, bytes):   # raw bytes in the JSON string, UTF-8 or not
+            data = data.replace(b"\\u0000TEXT\\u0000", text)
+        self.send(topic, data)
 
     def close(self):
         self.sock.close()

@@ -12,6 +12,9 @@ the recorder promises (docs/reliability.md, "Hostile input"):
 - deleted_fleet_file: the same for a fleet file (--layout fleet): every
   garment in it gets its deleted: line and a gap row of its own frames
   lost, first in the new fleet file.
+- event_text: event texts a publisher sends straight to the recorder are
+  stored as valid UTF-8 (invalid bytes as U+FFFD, cut at a whole character
+  to fit the column).
 - recover_live: `ductwatch-record --recover` refuses a file a live
   recorder is writing (exit 1, the file untouched) and recovers it once
   that recorder was killed."""
@@ -179,6 +182,40 @@ def test_deleted_fleet_file(t):
           (frames.count("DELF-1"), frames.count("DELF-2")))
     check(gaps == [("DELF-1", 30, "fleet file deleted while recording"),
                    ("DELF-2", 20, "fleet file deleted while recording")], "gap rows %r" % gaps)
+
+
+@case()
+def test_event_text(t):
+    """Event texts a publisher sends straight to the recorder (not through
+    acquire, which repairs or refuses them): bytes that are not UTF-8 are
+    stored as U+FFFD, and a text that grows past the 64-byte column so (each
+    bad byte takes three) is cut at a whole character; every /events text
+    decodes as UTF-8."""
+    import h5py
+    pub, rec, rdir = recording(t, "TXT-1")
+    bad = b"ok \xff\xfe \x80 \xc0\xaf \xed\xa0\x80 end"
+    long = b"\xff" * 30 + b"end"   # 93 bytes repaired: 64 falls inside a U+FFFD
+    try:
+        pub.event("event.TXT-1", "symptom", text=bad, source="user")
+        pub.event("event.TXT-1", "symptom", text=long, source="user")
+        for k in range(30, 40):
+            pub.frame("frame.TXT-1", SAMPLE, sample_payload(k), k + 1)
+        rec.wait_flushed(40)
+        rc = rec.stop()
+    finally:
+        pub.close()
+    check(rc == 0, "record exit %d" % rc)
+    files = os.listdir(rdir)
+    with h5py.File(os.path.join(rdir, files[0]), "r") as f:
+        texts = [bytes(e["text"]).rstrip(b"\x00") for e in f["events"][:]
+                 if bytes(e["kind"]).rstrip(b"\x00") == b"symptom"]
+    check(len(texts) == 2, "symptom rows %r" % texts)
+    try:
+        got = [x.decode("utf-8") for x in texts]
+    except UnicodeDecodeError as e:
+        check(False, "an /events text is not UTF-8 (%s): %r" % (e, texts))
+    check(got[0].startswith("ok \ufffd") and got[0].endswith(" end"), "repaired %r" % got[0])
+    check(got[1] == "\ufffd" * 21, "cut %r (%d bytes)" % (got[1], len(texts[1])))
 
 
 @case()
