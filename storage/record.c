@@ -779,6 +779,17 @@ static int write_event(struct recorder *r, struct device *d, struct dw_row_event
     return e;
 }
 
+/* A text column from a message: valid UTF-8 in the file whatever the
+ * publisher sent (acquire repairs a garment's text and refuses a user's,
+ * but a publisher straight to the recorder, or a broker in between, may
+ * send anything), cut at a whole character to fit the column. */
+static void text_column(char *dst, size_t width, const char *s)
+{
+    char buf[DW_S_MESSAGE > DW_S_PARAMS ? DW_S_MESSAGE + 1 : DW_S_PARAMS + 1];
+    dw_utf8_repair(s, strlen(s), buf, width < sizeof(buf) ? width + 1 : sizeof(buf));
+    dw_session_strset(dst, width, buf);
+}
+
 /* The recorder's own rows in /events (source "record"). */
 static void own_event(struct recorder *r, struct device *d, const char *kind, uint64_t seq,
                       uint64_t missing, uint64_t t_dev, uint64_t t_host, const char *text)
@@ -963,7 +974,6 @@ static void on_event(const struct dw_sub_msg *sm, const struct dw_msg_event *ev,
     struct recorder *r = user;
     struct device *d = (struct device *)sm->dev;
     struct dw_row_event row;
-    char text[sizeof(row.text) + 1];
     const char *kind = dw_event_kind_name((unsigned)ev->kind);
     stream_seq(r, d, false, sm->seq, ev->seq, ev->t_device_us, ev->t_host_ns);
     memset(&row, 0, sizeof(row));
@@ -977,11 +987,7 @@ static void on_event(const struct dw_sub_msg *sm, const struct dw_msg_event *ev,
                                  dw_event_kind_has_value((unsigned)ev->kind)) ? ev->value : NAN;
     row.missing = ev->missing;
     dw_session_strset(row.source, sizeof(row.source), ev->source);
-    /* Valid UTF-8 in the file whatever the publisher sent (acquire repairs a
-     * garment's and refuses a user's, a publisher straight to the recorder
-     * may not), cut at a whole character to fit the column. */
-    dw_utf8_repair(ev->text, strlen(ev->text), text, sizeof(text));
-    dw_session_strset(row.text, sizeof(row.text), text);
+    text_column(row.text, sizeof(row.text), ev->text);
     row.device_seq = -1;
     if (!strcmp(ev->source, "garment"))
         row.device_seq = dw_dseq_garment_event(&d->dseq);
@@ -1035,14 +1041,14 @@ static void on_alert(const struct dw_sub_msg *sm, const struct dw_msg_alert *a, 
     stream_seq(r, d, true, sm->seq, a->seq, a->t_device_us, a->t_host_ns);
     if (on_disk(r, d, true, a->seq, a->t_host_ns))
         return;
-    dw_session_strset(row.rule, sizeof(row.rule), a->rule);
-    dw_session_strset(row.level, sizeof(row.level), a->level);
-    dw_session_strset(row.state, sizeof(row.state), a->state);
-    dw_session_strset(row.side, sizeof(row.side), a->side);
-    dw_session_strset(row.zone_name, sizeof(row.zone_name), a->zone_name);
-    dw_session_strset(row.ruleset_version, sizeof(row.ruleset_version), a->ruleset_version);
-    dw_session_strset(row.params, sizeof(row.params), a->params);
-    dw_session_strset(row.message, sizeof(row.message), a->message);
+    text_column(row.rule, sizeof(row.rule), a->rule);
+    text_column(row.level, sizeof(row.level), a->level);
+    text_column(row.state, sizeof(row.state), a->state);
+    text_column(row.side, sizeof(row.side), a->side);
+    text_column(row.zone_name, sizeof(row.zone_name), a->zone_name);
+    text_column(row.ruleset_version, sizeof(row.ruleset_version), a->ruleset_version);
+    text_column(row.params, sizeof(row.params), a->params);
+    text_column(row.message, sizeof(row.message), a->message);
     if (!has_file(d) && !rejoin(r, d)) {
         unrecordable(d, "an alert");
         return;

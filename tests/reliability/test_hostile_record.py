@@ -18,6 +18,7 @@ the recorder promises (docs/reliability.md, "Hostile input"):
 - recover_live: `ductwatch-record --recover` refuses a file a live
   recorder is writing (exit 1, the file untouched) and recovers it once
   that recorder was killed."""
+import json
 import os
 import sys
 
@@ -186,8 +187,8 @@ def test_deleted_fleet_file(t):
 
 @case()
 def test_event_text(t):
-    """Event texts a publisher sends straight to the recorder (not through
-    acquire, which repairs or refuses them): bytes that are not UTF-8 are
+    """Event and alert texts a publisher sends straight to the recorder (not
+    through acquire, which repairs or refuses them): bytes that are not UTF-8 are
     stored as U+FFFD, and a text that grows past the 64-byte column so (each
     bad byte takes three) is cut at a whole character; every /events text
     decodes as UTF-8."""
@@ -198,6 +199,13 @@ def test_event_text(t):
     try:
         pub.event("event.TXT-1", "symptom", text=bad, source="user")
         pub.event("event.TXT-1", "symptom", text=long, source="user")
+        body = json.dumps({"seq": 1, "stream": 1700000000000000001, "device": "TXT-1",
+                           "id": 1, "rule": "G3", "level": "L2", "state": "raised",
+                           "side": "left", "zone": 0, "zone_name": "left upper-outer outer",
+                           "value": 39.0, "threshold": 38.5, "t_device_us": 3000000,
+                           "t_host_ns": 1700000000000000000, "ruleset_version": "1",
+                           "params": {}, "message": "\x00TEXT\x00"}).encode()
+        pub.send("alert.TXT-1", body.replace(b"\\u0000TEXT\\u0000", bad))
         for k in range(30, 40):
             pub.frame("frame.TXT-1", SAMPLE, sample_payload(k), k + 1)
         rec.wait_flushed(40)
@@ -209,6 +217,10 @@ def test_event_text(t):
     with h5py.File(os.path.join(rdir, files[0]), "r") as f:
         texts = [bytes(e["text"]).rstrip(b"\x00") for e in f["events"][:]
                  if bytes(e["kind"]).rstrip(b"\x00") == b"symptom"]
+        messages = [bytes(a["message"]).rstrip(b"\x00") for a in f["alerts"][:]]
+    check(len(messages) == 1, "alert rows %r" % messages)
+    check(messages[0].decode("utf-8", "strict").startswith("ok \ufffd"),
+          "the alert message is not stored repaired: %r" % messages[0])
     check(len(texts) == 2, "symptom rows %r" % texts)
     try:
         got = [x.decode("utf-8") for x in texts]
