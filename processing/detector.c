@@ -3,6 +3,7 @@
  * state they share is in detector_internal.h. Nothing here reads a clock. */
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,16 +80,14 @@ static void device_free(struct dw_device *dv)
     free(dv);
 }
 
-static const char *device_name(const void *ctx, unsigned pos)
+static void device_free_entry(void *dv)
 {
-    const struct dw_detector *d = ctx;
-    return d->dev[pos]->id;
+    device_free(dv);
 }
 
 static struct dw_device *device_find(const struct dw_detector *d, const char *id)
 {
-    long i = dw_devindex_find(&d->index, id, device_name, d);
-    return i < 0 ? NULL : d->dev[i];
+    return dw_devtab_find(&d->devs, id);
 }
 
 static int zone_init(struct dw_detector *d, struct dw_zone *z)
@@ -152,26 +151,14 @@ static struct dw_device *device_get(struct dw_detector *d, const char *id)
     struct dw_device *found = device_find(d, id);
     if (found)
         return d->last = found;
-    if (d->n_dev == d->cap_dev) {
-        unsigned nc = d->cap_dev ? 2 * d->cap_dev : 64;
-        struct dw_device **nd = nc > d->cap_dev ? realloc(d->dev, nc * sizeof(*nd)) : NULL;
-        if (!nd) {
-            errno = ENOMEM;
-            return NULL;
-        }
-        d->dev = nd;
-        d->cap_dev = nc;
-    }
     struct dw_device *dv = device_new(id);
     if (!dv)
         return NULL;
-    d->dev[d->n_dev] = dv;
-    if (dw_devindex_add(&d->index, dv->id, d->n_dev, device_name, d) < 0) {
+    if (dw_devtab_add(&d->devs, dv) < 0) {
         device_free(dv);
         errno = ENOMEM;
         return NULL;
     }
-    d->n_dev++;
     return d->last = dv;
 }
 
@@ -185,6 +172,7 @@ struct dw_detector *dw_detector_new(const struct dw_detect_config *cfg, dw_alert
     if (!d)
         return NULL;
     d->c = *cfg;
+    dw_devtab_init(&d->devs, sizeof(struct dw_device), offsetof(struct dw_device, id));
     d->fn = fn;
     d->user = user;
     d->baseline_window_min = dw_det_minutes(cfg->baseline_window_us);
@@ -203,10 +191,7 @@ void dw_detector_free(struct dw_detector *d)
 {
     if (!d)
         return;
-    for (unsigned i = 0; i < d->n_dev; i++)
-        device_free(d->dev[i]);
-    free(d->dev);
-    dw_devindex_free(&d->index);
+    dw_devtab_free(&d->devs, device_free_entry);
     free(d->scratch);
     free(d);
 }

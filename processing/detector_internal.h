@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include "config.h"
 #include "detector.h"
-#include "devindex.h"
+#include "devtab.h"
 #include "frame.h"
 #include "layout.h"
 #include "robust.h"
@@ -223,10 +223,8 @@ struct dw_detector {
     struct dw_detect_config c;
     dw_alert_fn fn;
     void *user;
-    struct dw_device **dev; /* grows: a process serves any number of devices */
-    unsigned n_dev, cap_dev;
-    struct dw_devindex index; /* id -> dev[] position */
-    struct dw_device *last;   /* the one device_get found last, or NULL */
+    struct dw_devtab devs;  /* of struct dw_device: a process serves any number */
+    struct dw_device *last; /* the one device_get found last, or NULL */
     uint32_t baseline_window_min, p1_window_min;
     /* work space of the medians, one for all devices: a minute is closed
      * for one device at a time (max(baseline window, soft cap) floats) */

@@ -125,6 +125,12 @@ static struct fx *fx_new(uint64_t seed)
     return f;
 }
 
+/* The detector's state of the fixture's one garment (detector_internal.h). */
+static struct dw_device *first_device(const struct fx *f)
+{
+    return dw_devtab_at(&f->d->devs, 0);
+}
+
 static void fx_free(struct fx *f)
 {
     dw_detector_free(f->d);
@@ -652,7 +658,7 @@ static void test_i1_zone_steady(void **st)
     int zone = i1->zone;
     unsigned from = f->log.n;
     /* steer zone 10's warmth so that dL(10) - dL(11) is +0.005, -0.005, ... */
-    const struct dw_zone *z = f->d->dev[0]->zone;
+    const struct dw_zone *z = first_device(f)->zone;
     unsigned crossings = 0;
     double gap = z[10].last_dl_c - z[11].last_dl_c;
     for (unsigned k = 0; k < 4 * 60; k++) {
@@ -668,7 +674,7 @@ static void test_i1_zone_steady(void **st)
     if (changes)
         dump(&f->log);
     assert_int_equal(changes, 0);
-    assert_true(f->d->dev[0]->breast[DW_SIDE_RIGHT].i1_alert.active);
+    assert_true(first_device(f)->breast[DW_SIDE_RIGHT].i1_alert.active);
     /* the other zone becomes clearly warmer: it is named, and stays */
     int other = zone == 10 ? 11 : 10;
     f->s.warm[other] += 0.5;
@@ -700,7 +706,7 @@ static void test_d1_zone_steady(void **st)
     int zone = d1->zone;
     unsigned from = f->log.n;
     /* R is proportional to the zone's firmness factor: steer zone 4's */
-    const struct dw_zone *z = f->d->dev[0]->zone;
+    const struct dw_zone *z = first_device(f)->zone;
     unsigned crossings = 0;
     double gap = z[4].last_r - z[6].last_r;
     for (unsigned k = 0; k < 4 * 60; k++) {
@@ -716,7 +722,7 @@ static void test_d1_zone_steady(void **st)
     if (changes)
         dump(&f->log);
     assert_int_equal(changes, 0);
-    assert_true(f->d->dev[0]->breast[DW_SIDE_LEFT].d1_alert.active);
+    assert_true(first_device(f)->breast[DW_SIDE_LEFT].d1_alert.active);
     int other = zone == 4 ? 6 : 4;
     f->s.firm[other] *= 1.1;
     from = f->log.n;
