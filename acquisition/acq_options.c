@@ -9,6 +9,7 @@
 #include "duration.h"
 #include "endpoint.h"
 #include "log.h"
+#include "parse_num.h"
 #include "security.h"
 
 #define DEFAULT_BAUD 115200

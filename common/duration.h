@@ -2,9 +2,6 @@
  * "1.5d"). */
 #pragma once
 #include <stdint.h>
-/* The number parsers lived here: the programs that parse both still find
- * them through this header until each includes parse_num.h itself. */
-#include "parse_num.h"
 
 /* Parses a duration into microseconds. A bare number means seconds.
  * Suffixes: s, m, h, d (and ms); several terms from the largest unit down,

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include "config.h"
 #include "duration.h"
+#include "parse_num.h"
 
 enum ktype { K_DBL, K_DUR, K_INT };
 

@@ -7,6 +7,7 @@
 
 #include "duration.h"
 #include "link_faults.h"
+#include "parse_num.h"
 
 static const char *const kind_names[DW_FAULT_KINDS] = { "flip", "drop", "dup", "garbage", "unplug" };
 

@@ -17,6 +17,7 @@
 #include "frame.h"
 #include "garment_link.h"
 #include "log.h"
+#include "parse_num.h"
 #include "replay.h"
 #include "session_reader.h"
 

@@ -22,6 +22,7 @@
 #include "link_faults.h"
 #include "log.h"
 #include "model.h"
+#include "parse_num.h"
 #include "replay.h"
 
 #define STATUS_EVERY_US 10000000ull

@@ -35,6 +35,7 @@
 #include "log.h"
 #include "loop.h"
 #include "msg.h"
+#include "parse_num.h"
 #include "recover.h"
 #include "resume.h"
 #include "security.h"

@@ -14,6 +14,7 @@
 #include "event_value.h"
 #include "frame.h"
 #include "log.h"
+#include "parse_num.h"
 #include "tool.h"
 
 #define LOG_TIMEOUT_MS 2000

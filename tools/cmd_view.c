@@ -20,6 +20,7 @@
 #include "livestate.h"
 #include "log.h"
 #include "loop.h"
+#include "parse_num.h"
 #include "pipewatch.h"
 #include "termsafe.h"
 #include "tool.h"

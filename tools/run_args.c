@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "duration.h"
 #include "log.h"
+#include "parse_num.h"
 #include "run.h"
 #include "tool.h"
 

@@ -9,6 +9,7 @@
 #include "dwtime.h"
 #include "feedlog.h"
 #include "jsonw.h"
+#include "parse_num.h"
 #include "sessions.h"
 
 #define JSON "application/json"

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "notify.h"
 #include "options.h"
+#include "parse_num.h"
 
 static const char *prog = "ductwatch-web";
 

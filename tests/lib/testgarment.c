@@ -33,6 +33,7 @@
 #include "garment_link.h"
 #include "layout.h"
 #include "log.h"
+#include "parse_num.h"
 
 static const char *prog = "testgarment";
 static volatile sig_atomic_t stop;
