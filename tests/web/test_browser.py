@@ -294,6 +294,10 @@ def test_acknowledge():
     wait_for(lambda: "acked" in card_state(b2, "G3")[1], 5, "'seen' on the other page")
     seen = js(b2, "return document.querySelector('#alerts article[data-rule=G3] button.seen').innerText")
     check(seen == "Seen ✓", "button %r" % seen)
+    kept = wait_for(lambda: [r for r in P.h5_events() if r["kind"] == "alert-seen" and
+                             r["seq"] == e["seq"]], 10, "the acknowledgement in the session file")
+    check(kept[-1]["text"] == aid and kept[-1]["source"] == "user",
+          "file row %s for alert %s" % (kept[-1], aid))
 
 
 def problems(d):
