@@ -130,7 +130,10 @@ struct device {
     struct dw_row_event held_gap;
     bool have_held_gap;
     uint64_t frames_total;
-    uint64_t fleet_frames0;           /* frames_total when it joined the current fleet file */
+    /* the fleet file it joined last (struct recorder's fleet_gen), and
+     * frames_total when it first joined that one: its frames in the file */
+    uint64_t fleet_gen, fleet_frames0;
+    uint64_t fleet_lost;              /* its frames lost with a deleted fleet file */
     char last_name[PATH_MAX];
     uint64_t last_t_device_us;
     uint64_t flushed_ns;              /* monotonic: its file's last flush (--nats acks) */
@@ -158,6 +161,7 @@ struct recorder {
     bool resuming;
     uint64_t on_disk;         /* messages left out: the predecessor's files hold them */
     uint64_t fleet_end_ns;    /* host time the fleet file's period ends */
+    uint64_t fleet_gen;       /* fleet files opened so far: which one is current */
     uint64_t fleet_flushed_ns, fleet_synced_ns; /* monotonic: its last flush, fsync */
     size_t hellos;            /* devices that sent a HELLO (auto layout) */
     uint64_t refused;         /* messages refused for their topic or HELLO (below) */
@@ -459,6 +463,7 @@ static int fleet_open(struct recorder *r, uint64_t now_ns)
         return e;
     }
     r->fleet_end_ns = (now_ns / period + 1) * period;
+    r->fleet_gen++;
     printf(DW_LINE_FILE "%s\n", path);
     fflush(stdout);
     dw_info("recording the fleet into %s", path);
@@ -479,7 +484,10 @@ static int fleet_join(struct recorder *r, struct device *d, const struct dw_msg_
         return idx;
     }
     d->fdev = (unsigned)idx + 1;
-    d->fleet_frames0 = d->frames_total;
+    if (d->fleet_gen != r->fleet_gen) { /* a new HELLO rejoins the same file */
+        d->fleet_gen = r->fleet_gen;
+        d->fleet_frames0 = d->frames_total;
+    }
     return 0;
 }
 
@@ -784,6 +792,10 @@ static int write_event(struct recorder *r, struct device *d, struct dw_row_event
  * publisher sent (acquire repairs a garment's text and refuses a user's,
  * but a publisher straight to the recorder, or a broker in between, may
  * send anything), cut at a whole character to fit the column. */
+_Static_assert(DW_S_TEXT <= DW_S_MESSAGE && DW_S_ZONE_NAME <= DW_S_MESSAGE &&
+               DW_S_RULESET <= DW_S_MESSAGE && DW_S_SOURCE <= DW_S_MESSAGE,
+               "text_column's buffer holds the widest text column");
+
 static void text_column(char *dst, size_t width, const char *s)
 {
     char buf[DW_S_MESSAGE > DW_S_PARAMS ? DW_S_MESSAGE + 1 : DW_S_PARAMS + 1];
@@ -987,7 +999,7 @@ static void on_event(const struct dw_sub_msg *sm, const struct dw_msg_event *ev,
     row.value = ev->has_value && (strcmp(ev->source, "garment") ||
                                  dw_event_kind_has_value((unsigned)ev->kind)) ? ev->value : NAN;
     row.missing = ev->missing;
-    dw_session_strset(row.source, sizeof(row.source), ev->source);
+    text_column(row.source, sizeof(row.source), ev->source);
     text_column(row.text, sizeof(row.text), ev->text);
     row.device_seq = -1;
     if (!strcmp(ev->source, "garment"))
@@ -1177,44 +1189,43 @@ static uint64_t sweep_next(const struct sweep *s, size_t n)
 }
 
 /* The fleet file has no name left (someone deleted it): what it holds is
- * lost, for every garment in it. Say so per garment, as for a session
- * file, and go on in a new fleet file where each of them starts with a gap
- * row counting its frames lost with the old one. */
+ * lost, for every garment in it. Say so per garment that had frames in it,
+ * as for a session file, and go on in a new fleet file where each of them
+ * starts with a gap row counting its frames lost with the old one. Its
+ * messages were acked under --nats at the flushes before (docs/storage.md
+ * 1). */
 static void fleet_replace_deleted(struct recorder *r)
 {
     uint64_t t_host = dw_now_realtime_ns(), total = 0;
     char path[PATH_MAX];
-    size_t n = n_devices(r), in_file = 0;
-    uint64_t *lost = calloc(n ? n : 1, sizeof(*lost));
-    bool *was_in = calloc(n ? n : 1, sizeof(*was_in));
+    size_t in_file = 0;
 
     snprintf(path, sizeof(path), "%s", dw_fleet_writer_path(r->fleet));
-    for (size_t i = 0; lost && was_in && i < n; i++) {
+    for (size_t i = 0; i < n_devices(r); i++) {
         struct device *d = device_at(r, i);
-        if ((was_in[i] = d->fdev != 0)) {
-            lost[i] = d->frames_total - d->fleet_frames0;
-            total += lost[i];
-            in_file++;
-        }
+        d->fleet_lost = d->fdev ? d->frames_total - d->fleet_frames0 : 0;
+        total += d->fleet_lost;
+        in_file += d->fleet_lost > 0;
     }
-    fleet_close_as(r, false); /* nothing left to compact */
-    dw_warn("%s was deleted while being recorded: %llu frames of %zu garment(s) lost with it; "
-            "going on in a new fleet file", path, (unsigned long long)total, in_file);
-    for (size_t i = 0; lost && was_in && i < n && !r->failed; i++) {
+    dw_warn("%s was deleted while being recorded: %llu frames of %zu garment(s) lost with it",
+            path, (unsigned long long)total, in_file);
+    for (size_t i = 0; i < n_devices(r); i++) {
+        struct device *d = device_at(r, i);
+        if (d->fleet_lost)
+            printf(DW_LINE_DELETED "%s: %llu frame(s) of %s lost with it\n", path,
+                   (unsigned long long)d->fleet_lost, d->sub.id);
+    }
+    fflush(stdout);
+    if (fleet_close_as(r, false) < 0) /* nothing left to compact */
+        return;
+    for (size_t i = 0; i < n_devices(r) && !r->failed; i++) {
         struct device *d = device_at(r, i);
         struct dw_msg_frame m = { .t_host_ns = t_host, .stream = d->stream,
                                   .t_device_us = d->last_t_device_us };
-        if (!was_in[i])
-            continue;
-        printf(DW_LINE_DELETED "%s: %llu frame(s) of %s lost with it\n", path,
-               (unsigned long long)lost[i], d->sub.id);
-        if (fleet_join(r, d, &m, "file-deleted") == 0)
-            own_event(r, d, "gap", d->sub.acq.last + 1, lost[i], m.t_device_us, t_host,
+        if (d->fleet_lost && fleet_join(r, d, &m, "file-deleted") == 0)
+            own_event(r, d, "gap", d->sub.acq.last + 1, d->fleet_lost, m.t_device_us, t_host,
                       "fleet file deleted while recording");
     }
-    fflush(stdout);
-    free(lost);
-    free(was_in);
 }
 
 /* The fleet file's once-a-second flush (one for all its devices), its

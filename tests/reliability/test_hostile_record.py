@@ -130,9 +130,11 @@ def test_deleted_file(t):
 @case()
 def test_deleted_fleet_file(t):
     """The same with --layout fleet, two garments in one fleet file: each
-    gets its deleted: line with its own frames lost, and starts the new
-    fleet file (/devices reason file-deleted) with a gap row counting them;
-    every frame sent after is in the new file."""
+    gets its deleted: line with its own frames lost (DELF-1's counted
+    across the new HELLO it sent after 10, which joins the same fleet file
+    again), and starts the new fleet file (/devices reason file-deleted)
+    with a gap row counting them; every frame sent after is in the new
+    file."""
     import h5py
     rdir = t.path("rec")
     sent = {"DELF-1": 30, "DELF-2": 20}
@@ -144,6 +146,8 @@ def test_deleted_fleet_file(t):
             pubs[dev].wait_subscriber()
             pubs[dev].frame("frame." + dev, HELLO, hello_payload(dev), 0)
             for k in range(n):
+                if dev == "DELF-1" and k == 10:   # a changed HELLO (another rate)
+                    pubs[dev].frame("frame." + dev, HELLO, hello_payload(dev, rate=20), k + 1)
                 pubs[dev].frame("frame." + dev, SAMPLE, sample_payload(k), k + 1)
         rec.wait_flushed(50)
         first = os.listdir(rdir)
@@ -185,27 +189,40 @@ def test_deleted_fleet_file(t):
                    ("DELF-2", 20, "fleet file deleted while recording")], "gap rows %r" % gaps)
 
 
+def raw_json(obj, **raw):
+    """obj as JSON with the string values named in raw replaced by raw
+    bytes (UTF-8 or not): what a hostile publisher can put on the wire."""
+    body = json.dumps({**obj, **{k: "\x00%s\x00" % k for k in raw}}).encode()
+    for k, v in raw.items():
+        body = body.replace(("\\u0000%s\\u0000" % k).encode(), v)
+    return body
+
+
 @case()
 def test_event_text(t):
     """Event and alert texts a publisher sends straight to the recorder (not
-    through acquire, which repairs or refuses them): bytes that are not UTF-8 are
-    stored as U+FFFD, and a text that grows past the 64-byte column so (each
-    bad byte takes three) is cut at a whole character; every /events text
-    decodes as UTF-8."""
+    through acquire, which repairs or refuses them): bytes that are not
+    UTF-8 are stored as U+FFFD, and a text that grows past its column so
+    (each bad byte takes three) is cut at a whole character; every text of
+    /events and /alerts decodes as UTF-8."""
     import h5py
     pub, rec, rdir = recording(t, "TXT-1")
     bad = b"ok \xff\xfe \x80 \xc0\xaf \xed\xa0\x80 end"
     long = b"\xff" * 30 + b"end"   # 93 bytes repaired: 64 falls inside a U+FFFD
+    event = {"seq": 0, "stream": pub.stream, "device": "TXT-1", "t_device_us": 3000000,
+             "t_host_ns": 1700000000000000000, "kind": "symptom", "side": "none",
+             "value": None, "missing": 0, "source": "user"}
+    alert = {"seq": 1, "stream": 1700000000000000001, "device": "TXT-1", "id": 1,
+             "rule": "G3", "level": "L2", "state": "raised", "side": "left", "zone": 0,
+             "value": 39.0, "threshold": 38.5, "t_device_us": 3000000,
+             "t_host_ns": 1700000000000000000, "ruleset_version": "1", "params": {}}
     try:
-        pub.event("event.TXT-1", "symptom", text=bad, source="user")
-        pub.event("event.TXT-1", "symptom", text=long, source="user")
-        body = json.dumps({"seq": 1, "stream": 1700000000000000001, "device": "TXT-1",
-                           "id": 1, "rule": "G3", "level": "L2", "state": "raised",
-                           "side": "left", "zone": 0, "zone_name": "left upper-outer outer",
-                           "value": 39.0, "threshold": 38.5, "t_device_us": 3000000,
-                           "t_host_ns": 1700000000000000000, "ruleset_version": "1",
-                           "params": {}, "message": "\x00TEXT\x00"}).encode()
-        pub.send("alert.TXT-1", body.replace(b"\\u0000TEXT\\u0000", bad))
+        for text, source in ((bad, b"user"), (long, b"us\xffer")):
+            pub.seq += 1
+            pub.send("event.TXT-1", raw_json(dict(event, seq=pub.seq), text=text,
+                                             source=source))
+        # zone_name: 48 bytes repaired, its 32-byte column cut between two
+        pub.send("alert.TXT-1", raw_json(alert, message=bad, zone_name=b"z\xff" * 12))
         for k in range(30, 40):
             pub.frame("frame.TXT-1", SAMPLE, sample_payload(k), k + 1)
         rec.wait_flushed(40)
@@ -215,19 +232,20 @@ def test_event_text(t):
     check(rc == 0, "record exit %d" % rc)
     files = os.listdir(rdir)
     with h5py.File(os.path.join(rdir, files[0]), "r") as f:
-        texts = [bytes(e["text"]).rstrip(b"\x00") for e in f["events"][:]
-                 if bytes(e["kind"]).rstrip(b"\x00") == b"symptom"]
-        messages = [bytes(a["message"]).rstrip(b"\x00") for a in f["alerts"][:]]
-    check(len(messages) == 1, "alert rows %r" % messages)
-    check(messages[0].decode("utf-8", "strict").startswith("ok \ufffd"),
-          "the alert message is not stored repaired: %r" % messages[0])
-    check(len(texts) == 2, "symptom rows %r" % texts)
+        ev = [(bytes(e["text"]).rstrip(b"\x00"), bytes(e["source"]).rstrip(b"\x00"))
+              for e in f["events"][:] if bytes(e["kind"]).rstrip(b"\x00") == b"symptom"]
+        al = [(bytes(a["message"]).rstrip(b"\x00"), bytes(a["zone_name"]).rstrip(b"\x00"))
+              for a in f["alerts"][:]]
+    check(len(ev) == 2 and len(al) == 1, "symptom rows %r, alert rows %r" % (ev, al))
     try:
-        got = [x.decode("utf-8") for x in texts]
+        got = [x.decode("utf-8") for row in ev + al for x in row]
     except UnicodeDecodeError as e:
-        check(False, "an /events text is not UTF-8 (%s): %r" % (e, texts))
-    check(got[0].startswith("ok \ufffd") and got[0].endswith(" end"), "repaired %r" % got[0])
-    check(got[1] == "\ufffd" * 21, "cut %r (%d bytes)" % (got[1], len(texts[1])))
+        check(False, "a text in the file is not UTF-8 (%s): %r %r" % (e, ev, al))
+    want_bad = "ok \ufffd\ufffd \ufffd \ufffd\ufffd \ufffd\ufffd\ufffd end"
+    check(got[0] == want_bad and got[1] == "user", "repaired %r" % got[:2])
+    check(got[2] == "\ufffd" * 21 and got[3] == "us\ufffder",
+          "cut %r (%d bytes), source %r" % (got[2], len(ev[1][0]), got[3]))
+    check(got[4] == want_bad and got[5] == "z\ufffd" * 8, "alert %r" % got[4:])
 
 
 @case()
