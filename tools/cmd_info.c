@@ -242,6 +242,25 @@ static int one_file(const char *path, cJSON *arr)
     return 0;
 }
 
+/* One line of JSON, on its way to a terminal: cJSON escapes the C0
+ * characters in strings, dw_term_safe_json also DEL, C1 and bytes that are
+ * not UTF-8 (texts from the file; termsafe.h), and the JSON means the same. */
+static void print_json(cJSON *arr)
+{
+    char *s = cJSON_PrintUnformatted(arr);
+    size_t len = s ? strlen(s) : 0;
+    char *safe = s ? malloc(len * 6 + 1) : NULL;
+    if (safe) {
+        dw_term_safe_json(s, len, safe, len * 6 + 1);
+        puts(safe);
+    } else {
+        dw_err("out of memory");
+    }
+    free(safe);
+    free(s);
+    cJSON_Delete(arr);
+}
+
 int dw_cmd_info(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -272,12 +291,7 @@ int dw_cmd_info(int argc, char **argv)
         else if (!json && i + 1 < argc)
             putchar('\n');
     }
-    if (arr) {
-        char *s = cJSON_Print(arr);
-        if (s)
-            puts(s);
-        free(s);
-        cJSON_Delete(arr);
-    }
+    if (arr)
+        print_json(arr);
     return status;
 }

@@ -179,7 +179,9 @@ def test_run(t):
 @case(timeout=120)
 def test_info(t):
     """A session file whose /events kind and /alerts rule and level hold
-    escapes (16, 8 and 4 bytes wide): `ductwatch info` shows them escaped."""
+    escapes (16, 8 and 4 bytes wide): `ductwatch info` shows them escaped,
+    and `info --json` carries them as JSON escapes (the 0x9b byte, not
+    UTF-8, as U+FFFD)."""
     sess = t.path("s.h5")
     mksession(sess, "--hours", "0.2")
     with h5py.File(sess, "r+") as f:
@@ -197,6 +199,14 @@ def test_info(t):
     for shown in ("\\x1b]0;T\\x07\\x1b[2J", "\\x1b[2J\\x9b\\x7f \\x1b[H raised"):
         check(shown in text, "info does not show %s: %s" % (shown, text))
     print(text)
+    st, out, err = ductwatch("info", "--json", sess)
+    check(st == 0, "info --json: %d %s" % (st, err))
+    check(not any(c in out for c in (b"\x1b", b"\x07", b"\x9b", b"\x7f")),
+          "info --json put raw escapes on the terminal: %r" % out)
+    info = json.loads(out)[0]
+    check("\x1b]0;T\x07\x1b[2J" in info["events"] and
+          "\x1b[2J\ufffd\x7f \x1b[H" in info["alerts"],
+          "info --json does not carry the same texts: %s %s" % (info["events"], info["alerts"]))
 
 
 if __name__ == "__main__":
