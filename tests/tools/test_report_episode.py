@@ -13,6 +13,7 @@ writes ONE report of the whole run. In it:
   desktop width are written to the build directory (dwtest.artifacts), and the
   alerted zone's colour is on the phone's first screen."""
 import json
+import math
 import os
 import re
 import sys
@@ -106,7 +107,18 @@ def check_episode(page, label):
         check(v is not None and v >= 1.3, "alerted zone R %s" % v)
         check(all(w is None or w < v for w in others.values()),
               "zone %d (R %.2f) is not the firmest of the %s breast: %s" % (zone, v, side, others))
+        # and the most extreme colour of it: a much softer zone would colour as strongly
+        check(all(w is None or colour_distance(w) <= colour_distance(v) for w in others.values()),
+              "zone %d (R %.2f) is not the most extreme colour of the %s breast: %s"
+              % (zone, v, side, others))
     return maps[0]
+
+
+def colour_distance(r):
+    """How far a firmness ratio's colour is from the middle of the report's
+    scale: log2, full colour at x0.5 and x2 (report/report_svg.c, RATIO_SPAN;
+    a ratio that is not positive is drawn grey)."""
+    return min(abs(math.log2(r)), 1.0) if r > 0 else 0.0   # grey: no value
 
 
 def check_window(d, first_html, files):
