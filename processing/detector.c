@@ -151,12 +151,18 @@ static struct dw_device *device_get(struct dw_detector *d, const char *id)
     struct dw_device *found = device_find(d, id);
     if (found)
         return d->last = found;
+    size_t n = strnlen(id, DW_ID_LEN + 1);
+    if (n == 0 || n > DW_ID_LEN) { /* not a device id: never cut into another's */
+        errno = EINVAL;
+        return NULL;
+    }
     struct dw_device *dv = device_new(id);
     if (!dv)
         return NULL;
-    if (dw_devtab_add(&d->devs, dv) < 0) {
+    int rc = dw_devtab_add(&d->devs, dv);
+    if (rc < 0) {
         device_free(dv);
-        errno = ENOMEM;
+        errno = -rc;
         return NULL;
     }
     return d->last = dv;
@@ -225,7 +231,7 @@ int dw_detector_hello(struct dw_detector *d, const char *device, const struct dw
 {
     struct dw_device *dv = device_get(d, device);
     if (!dv)
-        return -ENOMEM;
+        return -errno;
     if (h->n_zones == 0 || h->n_zones > DW_MAX_ZONES)
         return -EINVAL;
     bool same = dv->have_hello && dv->n_zones == h->n_zones &&
@@ -375,7 +381,7 @@ int dw_detector_sample(struct dw_detector *d, const char *device, uint64_t t_us,
 {
     struct dw_device *dv = device_get(d, device);
     if (!dv)
-        return -ENOMEM;
+        return -errno;
     if (!dv->have_hello) {
         dv->stats.ignored_before_hello++;
         return 0;
@@ -409,7 +415,7 @@ int dw_detector_event(struct dw_detector *d, const char *device, uint64_t t_us,
 {
     struct dw_device *dv = device_get(d, device);
     if (!dv)
-        return -ENOMEM;
+        return -errno;
     if (!timeline(dv, &t_us))
         return 0;
     dv->stats.events++;

@@ -42,7 +42,8 @@ struct dw_detector *dw_detector_new(const struct dw_detect_config *cfg,
 void dw_detector_free(struct dw_detector *d);
 
 /* A device announced itself (layout, scales). Samples before the first
- * HELLO of a device are ignored (counted). Returns 0 or -errno. */
+ * HELLO of a device are ignored (counted). These three return 0 or -errno:
+ * -EINVAL for a device id that is empty or longer than DW_ID_LEN, -ENOMEM. */
 int dw_detector_hello(struct dw_detector *d, const char *device, const struct dw_hello *h);
 int dw_detector_sample(struct dw_detector *d, const char *device, uint64_t t_device_us,
                        const struct dw_sample *s);

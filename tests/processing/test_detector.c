@@ -137,6 +137,24 @@ static void fx_free(struct fx *f)
     free(f);
 }
 
+/* A device id the detector cannot keep apart from others (empty, or longer
+ * than DW_ID_LEN and so cut into another's) is refused, not added. */
+static void test_device_id_refused(void **st)
+{
+    (void)st;
+    struct fx *f = fx_new(1);
+    struct dw_detector_stats ds;
+    const char *longest = "abcdefghijklmnop"; /* 16 */
+    assert_int_equal(dw_detector_hello(f->d, "abcdefghijklmnopq", &f->s.hello), -EINVAL);
+    assert_int_equal(dw_detector_hello(f->d, "", &f->s.hello), -EINVAL);
+    assert_int_equal(dw_detector_event(f->d, "abcdefghijklmnopq", 0, DW_EV_FEED_START,
+                                       DW_SIDE_LEFT, false, 0), -EINVAL);
+    assert_int_equal(dw_detector_hello(f->d, longest, &f->s.hello), 0);
+    assert_int_equal(dw_detector_stats(f->d, "abcdefghijklmnopq", &ds), -ENOENT);
+    assert_int_equal(f->d->devs.n, 2); /* synth01 and the 16-byte one */
+    fx_free(f);
+}
+
 /* Runs on, a minute at a time, until `within` after a feed on `side` ended. */
 static void run_until_after_feed(struct fx *f, int side, uint64_t within_us)
 {
@@ -1224,6 +1242,7 @@ static void test_determinism(void **st)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_device_id_refused),
         cmocka_unit_test(test_robust_median_mad),
         cmocka_unit_test(test_ring_clear_forgets),
         cmocka_unit_test(test_ring_median_exact),
