@@ -73,8 +73,8 @@ def main():
             "passes the installed one); *ductwatch report --config* _FILE_ colours its "
             "heat maps with the same values. Numbers are plain decimals; durations take "
             "ms, s, m, h, d, or a sum from the largest unit down (1h30m); a bare number "
-            "is seconds. This page is made from the shipped file: every key below is "
-            "shown with its default.", ""]
+            "is seconds; a duration finer than a millisecond is refused. This page is "
+            "made from the shipped file: every key below is shown with its default.", ""]
     for name, keys in sections:
         page += ["# [%s]" % name, ""]
         if name in SECTIONS:

@@ -205,6 +205,13 @@ static int on_key(void *user, const char *section, const char *name, const char 
                      section, name, value, k->min, k->max);
             return 0;
         }
+        /* The rules count in minutes; a millisecond is as fine as any of
+         * them means, and what --print-config writes back exactly. */
+        if (v % 1000) {
+            snprintf(lc->reason, sizeof(lc->reason),
+                     "[%s] %s: '%s' is finer than a millisecond", section, name, value);
+            return 0;
+        }
         *(uint64_t *)p = v;
     }
     return 1;

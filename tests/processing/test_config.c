@@ -66,6 +66,9 @@ static void test_bad_values(void **st)
     expect_error("[T1]\ndelta_c = -1\n", "my.conf:2:");
     expect_error("[F1]\nsustain = 10 minutes\n", "my.conf:2: [F1] sustain: '10 minutes' is not a duration");
     expect_error("[learning]\nfeeds = 2.5\n", "my.conf:2: [learning] feeds");
+    /* found by fuzz_config: 200 us was printed as '0ms', which did not load back */
+    expect_error("[gating]\nsettle= .20ms\n",
+                 "my.conf:2: [gating] settle: '.20ms' is finer than a millisecond");
     expect_error("[T1]\nnonsense = 1\n", "my.conf:2: unknown key 'nonsense' in section [T1]");
     expect_error("[T9]\ndelta_c = 1\n", "my.conf:2: unknown key 'delta_c' in section [T9]");
     expect_error("[T1]\ndelta_c 0.5\n", "my.conf:2: syntax error");
